@@ -1,0 +1,287 @@
+"""`fwbot`: ask, align, evaluate, index and inspect a framework from the command line.
+
+    fwbot ask "Which objective is about training?"
+    fwbot align "Run workshops for investigators on open-source intelligence"
+    fwbot align --batch proposals.jsonl --json
+    fwbot eval --questions q.jsonl --proposals p.jsonl
+    fwbot framework validate my_framework.yaml
+    fwbot console
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from framework_data.loader import FrameworkError, check_framework, render_framework
+
+from .settings import Settings
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _services(args: argparse.Namespace):  # -> Services (imported late: keeps --help fast)
+    from .services import Services
+
+    return Services(Settings(), framework_path=args.framework)
+
+
+def _read_input(args: argparse.Namespace) -> str | None:
+    if getattr(args, "file", None):
+        return Path(args.file).read_bytes().decode("utf-8", errors="replace")
+    if args.text == ["-"]:
+        return sys.stdin.buffer.read().decode("utf-8", errors="replace")
+    return " ".join(args.text) if args.text else None
+
+
+def _batch_lines(path: Path, field: str) -> Iterator[tuple[Any, str | None, str | None]]:
+    """(id, text, error) per non-empty line of a JSONL file."""
+    raw = path.read_bytes().decode("utf-8", errors="replace")
+    for n, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield None, None, f"line {n} is not valid JSON ({exc.msg})"
+            continue
+        if not isinstance(obj, dict):
+            yield None, None, f"line {n} is not a JSON object"
+            continue
+        text = obj.get(field)
+        if not isinstance(text, str):
+            yield obj.get("id"), None, f"line {n} has no text field {field!r}"
+            continue
+        yield obj.get("id"), text, None
+
+
+def _emit(out: TextIO, obj: dict[str, Any]) -> None:
+    out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    out.flush()
+
+
+# ---- ask ------------------------------------------------------------------------------------
+
+
+def ask_json(qid: Any, question: str, answer) -> dict[str, Any]:
+    return {
+        "id": qid,
+        "question": question,
+        "answered": answer.answered,
+        "text": answer.text,
+        "citations": [c.model_dump() for c in answer.citations],
+    }
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    services = _services(args)
+    if args.batch:
+        assistant = services.assistant
+        failed = False
+        for qid, question, error in _batch_lines(Path(args.batch), "question"):
+            if error:
+                failed = True
+                print(f"fwbot: {args.batch}: {error}", file=sys.stderr)
+                _emit(sys.stdout, {"id": qid, "question": question, "answered": False,
+                                   "text": error, "citations": []})
+                continue
+            _emit(sys.stdout, ask_json(qid, question or "", assistant.ask(question or "")))
+        return EXIT_ERROR if failed else EXIT_OK
+    question = _read_input(args)
+    if question is None or not question.strip():
+        print('fwbot: ask needs a question, e.g. fwbot ask "Which objective is about training?"',
+              file=sys.stderr)
+        return EXIT_USAGE
+    answer = services.assistant.ask(question)
+    if args.json:
+        _emit(sys.stdout, ask_json(None, question, answer))
+    else:
+        from .render import render_answer
+
+        print(render_answer(answer, services.framework))
+    return EXIT_OK
+
+
+# ---- align ----------------------------------------------------------------------------------
+
+
+def align_json(pid: Any, alignment) -> dict[str, Any]:
+    return {
+        "id": pid,
+        "tags": [t.model_dump(include={"id", "goal", "score", "confidence", "why"})
+                 for t in alignment.tags],
+        "no_fit": alignment.no_fit,
+    }
+
+
+def cmd_align(args: argparse.Namespace) -> int:
+    from retrieval.align import AlignInputError
+
+    services = _services(args)
+    if args.batch:
+        assistant = services.assistant
+        failed = False
+        for pid, text, error in _batch_lines(Path(args.batch), "text"):
+            if error is None:
+                try:
+                    _emit(sys.stdout, align_json(pid, assistant.align(text or "")))
+                    continue
+                except AlignInputError as exc:
+                    error = str(exc)
+            failed = True
+            print(f"fwbot: {args.batch}: id {pid}: {error}", file=sys.stderr)
+            _emit(sys.stdout, {"id": pid, "tags": [], "no_fit": True, "error": error})
+        return EXIT_ERROR if failed else EXIT_OK
+    text = _read_input(args)
+    if text is None:
+        print('fwbot: align needs a proposal: fwbot align "text", --file F, or - for stdin',
+              file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        alignment = services.assistant.align(text)
+    except AlignInputError as exc:
+        print(f"fwbot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        _emit(sys.stdout, align_json(None, alignment))
+    else:
+        from .render import render_alignment
+
+        print(render_alignment(alignment, services.framework))
+    return EXIT_OK
+
+
+# ---- eval, index, framework -------------------------------------------------------------------
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from retrieval import evaluation as ev
+
+    if not args.questions and not args.proposals:
+        print("fwbot: eval needs --questions FILE and/or --proposals FILE", file=sys.stderr)
+        return EXIT_USAGE
+    assistant = _services(args).assistant
+    q = p = None
+    if args.questions:
+        cases = ev.read_jsonl(Path(args.questions), ev.QuestionCase)
+
+        def ask(text: str) -> tuple[bool, list[str]]:
+            a = assistant.ask(text)
+            return a.answered, [c.id for c in a.citations]
+
+        q = ev.question_metrics(cases, ask)
+    if args.proposals:
+        cases = ev.read_jsonl(Path(args.proposals), ev.ProposalCase)
+
+        def align(text: str) -> tuple[bool, list[str]]:
+            a = assistant.align(text)
+            return a.no_fit, [t.id for t in a.tags]
+
+        p = ev.proposal_metrics(cases, align)
+    print(ev.dump(q, p) if args.json else ev.metrics_table(q, p))
+    return EXIT_OK
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    services = _services(args)
+    searcher = services.build_searcher(rebuild=True)
+    loc = services.chroma_location
+    where = f"{loc.host}:{loc.port}" if loc.host else str(loc.path)
+    print(f"Indexed {len(searcher.index.views)} views of {len(searcher.elements)} elements of "
+          f"{services.framework.title} into Chroma at {where}.")
+    return EXIT_OK
+
+
+def cmd_framework(args: argparse.Namespace) -> int:
+    if args.action == "validate":
+        path = args.file or args.framework
+        if path is None:
+            from framework_data.loader import DEFAULT_FRAMEWORK_PATH
+
+            path = DEFAULT_FRAMEWORK_PATH
+        fw, problems = check_framework(path)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems or fw is None:
+            print(f"{path}: {len(problems)} problem(s)", file=sys.stderr)
+            return EXIT_ERROR
+        n = sum(1 for _ in fw.objectives())
+        print(f"{path}: OK — {fw.title}: {len(fw.goals)} goals, {n} objectives")
+        return EXIT_OK
+    services = _services(args)
+    print(render_framework(services.framework))
+    return EXIT_OK
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from .console import run_console
+
+    return run_console(_services(args))
+
+
+# ---- parser ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--framework", type=Path, default=None,
+                        help="framework file (default: $FWBOT_FRAMEWORK or the INTERPOL one)")
+    parser = argparse.ArgumentParser(
+        prog="fwbot", description="Answers and alignment grounded in a strategic framework.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ask", parents=[common], help="answer a question from the framework")
+    p.add_argument("text", nargs="*", help='the question, or "-" to read stdin')
+    p.add_argument("--batch", type=Path, help='JSONL file of {"id", "question"} lines')
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("align", parents=[common], help="find the objectives a proposal serves")
+    p.add_argument("text", nargs="*", help='the proposal, or "-" to read stdin')
+    p.add_argument("--file", type=Path, help="read the proposal from a file")
+    p.add_argument("--batch", type=Path, help='JSONL file of {"id", "text"} lines')
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_align)
+
+    p = sub.add_parser("eval", parents=[common], help="measure quality on labelled sets")
+    p.add_argument("--questions", type=Path)
+    p.add_argument("--proposals", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("index", parents=[common], help="rebuild the search index")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("framework", parents=[common], help="validate or show a framework")
+    p.add_argument("action", choices=["validate", "show"])
+    p.add_argument("file", nargs="?", type=Path, help="file to validate")
+    p.set_defaults(func=cmd_framework)
+
+    p = sub.add_parser("console", parents=[common], help="a local chat: questions and /align")
+    p.set_defaults(func=cmd_console)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except FrameworkError as exc:
+        print(f"fwbot: the framework file has problems:\n{exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except FileNotFoundError as exc:
+        print(f"fwbot: file not found: {exc.filename}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Framework data and the schema every framework follows."""

@@ -1,0 +1,166 @@
+"""The /align engine: which objectives does a proposal serve, how surely, and why.
+
+A proposal of any length (up to ``MAX_WORDS`` words) is split into sentence-sized passages;
+each passage, and the opening of the whole text, is scored against every objective with the
+same hybrid scorer as questions. An objective's score is its best passage, nudged up when
+several passages support it. Tags are the objectives above a calibrated threshold and close to
+the best one, at most five; when none clears the bar the result says no objective fits well.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from .lexical import Match
+from .search import WEAK, FrameworkSearcher, ScoredElement, calibrate
+from .text import clean_text, has_letters, split_passages, words
+
+MAX_WORDS = 20_000
+MAX_TAGS = 5
+SECONDARY_MARGIN = 0.06  # raw-score distance from the best tag for a second tag
+SECONDARY_MIN_SCORE = 0.80  # a second tag must be a clear match in its own right
+SUPPORT_BONUS = 0.04  # per extra passage that supports an objective, capped at 2
+Confidence = Literal["high", "medium", "low"]
+
+
+class AlignInputError(ValueError):
+    """The proposal text cannot be aligned (empty, no words, …); the message says why."""
+
+
+class Tag(BaseModel):
+    id: str
+    goal: str | None
+    score: float = Field(ge=0.0, le=1.0)
+    confidence: Confidence
+    why: str
+
+
+class Alignment(BaseModel):
+    tags: list[Tag]
+    no_fit: bool
+    words_considered: int = 0
+    words_ignored: int = 0
+    nearest: list[Tag] = Field(default_factory=list, description="Best guesses when no_fit.")
+
+
+def confidence_of(score: float) -> Confidence:
+    if score >= 0.9:
+        return "high"
+    if score >= 0.7:
+        return "medium"
+    return "low"
+
+
+_CLAUSE_SPLIT = re.compile(r",|;|\(|\)|\band\b|\bthrough\b|\bto\b(?=\s+\w+\s)|\bfor\b|\bthat\b")
+
+
+def _clause_with(text: str, word: str) -> str:
+    """The clause of ``text`` that contains ``word`` (for readable explanations)."""
+    clauses = [c.strip() for c in _CLAUSE_SPLIT.split(text) if c and len(c.strip()) > 2]
+    for clause in clauses:
+        if word.lower() in clause.lower():
+            return clause
+    return word
+
+
+def _phrase_around(text: str, word: str, span: int = 3) -> str:
+    ws = text.split()
+    low = [re.sub(r"\W", "", w.lower()) for w in ws]
+    target = re.sub(r"\W", "", word.lower())
+    for i, w in enumerate(low):
+        if w == target:
+            return " ".join(ws[max(0, i - span) : i + span + 1]).strip(".,;:")
+    return word
+
+
+def explain(passage: str, scored: ScoredElement) -> str:
+    """One line: the proposal phrase that matched and the objective phrase it matched."""
+    matches: list[Match] = [m for m in scored.matches if m.weight > 0][:2]
+    if matches:
+        parts = []
+        for m in matches:
+            ours = _phrase_around(passage, m.query_word)
+            theirs = _clause_with(scored.element.text, m.element_word)
+            parts.append(f"“{ours}” ↔ “{theirs}”")
+        return "; ".join(parts)
+    snippet = " ".join(passage.split()[:14])
+    return f"“{snippet}” is close in meaning to “{scored.best_view}”"
+
+
+class Aligner:
+    def __init__(self, searcher: FrameworkSearcher) -> None:
+        self.searcher = searcher
+        self.framework = searcher.framework
+
+    def align(self, text: str | bytes) -> Alignment:
+        cleaned = clean_text(text)
+        if not cleaned:
+            raise AlignInputError("The proposal is empty: paste the text to align after /align.")
+        if not has_letters(cleaned):
+            raise AlignInputError("The proposal has no words to align; paste it as plain text.")
+        all_words = cleaned.split()
+        ignored = max(0, len(all_words) - MAX_WORDS)
+        if ignored:
+            cleaned = " ".join(all_words[:MAX_WORDS])
+        passages = split_passages(cleaned)
+        if len(words(cleaned)) <= 120 and len(passages) > 1:
+            passages.append(" ".join(cleaned.split()))  # short texts: also read as a whole
+        per_objective = self._score_passages(passages)
+        return self._decide(per_objective, len(all_words) - ignored, ignored)
+
+    def _score_passages(self, passages: list[str]) -> dict[str, tuple[float, int, ScoredElement, str]]:
+        vectors = self.searcher.embedder.embed(passages)
+        dense, best_view = self.searcher.dense_matrix(vectors)
+        best: dict[str, tuple[float, int, ScoredElement, str]] = {}
+        raws: dict[str, list[float]] = {}
+        for p, passage in enumerate(passages):
+            lex = self.searcher.lexical.score(passage)
+            for s in self.searcher._fuse(dense[p], best_view[p], lex, ("objective",)):
+                raws.setdefault(s.id, []).append(s.raw)
+                if s.id not in best or s.raw > best[s.id][0]:
+                    best[s.id] = (s.raw, 0, s, passage)
+        out = {}
+        for oid, (raw, _, scored, passage) in best.items():
+            support = sum(1 for r in raws[oid] if r >= raw - 0.05) - 1
+            out[oid] = (raw + SUPPORT_BONUS * min(support, 2), support, scored, passage)
+        return out
+
+    def _decide(
+        self,
+        per_objective: dict[str, tuple[float, int, ScoredElement, str]],
+        considered: int,
+        ignored: int,
+    ) -> Alignment:
+        ranked = sorted(per_objective.items(), key=lambda kv: -kv[1][0])
+        tags: list[Tag] = []
+        top_raw = ranked[0][1][0] if ranked else -np.inf
+        for i, (oid, (raw, _, scored, passage)) in enumerate(ranked[:MAX_TAGS]):
+            score = calibrate(raw)
+            if score < WEAK:
+                break
+            if i > 0 and (raw < top_raw - SECONDARY_MARGIN or score < SECONDARY_MIN_SCORE):
+                break
+            tags.append(self._tag(oid, score, scored, passage))
+        nearest = []
+        if not tags:
+            nearest = [
+                self._tag(oid, calibrate(raw), scored, passage)
+                for oid, (raw, _, scored, passage) in ranked[:3]
+            ]
+        return Alignment(
+            tags=tags, no_fit=not tags, words_considered=considered, words_ignored=ignored,
+            nearest=nearest,
+        )
+
+    def _tag(self, oid: str, score: float, scored: ScoredElement, passage: str) -> Tag:
+        return Tag(
+            id=oid,
+            goal=scored.element.goal_id,
+            score=round(score, 4),
+            confidence=confidence_of(score),
+            why=explain(passage, scored),
+        )

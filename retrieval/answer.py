@@ -1,0 +1,135 @@
+"""Grounded answers: compose a short reply from what search found, citing element ids.
+
+``AnswerComposer`` is the seam for an LLM composer (a later issue): it gets the question and
+the retrieved elements and returns an :class:`Answer`. Whatever composes the answer,
+:func:`grounded` drops any citation that is not an element of the framework, so every cited id
+exists, always. :class:`OfflineComposer` is the default: no model, no network.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from framework_data.schema import Element, Framework
+
+from .search import STRONG, WEAK, SearchResult, ScoredElement
+
+# An element below this calibrated score is not an answer; at or above it, it is.
+ANSWER_THRESHOLD = WEAK
+# Close runner-ups are shown too ("see also"), when they are clear matches themselves.
+SEE_ALSO_MARGIN = 0.08
+RELATED_FLOOR = 0.2
+
+
+class Citation(BaseModel):
+    id: str
+    kind: Literal["objective", "goal", "statement"]
+    score: float = Field(ge=0.0, le=1.0)
+
+
+class Answer(BaseModel):
+    answered: bool
+    text: str
+    citations: list[Citation] = Field(default_factory=list)
+    related: list[Citation] = Field(
+        default_factory=list, description="Possibly related elements of a declined question."
+    )
+
+
+class AnswerComposer(Protocol):
+    def compose(self, result: SearchResult, framework: Framework) -> Answer: ...
+
+
+def grounded(answer: Answer, framework: Framework) -> Answer:
+    """The answer with every citation that is not a framework element removed."""
+    known = framework.citation_ids()
+    cites = [c for c in answer.citations if c.id in known]
+    related = [c for c in answer.related if c.id in known]
+    return answer.model_copy(update={"citations": cites, "related": related,
+                                     "answered": answer.answered and bool(cites)})
+
+
+def _cite(s: ScoredElement) -> Citation:
+    return Citation(id=s.element.id, kind=s.element.kind, score=round(min(max(s.score, 0.0), 1.0), 4))
+
+
+def _label(el: Element, fw: Framework) -> str:
+    if el.kind == "objective":
+        return f"Objective {el.id}"
+    if el.kind == "goal":
+        return f"Goal {el.id[1:]}"
+    return f"The {el.id}"
+
+
+def _goal_line(el: Element, fw: Framework) -> str:
+    goal = fw.goal(el.goal_id or "")
+    return f"Goal {goal.id} — {goal.title}" if goal else ""
+
+
+def _quote(text: str) -> str:
+    return f"“{text.rstrip('.;')}.”"
+
+
+class OfflineComposer:
+    """Writes the answer from the framework's own words. No model involved."""
+
+    def compose(self, result: SearchResult, framework: Framework) -> Answer:
+        st = result.structural
+        if st is not None and st.kind == "count":
+            n_obj = sum(1 for _ in framework.objectives())
+            text = (
+                f"{framework.title} has {len(framework.goals)} goals and {n_obj} objectives."
+            )
+            cites = [Citation(id=g.citation_id, kind="goal", score=1.0) for g in framework.goals]
+            return Answer(answered=True, text=text, citations=cites)
+        if st is not None and st.kind == "overview":
+            lines = [f"{framework.title} has {len(framework.goals)} goals:"]
+            lines += [f"• Goal {g.id} — {g.title}" for g in framework.goals]
+            cites = [Citation(id=g.citation_id, kind="goal", score=1.0) for g in framework.goals]
+            return Answer(answered=True, text="\n".join(lines), citations=cites)
+        results = result.results
+        top = results[0] if results else None
+        if top is None or top.score < ANSWER_THRESHOLD:
+            return self._decline(result, framework)
+        if top.element.kind == "goal":
+            return self._goal(top, framework, structural=st is not None)
+        chosen = [top] + [
+            s for s in results[1:3]
+            if st is None and s.score >= STRONG and s.raw >= top.raw - SEE_ALSO_MARGIN
+            and s.element.kind == top.element.kind
+        ]
+        if st is not None:  # explicit ids: cite exactly those
+            chosen = results
+        parts = [self._describe(s.element, framework) for s in chosen]
+        return Answer(answered=True, text="\n\n".join(parts), citations=[_cite(s) for s in chosen])
+
+    def _describe(self, el: Element, fw: Framework) -> str:
+        if el.kind == "objective":
+            return f"*Objective {el.id}* ({_goal_line(el, fw)}): {_quote(el.text)}"
+        if el.id == "values":
+            return f"The values of {fw.title} are: {el.text}."
+        if el.kind == "statement":
+            return f"The {el.id} of {fw.title}: {_quote(el.text)}"
+        goal = fw.goal(el.id)
+        assert goal is not None
+        lines = [f"*Goal {goal.id} — {goal.title}*. Its objectives:"]
+        lines += [f"• {o.id} {o.text}" for o in goal.objectives]
+        return "\n".join(lines)
+
+    def _goal(self, top: ScoredElement, fw: Framework, *, structural: bool) -> Answer:
+        goal = fw.goal(top.element.id)
+        assert goal is not None
+        cites = [_cite(top)] + [
+            Citation(id=o.id, kind="objective", score=round(top.score, 4)) for o in goal.objectives
+        ]
+        return Answer(answered=True, text=self._describe(top.element, fw), citations=cites)
+
+    def _decline(self, result: SearchResult, fw: Framework) -> Answer:
+        related = [s for s in result.results[:3] if s.score >= RELATED_FLOOR]
+        text = f"{fw.title} doesn't cover that, as far as I can tell."
+        if related:
+            names = "; ".join(f"{_label(s.element, fw)}: {s.element.text}" for s in related)
+            text += f" Possibly related: {names}"
+        return Answer(answered=False, text=text, citations=[], related=[_cite(s) for s in related])

@@ -1,0 +1,39 @@
+"""The knowledge core's front door: ask a question, align a proposal. No Slack here."""
+
+from __future__ import annotations
+
+from framework_data.schema import Framework
+
+from .align import Aligner, Alignment
+from .answer import Answer, AnswerComposer, OfflineComposer, grounded
+from .search import MAX_QUERY_CHARS, FrameworkSearcher
+from .text import clean_text, has_letters
+
+
+class FrameworkAssistant:
+    def __init__(self, searcher: FrameworkSearcher, composer: AnswerComposer | None = None) -> None:
+        self.searcher = searcher
+        self.framework: Framework = searcher.framework
+        self.composer = composer or OfflineComposer()
+        self.aligner = Aligner(searcher)
+
+    def ask(self, question: str | bytes) -> Answer:
+        q = clean_text(question)
+        if not q or not has_letters(q):
+            return Answer(
+                answered=False,
+                text=(
+                    f"Ask me anything about {self.framework.title}, e.g. “Which objective is "
+                    "about training?” or “What does 1.3 say?”."
+                ),
+            )
+        note = ""
+        if len(q) > MAX_QUERY_CHARS:
+            note = (f"\n\n(Your question was long; I read its first {MAX_QUERY_CHARS:,} "
+                    "characters. For a proposal, use /align.)")
+        result = self.searcher.search(q)
+        answer = grounded(self.composer.compose(result, self.framework), self.framework)
+        return answer.model_copy(update={"text": answer.text + note}) if note else answer
+
+    def align(self, text: str | bytes) -> Alignment:
+        return self.aligner.align(text)

@@ -1,0 +1,157 @@
+"""Quality metrics on labelled sets (format: ../shared/eval/README.md).
+
+Questions: hit@1 and recall@3 on in-scope questions (a hit is any expected id cited first),
+off-topic questions correctly declined, in-scope questions wrongly declined.
+Proposals: top-1 tag acceptable, primary id within the first three tags, share of emitted tags
+outside the acceptable list, no-fit proposals detected.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from pydantic import BaseModel
+
+
+class QuestionCase(BaseModel):
+    id: str
+    question: str
+    expected: list[str]
+
+
+class ProposalCase(BaseModel):
+    id: str
+    text: str
+    primary: str | None
+    acceptable: list[str]
+
+
+class QuestionMetrics(BaseModel):
+    in_scope: int
+    off_topic: int
+    hit_at_1: float
+    recall_at_3: float
+    off_topic_declined: float
+    in_scope_declined: float
+    misses: list[str]
+
+
+class ProposalMetrics(BaseModel):
+    fitting: int
+    no_fit_cases: int
+    top1_acceptable: float
+    primary_at_3: float
+    wrong_tag_rate: float
+    no_fit_detected: float
+    misses: list[str]
+
+
+def read_jsonl(path: Path, model: type[BaseModel]) -> list:
+    out = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                out.append(model.model_validate_json(line))
+            except ValueError as exc:
+                raise ValueError(f"{path}:{n}: not a valid {model.__name__}: {exc}") from exc
+    return out
+
+
+def _ratio(n: int, d: int) -> float:
+    return round(n / d, 4) if d else 1.0
+
+
+def question_metrics(
+    cases: Iterable[QuestionCase], ask: Callable[[str], tuple[bool, list[str]]]
+) -> QuestionMetrics:
+    """``ask`` returns (answered, cited ids best first)."""
+    hits = r3 = inscope = off = off_declined = wrongly_declined = 0
+    misses: list[str] = []
+    for case in cases:
+        answered, cited = ask(case.question)
+        if not case.expected:
+            off += 1
+            if not answered or not cited:
+                off_declined += 1
+            else:
+                misses.append(f"{case.id}: off-topic but answered with {cited[:3]}")
+            continue
+        inscope += 1
+        if not answered:
+            wrongly_declined += 1
+        if answered and cited and cited[0] in case.expected:
+            hits += 1
+        else:
+            misses.append(f"{case.id}: expected {case.expected[:3]}, cited {cited[:3]}")
+        if answered and any(c in case.expected for c in cited[:3]):
+            r3 += 1
+    return QuestionMetrics(
+        in_scope=inscope, off_topic=off, hit_at_1=_ratio(hits, inscope),
+        recall_at_3=_ratio(r3, inscope), off_topic_declined=_ratio(off_declined, off),
+        in_scope_declined=_ratio(wrongly_declined, inscope), misses=misses,
+    )
+
+
+def proposal_metrics(
+    cases: Iterable[ProposalCase], align: Callable[[str], tuple[bool, list[str]]]
+) -> ProposalMetrics:
+    """``align`` returns (no_fit, tag ids best first)."""
+    fitting = nofit_cases = top1 = p3 = tags_total = tags_wrong = nofit_ok = 0
+    misses: list[str] = []
+    for case in cases:
+        no_fit, tags = align(case.text)
+        tags_total += len(tags)
+        tags_wrong += sum(1 for t in tags if t not in case.acceptable)
+        if case.primary is None:
+            nofit_cases += 1
+            if no_fit:
+                nofit_ok += 1
+            else:
+                misses.append(f"{case.id}: fits nothing but tagged {tags}")
+            continue
+        fitting += 1
+        if tags and tags[0] in case.acceptable:
+            top1 += 1
+        else:
+            misses.append(f"{case.id}: expected {case.primary}, tagged {tags or 'no fit'}")
+        if case.primary in tags[:3]:
+            p3 += 1
+    return ProposalMetrics(
+        fitting=fitting, no_fit_cases=nofit_cases, top1_acceptable=_ratio(top1, fitting),
+        primary_at_3=_ratio(p3, fitting), wrong_tag_rate=_ratio(tags_wrong, tags_total),
+        no_fit_detected=_ratio(nofit_ok, nofit_cases), misses=misses,
+    )
+
+
+def metrics_table(q: QuestionMetrics | None, p: ProposalMetrics | None) -> str:
+    rows: list[tuple[str, str]] = []
+    if q is not None:
+        rows += [
+            ("questions: hit@1 (in-scope)", f"{q.hit_at_1:.3f}  ({q.in_scope} questions)"),
+            ("questions: recall@3 (in-scope)", f"{q.recall_at_3:.3f}"),
+            ("questions: off-topic declined", f"{q.off_topic_declined:.3f}  ({q.off_topic})"),
+            ("questions: in-scope wrongly declined", f"{q.in_scope_declined:.3f}"),
+        ]
+    if p is not None:
+        rows += [
+            ("proposals: top-1 acceptable", f"{p.top1_acceptable:.3f}  ({p.fitting} proposals)"),
+            ("proposals: primary@3", f"{p.primary_at_3:.3f}"),
+            ("proposals: wrong-tag rate", f"{p.wrong_tag_rate:.3f}"),
+            ("proposals: no-fit detected", f"{p.no_fit_detected:.3f}  ({p.no_fit_cases})"),
+        ]
+    width = max(len(r[0]) for r in rows) if rows else 0
+    lines = [f"{'metric':<{width}}  value", f"{'-' * width}  -----"]
+    lines += [f"{name:<{width}}  {value}" for name, value in rows]
+    misses = (q.misses if q else []) + (p.misses if p else [])
+    if misses:
+        lines += ["", "misses:"] + [f"  {m}" for m in misses]
+    return "\n".join(lines)
+
+
+def dump(q: QuestionMetrics | None, p: ProposalMetrics | None) -> str:
+    return json.dumps(
+        {"questions": q.model_dump() if q else None, "proposals": p.model_dump() if p else None},
+        indent=2,
+    )

@@ -1,0 +1,160 @@
+"""The dense index: one vector per retrieval view of each framework element.
+
+Chroma is the index of record: a ``PersistentClient`` under the data directory by default, or a
+Chroma server (``HttpClient``) when a host is configured. The collection is named after the
+framework's content hash, so a changed framework gets a fresh index automatically, and
+``rebuild=True`` (``fwbot index``) rebuilds it on demand.
+
+Frameworks are small (tens to a few hundred elements), so search itself is an exact dot product
+in numpy over all views. To keep a fresh ``fwbot ask`` fast, a snapshot of the collection is
+kept beside it (``vectors-<hash>.npz``) and read without importing chromadb (whose import alone
+costs ~1.5 s); the snapshot is checked against the view texts and rebuilt from Chroma, or from
+the model, whenever it does not match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .embeddings import MiniLMEmbedder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class View:
+    """A text through which an element can be found: its wording, its wording in the context
+    of its goal, its title, scope note or keywords."""
+
+    element_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ChromaLocation:
+    path: Path | None = None  # PersistentClient directory
+    host: str | None = None  # HttpClient (Chroma server)
+    port: int = 8000
+
+
+def _fingerprint(views: Sequence[View], model_tag: str) -> str:
+    h = hashlib.sha256(model_tag.encode())
+    for v in views:
+        h.update(b"\0" + v.element_id.encode() + b"\1" + v.text.encode())
+    return h.hexdigest()[:16]
+
+
+class VectorIndex:
+    """Vectors for a list of views, persisted in Chroma, searched in memory."""
+
+    def __init__(
+        self,
+        views: Sequence[View],
+        vectors: np.ndarray,
+        fingerprint: str,
+    ) -> None:
+        self.views = list(views)
+        self.vectors = vectors
+        self.fingerprint = fingerprint
+
+    @classmethod
+    def open(
+        cls,
+        views: Sequence[View],
+        embedder: MiniLMEmbedder,
+        location: ChromaLocation | None,
+        *,
+        framework_hash: str,
+        rebuild: bool = False,
+    ) -> VectorIndex:
+        fp = _fingerprint(views, "minilm-int8")
+        texts = [v.text for v in views]
+        snapshot = location.path / f"vectors-{framework_hash}-{fp}.npz" if location and location.path else None
+        if location is None:  # in-memory only (tests, one-off runs)
+            return cls(views, embedder.embed(texts), fp)
+        if not rebuild and snapshot is not None and snapshot.is_file():
+            try:
+                data = np.load(snapshot)
+                if data["vectors"].shape == (len(views), 384):
+                    return cls(views, data["vectors"].astype(np.float32), fp)
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("index snapshot %s unreadable (%s); rebuilding", snapshot, exc)
+        vectors = _sync_chroma(views, texts, embedder, location, framework_hash, fp, rebuild)
+        if snapshot is not None:
+            snapshot.parent.mkdir(parents=True, exist_ok=True)
+            tmp = snapshot.with_suffix(".tmp.npz")
+            np.savez(tmp, vectors=vectors)
+            tmp.replace(snapshot)
+        return cls(views, vectors, fp)
+
+    def similarities(self, query_vectors: np.ndarray) -> np.ndarray:
+        """Cosine similarity of each query vector (rows) to each view (columns)."""
+        return query_vectors @ self.vectors.T
+
+
+def collection_name(framework_hash: str, fingerprint: str) -> str:
+    return f"fwbot-{framework_hash}-{fingerprint}"
+
+
+def _client(location: ChromaLocation):  # -> chromadb.api.ClientAPI
+    import chromadb
+    from chromadb.config import Settings
+
+    settings = Settings(anonymized_telemetry=False)
+    if location.host:
+        return chromadb.HttpClient(host=location.host, port=location.port, settings=settings)
+    assert location.path is not None
+    location.path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(location.path / "chroma"), settings=settings)
+
+
+def _sync_chroma(
+    views: Sequence[View],
+    texts: list[str],
+    embedder: MiniLMEmbedder,
+    location: ChromaLocation,
+    framework_hash: str,
+    fingerprint: str,
+    rebuild: bool,
+) -> np.ndarray:
+    client = _client(location)
+    name = collection_name(framework_hash, fingerprint)
+    ids = [f"{i}:{v.element_id}" for i, v in enumerate(views)]
+    if rebuild:
+        for col in client.list_collections():
+            col_name = col if isinstance(col, str) else col.name
+            if col_name.startswith(f"fwbot-{framework_hash}"):
+                client.delete_collection(col_name)
+    collection = client.get_or_create_collection(
+        name,
+        embedding_function=embedder.as_chroma(),
+        metadata={"hnsw:space": "cosine", "framework": framework_hash},
+    )
+    got = collection.get(ids=ids, include=["embeddings", "documents"])
+    if (
+        not rebuild
+        and len(got["ids"]) == len(ids)
+        and got["embeddings"] is not None
+        and [got["documents"][got["ids"].index(i)] for i in ids] == texts
+    ):
+        order = [got["ids"].index(i) for i in ids]
+        return np.asarray(got["embeddings"], dtype=np.float32)[order]
+    vectors = embedder.embed(texts)
+    collection.upsert(
+        ids=ids,
+        documents=texts,
+        embeddings=[v.tolist() for v in vectors],
+        metadatas=[{"element": v.element_id} for v in views],
+    )
+    # Drop stale collections of this framework (older view sets); other frameworks' stay.
+    for col in client.list_collections():
+        col_name = col if isinstance(col, str) else col.name
+        if col_name != name and col_name.startswith(f"fwbot-{framework_hash}"):
+            client.delete_collection(col_name)
+    return vectors

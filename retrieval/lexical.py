@@ -1,0 +1,158 @@
+"""Lexical evidence: which topic words of a query an element shares, exactly or by concept.
+
+Scores are *coverage* fractions, not raw BM25: the share of the query's informative weight
+(IDF over the framework's elements) that the element accounts for. A word the framework never
+uses gets the highest weight, so an off-topic question ("exchange rate of the euro") that
+shares one common word with an objective still has low coverage. That keeps the score
+comparable across questions and frameworks, which the calibrated confidence relies on.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from .text import STOPWORDS, stem, words
+
+CONCEPTS_PATH = Path(__file__).with_name("concepts.txt")
+
+
+@dataclass(frozen=True)
+class Match:
+    """One query word explained by an element: the same stem, or a shared concept."""
+
+    query_word: str
+    element_word: str
+    concept: str | None  # None for an exact match
+    weight: float
+
+
+@dataclass
+class LexicalHit:
+    exact: float = 0.0  # share of query weight matched by the same stem
+    concept: float = 0.0  # share matched only through a shared concept
+    matches: list[Match] = field(default_factory=list)
+
+
+class ConceptLexicon:
+    """Maps words and phrases to concept groups (see concepts.txt)."""
+
+    def __init__(self, groups: dict[str, list[str]]) -> None:
+        self._by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for name, terms in groups.items():
+            for term in terms:
+                seq = tuple(stem(w) for w in words(term))
+                if seq:
+                    self._by_first.setdefault(seq[0], []).append((seq, name))
+        for entries in self._by_first.values():
+            entries.sort(key=lambda e: -len(e[0]))  # longest phrase first
+
+    @classmethod
+    def from_file(cls, path: Path = CONCEPTS_PATH) -> ConceptLexicon:
+        groups: dict[str, list[str]] = {}
+        for raw in path.read_text(encoding="utf-8").splitlines():
+            line = raw.strip()
+            if not line or line.startswith("#") or ":" not in line:
+                continue
+            name, _, terms = line.partition(":")
+            groups[name.strip()] = [t.strip() for t in terms.split(",") if t.strip()]
+        return cls(groups)
+
+    def annotate(self, tokens: Sequence[str]) -> list[set[str]]:
+        """For each token position (stems, stopwords included), the concepts covering it."""
+        out: list[set[str]] = [set() for _ in tokens]
+        for i, tok in enumerate(tokens):
+            for seq, name in self._by_first.get(tok, ()):
+                if tuple(tokens[i : i + len(seq)]) == seq:
+                    for j in range(i, i + len(seq)):
+                        out[j].add(name)
+        return out
+
+
+@cache
+def default_lexicon() -> ConceptLexicon:
+    return ConceptLexicon.from_file()
+
+
+@dataclass(frozen=True)
+class _Doc:
+    stems: frozenset[str]
+    surface: dict[str, str]  # stem -> a word of the element, for explanations
+    concepts: dict[str, str]  # concept -> the element word that carries it
+
+
+_NUMBER_RE = re.compile(r"^\d+(?:[.,]\d+)*$")
+
+
+def analyse(text: str, lexicon: ConceptLexicon) -> tuple[list[str], list[str], list[set[str]]]:
+    """Words, their stems, and the concepts at each position."""
+    ws = words(text)
+    stems = [stem(w) for w in ws]
+    return ws, stems, lexicon.annotate(stems)
+
+
+def _is_content(word: str) -> bool:
+    return word not in STOPWORDS and len(word) > 1 and not _NUMBER_RE.match(word)
+
+
+class LexicalIndex:
+    """Exact and concept-level word overlap between a query and each element's texts."""
+
+    def __init__(
+        self, docs: dict[str, Iterable[str]], lexicon: ConceptLexicon | None = None
+    ) -> None:
+        self.lexicon = lexicon or default_lexicon()
+        self.docs: dict[str, _Doc] = {}
+        for key, texts in docs.items():
+            surface: dict[str, str] = {}
+            concepts: dict[str, str] = {}
+            for text in texts:
+                ws, stems, cons = analyse(text, self.lexicon)
+                for w, s, cs in zip(ws, stems, cons, strict=True):
+                    if _is_content(w):
+                        surface.setdefault(s, w)
+                    for c in cs:
+                        concepts.setdefault(c, w)
+            self.docs[key] = _Doc(frozenset(surface), surface, concepts)
+        n = len(self.docs)
+        df = Counter(s for d in self.docs.values() for s in d.stems)
+        cdf = Counter(c for d in self.docs.values() for c in d.concepts)
+        self._idf = {s: math.log((n + 1) / (c + 0.5)) for s, c in df.items()}
+        self._cidf = {c: math.log((n + 1) / (k + 0.5)) for c, k in cdf.items()}
+        self._max_idf = math.log((n + 1) / 0.5)
+
+    def idf(self, stem_: str) -> float:
+        return self._idf.get(stem_, self._max_idf)
+
+    def score(self, text: str) -> dict[str, LexicalHit]:
+        ws, stems, cons = analyse(text, self.lexicon)
+        query: dict[str, tuple[str, set[str]]] = {}
+        for w, s, cs in zip(ws, stems, cons, strict=True):
+            if _is_content(w):
+                prev = query.get(s)
+                query[s] = (w, (prev[1] if prev else set()) | cs)
+        total = sum(self.idf(s) for s in query)
+        hits: dict[str, LexicalHit] = {}
+        if total <= 0:
+            return {key: LexicalHit() for key in self.docs}
+        for key, doc in self.docs.items():
+            hit = LexicalHit()
+            for s, (w, cs) in query.items():
+                weight = self.idf(s)
+                if s in doc.stems:
+                    hit.exact += weight / total
+                    hit.matches.append(Match(w, doc.surface[s], None, weight))
+                    continue
+                shared = [c for c in cs if c in doc.concepts]
+                if shared:
+                    best = max(shared, key=lambda c: self._cidf.get(c, 0.0))
+                    cw = min(weight, self._cidf.get(best, 0.0))
+                    hit.concept += cw / total
+                    hit.matches.append(Match(w, doc.concepts[best], best, cw))
+            hits[key] = hit
+        return hits

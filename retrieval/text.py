@@ -1,0 +1,114 @@
+"""Text hygiene and the lexical normal form shared by search and /align.
+
+Pure functions: clean user text (control characters, binary, size), split it into words,
+reduce words to stems so that "funded", "funding" and "funds" meet, and split long texts
+into sentence-sized pieces.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import snowballstemmer
+
+_WORD_RE = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
+_SENTENCE_RE = re.compile(r"(?<=[.!?;])\s+|\n\s*\n|\n\s*[-*•]\s+|\n(?=\s*\d+[.)]\s)")
+_CONTROL = {c for c in range(32) if chr(c) not in "\n\t"} | {127}
+
+# Function words, and the words people wrap a question in ("which objective talks about …").
+# They carry no topic, in any framework.
+STOPWORDS = frozenset(
+    """
+a about above after again against all also am an and any are aren as at be because been before
+being below between both but by can cannot could did do does doing don down during each either
+etc ever every few for from further get gets got had has have having he her here hers him his
+how i if in into is isn it its itself just let lets like may me might more most much must my
+no nor not now of off on once one only or other ought our ours out over own per please same shall
+she should so some such than that the their theirs them then there these they this those through
+thus to too under until up upon us very via was we were what whatever when where whether which
+while who whom whose why will with within without would yet you your yours
+anything anywhere something somewhere thing things way ways kind sort
+tell say says said talk talks mention mentions mentioned cover covers covered address addresses
+describe describes explain find know see show mean means want wants need needs
+fit fits fitting belong belongs relate relates related relevant apply applies regarding concerning
+objective objectives goal goals strategic strategy framework plan priority priorities pillar
+pillars target targets element section part item
+question answer hi hello hey thanks thank bot pls plz
+""".split()
+)
+
+# British spellings folded to one form before stemming.
+_BRITISH = (
+    (re.compile(r"isation"), "ization"),
+    (re.compile(r"yse$"), "yze"),
+    (re.compile(r"ise(s|d)?$"), r"ize\1"),
+    (re.compile(r"ising$"), "izing"),
+    (re.compile(r"our$"), "or"),
+    (re.compile(r"ogue$"), "og"),
+    (re.compile(r"tre$"), "ter"),
+    (re.compile(r"mme$"), "m"),
+    (re.compile(r"mmes$"), "ms"),
+)
+_NO_BRITISH = frozenset({"our", "four", "hour", "your", "pour", "tour", "flour", "precise", "wise",
+                         "rise", "raise", "noise", "exercise", "advertise", "otherwise", "promise",
+                         "premise", "expertise", "enterprise", "franchise", "compromise", "surprise",
+                         "concise", "revise", "supervise", "advise", "devise", "comprise", "poise",
+                         "praise", "cruise", "disguise", "arise", "demise", "televise", "improvise"})
+
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=50_000)
+def stem(word: str) -> str:
+    """Snowball (Porter2) stem, after folding British spellings ("organisation", "programme")
+    to American ones so both meet."""
+    w = word.lower().replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    w = w.replace("'", "")
+    if len(w) > 3 and w.isalpha() and w not in _NO_BRITISH:
+        for pattern, repl in _BRITISH:
+            w = pattern.sub(repl, w)
+    return _STEMMER.stemWord(w)
+
+
+def clean_text(text: str | bytes, *, max_chars: int | None = None) -> str:
+    """Make arbitrary user input safe to process: decode bytes, drop control characters and
+    NULs, normalise Unicode (NFKC), fold runs of spaces. Right-to-left text and emoji are kept."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    text = unicodedata.normalize("NFKC", text)
+    text = text.translate({c: " " for c in _CONTROL}).replace("\ufffd", " ")
+    text = re.sub(r"[ \t\u00a0]+", " ", text)
+    text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    if max_chars is not None and len(text) > max_chars:
+        text = text[:max_chars]
+    return text
+
+
+def words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD_RE.findall(text)]
+
+
+def content_stems(text: str) -> list[str]:
+    """Stems of the topic-bearing words of a text, in order (stopwords and numbers dropped)."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS and not w.isdigit() and len(w) > 1]
+
+
+def has_letters(text: str) -> bool:
+    return any(ch.isalpha() for ch in text)
+
+
+def split_passages(text: str, *, max_words: int = 60) -> list[str]:
+    """Split a long text into sentence-sized passages of at most ``max_words`` words."""
+    pieces = [p.strip(" \n-*•") for p in _SENTENCE_RE.split(text) if p and p.strip(" \n-*•")]
+    out: list[str] = []
+    for piece in pieces:
+        ws = piece.split()
+        for i in range(0, len(ws), max_words):
+            chunk = " ".join(ws[i : i + max_words])
+            if has_letters(chunk):
+                out.append(chunk)
+    return out
