@@ -112,7 +112,9 @@ class Aligner:
         per_objective = self._score_passages(passages)
         return self._decide(per_objective, len(all_words) - ignored, ignored)
 
-    def _score_passages(self, passages: list[str]) -> dict[str, tuple[float, int, ScoredElement, str]]:
+    def _score_passages(
+        self, passages: list[str]
+    ) -> dict[str, tuple[float, int, ScoredElement, str]]:
         vectors = self.searcher.embedder.embed(passages)
         dense, best_view = self.searcher.dense_matrix(vectors)
         best: dict[str, tuple[float, int, ScoredElement, str]] = {}

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from framework_data.schema import Element, Framework
 
-from .search import STRONG, WEAK, SearchResult, ScoredElement
+from .search import STRONG, WEAK, ScoredElement, SearchResult
 
 # An element below this calibrated score is not an answer; at or above it, it is.
 ANSWER_THRESHOLD = WEAK
@@ -52,7 +52,8 @@ def grounded(answer: Answer, framework: Framework) -> Answer:
 
 
 def _cite(s: ScoredElement) -> Citation:
-    return Citation(id=s.element.id, kind=s.element.kind, score=round(min(max(s.score, 0.0), 1.0), 4))
+    score = round(min(max(s.score, 0.0), 1.0), 4)
+    return Citation(id=s.element.id, kind=s.element.kind, score=score)
 
 
 def _label(el: Element, fw: Framework) -> str:

@@ -181,7 +181,7 @@ class MiniLMChromaEmbeddingFunction:
     def __init__(self, embedder: MiniLMEmbedder) -> None:
         self.embedder = embedder
 
-    def __call__(self, input: Sequence[str]) -> list[np.ndarray]:  # noqa: A002 (chroma's name)
+    def __call__(self, input: Sequence[str]) -> list[np.ndarray]:
         return list(self.embedder.embed(list(input)))
 
     # chromadb >= 0.5 asks embedding functions for these
@@ -199,7 +199,7 @@ class MiniLMChromaEmbeddingFunction:
     def build_from_config(config: dict[str, str]) -> MiniLMChromaEmbeddingFunction:
         return MiniLMChromaEmbeddingFunction(MiniLMEmbedder())
 
-    def embed_query(self, input: Sequence[str]) -> list[np.ndarray]:  # noqa: A002
+    def embed_query(self, input: Sequence[str]) -> list[np.ndarray]:
         return self(input)
 
     def default_space(self) -> str:

@@ -75,7 +75,9 @@ class VectorIndex:
     ) -> VectorIndex:
         fp = _fingerprint(views, "minilm-int8")
         texts = [v.text for v in views]
-        snapshot = location.path / f"vectors-{framework_hash}-{fp}.npz" if location and location.path else None
+        snapshot = None
+        if location is not None and location.path is not None:
+            snapshot = location.path / f"vectors-{framework_hash}-{fp}.npz"
         if location is None:  # in-memory only (tests, one-off runs)
             return cls(views, embedder.embed(texts), fp)
         if not rebuild and snapshot is not None and snapshot.is_file():

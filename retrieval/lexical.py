@@ -44,6 +44,7 @@ class ConceptLexicon:
 
     def __init__(self, groups: dict[str, list[str]]) -> None:
         self._by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        self.heads = {name: terms[:3] for name, terms in groups.items()}
         for name, terms in groups.items():
             for term in terms:
                 seq = tuple(stem(w) for w in words(term))
@@ -72,6 +73,15 @@ class ConceptLexicon:
                     for j in range(i, i + len(seq)):
                         out[j].add(name)
         return out
+
+
+    def expansion(self, text: str, limit: int = 6) -> str:
+        """The general notions a text's words are instances of ("seedlings" -> "forest")."""
+        _, _, cons = analyse(text, self)
+        names: list[str] = []
+        for cs in cons:
+            names += [c for c in sorted(cs) if c not in names]
+        return ", ".join(", ".join(self.heads[n][:2]) for n in names[:limit])
 
 
 @cache

@@ -24,6 +24,7 @@ from .text import STOPWORDS, clean_text, words
 
 # Fusion weights and calibration (see docs in README "How retrieval works").
 W_DENSE, W_EXACT, W_CONCEPT = 1.0, 0.6, 0.8
+W_GOAL = 0  # share of an objective's goal's evidence added to the objective
 CAL_CENTER, CAL_SCALE = 0.36, 0.06
 STRONG, WEAK = 0.75, 0.45
 MAX_QUERY_CHARS = 2_000
@@ -77,7 +78,10 @@ def _views(fw: Framework) -> list[View]:
 
 
 def _lexical_docs(fw: Framework) -> dict[str, list[str]]:
-    docs = {el.id: [t for t in (el.text, el.title, el.scope, *el.keywords) if t] for el in fw.elements()}
+    docs = {
+        el.id: [t for t in (el.text, el.title, el.scope, *el.keywords) if t]
+        for el in fw.elements()
+    }
     for el in fw.elements():
         if el.kind == "statement":
             docs[el.id].append(el.id)  # the word "values" finds the values
@@ -165,20 +169,28 @@ class FrameworkSearcher:
         lex: dict[str, LexicalHit],
         kinds: Sequence[ElementKind],
     ) -> list[ScoredElement]:
+        raw_of: dict[str, float] = {}
+        hits: dict[str, LexicalHit] = {}
+        for eid in self.elements:
+            i = self._col[eid]
+            hit = lex.get(eid) or LexicalHit()
+            hits[eid] = hit
+            raw_of[eid] = W_DENSE * float(dense[i]) + W_EXACT * hit.exact + W_CONCEPT * hit.concept
         out: list[ScoredElement] = []
         for eid, el in self.elements.items():
             if el.kind not in kinds:
                 continue
             i = self._col[eid]
-            hit = lex.get(eid) or LexicalHit()
-            d = float(dense[i])
-            raw = W_DENSE * d + W_EXACT * hit.exact + W_CONCEPT * hit.concept
+            hit = hits[eid]
+            raw = raw_of[eid]
+            if el.kind == "objective" and el.goal_id in raw_of:
+                raw = (raw + W_GOAL * raw_of[el.goal_id]) / (1 + W_GOAL)
             out.append(
                 ScoredElement(
                     element=el,
                     score=calibrate(raw),
                     raw=raw,
-                    dense=d,
+                    dense=float(dense[i]),
                     exact=hit.exact,
                     concept=hit.concept,
                     matches=tuple(sorted(hit.matches, key=lambda m: -m.weight)),

@@ -29,7 +29,9 @@ _GOAL_WORDS = r"(?:goal|goals|pillar|pillars|priority|priorities|strategic goal|
 _OBJ_WORDS = r"(?:objective|objectives|target|targets|obj\.?|item)"
 _GOAL_REF = re.compile(rf"\b{_GOAL_WORDS}\s*(?:no\.?|number|n°|#)?\s*([A-Za-z0-9]+)\b", re.I)
 _G_REF = re.compile(r"(?<![\w.])[Gg](\d+[a-z]?)\b")
-_OBJ_REF = re.compile(rf"\b{_OBJ_WORDS}\s*(?:no\.?|number|n°|#)?\s*([A-Za-z0-9]+(?:\.[A-Za-z0-9]+)+)", re.I)
+_OBJ_REF = re.compile(
+    rf"\b{_OBJ_WORDS}\s*(?:no\.?|number|n°|#)?\s*([A-Za-z0-9]+(?:\.[A-Za-z0-9]+)+)", re.I
+)
 _BARE_ID = re.compile(r"(?<![\w.])(\d+(?:\.[A-Za-z0-9]+)+)(?![\w.]*\d)")
 _HOW_MANY = re.compile(r"\bhow\s+many\b|\bnumber\s+of\b|\bcount\b", re.I)
 _OVERVIEW = re.compile(
@@ -113,9 +115,11 @@ _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", 
              "sixteenth", "seventeenth")
 
 _FRAME_WORDS = frozenset(
-    "what is are the our of organisation organization organisation's organization's framework "
-    "strategy strategic tell me about say says does do main core key official statement its "
-    "please explain describe show give list".split()
+    """
+what is are the our of organisation organization organisation's organization's framework
+strategy strategic tell me about say says does do main core key official statement its
+please explain describe show give list
+""".split()
 )
 
 

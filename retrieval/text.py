@@ -21,21 +21,21 @@ _CONTROL = {c for c in range(32) if chr(c) not in "\n\t"} | {127}
 # They carry no topic, in any framework.
 STOPWORDS = frozenset(
     """
-a about above after again against all also am an and any are aren as at be because been before
-being below between both but by can cannot could did do does doing don down during each either
-etc ever every few for from further get gets got had has have having he her here hers him his
-how i if in into is isn it its itself just let lets like may me might more most much must my
-no nor not now of off on once one only or other ought our ours out over own per please same shall
-she should so some such than that the their theirs them then there these they this those through
-thus to too under until up upon us very via was we were what whatever when where whether which
-while who whom whose why will with within without would yet you your yours
-anything anywhere something somewhere thing things way ways kind sort
-tell say says said talk talks mention mentions mentioned cover covers covered address addresses
-describe describes explain find know see show mean means want wants need needs
-fit fits fitting belong belongs relate relates related relevant apply applies regarding concerning
-objective objectives goal goals strategic strategy framework plan priority priorities pillar
-pillars target targets element section part item
-question answer hi hello hey thanks thank bot pls plz
+a about above after again against all also am an and any are aren as at be because been
+before being below between both but by can cannot could did do does doing don down during
+each either etc ever every few for from further get gets got had has have having he her here
+hers him his how i if in into is isn it its itself just let lets like may me might more most
+much must my no nor not now of off on once one only or other ought our ours out over own per
+please same shall she should so some such than that the their theirs them then there these
+they this those through thus to too under until up upon us very via was we were what
+whatever when where whether which while who whom whose why will with within without would
+yet you your yours anything anywhere something somewhere thing things way ways kind sort
+tell say says said talk talks mention mentions mentioned cover covers covered address
+addresses describe describes explain find know see show mean means want wants need needs fit
+fits fitting belong belongs relate relates related relevant apply applies regarding
+concerning objective objectives goal goals strategic strategy framework plan priority
+priorities pillar pillars target targets element section part item question answer hi hello
+hey thanks thank bot pls plz
 """.split()
 )
 
@@ -51,11 +51,12 @@ _BRITISH = (
     (re.compile(r"mme$"), "m"),
     (re.compile(r"mmes$"), "ms"),
 )
-_NO_BRITISH = frozenset({"our", "four", "hour", "your", "pour", "tour", "flour", "precise", "wise",
-                         "rise", "raise", "noise", "exercise", "advertise", "otherwise", "promise",
-                         "premise", "expertise", "enterprise", "franchise", "compromise", "surprise",
-                         "concise", "revise", "supervise", "advise", "devise", "comprise", "poise",
-                         "praise", "cruise", "disguise", "arise", "demise", "televise", "improvise"})
+_NO_BRITISH = frozenset(
+    """our four hour your pour tour flour precise wise rise raise noise exercise advertise
+    otherwise promise premise expertise enterprise franchise compromise surprise concise revise
+    supervise advise devise comprise poise praise cruise disguise arise demise televise
+    improvise""".split()
+)
 
 _STEMMER = snowballstemmer.stemmer("english")
 

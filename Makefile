@@ -1,0 +1,55 @@
+# fwbot: make run | test | lint | eval | bench.  The venv (.venv) is created on first use and
+# reinstalled only when pyproject.toml is newer than the stamp .venv/.installed.
+
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SHARED_EVAL ?= ../shared/eval
+HOLDOUT := tests/fixtures/eval/interpol_holdout
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint eval bench
+
+help:
+	@echo "make run    index the framework, then serve Slack (if SLACK_BOT_TOKEN is set) or chat"
+	@echo "make test   run the tests"
+	@echo "make lint   ruff check"
+	@echo "make eval   quality metrics on the dev sets (if $(SHARED_EVAL) exists) and the holdout"
+	@echo "make bench  latency benchmark"
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[dev]'
+	@touch $@
+
+run: $(STAMP)
+	$(BIN)/fwbot index
+	@if [ -n "$${SLACK_BOT_TOKEN:-}" ] && $(BIN)/fwbot serve --help >/dev/null 2>&1; then \
+		exec $(BIN)/fwbot serve; \
+	else \
+		exec $(BIN)/fwbot console; \
+	fi
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+eval: $(STAMP)
+	@if [ -d "$(SHARED_EVAL)" ]; then \
+		echo "== dev sets ($(SHARED_EVAL))"; \
+		$(BIN)/fwbot eval --questions $(SHARED_EVAL)/questions_dev.jsonl \
+			--proposals $(SHARED_EVAL)/proposals_dev.jsonl || exit $$?; \
+	else \
+		echo "== dev sets: $(SHARED_EVAL) not found, skipped"; \
+	fi
+	@echo "== INTERPOL holdout"
+	$(BIN)/fwbot eval --questions $(HOLDOUT)_questions.jsonl \
+		--proposals $(HOLDOUT)_proposals.jsonl
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_core.py

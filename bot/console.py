@@ -1,0 +1,119 @@
+"""`fwbot console`: a local chat in the terminal — questions, /align and /framework.
+
+Interactive: a "> " prompt with line editing. Piped input: each line is echoed as "> line" so
+the output reads as a transcript. Only /quit or end of input (Ctrl-D) ends it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, TextIO
+
+from framework_data.loader import render_framework
+
+from .render import render_alignment, render_answer
+
+if TYPE_CHECKING:
+    from retrieval.assistant import FrameworkAssistant
+
+    from .services import Services
+
+HELP = """\
+Type a question, e.g. "Which objective is about training?", or:
+  /align <proposal>   find the objectives a proposal serves
+  /framework          show the whole framework
+  /help               show this help
+  /quit               leave (or Ctrl-D)"""
+ALIGN_USAGE = 'Usage: /align <proposal>, e.g. "/align Train border officers to use the databases"'
+
+
+def _printable(text: str, limit: int = 200) -> str:
+    shown = "".join(ch if ch.isprintable() else "·" for ch in text)
+    return shown if len(shown) <= limit else shown[:limit] + "…"
+
+
+def _reply(line: str, services: Services, assistant: FrameworkAssistant) -> str | None:
+    """The reply to one line, or None for /quit."""
+    from retrieval.align import AlignInputError
+
+    fw = services.framework
+    text = line.strip()
+    if not text:
+        return ""
+    if not text.startswith("/"):
+        return render_answer(assistant.ask(text), fw)
+    command, *rest = text.split(maxsplit=1)
+    command = command.lower()
+    if command in ("/quit", "/exit", "/q"):
+        return None
+    if command in ("/help", "/?"):
+        return HELP
+    if command == "/framework":
+        return render_framework(fw).rstrip("\n")
+    if command == "/align":
+        if not rest or not rest[0].strip():
+            return ALIGN_USAGE
+        try:
+            return render_alignment(assistant.align(rest[0]), fw)
+        except AlignInputError as exc:
+            return str(exc)
+    return f"Unknown command {_printable(command, 40)}.\n{HELP}"
+
+
+def _lines(inp: TextIO, out: TextIO, interactive: bool) -> Iterator[str]:
+    while True:
+        if interactive:
+            try:
+                yield input("> ")
+            except EOFError:
+                out.write("\n")
+                return
+            except KeyboardInterrupt:
+                out.write("\n(Type /quit or press Ctrl-D to leave.)\n")
+            continue
+        line = inp.readline()
+        if not line:
+            return
+        if line.strip():
+            out.write(f"> {_printable(line.strip())}\n")
+        yield line
+
+
+def run_console(
+    services: Services, *, stdin: TextIO | None = None, stdout: TextIO | None = None
+) -> int:
+    inp, out = stdin or sys.stdin, stdout or sys.stdout
+    for stream in {inp, out} & {sys.stdin, sys.stdout}:
+        # undecodable input or an ASCII-only terminal must not end the session
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            stream.reconfigure(errors="replace")  # type: ignore[attr-defined]
+    interactive = inp is sys.stdin and out is sys.stdout and inp.isatty()
+    if interactive:
+        with contextlib.suppress(ImportError):
+            import readline  # noqa: F401  (line editing and history for input())
+    fw = services.framework
+    n_objectives = sum(1 for _ in fw.objectives())
+    out.write(f"{fw.title}\n{len(fw.goals)} goals, {n_objectives} objectives.\n{HELP}\n\n")
+    out.write("Loading the model…\n")
+    out.flush()
+    try:
+        assistant = services.assistant
+    except Exception as exc:
+        out.write(f"Sorry, the model could not be loaded: {exc}\n")
+        return 1
+    out.write("Ready.\n")
+    for line in _lines(inp, out, interactive):
+        try:
+            reply = _reply(line, services, assistant)
+        except KeyboardInterrupt:
+            reply = "(Interrupted.)"
+        except Exception as exc:
+            reply = f"Sorry, I could not handle that line ({type(exc).__name__}); try again."
+        if reply is None:
+            break
+        if reply:
+            out.write(f"{reply}\n\n")
+            out.flush()
+    return 0

@@ -1,0 +1,132 @@
+"""`fwbot console`, driven in-process: banner, questions, /align, bad input, end of input."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from bot.console import run_console
+from bot.services import Services
+from bot.settings import Settings
+
+TAG_LINE = re.compile(r"^\d+\.\d+\s+\[(high|medium|low), [01]\.\d\d\]\s+\S", re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    """One Services (model and index built once) over a fresh data dir, for every test here."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FWBOT_DATA_DIR", str(tmp_path_factory.mktemp("fwbot-data")))
+        for name in ("FWBOT_FRAMEWORK", "CHROMA_HOST", "CHROMA_PORT"):
+            mp.delenv(name, raising=False)
+        yield Services(Settings())
+
+
+def chat(services: Services, typed: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = run_console(services, stdin=io.StringIO(typed), stdout=out)
+    return code, out.getvalue()
+
+
+def after(transcript: str, line: str) -> str:
+    """The console's reply to the echoed input ``line``."""
+    _, _, rest = transcript.partition(f"> {line}\n")
+    assert rest, f"input {line!r} not echoed in:\n{transcript}"
+    return rest.split("\n> ", 1)[0]
+
+
+def test_banner_names_the_framework_and_its_size(services: Services) -> None:
+    code, out = chat(services, "")
+    assert code == 0
+    fw = services.framework
+    assert out.startswith(fw.title)
+    assert f"{len(fw.goals)} goals, {sum(1 for _ in fw.objectives())} objectives" in out
+    assert "5 goals, 21 objectives" in out  # the packaged INTERPOL framework
+    for hint in ("/align", "/framework", "/help", "/quit", "Ctrl-D", "Loading the model"):
+        assert hint in out
+
+
+def test_question_is_answered_with_its_source(services: Services) -> None:
+    code, out = chat(services, "Which objective is about data quality?\n")
+    reply = after(out, "Which objective is about data quality?")
+    assert code == 0
+    assert "1.4" in reply
+    assert re.search(r"Sources: 1\.4 \(", reply)
+
+
+def test_align_prints_tag_lines(services: Services) -> None:
+    code, out = chat(services, "/align Train border officers to use the databases\n")
+    reply = after(out, "/align Train border officers to use the databases")
+    assert code == 0
+    assert TAG_LINE.search(reply), reply
+    assert "why:" in reply
+
+
+@pytest.mark.parametrize("typed", ["/align", "/align   ", "/ALIGN\t"])
+def test_empty_align_shows_usage(services: Services, typed: str) -> None:
+    code, out = chat(services, typed + "\n")
+    assert code == 0
+    assert "Usage: /align <proposal>" in out.split("Ready.\n", 1)[1]
+
+
+def test_align_without_words_explains_why(services: Services) -> None:
+    _, out = chat(services, "/align 123 456 !!!\n")
+    reply = after(out, "/align 123 456 !!!")
+    assert "no words" in reply
+    assert not TAG_LINE.search(reply)
+
+
+def test_unknown_command_shows_help(services: Services) -> None:
+    _, out = chat(services, "/frobnicate now\n/help\n")
+    reply = after(out, "/frobnicate now")
+    assert "Unknown command /frobnicate" in reply
+    assert "/align <proposal>" in reply
+    assert "/align <proposal>" in after(out, "/help")
+
+
+def test_framework_command_prints_the_outline(services: Services) -> None:
+    _, out = chat(services, "/framework\n")
+    reply = after(out, "/framework")
+    assert "Goal 1 —" in reply and "5.5" in reply
+
+
+def test_garbage_and_binary_lines_do_not_crash(services: Services) -> None:
+    garbage = (
+        "\x00\x01\x02\x1b[31m\ufffd\ufffe\udcff" + "\u202e" + "😀" * 50 + "\n"
+        "%s%n{}{0}\\x00'; DROP TABLE\n"
+        + "/" * 500 + "\n"
+        + "word " * 30_000 + "\n"
+        + "/align " + "\x00" * 100 + "\n"
+        "   \t  \n"
+        "Which objective is about data quality?\n"
+    )
+    code, out = chat(services, garbage)
+    assert code == 0
+    assert "Traceback" not in out
+    # The session went on to answer the last, sensible line.
+    assert re.search(r"Sources: 1\.4 \(", after(out, "Which objective is about data quality?"))
+
+
+def test_a_failing_line_is_reported_and_the_session_goes_on(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(question: str) -> None:
+        raise RuntimeError("index exploded")
+
+    monkeypatch.setattr(services.assistant, "ask", boom)
+    code, out = chat(services, "what is goal 2\n/align train border officers\n")
+    assert code == 0
+    assert "Sorry, I could not handle that line" in after(out, "what is goal 2")
+    assert TAG_LINE.search(after(out, "/align train border officers"))
+
+
+def test_quit_stops_reading_and_eof_exits_zero(services: Services) -> None:
+    code, out = chat(services, "/quit\nWhich objective is about data quality?\n")
+    assert code == 0
+    assert "Sources:" not in out
+    code, out = chat(services, "what is goal 2")  # no final newline, then end of input
+    assert code == 0
+    assert "2.3" in after(out, "what is goal 2")
