@@ -17,10 +17,11 @@ from pydantic import BaseModel, Field
 
 from .lexical import Match
 from .search import WEAK, FrameworkSearcher, ScoredElement, calibrate
-from .text import clean_text, has_letters, split_passages, words
+from .text import clean_text, has_letters, split_passages
 
 MAX_WORDS = 20_000
 MAX_TAGS = 5
+PASSAGE_WORDS = 60  # a proposal up to this long is read whole; longer ones in passages
 SECONDARY_MARGIN = 0.06  # raw-score distance from the best tag for a second tag
 SECONDARY_MIN_SCORE = 0.80  # a second tag must be a clear match in its own right
 SUPPORT_BONUS = 0.04  # per extra passage that supports an objective, capped at 2
@@ -106,9 +107,7 @@ class Aligner:
         ignored = max(0, len(all_words) - MAX_WORDS)
         if ignored:
             cleaned = " ".join(all_words[:MAX_WORDS])
-        passages = split_passages(cleaned)
-        if len(words(cleaned)) <= 120 and len(passages) > 1:
-            passages.append(" ".join(cleaned.split()))  # short texts: also read as a whole
+        passages = split_passages(cleaned, max_words=PASSAGE_WORDS)
         per_objective = self._score_passages(passages)
         return self._decide(per_objective, len(all_words) - ignored, ignored)
 

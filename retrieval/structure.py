@@ -99,7 +99,8 @@ def find_structural(fw: Framework, question: str) -> StructuralHit | None:
             for sid, keys in _STATEMENT_WORDS.items()
             if fw.element(sid) is not None and any(k in ws for k in keys)
         ]
-        if len(asked) == 1 and not _mentions_topic_besides(ws, _STATEMENT_WORDS[asked[0]]):
+        own_words = (*_STATEMENT_WORDS.get(asked[0], ()), *words(fw.title)) if asked else ()
+        if len(asked) == 1 and not _mentions_topic_besides(ws, own_words):
             return StructuralHit("statement", (asked[0],))
         if len(asked) > 1:
             return StructuralHit("statement", tuple(asked))
@@ -118,7 +119,8 @@ _FRAME_WORDS = frozenset(
     """
 what is are the our of organisation organization organisation's organization's framework
 strategy strategic tell me about say says does do main core key official statement its
-please explain describe show give list
+please explain describe show give list overall line sentence short summary exactly again
+whole entire
 """.split()
 )
 

@@ -103,13 +103,20 @@ def has_letters(text: str) -> bool:
 
 
 def split_passages(text: str, *, max_words: int = 60) -> list[str]:
-    """Split a long text into sentence-sized passages of at most ``max_words`` words."""
+    """Split a long text into passages of whole sentences, at most ``max_words`` words each
+    (consecutive short sentences are merged; an over-long sentence is cut)."""
     pieces = [p.strip(" \n-*•") for p in _SENTENCE_RE.split(text) if p and p.strip(" \n-*•")]
-    out: list[str] = []
+    sentences: list[list[str]] = []
     for piece in pieces:
         ws = piece.split()
-        for i in range(0, len(ws), max_words):
-            chunk = " ".join(ws[i : i + max_words])
-            if has_letters(chunk):
-                out.append(chunk)
-    return out
+        sentences += [ws[i : i + max_words] for i in range(0, len(ws), max_words)]
+    out: list[str] = []
+    current: list[str] = []
+    for ws in sentences:
+        if current and len(current) + len(ws) > max_words:
+            out.append(" ".join(current))
+            current = []
+        current += ws
+    if current:
+        out.append(" ".join(current))
+    return [p for p in out if has_letters(p)]
