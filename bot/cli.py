@@ -40,8 +40,9 @@ def _read_input(args: argparse.Namespace) -> str | None:
 
 def _batch_lines(path: Path, field: str) -> Iterator[tuple[Any, str | None, str | None]]:
     """(id, text, error) per non-empty line of a JSONL file."""
-    raw = path.read_bytes().decode("utf-8", errors="replace")
-    for n, line in enumerate(raw.splitlines(), start=1):
+    raw = path.read_bytes().decode("utf-8-sig", errors="replace")
+    # Split on newlines only: JSON strings may hold U+2028 and friends, which splitlines() cuts.
+    for n, line in enumerate(raw.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -59,8 +60,15 @@ def _batch_lines(path: Path, field: str) -> Iterator[tuple[Any, str | None, str 
         yield obj.get("id"), text, None
 
 
+_LINE_BREAKERS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\u0085": "\\u0085"}
+
+
 def _emit(out: TextIO, obj: dict[str, Any]) -> None:
-    out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    """One JSON object per line; characters some readers treat as line breaks are escaped."""
+    line = json.dumps(obj, ensure_ascii=False)
+    for char, escaped in _LINE_BREAKERS.items():
+        line = line.replace(char, escaped)
+    out.write(line + "\n")
     out.flush()
 
 
@@ -133,7 +141,8 @@ def cmd_align(args: argparse.Namespace) -> int:
                 except AlignInputError as exc:
                     error = str(exc)
             failed = True
-            print(f"fwbot: {args.batch}: id {pid}: {error}", file=sys.stderr)
+            where = f"id {pid}: " if pid is not None else ""
+            print(f"fwbot: {args.batch}: {where}{error}", file=sys.stderr)
             _emit(sys.stdout, {"id": pid, "tags": [], "no_fit": True, "error": error})
         return EXIT_ERROR if failed else EXIT_OK
     text = _read_input(args)
@@ -227,13 +236,15 @@ def cmd_console(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # --framework may stand before or after the subcommand; SUPPRESS keeps the subcommand's
+    # parser from overwriting a value given before it.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--framework", type=Path, default=None,
+    common.add_argument("--framework", type=Path, default=argparse.SUPPRESS,
                         help="framework file (default: $FWBOT_FRAMEWORK or the INTERPOL one)")
     parser = argparse.ArgumentParser(
         prog="fwbot", description="Answers and alignment grounded in a strategic framework.",
-        parents=[common],
     )
+    parser.add_argument("--framework", type=Path, default=None, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ask", parents=[common], help="answer a question from the framework")

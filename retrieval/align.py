@@ -15,13 +15,14 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from .lexical import Match
+from .lexical import LexicalHit, Match
 from .search import WEAK, FrameworkSearcher, ScoredElement, calibrate
-from .text import clean_text, has_letters, split_passages
+from .text import clean_text, first_words, has_letters, split_passages
 
 MAX_WORDS = 20_000
 MAX_TAGS = 5
 PASSAGE_WORDS = 60  # a proposal up to this long is read whole; longer ones in passages
+MAX_DENSE_PASSAGES = 48  # bounds model time for very long proposals (~3,000 words)
 SECONDARY_MARGIN = 0.06  # raw-score distance from the best tag for a second tag
 SECONDARY_MIN_SCORE = 0.80  # a second tag must be a clear match in its own right
 SUPPORT_BONUS = 0.04  # per extra passage that supports an objective, capped at 2
@@ -103,24 +104,24 @@ class Aligner:
             raise AlignInputError("The proposal is empty: paste the text to align after /align.")
         if not has_letters(cleaned):
             raise AlignInputError("The proposal has no words to align; paste it as plain text.")
-        all_words = cleaned.split()
-        ignored = max(0, len(all_words) - MAX_WORDS)
-        if ignored:
-            cleaned = " ".join(all_words[:MAX_WORDS])
+        cleaned, ignored = first_words(cleaned, MAX_WORDS)
         passages = split_passages(cleaned, max_words=PASSAGE_WORDS)
         per_objective = self._score_passages(passages)
-        return self._decide(per_objective, len(all_words) - ignored, ignored)
+        return self._decide(per_objective, len(cleaned.split()), ignored)
 
     def _score_passages(
         self, passages: list[str]
     ) -> dict[str, tuple[float, int, ScoredElement, str]]:
-        vectors = self.searcher.embedder.embed(passages)
-        dense, best_view = self.searcher.dense_matrix(vectors)
+        lexical = [self.searcher.lexical.score(p) for p in passages]
+        dense_rows = self._dense_rows(passages, lexical)
         best: dict[str, tuple[float, int, ScoredElement, str]] = {}
         raws: dict[str, list[float]] = {}
+        n_elements = len(self.searcher.elements)
         for p, passage in enumerate(passages):
-            lex = self.searcher.lexical.score(passage)
-            for s in self.searcher._fuse(dense[p], best_view[p], lex, ("objective",)):
+            dense, best_view = dense_rows.get(
+                p, (np.zeros(n_elements, dtype=np.float32), np.zeros(n_elements, dtype=np.int64))
+            )
+            for s in self.searcher._fuse(dense, best_view, lexical[p], ("objective",)):
                 raws.setdefault(s.id, []).append(s.raw)
                 if s.id not in best or s.raw > best[s.id][0]:
                     best[s.id] = (s.raw, 0, s, passage)
@@ -129,6 +130,21 @@ class Aligner:
             support = sum(1 for r in raws[oid] if r >= raw - 0.05) - 1
             out[oid] = (raw + SUPPORT_BONUS * min(support, 2), support, scored, passage)
         return out
+
+    def _dense_rows(
+        self, passages: list[str], lexical: list[dict[str, LexicalHit]]
+    ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Dense scores for the passages worth embedding: all of them for a normal proposal;
+        for a very long one, the ``MAX_DENSE_PASSAGES`` with the most lexical evidence (the
+        model's time grows with every token; words alone still score the rest)."""
+        chosen = list(range(len(passages)))
+        if len(chosen) > MAX_DENSE_PASSAGES:
+            evidence = [max((h.exact + h.concept for h in lex.values()), default=0.0)
+                        for lex in lexical]
+            chosen = sorted(chosen, key=lambda i: -evidence[i])[:MAX_DENSE_PASSAGES]
+        vectors = self.searcher.embedder.embed([passages[i] for i in chosen])
+        dense, best_view = self.searcher.dense_matrix(vectors)
+        return {i: (dense[row], best_view[row]) for row, i in enumerate(chosen)}
 
     def _decide(
         self,

@@ -7,7 +7,7 @@ from framework_data.schema import Framework
 from .align import Aligner, Alignment
 from .answer import Answer, AnswerComposer, OfflineComposer, grounded
 from .search import MAX_QUERY_CHARS, FrameworkSearcher
-from .text import clean_text, has_letters
+from .text import clean_text
 
 
 class FrameworkAssistant:
@@ -19,7 +19,7 @@ class FrameworkAssistant:
 
     def ask(self, question: str | bytes) -> Answer:
         q = clean_text(question)
-        if not q or not has_letters(q):
+        if not q or not any(ch.isalnum() for ch in q):
             return Answer(
                 answered=False,
                 text=(

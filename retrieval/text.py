@@ -80,6 +80,8 @@ def clean_text(text: str | bytes, *, max_chars: int | None = None) -> str:
     NULs, normalise Unicode (NFKC), fold runs of spaces. Right-to-left text and emoji are kept."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
+    # Lone surrogates (from undecodable bytes in argv or JSON "\ud800") are not text.
+    text = text.encode("utf-8", errors="replace").decode("utf-8")
     text = unicodedata.normalize("NFKC", text)
     text = text.translate({c: " " for c in _CONTROL}).replace("\ufffd", " ")
     text = re.sub(r"[ \t\u00a0]+", " ", text)
@@ -100,6 +102,14 @@ def content_stems(text: str) -> list[str]:
 
 def has_letters(text: str) -> bool:
     return any(ch.isalpha() for ch in text)
+
+
+def first_words(text: str, limit: int) -> tuple[str, int]:
+    """The text up to its ``limit``-th word, layout kept, and how many words were cut."""
+    spans = [m.end() for m in re.finditer(r"\S+", text)]
+    if len(spans) <= limit:
+        return text, 0
+    return text[: spans[limit - 1]], len(spans) - limit
 
 
 def split_passages(text: str, *, max_words: int = 60) -> list[str]:
