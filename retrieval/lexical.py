@@ -20,31 +20,40 @@ from pathlib import Path
 from .text import STOPWORDS, stem, words
 
 CONCEPTS_PATH = Path(__file__).with_name("concepts.txt")
+FAMILY_FACTOR = 0.5  # a family match counts half as much as a shared group
+_HEADER_RE = re.compile(r"^(?P<name>[^\[\]:]+?)\s*(?:\[(?P<families>[^\]]*)\])?\s*$")
 
 
 @dataclass(frozen=True)
 class Match:
-    """One query word explained by an element: the same stem, or a shared concept."""
+    """One query word explained by an element: the same stem, a shared concept, or a family."""
 
     query_word: str
     element_word: str
-    concept: str | None  # None for an exact match
+    concept: str | None  # None for an exact match; "<family> family" for a family match
     weight: float
 
 
 @dataclass
 class LexicalHit:
     exact: float = 0.0  # share of query weight matched by the same stem
-    concept: float = 0.0  # share matched only through a shared concept
+    concept: float = 0.0  # share matched only through a shared concept (or concept family)
     matches: list[Match] = field(default_factory=list)
 
 
 class ConceptLexicon:
-    """Maps words and phrases to concept groups (see concepts.txt)."""
+    """Maps words and phrases to concept groups, and groups to broader families (concepts.txt)."""
 
-    def __init__(self, groups: dict[str, list[str]]) -> None:
+    def __init__(
+        self,
+        groups: dict[str, list[str]],
+        families: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self._by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         self.heads = {name: terms[:3] for name, terms in groups.items()}
+        self.families: dict[str, tuple[str, ...]] = {
+            name: (families or {}).get(name, ()) for name in groups
+        }
         for name, terms in groups.items():
             for term in terms:
                 seq = tuple(stem(w) for w in words(term))
@@ -56,13 +65,20 @@ class ConceptLexicon:
     @classmethod
     def from_file(cls, path: Path = CONCEPTS_PATH) -> ConceptLexicon:
         groups: dict[str, list[str]] = {}
+        families: dict[str, tuple[str, ...]] = {}
         for raw in path.read_text(encoding="utf-8").splitlines():
             line = raw.strip()
             if not line or line.startswith("#") or ":" not in line:
                 continue
-            name, _, terms = line.partition(":")
-            groups[name.strip()] = [t.strip() for t in terms.split(",") if t.strip()]
-        return cls(groups)
+            header, _, terms = line.partition(":")
+            m = _HEADER_RE.match(header.strip())
+            if m is None:
+                raise ValueError(f"{path}: bad group header {header!r}")
+            name = m.group("name")
+            fams = m.group("families") or ""
+            groups[name] = [t.strip() for t in terms.split(",") if t.strip()]
+            families[name] = tuple(f.strip() for f in fams.split(",") if f.strip())
+        return cls(groups, families)
 
     def annotate(self, tokens: Sequence[str]) -> list[set[str]]:
         """For each token position (stems, stopwords included), the concepts covering it."""
@@ -94,6 +110,7 @@ class _Doc:
     stems: frozenset[str]
     surface: dict[str, str]  # stem -> a word of the element, for explanations
     concepts: dict[str, str]  # concept -> the element word that carries it
+    families: dict[str, str]  # family -> the element word that carries it
 
 
 _NUMBER_RE = re.compile(r"^\d+(?:[.,]\d+)*$")
@@ -121,6 +138,7 @@ class LexicalIndex:
         for key, texts in docs.items():
             surface: dict[str, str] = {}
             concepts: dict[str, str] = {}
+            families: dict[str, str] = {}
             for text in texts:
                 ws, stems, cons = analyse(text, self.lexicon)
                 for w, s, cs in zip(ws, stems, cons, strict=True):
@@ -128,12 +146,16 @@ class LexicalIndex:
                         surface.setdefault(s, w)
                     for c in cs:
                         concepts.setdefault(c, w)
-            self.docs[key] = _Doc(frozenset(surface), surface, concepts)
+                        for f in self.lexicon.families.get(c, ()):
+                            families.setdefault(f, w)
+            self.docs[key] = _Doc(frozenset(surface), surface, concepts, families)
         n = len(self.docs)
         df = Counter(s for d in self.docs.values() for s in d.stems)
         cdf = Counter(c for d in self.docs.values() for c in d.concepts)
+        fdf = Counter(f for d in self.docs.values() for f in d.families)
         self._idf = {s: math.log((n + 1) / (c + 0.5)) for s, c in df.items()}
         self._cidf = {c: math.log((n + 1) / (k + 0.5)) for c, k in cdf.items()}
+        self._fidf = {f: math.log((n + 1) / (k + 0.5)) for f, k in fdf.items()}
         self._max_idf = math.log((n + 1) / 0.5)
 
     def idf(self, stem_: str) -> float:
@@ -164,5 +186,13 @@ class LexicalIndex:
                     cw = min(weight, self._cidf.get(best, 0.0))
                     hit.concept += cw / total
                     hit.matches.append(Match(w, doc.concepts[best], best, cw))
+                    continue
+                fams = sorted({f for c in cs for f in self.lexicon.families.get(c, ())})
+                related = [f for f in fams if f in doc.families]
+                if related:
+                    fam = max(related, key=lambda f: self._fidf.get(f, 0.0))
+                    fw = FAMILY_FACTOR * min(weight, self._fidf.get(fam, 0.0))
+                    hit.concept += fw / total
+                    hit.matches.append(Match(w, doc.families[fam], f"{fam} family", fw))
             hits[key] = hit
         return hits

@@ -153,6 +153,22 @@ def fwbot_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def sdg_assistant(embedder, fwbot_data_dir: Path):
+    """The SDG assistant (17 goals, 169 targets). Its index lives in the CLI tests' data dir, so
+    whichever runs first embeds the framework and the other reuses the stored vectors."""
+    from framework_data.loader import load_framework
+    from retrieval.assistant import FrameworkAssistant
+    from retrieval.index import ChromaLocation
+    from retrieval.search import FrameworkSearcher
+
+    location = ChromaLocation(path=fwbot_data_dir / "index")
+    searcher = FrameworkSearcher(
+        load_framework(FRAMEWORKS / "sdg.yaml"), embedder, location=location
+    )
+    return FrameworkAssistant(searcher)
+
+
+@pytest.fixture(scope="session")
 def fwbot_env(fwbot_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment for ``run_fwbot``: a session data dir, UTF-8 stdio, the network guard."""
     guard_dir = tmp_path_factory.mktemp("fwbot-guard")

@@ -5,8 +5,6 @@ framework (letter ids such as "14.c", 17 goals)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from conftest import SDG_PATH
 
@@ -23,18 +21,6 @@ def goal_and_objectives(fw: Framework, goal_id: str) -> list[str]:
     goal = fw.goal(goal_id)
     assert goal is not None
     return [goal.citation_id, *(o.id for o in goal.objectives)]
-
-
-@pytest.fixture(scope="module")
-def sdg_assistant(embedder, fwbot_data_dir: Path):
-    """The SDG assistant. Its index lives in the CLI tests' data dir, so whichever of the two
-    runs first embeds the framework and the other reuses the stored vectors."""
-    from retrieval.assistant import FrameworkAssistant
-    from retrieval.index import ChromaLocation
-    from retrieval.search import FrameworkSearcher
-
-    location = ChromaLocation(path=fwbot_data_dir / "index")
-    return FrameworkAssistant(FrameworkSearcher(SDG, embedder, location=location))
 
 
 def check_lookup(answer: Answer, fw: Framework, expected: list[str]) -> None:
