@@ -50,6 +50,10 @@ eval: $(STAMP)
 	@echo "== INTERPOL holdout"
 	$(BIN)/fwbot eval --questions $(HOLDOUT)_questions.jsonl \
 		--proposals $(HOLDOUT)_proposals.jsonl
+	@echo "== UN SDGs (17 goals, 169 targets), held out"
+	$(BIN)/fwbot eval --framework tests/fixtures/frameworks/sdg.yaml \
+		--questions tests/fixtures/eval/sdg_questions.jsonl \
+		--proposals tests/fixtures/eval/sdg_proposals.jsonl
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py

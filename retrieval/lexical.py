@@ -169,28 +169,33 @@ class LexicalIndex:
                 prev = query.get(s)
                 query[s] = (w, (prev[1] if prev else set()) | cs)
         total = sum(self.idf(s) for s in query)
-        hits: dict[str, LexicalHit] = {}
         if total <= 0:
             return {key: LexicalHit() for key in self.docs}
+        # Per query word, once: its weight, its groups and its families, rarest first.
+        terms = []
+        for s, (w, cs) in query.items():
+            groups = sorted(cs, key=lambda c: -self._cidf.get(c, 0.0))
+            fams = sorted(
+                {f for c in cs for f in self.lexicon.families.get(c, ())},
+                key=lambda f: -self._fidf.get(f, 0.0),
+            )
+            terms.append((s, w, self.idf(s), groups, fams))
+        hits: dict[str, LexicalHit] = {}
         for key, doc in self.docs.items():
             hit = LexicalHit()
-            for s, (w, cs) in query.items():
-                weight = self.idf(s)
+            for s, w, weight, groups, fams in terms:
                 if s in doc.stems:
                     hit.exact += weight / total
                     hit.matches.append(Match(w, doc.surface[s], None, weight))
                     continue
-                shared = [c for c in cs if c in doc.concepts]
-                if shared:
-                    best = max(shared, key=lambda c: self._cidf.get(c, 0.0))
+                best = next((c for c in groups if c in doc.concepts), None)
+                if best is not None:
                     cw = min(weight, self._cidf.get(best, 0.0))
                     hit.concept += cw / total
                     hit.matches.append(Match(w, doc.concepts[best], best, cw))
                     continue
-                fams = sorted({f for c in cs for f in self.lexicon.families.get(c, ())})
-                related = [f for f in fams if f in doc.families]
-                if related:
-                    fam = max(related, key=lambda f: self._fidf.get(f, 0.0))
+                fam = next((f for f in fams if f in doc.families), None)
+                if fam is not None:
                     fw = FAMILY_FACTOR * min(weight, self._fidf.get(fam, 0.0))
                     hit.concept += fw / total
                     hit.matches.append(Match(w, doc.families[fam], f"{fam} family", fw))
