@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from .lexical import LexicalHit, Match
+from .lexical import LexicalHit
 from .search import FrameworkSearcher, ScoredElement, calibrate
 from .text import clean_text, first_words, has_letters, split_passages
 
@@ -88,13 +88,16 @@ def _phrase_around(text: str, word: str, span: int = 3) -> str:
 
 def explain(passage: str, scored: ScoredElement) -> str:
     """One line: the proposal phrase that matched and the objective phrase it matched."""
-    matches: list[Match] = [m for m in scored.matches if m.weight > 0][:2]
-    if matches:
-        parts = []
-        for m in matches:
-            ours = _phrase_around(passage, m.query_word)
-            theirs = _clause_with(scored.element.text, m.element_word)
-            parts.append(f"“{ours}” ↔ “{theirs}”")
+    parts: list[str] = []
+    for m in (m for m in scored.matches if m.weight > 0):
+        ours = _phrase_around(passage, m.query_word)
+        theirs = _clause_with(scored.element.text, m.element_word)
+        part = f"“{ours}” ↔ “{theirs}”"
+        if part not in parts:
+            parts.append(part)
+        if len(parts) == 2:
+            break
+    if parts:
         return "; ".join(parts)
     snippet = " ".join(passage.split()[:14])
     return f"“{snippet}” is close in meaning to “{scored.best_view}”"

@@ -81,23 +81,35 @@ class VectorIndex:
         if location is None:  # in-memory only (tests, one-off runs)
             return cls(views, embedder.embed(texts), fp)
         if not rebuild and snapshot is not None and snapshot.is_file():
-            try:
-                data = np.load(snapshot)
-                if data["vectors"].shape == (len(views), 384):
-                    return cls(views, data["vectors"].astype(np.float32), fp)
-            except (OSError, ValueError, KeyError) as exc:
-                log.warning("index snapshot %s unreadable (%s); rebuilding", snapshot, exc)
+            vectors = _read_snapshot(snapshot, fp, len(views))
+            if vectors is not None:
+                return cls(views, vectors, fp)
         vectors = _sync_chroma(views, texts, embedder, location, framework_hash, fp, rebuild)
         if snapshot is not None:
             snapshot.parent.mkdir(parents=True, exist_ok=True)
             tmp = snapshot.with_suffix(".tmp.npz")
-            np.savez(tmp, vectors=vectors)
+            np.savez(tmp, vectors=vectors, fingerprint=np.array(fp))
             tmp.replace(snapshot)
         return cls(views, vectors, fp)
 
     def similarities(self, query_vectors: np.ndarray) -> np.ndarray:
         """Cosine similarity of each query vector (rows) to each view (columns)."""
         return query_vectors @ self.vectors.T
+
+
+def _read_snapshot(path: Path, fingerprint: str, n_views: int) -> np.ndarray | None:
+    """The snapshot's vectors, or None (with a warning) when it is unreadable or stale."""
+    try:
+        with np.load(path) as data:
+            vectors = data["vectors"].astype(np.float32)
+            stored = str(data["fingerprint"]) if "fingerprint" in data else ""
+    except Exception as exc:  # any damage (truncated, bad zip, bad CRC …) means: rebuild
+        log.warning("index snapshot %s is unreadable (%s); rebuilding it", path, exc)
+        return None
+    if stored != fingerprint or vectors.shape != (n_views, 384):
+        log.warning("index snapshot %s does not match the framework; rebuilding it", path)
+        return None
+    return vectors
 
 
 def collection_name(framework_hash: str, fingerprint: str) -> str:
