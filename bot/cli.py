@@ -126,25 +126,36 @@ def align_json(pid: Any, alignment) -> dict[str, Any]:
     }
 
 
+ALIGN_BATCH_CHUNK = 64  # proposals whose passages go through the model together
+
+
+def _align_batch(assistant, path: Path) -> int:
+    from itertools import islice
+
+    lines = _batch_lines(path, "text")
+    failed = False
+    while chunk := list(islice(lines, ALIGN_BATCH_CHUNK)):
+        texts = [text or "" for _, text, error in chunk if error is None]
+        results = iter(assistant.align_many(texts))
+        for pid, _, error in chunk:
+            result = next(results) if error is None else None
+            if result is not None and not isinstance(result, Exception):
+                _emit(sys.stdout, align_json(pid, result))
+                continue
+            message = error or str(result)
+            failed = True
+            where = f"id {pid}: " if pid is not None else ""
+            print(f"fwbot: {path}: {where}{message}", file=sys.stderr)
+            _emit(sys.stdout, {"id": pid, "tags": [], "no_fit": True, "error": message})
+    return EXIT_ERROR if failed else EXIT_OK
+
+
 def cmd_align(args: argparse.Namespace) -> int:
     from retrieval.align import AlignInputError
 
     services = _services(args)
     if args.batch:
-        assistant = services.assistant
-        failed = False
-        for pid, text, error in _batch_lines(Path(args.batch), "text"):
-            if error is None:
-                try:
-                    _emit(sys.stdout, align_json(pid, assistant.align(text or "")))
-                    continue
-                except AlignInputError as exc:
-                    error = str(exc)
-            failed = True
-            where = f"id {pid}: " if pid is not None else ""
-            print(f"fwbot: {args.batch}: {where}{error}", file=sys.stderr)
-            _emit(sys.stdout, {"id": pid, "tags": [], "no_fit": True, "error": error})
-        return EXIT_ERROR if failed else EXIT_OK
+        return _align_batch(services.assistant, Path(args.batch))
     text = _read_input(args)
     if text is None:
         print('fwbot: align needs a proposal: fwbot align "text", --file F, or - for stdin',

@@ -10,6 +10,7 @@ the best one, at most five; when none clears the bar the result says no objectiv
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -103,12 +104,56 @@ def explain(passage: str, scored: ScoredElement) -> str:
     return f"“{snippet}” is close in meaning to “{scored.best_view}”"
 
 
+_Best = tuple[float, ScoredElement, str]  # fused score, its scoring, the passage it came from
+
+
+@dataclass
+class _Prepared:
+    passages: list[str]
+    considered: int
+    ignored: int
+    lexical: list[dict[str, LexicalHit]]
+    dense_passages: list[int]  # indices of the passages that are embedded
+
+
 class Aligner:
     def __init__(self, searcher: FrameworkSearcher) -> None:
         self.searcher = searcher
         self.framework = searcher.framework
 
     def align(self, text: str | bytes) -> Alignment:
+        """Align one proposal; raises :class:`AlignInputError` for text that has no words."""
+        result = self.align_many([text])[0]
+        if isinstance(result, AlignInputError):
+            raise result
+        return result
+
+    def align_many(self, texts: list[str | bytes]) -> list[Alignment | AlignInputError]:
+        """Align many proposals with one pass of the model over all their passages."""
+        prepared: list[_Prepared | AlignInputError] = []
+        for text in texts:
+            try:
+                prepared.append(self._prepare(text))
+            except AlignInputError as exc:
+                prepared.append(exc)
+        jobs = [(k, i) for k, p in enumerate(prepared) if isinstance(p, _Prepared)
+                for i in p.dense_passages]
+        vectors = self.searcher.embedder.embed(
+            [prepared[k].passages[i] for k, i in jobs]  # type: ignore[union-attr]
+        )
+        dense, best_view = self.searcher.dense_matrix(vectors)
+        rows: dict[tuple[int, int], int] = {job: r for r, job in enumerate(jobs)}
+        out: list[Alignment | AlignInputError] = []
+        for k, p in enumerate(prepared):
+            if isinstance(p, AlignInputError):
+                out.append(p)
+                continue
+            per_objective = self._score(p, {i: rows[(k, i)] for i in p.dense_passages},
+                                        dense, best_view)
+            out.append(self._decide(per_objective, p.considered, p.ignored))
+        return out
+
+    def _prepare(self, text: str | bytes) -> _Prepared:
         cleaned = clean_text(text)
         if not cleaned:
             raise AlignInputError("The proposal is empty: paste the text to align after /align.")
@@ -116,49 +161,41 @@ class Aligner:
             raise AlignInputError("The proposal has no words to align; paste it as plain text.")
         cleaned, ignored = first_words(cleaned, MAX_WORDS)
         passages = split_passages(cleaned, max_words=PASSAGE_WORDS)
-        per_objective = self._score_passages(passages)
-        return self._decide(per_objective, len(cleaned.split()), ignored)
-
-    def _score_passages(
-        self, passages: list[str]
-    ) -> dict[str, tuple[float, int, ScoredElement, str]]:
         lexical = [self.searcher.lexical.score(p) for p in passages]
-        dense_rows = self._dense_rows(passages, lexical)
-        best: dict[str, tuple[float, int, ScoredElement, str]] = {}
-        raws: dict[str, list[float]] = {}
-        n_elements = len(self.searcher.elements)
-        for p, passage in enumerate(passages):
-            dense, best_view = dense_rows.get(
-                p, (np.zeros(n_elements, dtype=np.float32), np.zeros(n_elements, dtype=np.int64))
-            )
-            for s in self.searcher._fuse(dense, best_view, lexical[p], ("objective",)):
-                raws.setdefault(s.id, []).append(s.raw)
-                if s.id not in best or s.raw > best[s.id][0]:
-                    best[s.id] = (s.raw, 0, s, passage)
-        out = {}
-        for oid, (raw, _, scored, passage) in best.items():
-            support = sum(1 for r in raws[oid] if r >= raw - 0.05) - 1
-            out[oid] = (raw + SUPPORT_BONUS * min(support, 2), support, scored, passage)
-        return out
-
-    def _dense_rows(
-        self, passages: list[str], lexical: list[dict[str, LexicalHit]]
-    ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-        """Dense scores for the passages worth embedding: all of them for a normal proposal;
-        for a very long one, the ``MAX_DENSE_PASSAGES`` with the most lexical evidence (the
-        model's time grows with every token; words alone still score the rest)."""
         chosen = list(range(len(passages)))
         if len(chosen) > MAX_DENSE_PASSAGES:
+            # Very long proposals: the model's time grows with every token, so only the
+            # passages with the most lexical evidence are embedded; words still score the rest.
             evidence = [max((h.exact + h.concept for h in lex.values()), default=0.0)
                         for lex in lexical]
             chosen = sorted(chosen, key=lambda i: -evidence[i])[:MAX_DENSE_PASSAGES]
-        vectors = self.searcher.embedder.embed([passages[i] for i in chosen])
-        dense, best_view = self.searcher.dense_matrix(vectors)
-        return {i: (dense[row], best_view[row]) for row, i in enumerate(chosen)}
+        return _Prepared(passages, len(cleaned.split()), ignored, lexical, chosen)
+
+    def _score(
+        self, p: _Prepared, row_of: dict[int, int], dense: np.ndarray, best_view: np.ndarray
+    ) -> dict[str, _Best]:
+        """Per objective: its best passage's fused score, nudged up when other passages
+        support it almost as well."""
+        n_elements = len(self.searcher.elements)
+        no_dense = (np.zeros(n_elements, dtype=np.float32), np.zeros(n_elements, dtype=np.int64))
+        best: dict[str, _Best] = {}
+        raws: dict[str, list[float]] = {}
+        for i, passage in enumerate(p.passages):
+            row = row_of.get(i)
+            d, v = (dense[row], best_view[row]) if row is not None else no_dense
+            for s in self.searcher._fuse(d, v, p.lexical[i], ("objective",)):
+                raws.setdefault(s.id, []).append(s.raw)
+                if s.id not in best or s.raw > best[s.id][0]:
+                    best[s.id] = (s.raw, s, passage)
+        out: dict[str, _Best] = {}
+        for oid, (raw, scored, passage) in best.items():
+            support = sum(1 for r in raws[oid] if r >= raw - 0.05) - 1
+            out[oid] = (raw + SUPPORT_BONUS * min(support, 2), scored, passage)
+        return out
 
     def _decide(
         self,
-        per_objective: dict[str, tuple[float, int, ScoredElement, str]],
+        per_objective: dict[str, _Best],
         considered: int,
         ignored: int,
     ) -> Alignment:
@@ -166,7 +203,7 @@ class Aligner:
         tags: list[Tag] = []
         top_raw = ranked[0][1][0] if ranked else -np.inf
         next_raw = ranked[1][1][0] if len(ranked) > 1 else -np.inf
-        for i, (oid, (raw, _, scored, passage)) in enumerate(ranked[:MAX_CLOSE_TAGS]):
+        for i, (oid, (raw, scored, passage)) in enumerate(ranked[:MAX_CLOSE_TAGS]):
             score = calibrate(raw)
             if score < ALIGN_MIN_SCORE:
                 break
@@ -178,7 +215,7 @@ class Aligner:
         if not tags:
             nearest = [
                 self._tag(oid, calibrate(raw), scored, passage, clear=False)
-                for oid, (raw, _, scored, passage) in ranked[:3]
+                for oid, (raw, scored, passage) in ranked[:3]
             ]
         return Alignment(
             tags=tags, no_fit=not tags, words_considered=considered, words_ignored=ignored,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from framework_data.schema import Framework
 
-from .align import Aligner, Alignment
+from .align import Aligner, AlignInputError, Alignment
 from .answer import Answer, AnswerComposer, OfflineComposer, grounded
 from .search import MAX_QUERY_CHARS, FrameworkSearcher
 from .text import clean_text
@@ -37,3 +37,7 @@ class FrameworkAssistant:
 
     def align(self, text: str | bytes) -> Alignment:
         return self.aligner.align(text)
+
+    def align_many(self, texts: list[str | bytes]) -> list[Alignment | AlignInputError]:
+        """Many proposals in one pass of the model; a bad one yields its error in its place."""
+        return self.aligner.align_many(texts)
