@@ -23,10 +23,13 @@ if TYPE_CHECKING:
 HELP = """\
 Type a question, e.g. "Which objective is about training?", or:
   /align <proposal>   find the objectives a proposal serves
+  /align              paste a longer proposal over several lines, then an empty line
   /framework          show the whole framework
   /help               show this help
   /quit               leave (or Ctrl-D)"""
 ALIGN_USAGE = 'Usage: /align <proposal>, e.g. "/align Train border officers to use the databases"'
+PASTE_PROMPT = "Paste the proposal (several lines are fine), then an empty line to align it."
+COLLECT = object()  # _reply's signal: the next lines, up to an empty one, are a proposal
 
 
 def _printable(text: str, limit: int = 200) -> str:
@@ -34,10 +37,17 @@ def _printable(text: str, limit: int = 200) -> str:
     return shown if len(shown) <= limit else shown[:limit] + "…"
 
 
-def _reply(line: str, services: Services, assistant: FrameworkAssistant) -> str | None:
-    """The reply to one line, or None for /quit."""
+def _align_reply(text: str, services: Services, assistant: FrameworkAssistant) -> str:
     from retrieval.align import AlignInputError
 
+    try:
+        return render_alignment(assistant.align(text), services.framework)
+    except AlignInputError as exc:
+        return str(exc)
+
+
+def _reply(line: str, services: Services, assistant: FrameworkAssistant) -> str | object | None:
+    """The reply to one line; None for /quit; COLLECT when a multi-line proposal follows."""
     fw = services.framework
     text = line.strip()
     if not text:
@@ -54,11 +64,8 @@ def _reply(line: str, services: Services, assistant: FrameworkAssistant) -> str 
         return render_framework(fw).rstrip("\n")
     if command == "/align":
         if not rest or not rest[0].strip():
-            return ALIGN_USAGE
-        try:
-            return render_alignment(assistant.align(rest[0]), fw)
-        except AlignInputError as exc:
-            return str(exc)
+            return COLLECT
+        return _align_reply(rest[0], services, assistant)
     return f"Unknown command {_printable(command, 40)}.\n{HELP}"
 
 
@@ -104,9 +111,19 @@ def run_console(
         out.write(f"Sorry, the model could not be loaded: {exc}\n")
         return 1
     out.write("Ready.\n")
+    pasted: list[str] | None = None  # lines of a multi-line /align, while collecting
     for line in _lines(inp, out, interactive):
         try:
-            reply = _reply(line, services, assistant)
+            if pasted is not None and line.strip():
+                pasted.append(line.rstrip("\n"))
+                continue
+            if pasted is not None:
+                proposal, pasted = "\n".join(pasted), None
+                reply = _align_reply(proposal, services, assistant) if proposal else ALIGN_USAGE
+            else:
+                reply = _reply(line, services, assistant)
+            if reply is COLLECT:
+                pasted, reply = [], PASTE_PROMPT
         except KeyboardInterrupt:
             reply = "(Interrupted.)"
         except Exception as exc:
@@ -116,4 +133,6 @@ def run_console(
         if reply:
             out.write(f"{reply}\n\n")
             out.flush()
+    if pasted:  # input ended while a proposal was being pasted: align what came
+        out.write(f"{_align_reply(chr(10).join(pasted), services, assistant)}\n\n")
     return 0

@@ -66,10 +66,31 @@ def test_align_prints_tag_lines(services: Services) -> None:
 
 
 @pytest.mark.parametrize("typed", ["/align", "/align   ", "/ALIGN\t"])
-def test_empty_align_shows_usage(services: Services, typed: str) -> None:
-    code, out = chat(services, typed + "\n")
+def test_bare_align_then_empty_line_shows_usage(services: Services, typed: str) -> None:
+    code, out = chat(services, typed + "\n\n")
     assert code == 0
-    assert "Usage: /align <proposal>" in out.split("Ready.\n", 1)[1]
+    reply = out.split("Ready.\n", 1)[1]
+    assert "Paste the proposal" in reply
+    assert "Usage: /align <proposal>" in reply
+
+
+def test_bare_align_reads_a_multi_line_proposal(services: Services) -> None:
+    proposal = (
+        "Background: our partners asked for better courses.\n"
+        "We will run workshops and training for police officers\n"
+        "on open-source investigation techniques.\n"
+    )
+    code, out = chat(services, "/align\n" + proposal + "\nwhat is goal 1\n")
+    assert code == 0
+    reply = out.split("Ready.\n", 1)[1]
+    assert TAG_LINE.search(reply), reply
+    assert "2.3" in reply  # the training objective
+    assert "Goal 1" in reply  # the next line is a question again
+
+
+def test_input_ending_mid_paste_still_aligns(services: Services) -> None:
+    _, out = chat(services, "/align\nTrain border police officers in document checks\n")
+    assert TAG_LINE.search(out.split("Ready.\n", 1)[1])
 
 
 def test_align_without_words_explains_why(services: Services) -> None:
