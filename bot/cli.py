@@ -184,24 +184,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not args.questions and not args.proposals:
         print("fwbot: eval needs --questions FILE and/or --proposals FILE", file=sys.stderr)
         return EXIT_USAGE
-    assistant = _services(args).assistant
-    q = p = None
-    if args.questions:
-        cases = ev.read_jsonl(Path(args.questions), ev.QuestionCase)
-
-        def ask(text: str) -> tuple[bool, list[str]]:
-            a = assistant.ask(text)
-            return a.answered, [c.id for c in a.citations]
-
-        q = ev.question_metrics(cases, ask)
-    if args.proposals:
-        cases = ev.read_jsonl(Path(args.proposals), ev.ProposalCase)
-
-        def align(text: str) -> tuple[bool, list[str]]:
-            a = assistant.align(text)
-            return a.no_fit, [t.id for t in a.tags]
-
-        p = ev.proposal_metrics(cases, align)
+    q, p = ev.evaluate(_services(args).assistant, args.questions, args.proposals)
     print(ev.dump(q, p) if args.json else ev.metrics_table(q, p))
     return EXIT_OK
 

@@ -48,6 +48,13 @@ def _clean_text(value: str) -> str:
     return " ".join(value.split())
 
 
+def _non_empty_text(value: str) -> str:
+    value = _clean_text(value)
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -97,10 +104,7 @@ class Objective(_Annotated):
     @field_validator("text")
     @classmethod
     def _text(cls, v: str) -> str:
-        v = _clean_text(v)
-        if not v:
-            raise ValueError("must not be empty")
-        return v
+        return _non_empty_text(v)
 
 
 class Goal(_Annotated):
@@ -117,10 +121,7 @@ class Goal(_Annotated):
     @field_validator("title")
     @classmethod
     def _title(cls, v: str) -> str:
-        v = _clean_text(v)
-        if not v:
-            raise ValueError("must not be empty")
-        return v
+        return _non_empty_text(v)
 
     @property
     def citation_id(self) -> str:

@@ -125,6 +125,24 @@ def proposal_metrics(
     )
 
 
+def evaluate(
+    assistant, questions: Path | None = None, proposals: Path | None = None
+) -> tuple[QuestionMetrics | None, ProposalMetrics | None]:
+    """Metrics of a ``FrameworkAssistant`` on labelled files (either may be None)."""
+
+    def ask(text: str) -> tuple[bool, list[str]]:
+        a = assistant.ask(text)
+        return a.answered, [c.id for c in a.citations]
+
+    def align(text: str) -> tuple[bool, list[str]]:
+        a = assistant.align(text)
+        return a.no_fit, [t.id for t in a.tags]
+
+    q = question_metrics(read_jsonl(questions, QuestionCase), ask) if questions else None
+    p = proposal_metrics(read_jsonl(proposals, ProposalCase), align) if proposals else None
+    return q, p
+
+
 def metrics_table(q: QuestionMetrics | None, p: ProposalMetrics | None) -> str:
     rows: list[tuple[str, str]] = []
     if q is not None:

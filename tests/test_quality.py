@@ -20,28 +20,16 @@ from retrieval import evaluation as ev
 EVAL = Path(__file__).parent / "fixtures" / "eval"
 
 
-def measure(assistant, questions: Path, proposals: Path):
-    def ask(text: str) -> tuple[bool, list[str]]:
-        a = assistant.ask(text)
-        return a.answered, [c.id for c in a.citations]
-
-    def align(text: str) -> tuple[bool, list[str]]:
-        a = assistant.align(text)
-        return a.no_fit, [t.id for t in a.tags]
-
-    q = ev.question_metrics(ev.read_jsonl(questions, ev.QuestionCase), ask)
-    p = ev.proposal_metrics(ev.read_jsonl(proposals, ev.ProposalCase), align)
-    return q, p
-
-
 @pytest.fixture(scope="module")
 def dev(assistant):
-    return measure(assistant, EVAL / "dev/questions_dev.jsonl", EVAL / "dev/proposals_dev.jsonl")
+    return ev.evaluate(
+        assistant, EVAL / "dev/questions_dev.jsonl", EVAL / "dev/proposals_dev.jsonl"
+    )
 
 
 @pytest.fixture(scope="module")
 def holdout(assistant):
-    return measure(
+    return ev.evaluate(
         assistant,
         EVAL / "interpol_holdout_questions.jsonl",
         EVAL / "interpol_holdout_proposals.jsonl",
@@ -50,7 +38,7 @@ def holdout(assistant):
 
 @pytest.fixture(scope="module")
 def sdg(sdg_assistant):
-    return measure(sdg_assistant, EVAL / "sdg_questions.jsonl", EVAL / "sdg_proposals.jsonl")
+    return ev.evaluate(sdg_assistant, EVAL / "sdg_questions.jsonl", EVAL / "sdg_proposals.jsonl")
 
 
 # ---- targets met ---------------------------------------------------------------------------
