@@ -21,7 +21,7 @@ from .search import FrameworkSearcher, ScoredElement, calibrate
 from .text import clean_text, first_words, has_letters, split_passages
 
 MAX_WORDS = 20_000
-MAX_TAGS = 5  # the contract's ceiling; MAX_CLOSE_TAGS is what is used
+MAX_TAGS = 5  # the JSON contract's ceiling
 PASSAGE_WORDS = 60  # a proposal up to this long is read whole; longer ones in passages
 MAX_DENSE_PASSAGES = 48  # bounds model time for very long proposals (~3,000 words)
 # A proposal fits when its best objective scores at least this (calibrated). Proposals are
@@ -29,7 +29,7 @@ MAX_DENSE_PASSAGES = 48  # bounds model time for very long proposals (~3,000 wor
 # that fits nothing scored above ≈ 0.35 (fused), while fitting ones mostly score above 0.38.
 ALIGN_MIN_SCORE = 0.4
 SECONDARY_MARGIN = 0.08  # fused-score distance from the best tag within which others are kept
-MAX_CLOSE_TAGS = 3  # close runner-ups kept (the engine cannot tell them apart reliably)
+MAX_CLOSE_TAGS = 3  # (≤ MAX_TAGS) close runner-ups kept: the engine cannot tell them apart
 CLEAR_MARGIN = 0.03  # a best tag this far ahead of the next is "clear"
 SUPPORT_BONUS = 0.04  # per extra passage that supports an objective, capped at 2
 Confidence = Literal["high", "medium", "low"]
@@ -48,7 +48,7 @@ class Tag(BaseModel):
 
 
 class Alignment(BaseModel):
-    tags: list[Tag]
+    tags: list[Tag] = Field(max_length=MAX_TAGS)
     no_fit: bool
     words_considered: int = 0
     words_ignored: int = 0

@@ -24,7 +24,6 @@ from .text import STOPWORDS, clean_text, words
 
 # Fusion weights and calibration (see docs in README "How retrieval works").
 W_DENSE, W_EXACT, W_CONCEPT = 1.0, 0.6, 0.8
-W_GOAL = 0  # share of an objective's goal's evidence added to the objective
 # calibrate() maps the fused score to [0, 1]; 0.5 sits where, on the labelled sets, questions
 # the framework covers separate from those it does not (fused ≈ 0.39).
 CAL_CENTER, CAL_SCALE = 0.39, 0.05
@@ -171,28 +170,20 @@ class FrameworkSearcher:
         lex: dict[str, LexicalHit],
         kinds: Sequence[ElementKind],
     ) -> list[ScoredElement]:
-        raw_of: dict[str, float] = {}
-        hits: dict[str, LexicalHit] = {}
-        for eid in self.elements:
-            i = self._col[eid]
-            hit = lex.get(eid) or LexicalHit()
-            hits[eid] = hit
-            raw_of[eid] = W_DENSE * float(dense[i]) + W_EXACT * hit.exact + W_CONCEPT * hit.concept
         out: list[ScoredElement] = []
         for eid, el in self.elements.items():
             if el.kind not in kinds:
                 continue
             i = self._col[eid]
-            hit = hits[eid]
-            raw = raw_of[eid]
-            if el.kind == "objective" and el.goal_id in raw_of:
-                raw = (raw + W_GOAL * raw_of[el.goal_id]) / (1 + W_GOAL)
+            hit = lex.get(eid) or LexicalHit()
+            d = float(dense[i])
+            raw = W_DENSE * d + W_EXACT * hit.exact + W_CONCEPT * hit.concept
             out.append(
                 ScoredElement(
                     element=el,
                     score=calibrate(raw),
                     raw=raw,
-                    dense=float(dense[i]),
+                    dense=d,
                     exact=hit.exact,
                     concept=hit.concept,
                     matches=tuple(sorted(hit.matches, key=lambda m: -m.weight)),
