@@ -8,6 +8,7 @@ exists, always. :class:`OfflineComposer` is the default: no model, no network.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
@@ -42,9 +43,12 @@ class AnswerComposer(Protocol):
     def compose(self, result: SearchResult, framework: Framework) -> Answer: ...
 
 
-def grounded(answer: Answer, framework: Framework) -> Answer:
-    """The answer with every citation that is not a framework element removed."""
-    known = framework.citation_ids()
+def grounded(
+    answer: Answer, framework: Framework, known: Collection[str] | None = None
+) -> Answer:
+    """The answer with every citation that is not a framework element removed (``known``:
+    the framework's citation ids, when the caller already has them)."""
+    known = framework.citation_ids() if known is None else known
     cites = [c for c in answer.citations if c.id in known]
     related = [c for c in answer.related if c.id in known]
     return answer.model_copy(update={"citations": cites, "related": related,

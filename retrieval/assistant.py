@@ -32,7 +32,10 @@ class FrameworkAssistant:
             note = (f"\n\n(Your question was long; I read its first {MAX_QUERY_CHARS:,} "
                     "characters. For a proposal, use /align.)")
         result = self.searcher.search(q)
-        answer = grounded(self.composer.compose(result, self.framework), self.framework)
+        answer = grounded(
+            self.composer.compose(result, self.framework), self.framework,
+            self.searcher.elements.keys(),
+        )
         return answer.model_copy(update={"text": answer.text + note}) if note else answer
 
     def align(self, text: str | bytes) -> Alignment:

@@ -94,10 +94,14 @@ def find_structural(fw: Framework, question: str) -> StructuralHit | None:
 
     # 4. Vision, mission, values: only when the question is about the statement itself.
     if short:
+        st = fw.statements
+        present = {
+            "vision": bool(st.vision), "mission": bool(st.mission), "values": bool(st.values)
+        }
         asked = [
             sid
             for sid, keys in _STATEMENT_WORDS.items()
-            if fw.element(sid) is not None and any(k in ws for k in keys)
+            if present[sid] and any(k in ws for k in keys)
         ]
         own_words = (*_STATEMENT_WORDS.get(asked[0], ()), *words(fw.title)) if asked else ()
         if len(asked) == 1 and not _mentions_topic_besides(ws, own_words):
