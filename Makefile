@@ -25,8 +25,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[dev]'
 	@touch $@
 
+# The index is built on first use and rebuilt when the framework changes, so run does not
+# force a rebuild (`fwbot index` does that explicitly).
 run: $(STAMP)
-	$(BIN)/fwbot index
 	@if [ -n "$${SLACK_BOT_TOKEN:-}" ] && $(BIN)/fwbot serve --help >/dev/null 2>&1; then \
 		exec $(BIN)/fwbot serve; \
 	else \
