@@ -1,0 +1,134 @@
+"""Engines, migrations and sessions: SQLite (WAL) by default, PostgreSQL through a URL.
+
+A PostgreSQL URL may pick its schema itself, which psycopg passes to the server as a
+connection option: ``postgresql://user@host/db?options=-csearch_path%3Dmy_schema``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, make_url, pool, text
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+_SQLITE_PRAGMAS: tuple[str, ...] = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA synchronous=NORMAL",
+)
+# Serialises concurrent `migrate` runs (several replicas starting at once) on PostgreSQL.
+_PG_MIGRATION_LOCK = 0x66776274  # "fwbt"
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Parse ``url``; ``postgresql://`` (or ``postgres://``) gets the psycopg 3 driver."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ValueError(f"unsupported database {backend!r}: use a sqlite or postgresql URL")
+    return parsed
+
+
+def _is_sqlite_memory(url: URL) -> bool:
+    database = url.database or ""
+    return database in ("", ":memory:") or "mode=memory" in database
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def make_engine(url: str | URL, *, connect_args: Mapping[str, Any] | None = None) -> Engine:
+    """Create an engine for ``url``; ``connect_args`` go to the DB-API ``connect()``.
+
+    SQLite: the file's directory is created, connections may cross threads and every
+    connection gets WAL, foreign keys, a 5 s busy timeout and ``synchronous=NORMAL``.
+    An in-memory database uses one shared connection. PostgreSQL: psycopg 3, pre-ping.
+    """
+    parsed = normalize_url(url)
+    args: dict[str, Any] = dict(connect_args or {})
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(parsed, connect_args=args, pool_pre_ping=True)
+
+    args.setdefault("check_same_thread", False)
+    kwargs: dict[str, Any] = {}
+    if _is_sqlite_memory(parsed):
+        kwargs["poolclass"] = pool.StaticPool
+    elif not (parsed.database or "").startswith("file:"):
+        Path(parsed.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, connect_args=args, **kwargs)
+    event.listen(engine, "connect", _set_sqlite_pragmas)
+    return engine
+
+
+def alembic_config() -> Config:
+    """An Alembic configuration for the packaged migrations (no alembic.ini needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the database behind ``engine`` to the newest migration (``upgrade head``).
+
+    Tables and ``alembic_version`` go to the connection's current schema (on PostgreSQL the
+    first schema of its ``search_path``)."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": _PG_MIGRATION_LOCK})
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+class Database:
+    """An engine plus a session factory for one database URL."""
+
+    def __init__(self, url: str, *, connect_args: Mapping[str, Any] | None = None) -> None:
+        self.url = url
+        self.engine: Engine = make_engine(url, connect_args=connect_args)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def __repr__(self) -> str:
+        return f"Database({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.engine.dialect.name
+
+    def migrate(self) -> None:
+        """Apply all pending migrations."""
+        migrate(self.engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits when the block succeeds and rolls back when it raises."""
+        with self._sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def dispose(self) -> None:
+        """Close all pooled connections."""
+        self.engine.dispose()
