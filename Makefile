@@ -25,10 +25,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[dev]'
 	@touch $@
 
+# Slack tokens (in the environment or .env) mean serve; without them, the local console.
 # The index is built on first use and rebuilt when the framework changes, so run does not
 # force a rebuild (`fwbot index` does that explicitly).
 run: $(STAMP)
-	@if [ -n "$${SLACK_BOT_TOKEN:-}" ] && $(BIN)/fwbot serve --help >/dev/null 2>&1; then \
+	@if [ -n "$${SLACK_BOT_TOKEN:-}" ] || grep -qs '^SLACK_BOT_TOKEN=..' .env; then \
 		exec $(BIN)/fwbot serve; \
 	else \
 		exec $(BIN)/fwbot console; \

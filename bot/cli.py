@@ -6,6 +6,8 @@
     fwbot eval --questions q.jsonl --proposals p.jsonl
     fwbot framework validate my_framework.yaml
     fwbot console
+    fwbot serve --port 3000
+    fwbot feedback export -o questions_from_slack.jsonl
 """
 
 from __future__ import annotations
@@ -226,6 +228,34 @@ def cmd_console(args: argparse.Namespace) -> int:
     return run_console(_services(args))
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    return serve(_services(args), host=args.host, port=args.port)
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from .feedback import export
+
+    rows = _services(args).store.feedback_rows()
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as out:
+            n = export(rows, out, unhelpful=args.unhelpful)
+        print(f"wrote {n} question(s) to {args.output}", file=sys.stderr)
+    else:
+        n = export(rows, sys.stdout, unhelpful=args.unhelpful)
+    if n == 0:
+        print("no votes to export yet" if not rows else "no question matches", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    services = _services(args)
+    services.database  # noqa: B018 — migrates on first use
+    print(f"database is up to date: {services.settings.database}")
+    return EXIT_OK
+
+
 # ---- parser ---------------------------------------------------------------------------------
 
 
@@ -270,6 +300,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("console", parents=[common], help="a local chat: questions and /align")
     p.set_defaults(func=cmd_console)
+
+    p = sub.add_parser("serve", parents=[common], help="run the Slack app (Socket Mode or HTTP)")
+    p.add_argument("--host", default="0.0.0.0")
+    p.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000; 0: any)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("feedback", parents=[common], help="export votes on answers")
+    p.add_argument("action", choices=["export"])
+    p.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+    p.add_argument("--unhelpful", action="store_true",
+                   help="export the answers voted not helpful (to label by hand)")
+    p.set_defaults(func=cmd_feedback)
+
+    p = sub.add_parser("db", parents=[common], help="database maintenance")
+    p.add_argument("action", choices=["upgrade"])
+    p.set_defaults(func=cmd_db)
     return parser
 
 

@@ -47,3 +47,72 @@ class Services:
     @cached_property
     def assistant(self) -> FrameworkAssistant:
         return FrameworkAssistant(self.searcher)
+
+    # ---- storage and Slack (imported late: the CLI's core commands don't need them) --------
+
+    @cached_property
+    def database(self):  # -> bot.storage.db.Database, migrated
+        from .storage.db import Database
+
+        db = Database(self.settings.database)
+        db.migrate()
+        return db
+
+    @cached_property
+    def store(self):  # -> bot.storage.store.Store
+        from .storage.store import Store
+
+        return Store(self.database)
+
+    @cached_property
+    def questions(self):  # -> bot.questions.QuestionService
+        from .questions import QuestionService
+
+        return QuestionService(self.assistant, self.store)
+
+    @cached_property
+    def alignments(self):  # -> bot.alignments.AlignmentService
+        from .alignments import AlignmentService
+
+        return AlignmentService(self.assistant, self.store)
+
+    @cached_property
+    def metrics(self):  # -> bot.slack.metrics.Metrics
+        from .slack.metrics import Metrics
+
+        return Metrics()
+
+    @cached_property
+    def slack_client(self):  # -> slack_sdk.WebClient
+        from slack_sdk import WebClient
+
+        from .slack.delivery import retry_handlers
+
+        return WebClient(token=self.settings.slack_bot_token, base_url=self.settings.slack_api_url,
+                         timeout=15, retry_handlers=retry_handlers())
+
+    @cached_property
+    def slack_deps(self):  # -> bot.slack.deps.SlackDeps
+        from .slack.delivery import Delivery
+        from .slack.deps import SlackDeps
+
+        return SlackDeps(framework=self.framework, questions=self.questions,
+                         alignments=self.alignments, store=self.store,
+                         delivery=Delivery(self.slack_client, self.metrics), metrics=self.metrics)
+
+    def slack_app(self, *, bot_user_id: str | None = None):  # -> slack_bolt.App
+        from .slack.app import build_app
+
+        self.settings.require_slack()
+        secret = None if self.settings.socket_mode else self.settings.slack_signing_secret
+        return build_app(self.slack_deps, client=self.slack_client, signing_secret=secret,
+                         bot_user_id=bot_user_id)
+
+    def health(self) -> dict:
+        """What /healthz reports; raises when a dependency is down."""
+        from sqlalchemy import text
+
+        with self.database.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"ok": True, "framework": self.framework.title,
+                "objectives": sum(1 for _ in self.framework.objectives())}

@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["tests.db_fixtures", "tests.slack_fixtures"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TESTS_DIR = REPO_ROOT / "tests"
 FRAMEWORKS = TESTS_DIR / "fixtures" / "frameworks"
@@ -176,7 +178,8 @@ def fwbot_env(fwbot_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
         _SITECUSTOMIZE.format(conftest=str(Path(__file__).resolve())), encoding="utf-8"
     )
     env = dict(os.environ)
-    for var in ("FWBOT_FRAMEWORK", "CHROMA_HOST", "CHROMA_PORT"):  # no outside configuration
+    for var in ("FWBOT_FRAMEWORK", "CHROMA_HOST", "CHROMA_PORT", "DATABASE_URL", "SLACK_BOT_TOKEN",
+                "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL"):  # no outside config
         env.pop(var, None)
     pythonpath = [str(guard_dir)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
     env.update(

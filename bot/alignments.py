@@ -1,0 +1,100 @@
+"""/align as a service: the engine, the labelled examples that vote with it, and the record.
+
+Every run is stored; a confirmation or correction turns it into a labelled example, which
+later runs on similar proposals take into account (see :mod:`retrieval.examples`). Other
+replicas pick new examples up within ``REFRESH_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from retrieval.align import MAX_TAGS, Alignment, Tag
+from retrieval.assistant import FrameworkAssistant
+from retrieval.examples import ExampleMemory, LabelledExample, vote
+
+from .storage.store import AlignmentRecord, Store
+
+REFRESH_SECONDS = 60.0
+
+
+class UnknownObjectives(ValueError):
+    """Ids that are not objectives of the framework; the message lists them."""
+
+
+@dataclass(frozen=True)
+class AlignmentRun:
+    alignment_id: int
+    text: str
+    alignment: Alignment
+
+
+class AlignmentService:
+    def __init__(self, assistant: FrameworkAssistant, store: Store) -> None:
+        self.assistant = assistant
+        self.store = store
+        self.framework = assistant.framework
+        self.framework_hash = self.framework.content_hash()
+        self.goal_of = {o.id: g.id for g, o in self.framework.objectives()}
+        self._memory: ExampleMemory | None = None
+        self._loaded_at = 0.0
+        self._lock = threading.Lock()
+
+    # ---- labelled examples ----------------------------------------------------------------
+
+    @property
+    def memory(self) -> ExampleMemory:
+        with self._lock:
+            stale = time.monotonic() - self._loaded_at > REFRESH_SECONDS
+            if self._memory is None or stale:
+                examples = [LabelledExample(e.text, tuple(e.ids))
+                            for e in self.store.labelled_examples(self.framework_hash)]
+                if self._memory is None:
+                    self._memory = ExampleMemory(self.assistant.searcher.embedder, examples)
+                else:
+                    self._memory.replace(examples)
+                self._loaded_at = time.monotonic()
+            return self._memory
+
+    # ---- runs -----------------------------------------------------------------------------
+
+    def align_text(self, text: str) -> Alignment:
+        """The engine's tags, with the votes of close labelled examples blended in."""
+        alignment = self.assistant.align(text)  # raises AlignInputError for wordless text
+        memory = self.memory
+        if len(memory):
+            alignment = vote(alignment, memory.nearest(text), self.goal_of)
+        return alignment
+
+    def align(self, text: str, *, user_id: str, channel_id: str | None) -> AlignmentRun:
+        alignment = self.align_text(text)
+        suggested = [t.model_dump() for t in alignment.tags]
+        alignment_id = self.store.record_alignment(
+            user_id=user_id, channel_id=channel_id, text=text, suggested=suggested,
+            framework_hash=self.framework_hash,
+        )
+        return AlignmentRun(alignment_id, text, alignment)
+
+    def stored(self, record: AlignmentRecord) -> Alignment:
+        """The alignment as it was suggested, rebuilt from the record (no model call)."""
+        tags = []
+        for s in record.suggested:
+            oid = str(s.get("id", ""))
+            if oid in self.goal_of:  # an id of an older framework version is left out
+                tags.append(Tag(id=oid, goal=self.goal_of[oid], score=float(s.get("score", 0)),
+                                confidence=s.get("confidence", "low"), why=str(s.get("why", ""))))
+        return Alignment(tags=tags[:MAX_TAGS], no_fit=not tags)
+
+    def decide(self, alignment_id: int, *, user_id: str, ids: list[str]) -> AlignmentRecord:
+        """Confirm (the suggested ids) or correct (other ids, or none: "no objective fits") a
+        run; it becomes a labelled example."""
+        unknown = [i for i in ids if i not in self.goal_of]
+        if unknown:
+            verb = "is not an objective" if len(unknown) == 1 else "are not objectives"
+            raise UnknownObjectives(f"{', '.join(unknown)} {verb} of {self.framework.title}.")
+        record = self.store.decide_alignment(alignment_id, user_id=user_id, ids=ids)
+        final = record.final_ids if record.final_ids is not None else tuple(ids)
+        self.memory.add(LabelledExample(record.text, tuple(final)))
+        return record

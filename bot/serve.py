@@ -1,0 +1,47 @@
+"""`fwbot serve`: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on --port."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import sys
+
+from .services import Services
+from .settings import MissingSetting
+
+log = logging.getLogger("fwbot")
+
+
+def serve(services: Services, *, host: str, port: int) -> int:
+    from .slack.server import HTTPServer, SlackWSGI
+
+    settings = services.settings
+    try:
+        settings.require_slack()
+    except MissingSetting as exc:
+        print(f"fwbot serve: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")
+    services.searcher  # noqa: B018 — load the model and the index before taking requests
+    app = services.slack_app()
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        http = HTTPServer(SlackWSGI(None, services.metrics, services.health), host=host,
+                          port=port).start()
+        log.info("fwbot: Socket Mode; health and metrics on http://%s:%d", host, http.port)
+        SocketModeHandler(app, settings.slack_app_token).start()
+        return 0
+    http = HTTPServer(SlackWSGI(app, services.metrics, services.health), host=host, port=port)
+    log.info("fwbot: listening on http://%s:%d/slack/events (health /healthz, metrics /metrics)",
+             host, http.port)
+    print(f"fwbot serving on port {http.port}", flush=True)
+    def _stop(*_: object) -> None:
+        http.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    with contextlib.suppress(KeyboardInterrupt):
+        http.serve_forever()
+    return 0

@@ -1,0 +1,39 @@
+"""The bolt app: settings-free; :mod:`bot.services` builds it with a client and a secret."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from .deps import SlackDeps
+from .listeners import align, feedback, home, questions
+from .middleware import count_requests, drop_duplicate_events
+
+LISTENER_THREADS = 16
+
+
+def build_app(deps: SlackDeps, *, client: WebClient, signing_secret: str | None,
+              bot_user_id: str | None = None) -> App:
+    """The app with every listener registered. ``bot_user_id`` (from ``auth.test``) lets
+    listeners tell mentions of the bot apart; without it the app asks Slack at start."""
+    app = App(
+        client=client,
+        signing_secret=signing_secret or "",
+        request_verification_enabled=bool(signing_secret),
+        token_verification_enabled=bot_user_id is None,
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS,
+                                             thread_name_prefix="fwbot-listener"),
+        logger=logging.getLogger("fwbot.slack.bolt"),
+    )
+    if bot_user_id is None:
+        bot_user_id = client.auth_test().get("user_id")
+    app.use(count_requests(deps.metrics))
+    app.use(drop_duplicate_events(deps.store, deps.metrics))
+    questions.register(app, deps, bot_user_id)
+    align.register(app, deps)
+    home.register(app, deps)
+    feedback.register(app, deps)
+    return app

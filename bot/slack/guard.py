@@ -1,0 +1,43 @@
+"""Work after the ack never fails silently: the user hears about it, the log has the detail.
+
+In slack-bolt 1.30 an exception escaping a listener right after ``ack()`` makes bolt drop the
+ack (Slack sees a 404 after 3 s), so every listener wraps its post-ack work in
+:func:`reporting_failures`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from slack_sdk.errors import SlackApiError
+
+from .blocks import Message, error_message
+from .metrics import Metrics
+
+log = logging.getLogger("fwbot.slack")
+
+
+@contextmanager
+def reporting_failures(
+    listener: str, metrics: Metrics, notify: Callable[[Message], object] | None,
+    *, summary: str = "I couldn't finish that.",
+) -> Iterator[None]:
+    """Run the block; on any exception log it with a short reference, count it, and send the
+    user ``summary`` with that reference through ``notify`` (whose own failure is logged)."""
+    try:
+        yield
+    except Exception as exc:
+        ref = uuid.uuid4().hex[:8]
+        detail = exc.response.get("error") if isinstance(exc, SlackApiError) else None
+        log.exception("%s failed (ref %s%s)", listener, ref, f", Slack said {detail}"
+                      if detail else "")
+        metrics.failures.labels(listener).inc()
+        if notify is None:
+            return
+        try:
+            notify(error_message(summary, ref))
+        except Exception:
+            log.exception("could not tell the user about failure %s", ref)

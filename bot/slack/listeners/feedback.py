@@ -1,0 +1,44 @@
+"""Helpful / Not helpful on an answer: the vote is stored with the exchange."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App
+
+from ...storage.store import UnknownRecord
+from ..blocks import Message
+from ..deps import SlackDeps
+from ..guard import reporting_failures
+from ..ids import ACTION_FEEDBACK_HELPFUL, ACTION_FEEDBACK_NOT_HELPFUL
+
+
+def record_vote(deps: SlackDeps, body: dict, *, helpful: bool) -> None:
+    user = body["user"]["id"]
+    channel = (body.get("channel") or {}).get("id")
+
+    def tell(text: str) -> None:
+        deps.delivery.reply(Message(text=text, blocks=[]), user=user, channel=channel,
+                            response_url=body.get("response_url"))
+
+    with reporting_failures("feedback", deps.metrics, lambda m: tell(m.text)):
+        try:
+            exchange_id = int(body["actions"][0]["value"])
+            deps.store.record_vote(exchange_id, user, helpful)
+        except (KeyError, IndexError, ValueError, UnknownRecord):
+            tell("I couldn't find that answer any more, so the vote wasn't recorded.")
+            return
+        deps.metrics.feedback.labels("helpful" if helpful else "not_helpful").inc()
+        tell("Thanks — noted as helpful." if helpful else
+             "Thanks — noted as not helpful. Rephrasing the question, or naming an objective "
+             "(e.g. “What does 1.3 say?”), often helps.")
+
+
+def register(app: App, deps: SlackDeps) -> None:
+    @app.action(ACTION_FEEDBACK_HELPFUL)
+    def on_helpful(ack: Ack, body: dict) -> None:
+        ack()
+        record_vote(deps, body, helpful=True)
+
+    @app.action(ACTION_FEEDBACK_NOT_HELPFUL)
+    def on_not_helpful(ack: Ack, body: dict) -> None:
+        ack()
+        record_vote(deps, body, helpful=False)

@@ -1,0 +1,44 @@
+"""Prometheus metrics of the Slack app, in a registry of its own (one per app instance)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("fwbot_slack_requests", "Slack requests received, by kind.",
+                                ["kind"], registry=r)
+        self.duplicates = Counter("fwbot_duplicate_events",
+                                  "Events dropped as already handled (Slack retries).", registry=r)
+        self.failures = Counter("fwbot_listener_failures",
+                                "Work after the ack that failed, by listener.", ["listener"],
+                                registry=r)
+        self.api_errors = Counter("fwbot_slack_api_errors", "Slack Web API errors, by method "
+                                  "and error.", ["method", "error"], registry=r)
+        self.work_seconds = Histogram("fwbot_work_seconds", "Time to answer or align, by kind.",
+                                      ["kind"], buckets=_LATENCY_BUCKETS, registry=r)
+        self.feedback = Counter("fwbot_feedback_votes", "Helpful / not helpful votes.",
+                                ["vote"], registry=r)
+
+    @contextmanager
+    def timed(self, kind: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.work_seconds.labels(kind).observe(time.perf_counter() - start)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,54 @@
+"""Global middleware: count requests, drop Slack's retries of events already handled."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from slack_bolt import BoltRequest, BoltResponse
+
+from ..storage.store import Store
+from .metrics import Metrics
+
+log = logging.getLogger("fwbot.slack")
+
+
+def request_kind(body: dict) -> str:
+    kind = body.get("type")
+    if kind == "event_callback":
+        return f"event:{body.get('event', {}).get('type', '?')}"
+    if body.get("command"):
+        return f"command:{body['command']}"
+    if kind == "block_actions":
+        actions = body.get("actions") or [{}]
+        return f"action:{actions[0].get('action_id', '?')}"
+    if kind in ("view_submission", "view_closed"):
+        return f"{kind}:{body.get('view', {}).get('callback_id', '?')}"
+    if kind in ("shortcut", "message_action"):
+        return f"shortcut:{body.get('callback_id', '?')}"
+    return str(kind or "unknown")
+
+
+def count_requests(metrics: Metrics) -> Callable[..., BoltResponse | None]:
+    def middleware(body: dict, next: Callable[[], BoltResponse]) -> BoltResponse | None:
+        metrics.requests.labels(request_kind(body)).inc()
+        return next()
+
+    return middleware
+
+
+def drop_duplicate_events(store: Store, metrics: Metrics) -> Callable[..., BoltResponse | None]:
+    """Each ``event_id`` is handled once, across retries and replicas (a database claim).
+    A retry of an event already claimed is acknowledged and goes no further."""
+
+    def middleware(req: BoltRequest, body: dict, next: Callable[[], BoltResponse]
+                   ) -> BoltResponse | None:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not store.claim_event(event_id):
+            retry = req.headers.get("x-slack-retry-num", ["-"])[0]
+            log.info("event %s already handled (retry %s): dropped", event_id, retry)
+            metrics.duplicates.inc()
+            return BoltResponse(status=200, body="")
+        return next()
+
+    return middleware

@@ -1,0 +1,104 @@
+"""A running Slack app for tests: the real bolt app, the local fake Web API, a real database.
+
+``slack_bot`` (function scope) gives a :class:`SlackBot`: ``send(req)`` dispatches a signed
+request in process (what bolt's HTTP adapter does) and returns the ack; listener work goes on
+in bolt's pool and its Web API calls reach ``bot.api`` (a :class:`FakeSlackAPI`), so tests wait
+for them with ``bot.api.wait_for(...)``. The knowledge core is the session's in-memory
+``assistant``; the store is SQLite in ``tmp_path`` (``slack_bot_pg`` uses PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from slack_bolt import App, BoltResponse
+
+from bot.alignments import AlignmentService
+from bot.local_slack import FakeSlackAPI, SignedRequest, SlackRequests, to_bolt_request
+from bot.questions import QuestionService
+from bot.slack.app import build_app
+from bot.slack.delivery import Delivery, retry_handlers
+from bot.slack.deps import SlackDeps
+from bot.slack.metrics import Metrics
+from bot.storage.db import Database
+from bot.storage.store import Store
+
+SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test"
+BOT_USER = "UBOT"
+
+
+@dataclass
+class SlackBot:
+    app: App
+    api: FakeSlackAPI
+    requests: SlackRequests
+    deps: SlackDeps
+    store: Store
+
+    def send(self, req: SignedRequest) -> BoltResponse:
+        return self.app.dispatch(to_bolt_request(req))
+
+    def command(self, text: str, *, user: str = "U1", channel: str = "C1",
+                command: str = "/align") -> tuple[BoltResponse, str]:
+        """Send a slash command; returns the ack and the command's response_url."""
+        url = self.api.response_url()
+        resp = self.send(self.requests.slash_command(command, text, user_id=user,
+                                                     channel_id=channel, response_url=url))
+        return resp, url
+
+    def responses(self, url: str, count: int = 1, timeout: float = 10.0) -> list[dict]:
+        token = url.rsplit("/", 1)[-1]
+        calls = self.api.wait_for("response_url", count=count, timeout=timeout,
+                                  where=lambda c: c.params.get("_token") == token)
+        return [c.params for c in calls]
+
+
+def eventually(check, timeout: float = 5.0):
+    """``check()``'s first truthy result, polling until ``timeout`` (the listener's work goes
+    on after the fake recorded its call); AssertionError with the last result otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            assert result, f"still {result!r} after {timeout} s"
+            return result
+        time.sleep(0.02)
+
+
+def make_bot(assistant, database: Database, api: FakeSlackAPI) -> SlackBot:
+    store = Store(database)
+    metrics = Metrics()
+    client = api.client(BOT_TOKEN, retry_handlers=retry_handlers())
+    deps = SlackDeps(framework=assistant.framework,
+                     questions=QuestionService(assistant, store),
+                     alignments=AlignmentService(assistant, store), store=store,
+                     delivery=Delivery(client, metrics), metrics=metrics)
+    app = build_app(deps, client=client, signing_secret=SECRET, bot_user_id=BOT_USER)
+    return SlackBot(app, api, SlackRequests(SECRET), deps, store)
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlackAPI]:
+    with FakeSlackAPI(tokens=(BOT_TOKEN,)) as api:
+        yield api
+
+
+@pytest.fixture
+def slack_bot(assistant, fake_slack: FakeSlackAPI, tmp_path: Path) -> Iterator[SlackBot]:
+    db = Database(f"sqlite:///{tmp_path / 'fwbot.db'}")
+    db.migrate()
+    yield make_bot(assistant, db, fake_slack)
+    db.dispose()
+
+
+@pytest.fixture
+def slack_bot_pg(assistant, fake_slack: FakeSlackAPI, pg_schema_url: str) -> Iterator[SlackBot]:
+    db = Database(pg_schema_url)
+    db.migrate()
+    yield make_bot(assistant, db, fake_slack)
+    db.dispose()

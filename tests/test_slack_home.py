@@ -1,0 +1,118 @@
+"""App Home, dedupe across replicas on PostgreSQL, and the small pure helpers of the Slack app."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from bot.local_slack.limits import MAX_VIEW_BLOCKS
+from bot.settings import MissingSetting, Settings
+from bot.slack.incoming import mentions, plain_text
+from tests.slack_fixtures import make_bot
+
+
+def test_home_shows_the_framework_and_my_recent_alignments(slack_bot):
+    r = slack_bot.requests
+    _, url = slack_bot.command("Train border officers to use the stolen passport database",
+                               user="U1")
+    slack_bot.responses(url)
+    slack_bot.send(r.event(r.app_home_opened_event("U1")))
+    (published,) = slack_bot.api.wait_for("views.publish")
+    view = published.params["view"]
+    assert published.params["user_id"] == "U1" and view["type"] == "home"
+    assert len(view["blocks"]) <= MAX_VIEW_BLOCKS
+    body = json.dumps(view)
+    fw = slack_bot.deps.framework
+    assert all(g.title[:40] in body for g in fw.goals)
+    assert "stolen passport database" in body  # my recent alignment
+    # Someone else's home does not show my alignment.
+    slack_bot.send(r.event(r.app_home_opened_event("U2")))
+    other = slack_bot.api.wait_for("views.publish", count=2)[1]
+    assert "stolen passport database" not in json.dumps(other.params["view"])
+
+
+def test_home_has_room_for_feature_sections(slack_bot):
+    from slack_sdk.models.blocks import SectionBlock
+
+    slack_bot.deps.home_sections.append(
+        lambda user: [SectionBlock(text=f"*My initiatives* for {user}")])
+    r = slack_bot.requests
+    slack_bot.send(r.event(r.app_home_opened_event("U1")))
+    (published,) = slack_bot.api.wait_for("views.publish")
+    assert "My initiatives" in json.dumps(published.params["view"])
+
+
+def test_messages_tab_does_not_publish_home(slack_bot):
+    r = slack_bot.requests
+    slack_bot.send(r.event(r.app_home_opened_event("U1", tab="messages")))
+    time.sleep(0.3)
+    assert slack_bot.api.calls("views.publish") == []
+
+
+def test_two_replicas_on_one_postgresql_reply_once(assistant, fake_slack, pg_schema_url):
+    from bot.storage.db import Database
+
+    db_a, db_b = Database(pg_schema_url), Database(pg_schema_url)
+    db_a.migrate()
+    db_b.migrate()  # a second replica starting: migrating again is a no-op
+    a, b = make_bot(assistant, db_a, fake_slack), make_bot(assistant, db_b, fake_slack)
+    req = a.requests.event(a.requests.app_mention_event(
+        "<@UBOT> What does 1.2 say?", user="U1", channel="C1", ts="1.000001"), event_id="EvR1")
+    retry = a.requests.event(a.requests.app_mention_event(
+        "<@UBOT> What does 1.2 say?", user="U1", channel="C1", ts="1.000001"), event_id="EvR1",
+        retry_num=1)
+    threads = [threading.Thread(target=a.send, args=(req,)),
+               threading.Thread(target=b.send, args=(retry,))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    fake_slack.wait_for("chat.postMessage")
+    time.sleep(0.5)
+    assert len(fake_slack.calls("chat.postMessage")) == 1
+    db_a.dispose()
+    db_b.dispose()
+
+
+# ---- pure helpers ------------------------------------------------------------------------
+
+
+def test_plain_text_removes_the_bots_mention_and_unwraps_markup():
+    text = ("<@UBOT> does <@U123|ana> care about <#C1|general> and "
+            "<https://example.org|this link> &amp; &lt;tags&gt;?")
+    assert plain_text(text, bot_user_id="UBOT") == (
+        "does @ana care about #general and this link & <tags>?")
+    assert plain_text("&amp;lt; stays literal") == "&lt; stays literal"
+    assert plain_text(None) == "" and plain_text("<!here> hi") == "@here hi"
+    assert mentions("hi <@UBOT>", "UBOT") and not mentions("hi <@U2>", "UBOT")
+
+
+@pytest.mark.parametrize("given", ["http://127.0.0.1:9/api", "http://127.0.0.1:9/api/",
+                                   "http://127.0.0.1:9/api//"])
+def test_slack_api_url_gets_one_trailing_slash(monkeypatch, given):
+    monkeypatch.setenv("SLACK_API_URL", given)
+    assert Settings(_env_file=None).slack_api_url == "http://127.0.0.1:9/api/"
+
+
+def test_missing_slack_settings_name_the_variable(monkeypatch):
+    for var in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(MissingSetting, match="SLACK_BOT_TOKEN"):
+        Settings(_env_file=None).require_slack()
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    with pytest.raises(MissingSetting, match="SLACK_SIGNING_SECRET"):
+        Settings(_env_file=None).require_slack()
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xoxb-wrong-kind")
+    with pytest.raises(MissingSetting, match="SLACK_APP_TOKEN"):
+        Settings(_env_file=None).require_slack()
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")
+    Settings(_env_file=None).require_slack()  # Socket Mode needs no signing secret
+
+
+def test_default_database_is_sqlite_in_the_data_dir(monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("FWBOT_DATA_DIR", str(tmp_path))
+    assert Settings(_env_file=None).database == f"sqlite:///{tmp_path / 'fwbot.db'}"
