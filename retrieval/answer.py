@@ -22,6 +22,9 @@ ANSWER_THRESHOLD = WEAK
 # Close runner-ups are shown too ("see also"), when they are clear matches themselves.
 SEE_ALSO_MARGIN = 0.08
 RELATED_FLOOR = 0.2
+# How a declined answer's text introduces its possibly related elements (renderers that list
+# ``Answer.related`` themselves cut the text here).
+RELATED_LEAD = " Possibly related: "
 
 
 class Citation(BaseModel):
@@ -136,5 +139,5 @@ class OfflineComposer:
         text = f"{fw.title} doesn't cover that, as far as I can tell."
         if related:
             names = "; ".join(f"{_label(s.element, fw)}: {s.element.text}" for s in related)
-            text += f" Possibly related: {names}"
+            text += f"{RELATED_LEAD}{names}"
         return Answer(answered=False, text=text, citations=[], related=[_cite(s) for s in related])

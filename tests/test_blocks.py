@@ -638,3 +638,16 @@ def test_paginate_keeps_trailing_blocks_with_content() -> None:
     msgs = paginate(content * 3)
     assert [len(m.blocks) for m in msgs] == [50, 50, 50]
     assert msgs[1].text.startswith("line 0")
+
+
+def test_declined_answer_lists_related_once():
+    from bot.slack.blocks import answer_messages, to_dicts
+    from framework_data.loader import load_framework
+    from retrieval.answer import RELATED_LEAD, Answer, Citation
+
+    fw = load_framework(None)
+    answer = Answer(answered=False, text=f"It doesn't cover that.{RELATED_LEAD}Objective 1.3: x",
+                    related=[Citation(id="1.3", kind="objective", score=0.3)])
+    (message,) = answer_messages(answer, fw, exchange_id=None)
+    dumped = str(to_dicts(message.blocks))
+    assert dumped.count("1.3") == 1 and "It doesn't cover that." in dumped

@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block, ContextBlock
 
 from framework_data.schema import Element, Framework
-from retrieval.answer import Answer, Citation
+from retrieval.answer import RELATED_LEAD, Answer, Citation
 
 from ..ids import ACTION_FEEDBACK_HELPFUL, ACTION_FEEDBACK_NOT_HELPFUL
 from .base import Message, actions, button, context, line_contexts, paginate, sections
@@ -97,7 +97,9 @@ def answer_messages(
     related elements) as context lines; the feedback buttons last, when ``exchange_id`` is
     given. Nothing is dropped: long content is split across sections and messages.
     """
-    content: list[Block] = list(sections(escape(answer.text)))
+    # A declined answer's text names the related elements too; here they are listed below it.
+    text = answer.text.split(RELATED_LEAD)[0] if answer.related else answer.text
+    content: list[Block] = list(sections(escape(text)))
     if answer.citations:
         content += line_contexts(_cited_lines("*Sources*", answer.citations, framework, True))
     if answer.related:
