@@ -26,10 +26,10 @@ from .settings import Settings
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
-def _services(args: argparse.Namespace):  # -> Services (imported late: keeps --help fast)
+def _services(args: argparse.Namespace, **kw):  # -> Services (imported late: fast --help)
     from .services import Services
 
-    return Services(Settings(), framework_path=args.framework)
+    return Services(Settings(), framework_path=args.framework, **kw)
 
 
 def _read_input(args: argparse.Namespace) -> str | None:
@@ -231,7 +231,7 @@ def cmd_console(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
-    return serve(_services(args), host=args.host, port=args.port)
+    return serve(_services(args, serving=True), host=args.host, port=args.port)
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:

@@ -25,6 +25,8 @@ def serve(services: Services, *, host: str, port: int) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
     services.searcher  # noqa: B018 — load the model and the index before taking requests
+    # Acks wait for the GIL behind answers being computed: hand it over more often.
+    sys.setswitchinterval(0.001)
     app = services.slack_app()
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -38,10 +40,18 @@ def serve(services: Services, *, host: str, port: int) -> int:
     log.info("fwbot: listening on http://%s:%d/slack/events (health /healthz, metrics /metrics)",
              host, http.port)
     print(f"fwbot serving on port {http.port}", flush=True)
+
     def _stop(*_: object) -> None:
-        http.stop()
+        raise _Stopping
 
     signal.signal(signal.SIGTERM, _stop)
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt, _Stopping):
         http.serve_forever()
+    log.info("fwbot: stopping; finishing the work already acknowledged")
+    http.stop()
+    services.work_pool.shutdown(wait=True)
     return 0
+
+
+class _Stopping(Exception):
+    """Raised by the SIGTERM handler to leave the server loop."""

@@ -16,9 +16,12 @@ from .settings import Settings
 
 
 class Services:
-    def __init__(self, settings: Settings, *, framework_path: Path | None = None) -> None:
+    def __init__(self, settings: Settings, *, framework_path: Path | None = None,
+                 serving: bool = False) -> None:
+        """``serving``: wired for `fwbot serve` (throughput over single-request latency)."""
         self.settings = settings
         self.framework_path = framework_path or settings.framework
+        self.serving = serving
 
     @cached_property
     def framework(self) -> Framework:
@@ -26,7 +29,8 @@ class Services:
 
     @cached_property
     def embedder(self) -> MiniLMEmbedder:
-        return MiniLMEmbedder()
+        threads = self.settings.model_threads or (1 if self.serving else None)
+        return MiniLMEmbedder(threads=threads)
 
     @property
     def chroma_location(self) -> ChromaLocation:
@@ -98,7 +102,18 @@ class Services:
 
         return SlackDeps(framework=self.framework, questions=self.questions,
                          alignments=self.alignments, store=self.store,
-                         delivery=Delivery(self.slack_client, self.metrics), metrics=self.metrics)
+                         delivery=Delivery(self.slack_client, self.metrics), metrics=self.metrics,
+                         work=self.work_pool)
+
+    @cached_property
+    def work_pool(self):  # -> concurrent.futures.ThreadPoolExecutor
+        """Where answers and alignments are computed after the ack: one thread per core
+        (the model is CPU-bound; more threads only make every request wait longer)."""
+        import os
+        from concurrent.futures import ThreadPoolExecutor
+
+        return ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2),
+                                  thread_name_prefix="fwbot-work")
 
     def slack_app(self, *, bot_user_id: str | None = None):  # -> slack_bolt.App
         from .slack.app import build_app

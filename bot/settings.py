@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     chroma_host: str | None = Field(default=None, validation_alias="CHROMA_HOST")
     chroma_port: int = Field(default=8000, validation_alias="CHROMA_PORT")
 
+    model_threads: int | None = Field(
+        default=None, ge=1, le=64, validation_alias="FWBOT_MODEL_THREADS",
+        description="onnxruntime threads per inference; default 2, and 1 under `fwbot serve` "
+        "(which runs one inference per core at once).",
+    )
     database_url: str | None = Field(
         default=None, validation_alias="DATABASE_URL",
         description="SQLAlchemy URL; default: SQLite at <data dir>/fwbot.db.",

@@ -74,8 +74,12 @@ class MiniLMEmbedder:
         *,
         expected_sha256: str = MODEL_SHA256,
         batch_size: int = 64,
+        threads: int | None = None,
     ) -> None:
+        """``threads``: onnxruntime intra-op threads of one inference (default: up to 2).
+        A server running several inferences at once does better with 1 each."""
         self._model_path = model_path
+        self.threads = threads
         self._tokenizer_path = tokenizer_path
         self._sha = expected_sha256
         self.batch_size = batch_size
@@ -103,7 +107,7 @@ class MiniLMEmbedder:
             tokenizer.enable_truncation(max_length=MAX_TOKENS)
             tokenizer.no_padding()  # we pad each batch to its own longest text
             opts = ort.SessionOptions()
-            opts.intra_op_num_threads = min(2, os.cpu_count() or 1)
+            opts.intra_op_num_threads = self.threads or min(2, os.cpu_count() or 1)
             opts.inter_op_num_threads = 1
             opts.enable_cpu_mem_arena = False  # the arena keeps the largest batch's memory
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

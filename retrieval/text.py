@@ -8,6 +8,7 @@ into sentence-sized pieces.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 
@@ -58,7 +59,16 @@ _NO_BRITISH = frozenset(
     improvise""".split()
 )
 
-_STEMMER = snowballstemmer.stemmer("english")
+# A snowball stemmer keeps its state in the object: one per thread (shared, concurrent
+# requests get wrong stems, which the cache below would then keep).
+_STEMMERS = threading.local()
+
+
+def _stemmer() -> snowballstemmer.stemmer:
+    st = getattr(_STEMMERS, "english", None)
+    if st is None:
+        st = _STEMMERS.english = snowballstemmer.stemmer("english")
+    return st
 
 
 @lru_cache(maxsize=50_000)
@@ -72,7 +82,7 @@ def stem(word: str) -> str:
     if len(w) > 3 and w.isalpha() and w not in _NO_BRITISH:
         for pattern, repl in _BRITISH:
             w = pattern.sub(repl, w)
-    return _STEMMER.stemWord(w)
+    return _stemmer().stemWord(w)
 
 
 def clean_text(text: str | bytes, *, max_chars: int | None = None) -> str:

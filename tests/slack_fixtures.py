@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,7 +78,8 @@ def make_bot(assistant, database: Database, api: FakeSlackAPI) -> SlackBot:
     deps = SlackDeps(framework=assistant.framework,
                      questions=QuestionService(assistant, store),
                      alignments=AlignmentService(assistant, store), store=store,
-                     delivery=Delivery(client, metrics), metrics=metrics)
+                     delivery=Delivery(client, metrics), metrics=metrics,
+                     work=ThreadPoolExecutor(max_workers=2, thread_name_prefix="test-work"))
     app = build_app(deps, client=client, signing_secret=SECRET, bot_user_id=BOT_USER)
     return SlackBot(app, api, SlackRequests(SECRET), deps, store)
 

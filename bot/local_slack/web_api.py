@@ -95,6 +95,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default backlog (5) refuses bursts of concurrent clients
     fake: FakeSlackAPI
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 from slack_sdk.models.blocks import Block
@@ -31,3 +33,20 @@ class SlackDeps:
     metrics: Metrics
     home_sections: list[HomeSection] = field(default_factory=list)
     on_track: TrackHandler | None = None
+    # Post-ack work runs here: a pool as small as the machine's cores, apart from bolt's
+    # listener pool, so acks never queue behind answers being computed. None: run inline.
+    work: Executor | None = None
+
+    def later(self, job: Callable[[], object]) -> None:
+        """Run ``job`` (which reports its own failures to the user) after the ack."""
+        if self.work is None:
+            job()
+            return
+        self.work.submit(_logged, job)
+
+
+def _logged(job: Callable[[], object]) -> None:
+    try:
+        job()
+    except Exception:  # reporting_failures inside the job tells the user; this is a backstop
+        logging.getLogger("fwbot.slack").exception("post-ack work failed")

@@ -71,7 +71,7 @@ class HTTPServer:
 
         self._server = create_server(wsgi, host=host, port=port, threads=SERVER_THREADS,
                                      ident="fwbot", clear_untrusted_proxy_headers=True)
-        self.port: int = self._server.effective_port  # type: ignore[union-attr]
+        self.port = int(self._server.effective_port)  # type: ignore[union-attr]
         self._thread: threading.Thread | None = None
 
     def serve_forever(self) -> None:

@@ -205,13 +205,13 @@ class Store:
                 raise UnknownRecord(f"no exchange with id {exchange_id}")
 
     def exchange(self, exchange_id: int) -> ExchangeRecord | None:
-        with self.database.session() as session:
+        with self.database.session(write=False) as session:
             row = session.get(Exchange, exchange_id)
             return None if row is None else _exchange_record(row)
 
     def thread_exchanges(self, channel_id: str, thread_ts: str) -> list[ExchangeRecord]:
         """The exchanges of one thread, oldest first."""
-        with self.database.session() as session:
+        with self.database.session(write=False) as session:
             rows = session.scalars(
                 select(Exchange)
                 .where(Exchange.channel_id == channel_id, Exchange.thread_ts == thread_ts)
@@ -255,7 +255,7 @@ class Store:
             .join(votes, votes.c.exchange_id == Exchange.id)
             .order_by(Exchange.id)
         )
-        with self.database.session() as session:
+        with self.database.session(write=False) as session:
             return [
                 FeedbackRow(
                     exchange_id=row.id, question=row.question, answer=row.answer,
@@ -293,7 +293,7 @@ class Store:
             return row.id
 
     def alignment(self, alignment_id: int) -> AlignmentRecord | None:
-        with self.database.session() as session:
+        with self.database.session(write=False) as session:
             row = session.get(Alignment, alignment_id)
             return None if row is None else _alignment_record(row)
 
@@ -319,7 +319,7 @@ class Store:
 
     def recent_alignments(self, user_id: str, limit: int = 5) -> list[AlignmentRecord]:
         """A user's latest alignments, newest first."""
-        with self.database.session() as session:
+        with self.database.session(write=False) as session:
             rows = session.scalars(
                 select(Alignment)
                 .where(Alignment.user_id == user_id)
@@ -340,7 +340,7 @@ class Store:
             .order_by(Alignment.updated_at.desc(), Alignment.id.desc())
         )
         examples: dict[str, LabelledExample] = {}
-        with self.database.session() as session:
+        with self.database.session(write=False) as session:
             for text, final_ids in session.execute(stmt):
                 if text not in examples:
                     examples[text] = LabelledExample(text=text, ids=tuple(final_ids or ()))

@@ -82,8 +82,9 @@ def register(app: App, deps: SlackDeps) -> None:
             ack(response_type="ephemeral", text=usage.text, blocks=usage.blocks)
             return
         ack()
-        run_alignment(deps, text, user=command["user_id"], channel=command.get("channel_id"),
-                      response_url=command.get("response_url"))
+        deps.later(lambda: run_alignment(deps, text, user=command["user_id"],
+                                         channel=command.get("channel_id"),
+                                         response_url=command.get("response_url")))
 
     @app.shortcut(SHORTCUT_ALIGN_MESSAGE)
     def on_align_message(ack: Ack, shortcut: dict) -> None:
@@ -91,12 +92,14 @@ def register(app: App, deps: SlackDeps) -> None:
         user = shortcut["user"]["id"]
         channel = (shortcut.get("channel") or {}).get("id")
         text = plain_text((shortcut.get("message") or {}).get("text"))
+        url = shortcut.get("response_url")
         if not text:
-            deps.delivery.reply(_text("That message has no text to align."), user=user,
-                                channel=channel, response_url=shortcut.get("response_url"))
+            deps.later(lambda: deps.delivery.reply(
+                _text("That message has no text to align."), user=user, channel=channel,
+                response_url=url))
             return
-        run_alignment(deps, text, user=user, channel=channel,
-                      response_url=shortcut.get("response_url"))
+        deps.later(lambda: run_alignment(deps, text, user=user, channel=channel,
+                                         response_url=url))
 
     def _context(body: dict) -> tuple[str, str | None, str | None]:
         return (body["user"]["id"], (body.get("channel") or {}).get("id"),

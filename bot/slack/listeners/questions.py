@@ -48,10 +48,14 @@ def register(app: App, deps: SlackDeps, bot_user_id: str | None) -> None:
             return
         channel = event["channel"]
         root = event.get("thread_ts") or event["ts"]
-        with reporting_failures("app_mention", deps.metrics, _notify_in(deps, channel, root)):
-            answer_and_post(deps, text=plain_text(event.get("text"), bot_user_id=bot_user_id),
-                            user=event["user"], channel=channel, thread_ts=root, reply_in=root,
-                            team_id=body.get("team_id"))
+
+        def job() -> None:
+            with reporting_failures("app_mention", deps.metrics, _notify_in(deps, channel, root)):
+                answer_and_post(deps, text=plain_text(event.get("text"), bot_user_id=bot_user_id),
+                                user=event["user"], channel=channel, thread_ts=root,
+                                reply_in=root, team_id=body.get("team_id"))
+
+        deps.later(job)
 
     @app.event("message")
     def on_message(event: dict, body: dict) -> None:
@@ -66,13 +70,17 @@ def register(app: App, deps: SlackDeps, bot_user_id: str | None) -> None:
             # A follow-up in a thread the bot answered; a mention there is app_mention's.
             if not thread_ts or (bot_user_id and mentions(event.get("text"), bot_user_id)):
                 return
-            if not deps.questions.is_followup_thread(channel, thread_ts):
-                return
             reply_in, stored_thread = thread_ts, thread_ts
-        with reporting_failures("message", deps.metrics, _notify_in(deps, channel, reply_in)):
-            answer_and_post(deps, text=plain_text(event.get("text"), bot_user_id=bot_user_id),
-                            user=event["user"], channel=channel, thread_ts=stored_thread,
-                            reply_in=reply_in, team_id=body.get("team_id"))
+
+        def job() -> None:
+            if stored_thread and not deps.questions.is_followup_thread(channel, stored_thread):
+                return  # a thread the bot never answered in: not ours to join
+            with reporting_failures("message", deps.metrics, _notify_in(deps, channel, reply_in)):
+                answer_and_post(deps, text=plain_text(event.get("text"), bot_user_id=bot_user_id),
+                                user=event["user"], channel=channel, thread_ts=stored_thread,
+                                reply_in=reply_in, team_id=body.get("team_id"))
+
+        deps.later(job)
 
     app.use(_assistant(deps, bot_user_id))
 
@@ -96,10 +104,13 @@ def _assistant(deps: SlackDeps, bot_user_id: str | None) -> Assistant:
 
     @assistant.thread_started
     def started(say, set_suggested_prompts) -> None:
-        with reporting_failures("assistant_thread_started", deps.metrics, None):
-            say(f"Hi! Ask me anything about {deps.framework.title} — I cite the objectives I "
-                "use. To tag a proposal with objectives, use /align.")
-            set_suggested_prompts(prompts=suggested_prompts(deps))
+        def job() -> None:
+            with reporting_failures("assistant_thread_started", deps.metrics, None):
+                say(f"Hi! Ask me anything about {deps.framework.title} — I cite the objectives "
+                    "I use. To tag a proposal with objectives, use /align.")
+                set_suggested_prompts(prompts=suggested_prompts(deps))
+
+        deps.later(job)
 
     @assistant.user_message
     def user_message(payload: dict, set_status, set_title, body: dict) -> None:
@@ -107,16 +118,22 @@ def _assistant(deps: SlackDeps, bot_user_id: str | None) -> Assistant:
             return
         channel, thread_ts = payload["channel"], payload["thread_ts"]
         text = plain_text(payload.get("text"), bot_user_id=bot_user_id)
-        first_question = not deps.questions.is_followup_thread(channel, thread_ts)
-        with reporting_failures("assistant_message", deps.metrics,
-                                _notify_in(deps, channel, thread_ts)):
-            try:
-                set_status("is looking in the framework…")
-                if first_question and text:
-                    set_title(text[:THREAD_TITLE_CHARS])
-            except SlackApiError as exc:  # a DM thread outside the assistant pane
-                log.debug("assistant status/title unavailable: %s", exc.response.get("error"))
-            answer_and_post(deps, text=text, user=payload["user"], channel=channel,
-                            thread_ts=thread_ts, reply_in=thread_ts, team_id=body.get("team_id"))
+
+        def job() -> None:
+            with reporting_failures("assistant_message", deps.metrics,
+                                    _notify_in(deps, channel, thread_ts)):
+                first_question = not deps.questions.is_followup_thread(channel, thread_ts)
+                try:
+                    set_status("is looking in the framework…")
+                    if first_question and text:
+                        set_title(text[:THREAD_TITLE_CHARS])
+                except SlackApiError as exc:  # a DM thread outside the assistant pane
+                    log.debug("assistant status/title unavailable: %s",
+                              exc.response.get("error"))
+                answer_and_post(deps, text=text, user=payload["user"], channel=channel,
+                                thread_ts=thread_ts, reply_in=thread_ts,
+                                team_id=body.get("team_id"))
+
+        deps.later(job)
 
     return assistant
