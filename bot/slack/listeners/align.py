@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from slack_bolt import Ack, App
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from retrieval.align import AlignInputError
 
 from ...alignments import UnknownObjectives
+from ...storage.store import AlignmentRecord, UnknownRecord
 from ..blocks import (
     Message,
     alignment_message,
@@ -66,6 +68,28 @@ def _decided_message(deps: SlackDeps, record) -> Message:
                              decided_ids=list(record.final_ids or ()))
 
 
+@dataclass(frozen=True)
+class Click:
+    """Who pressed a button, where, and the response URL to answer through."""
+
+    user: str
+    channel: str | None
+    response_url: str | None
+
+    @classmethod
+    def of(cls, body: dict) -> Click:
+        return cls(body["user"]["id"], (body.get("channel") or {}).get("id"),
+                   body.get("response_url"))
+
+    def reply(self, deps: SlackDeps, message: Message, **kw) -> None:
+        deps.delivery.reply(message, user=self.user, channel=self.channel,
+                            response_url=self.response_url, **kw)
+
+    def notify(self, deps: SlackDeps) -> Callable[[Message], None]:
+        """For failures: a fresh message to the user (the response URL may be the problem)."""
+        return lambda m: deps.delivery.reply(m, user=self.user, channel=self.channel)
+
+
 def _alignment_id(body: dict) -> int | None:
     try:
         return int(body["actions"][0]["value"])
@@ -101,72 +125,65 @@ def register(app: App, deps: SlackDeps) -> None:
         deps.later(lambda: run_alignment(deps, text, user=user, channel=channel,
                                          response_url=url))
 
-    def _context(body: dict) -> tuple[str, str | None, str | None]:
-        return (body["user"]["id"], (body.get("channel") or {}).get("id"),
-                body.get("response_url"))
+    def button(action_id: str, name: str):
+        """Register ``handle(click, record, body)`` for a button of an /align result: ack, find
+        the alignment (or say it is gone), report any failure to the user."""
+        Handler = Callable[[Click, AlignmentRecord, dict], None]
 
-    def _record_or_say(body: dict):
-        user, channel, url = _context(body)
-        alignment_id = _alignment_id(body)
-        record = deps.store.alignment(alignment_id) if alignment_id is not None else None
-        if record is None:
-            deps.delivery.reply(_text("I can't find that alignment any more — run /align again."),
-                                user=user, channel=channel, response_url=url)
-        return record
+        def register_handler(handle: Handler) -> Handler:
+            @app.action(action_id)
+            def listener(ack: Ack, body: dict) -> None:
+                ack()
+                click = Click.of(body)
+                with reporting_failures(name, deps.metrics, click.notify(deps)):
+                    alignment_id = _alignment_id(body)
+                    record = deps.store.alignment(alignment_id) if alignment_id else None
+                    if record is None:
+                        click.reply(deps, _text("I can't find that alignment any more — run "
+                                                "/align again."))
+                        return
+                    handle(click, record, body)
 
-    @app.action(ACTION_ALIGN_SHARE)
-    def on_share(ack: Ack, body: dict) -> None:
-        ack()
-        user, channel, url = _context(body)
-        notify = lambda m: deps.delivery.reply(m, user=user, channel=channel)  # noqa: E731
-        with reporting_failures("align_share", deps.metrics, notify):
-            record = _record_or_say(body)
-            if record is None:
-                return
-            decided = None if record.final_ids is None else list(record.final_ids)
-            message = shared_alignment_message(
-                deps.alignments.stored(record), deps.framework, user_id=user,
-                proposal=record.text, status=record.status, decided_ids=decided)
-            deps.delivery.reply(message, user=user, channel=channel, response_url=url,
-                                in_channel=True)
+            return handle
 
-    @app.action(ACTION_ALIGN_CONFIRM)
-    def on_confirm(ack: Ack, body: dict) -> None:
-        ack()
-        user, channel, url = _context(body)
-        notify = lambda m: deps.delivery.reply(m, user=user, channel=channel)  # noqa: E731
-        with reporting_failures("align_confirm", deps.metrics, notify):
-            record = _record_or_say(body)
-            if record is None:
-                return
-            ids = list(record.suggested_ids)
-            decided = deps.alignments.decide(record.id, user_id=user, ids=ids)
-            deps.delivery.reply(_decided_message(deps, decided), user=user, channel=channel,
-                                response_url=url, replace_original=True)
+        return register_handler
 
-    @app.action(ACTION_ALIGN_EDIT)
-    def on_edit(ack: Ack, body: dict, client: WebClient) -> None:
-        ack()
-        user, channel, url = _context(body)
-        notify = lambda m: deps.delivery.reply(m, user=user, channel=channel)  # noqa: E731
-        with reporting_failures("align_edit", deps.metrics, notify):
-            record = _record_or_say(body)
-            if record is None:
-                return
-            selected = list(record.final_ids if record.final_ids is not None
-                            else record.suggested_ids)
-            meta = json.dumps({"a": record.id, "c": channel, "r": url})
-            view = edit_tags_modal(deps.framework, selected_ids=selected, private_metadata=meta)
-            try:
-                client.views_open(trigger_id=body["trigger_id"], view=view)
-            except SlackApiError as exc:
-                if exc.response.get("error") != "expired_trigger_id":
-                    raise
-                deps.metrics.api_errors.labels("views.open", "expired_trigger_id").inc()
-                deps.delivery.reply(
-                    _text("That took a moment too long and Slack closed the window — "
-                          "click *Edit tags* again."), user=user, channel=channel,
-                    response_url=url)
+    @button(ACTION_ALIGN_SHARE, "align_share")
+    def share(click: Click, record: AlignmentRecord, body: dict) -> None:
+        decided = None if record.final_ids is None else list(record.final_ids)
+        message = shared_alignment_message(
+            deps.alignments.stored(record), deps.framework, user_id=click.user,
+            proposal=record.text, status=record.status, decided_ids=decided)
+        click.reply(deps, message, in_channel=True)
+
+    @button(ACTION_ALIGN_CONFIRM, "align_confirm")
+    def confirm(click: Click, record: AlignmentRecord, body: dict) -> None:
+        decided = deps.alignments.decide(record.id, user_id=click.user,
+                                         ids=list(record.suggested_ids))
+        click.reply(deps, _decided_message(deps, decided), replace_original=True)
+
+    @button(ACTION_ALIGN_EDIT, "align_edit")
+    def edit(click: Click, record: AlignmentRecord, body: dict) -> None:
+        selected = list(record.final_ids if record.final_ids is not None
+                        else record.suggested_ids)
+        meta = json.dumps({"a": record.id, "c": click.channel, "r": click.response_url})
+        view = edit_tags_modal(deps.framework, selected_ids=selected, private_metadata=meta)
+        try:
+            deps.delivery.client.views_open(trigger_id=body["trigger_id"], view=view)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "expired_trigger_id":
+                raise
+            deps.metrics.api_errors.labels("views.open", "expired_trigger_id").inc()
+            click.reply(deps, _text("That took a moment too long and Slack closed the window "
+                                    "— click *Edit tags* again."))
+
+    @button(ACTION_ALIGN_TRACK, "align_track")
+    def track(click: Click, record: AlignmentRecord, body: dict) -> None:
+        if deps.on_track is None:
+            click.reply(deps, _text("Tracking initiatives isn't switched on in this "
+                                    "workspace yet."))
+            return
+        deps.on_track(body, record.id)
 
     @app.view(VIEW_EDIT_TAGS)
     def on_edit_submitted(ack: Ack, body: dict, view: dict) -> None:
@@ -189,19 +206,8 @@ def register(app: App, deps: SlackDeps) -> None:
             except UnknownObjectives as exc:
                 notify(_text(str(exc)))
                 return
+            except UnknownRecord:
+                notify(_text("I can't find that alignment any more — run /align again."))
+                return
             deps.delivery.reply(_decided_message(deps, decided), user=user, channel=channel,
                                 response_url=url, replace_original=True)
-
-    @app.action(ACTION_ALIGN_TRACK)
-    def on_track(ack: Ack, body: dict) -> None:
-        ack()
-        user, channel, url = _context(body)
-        notify = lambda m: deps.delivery.reply(m, user=user, channel=channel)  # noqa: E731
-        with reporting_failures("align_track", deps.metrics, notify):
-            alignment_id = _alignment_id(body)
-            if deps.on_track is None or alignment_id is None:
-                deps.delivery.reply(
-                    _text("Tracking initiatives isn't switched on in this workspace yet."),
-                    user=user, channel=channel, response_url=url)
-                return
-            deps.on_track(body, alignment_id)
