@@ -12,7 +12,7 @@ HOLDOUT := tests/fixtures/eval/interpol_holdout
 .PHONY: help run test lint eval bench
 
 help:
-	@echo "make run    index the framework, then serve Slack (if SLACK_BOT_TOKEN is set) or chat"
+	@echo "make run    serve Slack (if SLACK_BOT_TOKEN is set here or in .env), else a local chat"
 	@echo "make test   run the tests"
 	@echo "make lint   ruff check"
 	@echo "make eval   quality metrics on the dev sets (if $(SHARED_EVAL) exists) and the holdout"

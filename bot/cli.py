@@ -225,7 +225,7 @@ def cmd_framework(args: argparse.Namespace) -> int:
 def cmd_console(args: argparse.Namespace) -> int:
     from .console import run_console
 
-    return run_console(_services(args))
+    return run_console(_services(args), slack=args.slack)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -299,6 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_framework)
 
     p = sub.add_parser("console", parents=[common], help="a local chat: questions and /align")
+    p.add_argument("--slack", action="store_true",
+                   help="answer through the Slack app's handlers, on a local fake Slack")
     p.set_defaults(func=cmd_console)
 
     p = sub.add_parser("serve", parents=[common], help="run the Slack app (Socket Mode or HTTP)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from framework_data.loader import render_framework
 
@@ -37,23 +37,37 @@ def _printable(text: str, limit: int = 200) -> str:
     return shown if len(shown) <= limit else shown[:limit] + "…"
 
 
-def _align_reply(text: str, services: Services, assistant: FrameworkAssistant) -> str:
-    from retrieval.align import AlignInputError
+class Backend(Protocol):
+    """What answers the console: the knowledge core directly, or the Slack app locally."""
 
-    try:
-        return render_alignment(assistant.align(text), services.framework)
-    except AlignInputError as exc:
-        return str(exc)
+    def ask(self, text: str) -> str: ...
+    def align(self, text: str) -> str: ...
 
 
-def _reply(line: str, services: Services, assistant: FrameworkAssistant) -> str | object | None:
+class CoreBackend:
+    def __init__(self, services: Services, assistant: FrameworkAssistant) -> None:
+        self.fw, self.assistant = services.framework, assistant
+
+    def ask(self, text: str) -> str:
+        return render_answer(self.assistant.ask(text), self.fw)
+
+    def align(self, text: str) -> str:
+        from retrieval.align import AlignInputError
+
+        try:
+            return render_alignment(self.assistant.align(text), self.fw)
+        except AlignInputError as exc:
+            return str(exc)
+
+
+def _reply(line: str, services: Services, backend: Backend) -> str | object | None:
     """The reply to one line; None for /quit; COLLECT when a multi-line proposal follows."""
     fw = services.framework
     text = line.strip()
     if not text:
         return ""
     if not text.startswith("/"):
-        return render_answer(assistant.ask(text), fw)
+        return backend.ask(text)
     command, *rest = text.split(maxsplit=1)
     command = command.lower()
     if command in ("/quit", "/exit", "/q"):
@@ -65,7 +79,7 @@ def _reply(line: str, services: Services, assistant: FrameworkAssistant) -> str 
     if command == "/align":
         if not rest or not rest[0].strip():
             return COLLECT
-        return _align_reply(rest[0], services, assistant)
+        return backend.align(rest[0])
     return f"Unknown command {_printable(command, 40)}.\n{HELP}"
 
 
@@ -89,8 +103,11 @@ def _lines(inp: TextIO, out: TextIO, interactive: bool) -> Iterator[str]:
 
 
 def run_console(
-    services: Services, *, stdin: TextIO | None = None, stdout: TextIO | None = None
+    services: Services, *, stdin: TextIO | None = None, stdout: TextIO | None = None,
+    slack: bool = False,
 ) -> int:
+    """``slack``: answer through the Slack app's own handlers (the bolt app, its storage and
+    Block Kit) against a local fake Slack, instead of calling the knowledge core directly."""
     inp, out = stdin or sys.stdin, stdout or sys.stdout
     for stream in {inp, out} & {sys.stdin, sys.stdout}:
         # undecodable input or an ASCII-only terminal must not end the session
@@ -105,12 +122,19 @@ def run_console(
     out.write(f"{fw.title}\n{len(fw.goals)} goals, {n_objectives} objectives.\n{HELP}\n\n")
     out.write("Loading the model…\n")
     out.flush()
+    local_slack = None
     try:
         assistant = services.assistant
+        backend: Backend = CoreBackend(services, assistant)
+        if slack:
+            from .local_slack.session import LocalSlack
+
+            backend = local_slack = LocalSlack(services)
     except Exception as exc:
         out.write(f"Sorry, the model could not be loaded: {exc}\n")
         return 1
-    out.write("Ready.\n")
+    out.write("Ready (the Slack app's handlers, on a local fake Slack).\n" if slack
+              else "Ready.\n")
     pasted: list[str] | None = None  # lines of a multi-line /align, while collecting
     for line in _lines(inp, out, interactive):
         try:
@@ -119,9 +143,9 @@ def run_console(
                 continue
             if pasted is not None:
                 proposal, pasted = "\n".join(pasted), None
-                reply = _align_reply(proposal, services, assistant) if proposal else ALIGN_USAGE
+                reply = backend.align(proposal) if proposal else ALIGN_USAGE
             else:
-                reply = _reply(line, services, assistant)
+                reply = _reply(line, services, backend)
             if reply is COLLECT:
                 pasted, reply = [], PASTE_PROMPT
         except KeyboardInterrupt:
@@ -134,5 +158,7 @@ def run_console(
             out.write(f"{reply}\n\n")
             out.flush()
     if pasted:  # input ended while a proposal was being pasted: align what came
-        out.write(f"{_align_reply(chr(10).join(pasted), services, assistant)}\n\n")
+        out.write(f"{backend.align(chr(10).join(pasted))}\n\n")
+    if local_slack is not None:
+        local_slack.close()
     return 0

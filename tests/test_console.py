@@ -20,7 +20,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     """One Services (model and index built once) over a fresh data dir, for every test here."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FWBOT_DATA_DIR", str(tmp_path_factory.mktemp("fwbot-data")))
-        for name in ("FWBOT_FRAMEWORK", "CHROMA_HOST", "CHROMA_PORT"):
+        for name in ("FWBOT_FRAMEWORK", "CHROMA_HOST", "CHROMA_PORT", "DATABASE_URL"):
             mp.delenv(name, raising=False)
         yield Services(Settings())
 
@@ -151,3 +151,21 @@ def test_quit_stops_reading_and_eof_exits_zero(services: Services) -> None:
     code, out = chat(services, "what is goal 2")  # no final newline, then end of input
     assert code == 0
     assert "2.3" in after(out, "what is goal 2")
+
+
+def test_slack_mode_answers_through_the_slack_apps_handlers(services: Services) -> None:
+    out = io.StringIO()
+    typed = ("Which objective is about data quality?\n"
+             "/align Train investigators to use open-source intelligence tools\n"
+             "/align\n\n")
+    code = run_console(services, stdin=io.StringIO(typed), stdout=out, slack=True)
+    transcript = out.getvalue()
+    assert code == 0 and "Traceback" not in transcript
+    reply = after(transcript, "Which objective is about data quality?")
+    assert "Goal 1 › 1.4" in reply and "[Helpful]" in reply  # Block Kit, rendered
+    aligned = after(transcript, "/align Train investigators to use open-source intelligence "
+                                "tools")
+    assert "[Confirm]" in aligned and "confidence:" in aligned
+    # The exchange and the alignment were stored, as in Slack.
+    store = services.store
+    assert store.recent_alignments("ULOCAL")[0].text.startswith("Train investigators")
