@@ -6,6 +6,7 @@ Plain Python over the knowledge core and the store; the Slack listeners call it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from retrieval.answer import Answer
 from retrieval.assistant import FrameworkAssistant
@@ -14,6 +15,8 @@ from retrieval.followup import resolve_followup
 from .storage.store import Store
 
 HISTORY = 5  # earlier questions of a thread considered for a follow-up
+# Top-level DMs have no threads: questions this recent count as the same conversation.
+DM_CONVERSATION = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -30,10 +33,16 @@ class QuestionService:
         self.store = store
         self.framework_hash = assistant.framework.content_hash()
 
-    def earlier_questions(self, channel_id: str, thread_ts: str | None) -> list[str]:
-        if not thread_ts:
+    def earlier_questions(self, channel_id: str, thread_ts: str | None, *,
+                          now: datetime | None = None) -> list[str]:
+        if thread_ts:
+            exchanges = self.store.thread_exchanges(channel_id, thread_ts)
+        elif channel_id.startswith("D"):
+            since = (now or datetime.now(UTC)) - DM_CONVERSATION
+            exchanges = self.store.recent_exchanges(channel_id, since=since, limit=HISTORY)
+        else:
             return []
-        return [e.question for e in self.store.thread_exchanges(channel_id, thread_ts)][-HISTORY:]
+        return [e.question for e in exchanges][-HISTORY:]
 
     def is_followup_thread(self, channel_id: str, thread_ts: str | None) -> bool:
         """Whether the bot has answered in this thread before."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from typing import ClassVar
 
 import pytest
 
@@ -116,3 +117,42 @@ def test_default_database_is_sqlite_in_the_data_dir(monkeypatch, tmp_path):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("FWBOT_DATA_DIR", str(tmp_path))
     assert Settings(_env_file=None).database == f"sqlite:///{tmp_path / 'fwbot.db'}"
+
+
+def test_event_claims_are_pruned_after_a_day(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from bot.slack.metrics import Metrics
+    from bot.slack.middleware import drop_duplicate_events
+    from bot.storage.db import Database
+    from bot.storage.store import Store
+
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    db.migrate()
+    store = Store(db)
+    start = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    now = [start]
+    middleware = drop_duplicate_events(store, Metrics(), clock=lambda: now[0])
+
+    class Req:
+        headers: ClassVar[dict] = {}
+
+    def event(event_id: str) -> bool:
+        """True when the event went on to the listeners."""
+        passed = []
+        store_now = now[0]
+        body = {"type": "event_callback", "event_id": event_id}
+        original = store.claim_event
+        store.claim_event = lambda eid: original(eid, now=store_now)  # type: ignore[method-assign]
+        try:
+            middleware(Req(), body, lambda: passed.append(1))
+        finally:
+            store.claim_event = original  # type: ignore[method-assign]
+        return bool(passed)
+
+    assert event("Ev1") and not event("Ev1")
+    now[0] = start + timedelta(hours=2)
+    assert not event("Ev1")  # a late retry within the day is still dropped
+    now[0] = start + timedelta(days=1, hours=2)
+    assert event("Ev2")  # the hourly prune ran first and removed Ev1's claim
+    assert store.claim_event("Ev1")

@@ -207,3 +207,27 @@ def test_a_failure_after_the_ack_is_told_to_the_user(slack_bot, monkeypatch):
     assert post.params["thread_ts"] == "1200.000001"
     assert "went wrong" in _text_of(post).lower() or "couldn't" in _text_of(post)
     assert "ref" in _text_of(post)
+
+
+def test_a_dm_followup_outside_threads_uses_the_recent_question(slack_bot):
+    r = slack_bot.requests
+    slack_bot.send(r.event(r.message_im_event(
+        "Which objective is about data quality?", user="U1", channel="D1", ts="1300.000001")))
+    slack_bot.api.wait_for("chat.postMessage")
+    slack_bot.send(r.event(r.message_im_event(
+        "why does it matter?", user="U1", channel="D1", ts="1300.000002")))
+    posts = slack_bot.api.wait_for("chat.postMessage", count=2)
+    assert "1.4" in _text_of(posts[0]) and "1.4" in _text_of(posts[1])
+
+
+def test_dm_conversation_window(slack_bot):
+    from datetime import UTC, datetime, timedelta
+
+    store, questions = slack_bot.store, slack_bot.deps.questions
+    asked = datetime.now(UTC) - timedelta(minutes=40)
+    store.record_exchange(channel_id="D2", thread_ts=None, user_id="U1", question="old one",
+                          answer="a", answered=True, cited_ids=[], framework_hash="h", now=asked)
+    store.record_exchange(channel_id="D2", thread_ts=None, user_id="U1", question="recent",
+                          answer="a", answered=True, cited_ids=[], framework_hash="h")
+    assert questions.earlier_questions("D2", None) == ["recent"]
+    assert questions.earlier_questions("C2", None) == []  # channels: threads only

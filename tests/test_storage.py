@@ -367,3 +367,23 @@ def test_labelled_examples(store: Store) -> None:
     assert [(e.text, e.ids) for e in examples] == [("alpha", ("G2",)), ("beta", ("G3",))]
     assert [e.text for e in store.labelled_examples("h2")] == ["gamma"]
     assert store.labelled_examples("h3") == []
+
+
+def test_recent_exchanges_are_top_level_recent_and_oldest_first(store):
+    from datetime import UTC, datetime, timedelta
+
+    t0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+
+    def ask(question: str, minutes: int, thread_ts: str | None = None) -> None:
+        store.record_exchange(channel_id="D1", thread_ts=thread_ts, user_id="U1",
+                              question=question, answer="a", answered=True, cited_ids=[],
+                              framework_hash="h", now=t0 + timedelta(minutes=minutes))
+
+    ask("too old", 0)
+    ask("first", 20)
+    ask("in a thread", 21, thread_ts="1.1")
+    ask("second", 22)
+    since = t0 + timedelta(minutes=10)
+    assert [e.question for e in store.recent_exchanges("D1", since=since)] == ["first", "second"]
+    assert [e.question for e in store.recent_exchanges("D1", since=since, limit=1)] == ["second"]
+    assert store.recent_exchanges("D9", since=since) == []

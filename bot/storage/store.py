@@ -219,6 +219,20 @@ class Store:
             )
             return [_exchange_record(row) for row in rows]
 
+    def recent_exchanges(self, channel_id: str, *, since: datetime,
+                         limit: int = 5) -> list[ExchangeRecord]:
+        """The latest top-level exchanges (outside threads) of a channel since ``since``,
+        oldest first: a DM's conversation."""
+        with self.database.session(write=False) as session:
+            rows = list(session.scalars(
+                select(Exchange)
+                .where(Exchange.channel_id == channel_id, Exchange.thread_ts.is_(None),
+                       Exchange.created_at >= _now(since))
+                .order_by(Exchange.created_at.desc(), Exchange.id.desc())
+                .limit(limit)
+            ))
+            return [_exchange_record(row) for row in reversed(rows)]
+
     def record_vote(
         self, exchange_id: int, user_id: str, helpful: bool, *, now: datetime | None = None
     ) -> None:
