@@ -156,3 +156,15 @@ def test_event_claims_are_pruned_after_a_day(tmp_path):
     now[0] = start + timedelta(days=1, hours=2)
     assert event("Ev2")  # the hourly prune ran first and removed Ev1's claim
     assert store.claim_event("Ev1")
+
+
+def test_channel_chatter_writes_no_event_claim(slack_bot):
+    r = slack_bot.requests
+    chatter = r.event(r.channel_message_event("lunch?", user="U1", channel="C1",
+                                              ts="1.000009"), event_id="EvChat")
+    assert slack_bot.send(chatter).status == 200
+    assert slack_bot.store.claim_event("EvChat")  # nobody claimed it before
+    dm = r.event(r.message_im_event("What does 1.1 say?", user="U1", channel="D1",
+                                    ts="1.000010"), event_id="EvDM")
+    slack_bot.send(dm)
+    assert not slack_bot.store.claim_event("EvDM")  # answered events are claimed

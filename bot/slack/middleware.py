@@ -44,6 +44,15 @@ KEEP_CLAIMS = timedelta(days=1)
 PRUNE_EVERY = timedelta(hours=1)
 
 
+def never_answered(event: dict) -> bool:
+    """Messages the bot never replies to (other bots, edits and joins, top-level channel
+    chatter): with ``message.channels`` they are most events, and need no claim."""
+    if event.get("type") != "message":
+        return False
+    return bool(event.get("bot_id") or event.get("subtype")
+                or (event.get("channel_type") != "im" and not event.get("thread_ts")))
+
+
 def drop_duplicate_events(store: Store, metrics: Metrics, *,
                           clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                           ) -> Callable[..., BoltResponse | None]:
@@ -68,6 +77,8 @@ def drop_duplicate_events(store: Store, metrics: Metrics, *,
     def middleware(req: BoltRequest, body: dict, next: Callable[[], BoltResponse]
                    ) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and never_answered(body.get("event") or {}):
+            return next()  # the listeners ignore it anyway: no claim to write
         if event_id:
             prune_if_due(clock())
         if event_id and not store.claim_event(event_id):
