@@ -16,10 +16,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import queue
 import random
 import re
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,7 +29,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
@@ -39,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.local_slack import FakeSlackAPI, SignedRequest, SlackRequests, post, web_api  # noqa: E402
+from bot.local_slack.serve_process import start_serve, stop_serve  # noqa: E402
 
 # The fake's ThreadingHTTPServer listens with socketserver's default backlog of 5: with more
 # connections arriving at once, the kernel drops SYNs and the client retries after 1 s, which
@@ -51,7 +49,6 @@ START_TIMEOUT = 300  # s: a fresh data dir builds the search index first
 REPLY_GRACE = 60  # s after the last ack before a missing reply counts as lost
 WARMUP_EACH = 3  # untimed /align and mentions before anything is measured
 ACK_P99_TARGET, REPLY_P95_TARGET, SLACK_ACK_LIMIT = 100.0, 300.0, 3000.0  # ms
-READY = re.compile(r"fwbot serving on port (\d+)")
 
 # ---- varied inputs: proposals and questions assembled from phrases ---------------------------
 
@@ -155,43 +152,6 @@ def make_question(rng: random.Random) -> str:
 
 
 # ---- the server -------------------------------------------------------------------------------
-
-
-def start_server(env: dict[str, str], log: IO[str]) -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
-        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-        text=True, encoding="utf-8")
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:  # keeps draining stdout so the server never blocks on it
-        for line in proc.stdout:  # type: ignore[union-attr]
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        try:
-            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            line = None
-        if line is None:
-            stop_server(proc)
-            raise RuntimeError(f"fwbot serve did not start (exit {proc.returncode})")
-        if m := READY.search(line):
-            return proc, int(m.group(1))
-
-
-def stop_server(proc: subprocess.Popen[str]) -> int | None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-    return proc.returncode
 
 
 def http_get(url: str) -> tuple[int, bytes]:
@@ -352,7 +312,7 @@ def main() -> None:
     try:
         with log_path.open("w", encoding="utf-8") as log:
             t = time.perf_counter()
-            proc, port = start_server(env, log)
+            proc, port = start_serve(env, log, timeout=START_TIMEOUT)
         start_s = time.perf_counter() - t
         root = f"http://127.0.0.1:{port}"
         traffic = Traffic(fake, SlackRequests(SECRET), f"{root}/slack/events", args.seed)
@@ -408,7 +368,7 @@ def main() -> None:
         prober.join()
         after = http_get(f"{root}/metrics")[1].decode()
     finally:
-        rc = stop_server(proc) if proc is not None else None
+        rc = stop_serve(proc) if proc is not None else None
         fake.stop()
         server_log = log_path.read_text(encoding="utf-8", errors="replace") \
             if log_path.exists() else ""

@@ -14,23 +14,21 @@ appears as Slack's own 3-second ack contract.
 from __future__ import annotations
 
 import json
-import queue
 import re
 import secrets
 import subprocess
-import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
 from bot.local_slack import Call, FakeSlackAPI, SignedRequest, SlackRequests, post
+from bot.local_slack.serve_process import ServerDidNotStart, start_serve, stop_serve
 from framework_data.loader import load_framework
 from tests.conftest import REPO_ROOT, run_fwbot
 
@@ -40,7 +38,6 @@ START_TIMEOUT = 120  # seconds: the first start of a session may build the searc
 REPLY_TIMEOUT = 30  # seconds for the work after the ack (a busy CI machine, a cold model)
 SLACK_ACK_LIMIT = 3.0  # seconds: Slack shows the user an error past this
 QUIET_WAIT = 1.5  # seconds to wait before asserting that nothing (more) was posted
-READY = re.compile(r"fwbot serving on port (\d+)")
 
 
 @dataclass
@@ -76,23 +73,6 @@ class Server:
             return "(no log)"
 
 
-def _read_lines(stream: IO[str], lines: queue.Queue[str | None]) -> None:
-    """Forwards the server's stdout line by line (and keeps draining it so it never blocks)."""
-    for line in stream:
-        lines.put(line)
-    lines.put(None)
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeSlackAPI]:
     with FakeSlackAPI(tokens=(BOT_TOKEN,)) as api:
@@ -108,31 +88,15 @@ def server(fake: FakeSlackAPI, fwbot_env: dict[str, str],
            "DATABASE_URL": f"sqlite:///{tmp / 'fwbot.db'}"}
     log = tmp / "server.log"
     with log.open("w", encoding="utf-8") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
-            cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=err, text=True, encoding="utf-8",
-        )
+        try:
+            proc, port = start_serve(env, err, timeout=START_TIMEOUT, cwd=REPO_ROOT)
+        except ServerDidNotStart as exc:
+            pytest.fail(f"{exc}\nlog:\n"
+                        + log.read_text(encoding="utf-8", errors="replace")[-4000:])
     try:
-        lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True).start()
-        deadline, port, seen = time.monotonic() + START_TIMEOUT, None, []
-        while port is None:
-            try:
-                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                line = None
-            if line is None:  # stdout closed (the server exited) or the start timed out
-                _stop(proc)
-                pytest.fail(f"fwbot serve did not start within {START_TIMEOUT}s (exit "
-                            f"{proc.returncode}); stdout: {''.join(seen)!r}\nlog:\n"
-                            + log.read_text(encoding="utf-8", errors="replace")[-4000:])
-            seen.append(line)
-            if m := READY.search(line):
-                port = int(m.group(1))
         yield Server(proc, port, log, fake, SlackRequests(SECRET))
     finally:
-        _stop(proc)
+        stop_serve(proc, grace=10)
 
 
 @pytest.fixture(scope="module")

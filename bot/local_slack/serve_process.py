@@ -1,0 +1,63 @@
+"""`fwbot serve` in a subprocess, for tests and benchmarks: start it, wait until it listens,
+stop it. The server's stdout is drained all the time so it never blocks on a full pipe."""
+
+from __future__ import annotations
+
+import queue
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO
+
+READY = re.compile(r"fwbot serving on port (\d+)")  # printed by bot/serve.py
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class ServerDidNotStart(RuntimeError):
+    """The server exited or stayed silent; the message has its exit code and stdout."""
+
+
+def start_serve(env: Mapping[str, str], stderr: IO[str], *, timeout: float,
+                cwd: Path = ROOT) -> tuple[subprocess.Popen[str], int]:
+    """Start ``python -m bot.cli serve --port 0`` on 127.0.0.1; return it and its port."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
+        cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=stderr, text=True, encoding="utf-8")
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline, seen = time.monotonic() + timeout, []
+    while True:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            line = None
+        if line is None:  # stdout closed (the server exited) or the start timed out
+            stop_serve(proc)
+            raise ServerDidNotStart(f"fwbot serve did not start within {timeout:.0f} s (exit "
+                                    f"{proc.returncode}); stdout: {''.join(seen)!r}")
+        seen.append(line)
+        if m := READY.search(line):
+            return proc, int(m.group(1))
+
+
+def stop_serve(proc: subprocess.Popen[str], *, grace: float = 15.0) -> int | None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds; the exit code."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=grace)
+    return proc.returncode
