@@ -14,13 +14,15 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
+from bot.storage import progress_models  # noqa: F401  (the progress tables, in Base.metadata)
 from bot.storage.db import Database, alembic_config, make_engine, migrate, normalize_url
 from bot.storage.models import Base
 from bot.storage.store import Store, UnknownRecord
 from tests.db_fixtures import postgres_unavailable
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-TABLES = {"seen_events", "exchanges", "feedback", "alignments"}
+TABLES = {"seen_events", "exchanges", "feedback", "alignments", "initiatives", "progress_updates",
+          "owner_prefs", "send_claims", "digests", "audit_log"}
 SUGGESTED = [
     {"id": "G1", "score": 0.82, "confidence": "high"},
     {"id": "G2", "score": 0.55, "confidence": "medium"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from bot.storage import progress_models  # noqa: F401  (registers the progress tables)
 from bot.storage.db import make_engine
 from bot.storage.models import Base
 
