@@ -1,0 +1,443 @@
+"""CSV import/export of initiatives: good files, every kind of bad row reported with its
+physical line and column, whole-file problems, and export -> import round trips."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from bot.progress.csv_io import (
+    COLUMNS,
+    REQUIRED,
+    CsvImportError,
+    RowError,
+    format_initiatives_csv,
+    parse_initiatives_csv,
+)
+from bot.progress.records import InitiativeRecord, NewInitiative
+from framework_data.loader import load_framework
+from framework_data.schema import Framework
+
+FIXTURES = Path(__file__).parent / "fixtures" / "frameworks"
+INTERPOL = load_framework()
+MINIMAL = load_framework(FIXTURES / "ok_minimal.yaml")
+LETTERS = Framework.model_validate({
+    "id": "letters",
+    "title": "Letter ids",
+    "goals": [{"id": "14", "title": "Oceans", "objectives": [
+        {"id": "14.a", "text": "Increase knowledge"},
+        {"id": "14.C", "text": "Enhance conservation"},
+    ]}],
+})
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+HEADER = ",".join(COLUMNS)
+
+
+def parse(data: bytes | str, fw: Framework = INTERPOL, **kw: object) -> list[NewInitiative]:
+    return parse_initiatives_csv(data, fw, now=kw.pop("now", NOW), **kw)  # type: ignore[arg-type]
+
+
+def errors_of(data: bytes | str, fw: Framework = INTERPOL, **kw: object) -> tuple[RowError, ...]:
+    with pytest.raises(CsvImportError) as info:
+        parse(data, fw, **kw)
+    assert info.value.errors, "a CsvImportError must carry at least one error"
+    return info.value.errors
+
+
+def only_error(data: bytes | str, fw: Framework = INTERPOL, **kw: object) -> RowError:
+    errors = errors_of(data, fw, **kw)
+    assert len(errors) == 1, [str(e) for e in errors]
+    return errors[0]
+
+
+def rows(*lines: str, header: str = HEADER) -> str:
+    return "\n".join([header, *lines]) + "\n"
+
+
+def record(n: int, **kw: object) -> InitiativeRecord:
+    base: dict[str, object] = dict(
+        id=n, kind="initiative", title=f"Initiative {n}", description="", owner_id="U012AB3CD",
+        objective_ids=("1.1",), cadence="weekly", status="active", created_by="UADMIN",
+        created_at=NOW - timedelta(days=30), updated_at=NOW - timedelta(days=30),
+    )
+    base.update(kw)
+    return InitiativeRecord(**base)  # type: ignore[arg-type]
+
+
+# ---- a good file ------------------------------------------------------------------------------
+
+
+def test_good_file_with_bom_crlf_multiline_and_mentions() -> None:
+    data = (
+        "\ufeff Title ,OWNER,Objectives, cadence ,Last Update,description\r\n"
+        "Modernise I-24/7,U012AB3CD,1.1; 2.3;,Weekly,2026-11-20,\"First line,\r\n"
+        "second line with \"\"quotes\"\"\"\r\n"
+        "\r\n"
+        ",,,,,\r\n"
+        "  Train   analysts ,<@W0123ABCD|alice>,5.5;1.1;5.5,MONTHLY,2026-11-20T14:05:00+02:00,\r\n"
+        "=Budget review,<@U012AB3CD>,4.2,fortnightly,2026-11-30 08:00,\r\n"
+    ).encode("utf-8")
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert parse(data) == [
+        NewInitiative(
+            title="Modernise I-24/7", owner_id="U012AB3CD", objective_ids=("1.1", "2.3"),
+            cadence="weekly", description='First line,\nsecond line with "quotes"',
+            last_update_at=datetime(2026, 11, 20, tzinfo=UTC),
+        ),
+        NewInitiative(
+            title="Train analysts", owner_id="W0123ABCD", objective_ids=("5.5", "1.1"),
+            cadence="monthly", last_update_at=datetime(2026, 11, 20, 12, 5, tzinfo=UTC),
+        ),
+        NewInitiative(
+            title="=Budget review", owner_id="U012AB3CD", objective_ids=("4.2",),
+            cadence="fortnightly", last_update_at=datetime(2026, 11, 30, 8, 0, tzinfo=UTC),
+        ),
+    ]
+
+
+def test_optional_columns_may_be_left_out_and_ids_take_the_frameworks_spelling() -> None:
+    # columns in any order, optional ones left out
+    data = "objectives,title,owner,cadence\n\"14.A;14.c; 14.a \",Reef survey,U1,weekly\n"
+    [item] = parse(data, LETTERS)
+    assert item.objective_ids == ("14.a", "14.C")
+    assert (item.title, item.owner_id, item.cadence) == ("Reef survey", "U1", "weekly")
+    assert item.description == "" and item.last_update_at is None
+
+
+def test_values_starting_with_formula_characters_are_fine_on_import() -> None:
+    data = rows(*(f"{t},U1,1.1,weekly,,{t} more" for t in ("=SUM(A1)", "+1 idea", "-cut", "@x")))
+    assert [(i.title, i.description) for i in parse(data)] == [
+        ("=SUM(A1)", "=SUM(A1) more"), ("+1 idea", "+1 idea more"), ("-cut", "-cut more"),
+        ("@x", "@x more"),
+    ]
+
+
+def test_a_single_quote_before_a_formula_character_is_removed() -> None:
+    data = rows("'=A1,U1,1.1,weekly,,'-note", "''@x,U1,1.1,weekly,,", "'plain,U1,1.1,weekly,,")
+    assert [(i.title, i.description) for i in parse(data)] == [
+        ("=A1", "-note"), ("'@x", ""), ("'plain", ""),
+    ]
+
+
+def test_dates_naive_offset_zulu_and_tolerance() -> None:
+    data = rows(
+        "a,U1,1.1,weekly,2026-11-20T14:05,",
+        "b,U1,1.1,weekly,2026-11-20T14:05Z,",
+        "c,U1,1.1,weekly,2026-11-20T14:05:00-05:00,",
+        "d,U1,1.1,weekly,2026-12-02T11:00:00+00:00,",  # within a day of NOW: time zones
+    )
+    assert [i.last_update_at for i in parse(data)] == [
+        datetime(2026, 11, 20, 14, 5, tzinfo=UTC),
+        datetime(2026, 11, 20, 14, 5, tzinfo=UTC),
+        datetime(2026, 11, 20, 19, 5, tzinfo=UTC),
+        datetime(2026, 12, 2, 11, 0, tzinfo=UTC),
+    ]
+    assert all(i.last_update_at and i.last_update_at.tzinfo == UTC for i in parse(data))
+    # a naive ``now`` is taken as UTC
+    assert len(parse(data, now=NOW.replace(tzinfo=None))) == 4
+
+
+def test_trailing_nameless_column_is_ignored() -> None:
+    data = "title,owner,objectives,cadence,\nA,U1,1.1,weekly,\n"
+    assert [i.title for i in parse(data)] == ["A"]
+    error = only_error("title,owner,objectives,cadence,\nA,U1,1.1,weekly,oops\n")
+    assert (error.line, error.column) == (2, None)
+    assert "column 5" in error.message and "no name" in error.message
+
+
+# ---- bad rows -----------------------------------------------------------------------------------
+
+
+def test_every_bad_row_reported_with_its_physical_line_and_column() -> None:
+    data = "\r\n".join([
+        HEADER,                                                        # 1
+        'Fine one,U1,1.1,weekly,,"a description',                       # 2 (spans 2-4)
+        "over three",
+        'lines"',
+        ",U1,1.1,weekly,,",                                             # 5 title empty
+        "Owner by name,@bob,1.1,weekly,,",                              # 6
+        "Email owner,bob@example.org,1.1,weekly,,",                     # 7
+        "",                                                             # 8 blank
+        "Unknown objectives,U1,9.9;1.1;7.1,weekly,,",                   # 9
+        "Commas,U1,\"1.1, 2.3\",weekly,,",                              # 10
+        "Daily,U1,1.1,daily,,",                                         # 11
+        "Bi,U1,1.1,Bi-weekly,,",                                        # 12
+        "Bad date,U1,1.1,weekly,20/11/2026,",                           # 13
+        "Future,U1,1.1,weekly,2027-01-01,",                             # 14
+        "Too few,U1,1.1",                                               # 15
+        "Too,many,U1,1.1,weekly,,",                                     # 16
+        f"{'x' * 201},U1,1.1,weekly,,",                                 # 17
+        "Bell\x07,U1,1.1,weekly,,",                                     # 18
+        f"Long description,U1,1.1,weekly,,{'d' * 4001}",                # 19
+        "fine ONE,U1,2.1,monthly,,",                                    # 20 duplicate of 2
+        "No objectives,U1, ; ,weekly,,",                                # 21
+        "Lowercase id,u012ab3cd,1.1,weekly,,",                          # 22
+        "Several,bob,,soon,never,",                                     # 23
+    ]) + "\r\n"
+    errors = errors_of(data)
+    assert [(e.line, e.column) for e in errors] == [
+        (5, "title"),
+        (6, "owner"),
+        (7, "owner"),
+        (9, "objectives"),
+        (10, "objectives"),
+        (11, "cadence"),
+        (12, "cadence"),
+        (13, "last_update"),
+        (14, "last_update"),
+        (15, None),
+        (16, None),
+        (17, "title"),
+        (18, "title"),
+        (19, "description"),
+        (20, "title"),
+        (21, "objectives"),
+        (22, "owner"),
+        (23, "owner"),
+        (23, "objectives"),
+        (23, "cadence"),
+        (23, "last_update"),
+    ]
+    by = {(e.line, e.column): e.message for e in errors}
+    assert "is empty" in by[5, "title"]
+    for line in (6, 7, 22):
+        assert "is not a Slack user id (like U012AB3CD)" in by[line, "owner"]
+        assert "Copy member ID" in by[line, "owner"]
+    assert "'@bob'" in by[6, "owner"]
+    assert by[9, "objectives"].startswith("unknown objectives 9.9, 7.1; this framework has 1.1–5.5")
+    assert "'1.1, 2.3'" in by[10, "objectives"] and "separate objective ids with ';'" in by[
+        10, "objectives"]
+    assert "weekly, fortnightly" in by[11, "cadence"] and "monthly" in by[11, "cadence"]
+    assert "fortnightly" in by[12, "cadence"] and "twice a week" in by[12, "cadence"]
+    assert "2026-11-20" in by[13, "last_update"] and "'20/11/2026'" in by[13, "last_update"]
+    assert "in the future" in by[14, "last_update"]
+    assert "has 3 values but the header has 6 columns" in by[15, None]
+    assert "has 7 values" in by[16, None]
+    assert "201 characters" in by[17, "title"] and "200" in by[17, "title"]
+    assert "U+0007" in by[18, "title"]
+    assert "4001 characters" in by[19, "description"]
+    assert "already on line 2" in by[20, "title"]
+    assert "at least one objective" in by[21, "objectives"]
+    assert str(errors[1]).startswith("line 6, owner: '@bob' is not a Slack user id")
+
+
+def test_error_summary_lists_every_error() -> None:
+    with pytest.raises(CsvImportError) as info:
+        parse(rows("A,bob,1.1,weekly,,", "B,U1,1.1,often,,"))
+    err = info.value
+    assert isinstance(err, ValueError)
+    lines = str(err).splitlines()
+    assert len(lines) == 3
+    assert "2 problems" in lines[0] and "nothing was imported" in lines[0]
+    assert lines[1].startswith("line 2, owner: 'bob' is not a Slack user id (like U012AB3CD)")
+    assert lines[2].startswith("line 3, cadence: 'often' is not a cadence")
+    assert str(RowError(0, None, "empty")) == "file: empty"
+    assert str(RowError(4, None, "bad")) == "line 4: bad"
+
+
+def test_field_count_error_mentions_a_row_spanning_lines() -> None:
+    error = only_error(rows('A,U1,1.1,weekly,"note', 'more",B,U1,1.1,weekly,x'))
+    assert (error.line, error.column) == (2, None)
+    assert "from line 2 to 3" in error.message
+
+
+def test_unclosed_and_stray_quotes() -> None:
+    error = only_error(rows("A,U1,1.1,weekly,,", '"B,U1,1.1,weekly,,', "C,U1,1.1,weekly,,"))
+    assert error.line == 3 and "never closed" in error.message
+    error = only_error(rows("A,U1,1.1,weekly,,", '"B"x,U1,1.1,weekly,,'))
+    assert error.line == 3 and 'write it twice ("")' in error.message
+
+
+def test_duplicate_title_and_owner_is_reported_on_the_later_line() -> None:
+    data = rows("Same,U1,1.1,weekly,,", "Same,U2,1.1,weekly,,", "Other,U1,1.1,weekly,,",
+                "  SAME ,<@U1>,2.1,monthly,,")
+    error = only_error(data)
+    assert (error.line, error.column) == (5, "title")
+    assert "already on line 2" in error.message and "U1" in error.message
+
+
+def test_unknown_objective_hint_for_a_small_framework() -> None:
+    error = only_error(rows("A,U1,1.2,weekly,,"), MINIMAL)
+    assert error.column == "objectives"
+    assert error.message == "unknown objective 1.2; this framework has one objective: 1.1"
+    error = only_error(rows("A,U1,14.b,weekly,,"), LETTERS)
+    assert "this framework's objectives are 14.a, 14.C" in error.message
+
+
+def test_future_dates_are_refused_beyond_a_day() -> None:
+    error = only_error(rows("A,U1,1.1,weekly,2026-12-02T12:00:01+00:00,"))
+    assert (error.line, error.column) == (2, "last_update") and "future" in error.message
+    error = only_error(rows("A,U1,1.1,weekly,0001-01-01T00:00:00+01:00,"))
+    assert error.column == "last_update" and "expected form" in error.message
+
+
+def test_too_many_rows_is_one_error_and_stops_early() -> None:
+    error = only_error(rows(*(f"T{i},bad owner,1.1,weekly,," for i in range(5))), max_rows=3)
+    assert error.line == 5 and "more than 3 initiatives" in error.message
+    assert len(parse(rows(*(f"T{i},U1,1.1,weekly,," for i in range(3))), max_rows=3)) == 3
+
+    big = rows(*(f"T{i},U1,1.1,weekly,," for i in range(20_001))) + "x\n" * 2_000_000
+    started = time.perf_counter()
+    error = only_error(big)
+    assert error.line == 20_002 and "more than 20,000" in error.message
+    assert time.perf_counter() - started < 10
+
+
+# ---- whole-file problems -----------------------------------------------------------------------
+
+
+def test_binary_input() -> None:
+    error = only_error(b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 20)
+    assert error.line == 1 and "binary" in error.message and ".xlsx" in error.message
+    error = only_error(HEADER + "\nA,U1,1.1,weekly,,\x00\n")
+    assert error.line == 2 and "NUL" in error.message
+    error = only_error(b"\xff\xfet\x00i\x00")
+    assert "UTF-16" in error.message
+
+
+def test_non_utf8_input_says_where() -> None:
+    data = (HEADER + "\nCafé plans,U1,1.1,weekly,,\n").encode("cp1252")
+    error = only_error(data)
+    assert error.line == 2 and error.column is None
+    assert "not UTF-8" in error.message and "0xE9" in error.message
+    assert "after 'Caf'" in error.message
+    assert f"byte {len(HEADER) + 1 + 4}" in error.message
+    # with a BOM the byte position still counts from the start of the file
+    error = only_error(b"\xef\xbb\xbf" + data)
+    assert f"byte {len(HEADER) + 1 + 4 + 3}" in error.message
+
+
+@pytest.mark.parametrize("data", [b"", "", "\ufeff", "\n\n  \n", b"\xef\xbb\xbf\r\n"])
+def test_empty_file(data: bytes | str) -> None:
+    error = only_error(data)
+    assert error.line == 0 and "empty" in error.message and HEADER in error.message
+
+
+def test_header_only() -> None:
+    error = only_error("\n" + HEADER + "\n\n,,,,,\n")
+    assert error.line == 2 and "no initiatives" in error.message
+
+
+def test_missing_columns() -> None:
+    error = only_error("title,objectives\nA,1.1\n")
+    assert error.line == 1 and error.column is None
+    assert "missing required columns: owner, cadence" in error.message
+    # a file without a header: its first row is taken as the header
+    errors = errors_of("A,U1,1.1,weekly\n")
+    assert any("The first line must be the header" in e.message for e in errors)
+
+
+def test_unknown_columns_are_named_with_the_allowed_ones() -> None:
+    error = only_error("title,owner,objectives,cadence,Status,descripton\nA,U1,1.1,weekly,x,y\n")
+    assert error.line == 1
+    assert "unknown columns 'status', 'descripton' (did you mean 'description'?)" in error.message
+    assert "the allowed columns are: " + ", ".join(COLUMNS) in error.message
+
+
+def test_duplicate_columns() -> None:
+    error = only_error("title,owner,Owner,objectives,cadence\nA,U1,U1,1.1,weekly\n")
+    assert error.line == 1 and "'owner' is column 2 and 3" in error.message
+
+
+def test_header_spelling_is_forgiving() -> None:
+    data = " TITLE , owner,OBJECTIVES,Cadence,last-update, Description \nA,U1,1.1,weekly,,d\n"
+    assert [i.description for i in parse(data)] == ["d"]
+
+
+@pytest.mark.parametrize(("sep", "word"), [(";", "semicolons"), ("\t", "tabs")])
+def test_other_separators_get_a_hint(sep: str, word: str) -> None:
+    data = sep.join(REQUIRED) + "\n" + sep.join(["A", "U1", "1.1", "weekly"]) + "\n"
+    error = only_error(data)
+    assert error.line == 1 and word in error.message and "commas" in error.message
+
+
+# ---- export and round trips --------------------------------------------------------------------
+
+
+AWKWARD = [
+    "Plain title",
+    "Commas, and more, commas",
+    'She said "hello", then left',
+    "Line one\nline two",
+    "=HYPERLINK(\"http://x\")",
+    "-10% travel costs",
+    "+1 for training",
+    "@channel announcement",
+    "'=already quoted",
+    "''-two quotes",
+    "'quoted but harmless",
+    "Ünïcödé — 東京 🚓",
+]
+
+
+def awkward_records() -> list[InitiativeRecord]:
+    out = []
+    for n, title in enumerate(AWKWARD, 1):
+        out.append(record(
+            n, title=title, owner_id=f"U0{n:02d}AB3CD",
+            objective_ids=("1.1", "2.3") if n % 2 else ("5.5",),
+            cadence=("weekly", "fortnightly", "monthly")[n % 3],
+            last_update_at=None if n % 4 == 0 else NOW - timedelta(days=n, seconds=n * 61),
+            description="" if n % 3 == 0 else f"=cmd|' /C calc'!A0\r\n{title}, \"ok\"\n-end",
+        ))
+    return out
+
+
+def test_export_format() -> None:
+    when = datetime(2026, 11, 20, 15, 5, tzinfo=timezone(timedelta(hours=1)))
+    text = format_initiatives_csv([
+        record(1, title="A, b", objective_ids=("1.1", "2.3"), last_update_at=when,
+               description="two\nlines"),
+        record(2, title="=1+1", cadence="monthly", owner_id="W0123ABCD"),
+        record(3, title="naive", last_update_at=datetime(2026, 11, 20, 14, 5)),
+    ])
+    assert text == (
+        "title,owner,objectives,cadence,last_update,description\r\n"
+        '"A, b",U012AB3CD,1.1;2.3,weekly,2026-11-20T14:05:00+00:00,"two\nlines"\r\n'
+        "'=1+1,W0123ABCD,1.1,monthly,,\r\n"
+        "naive,U012AB3CD,1.1,weekly,2026-11-20T14:05:00+00:00,\r\n"
+    )
+    assert format_initiatives_csv([]) == HEADER + "\r\n"
+
+
+def test_export_neutralises_formulas_in_every_cell() -> None:
+    text = format_initiatives_csv([record(1, title="-x", description="@SUM(1)")])
+    assert text.splitlines()[1] == "'-x,U012AB3CD,1.1,weekly,,'@SUM(1)"
+    text = format_initiatives_csv([record(1, title="\tx")])
+    assert text.splitlines()[1].startswith("'\tx,")
+
+
+def test_round_trip_export_then_import() -> None:
+    originals = awkward_records()
+    text = format_initiatives_csv(originals)
+    imported = parse(text)
+    assert len(imported) == len(originals)
+    for orig, new in zip(originals, imported, strict=True):
+        expected_title = " ".join(orig.title.split())  # titles are one line on import
+        assert new.title == expected_title
+        assert new.owner_id == orig.owner_id
+        assert new.objective_ids == orig.objective_ids
+        assert new.cadence == orig.cadence
+        assert new.last_update_at == orig.last_update_at
+        assert new.description == orig.description.replace("\r\n", "\n")
+    # and from bytes, as a file would arrive, with or without a BOM
+    assert parse(text.encode("utf-8")) == imported
+    assert parse(text.encode("utf-8-sig")) == imported
+
+
+def test_round_trip_is_exact_for_imported_values() -> None:
+    first = parse(format_initiatives_csv(awkward_records()))
+    again = [record(n, title=i.title, owner_id=i.owner_id, objective_ids=i.objective_ids,
+                    cadence=i.cadence, last_update_at=i.last_update_at,
+                    description=i.description) for n, i in enumerate(first, 1)]
+    assert parse(format_initiatives_csv(again)) == first
+
+
+def test_round_trip_keeps_microseconds_and_letter_ids() -> None:
+    when = datetime(2026, 11, 20, 14, 5, 7, 123456, tzinfo=UTC)
+    text = format_initiatives_csv([record(1, objective_ids=("14.C", "14.a"), last_update_at=when)])
+    [item] = parse(text, LETTERS)
+    assert item.last_update_at == when and item.objective_ids == ("14.C", "14.a")
