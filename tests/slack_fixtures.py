@@ -5,6 +5,10 @@ request in process (what bolt's HTTP adapter does) and returns the ack; listener
 in bolt's pool and its Web API calls reach ``bot.api`` (a :class:`FakeSlackAPI`), so tests wait
 for them with ``bot.api.wait_for(...)``. The knowledge core is the session's in-memory
 ``assistant``; the store is SQLite in ``tmp_path`` (``slack_bot_pg`` uses PostgreSQL).
+
+Every bot tracks progress too (``bot.progress``, admins ``{"UADMIN"}``) on a hand-moved
+clock, ``bot.clock`` (Monday 30 Nov 2026 10:00 UTC until moved), unless built with
+``make_bot(..., progress=False)`` (``slack_bot_without_progress``).
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,17 +25,35 @@ from slack_bolt import App, BoltResponse
 
 from bot.alignments import AlignmentService
 from bot.local_slack import FakeSlackAPI, SignedRequest, SlackRequests, to_bolt_request
+from bot.progress.service import Admins, ProgressService
 from bot.questions import QuestionService
 from bot.slack.app import build_app
 from bot.slack.delivery import Delivery, retry_handlers
 from bot.slack.deps import SlackDeps
 from bot.slack.metrics import Metrics
 from bot.storage.db import Database
+from bot.storage.progress_store import ProgressStore
 from bot.storage.store import Store
 
 SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test"
 BOT_USER = "UBOT"
+ADMIN = "UADMIN"
+START = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # a Monday
+
+
+@dataclass
+class Clock:
+    """The progress service's "now" in tests: it stands still until moved."""
+
+    now: datetime = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
 
 
 @dataclass
@@ -40,6 +63,8 @@ class SlackBot:
     requests: SlackRequests
     deps: SlackDeps
     store: Store
+    progress: ProgressService | None = None
+    clock: Clock = field(default_factory=Clock)
 
     def send(self, req: SignedRequest) -> BoltResponse:
         return self.app.dispatch(to_bolt_request(req))
@@ -71,17 +96,21 @@ def eventually(check, timeout: float = 5.0):
         time.sleep(0.02)
 
 
-def make_bot(assistant, database: Database, api: FakeSlackAPI) -> SlackBot:
+def make_bot(assistant, database: Database, api: FakeSlackAPI, *,
+             progress: bool = True) -> SlackBot:
     store = Store(database)
     metrics = Metrics()
+    clock = Clock()
     client = api.client(BOT_TOKEN, retry_handlers=retry_handlers())
+    tracking = (ProgressService(ProgressStore(database), assistant.framework,
+                                admins=Admins({ADMIN}), clock=clock) if progress else None)
     deps = SlackDeps(framework=assistant.framework,
                      questions=QuestionService(assistant, store),
                      alignments=AlignmentService(assistant, store), store=store,
-                     delivery=Delivery(client, metrics), metrics=metrics,
+                     delivery=Delivery(client, metrics), metrics=metrics, progress=tracking,
                      work=ThreadPoolExecutor(max_workers=2, thread_name_prefix="test-work"))
     app = build_app(deps, client=client, signing_secret=SECRET, bot_user_id=BOT_USER)
-    return SlackBot(app, api, SlackRequests(SECRET), deps, store)
+    return SlackBot(app, api, SlackRequests(SECRET), deps, store, tracking, clock)
 
 
 @pytest.fixture
@@ -90,12 +119,23 @@ def fake_slack() -> Iterator[FakeSlackAPI]:
         yield api
 
 
-@pytest.fixture
-def slack_bot(assistant, fake_slack: FakeSlackAPI, tmp_path: Path) -> Iterator[SlackBot]:
+def _sqlite_bot(assistant, api: FakeSlackAPI, tmp_path: Path, *,
+                progress: bool) -> Iterator[SlackBot]:
     db = Database(f"sqlite:///{tmp_path / 'fwbot.db'}")
     db.migrate()
-    yield make_bot(assistant, db, fake_slack)
+    yield make_bot(assistant, db, api, progress=progress)
     db.dispose()
+
+
+@pytest.fixture
+def slack_bot(assistant, fake_slack: FakeSlackAPI, tmp_path: Path) -> Iterator[SlackBot]:
+    yield from _sqlite_bot(assistant, fake_slack, tmp_path, progress=True)
+
+
+@pytest.fixture
+def slack_bot_without_progress(assistant, fake_slack: FakeSlackAPI,
+                               tmp_path: Path) -> Iterator[SlackBot]:
+    yield from _sqlite_bot(assistant, fake_slack, tmp_path, progress=False)
 
 
 @pytest.fixture

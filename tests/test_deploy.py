@@ -58,8 +58,11 @@ EVENT_SCOPES = {
 # Scopes the code needs beyond those of its events, and why.
 OTHER_SCOPES = {
     "chat:write": "post answers, ephemeral /align results, updates (bot/slack/delivery.py)",
-    "commands": "/align and the message shortcut",
+    "commands": "/align, /progress and the message shortcut",
     "im:write": "private replies by DM when an ephemeral message cannot reach the user",
+    "users:read": "users.info: owners' time zones, so nudges arrive at their local time",
+    "usergroups:read": "usergroups.users.list: the Slack user group of progress admins",
+    "files:write": "files_upload_v2: the chart of the weekly progress digest",
 }
 
 

@@ -201,11 +201,12 @@ def test_message_shortcut_aligns_the_message(slack_bot):
     assert slack_bot.store.recent_alignments("U1")[0].text == PROPOSAL
 
 
-def test_track_button_says_tracking_is_not_on_yet(slack_bot):
-    _align(slack_bot, PROPOSAL)
-    (record,) = slack_bot.store.recent_alignments("U1")
-    _, url = _press(slack_bot, ACTION_ALIGN_TRACK, str(record.id))
-    (reply,) = slack_bot.responses(url)
+def test_track_button_says_tracking_is_not_on_when_progress_is_off(slack_bot_without_progress):
+    bot = slack_bot_without_progress
+    _align(bot, PROPOSAL)
+    (record,) = bot.store.recent_alignments("U1")
+    _, url = _press(bot, ACTION_ALIGN_TRACK, str(record.id))
+    (reply,) = bot.responses(url)
     assert "isn't switched on" in reply["text"]
 
 

@@ -9,7 +9,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from .deps import SlackDeps
-from .listeners import align, feedback, home, questions
+from .listeners import align, feedback, home, progress, questions
 from .middleware import count_requests, drop_duplicate_events
 
 LISTENER_THREADS = 16
@@ -36,4 +36,6 @@ def build_app(deps: SlackDeps, *, client: WebClient, signing_secret: str | None,
     align.register(app, deps)
     home.register(app, deps)
     feedback.register(app, deps)
+    if deps.progress is not None:
+        progress.register(app, deps)
     return app

@@ -12,6 +12,7 @@ from slack_sdk.models.blocks import Block
 from framework_data.schema import Framework
 
 from ..alignments import AlignmentService
+from ..progress.service import ProgressService
 from ..questions import QuestionService
 from ..storage.store import Store
 from .delivery import Delivery
@@ -33,6 +34,8 @@ class SlackDeps:
     metrics: Metrics
     home_sections: list[HomeSection] = field(default_factory=list)
     on_track: TrackHandler | None = None
+    # Progress tracking (/progress, nudges' buttons, the App Home section); None: off.
+    progress: ProgressService | None = None
     # Post-ack work runs here: a pool as small as the machine's cores, apart from bolt's
     # listener pool, so acks never queue behind answers being computed. None: run inline.
     work: Executor | None = None

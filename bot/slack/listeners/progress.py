@@ -1,0 +1,216 @@
+"""Progress tracking in Slack: `/progress`, the buttons of its messages, nudge DMs and App
+Home, its two modals, /align's "Track as initiative" and the App Home section.
+
+Every listener acks at once and hands the rest to ``deps.later`` (commands, buttons), or —
+for modal submissions — checks and saves before the ack so problems show on the form
+(:mod:`.progress_forms`). The service decides who may do what.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
+
+from ...progress.records import STATUS_LABELS
+from ...progress.service import ProgressError
+from ..blocks.base import header, sections
+from ..blocks.progress import (
+    has_item,
+    notice,
+    nudge_item_done,
+    nudge_snoozed,
+    progress_home_blocks,
+    service_text,
+    slack_time,
+)
+from ..deps import SlackDeps
+from ..guard import reporting_failures
+from ..ids import (
+    ACTION_PROGRESS_NEW,
+    ACTION_PROGRESS_NO_CHANGE,
+    ACTION_PROGRESS_SNOOZE_TOMORROW,
+    ACTION_PROGRESS_SNOOZE_WEEK,
+    ACTION_PROGRESS_UPDATE,
+    ACTION_UPDATE_INITIATIVE,
+    COMMAND_PROGRESS,
+    VIEW_PROGRESS_NEW,
+    VIEW_PROGRESS_UPDATE,
+)
+from .home import publish_home
+from .progress_commands import run_command
+from .progress_forms import (
+    Where,
+    as_message,
+    on_track,
+    open_new,
+    open_update,
+    service,
+    submit_new,
+    submit_update,
+    switch_initiative,
+)
+
+log = logging.getLogger("fwbot.slack")
+
+
+def where_clicked(body: dict) -> Where:
+    """Who clicked, and where: a message (its channel, response URL and — in a DM — the
+    message itself, which may be a nudge) or App Home."""
+    container = body.get("container") or {}
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+    in_message = container.get("type") == "message" and not container.get("is_ephemeral")
+    nudge = (channel, ts) if in_message and channel and ts else None
+    return Where(body["user"]["id"], channel, body.get("response_url"), nudge,
+                 home=container.get("type") == "view" and (body.get("view") or {}).get(
+                     "type") == "home")
+
+
+def _initiative_id(body: dict) -> int | None:
+    try:
+        return int((body.get("actions") or [{}])[0].get("value"))
+    except (TypeError, ValueError):
+        return None
+
+
+def _message_blocks(body: dict) -> list[dict[str, Any]]:
+    return list((body.get("message") or {}).get("blocks") or [])
+
+
+def _item_done(body: dict, initiative_id: int, text: str) -> list[dict[str, Any]] | None:
+    """The clicked message's blocks with the item marked done; None if it isn't there."""
+    blocks = _message_blocks(body)
+    return nudge_item_done(blocks, initiative_id, text) if has_item(blocks, initiative_id) \
+        else None
+
+
+def home_section(deps: SlackDeps) -> Callable[[str], list[Block]]:
+    """"Your initiatives" for App Home; a failure shows a line instead of breaking Home."""
+    def section(user: str) -> list[Block]:
+        try:
+            progress = service(deps)
+            return progress_home_blocks(progress.mine(user), now=progress.clock())
+        except Exception:
+            log.exception("could not list the initiatives of %s for App Home", user)
+            return [header("Your initiatives"),
+                    *sections("I couldn't load your initiatives just now — "
+                              "`/progress list` shows them.")]
+
+    section.progress_section = True  # type: ignore[attr-defined]
+    return section
+
+
+def install(deps: SlackDeps) -> None:
+    """Hook progress tracking into the rest of the app: /align's "Track as initiative" and
+    the App Home section (once, however often it is called)."""
+    deps.on_track = lambda body, alignment_id: on_track(deps, body, alignment_id)
+    if not any(getattr(s, "progress_section", False) for s in deps.home_sections):
+        deps.home_sections.append(home_section(deps))
+
+
+def register(app: App, deps: SlackDeps) -> None:
+    install(deps)
+
+    @app.command(COMMAND_PROGRESS)
+    def on_progress(ack: Ack, command: dict) -> None:
+        ack()
+        deps.later(lambda: run_command(deps, command))
+
+    def button(action_id: str, name: str):
+        """Register ``handle(where, body)`` for a button: ack, then (later) run it with any
+        ProgressError told to the user and any other failure reported."""
+        def register_handler(handle: Callable[[Where, dict], None]):
+            @app.action(action_id)
+            def listener(ack: Ack, body: dict) -> None:
+                ack()
+                where = where_clicked(body)
+
+                def job() -> None:
+                    with reporting_failures(name, deps.metrics, where.notify(deps)):
+                        try:
+                            handle(where, body)
+                        except ProgressError as exc:
+                            where.tell(deps, notice(service_text(str(exc))))
+
+                deps.later(job)
+
+            return handle
+
+        return register_handler
+
+    def after_change(where: Where, body: dict, blocks: list[dict[str, Any]] | None,
+                     text: str) -> None:
+        """Show a change where the click was: the App Home, the message clicked (``blocks``:
+        its new blocks), or else a reply saying ``text``."""
+        if where.home:
+            publish_home(deps, deps.delivery.client, where.user)
+            return
+        if blocks is not None:
+            message = as_message(blocks, (body.get("message") or {}).get("text") or text)
+            if where.nudge:
+                try:
+                    deps.delivery.update(*where.nudge, message)
+                    return
+                except SlackApiError as exc:
+                    log.info("could not update the message: %s", exc.response.get("error"))
+            elif where.response_url:  # an ephemeral message: replaced through its URL
+                deps.delivery.reply(message, user=where.user, channel=where.channel,
+                                    response_url=where.response_url, replace_original=True)
+                return
+        where.tell(deps, notice(text))
+
+    @button(ACTION_PROGRESS_UPDATE, "progress_post_update")
+    def post_update(where: Where, body: dict) -> None:
+        initiative_id = _initiative_id(body)
+        if initiative_id is None:
+            where.tell(deps, notice("I can't tell which initiative that was — try "
+                                    "`/progress list`."))
+            return
+        open_update(deps, initiative_id, body.get("trigger_id"), where)
+
+    @button(ACTION_PROGRESS_NO_CHANGE, "progress_no_change")
+    def no_change(where: Where, body: dict) -> None:
+        initiative_id = _initiative_id(body)
+        if initiative_id is None:
+            where.tell(deps, notice("I can't tell which initiative that was — try "
+                                    "`/progress list`."))
+            return
+        update = service(deps).no_change(initiative_id, actor=where.user)
+        percent = f" · {update.percent}%" if update.percent is not None else ""
+        text = f"No change: still {STATUS_LABELS[update.status]}{percent} — thank you!"
+        after_change(where, body, _item_done(body, initiative_id, text), text)
+
+    def snooze(spec: str):
+        def handle(where: Where, body: dict) -> None:
+            prefs = service(deps).snooze(where.user, spec)
+            until = prefs.snoozed_until
+            text = f"Snoozed until {slack_time(until)}." if until else "Snooze ended."
+            blocks = _message_blocks(body)
+            blocks = nudge_snoozed(blocks, until) if until and blocks else None
+            after_change(where, body, blocks, text)
+        return handle
+
+    button(ACTION_PROGRESS_SNOOZE_TOMORROW, "progress_snooze")(snooze("tomorrow"))
+    button(ACTION_PROGRESS_SNOOZE_WEEK, "progress_snooze")(snooze("next week"))
+
+    @button(ACTION_PROGRESS_NEW, "progress_new")
+    def new(where: Where, body: dict) -> None:
+        open_new(deps, body.get("trigger_id"), where)
+
+    @app.action(ACTION_UPDATE_INITIATIVE)
+    def on_switch(ack: Ack, body: dict) -> None:
+        ack()
+        deps.later(lambda: switch_initiative(deps, body))
+
+    @app.view(VIEW_PROGRESS_UPDATE)
+    def on_update_submitted(ack: Ack, body: dict, view: dict) -> None:
+        submit_update(deps, ack, body, view)
+
+    @app.view(VIEW_PROGRESS_NEW)
+    def on_new_submitted(ack: Ack, body: dict, view: dict) -> None:
+        submit_new(deps, ack, body, view)
