@@ -1,4 +1,5 @@
-"""Fault injection for the fake Slack server: queued failures, rate limits and slow methods."""
+"""Fault injection for the fake Slack server: queued failures, dropped answers, rate limits
+and slow methods."""
 
 from __future__ import annotations
 
@@ -47,12 +48,14 @@ class _Bucket:
 
 
 class Faults:
-    """Failures queued per method, per-method delays, and chat.postMessage rate limits."""
+    """Failures queued per method, dropped answers, per-method delays, and chat.postMessage
+    rate limits."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._queued: defaultdict[str, deque[_Queued]] = defaultdict(deque)
+        self._drops: defaultdict[str, int] = defaultdict(int)
         self._delays: dict[str, float] = {}
         self._per_channel: float | None = None
         self._workspace: float | None = None
@@ -88,6 +91,20 @@ class Faults:
             if head.times <= 0:
                 queue.popleft()
             return head.failure
+
+    def drop_response(self, method: str, times: int = 1) -> None:
+        """The next ``times`` executed calls of ``method`` get no answer: the connection is
+        closed after the method ran."""
+        with self._lock:
+            self._drops[method] += max(0, times)
+
+    def take_drop(self, method: str) -> bool:
+        """Whether this executed call of ``method`` goes unanswered, consuming one drop."""
+        with self._lock:
+            if self._drops.get(method, 0) <= 0:
+                return False
+            self._drops[method] -= 1
+            return True
 
     def delay(self, method: str, seconds: float) -> None:
         """Makes every call of ``method`` (``"*"``: all) take ``seconds`` longer; 0 clears."""
@@ -135,9 +152,10 @@ class Faults:
             return None
 
     def clear(self) -> None:
-        """Drops queued failures, delays and rate limits."""
+        """Forgets queued failures and dropped answers, delays and rate limits."""
         with self._lock:
             self._queued.clear()
+            self._drops.clear()
             self._delays.clear()
             self._per_channel = self._workspace = None
             self._buckets.clear()

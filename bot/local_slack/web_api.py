@@ -3,7 +3,7 @@
 ``FakeSlackAPI`` serves ``/api/<method>`` (pass :attr:`FakeSlackAPI.base_url` as
 ``WebClient(base_url=...)``), response URLs (``/response/<token>``) and file upload URLs
 (``/upload/<file_id>``) from a daemon thread, records every call, and can inject failures,
-rate limits and delays. Nothing leaves 127.0.0.1.
+dropped answers, rate limits and delays. Nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -79,9 +79,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length > 0 else b""
-        status, headers, body = self.server.fake._route(
-            self.command, self.path, dict(self.headers.items()), raw
-        )
+        answer = self.server.fake._route(self.command, self.path, dict(self.headers.items()), raw)
+        if answer is None:  # a dropped answer: hang up without a status line
+            self.close_connection = True
+            return
+        status, headers, body = answer
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -205,7 +207,8 @@ class FakeSlackAPI:
 
     def reset(self, *, keep_state: bool = False) -> None:
         """Forgets recorded calls and, unless ``keep_state``, messages, views, files, response
-        URL uses, queued failures, delays and rate limits. Tokens and users stay."""
+        URL uses, queued failures and dropped answers, delays and rate limits. Tokens, users,
+        user groups and unreachable users stay."""
         self._log.clear()
         if not keep_state:
             self.workspace.clear()
@@ -251,9 +254,26 @@ class FakeSlackAPI:
             return copy.deepcopy(self.workspace.views.get(view_id)) if view_id else None
 
     def uploaded_file(self, file_id: str) -> dict[str, Any] | None:
-        """An uploaded file: ``name``, ``title``, ``content`` (bytes), ``shares``..."""
+        """An uploaded file: ``name``, ``title``, ``content`` (bytes), ``shares``... (None once
+        files.delete removed it)."""
         with self.workspace.lock:
             return copy.deepcopy(self.workspace.files.get(file_id))
+
+    def deleted_files(self) -> list[str]:
+        """Ids of the files files.delete removed, oldest first."""
+        with self.workspace.lock:
+            return list(self.workspace.deleted_files)
+
+    def add_usergroup(self, group_id: str, users: Iterable[str]) -> None:
+        """Adds (or replaces) a user group for usergroups.users.list."""
+        with self.workspace.lock:
+            self.workspace.usergroups[group_id] = list(users)
+
+    def make_unreachable(self, user_id: str, error: str = "user_not_found") -> None:
+        """chat.postMessage to this user id and conversations.open with them answer ``error``
+        from now on (a user added with ``deleted=True`` answers ``account_inactive``)."""
+        with self.workspace.lock:
+            self.workspace.unreachable[user_id] = error
 
     def assistant_thread(self, channel_id: str, thread_ts: str) -> dict[str, Any]:
         """Last ``status``, ``prompts`` and ``title`` set on an assistant thread."""
@@ -291,9 +311,18 @@ class FakeSlackAPI:
         """Every call of ``method`` (``"*"``: all) answers ``seconds`` later; 0 clears."""
         self.faults.delay(method, seconds)
 
+    def drop_response(self, method: str, times: int = 1) -> None:
+        """The next ``times`` calls of Web API ``method`` that get past auth and rate limits
+        are executed (a chat.postMessage is stored) but never answered: the server closes the
+        connection, so the client sees ``RemoteDisconnected`` - "delivered, but the sender
+        never heard back". The call log records them with status 0."""
+        self.faults.drop_response(method, times)
+
     # ---- request handling (server threads) ---------------------------------------------
 
-    def _route(self, verb: str, path: str, headers: dict[str, str], raw: bytes) -> Answer:
+    def _route(
+        self, verb: str, path: str, headers: dict[str, str], raw: bytes
+    ) -> Answer | None:
         at = time.monotonic()
         parts = urlsplit(path)
         route, _, name = parts.path.lstrip("/").partition("/")
@@ -335,7 +364,7 @@ class FakeSlackAPI:
 
     def _api(
         self, method: str, params: dict[str, Any] | None, headers: dict[str, str], at: float
-    ) -> Answer:
+    ) -> Answer | None:
         failure = self._failure(method)
         if failure is not None:
             body, answer = failure.body, _json(failure.status, failure.body, failure.headers)
@@ -352,6 +381,9 @@ class FakeSlackAPI:
         else:
             body = self.workspace.handle(method, params)
             answer = _json(200, body)
+            if self.faults.take_drop(method):
+                self._record(method, params, headers, at, (0, {}, b""), body)
+                return None
         return self._record(method, params or {}, headers, at, answer, body)
 
     def _respond(self, token: str, raw: bytes, headers: dict[str, str], at: float) -> Answer:

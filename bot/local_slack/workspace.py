@@ -1,5 +1,6 @@
-"""State and Web API methods of the fake Slack workspace: auth, users, views, assistant
-threads, file uploads and response URLs (messages live in :mod:`bot.local_slack.messages`)."""
+"""State and Web API methods of the fake Slack workspace: auth, users and user groups, views,
+assistant threads, file uploads and response URLs (messages live in
+:mod:`bot.local_slack.messages`)."""
 
 from __future__ import annotations
 
@@ -44,12 +45,15 @@ class Workspace:
         self.messages = MessageStore(self.bot, clock)
         self.root_url = ""  # "http://127.0.0.1:<port>", set when the server starts
         self.users: dict[str, dict[str, Any]] = {}
+        self.usergroups: dict[str, list[str]] = {}
+        self.unreachable: dict[str, str] = {}  # user id -> the error a DM to them answers
         self._counter = 0
         self.clear()
         self.add_user(BOT_USER_ID, is_bot=True, real_name=BOT_NAME, name=BOT_NAME)
 
     def clear(self) -> None:
-        """Forgets messages, views, statuses, files and response URL uses (users stay)."""
+        """Forgets messages, views, statuses, files and response URL uses (users, user groups
+        and unreachable users stay)."""
         with self.lock:
             self.messages.channels.clear()
             self.messages.ephemeral.clear()
@@ -58,6 +62,7 @@ class Workspace:
             self.home_views: dict[str, str] = {}
             self.assistant_threads: dict[tuple[str, str], dict[str, Any]] = {}
             self.files: dict[str, dict[str, Any]] = {}
+            self.deleted_files: list[str] = []
             self.response_urls: dict[str, dict[str, Any]] = {}
 
     def new_id(self, prefix: str) -> str:
@@ -107,6 +112,28 @@ class Workspace:
             self.users[user_id] = user
         return copy.deepcopy(user)
 
+    def recipient_error(self, user_id: str) -> str | None:
+        """The error a DM to this user answers: the one set by ``make_unreachable``, else
+        ``account_inactive`` for a deleted user; None if reachable (or never added)."""
+        with self.lock:
+            if user_id in self.unreachable:
+                return self.unreachable[user_id]
+            user = self.users.get(user_id)
+            return "account_inactive" if user is not None and user["deleted"] else None
+
+    def _unreachable(self, method: str, p: Params) -> str | None:
+        """The recipient error for a chat.postMessage to a user id or a conversations.open
+        with users, else None."""
+        if method == "chat.postMessage":
+            channel = str(p.get("channel") or "")
+            return self.recipient_error(channel) if channel[:1] in ("U", "W") else None
+        if method == "conversations.open" and not p.get("channel"):
+            for user_id in str(p.get("users") or "").split(","):
+                problem = self.recipient_error(user_id.strip())
+                if problem:
+                    return problem
+        return None
+
     # ---- dispatch ----------------------------------------------------------------------
 
     def handle(self, method: str, params: Params) -> Response:
@@ -122,6 +149,7 @@ class Workspace:
             "conversations.history": m.history,
             "conversations.replies": m.replies,
             "users.info": self._users_info,
+            "usergroups.users.list": self._usergroup_users,
             "views.open": self._views_open,
             "views.push": self._views_open,
             "views.publish": self._views_publish,
@@ -131,12 +159,14 @@ class Workspace:
             "assistant.threads.setTitle": self._assistant("title"),
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
+            "files.delete": self._delete_file,
         }
         handler = table.get(method)
         if handler is None:
             return error("unknown_method")
         with self.lock:
-            return handler(params)
+            problem = self._unreachable(method, params)
+            return error(problem) if problem else handler(params)
 
     def _auth_test(self, p: Params) -> Response:
         return {
@@ -155,6 +185,14 @@ class Workspace:
         if user is None:
             return error("user_not_found")
         return {"ok": True, "user": copy.deepcopy(user)}
+
+    def _usergroup_users(self, p: Params) -> Response:
+        group = str(p.get("usergroup") or "")
+        if not group:
+            return error("invalid_arguments")
+        if group not in self.usergroups:
+            return error("no_such_subteam")
+        return {"ok": True, "users": list(self.usergroups[group])}
 
     # ---- views -------------------------------------------------------------------------
 
@@ -319,6 +357,19 @@ class Workspace:
                 message["thread_ts"] = p["thread_ts"]
             self.messages.add(channel, message)
         return {"ok": True, "files": out}
+
+    def _delete_file(self, p: Params) -> Response:
+        file_id = str(p.get("file") or "")
+        if self.files.pop(file_id, None) is None:
+            return error("file_not_found")
+        self.deleted_files.append(file_id)
+        for messages in self.messages.channels.values():  # shares become tombstones
+            for message in messages:
+                for shared in message.get("files", []):
+                    if shared.get("id") == file_id:
+                        shared.clear()
+                        shared.update({"id": file_id, "mode": "tombstone"})
+        return {"ok": True}
 
     # ---- response URLs -----------------------------------------------------------------
 
