@@ -151,9 +151,14 @@ class ProgressService:
         item = replace(new, title=title, objective_ids=self.check_objectives(new.objective_ids))
         return self.store.create_initiative(item, actor=actor, now=self.clock())
 
+    def can_change(self, record: InitiativeRecord, user_id: str) -> bool:
+        """Whether ``user_id`` may update, reassign or close ``record``: its owner or an
+        admin."""
+        return user_id == record.owner_id or self.is_admin(user_id)
+
     def _require_owner_or_admin(self, record: InitiativeRecord, user_id: str, doing: str
                                 ) -> None:
-        if user_id != record.owner_id and not self.is_admin(user_id):
+        if not self.can_change(record, user_id):
             raise NotAllowed(f"Only <@{record.owner_id}> (the owner) or an admin can {doing} "
                              f"#{record.id} “{record.title}”.")
 

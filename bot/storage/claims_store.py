@@ -124,13 +124,15 @@ class ClaimStore:
         if state not in ("sent", "failed"):
             raise ValueError(f"a claim finishes as sent or failed, not {state!r}")
         return self._mine(claim_id, claimed_by, now, state=state, channel_id=channel_id,
-                          message_ts=message_ts, error=error)
+                          message_ts=message_ts, error=error[:100] if error else None)
 
     def release(self, claim_id: int, *, claimed_by: str, error: str | None,
-                now: datetime | None = None) -> bool:
-        """Give my claim up unfinished (its lease ends now): the next pass takes it over."""
+                now: datetime | None = None, lease_until: datetime | None = None) -> bool:
+        """Give my claim up unfinished: its lease ends now (or at ``lease_until``), then a
+        later pass takes it over."""
         at = _now(now)
-        return self._mine(claim_id, claimed_by, at, lease_until=at, error=error,
+        return self._mine(claim_id, claimed_by, at, lease_until=lease_until or at,
+                          error=error[:100] if error else None,
                           attempts=SendClaim.attempts + 1)
 
     def _mine(self, claim_id: int, claimed_by: str, now: datetime | None, **values: Any) -> bool:

@@ -123,16 +123,12 @@ def open_view(deps: SlackDeps, trigger_id: str | None, view: View, where: Where)
         return False
 
 
-def may_update(deps: SlackDeps, owner_id: str, user: str) -> bool:
-    return user == owner_id or service(deps).is_admin(user)
-
-
 def open_update(deps: SlackDeps, initiative_id: int, trigger_id: str | None,
                 where: Where) -> None:
     """The "Post an update" modal on one initiative (the owner's or, for admins, anyone's)."""
     progress = service(deps)
     record = progress.get(initiative_id)
-    if not may_update(deps, record.owner_id, where.user):
+    if not progress.can_change(record, where.user):
         where.tell(deps, notice(f"Only {mention(record.owner_id)} (the owner) or an admin can "
                                 f"post updates on {title_of(record)}."))
         return
@@ -183,7 +179,7 @@ def switch_initiative(deps: SlackDeps, body: dict) -> None:
         except ProgressError as exc:
             where.tell(deps, notice(service_text(str(exc))))
             return
-        if not may_update(deps, record.owner_id, user):
+        if not progress.can_change(record, user):
             return
         new = update_modal(progress.mine(user), record, framework=deps.framework,
                            now=progress.clock(), private_metadata=where.metadata(i=record.id))

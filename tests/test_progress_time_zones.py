@@ -1,0 +1,49 @@
+"""Owners' time zones from users.info (refreshed a few at a time), and admins from a Slack
+user group, through the composition root against the fake Slack."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.progress.time_zones import refresh_time_zones
+from bot.services import Services
+from bot.settings import Settings
+from bot.storage.progress_store import ProgressStore
+
+NOW = datetime(2026, 11, 30, 9, tzinfo=UTC)
+
+
+def test_zones_are_looked_up_never_seen_first_then_stale_ones(database, fake_slack) -> None:
+    store = ProgressStore(database)
+    client = fake_slack.client("xoxb-test")
+    fake_slack.add_user("U1", tz="Asia/Tokyo")
+    fake_slack.add_user("U2", tz="America/New_York")
+    for owner, age in (("U2", timedelta(days=3)), ("U3", timedelta(hours=1))):
+        store.set_prefs(owner, actor="system", tz="Europe/Paris", tz_checked_at=NOW - age,
+                        audit=False)
+
+    def users_info(user: str) -> dict:
+        return client.users_info(user=user)["user"]
+
+    owners = ["U1", "U2", "U3", "UNKNOWN"]
+    checked = refresh_time_zones(store, users_info, owners, NOW, limit=10)
+    assert checked == 3  # U3 was checked an hour ago
+    assert store.prefs("U1").tz == "Asia/Tokyo"
+    assert store.prefs("U2").tz == "America/New_York"  # moved: refreshed
+    assert store.prefs("U3").tz == "Europe/Paris"
+    assert store.prefs("UNKNOWN").tz is None and store.prefs("UNKNOWN").tz_checked_at == NOW
+    assert [e.subject for e in store.audit_entries() if e.detail.get("tz")] == [
+        "owner:U2", "owner:U1"]
+    calls = len(fake_slack.calls("users.info"))
+    assert refresh_time_zones(store, users_info, ["U1", "U2", "U3"], NOW) == 0
+    assert len(fake_slack.calls("users.info")) == calls
+
+
+def test_admins_come_from_settings_and_the_user_group(fake_slack, tmp_path) -> None:
+    fake_slack.add_usergroup("SADMINS", ["UGROUPED"])
+    settings = Settings(FWBOT_DATA_DIR=tmp_path, ADMIN_USER_IDS="U1, U2",
+                        ADMIN_USERGROUP_ID="SADMINS", SLACK_BOT_TOKEN="xoxb-test",
+                        SLACK_API_URL=fake_slack.base_url)
+    admins = Services(settings).admins
+    assert "U1" in admins and "U2" in admins and "UGROUPED" in admins
+    assert "U3" not in admins
