@@ -8,6 +8,8 @@
     fwbot console
     fwbot serve --port 3000
     fwbot feedback export -o questions_from_slack.jsonl
+    fwbot nudge run --dry-run
+    fwbot progress import initiatives.csv
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from typing import Any, TextIO
 
 from framework_data.loader import FrameworkError, check_framework, render_framework
 
-from .settings import Settings
+from .cli_progress import add_commands as add_progress_commands
+from .settings import MissingSetting, Settings
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -318,6 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("db", parents=[common], help="database maintenance")
     p.add_argument("action", choices=["upgrade"])
     p.set_defaults(func=cmd_db)
+
+    add_progress_commands(sub, common)
     return parser
 
 
@@ -328,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
         return func(args)
     except FrameworkError as exc:
         print(f"fwbot: the framework file has problems:\n{exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except MissingSetting as exc:
+        print(f"fwbot: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except FileNotFoundError as exc:
         print(f"fwbot: file not found: {exc.filename}", file=sys.stderr)

@@ -28,6 +28,7 @@ def serve(services: Services, *, host: str, port: int) -> int:
     # Acks wait for the GIL behind answers being computed: hand it over more often.
     sys.setswitchinterval(0.001)
     app = services.slack_app()
+    scheduler = _start_scheduler(services)
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -49,8 +50,24 @@ def serve(services: Services, *, host: str, port: int) -> int:
         http.serve_forever()
     log.info("fwbot: stopping; finishing the work already acknowledged")
     http.stop()
+    if scheduler is not None:
+        scheduler.stop()
     services.work_pool.shutdown(wait=True)
     return 0
+
+
+def _start_scheduler(services: Services):  # -> bot.progress.scheduler.Scheduler | None
+    """Nudges and the digest, a pass a minute (FWBOT_SCHEDULER=false leaves them to cron)."""
+    if not services.settings.scheduler:
+        log.info("fwbot: scheduler off (FWBOT_SCHEDULER=false); run `fwbot nudge run` from cron")
+        return None
+    from .progress.scheduler import Scheduler
+
+    scheduler = Scheduler(lambda now: services.progress_pass(now),
+                          interval=services.settings.scheduler_interval)
+    scheduler.start()
+    log.info("fwbot: scheduler on, a pass every %.0f s", scheduler.interval)
+    return scheduler
 
 
 class _Stopping(Exception):

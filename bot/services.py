@@ -103,7 +103,7 @@ class Services:
         return SlackDeps(framework=self.framework, questions=self.questions,
                          alignments=self.alignments, store=self.store,
                          delivery=Delivery(self.slack_client, self.metrics), metrics=self.metrics,
-                         work=self.work_pool)
+                         work=self.work_pool, progress=self.progress)
 
     @cached_property
     def work_pool(self):  # -> concurrent.futures.ThreadPoolExecutor
@@ -122,6 +122,95 @@ class Services:
         secret = None if self.settings.socket_mode else self.settings.slack_signing_secret
         return build_app(self.slack_deps, client=self.slack_client, signing_secret=secret,
                          bot_user_id=bot_user_id)
+
+    # ---- progress tracking -----------------------------------------------------------------
+
+    @cached_property
+    def progress_store(self):  # -> bot.storage.progress_store.ProgressStore
+        from .storage.progress_store import ProgressStore
+
+        return ProgressStore(self.database)
+
+    @cached_property
+    def claim_store(self):  # -> bot.storage.claims_store.ClaimStore
+        from .storage.claims_store import ClaimStore
+
+        return ClaimStore(self.database)
+
+    @cached_property
+    def admins(self):  # -> bot.progress.service.Admins
+        from .progress.service import Admins
+
+        group = self.settings.admin_usergroup
+        members = None
+        if group and self.settings.slack_bot_token:
+            def members():
+                return self.slack_client.usergroups_users_list(usergroup=group)["users"]
+        return Admins(self.settings.admins, group_members=members)
+
+    @cached_property
+    def progress(self):  # -> bot.progress.service.ProgressService
+        from .progress.service import ProgressService
+
+        return ProgressService(self.progress_store, self.framework, admins=self.admins,
+                               default_tz=self.settings.default_tz)
+
+    @cached_property
+    def sender(self):  # -> bot.progress.sending.SlackSender
+        from .progress.pacing import AdaptivePacer
+        from .progress.sending import SlackSender, sender_client
+
+        self.settings.require_slack_token()
+        client = sender_client(self.settings.slack_bot_token or "", self.settings.slack_api_url,
+                               timeout=self.settings.slack_timeout)
+        return SlackSender(client, AdaptivePacer(self.settings.send_rate))
+
+    @cached_property
+    def nudge_runner(self):  # -> bot.progress.nudges.NudgeRunner
+        from .progress.nudges import NudgeConfig, NudgeRunner
+        from .progress.time_zones import refresh_time_zones
+        from .slack.progress_render import renderers
+
+        s = self.settings
+        config = NudgeConfig(default_tz=s.default_tz, workers=s.nudge_workers,
+                             escalate_after_weeks=s.escalate_after_weeks,
+                             escalate_to=s.escalate_to, admins=s.admins,
+                             in_flight_grace=s.slack_timeout + 5)
+        sender = self.sender if s.slack_bot_token else None
+
+        def refresh(owners, now):
+            if s.slack_bot_token:
+                refresh_time_zones(self.progress_store,
+                                   lambda u: self.slack_client.users_info(user=u)["user"],
+                                   owners, now)
+
+        return NudgeRunner(self.progress_store, self.claim_store, sender, renderers(),
+                           config, refresh_time_zones=refresh)
+
+    @cached_property
+    def digest_publisher(self):  # -> bot.progress.digest_post.DigestPublisher | None
+        from datetime import time
+
+        from .progress.chart import status_chart_png
+        from .progress.digest_post import DigestConfig, DigestPublisher
+        from .progress.records import WEEKDAYS
+        from .slack.progress_render import render_digest
+
+        s = self.settings
+        if not s.digest_channel:
+            return None
+        config = DigestConfig(channel=s.digest_channel, weekday=WEEKDAYS.index(s.digest_day),
+                              at=time.fromisoformat(s.digest_time), tz=s.digest_tz)
+        return DigestPublisher(self.progress_store, self.claim_store, self.framework,
+                               self.sender, self.slack_client, config, render=render_digest,
+                               chart=status_chart_png)
+
+    def progress_pass(self, now, *, dry_run: bool = False):  # -> bot.progress.nudges.RunReport
+        """One scheduler pass: nudges (and escalations, failure reports), then the digest."""
+        report = self.nudge_runner.run(now, dry_run=dry_run)
+        if self.digest_publisher is not None and (dry_run or self.settings.slack_bot_token):
+            report.digest = self.digest_publisher.run(now, dry_run=dry_run)
+        return report
 
     def health(self) -> dict:
         """What /healthz reports; raises when a dependency is down."""

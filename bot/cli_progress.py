@@ -1,0 +1,160 @@
+"""`fwbot nudge …` and `fwbot progress …`: the cron-friendly pass and the admin data tools.
+
+    fwbot nudge run                       # one idempotent pass: nudges, escalations, digest
+    fwbot nudge run --dry-run             # who would be nudged now, and why
+    fwbot nudge run --now 2026-11-30T09:05:00+01:00
+    fwbot progress import initiatives.csv
+    fwbot progress export -o initiatives.csv
+    fwbot progress list
+    fwbot progress audit --initiative 12
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_ERROR = 0, 1
+
+
+def _services(args: argparse.Namespace) -> Any:
+    from .services import Services
+    from .settings import Settings
+
+    return Services(Settings(), framework_path=args.framework)
+
+
+def parse_now(text: str | None) -> datetime:
+    """``--now``: an ISO 8601 instant (naive means UTC); default the current time."""
+    if not text:
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time, e.g. 2026-11-30T09:05:00+01:00") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _cli_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:
+        return "cli"
+
+
+# ---- nudge run ------------------------------------------------------------------------------
+
+
+def cmd_nudge(args: argparse.Namespace) -> int:
+    services = _services(args)
+    now = args.now or datetime.now(UTC)
+    if not args.dry_run:
+        services.settings.require_slack_token()
+    report = services.progress_pass(now, dry_run=args.dry_run)
+    out = sys.stdout
+    stamp = f"{now:%Y-%m-%d %H:%M} UTC"
+    if args.dry_run:
+        print(f"dry run at {stamp}: {len(report.planned)} owner(s) would be nudged now"
+              f" ({report.already} already nudged or in flight this week)", file=out)
+        for plan in report.planned:
+            print(f"  would nudge {plan.owner_id} [{plan.key}]: {plan.reason}", file=out)
+        for skip in report.skipped:
+            print(f"  not now {skip.owner_id}: {skip.reason}", file=out)
+    else:
+        print(f"pass at {stamp}: sent {len(report.sent)} nudge(s), found "
+              f"{len(report.found_delivered)} already delivered, {len(report.failed)} failed, "
+              f"{len(report.deferred)} left for the next pass, {report.already} already done "
+              f"this week, {report.in_flight} in flight elsewhere; "
+              f"{len(report.escalated)} escalation(s); {report.seconds:.2f} s", file=out)
+        if report.halted:
+            print(f"  STOPPED: Slack said {report.halted!r} — check SLACK_BOT_TOKEN and the "
+                  "app's scopes (deploy/README.md); nothing more was sent", file=out)
+        for owner, error in report.failed:
+            print(f"  could not nudge {owner}: {error}", file=out)
+        for owner, error in report.deferred:
+            print(f"  later: {owner}: {error}", file=out)
+    if report.digest:
+        print(f"  {report.digest}", file=out)
+    return EXIT_ERROR if report.failed or report.deferred else EXIT_OK
+
+
+# ---- progress import / export / list / audit -----------------------------------------------
+
+
+def cmd_progress(args: argparse.Namespace) -> int:
+    services = _services(args)
+    if args.action == "import":
+        return _import(services, args)
+    if args.action == "export":
+        from .progress.csv_io import format_initiatives_csv
+
+        text = format_initiatives_csv(services.progress_store.initiatives(kind="initiative"))
+        if args.output:
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                out.write(text)
+            rows = max(0, text.count("\r\n") - 1)
+            print(f"wrote {rows} initiative(s) to {args.output}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+        return EXIT_OK
+    if args.action == "list":
+        now = datetime.now(UTC)
+        status = None if args.all else "active"
+        for item in services.progress_store.initiatives(status=status):
+            state = "OVERDUE" if item.is_overdue(now) else f"due {item.due_at:%Y-%m-%d}"
+            last = item.last_status or "no update"
+            print(f"#{item.id}\t{item.owner_id}\t{item.status}\t{state}\t{last}\t"
+                  f"{','.join(item.objective_ids)}\t{item.title}")
+        return EXIT_OK
+    subject = f"initiative:{args.initiative}" if args.initiative else None
+    for entry in reversed(services.progress_store.audit_entries(subject=subject,
+                                                                limit=args.limit)):
+        print(f"{entry.at:%Y-%m-%d %H:%M:%S}Z\t{entry.actor}\t{entry.action}\t"
+              f"{entry.subject}\t{entry.detail}")
+    return EXIT_OK
+
+
+def _import(services: Any, args: argparse.Namespace) -> int:
+    from .progress.csv_io import CsvImportError, parse_initiatives_csv
+
+    if args.file is None:
+        print("fwbot: give the CSV file to import: fwbot progress import FILE.csv",
+              file=sys.stderr)
+        return EXIT_ERROR
+    data = Path(args.file).read_bytes()
+    try:
+        items = parse_initiatives_csv(data, services.framework, now=datetime.now(UTC))
+    except CsvImportError as exc:
+        print(f"fwbot: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    records = services.progress_store.import_initiatives(items, actor=args.actor or _cli_actor())
+    print(f"imported {len(records)} initiative(s) from {args.file}"
+          + (f" (#{records[0].id}–#{records[-1].id})" if records else ""), file=sys.stderr)
+    return EXIT_OK
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("nudge", parents=[common],
+                       help="weekly nudges: one idempotent pass (cron-friendly)")
+    p.add_argument("action", choices=["run"])
+    p.add_argument("--now", type=parse_now, default=None,
+                   help="act as if it were this ISO 8601 time (default: now)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print who would be nudged and why; send nothing")
+    p.set_defaults(func=cmd_nudge)
+
+    p = sub.add_parser("progress", parents=[common],
+                       help="initiatives: import / export CSV, list, audit trail")
+    p.add_argument("action", choices=["import", "export", "list", "audit"])
+    p.add_argument("file", nargs="?", type=Path, help="CSV file to import")
+    p.add_argument("-o", "--output", type=Path, help="export: file to write (default stdout)")
+    p.add_argument("--actor", help="import: who to record in the audit trail")
+    p.add_argument("--all", action="store_true", help="list: closed ones too")
+    p.add_argument("--initiative", type=int, help="audit: one initiative's entries")
+    p.add_argument("--limit", type=int, default=100, help="audit: how many entries")
+    p.set_defaults(func=cmd_progress)
