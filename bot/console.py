@@ -25,6 +25,7 @@ Type a question, e.g. "Which objective is about training?", or:
   /align <proposal>   find the objectives a proposal serves
   /align              paste a longer proposal over several lines, then an empty line
   /framework          show the whole framework
+  /progress [help]    progress tracking (with --slack: the Slack app's own /progress)
   /help               show this help
   /quit               leave (or Ctrl-D)"""
 ALIGN_USAGE = 'Usage: /align <proposal>, e.g. "/align Train border officers to use the databases"'
@@ -42,6 +43,7 @@ class Backend(Protocol):
 
     def ask(self, text: str) -> str: ...
     def align(self, text: str) -> str: ...
+    def progress(self, text: str) -> str: ...
 
 
 class CoreBackend:
@@ -58,6 +60,10 @@ class CoreBackend:
             return render_alignment(self.assistant.align(text), self.fw)
         except AlignInputError as exc:
             return str(exc)
+
+    def progress(self, text: str) -> str:
+        return ("/progress works through the Slack app: run `fwbot console --slack` to try it "
+                "here, and `fwbot progress list` for the initiatives in the database.")
 
 
 def _reply(line: str, services: Services, backend: Backend) -> str | object | None:
@@ -80,6 +86,8 @@ def _reply(line: str, services: Services, backend: Backend) -> str | object | No
         if not rest or not rest[0].strip():
             return COLLECT
         return backend.align(rest[0])
+    if command == "/progress":
+        return backend.progress(rest[0] if rest else "")
     return f"Unknown command {_printable(command, 40)}.\n{HELP}"
 
 

@@ -169,3 +169,22 @@ def test_slack_mode_answers_through_the_slack_apps_handlers(services: Services) 
     # The exchange and the alignment were stored, as in Slack.
     store = services.store
     assert store.recent_alignments("ULOCAL")[0].text.startswith("Train investigators")
+
+
+def test_console_slack_runs_progress_commands(tmp_path, monkeypatch) -> None:
+    """`/progress` in `fwbot console --slack` reaches the Slack app's own handler."""
+    import io
+
+    from bot.console import run_console
+    from bot.services import Services
+    from bot.settings import Settings
+
+    monkeypatch.setenv("FWBOT_DATA_DIR", str(tmp_path))
+    for var in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DATABASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    out = io.StringIO()
+    run_console(Services(Settings()), stdin=io.StringIO("/progress snooze 1w\n/progress\n"),
+                stdout=out, slack=True)
+    text = out.getvalue()
+    assert "Snoozed until" in text and "<!date" not in text
+    assert "no initiatives to update yet" in text

@@ -7,7 +7,9 @@ terminal; messages are rendered from their Block Kit as plain text.
 
 from __future__ import annotations
 
+import re
 import secrets
+import time
 from typing import TYPE_CHECKING, Any
 
 from .signed import SlackRequests, to_bolt_request
@@ -21,7 +23,11 @@ USER, CHANNEL, DM = "ULOCAL", "CLOCAL", "DLOCAL"
 REPLY_SECONDS = 60.0
 
 
+_DATE_TOKEN = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
+
+
 def _plain(mrkdwn: str) -> str:
+    mrkdwn = _DATE_TOKEN.sub(r"\1", mrkdwn)  # Slack date tokens show their fallback
     return mrkdwn.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
@@ -79,6 +85,34 @@ class LocalSlack:
         calls = self.api.wait_for("chat.postMessage", count=seen + 1, timeout=REPLY_SECONDS)
         return "\n".join(render_blocks(c.params.get("blocks") or [], c.params.get("text", ""))
                          for c in calls[seen:])
+
+    def progress(self, text: str) -> str:
+        """``/progress …``: what the app answered (a form it opened is named, not shown)."""
+        url = self.api.response_url()
+        seen = len(self.api.calls())
+        req = self.requests.slash_command("/progress", text, user_id=USER, channel_id=CHANNEL,
+                                          response_url=url)
+        ack = self.app.dispatch(to_bolt_request(req))
+        if ack.body:
+            import json
+
+            body = json.loads(ack.body)
+            return render_blocks(body.get("blocks") or [], body.get("text", ""))
+        replies = {"response_url", "chat.postEphemeral", "chat.postMessage", "views.open"}
+        deadline = time.monotonic() + REPLY_SECONDS
+        while time.monotonic() < deadline:
+            for call in self.api.calls()[seen:]:
+                if call.method not in replies:
+                    continue
+                if call.method == "views.open":
+                    view = call.params.get("view") or {}
+                    title = (view.get("title") or {}).get("text", "a form")
+                    return (f"(In Slack this opens the form “{title}”; the console cannot "
+                            "fill in forms. `/progress help` lists the text commands.)")
+                return render_blocks(call.params.get("blocks") or [],
+                                     call.params.get("text", ""))
+            time.sleep(0.02)
+        return "(No answer from the app.)"
 
     def align(self, text: str) -> str:
         url = self.api.response_url()
