@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from ..storage.claims_store import ClaimStore
 from ..storage.progress_store import ProgressStore
 from .claimers import active_run, claimed_at, claimer, takeover_due
-from .records import ClaimRecord, InitiativeRecord
+from .records import ClaimRecord, InitiativeRecord, OwnerPrefs
 from .schedule import NudgePlan, Skipped, plan_nudges, week_key, weeks_overdue
 
 log = logging.getLogger("fwbot.nudges")
@@ -117,13 +117,14 @@ class NudgeRunner:
         self.refresh_time_zones = refresh_time_zones
         self._halted: str | None = None
         self._sleep = sleep
+        self._prefs: dict[str, OwnerPrefs] = {}  # the owners' preferences, loaded per pass
 
     # ---- planning ----------------------------------------------------------------------
 
     def plan(self, now: datetime) -> tuple[list[NudgePlan], list[Skipped]]:
+        """Who is due a nudge at ``now`` (from the database as it is)."""
         initiatives = self.store.initiatives()
-        owners = {i.owner_id for i in initiatives}
-        prefs = self.store.all_prefs(owners)
+        prefs = self.store.all_prefs({i.owner_id for i in initiatives})
         return plan_nudges(initiatives, prefs, now, default_tz=self.config.default_tz)
 
     # ---- the pass ----------------------------------------------------------------------
@@ -132,12 +133,16 @@ class NudgeRunner:
         now = now or datetime.now(UTC)
         started = time.monotonic()
         report = RunReport(now=now)
+        initiatives = self.store.initiatives()
+        owners = {i.owner_id for i in initiatives}
         if self.refresh_time_zones is not None and not dry_run:
             try:
-                self.refresh_time_zones({i.owner_id for i in self.store.initiatives()}, now)
+                self.refresh_time_zones(owners, now)
             except Exception:  # stale zones are better than no nudges
                 log.exception("refreshing owners' time zones failed")
-        plans, report.skipped = self.plan(now)
+        self._prefs = self.store.all_prefs(owners)
+        plans, report.skipped = plan_nudges(initiatives, self._prefs, now,
+                                            default_tz=self.config.default_tz)
         existing = {(c.subject, c.period): c
                     for c in self.claims.claims("nudge", periods={p.key for p in plans})}
         fresh = [p for p in plans if (p.owner_id, p.key) not in existing]
@@ -156,7 +161,7 @@ class NudgeRunner:
             plan_of = {(p.owner_id, p.key): p for p in plans}
             self._recover(existing.values(), plan_of, me, now, report)
             self._send_fresh(fresh, me, now, report)
-            self._escalate(me, now, report)
+            self._escalate(initiatives, me, now, report)
             self._report_failures(me, now, report)
         report.halted = self._halted
         report.seconds = time.monotonic() - started
@@ -226,10 +231,12 @@ class NudgeRunner:
             report.deferred.append((owner, f"{outcome}: {result.error}"))
 
     def _remember_dm(self, owner: str, channel_id: str, now: datetime) -> None:
+        known = self._prefs.get(owner)
+        if known is not None and known.dm_channel == channel_id:
+            return
         try:
-            if self.store.prefs(owner).dm_channel != channel_id:
-                self.store.set_prefs(owner, actor="system", now=now, audit=False,
-                                     dm_channel=channel_id)
+            self.store.set_prefs(owner, actor="system", now=now, audit=False,
+                                 dm_channel=channel_id)
         except Exception:  # only an optimisation for later history checks
             log.exception("remembering the DM channel of %s failed", owner)
 
@@ -264,7 +271,8 @@ class NudgeRunner:
                  report: RunReport) -> None:
         """A claim whose message may or may not have gone out: look before sending."""
         owner = claim.subject
-        dm = self.store.prefs(owner).dm_channel
+        known = self._prefs.get(owner)
+        dm = known.dm_channel if known else None
         try:
             found = self.sender.find_delivered(  # type: ignore[union-attr]
                 owner, event_type=NUDGE_EVENT, match={"subject": owner, "period": claim.period},
@@ -287,14 +295,14 @@ class NudgeRunner:
 
     # ---- escalation and failure reports -------------------------------------------------
 
-    def _escalate(self, me: str, now: datetime, report: RunReport) -> None:
+    def _escalate(self, initiatives: Iterable[InitiativeRecord], me: str, now: datetime,
+                  report: RunReport) -> None:
         after, target = self.config.escalate_after_weeks, self.config.escalate_to
         if not after or not target:
             return
-        prefs = self.store.all_prefs()
         due = []
-        for item in self.store.initiatives():
-            owner = prefs.get(item.owner_id)
+        for item in initiatives:
+            owner = self._prefs.get(item.owner_id)
             if owner and owner.leave_until and now < owner.leave_until:
                 continue
             weeks = weeks_overdue(item, now)
