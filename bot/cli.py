@@ -340,6 +340,12 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as exc:
         print(f"fwbot: file not found: {exc.filename}", file=sys.stderr)
         return EXIT_ERROR
+    except IsADirectoryError as exc:
+        print(f"fwbot: {exc.filename} is a folder: give a file", file=sys.stderr)
+        return EXIT_ERROR
+    except PermissionError as exc:
+        print(f"fwbot: no permission to use {exc.filename}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
 

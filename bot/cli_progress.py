@@ -112,8 +112,11 @@ def cmd_progress(args: argparse.Namespace) -> int:
                   f"{','.join(item.objective_ids)}\t{item.title}")
         return EXIT_OK
     subject = f"initiative:{args.initiative}" if args.initiative else None
-    for entry in reversed(services.progress_store.audit_entries(subject=subject,
-                                                                limit=args.limit)):
+    entries = services.progress_store.audit_entries(subject=subject, limit=args.limit)
+    if not entries:
+        print("no audit entries" + (f" for initiative #{args.initiative}" if subject else "")
+              + " yet", file=sys.stderr)
+    for entry in reversed(entries):
         print(f"{entry.at:%Y-%m-%d %H:%M:%S}Z\t{entry.actor}\t{entry.action}\t"
               f"{entry.subject}\t{entry.detail}")
     return EXIT_OK

@@ -103,3 +103,10 @@ def test_dry_run_says_who_would_be_nudged_and_why(env, tmp_path: Path) -> None:
     assert done.returncode == 1 and b"SLACK_BOT_TOKEN is not set" in done.stderr
     bad = run_fwbot("nudge", "run", "--dry-run", "--now", "next monday", env=env)
     assert bad.returncode == 2 and b"ISO 8601" in bad.stderr
+
+
+def test_a_folder_instead_of_a_file_and_an_empty_audit_are_explained(env, tmp_path) -> None:
+    done = run_fwbot("progress", "import", tmp_path, env=env)
+    assert done.returncode == 1 and b"is a folder" in done.stderr
+    done = run_fwbot("progress", "audit", "--initiative", "99", env=env)
+    assert done.returncode == 0 and b"no audit entries for initiative #99" in done.stderr
