@@ -14,6 +14,8 @@ from retrieval.search import FrameworkSearcher
 
 from .settings import Settings
 
+SEND_RATE_KEY = "send_rate"
+
 
 class Services:
     def __init__(self, settings: Settings, *, framework_path: Path | None = None,
@@ -163,7 +165,30 @@ class Services:
         self.settings.require_slack_token()
         client = sender_client(self.settings.slack_bot_token or "", self.settings.slack_api_url,
                                timeout=self.settings.slack_timeout)
-        return SlackSender(client, AdaptivePacer(self.settings.send_rate))
+        return SlackSender(client, AdaptivePacer(self.settings.send_rate,
+                                                 start_rate=self._learned_send_rate()))
+
+    def _learned_send_rate(self) -> float | None:
+        """The rate Slack allowed the last pass that had to find it (a month at most): a new
+        process starts there instead of finding it again with 429s."""
+        from datetime import UTC, datetime, timedelta
+
+        from .storage.progress_store import AppStateStore
+
+        known = AppStateStore(self.database).get(SEND_RATE_KEY)
+        if known is None or datetime.now(UTC) - known[1] > timedelta(days=30):
+            return None
+        rate = known[0].get("rate")
+        if not isinstance(rate, (int, float)) or rate <= 0:
+            return None
+        return min(float(rate), self.settings.send_rate)
+
+    def _remember_send_rate(self) -> None:
+        pacer = self.sender.pacer
+        if pacer.mode == "track":  # learned from Slack's 429s (or started from what was)
+            from .storage.progress_store import AppStateStore
+
+            AppStateStore(self.database).put(SEND_RATE_KEY, {"rate": pacer.rate})
 
     @cached_property
     def nudge_runner(self):  # -> bot.progress.nudges.NudgeRunner
@@ -210,6 +235,8 @@ class Services:
         report = self.nudge_runner.run(now, dry_run=dry_run)
         if self.digest_publisher is not None and (dry_run or self.settings.slack_bot_token):
             report.digest = self.digest_publisher.run(now, dry_run=dry_run)
+        if not dry_run and report.sent:
+            self._remember_send_rate()
         return report
 
     def health(self) -> dict:

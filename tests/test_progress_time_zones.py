@@ -47,3 +47,24 @@ def test_admins_come_from_settings_and_the_user_group(fake_slack, tmp_path) -> N
     admins = Services(settings).admins
     assert "U1" in admins and "U2" in admins and "UGROUPED" in admins
     assert "U3" not in admins
+
+
+def test_the_send_rate_learned_from_429s_is_where_the_next_process_starts(
+        fake_slack, tmp_path) -> None:
+    from bot.progress.records import NewInitiative
+
+    settings = Settings(FWBOT_DATA_DIR=tmp_path, SLACK_BOT_TOKEN="xoxb-test",
+                        SLACK_API_URL=fake_slack.base_url, FWBOT_SEND_RATE=1000)
+    first = Services(settings)
+    assert first.sender.pacer.mode == "free"  # nothing learned yet: starts at the ceiling
+    owners = [f"U{n:03d}" for n in range(60)]
+    first.progress_store.import_initiatives(
+        [NewInitiative(title=f"Item {o}", owner_id=o, objective_ids=("1.1",)) for o in owners],
+        actor="test", now=NOW - timedelta(days=30))
+    fake_slack.rate_limit(1, 20, burst=2)
+    report = first.progress_pass(NOW)
+    assert sorted(report.sent) == owners
+    learned = first.sender.pacer.rate
+    assert first.sender.pacer.mode == "track" and 5 < learned < 40
+    second = Services(settings).sender.pacer
+    assert (second.mode, second.rate) == ("track", learned)

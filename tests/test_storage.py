@@ -22,7 +22,7 @@ from tests.db_fixtures import postgres_unavailable
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 TABLES = {"seen_events", "exchanges", "feedback", "alignments", "initiatives", "progress_updates",
-          "owner_prefs", "send_claims", "digests", "audit_log"}
+          "owner_prefs", "send_claims", "digests", "audit_log", "app_state"}
 SUGGESTED = [
     {"id": "G1", "score": 0.82, "confidence": "high"},
     {"id": "G2", "score": 0.55, "confidence": "medium"},

@@ -23,7 +23,7 @@ from bot.progress.records import (
 )
 
 from .db import Database
-from .progress_models import AuditLog, Digest, Initiative, OwnerPref, ProgressUpdate
+from .progress_models import AppState, AuditLog, Digest, Initiative, OwnerPref, ProgressUpdate
 from .store import UnknownRecord, _now
 
 _PREF_FIELDS = frozenset({"tz", "tz_checked_at", "nudge_weekday", "nudge_time", "snoozed_until",
@@ -356,6 +356,27 @@ class ProgressStore:
             row.file_id = file_id
             row.refreshed_at = at
 
+
+
+class AppStateStore:
+    """Small facts kept across restarts, by key (e.g. ``send_rate``)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def get(self, key: str) -> tuple[dict[str, Any], datetime] | None:
+        with self.database.session(write=False) as session:
+            row = session.get(AppState, key)
+            return (dict(row.value), row.updated_at) if row is not None else None
+
+    def put(self, key: str, value: dict[str, Any], *, now: datetime | None = None) -> None:
+        at = _now(now)
+        with self.database.session() as session:
+            row = session.get(AppState, key)
+            if row is None:
+                session.add(AppState(key=key, value=_jsonable(value), updated_at=at))
+            else:
+                row.value, row.updated_at = _jsonable(value), at
 
 
 def _jsonable(value: Any) -> Any:

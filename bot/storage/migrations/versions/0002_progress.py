@@ -1,5 +1,5 @@
 """Progress tracking: initiatives, progress_updates, owner_prefs, send_claims, digests,
-audit_log.
+audit_log, app_state.
 
 Revision ID: 0002
 Revises: 0001
@@ -153,8 +153,17 @@ def upgrade() -> None:
     op.create_index(op.f("ix_audit_log_subject_at"), "audit_log", ["subject", "at"])
     op.create_index(op.f("ix_audit_log_at"), "audit_log", ["at"])
 
+    op.create_table(
+        "app_state",
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.JSON(), nullable=False),
+        sa.Column("updated_at", _utc(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_app_state")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("app_state")
     op.drop_index(op.f("ix_audit_log_at"), table_name="audit_log")
     op.drop_index(op.f("ix_audit_log_subject_at"), table_name="audit_log")
     op.drop_table("audit_log")
