@@ -1,5 +1,6 @@
-"""Owners' time zones from users.info (refreshed a few at a time), and admins from a Slack
-user group, through the composition root against the fake Slack."""
+"""The progress wiring against the fake Slack: owners' time zones from users.info (refreshed a
+few at a time), admins from a Slack user group, and the learned send rate kept across
+processes."""
 
 from __future__ import annotations
 
