@@ -440,6 +440,9 @@ def test_unknown_things_get_kind_answers(slack_bot):
     assert "like `/progress reassign #12 @maria`" in reply(slack_bot, "reassign 12")
     assert "pick the person" in reply(slack_bot, "reassign #12 @maria")
     assert "/progress list" in reply(slack_bot, "help")
+    url = press(slack_bot, ACTION_PROGRESS_NO_CHANGE, "not-a-number")
+    (answer,) = slack_bot.responses(url)
+    assert "can't tell which initiative" in answer["text"]
 
 
 def test_new_initiative_for_someone_else_tells_them(slack_bot):

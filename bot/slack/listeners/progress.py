@@ -71,11 +71,13 @@ def where_clicked(body: dict) -> Where:
                      "type") == "home")
 
 
-def _initiative_id(body: dict) -> int | None:
+def _clicked_initiative(body: dict) -> int:
+    """The initiative id a button carries; ProgressError (told to the user) if none."""
     try:
         return int((body.get("actions") or [{}])[0].get("value"))
     except (TypeError, ValueError):
-        return None
+        raise ProgressError("I can't tell which initiative that was — try "
+                            "`/progress list`.") from None
 
 
 def _message_blocks(body: dict) -> list[dict[str, Any]]:
@@ -166,20 +168,11 @@ def register(app: App, deps: SlackDeps) -> None:
 
     @button(ACTION_PROGRESS_UPDATE, "progress_post_update")
     def post_update(where: Where, body: dict) -> None:
-        initiative_id = _initiative_id(body)
-        if initiative_id is None:
-            where.tell(deps, notice("I can't tell which initiative that was — try "
-                                    "`/progress list`."))
-            return
-        open_update(deps, initiative_id, body.get("trigger_id"), where)
+        open_update(deps, _clicked_initiative(body), body.get("trigger_id"), where)
 
     @button(ACTION_PROGRESS_NO_CHANGE, "progress_no_change")
     def no_change(where: Where, body: dict) -> None:
-        initiative_id = _initiative_id(body)
-        if initiative_id is None:
-            where.tell(deps, notice("I can't tell which initiative that was — try "
-                                    "`/progress list`."))
-            return
+        initiative_id = _clicked_initiative(body)
         update = service(deps).no_change(initiative_id, actor=where.user)
         percent = f" · {update.percent}%" if update.percent is not None else ""
         text = f"No change: still {STATUS_LABELS[update.status]}{percent} — thank you!"
