@@ -210,7 +210,7 @@ class Services:
                                    owners, now)
 
         return NudgeRunner(self.progress_store, self.claim_store, sender, renderers(),
-                           config, refresh_time_zones=refresh)
+                           config, refresh_time_zones=refresh, admins=self.admins.all)
 
     @cached_property
     def digest_publisher(self):  # -> bot.progress.digest_post.DigestPublisher | None

@@ -69,3 +69,21 @@ def test_the_send_rate_learned_from_429s_is_where_the_next_process_starts(
     assert first.sender.pacer.mode == "track" and 5 < learned < 40
     second = Services(settings).sender.pacer
     assert (second.mode, second.rate) == ("track", learned)
+
+
+def test_failed_deliveries_are_reported_to_the_admin_group_too(fake_slack, tmp_path) -> None:
+    from bot.progress.records import NewInitiative
+
+    fake_slack.add_usergroup("SADMINS", ["UGROUPED"])
+    fake_slack.make_unreachable("UGONE", "user_not_found")
+    settings = Settings(FWBOT_DATA_DIR=tmp_path, SLACK_BOT_TOKEN="xoxb-test",
+                        SLACK_API_URL=fake_slack.base_url, ADMIN_USER_IDS="UADMIN",
+                        ADMIN_USERGROUP_ID="SADMINS")
+    services = Services(settings)
+    services.progress_store.import_initiatives(
+        [NewInitiative(title="Lost owner", owner_id="UGONE", objective_ids=("1.1",))],
+        actor="test", now=NOW - timedelta(days=30))
+    report = services.progress_pass(NOW)
+    assert report.failed == [("UGONE", "user_not_found")]
+    assert sorted(report.reported_to) == ["UADMIN", "UGROUPED"]
+    assert "UGONE" in str(fake_slack.messages("DUGROUPED"))

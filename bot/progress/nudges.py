@@ -108,13 +108,17 @@ class NudgeRunner:
     def __init__(self, store: ProgressStore, claims: ClaimStore, sender: Sender | None,
                  renderers: Renderers, config: NudgeConfig = NudgeConfig(), *,
                  refresh_time_zones: Callable[[Iterable[str], datetime], None] | None = None,
+                 admins: Callable[[], Iterable[str]] | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
+        """``admins``: who hears about failed deliveries, asked each pass (a Slack user group
+        may change); default ``config.admins``."""
         self.store = store
         self.claims = claims
         self.sender = sender
         self.render = renderers
         self.config = config
         self.refresh_time_zones = refresh_time_zones
+        self.admins = admins
         self._halted: str | None = None
         self._sleep = sleep
         self._prefs: dict[str, OwnerPrefs] = {}  # the owners' preferences, loaded per pass
@@ -353,11 +357,12 @@ class NudgeRunner:
 
     def _report_failures(self, me: str, now: datetime, report: RunReport) -> None:
         failures = sorted(set(report.failed))
-        if not failures or not self.config.admins:
+        admins = sorted(self.admins()) if self.admins is not None else self.config.admins
+        if not failures or not admins:
             return
         period = f"{week_key(now.date())}/" + ",".join(f"{o}={e}" for o, e in failures)[:40]
         text, blocks = self.render.failure_report(failures)
-        for admin in self.config.admins:
+        for admin in admins:
             claim = self._claim_one("report", admin, f"{period}#{len(failures)}", admin,
                                     REPORT_EVENT, me, now)
             if claim is None:

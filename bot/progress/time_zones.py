@@ -13,7 +13,7 @@ from .schedule import zone
 log = logging.getLogger("fwbot.time_zones")
 
 MAX_AGE = timedelta(days=1)
-PER_PASS = 50  # users.info is Tier 4 (100+ a minute); a pass a minute stays well inside
+PER_PASS = 90  # users.info is Tier 4 (100+ a minute); a pass a minute stays inside
 
 
 def refresh_time_zones(store: ProgressStore, users_info: Callable[[str], Mapping[str, Any]],
