@@ -79,6 +79,18 @@ class Delivery:
             ts = ts or resp.get("ts")
         return ts
 
+    def open_view(self, trigger_id: str | None, view: object) -> bool:
+        """``views.open``; False (counted) when Slack says the trigger expired — the caller
+        asks the user to click again. Other errors raise."""
+        try:
+            self.client.views_open(trigger_id=trigger_id or "", view=view)
+            return True
+        except SlackApiError as exc:
+            if _error(exc) != "expired_trigger_id":
+                raise
+            self._count("views.open", "expired_trigger_id")
+            return False
+
     def update(self, channel: str, ts: str, message: Message) -> None:
         try:
             self.client.chat_update(channel=channel, ts=ts, text=message.text,

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_bolt import Ack, App
-from slack_sdk.errors import SlackApiError
 
 from retrieval.align import AlignInputError
 
@@ -168,12 +167,7 @@ def register(app: App, deps: SlackDeps) -> None:
                         else record.suggested_ids)
         meta = json.dumps({"a": record.id, "c": click.channel, "r": click.response_url})
         view = edit_tags_modal(deps.framework, selected_ids=selected, private_metadata=meta)
-        try:
-            deps.delivery.client.views_open(trigger_id=body["trigger_id"], view=view)
-        except SlackApiError as exc:
-            if exc.response.get("error") != "expired_trigger_id":
-                raise
-            deps.metrics.api_errors.labels("views.open", "expired_trigger_id").inc()
+        if not deps.delivery.open_view(body.get("trigger_id"), view):
             click.reply(deps, _text("That took a moment too long and Slack closed the window "
                                     "— click *Edit tags* again."))
 

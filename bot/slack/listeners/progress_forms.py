@@ -111,16 +111,11 @@ class Where:
 
 def open_view(deps: SlackDeps, trigger_id: str | None, view: View, where: Where) -> bool:
     """``views.open``; when Slack says the trigger expired, the user is asked to try again."""
-    try:
-        deps.delivery.client.views_open(trigger_id=trigger_id or "", view=view)
+    if deps.delivery.open_view(trigger_id, view):
         return True
-    except SlackApiError as exc:
-        if exc.response.get("error") != "expired_trigger_id":
-            raise
-        deps.metrics.api_errors.labels("views.open", "expired_trigger_id").inc()
-        where.tell(deps, notice("That took a moment too long and Slack closed the window — "
-                                "please try again."))
-        return False
+    where.tell(deps, notice("That took a moment too long and Slack closed the window — "
+                            "please try again."))
+    return False
 
 
 def open_update(deps: SlackDeps, initiative_id: int, trigger_id: str | None,
