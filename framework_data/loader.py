@@ -276,8 +276,16 @@ def load_framework(path: Path | str | None = None) -> Framework:
     return fw
 
 
-def render_framework(fw: Framework) -> str:
-    """A plain-text outline of the framework, for ``fwbot framework show``."""
+def _notes(item: Any, indent: str) -> list[str]:
+    lines = [f"{indent}scope: {item.scope}"] if item.scope else []
+    if item.keywords:
+        lines.append(f"{indent}keywords: {', '.join(item.keywords)}")
+    return lines
+
+
+def render_framework(fw: Framework, *, notes: bool = False) -> str:
+    """A plain-text outline of the framework, for ``fwbot framework show`` (``notes``: with
+    the scope notes and keywords, ``--scope``)."""
     st = fw.statements
     lines = [fw.title] + ([f"Period: {fw.period}"] if fw.period else []) + [""]
     lines += [f"Vision: {st.vision}"] * bool(st.vision)
@@ -291,8 +299,10 @@ def render_framework(fw: Framework) -> str:
     width = max(len(o.id) for _, o in fw.objectives())
     for g in fw.goals:
         lines += ["", f"Goal {g.id} — {g.title}"] + [f"  {g.description}"] * bool(g.description)
-        lines += [f"  {o.id.ljust(width)}  {o.title + ': ' if o.title else ''}{o.text}"
-                  for o in g.objectives]
+        lines += _notes(g, "  ") if notes else []
+        for o in g.objectives:
+            lines.append(f"  {o.id.ljust(width)}  {o.title + ': ' if o.title else ''}{o.text}")
+            lines += _notes(o, "  " + " " * (width + 2)) if notes else []
     n_g, n_o = len(fw.goals), sum(1 for _ in fw.objectives())
     lines += ["", f"{n_g} goal{'s' * (n_g != 1)}, {n_o} objective{'s' * (n_o != 1)}"]
     return "\n".join(line for i, line in enumerate(lines) if line or lines[i - 1]) + "\n"

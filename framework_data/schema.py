@@ -5,6 +5,9 @@ A framework file (YAML) has this shape::
     id: interpol-2017-2020            # short slug
     title: INTERPOL Strategic Framework 2017-2020
     period: 2017-2020                 # optional
+    organization:                     # optional: whose framework it is, and its other names
+      name: INTERPOL
+      aliases: [ICPO-INTERPOL, the Organization]
     statements:                       # all optional
       vision: Connecting police for a safer world
       mission: Preventing and fighting crime through ...
@@ -160,10 +163,35 @@ class Element(BaseModel):
     keywords: tuple[str, ...] = ()
 
 
+class Organization(_Strict):
+    """Whose framework it is. Its names say nothing about what a question is about: staff
+    name their organisation in almost every question, so search treats them as neutral."""
+
+    name: str = Field(min_length=1)
+    aliases: tuple[str, ...] = ()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _non_empty_text(v)
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases_not_blank(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not a.strip() for a in v):
+            raise ValueError("aliases must not be empty strings")
+        return tuple(a.strip() for a in v)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
 class Framework(_Strict):
     id: str
     title: str = Field(min_length=1)
     period: str | None = None
+    organization: Organization | None = None
     statements: Statements = Statements()
     goals: tuple[Goal, ...] = Field(min_length=1)
 
@@ -255,6 +283,19 @@ class Framework(_Strict):
 
     def citation_ids(self) -> set[str]:
         return {e.id for e in self.elements()}
+
+    def without_notes(self) -> Framework:
+        """The framework with its scope notes and keywords removed (the framework's own words
+        only), to measure what the notes are worth."""
+        goals = tuple(
+            g.model_copy(update={
+                "scope": None, "keywords": (),
+                "objectives": tuple(o.model_copy(update={"scope": None, "keywords": ()})
+                                    for o in g.objectives),
+            })
+            for g in self.goals
+        )
+        return self.model_copy(update={"goals": goals})
 
     def content_hash(self) -> str:
         """A stable hash of the framework's content; the search index is keyed by it."""
