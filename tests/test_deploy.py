@@ -62,6 +62,8 @@ OTHER_SCOPES = {
     "im:write": "private replies by DM when an ephemeral message cannot reach the user",
     "users:read": "users.info: owners' time zones, so nudges arrive at their local time",
     "usergroups:read": "usergroups.users.list: the Slack user group of progress admins",
+    "files:read": "files.info and url_private: documents attached to a message aligned with "
+                  "the shortcut",
     "files:write": "files_upload_v2: the chart of the weekly progress digest",
 }
 

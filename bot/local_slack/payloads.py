@@ -320,8 +320,14 @@ class PayloadShapes:
         channel: str,
         response_url: str,
         trigger_id: str | None = None,
+        files: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """A message shortcut (``type: message_action``) on ``message`` (needs its ``ts``)."""
+        """A message shortcut (``type: message_action``) on ``message`` (needs its ``ts``).
+        ``files``: Slack file objects shared with the message (e.g. from
+        :meth:`FakeSlackAPI.add_file`), as a message with attachments carries them."""
+        if files is not None:
+            message = {**message, "files": list(files), "upload": True,
+                       "display_as_bot": False}
         payload = self._common("message_action", user, trigger_id)
         payload.update(
             action_ts=now_ts(),

@@ -1,8 +1,9 @@
 """A fake Slack Web API on loopback, for tests, benchmarks and the local console.
 
 ``FakeSlackAPI`` serves ``/api/<method>`` (pass :attr:`FakeSlackAPI.base_url` as
-``WebClient(base_url=...)``), response URLs (``/response/<token>``) and file upload URLs
-(``/upload/<file_id>``) from a daemon thread, records every call, and can inject failures,
+``WebClient(base_url=...)``), response URLs (``/response/<token>``), file upload URLs
+(``/upload/<file_id>``) and shared files' ``url_private`` (``/files-pri/…``, see
+:mod:`bot.local_slack.files`) from a daemon thread, records every call, and can inject failures,
 dropped answers, rate limits and delays. Nothing leaves 127.0.0.1.
 """
 
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from bot.local_slack.faults import Failure, Faults
+from bot.local_slack.files import HostedFiles
 from bot.local_slack.messages import dm_channel, error
 from bot.local_slack.recording import Call, CallLog
 from bot.local_slack.workspace import Workspace
@@ -101,7 +103,7 @@ class _Server(ThreadingHTTPServer):
     fake: FakeSlackAPI
 
 
-class FakeSlackAPI:
+class FakeSlackAPI(HostedFiles):
     """Fake Slack Web API server. ``with FakeSlackAPI() as fake: WebClient(base_url=fake.base_url,
     token="xoxb-test")``. Valid tokens default to {"xoxb-test"}."""
 
@@ -109,6 +111,7 @@ class FakeSlackAPI:
         self, *, tokens: Iterable[str] = (DEFAULT_TOKEN,), clock: Callable[[], float] = time.time
     ) -> None:
         self.tokens: set[str] = set(tokens)
+        self._lacking: dict[str, set[str]] = {}  # scope -> valid tokens without it
         self.workspace = Workspace(clock)
         self.faults = Faults()
         self._log = CallLog()
@@ -291,8 +294,9 @@ class FakeSlackAPI:
         retry_after: int | None = None,
         times: int = 1,
     ) -> None:
-        """The next ``times`` calls of ``method`` (or ``"response_url"`` / ``"upload"``) fail:
-        429 with Retry-After and ``ratelimited``, else HTTP ``status`` with ``error``."""
+        """The next ``times`` calls of ``method`` (or ``"response_url"`` / ``"upload"`` /
+        ``"file_download"``) fail: 429 with Retry-After and ``ratelimited``, else HTTP
+        ``status`` with ``error``."""
         self.faults.fail_next(
             method, error=error, status=status, retry_after=retry_after, times=times
         )
@@ -335,6 +339,8 @@ class FakeSlackAPI:
             return self._respond(name, raw, headers, at)
         if route == "upload" and name and verb == "POST":
             return self._upload(name, raw, headers, at)
+        if route == "files-pri" and name and verb == "GET":
+            return self._file(name, headers, at)
         return _json(404, error("not_found"))
 
     def _record(
@@ -355,9 +361,13 @@ class FakeSlackAPI:
             time.sleep(pause)
         return self.faults.take_failure(method)
 
-    def _auth_error(self, params: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
+    @staticmethod
+    def _token(params: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
         auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
-        token = auth[7:].strip() if auth.lower().startswith("bearer ") else params.get("token")
+        return auth[7:].strip() if auth.lower().startswith("bearer ") else params.get("token")
+
+    def _auth_error(self, params: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
+        token = self._token(params, headers)
         if not token:
             return "not_authed"
         return None if token in self.tokens else "invalid_auth"
@@ -374,6 +384,8 @@ class FakeSlackAPI:
         elif (problem := self._auth_error(params, headers)) is not None:
             body = error(problem)
             answer = _json(200, body)
+        elif (missing := self._missing_scope(method, self._token(params, headers))) is not None:
+            body, answer = missing, _json(200, missing)
         elif method == "chat.postMessage" and (
             limited := self.faults.admit_message(dm_channel(str(params.get("channel") or "")))
         ):

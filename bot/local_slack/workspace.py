@@ -14,6 +14,7 @@ import zoneinfo
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bot.local_slack.files import files_info
 from bot.local_slack.limits import (
     MAX_SUGGESTED_PROMPTS,
     RESPONSE_URL_MAX_USES,
@@ -160,6 +161,7 @@ class Workspace:
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
             "files.delete": self._delete_file,
+            "files.info": lambda p: files_info(self, p),
         }
         handler = table.get(method)
         if handler is None:

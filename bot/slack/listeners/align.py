@@ -12,11 +12,13 @@ from slack_bolt import Ack, App
 from retrieval.align import AlignInputError
 
 from ...alignments import UnknownObjectives
+from ...proposal_files import slack_files_reader
 from ...storage.store import AlignmentRecord, UnknownRecord
 from ..blocks import (
     Message,
     alignment_message,
     edit_tags_modal,
+    escape,
     selected_ids_from_state,
     shared_alignment_message,
     usage_message,
@@ -43,8 +45,9 @@ def _text(summary: str) -> Message:
 
 
 def run_alignment(deps: SlackDeps, text: str, *, user: str, channel: str | None,
-                  response_url: str | None) -> None:
-    """Align ``text`` and reply privately with the tags and their buttons."""
+                  response_url: str | None, read_note: str | None = None) -> None:
+    """Align ``text`` and reply privately with the tags and their buttons (and ``read_note``:
+    which documents were read)."""
     def reply(message: Message, **kw) -> None:
         deps.delivery.reply(message, user=user, channel=channel, response_url=response_url, **kw)
 
@@ -57,7 +60,25 @@ def run_alignment(deps: SlackDeps, text: str, *, user: str, channel: str | None,
             reply(_text(str(exc)))
             return
         reply(alignment_message(run.alignment, deps.framework, alignment_id=run.alignment_id,
-                                proposal=text))
+                                proposal=text, read_note=read_note))
+
+
+def run_file_alignment(deps: SlackDeps, text: str, files: list[dict], *, user: str,
+                       channel: str | None, response_url: str | None) -> None:
+    """Align a message's text together with its documents (each fetched and read); files that
+    can't be read are named with the reason, alone when nothing is left to align."""
+    def reply(message: Message) -> None:
+        deps.delivery.reply(message, user=user, channel=channel, response_url=response_url)
+
+    with reporting_failures("align_files", deps.metrics, reply,
+                            summary="I couldn't read the files of that message."):
+        read = slack_files_reader(deps.delivery.client)(files)
+        proposal = read.proposal(text)
+        if not proposal:
+            reply(_text(escape(read.note() or "That message has no text to align.")))
+            return
+        run_alignment(deps, proposal, user=user, channel=channel, response_url=response_url,
+                      read_note=read.note())
 
 
 def _decided_message(deps: SlackDeps, record) -> Message:
@@ -114,15 +135,20 @@ def register(app: App, deps: SlackDeps) -> None:
         ack()
         user = shortcut["user"]["id"]
         channel = (shortcut.get("channel") or {}).get("id")
-        text = plain_text((shortcut.get("message") or {}).get("text"))
+        message = shortcut.get("message") or {}
+        text = plain_text(message.get("text"))
+        files = [f for f in message.get("files") or () if isinstance(f, dict)]
         url = shortcut.get("response_url")
-        if not text:
+        if files:
+            deps.later(lambda: run_file_alignment(deps, text, files, user=user, channel=channel,
+                                                  response_url=url))
+        elif not text:
             deps.later(lambda: deps.delivery.reply(
                 _text("That message has no text to align."), user=user, channel=channel,
                 response_url=url))
-            return
-        deps.later(lambda: run_alignment(deps, text, user=user, channel=channel,
-                                         response_url=url))
+        else:
+            deps.later(lambda: run_alignment(deps, text, user=user, channel=channel,
+                                             response_url=url))
 
     def button(action_id: str, name: str):
         """Register ``handle(click, record, body)`` for a button of an /align result: ack, find

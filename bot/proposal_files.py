@@ -1,0 +1,219 @@
+"""The documents attached to a Slack message, fetched and read for /align.
+
+:func:`read_message_files` takes the message's ``files`` and two callables — ``fetch`` (URL →
+bytes) and ``file_info`` (file id → ``files.info``'s JSON answer) — and returns what was read
+and, one line each, what could not be. :func:`slack_fetcher` and :func:`slack_file_info` make
+those callables from the bot's WebClient: the bot token goes only to Slack's own hosts (or the
+configured API host, e.g. the local fake), never along a redirect, and downloads are bounded in
+size and time.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from .documents import (
+    MAX_BYTES,
+    Document,
+    DocumentError,
+    looks_like_html,
+    read_document,
+    size_text,
+    too_large,
+)
+
+MAX_FILES = 3  # files of one message read; the rest are named in the note
+DOWNLOAD_TIMEOUT = 20.0  # seconds per file
+SLACK_HOSTS = ("slack.com", "slack-edge.com", "slack-files.com")
+
+Fetch = Callable[[str], bytes]  # url -> bytes; raises FetchError
+FileInfo = Callable[[str], Mapping[str, Any]]  # file id -> files.info's answer (ok, file|error)
+
+
+class FetchError(Exception):
+    """A download that failed; ``reason`` completes "<name> …"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+NO_SCOPE = ("can't be read: the app lacks Slack's files:read permission (an admin needs to "
+            "reinstall it with that scope)")
+
+
+@dataclass(frozen=True)
+class FilesRead:
+    """The documents read from a message's files, the one-line problems, and how many files
+    were left out (beyond :data:`MAX_FILES`)."""
+
+    documents: list[Document] = field(default_factory=list)
+    problems: list[DocumentError] = field(default_factory=list)
+    left_out: int = 0
+
+    def proposal(self, message_text: str) -> str:
+        """The message's text followed by each document's text."""
+        parts = [message_text.strip(), *(d.text for d in self.documents)]
+        return "\n\n".join(p for p in parts if p)
+
+    def note(self) -> str | None:
+        """"Read budget.pdf: 3 pages, 1,204 words", then each problem, one line each."""
+        lines = [f"Read {d.summary()}" for d in self.documents]
+        lines += [str(p) for p in self.problems]
+        if self.left_out:
+            more = "1 more was" if self.left_out == 1 else f"{self.left_out} more were"
+            lines.append(f"I read the first {MAX_FILES} files; {more} left out.")
+        return "\n".join(lines) or None
+
+
+def read_message_files(files: Sequence[Mapping[str, Any]] | None, *, fetch: Fetch,
+                       file_info: FileInfo | None = None,
+                       max_files: int = MAX_FILES) -> FilesRead:
+    """Fetch and read up to ``max_files`` of a message's ``files``; never raises for a file
+    that can't be read (it becomes a problem line)."""
+    files = [f for f in files or () if isinstance(f, Mapping)]
+    read = FilesRead(left_out=max(0, len(files) - max_files))
+    for shared in files[:max_files]:
+        try:
+            read.documents.append(read_shared_file(shared, fetch=fetch, file_info=file_info))
+        except DocumentError as exc:
+            read.problems.append(exc)
+    return read
+
+
+def _name(file: Mapping[str, Any]) -> str:
+    """The file's name; a message may give only its id ("the file F0123")."""
+    name = file.get("name") or file.get("title")
+    return str(name) if name else f"the file {file.get('id') or '(no id)'}"
+
+
+def _complete(file: Mapping[str, Any], file_info: FileInfo | None) -> Mapping[str, Any]:
+    """The file object with its download URL: the message's own, else files.info's."""
+    if file.get("mode") == "tombstone":
+        raise DocumentError(_name(file), "was deleted", "gone")
+    if file.get("url_private") and file.get("file_access") != "check_file_info":
+        return file
+    if file_info is None or not file.get("id"):
+        raise DocumentError(_name(file), "can't be looked up on Slack", "download")
+    answer = file_info(str(file["id"]))
+    if answer.get("ok") and isinstance(answer.get("file"), Mapping):
+        return answer["file"]
+    problem = str(answer.get("error") or "an unknown error")
+    if problem == "missing_scope":
+        raise DocumentError(_name(file), NO_SCOPE, "scope")
+    if problem in ("file_not_found", "file_deleted"):
+        raise DocumentError(_name(file), "was deleted", "gone")
+    raise DocumentError(_name(file), f"can't be looked up on Slack ({problem})", "download")
+
+
+def read_shared_file(file: Mapping[str, Any], *, fetch: Fetch,
+                     file_info: FileInfo | None = None) -> Document:
+    """Fetch and read one shared file; :class:`DocumentError` says why it can't be read."""
+    file = _complete(file, file_info)
+    name = _name(file)
+    if file.get("is_external"):
+        raise DocumentError(name, "is a link to a file outside Slack: upload the file itself "
+                            "or paste the text", "unsupported")
+    size = file.get("size")
+    if isinstance(size, int) and size > MAX_BYTES:
+        raise too_large(name, size)  # refused before downloading it
+    url = file.get("url_private_download") or file.get("url_private")
+    if not url:
+        raise DocumentError(name, "has no download link on Slack", "download")
+    try:
+        data = fetch(str(url))
+    except FetchError as exc:
+        raise DocumentError(name, exc.reason, "download") from exc
+    filetype, mimetype = file.get("filetype"), file.get("mimetype")
+    if looks_like_html(data) and filetype != "html" and "html" not in str(mimetype or ""):
+        # Slack answers a token without files:read with its sign-in page, not an error.
+        raise DocumentError(name, NO_SCOPE, "scope")
+    return read_document(data, name, filetype=filetype, mimetype=mimetype)
+
+
+# ---- Slack's side: the bot token's downloads and files.info ---------------------------------
+
+
+def _host_allowed(host: str, allowed: Sequence[str]) -> bool:
+    host = host.lower().rstrip(".")
+    return any(host == a or host.endswith("." + a) for a in allowed)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def slack_fetcher(token: str, *, api_url: str | None = None,
+                  timeout: float = DOWNLOAD_TIMEOUT, max_bytes: int = MAX_BYTES) -> Fetch:
+    """A :data:`Fetch` that downloads with ``Authorization: Bearer <token>``, only from Slack's
+    hosts or ``api_url``'s host, reading at most ``max_bytes``. The token is not sent again
+    after a redirect."""
+    api_host = (urlsplit(api_url).hostname or "") if api_url else ""
+    allowed = (*SLACK_HOSTS, *([api_host] if api_host else []))
+
+    def fetch(url: str) -> bytes:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        secure = parts.scheme == "https" or (parts.scheme == "http" and host == api_host)
+        if not secure or not _host_allowed(host, allowed):
+            raise FetchError("is not stored on Slack, so I won't send it the app's token")
+        request = urllib.request.Request(url, method="GET")
+        request.add_unredirected_header("Authorization", f"Bearer {token}")
+        proxies = urllib.request.ProxyHandler({} if _is_loopback(host) else None)
+        opener = urllib.request.build_opener(proxies)
+        try:
+            with opener.open(request, timeout=timeout) as response:
+                declared = response.headers.get("Content-Length")
+                if declared and declared.isdigit() and int(declared) > max_bytes:
+                    raise FetchError(too_large("", int(declared), max_bytes).reason)
+                data = response.read(max_bytes + 1)
+        except urllib.error.HTTPError as exc:
+            if exc.code in (401, 403):
+                raise FetchError(f"can't be downloaded: Slack refused the app's token (HTTP "
+                                 f"{exc.code})") from exc
+            if exc.code == 404:
+                raise FetchError("is no longer on Slack (deleted?)") from exc
+            raise FetchError(f"can't be downloaded: Slack answered HTTP {exc.code}") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            why = getattr(exc, "reason", None) or exc
+            if isinstance(why, TimeoutError):
+                raise FetchError(f"took more than {timeout:g} s to download: try again") from exc
+            raise FetchError(f"can't be downloaded ({why})") from exc
+        if len(data) > max_bytes:
+            raise FetchError(f"is over the {size_text(max_bytes)} limit: attach a smaller "
+                             "file or paste the text")
+        return data
+
+    return fetch
+
+
+def slack_file_info(client: Any) -> FileInfo:
+    """A :data:`FileInfo` calling ``files.info`` with a slack_sdk ``WebClient``; Slack's
+    errors come back as its ``{"ok": false, "error": …}`` answer."""
+    from slack_sdk.errors import SlackApiError
+
+    def info(file_id: str) -> Mapping[str, Any]:
+        try:
+            return dict(client.files_info(file=file_id).data)
+        except SlackApiError as exc:
+            data = getattr(exc.response, "data", None)
+            return dict(data) if isinstance(data, Mapping) else {"ok": False,
+                                                                 "error": str(exc)}
+
+    return info
+
+
+def slack_files_reader(client: Any) -> Callable[[Sequence[Mapping[str, Any]] | None], FilesRead]:
+    """:func:`read_message_files` bound to a WebClient's token and API host."""
+    fetch = slack_fetcher(client.token, api_url=client.base_url)
+    info = slack_file_info(client)
+    return lambda files: read_message_files(files, fetch=fetch, file_info=info)
