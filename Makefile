@@ -7,15 +7,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED_EVAL ?= ../shared/eval
 HOLDOUT := tests/fixtures/eval/interpol_holdout
+WORKING := tests/fixtures/eval/working
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint eval bench
+.PHONY: help run test lint eval calibrate bench
 
 help:
 	@echo "make run    serve Slack (if SLACK_BOT_TOKEN is set here or in .env), else a local chat"
 	@echo "make test   run the tests"
 	@echo "make lint   ruff check"
-	@echo "make eval   quality metrics on the dev sets (if $(SHARED_EVAL) exists) and the holdout"
+	@echo "make eval   quality metrics on the working, dev (if $(SHARED_EVAL) exists) and held-out sets"
+	@echo "make calibrate  refit the score calibration on the working sets"
 	@echo "make bench  latency benchmark"
 
 $(BIN)/python:
@@ -49,6 +51,15 @@ eval: $(STAMP)
 	else \
 		echo "== dev sets: $(SHARED_EVAL) not found, skipped"; \
 	fi
+	@echo "== INTERPOL working set"
+	$(BIN)/fwbot eval --questions $(WORKING)/interpol_questions.jsonl \
+		--proposals $(WORKING)/interpol_proposals.jsonl
+	@echo "== INTERPOL working set, without the scope notes (what they are worth)"
+	$(BIN)/fwbot eval --no-scope --questions $(WORKING)/interpol_questions.jsonl \
+		--proposals $(WORKING)/interpol_proposals.jsonl
+	@echo "== UN SDGs working set"
+	$(BIN)/fwbot eval --framework tests/fixtures/frameworks/sdg.yaml \
+		--questions $(WORKING)/sdg_questions.jsonl --proposals $(WORKING)/sdg_proposals.jsonl
 	@echo "== INTERPOL holdout"
 	$(BIN)/fwbot eval --questions $(HOLDOUT)_questions.jsonl \
 		--proposals $(HOLDOUT)_proposals.jsonl
@@ -56,6 +67,10 @@ eval: $(STAMP)
 	$(BIN)/fwbot eval --framework tests/fixtures/frameworks/sdg.yaml \
 		--questions tests/fixtures/eval/sdg_questions.jsonl \
 		--proposals tests/fixtures/eval/sdg_proposals.jsonl
+
+# The sealed sets (tests/fixtures/eval/sealed) are not here: they are scored once, by hand.
+calibrate: $(STAMP)
+	$(BIN)/python -m retrieval.calibration_fit
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py

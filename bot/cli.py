@@ -36,8 +36,6 @@ def _services(args: argparse.Namespace, **kw):  # -> Services (imported late: fa
 
 
 def _read_input(args: argparse.Namespace) -> str | None:
-    if getattr(args, "file", None):
-        return Path(args.file).read_bytes().decode("utf-8", errors="replace")
     if args.text == ["-"]:
         return sys.stdin.buffer.read().decode("utf-8", errors="replace")
     return " ".join(args.text) if args.text else None
@@ -125,7 +123,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def align_json(pid: Any, alignment) -> dict[str, Any]:
     return {
         "id": pid,
-        "tags": [t.model_dump(include={"id", "goal", "score", "confidence", "why"})
+        "tags": [t.model_dump(include={"id", "goal", "score", "confidence", "why", "evidence"})
                  for t in alignment.tags],
         "no_fit": alignment.no_fit,
     }
@@ -161,7 +159,16 @@ def cmd_align(args: argparse.Namespace) -> int:
     services = _services(args)
     if args.batch:
         return _align_batch(services.assistant, Path(args.batch))
-    text = _read_input(args)
+    document = None
+    if args.file:  # PDF, DOCX, Markdown or text (bot/documents.py)
+        from .documents import DocumentError, read_document_file
+
+        try:
+            document = read_document_file(args.file)
+        except DocumentError as exc:
+            print(f"fwbot: {exc.name}: {exc.reason}", file=sys.stderr)
+            return EXIT_ERROR
+    text = document.text if document is not None else _read_input(args)
     if text is None:
         print('fwbot: align needs a proposal: fwbot align "text", --file F, or - for stdin',
               file=sys.stderr)
@@ -172,10 +179,15 @@ def cmd_align(args: argparse.Namespace) -> int:
         print(f"fwbot: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.json:
-        _emit(sys.stdout, align_json(None, alignment))
+        out = align_json(None, alignment)
+        if document is not None:
+            out["source"] = document.model_dump(include={"name", "kind", "pages", "words"})
+        _emit(sys.stdout, out)
     else:
         from .render import render_alignment
 
+        if document is not None:
+            print(f"Read {document.summary()}.")
         print(render_alignment(alignment, services.framework))
     return EXIT_OK
 
@@ -189,7 +201,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not args.questions and not args.proposals:
         print("fwbot: eval needs --questions FILE and/or --proposals FILE", file=sys.stderr)
         return EXIT_USAGE
-    q, p = ev.evaluate(_services(args).assistant, args.questions, args.proposals)
+    services = _services(args, without_notes=args.no_scope)
+    q, p = ev.evaluate(services.assistant, args.questions, args.proposals)
     print(ev.dump(q, p) if args.json else ev.metrics_table(q, p))
     return EXIT_OK
 
@@ -221,7 +234,7 @@ def cmd_framework(args: argparse.Namespace) -> int:
         print(f"{path}: OK — {fw.title}: {len(fw.goals)} goals, {n} objectives")
         return EXIT_OK
     services = _services(args)
-    print(render_framework(services.framework))
+    print(render_framework(services.framework, notes=args.scope))
     return EXIT_OK
 
 
@@ -282,7 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("align", parents=[common], help="find the objectives a proposal serves")
     p.add_argument("text", nargs="*", help='the proposal, or "-" to read stdin')
-    p.add_argument("--file", type=Path, help="read the proposal from a file")
+    p.add_argument("--file", type=Path,
+                   help="read the proposal from a PDF, Word (.docx), Markdown or text file")
     p.add_argument("--batch", type=Path, help='JSONL file of {"id", "text"} lines')
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_align)
@@ -290,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", parents=[common], help="measure quality on labelled sets")
     p.add_argument("--questions", type=Path)
     p.add_argument("--proposals", type=Path)
+    p.add_argument("--no-scope", action="store_true",
+                   help="without the framework's scope notes and keywords (what are they worth?)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 
@@ -299,6 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("framework", parents=[common], help="validate or show a framework")
     p.add_argument("action", choices=["validate", "show"])
     p.add_argument("file", nargs="?", type=Path, help="file to validate")
+    p.add_argument("--scope", action="store_true",
+                   help="show: with each goal's and objective's scope note and keywords")
     p.set_defaults(func=cmd_framework)
 
     p = sub.add_parser("console", parents=[common], help="a local chat: questions and /align")

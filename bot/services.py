@@ -19,15 +19,18 @@ SEND_RATE_KEY = "send_rate"
 
 class Services:
     def __init__(self, settings: Settings, *, framework_path: Path | None = None,
-                 serving: bool = False) -> None:
-        """``serving``: wired for `fwbot serve` (throughput over single-request latency)."""
+                 serving: bool = False, without_notes: bool = False) -> None:
+        """``serving``: wired for `fwbot serve` (throughput over single-request latency);
+        ``without_notes``: the framework without its scope notes and keywords (eval)."""
         self.settings = settings
         self.framework_path = framework_path or settings.framework
         self.serving = serving
+        self.without_notes = without_notes
 
     @cached_property
     def framework(self) -> Framework:
-        return load_framework(self.framework_path)
+        framework = load_framework(self.framework_path)
+        return framework.without_notes() if self.without_notes else framework
 
     @cached_property
     def embedder(self) -> MiniLMEmbedder:

@@ -17,21 +17,19 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from .lexical import LexicalHit
-from .search import FrameworkSearcher, ScoredElement, calibrate
-from .text import clean_text, first_words, has_letters, split_passages
+from .search import FrameworkSearcher, ScoredElement
+from .text import clean_text, first_words, has_letters, shorten, split_passages, split_sentences
 
 MAX_WORDS = 20_000
 MAX_TAGS = 5  # the JSON contract's ceiling
 PASSAGE_WORDS = 60  # a proposal up to this long is read whole; longer ones in passages
 MAX_DENSE_PASSAGES = 48  # bounds model time for very long proposals (~3,000 words)
-# A proposal fits when its best objective scores at least this (calibrated). Proposals are
-# longer than questions and their fused scores run lower; on the labelled sets no proposal
-# that fits nothing scored above ≈ 0.35 (fused), while fitting ones mostly score above 0.38.
-ALIGN_MIN_SCORE = 0.4
-SECONDARY_MARGIN = 0.08  # fused-score distance from the best tag within which others are kept
-MAX_CLOSE_TAGS = 3  # (≤ MAX_TAGS) close runner-ups kept: the engine cannot tell them apart
-CLEAR_MARGIN = 0.03  # a best tag this far ahead of the next is "clear"
+MAX_CANDIDATES = 5  # objectives whose probability is worked out per proposal
+SECONDARY_PROBABILITY = 0.5  # a tag after the first is shown only when at least this likely
+MAX_CLOSE_TAGS = 3  # (≤ MAX_TAGS) tags shown at most
 SUPPORT_BONUS = 0.04  # per extra passage that supports an objective, capped at 2
+HIGH, MEDIUM = 0.9, 0.6  # "high": at least 9 in 10 such tags are right; "medium": 6 in 10
+EVIDENCE_CHARS = 280  # a quoted sentence is cut (at a word, with "…") past this
 Confidence = Literal["high", "medium", "low"]
 
 
@@ -45,6 +43,7 @@ class Tag(BaseModel):
     score: float = Field(ge=0.0, le=1.0)
     confidence: Confidence
     why: str
+    evidence: str = Field(default="", description="The proposal's sentence that supports it.")
 
 
 class Alignment(BaseModel):
@@ -55,12 +54,11 @@ class Alignment(BaseModel):
     nearest: list[Tag] = Field(default_factory=list, description="Best guesses when no_fit.")
 
 
-def confidence_of(score: float, *, clear: bool = True) -> Confidence:
-    """high: a strong match that stands clear of the rest; medium: a good match, or a strong one
-    that a close runner-up shares; low: a fair match."""
-    if score >= 0.9 and clear:
+def confidence_of(probability: float) -> Confidence:
+    """The label of a calibrated probability: a promise about how often such tags are right."""
+    if probability >= HIGH:
         return "high"
-    if score >= 0.7:
+    if probability >= MEDIUM:
         return "medium"
     return "low"
 
@@ -104,12 +102,24 @@ def explain(passage: str, scored: ScoredElement) -> str:
     return f"“{snippet}” is close in meaning to “{scored.best_view}”"
 
 
-_Best = tuple[float, ScoredElement, str]  # fused score, its scoring, the passage it came from
+_Best = tuple[float, ScoredElement, str, int]  # fused score, its scoring, its passage, support
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An objective a proposal may serve, with the evidence the calibration weighs."""
+
+    id: str
+    raw: float
+    scored: ScoredElement
+    passage: str
+    features: dict[str, float]
 
 
 @dataclass
 class _Prepared:
     passages: list[str]
+    scoring: list[str]  # the passages as scored (the organisation's names removed)
     considered: int
     ignored: int
     lexical: list[dict[str, LexicalHit]]
@@ -130,6 +140,16 @@ class Aligner:
 
     def align_many(self, texts: list[str | bytes]) -> list[Alignment | AlignInputError]:
         """Align many proposals with one pass of the model over all their passages."""
+        out: list[Alignment | AlignInputError] = []
+        for item in self.candidates_many(texts):
+            out.append(item if isinstance(item, AlignInputError) else self._decide(*item))
+        return out
+
+    def candidates_many(
+        self, texts: list[str | bytes]
+    ) -> list[tuple[list[Candidate], int, int] | AlignInputError]:
+        """Per proposal: its best objectives with their evidence, and the words considered
+        and ignored (or the reason it cannot be aligned)."""
         prepared: list[_Prepared | AlignInputError] = []
         for text in texts:
             try:
@@ -139,18 +159,19 @@ class Aligner:
         jobs = [(k, i) for k, p in enumerate(prepared) if isinstance(p, _Prepared)
                 for i in p.dense_passages]
         vectors = self.searcher.embedder.embed(
-            [prepared[k].passages[i] for k, i in jobs]  # type: ignore[union-attr]
+            [prepared[k].scoring[i] for k, i in jobs]  # type: ignore[union-attr]
         )
         dense, best_view = self.searcher.dense_matrix(vectors)
         rows: dict[tuple[int, int], int] = {job: r for r, job in enumerate(jobs)}
-        out: list[Alignment | AlignInputError] = []
+        out: list[tuple[list[Candidate], int, int] | AlignInputError] = []
         for k, p in enumerate(prepared):
             if isinstance(p, AlignInputError):
                 out.append(p)
                 continue
             per_objective = self._score(p, {i: rows[(k, i)] for i in p.dense_passages},
                                         dense, best_view)
-            out.append(self._decide(per_objective, p.considered, p.ignored))
+            out.append((self._candidates(per_objective, len(p.passages)), p.considered,
+                        p.ignored))
         return out
 
     def _prepare(self, text: str | bytes) -> _Prepared:
@@ -161,7 +182,9 @@ class Aligner:
             raise AlignInputError("The proposal has no words to align; paste it as plain text.")
         cleaned, ignored = first_words(cleaned, MAX_WORDS)
         passages = split_passages(cleaned, max_words=PASSAGE_WORDS)
-        lexical = [self.searcher.lexical.score(p) for p in passages]
+        # Scored without the organisation's names (no evidence); quoted as written.
+        scoring = [self.searcher.read(p) for p in passages]
+        lexical = [self.searcher.lexical.score(p) for p in scoring]
         chosen = list(range(len(passages)))
         if len(chosen) > MAX_DENSE_PASSAGES:
             # Very long proposals: the model's time grows with every token, so only the
@@ -169,7 +192,8 @@ class Aligner:
             evidence = [max((h.exact + h.concept for h in lex.values()), default=0.0)
                         for lex in lexical]
             chosen = sorted(chosen, key=lambda i: -evidence[i])[:MAX_DENSE_PASSAGES]
-        return _Prepared(passages, len(cleaned.split()), ignored, lexical, chosen)
+        chosen = [i for i in chosen if has_letters(scoring[i])]
+        return _Prepared(passages, scoring, len(cleaned.split()), ignored, lexical, chosen)
 
     def _score(
         self, p: _Prepared, row_of: dict[int, int], dense: np.ndarray, best_view: np.ndarray
@@ -186,49 +210,70 @@ class Aligner:
             for s in self.searcher._fuse(d, v, p.lexical[i], ("objective",)):
                 raws.setdefault(s.id, []).append(s.raw)
                 if s.id not in best or s.raw > best[s.id][0]:
-                    best[s.id] = (s.raw, s, passage)
+                    best[s.id] = (s.raw, s, passage, 0)
         out: dict[str, _Best] = {}
-        for oid, (raw, scored, passage) in best.items():
+        for oid, (raw, scored, passage, _) in best.items():
             support = sum(1 for r in raws[oid] if r >= raw - 0.05) - 1
-            out[oid] = (raw + SUPPORT_BONUS * min(support, 2), scored, passage)
+            out[oid] = (raw + SUPPORT_BONUS * min(support, 2), scored, passage, support)
         return out
 
-    def _decide(
-        self,
-        per_objective: dict[str, _Best],
-        considered: int,
-        ignored: int,
-    ) -> Alignment:
-        ranked = sorted(per_objective.items(), key=lambda kv: -kv[1][0])
+    @staticmethod
+    def _candidates(per_objective: dict[str, _Best], passages: int) -> list[Candidate]:
+        ranked = sorted(per_objective.items(), key=lambda kv: -kv[1][0])[:MAX_CANDIDATES]
+        out = []
+        for i, (oid, (raw, scored, passage, support)) in enumerate(ranked):
+            other = ranked[1][1][0] if i == 0 and len(ranked) > 1 else ranked[0][1][0]
+            features = {
+                "raw": raw,
+                "dense": scored.dense,
+                "lexical": min(1.0, scored.exact + scored.concept),
+                "lead": raw - other if len(ranked) > 1 else 1.0,
+                "top": 1.0 if i == 0 else 0.0,
+                "support": min(support, 3) / max(1, min(passages - 1, 3)),
+            }
+            out.append(Candidate(oid, raw, scored, passage, features))
+        return out
+
+    def _decide(self, candidates: list[Candidate], considered: int, ignored: int) -> Alignment:
+        """Tags: the best objective when it is likely enough to fit at all, then the others
+        that are more likely right than wrong; each with its probability."""
+        cal = self.searcher.calibration
+        probs = [cal.tag.probability(c.features) for c in candidates]
         tags: list[Tag] = []
-        top_raw = ranked[0][1][0] if ranked else -np.inf
-        next_raw = ranked[1][1][0] if len(ranked) > 1 else -np.inf
-        for i, (oid, (raw, scored, passage)) in enumerate(ranked[:MAX_CLOSE_TAGS]):
-            score = calibrate(raw)
-            if score < ALIGN_MIN_SCORE:
-                break
-            if i > 0 and raw < top_raw - SECONDARY_MARGIN:
-                break
-            clear = i == 0 and top_raw - next_raw >= CLEAR_MARGIN
-            tags.append(self._tag(oid, score, scored, passage, clear=clear))
-        nearest = []
-        if not tags:
-            nearest = [
-                self._tag(oid, calibrate(raw), scored, passage, clear=False)
-                for oid, (raw, scored, passage) in ranked[:3]
-            ]
+        if candidates and probs[0] >= cal.fit_threshold:
+            tags.append(self._tag(candidates[0], probs[0]))
+            for c, p in zip(candidates[1:MAX_CLOSE_TAGS], probs[1:MAX_CLOSE_TAGS], strict=False):
+                if p >= SECONDARY_PROBABILITY:
+                    tags.append(self._tag(c, p))
+        nearest = [] if tags else [self._tag(c, p) for c, p in zip(candidates[:3], probs,
+                                                                     strict=False)]
         return Alignment(
             tags=tags, no_fit=not tags, words_considered=considered, words_ignored=ignored,
             nearest=nearest,
         )
 
-    def _tag(
-        self, oid: str, score: float, scored: ScoredElement, passage: str, *, clear: bool
-    ) -> Tag:
+    def _tag(self, c: Candidate, probability: float) -> Tag:
         return Tag(
-            id=oid,
-            goal=scored.element.goal_id,
-            score=round(score, 4),
-            confidence=confidence_of(score, clear=clear),
-            why=explain(passage, scored),
+            id=c.id,
+            goal=c.scored.element.goal_id,
+            score=round(probability, 4),
+            confidence=confidence_of(probability),
+            why=explain(c.passage, c.scored),
+            evidence=self.evidence(c.passage, c.id),
         )
+
+    def evidence(self, passage: str, objective_id: str) -> str:
+        """The sentence of ``passage`` that carries the most of the objective's evidence
+        (the words it shares with the objective, weighed as in search), for a reader to
+        check the tag at a glance."""
+        sentences = split_sentences(passage)
+        if not sentences:
+            return ""
+        best, best_weight = sentences[0], 0.0
+        if len(sentences) > 1:
+            for sentence in sentences:
+                hit = self.searcher.lexical.score(self.searcher.read(sentence)).get(objective_id)
+                weight = hit.exact + hit.concept if hit else 0.0
+                if weight > best_weight:
+                    best, best_weight = sentence, weight
+        return shorten(best, EVIDENCE_CHARS)

@@ -15,12 +15,11 @@ from pydantic import BaseModel, Field
 
 from framework_data.schema import Element, Framework
 
-from .search import STRONG, WEAK, ScoredElement, SearchResult
+from .calibration import default_calibration
+from .search import ScoredElement, SearchResult
 
-# An element below this calibrated score is not an answer; at or above it, it is.
-ANSWER_THRESHOLD = WEAK
-# Close runner-ups are shown too ("see also"), when they are clear matches themselves.
-SEE_ALSO_MARGIN = 0.08
+# Runner-ups are cited too when they are more likely right than wrong themselves.
+SEE_ALSO_PROBABILITY = 0.5
 RELATED_FLOOR = 0.2
 # How a declined answer's text introduces its possibly related elements (renderers that list
 # ``Answer.related`` themselves cut the text here).
@@ -99,13 +98,14 @@ class OfflineComposer:
             return Answer(answered=True, text="\n".join(lines), citations=cites)
         results = result.results
         top = results[0] if results else None
-        if top is None or top.score < ANSWER_THRESHOLD:
+        threshold = default_calibration().answer_threshold
+        if top is None or result.covered < threshold:
             return self._decline(result, framework)
         if top.element.kind == "goal":
             return self._goal(top, framework, structural=st is not None)
         chosen = [top] + [
             s for s in results[1:3]
-            if st is None and s.score >= STRONG and s.raw >= top.raw - SEE_ALSO_MARGIN
+            if st is None and s.score >= SEE_ALSO_PROBABILITY
             and s.element.kind == top.element.kind
         ]
         if st is not None:  # explicit ids: cite exactly those

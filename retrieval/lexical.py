@@ -131,9 +131,15 @@ class LexicalIndex:
     """Exact and concept-level word overlap between a query and each element's texts."""
 
     def __init__(
-        self, docs: dict[str, Iterable[str]], lexicon: ConceptLexicon | None = None
+        self,
+        docs: dict[str, Iterable[str]],
+        lexicon: ConceptLexicon | None = None,
+        *,
+        neutral: frozenset[str] = frozenset(),
     ) -> None:
+        """``neutral``: stems that are no evidence in a query (the framework's own name)."""
         self.lexicon = lexicon or default_lexicon()
+        self.neutral = neutral
         self.docs: dict[str, _Doc] = {}
         for key, texts in docs.items():
             surface: dict[str, str] = {}
@@ -165,7 +171,7 @@ class LexicalIndex:
         ws, stems, cons = analyse(text, self.lexicon)
         query: dict[str, tuple[str, set[str]]] = {}
         for w, s, cs in zip(ws, stems, cons, strict=True):
-            if _is_content(w):
+            if _is_content(w) and s not in self.neutral:
                 prev = query.get(s)
                 query[s] = (w, (prev[1] if prev else set()) | cs)
         total = sum(self.idf(s) for s in query)

@@ -1,50 +1,53 @@
-"""Hybrid search over a framework: dense (MiniLM) + lexical (exact and concept), fused and
-calibrated, with structure-aware lookups in front.
+"""Hybrid search over a framework: dense (MiniLM) + lexical (exact and concept), fused,
+with structure-aware lookups in front.
 
-Every result carries ``score`` in [0, 1], calibrated so that the same thresholds mean the same
-thing across questions and frameworks: >= ``STRONG`` a clear match, >= ``WEAK`` plausibly
-related, below that no match.
+Elements are ranked by the fused score. Each result of :meth:`FrameworkSearcher.search` then
+carries ``score``: the probability that citing it is right, from the calibration's logistic
+model over the evidence (:mod:`retrieval.calibration`, :mod:`retrieval.evidence`), and the
+result carries the probability that the framework covers the question at all.
 """
 
 from __future__ import annotations
 
 import math
+import re
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from framework_data.schema import Element, ElementKind, Framework
 
+from .calibration import (
+    Calibration,
+    asks_about_the_framework,
+    asks_for_a_fact,
+    default_calibration,
+)
 from .embeddings import MiniLMEmbedder
+from .evidence import Explanation, OwnNames, WordMeanings, explain_question, topic_words
 from .index import ChromaLocation, VectorIndex, View
 from .lexical import ConceptLexicon, LexicalHit, LexicalIndex, Match
 from .structure import StructuralHit, find_structural
-from .text import STOPWORDS, clean_text, words
+from .text import STOPWORDS, clean_text, has_letters, split_sentences, words
 
-# Fusion weights and calibration (see docs in README "How retrieval works").
+# Fusion weights (see README "How retrieval works"): they rank; the calibration scores.
 W_DENSE, W_EXACT, W_CONCEPT = 1.0, 0.6, 0.8
-# calibrate() maps the fused score to [0, 1]; 0.5 sits where, on the labelled sets, questions
-# the framework covers separate from those it does not (fused ≈ 0.39).
-CAL_CENTER, CAL_SCALE = 0.39, 0.05
-STRONG, WEAK = 0.85, 0.5
 MAX_QUERY_CHARS = 2_000
-
-
-def calibrate(raw: float) -> float:
-    return 1.0 / (1.0 + math.exp(-(raw - CAL_CENTER) / CAL_SCALE))
 
 
 @dataclass(frozen=True)
 class ScoredElement:
     element: Element
-    score: float  # calibrated, 0..1
+    score: float  # probability that citing it is right (0 until search() calibrates it)
     raw: float
     dense: float
     exact: float
     concept: float
     matches: tuple[Match, ...] = ()
     best_view: str = ""
+    explanation: Explanation | None = None  # how much of a question this element explains
 
     @property
     def id(self) -> str:
@@ -56,14 +59,34 @@ class SearchResult:
     query: str
     structural: StructuralHit | None
     results: list[ScoredElement] = field(default_factory=list)
+    covered: float = 1.0  # P(the framework covers the question); 1 for lookups
 
     @property
     def top(self) -> ScoredElement | None:
         return self.results[0] if self.results else None
 
 
-def _views(fw: Framework) -> list[View]:
+def _views(fw: Framework, names: OwnNames) -> list[View]:
+    # A view that is nothing but the organisation's name keeps its words.
+    return [View(v.element_id, names.remove_from(v.text) or v.text) for v in _raw_views(fw)]
+
+
+def _notes_for(el: Element, ids: frozenset[str]) -> str | None:
+    """An element's scope note without the sentences that point to another element ("Training
+    courses themselves belong to 2.3."): their words are evidence for that one, not this."""
+    if not el.scope:
+        return None
+    kept = [s for s in split_sentences(el.scope)
+            if not any(i != el.id and i in ids for i in _ID_TOKEN.findall(s))]
+    return " ".join(kept) or None
+
+
+_ID_TOKEN = re.compile(r"(?<![\w.])(?:[Gg]?\d+(?:\.[A-Za-z0-9]+)*)(?![\w])")
+
+
+def _raw_views(fw: Framework) -> list[View]:
     views: list[View] = []
+    ids = frozenset(fw.citation_ids())
     for el in fw.elements():
         views.append(View(el.id, el.text))
         if el.kind == "objective":
@@ -72,15 +95,18 @@ def _views(fw: Framework) -> list[View]:
                 views.append(View(el.id, f"{goal.title}: {el.text}"))
         if el.kind == "statement":  # "Our values: Respect, …", "Our mission: …"
             views.append(View(el.id, f"Our {el.id}: {el.text}"))
-        for extra in (el.title, el.scope, ", ".join(el.keywords) if el.keywords else None):
+        for extra in (el.title, _notes_for(el, ids),
+                      ", ".join(el.keywords) if el.keywords else None):
             if extra and (el.kind != "goal" or extra != el.title):
                 views.append(View(el.id, extra))
     return views
 
 
-def _lexical_docs(fw: Framework) -> dict[str, list[str]]:
+def _lexical_docs(fw: Framework, names: OwnNames) -> dict[str, list[str]]:
+    ids = frozenset(fw.citation_ids())
     docs = {
-        el.id: [t for t in (el.text, el.title, el.scope, *el.keywords) if t]
+        el.id: [names.remove_from(t) for t in (el.text, el.title, _notes_for(el, ids), *el.keywords)
+                if t]
         for el in fw.elements()
     }
     for el in fw.elements():
@@ -106,16 +132,23 @@ class FrameworkSearcher:
         location: ChromaLocation | None = None,
         lexicon: ConceptLexicon | None = None,
         rebuild: bool = False,
+        calibration: Calibration | None = None,
     ) -> None:
         self.framework = framework
         self.embedder = embedder.load()
         self.elements = {el.id: el for el in framework.elements()}
-        self._views = _views(framework)
+        self.names = OwnNames(framework)
+        self.calibration = calibration or default_calibration()
+        self._views = _views(framework, self.names)
         self.index = VectorIndex.open(
             self._views, embedder, location, framework_hash=framework.content_hash(),
             rebuild=rebuild,
         )
-        self.lexical = LexicalIndex(_lexical_docs(framework), lexicon)
+        docs = _lexical_docs(framework, self.names)
+        self.lexical = LexicalIndex(docs, lexicon, neutral=self.names.neutral_stems)
+        self._meaning_texts = docs
+        self._meanings: WordMeanings | None = None
+        self._meanings_lock = threading.Lock()
         ids = list(self.elements)
         self._ids = ids
         self._col = {eid: i for i, eid in enumerate(ids)}
@@ -144,19 +177,70 @@ class FrameworkSearcher:
         cols = np.arange(best.shape[1])
         return best[row, cols], best_view[row, cols]
 
+    def read(self, text: str) -> str:
+        """The text as it is scored: without the organisation's names (no evidence)."""
+        return self.names.remove_from(text)
+
     def score(
         self,
         text: str,
         *,
         kinds: Sequence[ElementKind] = ("objective", "goal", "statement"),
         query_vectors: np.ndarray | None = None,
+        read: bool = True,
     ) -> list[ScoredElement]:
-        """All elements of the given kinds, best first."""
+        """All elements of the given kinds, best first by fused score (``read=False``: the
+        text was already through :meth:`read`)."""
+        text = self.read(text) if read else text
+        if not has_letters(text):  # nothing but the organisation's name: no evidence
+            n = len(self.elements)
+            return self._fuse(np.zeros(n), np.zeros(n, dtype=np.int64), {}, kinds)
         if query_vectors is None:
             query_vectors = self.embed_query(text)
         dense, best_view = self._dense(query_vectors)
         lex = self.lexical.score(text)
         return self._fuse(dense, best_view, lex, kinds)
+
+    def question_evidence(
+        self, question: str, k: int = 5
+    ) -> list[tuple[ScoredElement, dict[str, float]]]:
+        """The ``k`` best elements for a question, each with its explanation and the evidence
+        features the calibration weighs."""
+        text = self.read(question)
+        ranked = self.score(text, read=False)[:k]
+        if not ranked:
+            return []
+        tokens = topic_words(text, self.names.title_stems)
+        closeness = self.meanings.closeness([t.word for t in tokens], [s.id for s in ranked])
+        framing = 1.0 if asks_about_the_framework(question) else 0.0
+        out = []
+        for j, s in enumerate(ranked):
+            ex = explain_question(tokens, s.matches, closeness[:, j] if tokens else None)
+            other = ranked[1].raw if j == 0 and len(ranked) > 1 else ranked[0].raw
+            features = {
+                "dense": s.dense,
+                "lexical": min(1.0, s.exact + s.concept),
+                "explained": ex.explained,
+                "worst": ex.worst,
+                "unexplained": min(3.0, ex.unexplained_weight),
+                "lead": s.raw - other if len(ranked) > 1 else 1.0,
+                "factual": 1.0 if asks_for_a_fact(question, s.element.text) else 0.0,
+                # Asking about the framework ("which objective covers…") lends weight to
+                # the evidence there is, never evidence of its own.
+                "framed_dense": framing * s.dense,
+                "framed_explained": framing * ex.explained,
+                "top": 1.0 if j == 0 else 0.0,
+            }
+            out.append((replace(s, explanation=ex), features))
+        return out
+
+    @property
+    def meanings(self) -> WordMeanings:
+        """The framework's words embedded one by one (built on first use)."""
+        with self._meanings_lock:
+            if self._meanings is None:
+                self._meanings = WordMeanings(self.embedder.embed, self._meaning_texts)
+            return self._meanings
 
     def embed_query(self, text: str) -> np.ndarray:
         focus = focus_text(text)
@@ -181,7 +265,7 @@ class FrameworkSearcher:
             out.append(
                 ScoredElement(
                     element=el,
-                    score=calibrate(raw),
+                    score=0.0,
                     raw=raw,
                     dense=d,
                     exact=hit.exact,
@@ -209,7 +293,12 @@ class FrameworkSearcher:
             return SearchResult(q, structural, results)
         if structural is not None:
             return SearchResult(q, structural, [])
-        return SearchResult(q, None, self.score(q)[:k])
+        cal = self.calibration
+        evidence = self.question_evidence(q, k)
+        results = sorted((replace(s, score=cal.citation.probability(f)) for s, f in evidence),
+                         key=lambda s: -s.score)  # best first: the most likely right
+        covered = cal.covered.probability(evidence[0][1]) if evidence else 0.0
+        return SearchResult(q, None, results, covered=covered)
 
     def exact(self, element_id: str) -> ScoredElement:
         """An element found by lookup: certain, score 1."""

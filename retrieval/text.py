@@ -36,7 +36,8 @@ addresses describe describes explain find know see show mean means want wants ne
 fits fitting belong belongs relate relates related relevant apply applies regarding
 concerning objective objectives goal goals strategic strategy framework plan priority
 priorities pillar pillars target targets element section part item question answer hi hello
-hey thanks thank bot pls plz
+hey thanks thank bot pls plz whats thats theres heres dont doesnt didnt cant wont isnt arent
+im ive youre
 """.split()
 )
 
@@ -120,6 +121,21 @@ def first_words(text: str, limit: int) -> tuple[str, int]:
     if len(spans) <= limit:
         return text, 0
     return text[: spans[limit - 1]], len(spans) - limit
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences (and list items) of a text, trimmed, in order."""
+    pieces = (p.strip(" \n-*•") for p in _SENTENCE_RE.split(text) if p)
+    return [p for p in pieces if p and has_letters(p)]
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` on one line, cut at a word boundary with "…" when longer than ``limit``."""
+    one_line = " ".join(text.split())
+    if len(one_line) <= limit:
+        return one_line
+    cut = one_line[: limit - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"
 
 
 def split_passages(text: str, *, max_words: int = 60) -> list[str]:

@@ -18,7 +18,7 @@ from framework_data.loader import load_framework
 ASK_KEYS = {"id", "question", "answered", "text", "citations"}
 CITATION_KEYS = {"id", "kind", "score"}
 ALIGN_KEYS = {"id", "tags", "no_fit"}
-TAG_KEYS = {"id", "goal", "score", "confidence", "why"}
+TAG_KEYS = {"id", "goal", "score", "confidence", "why", "evidence"}
 
 INTERPOL = load_framework()
 INTERPOL_IDS = INTERPOL.citation_ids()
@@ -239,6 +239,9 @@ def test_align_file_plain_text(tmp_path: Path, fwbot_env: dict[str, str]) -> Non
     proc = run_fwbot("align", "--file", proposal, "--json", env=fwbot_env)
     assert proc.returncode == 0, proc.stderr.decode()
     [obj] = json_lines(proc.stdout)
+    # A file adds where the text came from; the rest of the contract is unchanged.
+    assert obj.pop("source") == {"name": str(proposal), "kind": "text", "pages": None,
+                                 "words": 26}
     check_align_object(obj)
     assert obj["tags"][0]["id"] == "5.4"
 

@@ -55,9 +55,12 @@ def objective_line(objective_id: str, framework: Framework) -> str:
 def _tag_blocks(tags: Sequence[Tag], framework: Framework, *, why: bool) -> list[Block]:
     blocks: list[Block] = []
     for tag in tags:
-        blocks += sections(f"{objective_line(tag.id, framework)} — confidence: {tag.confidence}")
+        blocks += sections(f"{objective_line(tag.id, framework)} — confidence: {tag.confidence}"
+                           f" ({tag.score:.0%} likely right)")
         if why and tag.why.strip():
             blocks.append(context(f"Why: {escape(tag.why)}"))
+        if why and tag.evidence.strip():
+            blocks.append(context(f"Your proposal says: “{escape(tag.evidence)}”"))
     return blocks
 
 
@@ -120,15 +123,19 @@ def alignment_message(
     status: str = STATUS_SUGGESTED,
     decided_ids: list[str] | None = None,
     truncated_note: str | None = None,
+    read_note: str | None = None,
 ) -> Message:
     """The /align result for the person who ran it.
 
     Suggested: the proposal quote, each tag with its confidence and why, notes, and the
     buttons Share / Confirm (only with tags) / Edit tags / Track. Decided ("confirmed",
     "corrected", …): the decided objectives and a status line, with Share and Track only.
-    Buttons carry ``str(alignment_id)`` and are left out when it is None.
+    Buttons carry ``str(alignment_id)`` and are left out when it is None. ``read_note``
+    (plain text, escaped here) says which documents were read, under the quote.
     """
     blocks: list[Block] = list(sections(f"*Proposal:* {proposal_quote(proposal)}"))
+    if read_note:
+        blocks.append(context(escape(read_note)))
     blocks += _result_blocks(
         alignment, framework, status=status, decided_ids=decided_ids, why=True
     )

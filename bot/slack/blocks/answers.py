@@ -67,13 +67,16 @@ def citation_line(
 
 
 def _cited_lines(heading: str, cites: Iterable[Citation], fw: Framework, quote: bool) -> list[str]:
+    """One line per cited element; a searched (not looked-up) citation shows how likely it is
+    to be right."""
     elements = _index(fw)
     seen: set[str] = set()
     lines = [heading]
     for c in cites:
         if c.id not in seen:
             seen.add(c.id)
-            lines.append(f"• {citation_line(c.id, fw, quote=quote, elements=elements)}")
+            likely = f" _({c.score:.0%} likely right)_" if c.score < 1.0 else ""
+            lines.append(f"• {citation_line(c.id, fw, quote=quote, elements=elements)}{likely}")
     return lines if len(lines) > 1 else []
 
 
