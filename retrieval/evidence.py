@@ -39,6 +39,7 @@ EXPLAINED_BY_CONCEPT, EXPLAINED_BY_FAMILY = 0.85, 0.5
 # SOFT_LOW explains nothing, SOFT_HIGH and above fully.
 SOFT_LOW, SOFT_HIGH = 0.55, 0.85
 UNEXPLAINED = 0.5  # a word explained less than this is "left unexplained"
+WORD_CACHE = 20_000  # question words whose vectors are kept (about 30 MB)
 
 
 @cache
@@ -128,13 +129,27 @@ class WordMeanings:
         self.vocab = list(vocab)
         self.vectors = embed(self.vocab) if self.vocab else np.zeros((0, 1), dtype=np.float32)
         self.members = {eid: np.asarray(ix, dtype=np.int64) for eid, ix in members.items()}
+        # Question words recur: their vectors are kept (the framework's own words from the
+        # start), up to WORD_CACHE words.
+        self._known: dict[str, np.ndarray] = dict(zip(self.vocab, self.vectors, strict=True))
+
+    def word_vectors(self, query_words: Sequence[str]) -> np.ndarray:
+        missing = [w for w in dict.fromkeys(query_words) if w not in self._known]
+        if missing:
+            fresh = self._embed(missing)
+            if len(self._known) < WORD_CACHE:
+                self._known.update(zip(missing, fresh, strict=True))
+            found = dict(zip(missing, fresh, strict=True))
+        else:
+            found = {}
+        return np.stack([found[w] if w in found else self._known[w] for w in query_words])
 
     def closeness(self, query_words: Sequence[str], element_ids: Sequence[str]) -> np.ndarray:
         """(query words × elements): the best cosine of each word with the element's words."""
         out = np.zeros((len(query_words), len(element_ids)), dtype=np.float32)
         if not query_words or not self.vocab:
             return out
-        sims = self._embed(list(query_words)) @ self.vectors.T
+        sims = self.word_vectors(query_words) @ self.vectors.T
         for j, eid in enumerate(element_ids):
             ix = self.members.get(eid)
             if ix is not None and len(ix):

@@ -243,9 +243,13 @@ class FrameworkSearcher:
             return self._meanings
 
     def embed_query(self, text: str) -> np.ndarray:
+        return self.embedder.embed(self._query_texts(text))
+
+    @staticmethod
+    def _query_texts(text: str) -> list[str]:
+        """What is embedded for a query: the text, and its topic words alone when they differ."""
         focus = focus_text(text)
-        texts = [text] if not focus or focus == text.lower() else [text, focus]
-        return self.embedder.embed(texts)
+        return [text] if not focus or focus == text.lower() else [text, focus]
 
     def _fuse(
         self,
