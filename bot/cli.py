@@ -84,7 +84,7 @@ def ask_json(qid: Any, question: str, answer) -> dict[str, Any]:
         "question": question,
         "answered": answer.answered,
         "text": answer.text,
-        "citations": [c.model_dump() for c in answer.citations],
+        "citations": [c.model_dump(exclude_none=True) for c in answer.citations],
     }
 
 
@@ -232,6 +232,10 @@ def cmd_framework(args: argparse.Namespace) -> int:
             return EXIT_ERROR
         n = sum(1 for _ in fw.objectives())
         print(f"{path}: OK — {fw.title}: {len(fw.goals)} goals, {n} objectives")
+        from framework_data.notes import overlapping_notes
+
+        for warning in overlapping_notes(fw):  # valid, but notes that blur two objectives
+            print(f"{path}: warning: {warning}", file=sys.stderr)
         return EXIT_OK
     services = _services(args)
     print(render_framework(services.framework, notes=args.scope))

@@ -22,6 +22,7 @@ def render_answer(answer: Answer, fw: Framework) -> str:
     if answer.citations:
         cited = ", ".join(f"{c.id} ({c.score:.2f})" for c in answer.citations)
         lines.append(f"\nSources: {cited}")
+        lines += [_wrap(f"({c.note})", "  ") for c in answer.citations if c.note]
     return "\n".join(lines)
 
 

@@ -30,6 +30,10 @@ class Citation(BaseModel):
     id: str
     kind: Literal["objective", "goal", "statement"]
     score: float = Field(ge=0.0, le=1.0)
+    note: str | None = Field(
+        default=None,
+        description="Which scope note or keywords matched, when they did (never quoted as "
+                    "the framework's words).")
 
 
 class Answer(BaseModel):
@@ -59,7 +63,7 @@ def grounded(
 
 def _cite(s: ScoredElement) -> Citation:
     score = round(min(max(s.score, 0.0), 1.0), 4)
-    return Citation(id=s.element.id, kind=s.element.kind, score=score)
+    return Citation(id=s.element.id, kind=s.element.kind, score=score, note=s.note)
 
 
 def _label(el: Element, fw: Framework) -> str:

@@ -26,7 +26,7 @@ import numpy as np
 from framework_data.schema import Framework
 
 from .lexical import Match
-from .text import STOPWORDS, stem, words
+from .text import STOPWORDS, shorten, split_sentences, stem, words
 
 # Zipf frequency (log10 per billion words): "the" 7.7, "work" 6.0, "training" 5.2,
 # "bananas" 3.7. Specificity rises from 0 at ZIPF_COMMON to 1 at ZIPF_RARE and below; a word
@@ -39,6 +39,7 @@ EXPLAINED_BY_CONCEPT, EXPLAINED_BY_FAMILY = 0.85, 0.5
 # SOFT_LOW explains nothing, SOFT_HIGH and above fully.
 SOFT_LOW, SOFT_HIGH = 0.55, 0.85
 UNEXPLAINED = 0.5  # a word explained less than this is "left unexplained"
+NOTE_CHARS = 100  # how much of a matched scope-note sentence is quoted
 WORD_CACHE = 20_000  # question words whose vectors are kept (about 30 MB)
 
 
@@ -201,3 +202,22 @@ def explain_question(
         words=len(tokens),
         left=tuple(w for _, w in sorted(left, reverse=True)),
     )
+
+
+def matched_note(
+    element_id: str, text: str, note: str | None, keywords: Sequence[str],
+    matches: Iterable[Match],
+) -> str | None:
+    """Which scope note or keywords of an element the question matched, when it was they and
+    not the framework's own words ("matched the scope of 1.2: new biometric services…")."""
+    if not note and not keywords:
+        return None
+    own = {stem(w) for w in words(text)}
+    from_notes = {stem(m.element_word) for m in matches} - own
+    hit_keywords = [k for k in keywords if {stem(w) for w in words(k)} & from_notes]
+    if hit_keywords:
+        return f"matched the keywords of {element_id}: {', '.join(hit_keywords[:3])}"
+    for sentence in split_sentences(note or ""):
+        if {stem(w) for w in words(sentence)} & from_notes:
+            return f"matched the scope of {element_id}: {shorten(sentence, NOTE_CHARS)}"
+    return None

@@ -26,7 +26,14 @@ from .calibration import (
     default_calibration,
 )
 from .embeddings import MiniLMEmbedder
-from .evidence import Explanation, OwnNames, WordMeanings, explain_question, topic_words
+from .evidence import (
+    Explanation,
+    OwnNames,
+    WordMeanings,
+    explain_question,
+    matched_note,
+    topic_words,
+)
 from .index import ChromaLocation, VectorIndex, View
 from .lexical import ConceptLexicon, LexicalHit, LexicalIndex, Match
 from .structure import StructuralHit, find_structural
@@ -48,6 +55,7 @@ class ScoredElement:
     matches: tuple[Match, ...] = ()
     best_view: str = ""
     explanation: Explanation | None = None  # how much of a question this element explains
+    note: str | None = None  # which of its scope note or keywords matched, if they did
 
     @property
     def id(self) -> str:
@@ -138,6 +146,8 @@ class FrameworkSearcher:
         self.embedder = embedder.load()
         self.elements = {el.id: el for el in framework.elements()}
         self.names = OwnNames(framework)
+        ids = frozenset(framework.citation_ids())
+        self._notes = {el.id: _notes_for(el, ids) for el in framework.elements()}
         self.calibration = calibration or default_calibration()
         self._views = _views(framework, self.names)
         self.index = VectorIndex.open(
@@ -231,7 +241,9 @@ class FrameworkSearcher:
                 "framed_explained": framing * ex.explained,
                 "top": 1.0 if j == 0 else 0.0,
             }
-            out.append((replace(s, explanation=ex), features))
+            note = matched_note(s.id, s.element.text, self._notes.get(s.id),
+                                s.element.keywords, s.matches)
+            out.append((replace(s, explanation=ex, note=note), features))
         return out
 
     @property

@@ -77,6 +77,8 @@ def _cited_lines(heading: str, cites: Iterable[Citation], fw: Framework, quote: 
             seen.add(c.id)
             likely = f" _({c.score:.0%} likely right)_" if c.score < 1.0 else ""
             lines.append(f"• {citation_line(c.id, fw, quote=quote, elements=elements)}{likely}")
+            if c.note:  # a scope note matched: say so, apart from the framework's words
+                lines.append(f"   ↳ _{escape(c.note)}_")
     return lines if len(lines) > 1 else []
 
 
