@@ -5,7 +5,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SHARED_EVAL ?= ../shared/eval
+DEV_EVAL ?= tests/fixtures/eval/dev
 HOLDOUT := tests/fixtures/eval/interpol_holdout
 WORKING := tests/fixtures/eval/working
 
@@ -16,7 +16,7 @@ help:
 	@echo "make run    serve Slack (if SLACK_BOT_TOKEN is set here or in .env), else a local chat"
 	@echo "make test   run the tests"
 	@echo "make lint   ruff check"
-	@echo "make eval   quality metrics on the working, dev (if $(SHARED_EVAL) exists) and held-out sets"
+	@echo "make eval   quality metrics on the working, dev and held-out sets (all in the repository)"
 	@echo "make calibrate  refit the score calibration on the working sets"
 	@echo "make bench  latency benchmark"
 
@@ -44,13 +44,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 eval: $(STAMP)
-	@if [ -d "$(SHARED_EVAL)" ]; then \
-		echo "== dev sets ($(SHARED_EVAL))"; \
-		$(BIN)/fwbot eval --questions $(SHARED_EVAL)/questions_dev.jsonl \
-			--proposals $(SHARED_EVAL)/proposals_dev.jsonl || exit $$?; \
-	else \
-		echo "== dev sets: $(SHARED_EVAL) not found, skipped"; \
-	fi
+	@echo "== dev sets ($(DEV_EVAL), copies of the shared dev sets)"
+	$(BIN)/fwbot eval --questions $(DEV_EVAL)/questions_dev.jsonl \
+		--proposals $(DEV_EVAL)/proposals_dev.jsonl
 	@echo "== INTERPOL working set"
 	$(BIN)/fwbot eval --questions $(WORKING)/interpol_questions.jsonl \
 		--proposals $(WORKING)/interpol_proposals.jsonl

@@ -115,3 +115,18 @@ def test_issue_9_targets(name: str, request: pytest.FixtureRequest) -> None:
     assert p.primary_at_3 >= 0.97
     assert p.wrong_tag_rate <= 0.15
     assert p.scores.ece <= 0.08
+
+
+def test_make_eval_needs_only_files_in_the_repository() -> None:
+    """`make eval` works in a clone anywhere: every set it reads is in the repository."""
+    import re
+
+    root = EVAL.parents[2]
+    makefile = (root / "Makefile").read_text(encoding="utf-8")
+    variables = dict(re.findall(r"^(\w+) \??:?= (.+)$", makefile, re.MULTILINE))
+    recipe = makefile.split("\neval:", 1)[1].split("\n\n", 1)[0]
+    paths = re.findall(r"--(?:questions|proposals|framework) (\S+)", recipe)
+    assert len(paths) >= 10
+    for path in paths:
+        path = re.sub(r"\$\((\w+)\)", lambda m: variables[m.group(1)], path)
+        assert (root / path).is_file(), path
