@@ -2,9 +2,11 @@
 
 A proposal of any length (up to ``MAX_WORDS`` words) is split into sentence-sized passages;
 each passage, and the opening of the whole text, is scored against every objective with the
-same hybrid scorer as questions. An objective's score is its best passage, nudged up when
-several passages support it. Tags are the objectives above a calibrated threshold and close to
-the best one, at most five; when none clears the bar the result says no objective fits well.
+same hybrid scorer as questions. An objective's fused score is its best passage's, nudged up
+when several passages support it; that ranks them. Each of the best few then gets the
+probability that it is an acceptable tag (:mod:`retrieval.calibration`): the best is tagged
+when it is likely enough to fit at all, the others only when more likely right than wrong (at
+most three); when none clears the bar the result says no objective fits well.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ class FrameworkRetriever(BaseRetriever):
     """Framework elements relevant to a query, best first, as langchain ``Document``s.
 
     Metadata: ``id`` (citation id), ``kind``, ``goal`` (citation id of the goal), ``score``
-    (calibrated, 0..1). Direct ids and structural questions are lookups with score 1.0.
+    (the probability that citing it is right). Direct ids and structural questions are lookups
+    with score 1.0.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
