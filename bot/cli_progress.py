@@ -3,7 +3,8 @@
     fwbot nudge run                       # one idempotent pass: nudges, escalations, digest
     fwbot nudge run --dry-run             # who would be nudged now, and why
     fwbot nudge run --now 2026-11-30T09:05:00+01:00
-    fwbot progress import initiatives.csv
+    fwbot progress import initiatives.csv   # matched by id, else by title + owner
+    fwbot progress import initiatives.csv --dry-run   # what it would create / update
     fwbot progress export -o initiatives.csv
     fwbot progress list
     fwbot progress audit --initiative 12
@@ -87,6 +88,10 @@ def cmd_nudge(args: argparse.Namespace) -> int:
 
 
 def cmd_progress(args: argparse.Namespace) -> int:
+    if args.dry_run and args.action != "import":
+        print(f"fwbot: --dry-run is for `fwbot progress import`, not {args.action}",
+              file=sys.stderr)
+        return EXIT_ERROR
     services = _services(args)
     if args.action == "import":
         return _import(services, args)
@@ -123,7 +128,10 @@ def cmd_progress(args: argparse.Namespace) -> int:
 
 
 def _import(services: Any, args: argparse.Namespace) -> int:
-    from .progress.csv_io import CsvImportError, parse_initiatives_csv
+    """Create, update or leave each row's initiative, all in one transaction; print
+    ``created N, updated N, unchanged N`` (with ``--dry-run`` the plan, row by row)."""
+    from .progress.csv_io import CsvImportError, read_initiatives_csv
+    from .progress.csv_plan import describe, plan_import
 
     if args.file is None:
         print("fwbot: give the CSV file to import: fwbot progress import FILE.csv",
@@ -131,13 +139,24 @@ def _import(services: Any, args: argparse.Namespace) -> int:
         return EXIT_ERROR
     data = Path(args.file).read_bytes()
     try:
-        items = parse_initiatives_csv(data, services.framework, now=datetime.now(UTC))
+        found = read_initiatives_csv(data, services.framework, now=datetime.now(UTC))
+        plan, created = services.progress_store.sync_initiatives(
+            lambda existing: plan_import(found, existing), actor=args.actor or _cli_actor(),
+            dry_run=args.dry_run)
     except CsvImportError as exc:
         print(f"fwbot: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    records = services.progress_store.import_initiatives(items, actor=args.actor or _cli_actor())
-    print(f"imported {len(records)} initiative(s) from {args.file}"
-          + (f" (#{records[0].id}–#{records[-1].id})" if records else ""), file=sys.stderr)
+    if args.dry_run:
+        print(f"dry run, nothing was changed; importing {args.file} would give:"
+              f" {plan.summary()}")
+        for row in plan.rows:
+            print(f"  {describe(row)}")
+        return EXIT_OK
+    new = ""
+    if created:
+        first, last = created[0].id, created[-1].id
+        new = f" (new: #{first})" if first == last else f" (new: #{first}–#{last})"
+    print(f"{plan.summary()} from {args.file}{new}")
     return EXIT_OK
 
 
@@ -157,6 +176,9 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("file", nargs="?", type=Path, help="CSV file to import")
     p.add_argument("-o", "--output", type=Path, help="export: file to write (default stdout)")
     p.add_argument("--actor", help="import: who to record in the audit trail")
+    p.add_argument("--dry-run", action="store_true",
+                   help="import: print which rows would be created, updated (which fields) or"
+                        " left unchanged; change nothing")
     p.add_argument("--all", action="store_true", help="list: closed ones too")
     p.add_argument("--initiative", type=int, help="audit: one initiative's entries")
     p.add_argument("--limit", type=int, default=100, help="audit: how many entries")

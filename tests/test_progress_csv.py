@@ -1,23 +1,31 @@
 """CSV import/export of initiatives: good files, every kind of bad row reported with its
-physical line and column, whole-file problems, and export -> import round trips."""
+physical line and column, whole-file problems, export -> import round trips, and importing
+again (by id, or title and owner) on SQLite and PostgreSQL: updated, not duplicated."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from bot.progress.csv_io import (
+    ALL_COLUMNS,
     COLUMNS,
+    MAX_ROWS,
     REQUIRED,
     CsvImportError,
     RowError,
     format_initiatives_csv,
     parse_initiatives_csv,
+    read_initiatives_csv,
 )
-from bot.progress.records import InitiativeRecord, NewInitiative
+from bot.progress.csv_plan import ImportPlan, PlannedRow, changes, describe, plan_import
+from bot.progress.records import AuditEntry, InitiativeRecord, NewInitiative
+from bot.progress.schedule import plan_nudges
+from bot.storage.progress_store import ProgressStore
 from framework_data.loader import load_framework
 from framework_data.schema import Framework
 
@@ -284,6 +292,9 @@ def test_too_many_rows_is_one_error_and_stops_early() -> None:
     error = only_error(big)
     assert error.line == 20_002 and "more than 20,000" in error.message
     assert time.perf_counter() - started < 10
+    # the README states the same limit
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert MAX_ROWS == 20_000 and "at most 20,000 initiatives a file" in readme
 
 
 # ---- whole-file problems -----------------------------------------------------------------------
@@ -334,7 +345,8 @@ def test_unknown_columns_are_named_with_the_allowed_ones() -> None:
     error = only_error("title,owner,objectives,cadence,Status,descripton\nA,U1,1.1,weekly,x,y\n")
     assert error.line == 1
     assert "unknown columns 'status', 'descripton' (did you mean 'description'?)" in error.message
-    assert "the allowed columns are: " + ", ".join(COLUMNS) in error.message
+    assert "the allowed columns are: " + ", ".join(ALL_COLUMNS) in error.message
+    assert "id, title" in error.message
 
 
 def test_duplicate_columns() -> None:
@@ -395,19 +407,19 @@ def test_export_format() -> None:
         record(3, title="naive", last_update_at=datetime(2026, 11, 20, 14, 5)),
     ])
     assert text == (
-        "title,owner,objectives,cadence,last_update,description\r\n"
-        '"A, b",U012AB3CD,1.1;2.3,weekly,2026-11-20T14:05:00+00:00,"two\nlines"\r\n'
-        "'=1+1,W0123ABCD,1.1,monthly,,\r\n"
-        "naive,U012AB3CD,1.1,weekly,2026-11-20T14:05:00+00:00,\r\n"
+        "id,title,owner,objectives,cadence,last_update,description\r\n"
+        '1,"A, b",U012AB3CD,1.1;2.3,weekly,2026-11-20T14:05:00+00:00,"two\nlines"\r\n'
+        "2,'=1+1,W0123ABCD,1.1,monthly,,\r\n"
+        "3,naive,U012AB3CD,1.1,weekly,2026-11-20T14:05:00+00:00,\r\n"
     )
-    assert format_initiatives_csv([]) == HEADER + "\r\n"
+    assert format_initiatives_csv([]) == "id," + HEADER + "\r\n"
 
 
 def test_export_neutralises_formulas_in_every_cell() -> None:
     text = format_initiatives_csv([record(1, title="-x", description="@SUM(1)")])
-    assert text.splitlines()[1] == "'-x,U012AB3CD,1.1,weekly,,'@SUM(1)"
+    assert text.splitlines()[1] == "1,'-x,U012AB3CD,1.1,weekly,,'@SUM(1)"
     text = format_initiatives_csv([record(1, title="\tx")])
-    assert text.splitlines()[1].startswith("'\tx,")
+    assert text.splitlines()[1].startswith("1,'\tx,")
 
 
 def test_round_trip_export_then_import() -> None:
@@ -441,3 +453,244 @@ def test_round_trip_keeps_microseconds_and_letter_ids() -> None:
     text = format_initiatives_csv([record(1, objective_ids=("14.C", "14.a"), last_update_at=when)])
     [item] = parse(text, LETTERS)
     assert item.last_update_at == when and item.objective_ids == ("14.C", "14.a")
+
+
+# ---- ids: importing again updates instead of duplicating -------------------------------------
+
+ID_HEADER = ",".join(ALL_COLUMNS)
+FIRST = rows(
+    'Train border officers,U0AAA1,1.1;2.3,weekly,2026-11-02,"Two sessions,\nthen review"',
+    "Cyber lab,U0AAA2,4.1,monthly,,",
+    "Data quality,U0AAA1,1.4,fortnightly,2026-11-10,",
+)
+LATER = NOW + timedelta(hours=1)
+
+
+def sync(store: ProgressStore, data: str, *, now: datetime = NOW, dry_run: bool = False,
+         ) -> tuple[ImportPlan, list[InitiativeRecord]]:
+    """What ``fwbot progress import`` does: read the file, then plan and apply it in one go."""
+    found = read_initiatives_csv(data, INTERPOL, now=now)
+    return store.sync_initiatives(lambda existing: plan_import(found, existing),
+                                  actor="cli:test", now=now, dry_run=dry_run)
+
+
+def sync_errors(store: ProgressStore, data: str, **kw: object) -> list[tuple[int, str | None]]:
+    with pytest.raises(CsvImportError) as info:
+        sync(store, data, **kw)  # type: ignore[arg-type]
+    return [(e.line, e.column) for e in info.value.errors]
+
+
+def export(store: ProgressStore) -> str:
+    return format_initiatives_csv(store.initiatives(kind="initiative"))
+
+
+def snapshot(store: ProgressStore) -> tuple[list[InitiativeRecord], list[AuditEntry]]:
+    return store.initiatives(status=None), store.audit_entries(limit=1000)
+
+
+def test_the_id_column_is_read_and_the_same_id_twice_is_refused() -> None:
+    found = read_initiatives_csv(rows("12,A,U1,1.1,weekly,,", " #7 ,B,U1,1.1,weekly,,",
+                                      ",C,U1,1.1,weekly,,", header=ID_HEADER), INTERPOL, now=NOW)
+    assert [(r.line, r.id, r.item.title) for r in found.rows] == [
+        (2, 12, "A"), (3, 7, "B"), (4, None, "C")]
+    assert found.errors == () and "id" in found.columns
+    errors = errors_of(rows("12,A,U1,1.1,weekly,,", "x1,B,U1,1.1,weekly,,",
+                            "#12,C,U1,1.1,weekly,,", header=ID_HEADER))
+    assert [(e.line, e.column) for e in errors] == [(3, "id"), (4, "id")]
+    assert "'x1' is not an initiative id" in errors[0].message
+    assert "#12 is already on line 2" in errors[1].message
+
+
+def test_the_same_title_and_owner_twice_is_refused_unless_both_rows_have_ids() -> None:
+    # two stored initiatives may share a title (made twice in Slack): their ids tell them apart
+    assert len(parse(rows("3,Same,U1,1.1,weekly,,", "9,same,U1,2.1,weekly,,",
+                          header=ID_HEADER))) == 2
+    for first, second in (("", "9"), ("3", ""), ("", "")):
+        error = only_error(rows(f"{first},Same,U1,1.1,weekly,,", f"{second},same,U1,2.1,weekly,,",
+                                header=ID_HEADER))
+        assert (error.line, error.column) == (3, "title") and "already on line 2" in error.message
+
+
+def test_matching_errors_name_their_line_with_the_files_own_errors() -> None:
+    existing = [record(1, title="Same"), record(2, title="same "), record(3, title="Other"),
+                record(4, kind="objective", objective_ids=("2.3",)), record(5, title="Gone")]
+    found = read_initiatives_csv(rows(
+        "999,Ghost,U012AB3CD,1.1,weekly,,",        # 2: no such initiative
+        "4,Lead,U012AB3CD,2.3,weekly,,",            # 3: an objective's lead
+        ",Same,U012AB3CD,1.1,weekly,,",             # 4: two initiatives match
+        "3,Renamed,U012AB3CD,1.1,weekly,,",         # 5
+        ",Other,U012AB3CD,1.1,weekly,,",            # 6: #3 again, by title and owner
+        ",Bad cadence,U012AB3CD,1.1,daily,,",       # 7: the file's own error
+        header=ID_HEADER), INTERPOL, now=NOW)
+    with pytest.raises(CsvImportError) as info:
+        plan_import(found, existing)
+    by = {(e.line, e.column): e.message for e in info.value.errors}
+    assert list(by) == [(2, "id"), (3, "id"), (4, "title"), (6, "title"), (7, "cadence")]
+    assert by[2, "id"].startswith("there is no initiative #999;")
+    assert "lead of objective 2.3" in by[3, "id"]
+    assert "matches initiatives #1 and #2" in by[4, "title"] and "add an id column" in by[
+        4, "title"]
+    assert "is initiative #3, which line 5 imports too" in by[6, "title"]
+    assert str(info.value.errors[0]).startswith("line 2, id: there is no initiative #999")
+
+
+def test_what_counts_as_a_change() -> None:
+    stored = record(1, title="Cyber  lab", description="Notes\r\n", cadence="monthly",
+                    last_update_at=NOW - timedelta(days=3), status="closed")
+    same = NewInitiative(title="Cyber lab", owner_id="U012AB3CD", objective_ids=("1.1",),
+                         cadence="monthly", description="Notes",
+                         last_update_at=NOW - timedelta(days=5))  # older: kept
+    assert changes(stored, same, frozenset(ALL_COLUMNS)) == {}
+    other = replace(same, description="", objective_ids=("2.3", "1.1"),
+                    last_update_at=NOW - timedelta(days=1))
+    assert changes(stored, other, frozenset(COLUMNS)) == {
+        "objective_ids": (("1.1",), ("2.3", "1.1")),
+        "description": ("Notes\r\n", ""),
+        "last_update_at": (NOW - timedelta(days=3), NOW - timedelta(days=1)),
+    }
+    # without a description column the stored description stays
+    assert "description" not in changes(stored, other, frozenset(REQUIRED))
+    # a closed initiative is updated by its id and stays closed; by title it is not matched
+    found = read_initiatives_csv(rows("1,Cyber lab,U012AB3CD,1.1,weekly,,",
+                                      ",Cyber lab,U012AB3CD,1.1,weekly,,", header=ID_HEADER),
+                                 INTERPOL, now=NOW)
+    with pytest.raises(CsvImportError):  # the same title and owner twice, one without id
+        found.check()
+    found = read_initiatives_csv(rows("Cyber lab,U012AB3CD,1.1,monthly,,"), INTERPOL, now=NOW)
+    assert [r.action for r in plan_import(found, [stored]).rows] == ["create"]
+    found = read_initiatives_csv(rows("1,Cyber lab,U012AB3CD,1.1,weekly,,Notes",
+                                      header=ID_HEADER), INTERPOL, now=NOW)
+    [step] = plan_import(found, [stored]).rows
+    assert describe(step) == "line 2: update #1 'Cyber  lab' (closed): cadence monthly → weekly"
+
+
+def test_reimporting_the_export_changes_nothing_and_nudges_no_one_twice(
+        progress_store: ProgressStore) -> None:
+    plan, created = sync(progress_store, FIRST)
+    assert plan.summary() == "created 3, updated 0, unchanged 0"
+    assert [r.title for r in created] == ["Train border officers", "Cyber lab", "Data quality"]
+    before = snapshot(progress_store)
+    text = export(progress_store)
+    assert text.startswith(f"{ID_HEADER}\r\n{created[0].id},Train border officers,")
+
+    plan, again = sync(progress_store, text, now=LATER)
+    assert plan.summary() == "created 0, updated 0, unchanged 3" and again == []
+    assert [(r.line, r.action, r.initiative and r.initiative.id) for r in plan.rows] == [
+        (2, "unchanged", created[0].id), (4, "unchanged", created[1].id),
+        (5, "unchanged", created[2].id)]
+    assert snapshot(progress_store) == before  # nothing duplicated, touched or audited
+    # The same file without its id column matches on title and owner: still nothing to do.
+    assert sync(progress_store, FIRST, now=LATER)[0].summary() == (
+        "created 0, updated 0, unchanged 3")
+    assert snapshot(progress_store) == before
+    # One nudge for U0AAA1, naming each overdue initiative once; U0AAA2's is not due yet.
+    plans, _ = plan_nudges(progress_store.initiatives(), {}, LATER)
+    assert [(p.owner_id, [i.id for i in p.items]) for p in plans] == [
+        ("U0AAA1", [created[0].id, created[2].id])]
+
+
+def test_a_changed_row_is_updated_in_place_and_audited(progress_store: ProgressStore) -> None:
+    _, created = sync(progress_store, FIRST)
+    cyber = created[1]
+    text = export(progress_store).replace("Cyber lab,U0AAA2,4.1,monthly,",
+                                          "Cyber lab,U0AAA3,4.1;1.1,weekly,")
+    plan, new = sync(progress_store, text, now=LATER)
+    assert plan.summary() == "created 0, updated 1, unchanged 2" and new == []
+    [step] = [r for r in plan.rows if r.action == "update"]
+    assert step.changes == {"owner_id": ("U0AAA2", "U0AAA3"),
+                            "objective_ids": (("4.1",), ("4.1", "1.1")),
+                            "cadence": ("monthly", "weekly")}
+    assert describe(step) == (f"line 4: update #{cyber.id} 'Cyber lab': owner U0AAA2 → U0AAA3;"
+                              " objectives 4.1 → 4.1;1.1; cadence monthly → weekly")
+    stored = progress_store.initiative(cyber.id)
+    assert stored is not None
+    assert (stored.owner_id, stored.objective_ids, stored.cadence) == (
+        "U0AAA3", ("4.1", "1.1"), "weekly")
+    assert (stored.created_at, stored.updated_at) == (cyber.created_at, LATER)
+    assert len(progress_store.initiatives(status=None)) == 3
+    [entry, _created] = progress_store.audit_entries(subject=f"initiative:{cyber.id}")
+    assert (entry.actor, entry.action, entry.at) == ("cli:test", "import_update", LATER)
+    assert entry.detail == {
+        "before": {"owner_id": "U0AAA2", "objective_ids": ["4.1"], "cadence": "monthly"},
+        "after": {"owner_id": "U0AAA3", "objective_ids": ["4.1", "1.1"], "cadence": "weekly"}}
+    # the other two have no new audit entry
+    assert len(progress_store.audit_entries()) == 4
+
+
+def test_a_bad_id_refuses_the_whole_file(progress_store: ProgressStore) -> None:
+    _, created = sync(progress_store, FIRST)
+    before = snapshot(progress_store)
+    text = rows(f"{created[0].id},Renamed,U0AAA1,1.1,weekly,,", "999,Ghost,U0AAA1,1.1,weekly,,",
+                ",Brand new,U0AAA9,1.1,weekly,,", header=ID_HEADER)
+    assert sync_errors(progress_store, text, now=LATER) == [(3, "id")]
+    assert sync_errors(progress_store, text, now=LATER, dry_run=True) == [(3, "id")]
+    dup = rows(f"{created[0].id},Renamed,U0AAA1,1.1,weekly,,", ",Brand new,U0AAA9,1.1,weekly,,",
+               f"{created[0].id},Again,U0AAA1,1.1,weekly,,", header=ID_HEADER)
+    assert sync_errors(progress_store, dup, now=LATER) == [(4, "id")]
+    assert snapshot(progress_store) == before  # neither the rename nor the new row
+
+
+def test_a_failure_while_applying_undoes_the_rows_already_applied(
+        progress_store: ProgressStore) -> None:
+    sync(progress_store, FIRST)
+    before = snapshot(progress_store)
+    text = export(progress_store).replace(",monthly,", ",weekly,")
+    plan, _ = sync(progress_store, text, now=LATER, dry_run=True)
+    broken = NewInitiative(title="No objectives", owner_id="U1", objective_ids=())
+    rows_then_bad = ImportPlan((*plan.rows, PlannedRow(9, "create", broken)))
+    with pytest.raises(ValueError, match="at least one objective"):
+        progress_store.sync_initiatives(lambda existing: rows_then_bad, actor="cli:test",
+                                        now=LATER)
+    assert [r.action for r in plan.rows] == ["unchanged", "update", "unchanged"]
+    assert snapshot(progress_store) == before  # the update to #2 was rolled back too
+
+
+def test_dry_run_plans_and_changes_nothing(progress_store: ProgressStore) -> None:
+    _, created = sync(progress_store, FIRST)
+    before = snapshot(progress_store)
+    text = export(progress_store).replace(",monthly,", ",fortnightly,") + (
+        ",Brand new,U0AAA9,5.5,weekly,,\r\n")
+    plan, new = sync(progress_store, text, now=LATER, dry_run=True)
+    assert plan.summary() == "created 1, updated 1, unchanged 2" and new == []
+    assert [describe(r) for r in plan.rows] == [
+        f"line 2: unchanged #{created[0].id} 'Train border officers'",
+        f"line 4: update #{created[1].id} 'Cyber lab': cadence monthly → fortnightly",
+        f"line 5: unchanged #{created[2].id} 'Data quality'",
+        "line 6: create 'Brand new' (owner U0AAA9)",
+    ]
+    assert snapshot(progress_store) == before
+    # and the same file for real
+    assert sync(progress_store, text, now=LATER)[0].summary() == plan.summary()
+    assert len(progress_store.initiatives(status=None)) == 4
+
+
+def test_rows_without_an_id_match_on_title_and_owner(progress_store: ProgressStore) -> None:
+    _, created = sync(progress_store, FIRST)
+    text = rows("  Train   border officers ,<@U0AAA1>,1.1;2.3,weekly",  # same: spacing only
+                "cyber LAB,U0AAA2,4.1,monthly",                        # new spelling
+                "Data quality,U0AAA2,1.4,fortnightly",                 # another owner: new
+                header="title,owner,objectives,cadence")
+    plan, new = sync(progress_store, text, now=LATER)
+    assert [(r.action, r.initiative and r.initiative.id) for r in plan.rows] == [
+        ("unchanged", created[0].id), ("update", created[1].id), ("create", None)]
+    assert plan.rows[1].changes == {"title": ("Cyber lab", "cyber LAB")}
+    assert [r.owner_id for r in new] == ["U0AAA2"]
+    train = progress_store.initiative(created[0].id)
+    assert train is not None and train.description == "Two sessions,\nthen review"  # no column
+    assert len(progress_store.initiatives(status=None)) == 4
+
+
+def test_an_update_posted_since_the_export_is_not_undone(progress_store: ProgressStore) -> None:
+    _, created = sync(progress_store, FIRST)
+    text = export(progress_store)
+    progress_store.add_update(created[0].id, status="at_risk", percent=30, note="",
+                              author_id="U0AAA1", now=LATER)
+    plan, _ = sync(progress_store, text, now=LATER + timedelta(hours=1))
+    assert plan.summary() == "created 0, updated 0, unchanged 3"
+    train = progress_store.initiative(created[0].id)
+    assert train is not None and (train.last_update_at, train.last_status) == (LATER, "at_risk")
+    # a later date in the file does move it forward
+    newer = text.replace("2026-11-02T00:00:00+00:00", "2026-12-01T18:00:00+00:00")
+    plan, _ = sync(progress_store, newer, now=LATER + timedelta(hours=6))
+    assert [r.changes for r in plan.rows if r.action == "update"] == [
+        {"last_update_at": (LATER, datetime(2026, 12, 1, 18, tzinfo=UTC))}]

@@ -1,8 +1,10 @@
 """CSV import and export of tracked initiatives (``fwbot progress import`` / ``export``).
 
-No I/O. :func:`parse_initiatives_csv` returns every row as a ``NewInitiative`` (file order)
-or raises :class:`CsvImportError` listing every problem with its line and column: an import
-is all or nothing. :func:`format_initiatives_csv` writes the same columns back.
+No I/O. :func:`read_initiatives_csv` checks every row (a :class:`CsvFile`: the good rows with
+their lines and ids, and every problem with its line and column); :func:`parse_initiatives_csv`
+returns the rows as ``NewInitiative`` (file order) or raises :class:`CsvImportError`: an import
+is all or nothing. :func:`format_initiatives_csv` writes the same columns back, with ``id``.
+What a file changes in the database is :mod:`bot.progress.csv_plan`'s business.
 
 Decisions:
 
@@ -21,7 +23,10 @@ Decisions:
 * ``last_update``: anything :meth:`datetime.fromisoformat` reads (``2026-11-20``,
   ``2026-11-20T14:05``, ``…Z``, ``…+02:00``); without an offset it is UTC, a date alone is
   00:00 UTC. More than one day after ``now`` is an error (a day covers time zones).
-* The same title (ignoring case) for the same owner twice is an error on the later line.
+* ``id`` (optional): the initiative's number as export writes it (``12``; ``#12`` too); empty
+  means "not stored yet". The same id twice is an error on the later line.
+* The same title (ignoring case) for the same owner twice is an error on the later line,
+  unless both rows carry ids (then they are different initiatives that share a title).
   A row with more or fewer values than the header has columns is an error (no padding).
 * Spreadsheet formula safety: on export a cell that, after any leading ``'``, starts with
   ``=``, ``+``, ``-``, ``@``, tab or CR gets one more ``'`` in front; on import one leading
@@ -40,29 +45,26 @@ import csv
 import difflib
 import io
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import cast
 
-from bot.progress.records import CADENCES, Cadence, InitiativeRecord, NewInitiative
+from bot.progress import csv_values as check
+from bot.progress.csv_values import Bad
+from bot.progress.records import Cadence, InitiativeRecord, NewInitiative
 from framework_data.schema import Framework
 
 COLUMNS: tuple[str, ...] = ("title", "owner", "objectives", "cadence", "last_update",
                             "description")
+ID = "id"
+ALL_COLUMNS: tuple[str, ...] = (ID, *COLUMNS)  # what export writes; ``id`` is optional
 REQUIRED: tuple[str, ...] = ("title", "owner", "objectives", "cadence")
-TITLE_MAX = 200
-DESCRIPTION_MAX = 4000
-FUTURE_TOLERANCE = timedelta(days=1)
+MAX_ROWS = 20_000  # initiatives in one file
 
 _HEADER_EXAMPLE = ",".join(COLUMNS)
 _NEEDS_ESCAPE = re.compile(r"'*[=+\-@\t\r]")  # export: prefix one more "'"
 _ESCAPED = re.compile(r"'+[=+\-@\t\r]")  # import: remove one "'"
-_USER_ID = re.compile(r"[UW][A-Z0-9]+")
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-_FIND_ID = "in Slack open the person's profile, click ⋮ (More) and choose 'Copy member ID'"
-_DATE_FORM = "2026-11-20 or 2026-11-20T14:05 (UTC unless you add an offset such as +02:00)"
 
 
 @dataclass(frozen=True)
@@ -92,13 +94,27 @@ class CsvImportError(ValueError):
         super().__init__("\n".join([summary, *(str(e) for e in self.errors)]))
 
 
-class _Bad(Exception):
-    """A value is wrong; the message says why and how to fix it."""
+@dataclass(frozen=True)
+class CsvRow:
+    """A row without problems: the line where it starts, the ``id`` it names (None: none)."""
+
+    line: int
+    id: int | None
+    item: NewInitiative
 
 
-def _show(value: str, limit: int = 40) -> str:
-    """A value quoted for a message, shortened if long."""
-    return repr(value if len(value) <= limit else value[: limit - 1] + "…")
+@dataclass(frozen=True)
+class CsvFile:
+    """A checked file: the columns its header names, its good rows and every problem."""
+
+    columns: frozenset[str]
+    rows: tuple[CsvRow, ...]
+    errors: tuple[RowError, ...]
+
+    def check(self) -> None:
+        """Raise :class:`CsvImportError` if any row has a problem."""
+        if self.errors:
+            raise CsvImportError(self.errors)
 
 
 # ---- reading the file -----------------------------------------------------------------------
@@ -179,12 +195,12 @@ def _header(line: int, fields: list[str]) -> tuple[list[str | None], list[RowErr
     names = [re.sub(r"[\s_-]+", "_", f.strip().casefold()) or None for f in fields]
     errors: list[RowError] = []
     named = [n for n in names if n]
-    unknown = [n for n in dict.fromkeys(named) if n not in COLUMNS]
+    unknown = [n for n in dict.fromkeys(named) if n not in ALL_COLUMNS]
     if unknown:
         hints = [f"{n!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(
-            n, COLUMNS, n=1)) else repr(n) for n in unknown]
+            n, ALL_COLUMNS, n=1)) else repr(n) for n in unknown]
         msg = (f"unknown column{'s' * (len(unknown) > 1)} {', '.join(hints)}; the allowed"
-               f" columns are: {', '.join(COLUMNS)}")
+               f" columns are: {', '.join(ALL_COLUMNS)}")
         errors.append(RowError(line, None, msg))
     dups = [n for n in dict.fromkeys(named) if named.count(n) > 1]
     if dups:
@@ -200,95 +216,6 @@ def _header(line: int, fields: list[str]) -> tuple[list[str | None], list[RowErr
     return names, errors
 
 
-# ---- checking values ----------------------------------------------------------------------
-
-
-def _title(value: str) -> str:
-    title = " ".join(value.split())
-    if not title:
-        raise _Bad("is empty; every initiative needs a title")
-    if bad := next((c for c in title if unicodedata.category(c) == "Cc"), None):
-        raise _Bad(f"contains the control character U+{ord(bad):04X}; remove it")
-    if len(title) > TITLE_MAX:
-        raise _Bad(f"is {len(title)} characters long; the limit is {TITLE_MAX}. Shorten it and"
-                   " put the details in the description column")
-    return title
-
-
-def _owner(value: str) -> str:
-    owner = value.strip()
-    if not owner:
-        raise _Bad(f"is empty; give the owner's Slack user id (like U012AB3CD): {_FIND_ID}")
-    if _USER_ID.fullmatch(owner):
-        return owner
-    if mention := _MENTION.fullmatch(owner):
-        return mention.group(1)
-    raise _Bad(f"{_show(owner)} is not a Slack user id (like U012AB3CD). A name, @name or"
-               f" e-mail address cannot be used; to find the id, {_FIND_ID}")
-
-
-def _cadence(value: str) -> Cadence:
-    cadence = " ".join(value.split()).casefold()
-    if cadence in CADENCES:
-        return cast(Cadence, cadence)
-    allowed = "weekly, fortnightly (every two weeks) or monthly"
-    if not cadence:
-        raise _Bad(f"is empty; write {allowed}")
-    if cadence in ("biweekly", "bi-weekly", "bi weekly"):
-        raise _Bad(f"{_show(value.strip())} is unclear (every two weeks, or twice a week?);"
-                   " write fortnightly for every two weeks")
-    raise _Bad(f"{_show(value.strip())} is not a cadence; write {allowed}")
-
-
-def _last_update(value: str, now: datetime) -> datetime | None:
-    text = value.strip()
-    if not text:
-        return None
-    try:
-        when = datetime.fromisoformat(text)
-        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise _Bad(f"{_show(text)} is not a date in the expected form; write it like"
-                   f" {_DATE_FORM}, or leave it empty") from None
-    if when > now + FUTURE_TOLERANCE:
-        raise _Bad(f"{_show(text)} is in the future (today is {now:%Y-%m-%d} UTC); give the"
-                   " date of the latest progress update, or leave it empty")
-    return when
-
-
-def _description(value: str) -> str:
-    text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if len(text) > DESCRIPTION_MAX:
-        raise _Bad(f"is {len(text)} characters long; the limit is {DESCRIPTION_MAX}")
-    return text
-
-
-def _objectives_checker(framework: Framework) -> Callable[[str], tuple[str, ...]]:
-    ids = [o.id for _, o in framework.objectives()]
-    by_key = {i.lower(): i for i in ids}
-    if len(ids) == 1:
-        known = f"this framework has one objective: {ids[0]}"
-    elif len(ids) <= 6:
-        known = f"this framework's objectives are {', '.join(ids)}"
-    else:
-        known = f"this framework has {ids[0]}–{ids[-1]} (see `fwbot framework show`)"
-
-    def check(value: str) -> tuple[str, ...]:
-        given = [p.strip() for p in value.split(";") if p.strip()]
-        if not given:
-            raise _Bad("is empty; give at least one objective id, such as"
-                       f" {ids[0]}; separate several with ';'")
-        unknown = [g for g in dict.fromkeys(given) if g.lower() not in by_key]
-        if unknown:
-            glued = [u for u in unknown if "," in u or " " in u]
-            names = ", ".join(_show(u) if u in glued else u for u in unknown)
-            hint = "; separate objective ids with ';', for example 1.1;2.3" if glued else ""
-            raise _Bad(f"unknown objective{'s' * (len(unknown) > 1)} {names}; {known}{hint}")
-        return tuple(dict.fromkeys(by_key[g.lower()] for g in given))
-
-    return check
-
-
 def _unescape(value: str) -> str:
     """Remove the ``'`` that export puts before a cell a spreadsheet would run as a formula."""
     return value[1:] if _ESCAPED.match(value) else value
@@ -302,17 +229,29 @@ def _escape(value: str) -> str:
 
 
 def parse_initiatives_csv(
-    data: bytes | str, framework: Framework, *, now: datetime, max_rows: int = 20_000
+    data: bytes | str, framework: Framework, *, now: datetime, max_rows: int = MAX_ROWS
 ) -> list[NewInitiative]:
     """Check a CSV file of initiatives against ``framework``; all rows, or CsvImportError.
+    (Any ``id`` column is checked, then left out: see :func:`read_initiatives_csv`.)"""
+    found = read_initiatives_csv(data, framework, now=now, max_rows=max_rows)
+    found.check()
+    return [row.item for row in found.rows]
 
-    ``now`` (UTC if naive) bounds ``last_update``; more than ``max_rows`` rows is refused
-    without reading further."""
+
+def read_initiatives_csv(
+    data: bytes | str, framework: Framework, *, now: datetime, max_rows: int = MAX_ROWS
+) -> CsvFile:
+    """Check every row of a CSV file of initiatives against ``framework``.
+
+    Raises CsvImportError for a problem with the whole file (empty, binary, not UTF-8, a bad
+    header, more than ``max_rows`` rows: refused without reading further); the problems of
+    single rows are in the result's ``errors`` (``check()`` raises them). ``now`` (UTC if
+    naive) bounds ``last_update``."""
     now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-    objectives = _objectives_checker(framework)
     checks: dict[str, Callable[[str], object]] = {
-        "title": _title, "owner": _owner, "objectives": objectives, "cadence": _cadence,
-        "last_update": lambda v: _last_update(v, now), "description": _description,
+        ID: check.initiative_id, "title": check.title, "owner": check.owner,
+        "objectives": check.objectives_checker(framework), "cadence": check.cadence,
+        "last_update": lambda v: check.last_update(v, now), "description": check.description,
     }
     records = _records(_decode(data))
     head = next(records, None)
@@ -325,8 +264,9 @@ def parse_initiatives_csv(
     if errors:
         raise CsvImportError(errors)
 
-    out: list[NewInitiative] = []
-    seen: dict[tuple[str, str], int] = {}  # (title casefolded, owner) -> first line
+    out: list[CsvRow] = []
+    seen: dict[tuple[str, str], tuple[int, bool]] = {}  # (title, owner) -> first line, all ids
+    seen_ids: dict[int, int] = {}  # id -> line
     rows = 0
     for record in records:
         if isinstance(record, RowError):
@@ -345,6 +285,7 @@ def parse_initiatives_csv(
                    " closed. A value containing a comma must be in double quotes")
             errors.append(RowError(first, None, msg))
             continue
+        before = len(errors)
         stray = [i + 1 for i, (n, f) in enumerate(zip(names, fields, strict=True))
                  if n is None and f.strip()]
         if stray:
@@ -352,33 +293,39 @@ def parse_initiatives_csv(
                                    " no name in the header; name the column or remove it"))
         values = {n: _unescape(f) for n, f in zip(names, fields, strict=True) if n}
         good: dict[str, object] = {}
-        for column in COLUMNS:
+        for column in ALL_COLUMNS:
             try:
                 good[column] = checks[column](values.get(column, ""))
-            except _Bad as e:
+            except Bad as e:
                 errors.append(RowError(first, column, str(e)))
+        ident = cast(int | None, good.get(ID))
+        if ident is not None:
+            if ident in seen_ids:
+                errors.append(RowError(first, ID, f"#{ident} is already on line"
+                                       f" {seen_ids[ident]}; list each initiative only once"))
+                continue
+            seen_ids[ident] = first
         if "title" in good and "owner" in good:
             key = (cast(str, good["title"]).casefold(), cast(str, good["owner"]))
-            if key in seen:
-                msg = (f"{_show(cast(str, good['title']))} for owner {key[1]} is already on line"
-                       f" {seen[key]}; list each initiative only once")
+            earlier = seen.get(key)
+            if earlier and not (earlier[1] and ident is not None):  # both with ids: fine
+                msg = (f"{check.show(cast(str, good['title']))} for owner {key[1]} is already on"
+                       f" line {earlier[0]}; list each initiative only once")
                 errors.append(RowError(first, "title", msg))
                 continue
-            seen[key] = first
-        if len(good) == len(COLUMNS) and not stray and not errors:
-            out.append(NewInitiative(
+            seen.setdefault(key, (first, ident is not None))
+        if len(good) == len(ALL_COLUMNS) and len(errors) == before:
+            out.append(CsvRow(first, ident, NewInitiative(
                 title=cast(str, good["title"]), owner_id=cast(str, good["owner"]),
                 objective_ids=cast(tuple[str, ...], good["objectives"]),
                 cadence=cast(Cadence, good["cadence"]),
                 description=cast(str, good["description"]),
                 last_update_at=cast(datetime | None, good["last_update"]),
-            ))
+            )))
     if not errors and rows == 0:
         msg = "the file has a header but no initiatives; add one initiative per line below it"
         errors.append(RowError(head[0], None, msg))
-    if errors:
-        raise CsvImportError(errors)
-    return out
+    return CsvFile(frozenset(n for n in names if n), tuple(out), tuple(errors))
 
 
 def _iso(when: datetime | None) -> str:
@@ -388,16 +335,16 @@ def _iso(when: datetime | None) -> str:
 
 
 def format_initiatives_csv(initiatives: Iterable[InitiativeRecord]) -> str:
-    """The initiatives as CSV text with a header of all :data:`COLUMNS`, one row each.
+    """The initiatives as CSV text with a header of all :data:`ALL_COLUMNS`, one row each.
 
     ``last_update`` is ISO 8601 in UTC (``2026-11-20T14:05:00+00:00``; naive times are taken
     as UTC). Cells a spreadsheet would run as a formula get a leading ``'`` (see the module
     docstring); :func:`parse_initiatives_csv` removes it again."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(ALL_COLUMNS)
     for r in initiatives:
-        row = (r.title, r.owner_id, ";".join(r.objective_ids), r.cadence,
+        row = (str(r.id), r.title, r.owner_id, ";".join(r.objective_ids), r.cadence,
                _iso(r.last_update_at), r.description)
         writer.writerow([_escape(cell) for cell in row])
     return buf.getvalue()

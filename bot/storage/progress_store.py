@@ -3,9 +3,9 @@ audit trail. Every change writes its audit entry in the same transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, time
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +25,9 @@ from bot.progress.records import (
 from .db import Database
 from .progress_models import AppState, AuditLog, Digest, Initiative, OwnerPref, ProgressUpdate
 from .store import UnknownRecord, _now
+
+if TYPE_CHECKING:
+    from bot.progress.csv_plan import ImportPlan
 
 _PREF_FIELDS = frozenset({"tz", "tz_checked_at", "nudge_weekday", "nudge_time", "snoozed_until",
                           "leave_until", "dm_channel"})
@@ -142,6 +145,34 @@ class ProgressStore:
             rows = [self._add_initiative(session, item, actor=actor, at=at, action="import")
                     for item in items]
             return [initiative_record(row) for row in rows]
+
+    def sync_initiatives(self, plan: Callable[[list[InitiativeRecord]], ImportPlan], *,
+                         actor: str, now: datetime | None = None, dry_run: bool = False
+                         ) -> tuple[ImportPlan, list[InitiativeRecord]]:
+        """Import a file in one transaction, all or nothing: ``plan`` sees every stored
+        initiative (locked on PostgreSQL until the end) and says which rows create one, which
+        update one (audited as ``import_update`` with before/after) and which change nothing;
+        an error it raises rolls everything back. Returns the plan and the initiatives created
+        (none with ``dry_run``, which only plans)."""
+        at = _now(now)
+        with self.database.session(write=not dry_run) as session:
+            stmt = select(Initiative).order_by(Initiative.id)
+            rows = {r.id: r for r in session.scalars(stmt if dry_run else stmt.with_for_update())}
+            result = plan([initiative_record(row) for row in rows.values()])
+            created: list[InitiativeRecord] = []
+            for step in () if dry_run else result.rows:
+                if step.action == "create":
+                    created.append(initiative_record(self._add_initiative(
+                        session, step.item, actor=actor, at=at, action="import")))
+                elif step.action == "update" and step.initiative is not None:
+                    row = rows[step.initiative.id]
+                    for key, (_, after) in step.changes.items():
+                        setattr(row, key, list(after) if key == "objective_ids" else after)
+                    row.updated_at = at
+                    self._audit(session, actor, "import_update", f"initiative:{row.id}", at,
+                                before={k: b for k, (b, _) in step.changes.items()},
+                                after={k: a for k, (_, a) in step.changes.items()})
+            return result, created
 
     def set_objective_lead(self, objective_id: str, *, owner_id: str, cadence: str, title: str,
                            actor: str, now: datetime | None = None) -> InitiativeRecord:
@@ -355,7 +386,6 @@ class ProgressStore:
             row.stale = bool(newer)
             row.file_id = file_id
             row.refreshed_at = at
-
 
 
 class AppStateStore:
