@@ -1,14 +1,16 @@
 """`fwbot console`: a local chat in the terminal — questions, /align and /framework.
 
-Interactive: a "> " prompt with line editing. Piped input: each line is echoed as "> line" so
-the output reads as a transcript. Only /quit or end of input (Ctrl-D) ends it.
+Interactive: a "> " prompt with line editing; after a bare "/align", the lines of a proposal
+are read at an "align… " prompt until an empty line (Ctrl-C cancels the paste and goes back to
+questions). Piped input: each line is echoed after its prompt so the output reads as a
+transcript. Only /quit (also in the middle of a paste) or end of input (Ctrl-D) ends it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from framework_data.loader import render_framework
@@ -24,12 +26,18 @@ HELP = """\
 Type a question, e.g. "Which objective is about training?", or:
   /align <proposal>   find the objectives a proposal serves
   /align              paste a longer proposal over several lines, then an empty line
+                      (Ctrl-C cancels the paste)
   /framework          show the whole framework
   /progress [help]    progress tracking (with --slack: the Slack app's own /progress)
   /help               show this help
   /quit               leave (or Ctrl-D)"""
 ALIGN_USAGE = 'Usage: /align <proposal>, e.g. "/align Train border officers to use the databases"'
-PASTE_PROMPT = "Paste the proposal (several lines are fine), then an empty line to align it."
+PASTE_PROMPT = ("Paste the proposal (several lines are fine), then an empty line to align it; "
+                "Ctrl-C cancels.")
+PASTE_CANCELLED = "(Paste cancelled.)"
+PROMPT = "> "
+PASTE_MODE_PROMPT = "align… "  # while the lines of a bare /align's proposal are read
+QUIT = ("/quit", "/exit", "/q")
 COLLECT = object()  # _reply's signal: the next lines, up to an empty one, are a proposal
 
 
@@ -76,7 +84,7 @@ def _reply(line: str, services: Services, backend: Backend) -> str | object | No
         return backend.ask(text)
     command, *rest = text.split(maxsplit=1)
     command = command.lower()
-    if command in ("/quit", "/exit", "/q"):
+    if command in QUIT:
         return None
     if command in ("/help", "/?"):
         return HELP
@@ -91,23 +99,25 @@ def _reply(line: str, services: Services, backend: Backend) -> str | object | No
     return f"Unknown command {_printable(command, 40)}.\n{HELP}"
 
 
-def _lines(inp: TextIO, out: TextIO, interactive: bool) -> Iterator[str]:
-    while True:
+def _reader(inp: TextIO, out: TextIO, interactive: bool) -> Callable[[str], str | None]:
+    """``read(prompt)``: the next line, None at the end of input. Interactive, it prompts with
+    line editing; piped, it echoes the line after the prompt. Ctrl-C is the caller's."""
+
+    def read(prompt: str) -> str | None:
         if interactive:
             try:
-                yield input("> ")
+                return input(prompt)
             except EOFError:
                 out.write("\n")
-                return
-            except KeyboardInterrupt:
-                out.write("\n(Type /quit or press Ctrl-D to leave.)\n")
-            continue
+                return None
         line = inp.readline()
         if not line:
-            return
+            return None
         if line.strip():
-            out.write(f"> {_printable(line.strip())}\n")
-        yield line
+            out.write(f"{prompt}{_printable(line.strip())}\n")
+        return line
+
+    return read
 
 
 def run_console(
@@ -143,9 +153,23 @@ def run_console(
         return 1
     out.write("Ready (the Slack app's handlers, on a local fake Slack).\n" if slack
               else "Ready.\n")
+    read = _reader(inp, out, interactive)
     pasted: list[str] | None = None  # lines of a multi-line /align, while collecting
-    for line in _lines(inp, out, interactive):
+    while True:
         try:
+            line = read(PROMPT if pasted is None else PASTE_MODE_PROMPT)
+        except KeyboardInterrupt:  # Ctrl-C at a prompt: cancels a paste, else a reminder
+            out.write(f"\n{PASTE_CANCELLED}\n\n" if pasted is not None
+                      else "\n(Type /quit or press Ctrl-D to leave.)\n")
+            out.flush()
+            pasted = None
+            continue
+        if line is None:
+            break
+        try:
+            if pasted is not None and line.strip().lower() in QUIT:
+                pasted = None  # /quit in the middle of a paste leaves without aligning it
+                break
             if pasted is not None and line.strip():
                 pasted.append(line.rstrip("\n"))
                 continue

@@ -12,6 +12,7 @@ import pytest
 from conftest import SDG_PATH
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
+from bot.progress.records import InitiativeRecord
 from bot.slack import ids
 from bot.slack.blocks import (
     Message,
@@ -31,6 +32,7 @@ from bot.slack.blocks import (
     usage_message,
 )
 from bot.slack.blocks import limits as L
+from bot.slack.blocks.progress_modals import initiative_option
 from bot.slack.blocks.text import clip, pack_lines, shorten
 from framework_data.loader import load_framework
 from retrieval.align import Alignment, Tag
@@ -130,6 +132,65 @@ def test_escape_ampersand_first_and_mentions() -> None:
     assert escape("&lt;") == "&amp;lt;"
     for raw in MENTIONS:
         assert escape(raw) == raw.replace("<", "&lt;").replace(">", "&gt;")
+
+
+# Bidi embeddings, overrides and isolates: each reorders the text after it when displayed.
+BIDI_CONTROLS = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
+# "Fund the ‮gnp.exe‬ project": shown right to left, the override makes the file look harmless.
+SPOOF = "Fund the \u202egnp.exe\u202c project \u2067<!channel>\u2069 \u2066x\u2069"
+
+
+def assert_no_bidi_controls(text: str) -> None:
+    assert not [f"U+{ord(c):04X}" for c in text if c in BIDI_CONTROLS], text
+
+
+def test_escape_makes_bidi_controls_visible_and_keeps_direction_marks() -> None:
+    assert len(BIDI_CONTROLS) == 9
+    for control in BIDI_CONTROLS:
+        shown = escape(f"a{control}b")
+        assert shown == f"a[U+{ord(control):04X}]b"
+    assert escape(SPOOF) == ("Fund the [U+202E]gnp.exe[U+202C] project "
+                             "[U+2067]&lt;!channel&gt;[U+2069] [U+2066]x[U+2069]")
+    # The left-to-right / right-to-left marks (and the Arabic letter mark) stay: they only set
+    # the direction of their neighbours, which right-to-left writers need.
+    marks = "\u05e9\u05dc\u05d5\u05dd\u200f (v2)\u200e \u061c"
+    assert escape(marks) == marks
+    # Plain-text fields are cut to size by shorten, which neutralises them the same way.
+    assert shorten(SPOOF, 200) == ("Fund the [U+202E]gnp.exe[U+202C] project "
+                                   "[U+2067]<!channel>[U+2069] [U+2066]x[U+2069]")
+    assert_no_bidi_controls(shorten("\u202e" * 500, 20))
+
+
+def test_echoed_proposals_and_questions_carry_no_bidi_controls() -> None:
+    alignment = Alignment(tags=[tag("1.3", why=f"“{SPOOF}” ↔ “systems”")], no_fit=False)
+    for msg in (alignment_message(alignment, INTERPOL, alignment_id=3, proposal=SPOOF),
+                shared_alignment_message(alignment, INTERPOL, user_id="U0ABC", proposal=SPOOF),
+                *answer_messages(Answer(answered=False, text=f"Nothing about “{SPOOF}”.",
+                                        citations=[]), INTERPOL, exchange_id=4)):
+        blocks = check_message(msg)
+        for text in (all_text(blocks), msg.text):
+            assert_no_bidi_controls(text)
+            assert "Fund the [U+202E]gnp.exe[U+202C] project" in text
+            assert_no_live_mentions(text)
+    home = home_view(INTERPOL, user_id="U0HOME", recent=[RecentAlignment(
+        text=SPOOF, ids=["1.3"], status="confirmed", created_at=datetime(2026, 1, 5, tzinfo=UTC))])
+    shown = all_text(home.to_dict())
+    assert_no_bidi_controls(shown)
+    assert "[U+202E]gnp.exe" in shown
+    # A plain-text field: an initiative's title in the update form's menu.
+    option = initiative_option(_initiative(title=SPOOF)).to_dict()
+    assert_no_bidi_controls(option["text"]["text"])
+    assert option["text"]["text"].startswith("#7 Fund the [U+202E]gnp.exe[U+202C] project")
+
+
+def _initiative(**kw: Any) -> InitiativeRecord:
+    now = datetime(2026, 1, 5, tzinfo=UTC)
+    values: dict[str, Any] = dict(
+        id=7, kind="initiative", title="Initiative", description="", owner_id="U1",
+        objective_ids=("1.1",), cadence="weekly", status="active", created_by="U1",
+        created_at=now, updated_at=now, last_update_at=None, last_status=None,
+        last_percent=None)
+    return InitiativeRecord(**{**values, **kw})
 
 
 def test_split_text_short_text_is_one_piece() -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -190,3 +192,105 @@ def test_console_slack_runs_progress_commands(tmp_path, monkeypatch) -> None:
     text = out.getvalue()
     assert "Snoozed until" in text and "<!date" not in text
     assert "no initiatives to update yet" in text
+
+
+# ---- paste mode (a bare /align): its prompt, Ctrl-C and /quit --------------------------------
+
+
+class Piped(io.StringIO):
+    """Piped input in which a line "^C" is Ctrl-C pressed while that line was awaited."""
+
+    def readline(self, *args: int) -> str:  # type: ignore[override]
+        line = super().readline(*args)
+        if line == "^C\n":
+            raise KeyboardInterrupt
+        return line
+
+
+class Terminal:
+    """A scripted interactive terminal: ``input(prompt)`` answers the next scripted line
+    (``KeyboardInterrupt`` in the script is Ctrl-C at that prompt; past the end, Ctrl-D), and
+    the screen shows prompts, typed lines and the console's output in order."""
+
+    def __init__(self, script: list[str | type[KeyboardInterrupt]]) -> None:
+        self.script, self.prompts, self.screen = list(script), [], io.StringIO()
+
+    def input(self, prompt: str = "") -> str:
+        self.prompts.append(prompt)
+        self.screen.write(prompt)
+        if not self.script:
+            raise EOFError
+        typed = self.script.pop(0)
+        if typed is KeyboardInterrupt:
+            self.screen.write("^C")
+            raise KeyboardInterrupt
+        assert isinstance(typed, str)
+        self.screen.write(typed + "\n")
+        return typed
+
+    def isatty(self) -> bool:  # as sys.stdin
+        return True
+
+
+def run_in_terminal(services: Services, monkeypatch: pytest.MonkeyPatch,
+                    script: list[str | type[KeyboardInterrupt]]) -> tuple[int, Terminal]:
+    term = Terminal(script)
+    monkeypatch.setattr(sys, "stdin", term)
+    monkeypatch.setattr(sys, "stdout", term.screen)
+    monkeypatch.setattr("builtins.input", term.input)
+    return no_escaping_ctrl_c(run_console, services), term
+
+
+def no_escaping_ctrl_c(run: Any, *args: Any, **kwargs: Any) -> int:
+    """``run(...)``; a KeyboardInterrupt escaping it fails the test (instead of stopping the
+    whole pytest session)."""
+    try:
+        return run(*args, **kwargs)
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped the console")
+
+
+def test_paste_mode_has_its_own_prompt(services: Services) -> None:
+    _, out = chat(services, "/align\nTrain border police officers\nin document checks\n\n"
+                            "what is goal 2\n")
+    assert "> /align\n" in out
+    assert "align… Train border police officers\nalign… in document checks\n" in out
+    assert TAG_LINE.search(out.split("align… in document checks\n", 1)[1])
+    assert "2.3" in after(out, "what is goal 2")  # a question again, at the "> " prompt
+
+
+def test_ctrl_c_cancels_a_paste_and_returns_to_questions(services: Services) -> None:
+    out = io.StringIO()
+    typed = "/align\nTrain border police officers in document checks\n^C\nwhat is goal 2\n"
+    code = no_escaping_ctrl_c(run_console, services, stdin=Piped(typed), stdout=out)
+    transcript = out.getvalue()
+    assert code == 0
+    assert "(Paste cancelled.)" in transcript
+    assert not TAG_LINE.search(transcript)  # the pasted line was dropped, not aligned
+    assert "2.3" in after(transcript, "what is goal 2")
+
+
+def test_quit_in_the_middle_of_a_paste_leaves(services: Services) -> None:
+    code, out = chat(services, "/align\nTrain border police officers in document checks\n"
+                               "/quit\nwhat is goal 2\n")
+    assert code == 0
+    assert "align… /quit\n" in out
+    assert not TAG_LINE.search(out)  # neither aligned ...
+    assert "what is goal 2" not in out  # ... nor read on
+
+
+def test_interactive_paste_prompts_ctrl_c_and_quit(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, term = run_in_terminal(services, monkeypatch, [
+        KeyboardInterrupt, "/align", "Train border police officers", KeyboardInterrupt,
+        "what is goal 2", "/align", "in document checks", "/quit", "never read"])
+    assert code == 0
+    assert term.prompts == ["> ", "> ", "align… ", "align… ", "> ", "> ", "align… ", "align… "]
+    assert term.script == ["never read"]
+    screen = term.screen.getvalue()
+    # Ctrl-C at a question only reminds how to leave; in a paste, it cancels the paste.
+    assert screen.count("(Type /quit or press Ctrl-D to leave.)") == 1
+    assert "align… ^C\n(Paste cancelled.)\n" in screen
+    assert "2.3" in screen.split("> what is goal 2\n", 1)[1]
+    assert not TAG_LINE.search(screen)  # neither paste was aligned

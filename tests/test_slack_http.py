@@ -13,9 +13,11 @@ appears as Slack's own 3-second ack contract.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import secrets
+import socket
 import subprocess
 import time
 import urllib.error
@@ -27,8 +29,10 @@ from typing import Any
 
 import pytest
 
-from bot.local_slack import Call, FakeSlackAPI, SignedRequest, SlackRequests, post
+from bot.local_slack import Call, FakeSlackAPI, SignedRequest, SlackRequests, post, sign
 from bot.local_slack.serve_process import ServerDidNotStart, start_serve, stop_serve
+from bot.slack.metrics import Metrics
+from bot.slack.server import MAX_BODY_BYTES, SlackWSGI
 from framework_data.loader import load_framework
 from tests.conftest import REPO_ROOT, run_fwbot
 
@@ -288,6 +292,230 @@ def test_stale_timestamp_is_401(server: Server, kind: str) -> None:
     assert status == 401
     time.sleep(QUIET_WAIT)
     assert received() == []
+
+
+# ---- refusals before the app: size, signature, body --------------------------------------
+
+
+REFUSAL = re.compile(r"refused (\S+) (\S+) from (\S+): (\d{3}) (\w+) \((.*)\)$")
+MAX_LOG_LINE = 200  # bytes: one refusal's line, timestamp and logger name included
+LOG_WAIT = 10.0  # seconds for a refusal's log line to appear (it is written before the answer)
+
+
+def _post_bytes(url: str, data: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def _log_size(server: Server) -> int:
+    return server.log.stat().st_size
+
+
+def _log_since(server: Server, offset: int) -> bytes:
+    with server.log.open("rb") as f:
+        f.seek(offset)
+        return f.read()
+
+
+def _refusals_since(server: Server, offset: int, count: int) -> list[re.Match[str]]:
+    """The refusal lines logged after ``offset``, once there are ``count`` of them."""
+    deadline = time.monotonic() + LOG_WAIT
+    while True:
+        lines = _log_since(server, offset).decode("utf-8", "replace").splitlines()
+        found = [m for m in map(REFUSAL.search, lines) if m]
+        if len(found) >= count or time.monotonic() > deadline:
+            assert len(found) == count, f"{len(found)} refusal lines, {count} expected:\n" + \
+                "\n".join(line[:300] for line in lines[-20:])
+            return found
+
+
+def _rejections(server: Server) -> dict[tuple[str, str], float]:
+    """``fwbot_http_rejected_total`` from /metrics, by (status, reason)."""
+    status, _, body = server.get("/metrics")
+    assert status == 200
+    counts = {}
+    for m in re.finditer(r"^fwbot_http_rejected_total\{([^}]*)\} (\S+)$", body.decode(), re.M):
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+        counts[labels["status"], labels["reason"]] = float(m.group(2))
+    return counts
+
+
+def _raw_http(server: Server, head: bytes, timeout: float = 10) -> bytes:
+    """Sends ``head`` (request line and headers, no body) and returns what the server
+    answers before the connection closes."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as sock:
+        sock.sendall(head)
+        got = b""
+        while chunk := sock.recv(65536):
+            got += chunk
+        return got
+
+
+def test_unsigned_malformed_json_is_401_and_one_short_log_line(server: Server) -> None:
+    marker = _unique("BODYMARK")
+    start = _log_size(server)
+    status, body = _post_bytes(server.events_url, b'{"type": "event_callback", "' +
+                               marker.encode() + b'" oops', {"Content-Type": "application/json"})
+    assert status == 401
+    assert len(body) < 64, body
+    [refusal] = _refusals_since(server, start, 1)
+    assert refusal.group(4, 5) == ("401", "bad_signature")
+    added = _log_since(server, start)
+    line = next(ln for ln in added.splitlines() if b"refused POST" in ln)
+    assert len(line) <= MAX_LOG_LINE, line
+    assert marker.encode() not in added
+    assert b"Traceback" not in added
+    assert len(added) < 1000, added[:2000]  # that line, and no body or traceback with it
+
+
+def test_ten_unsigned_large_bodies_add_little_to_the_log(server: Server) -> None:
+    marker = _unique("BIGMARK").encode()
+    body = b'{"type": "event_callback", "text": "' + marker + b"x" * 500_000 + b'"}'
+    start = _log_size(server)
+    statuses = [_post_bytes(server.events_url, body, {"Content-Type": "application/json"})[0]
+                for _ in range(10)]
+    assert set(statuses) <= {401, 413}, statuses
+    refusals = _refusals_since(server, start, 10)
+    assert {m.group(4) for m in refusals} <= {"401", "413"}
+    added = _log_since(server, start)
+    assert len(added) < 2000, f"the log grew by {len(added)} bytes: {added[:1000]!r}"
+    assert marker not in added
+
+
+def test_a_body_over_the_limit_is_413_before_it_is_sent(server: Server) -> None:
+    """The server answers from the headers alone: the 50 MB body is never sent."""
+    start = _log_size(server)
+    answer = _raw_http(server, b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                               b"Content-Type: application/json\r\n"
+                               b"Content-Length: 50000000\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+    assert len(answer) < 1000, answer
+    [refusal] = _refusals_since(server, start, 1)
+    assert refusal.group(4, 5) == ("413", "too_large")
+
+
+def test_a_stale_signed_request_is_401_and_logged_as_stale(server: Server) -> None:
+    req, received = _command_or_mention(server, "mention")
+    stale = server.slack.resign(req, timestamp=int(time.time()) - 6 * 60)
+    start = _log_size(server)
+    status, _, body = server.send(stale)
+    assert status == 401
+    assert len(body) < 64
+    [refusal] = _refusals_since(server, start, 1)
+    assert refusal.group(4, 5) == ("401", "stale")
+    assert received() == []  # refused before bolt, so no listener ever ran
+
+
+SIGNED_MALFORMED = {
+    "bad JSON": (b'{"type": "event_callback", "event": ', "application/json"),
+    "JSON array": (b'[{"type": "event_callback"}]', "application/json"),
+    "payload not JSON": (b"payload=%7Bnot+json", "application/x-www-form-urlencoded"),
+    "not UTF-8": (b"command=%2Falign&text=\xff\xfe", "application/x-www-form-urlencoded"),
+    "bad form encoding": (b"command=%2Falign&text=%E2%28&garbage",
+                          "application/x-www-form-urlencoded"),
+}
+
+
+@pytest.mark.parametrize("case", SIGNED_MALFORMED)
+def test_a_signed_malformed_body_is_400(server: Server, case: str) -> None:
+    data, content_type = SIGNED_MALFORMED[case]
+    start = _log_size(server)
+    status, body = _post_bytes(server.events_url, data,
+                               {"Content-Type": content_type, **sign(data, SECRET)})
+    assert status == 400, body
+    assert len(body) < 64
+    [refusal] = _refusals_since(server, start, 1)
+    assert refusal.group(4, 5) == ("400", "malformed")
+    assert b"Traceback" not in _log_since(server, start)
+
+
+def test_metrics_count_refusals_by_status_and_reason(server: Server) -> None:
+    before = _rejections(server)
+    json_type = {"Content-Type": "application/json"}
+    req, _ = _command_or_mention(server, "command")
+    assert _post_bytes(server.events_url, b"{}", json_type)[0] == 401  # unsigned
+    assert server.send(server.slack.resign(req, secret="not-the-secret"))[0] == 401
+    assert server.send(server.slack.resign(req, timestamp=int(time.time()) - 600))[0] == 401
+    assert server.send(server.slack.resign(req, timestamp=int(time.time()) + 600))[0] == 401
+    assert _raw_http(server, b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
+                             b"Content-Length: 1000001\r\n\r\n").startswith(b"HTTP/1.1 413")
+    bad = b'{"type": '
+    assert _post_bytes(server.events_url, bad, {**json_type, **sign(bad, SECRET)})[0] == 400
+    assert server.send(req)[0] == 200  # a good request is no refusal
+    after = _rejections(server)
+    added = {key: after[key] - before.get(key, 0) for key in after}
+    assert {key: n for key, n in added.items() if n} == {
+        ("401", "bad_signature"): 2, ("401", "stale"): 2, ("413", "too_large"): 1,
+        ("400", "malformed"): 1}
+    assert ("500", "error") in after  # shown, at 0 until the app fails on a request
+
+
+# ---- the same front in process: what the server above cannot be made to do -----------------
+
+
+class _ExplodingApp:
+    """Stands in for the bolt app: fails on every request it is given."""
+
+    def __init__(self) -> None:
+        self.dispatched = 0
+
+    def dispatch(self, request: Any) -> Any:
+        self.dispatched += 1
+        raise RuntimeError("listener exploded")
+
+
+class _UnreadableBody:
+    def read(self, *_: Any) -> bytes:
+        raise AssertionError("the body was read")
+
+
+def _call(wsgi: SlackWSGI, body: Any, headers: dict[str, str],
+          length: int) -> tuple[str, bytes]:
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/slack/events", "REMOTE_ADDR": "10.0.0.9",
+               "CONTENT_LENGTH": str(length), "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.input": body,
+               **{"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()
+                  if k != "Content-Type"},
+               "CONTENT_TYPE": headers.get("Content-Type", "")}
+    got: list[str] = []
+    answer = b"".join(wsgi(environ, lambda status, _headers: got.append(status)))
+    return got[0], answer
+
+
+def _front(app: Any, metrics: Metrics) -> SlackWSGI:
+    return SlackWSGI(app, metrics, lambda: {"ok": True}, signing_secret=SECRET)
+
+
+def _counted(metrics: Metrics, status: str, reason: str) -> float:
+    return metrics.rejected.labels(status, reason)._value.get()
+
+
+def test_a_request_the_app_fails_on_is_500_and_counted(caplog: pytest.LogCaptureFixture) -> None:
+    metrics, app = Metrics(), _ExplodingApp()
+    wsgi = _front(app, metrics)
+    req = SlackRequests(SECRET).url_verification("challenge")
+    with caplog.at_level("INFO", logger="fwbot.slack"):
+        status, body = _call(wsgi, io.BytesIO(req.body.encode()), req.headers,
+                             len(req.body.encode()))
+    assert status.startswith("500 ") and len(body) < 64
+    assert app.dispatched == 1
+    assert _counted(metrics, "500", "error") == 1
+    [record] = [r for r in caplog.records if r.name == "fwbot.slack"]
+    assert "500 error" in record.getMessage() and record.exc_info  # a bug: traceback kept
+
+
+def test_the_app_refuses_a_body_over_the_limit_unread() -> None:
+    """Served by something other than waitress, the Content-Length check still holds."""
+    metrics, app = Metrics(), _ExplodingApp()
+    wsgi = _front(app, metrics)
+    status, body = _call(wsgi, _UnreadableBody(), {"Content-Type": "application/json"},
+                         MAX_BODY_BYTES + 1)
+    assert status.startswith("413 ") and len(body) < 64
+    assert _counted(metrics, "413", "too_large") == 1
+    assert app.dispatched == 0
 
 
 def test_server_is_still_running(server: Server) -> None:

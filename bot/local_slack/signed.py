@@ -31,11 +31,13 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 SLACK_USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
 
 
-def sign(body: str, secret: str, timestamp: int | None = None) -> dict[str, str]:
+def sign(body: str | bytes, secret: str, timestamp: int | None = None) -> dict[str, str]:
     """``X-Slack-Request-Timestamp`` and ``X-Slack-Signature`` (``v0=`` + hex
-    HMAC-SHA256 of ``v0:{timestamp}:{body}``) for ``body``; timestamp defaults to now."""
+    HMAC-SHA256 of ``v0:{timestamp}:{body}``) for ``body`` (text is signed as its UTF-8
+    bytes; bytes as they are, even when they are not UTF-8); timestamp defaults to now."""
     ts = int(time.time()) if timestamp is None else int(timestamp)
-    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    raw = body if isinstance(body, bytes) else body.encode()
+    digest = hmac.new(secret.encode(), f"v0:{ts}:".encode() + raw, hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": f"v0={digest}"}
 
 

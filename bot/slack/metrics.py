@@ -10,6 +10,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# (status, reason) of the HTTP refusals bot/slack/server.py counts
+REJECTIONS = (("401", "bad_signature"), ("401", "stale"), ("413", "too_large"),
+              ("400", "malformed"), ("500", "error"))
 
 
 class Metrics:
@@ -31,6 +34,12 @@ class Metrics:
                                       ["kind"], buckets=_LATENCY_BUCKETS, registry=r)
         self.feedback = Counter("fwbot_feedback_votes", "Helpful / not helpful votes.",
                                 ["vote"], registry=r)
+        self.rejected = Counter(
+            "fwbot_http_rejected", "Requests to the Slack endpoint refused before the app "
+            "(401 bad_signature / stale, 413 too_large, 400 malformed / bad_http) or failed in "
+            "it (500 error), by HTTP status and reason.", ["status", "reason"], registry=r)
+        for status, reason in REJECTIONS:  # shown at 0 from the start
+            self.rejected.labels(status, reason)
 
     @contextmanager
     def timed(self, kind: str) -> Iterator[None]:

@@ -4,46 +4,96 @@ A WSGI app served by waitress with a pool of threads: a request never waits for 
 listener, and bolt sends each ack as soon as the listener calls ``ack()`` while the work
 goes on in bolt's own listener pool. In Socket Mode the same server answers health and
 metrics only.
+
+Nothing reaches bolt before it is known to come from Slack. In order, a ``POST
+/slack/events`` is refused with:
+
+* 413 when it announces more than :data:`MAX_BODY_BYTES` (waitress refuses it as soon as the
+  headers are in, without reading the body; a chunked body is cut off at the limit);
+* 401 when its Slack signature (v0: HMAC-SHA256 of ``v0:{timestamp}:{raw body}`` with the
+  signing secret, compared in constant time) is missing or wrong (``bad_signature``), or is
+  right but its timestamp is more than 5 minutes from now (``stale``: a replay);
+* 400 when it is signed but its body cannot be read as Slack's JSON or form encoding.
+
+Each refusal is one short log line (never the body, never a traceback) and counts in
+``fwbot_http_rejected_total{status, reason}``. A request bolt fails on is a 500, counted the
+same way (its traceback is logged: only a request signed with the secret can cause one).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import hmac
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qsl
 
-from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt import App, BoltRequest
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 
 from .metrics import Metrics
 
 log = logging.getLogger("fwbot.slack")
 EVENTS_PATH = "/slack/events"
 SERVER_THREADS = 16
-MAX_BODY_BYTES = 1_000_000  # Slack's payloads are far smaller; bigger ones are refused
+# Slack's requests are a few KB (a long message event or a modal's state: tens of KB);
+# a body larger than this is refused with 413 before it is read.
+MAX_BODY_BYTES = 1_000_000
+REPLAY_WINDOW = 5 * 60  # seconds: Slack's signatures are valid this long either side of now
 
 Health = Callable[[], dict[str, Any]]
 StartResponse = Callable[..., Any]
 
 
+class Refused(Exception):
+    """A request that goes no further: its status, metric reason, the tiny body answered and
+    a few words for the log (never from the request's body)."""
+
+    def __init__(self, status: int, reason: str, answer: bytes, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.reason, self.answer, self.detail = status, reason, answer, detail
+
+
+_STATUS_LINES = {400: "400 Bad Request", 401: "401 Unauthorized",
+                 413: "413 Payload Too Large", 500: "500 Internal Server Error"}
+
+
 class SlackWSGI:
-    def __init__(self, app: App | None, metrics: Metrics, health: Health) -> None:
-        self.slack = SlackRequestHandler(app, path=EVENTS_PATH) if app is not None else None
+    """``app`` None: health and metrics only (Socket Mode). ``signing_secret`` defaults to the
+    one the bolt app was built with; without one, requests to Slack's path are refused."""
+
+    def __init__(self, app: App | None, metrics: Metrics, health: Health, *,
+                 signing_secret: str | None = None, clock: Callable[[], float] = time.time,
+                 max_body: int = MAX_BODY_BYTES) -> None:
+        self.app = app
         self.metrics = metrics
         self.health = health
+        self.clock = clock
+        self.max_body = max_body
+        if signing_secret is None and app is not None:
+            signing_secret = getattr(app, "_signing_secret", None)  # bolt keeps it there
+        self._secret = (signing_secret or "").encode()
+        if app is not None:
+            # bolt logs a failed verification with the whole body at INFO, and others at
+            # DEBUG/INFO: its own loggers say only warnings and errors.
+            for name in ("slack_bolt", "slack_bolt.RequestVerification"):
+                logging.getLogger(name).setLevel(logging.WARNING)
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
-        if path == EVENTS_PATH and method == "POST" and self.slack is not None:
+        if path == EVENTS_PATH and method == "POST" and self.app is not None:
             try:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = 0
-            if length > MAX_BODY_BYTES:
-                return _send(start_response, "413 Payload Too Large", b"too large\n")
-            return self.slack(environ, start_response)
+                return self._slack(environ, start_response)
+            except Refused as no:
+                self.refused(no.status, no.reason, no.detail, method=method, path=path,
+                             remote=environ.get("REMOTE_ADDR", "?"))
+                return _send(start_response, _STATUS_LINES[no.status], no.answer)
         if path == "/healthz" and method in ("GET", "HEAD"):
             try:
                 body, status = self.health(), "200 OK"
@@ -56,11 +106,121 @@ class SlackWSGI:
                          self.metrics.content_type)
         return _send(start_response, "404 Not Found", b"not found\n")
 
+    def refused(self, status: int, reason: str, detail: str, *, method: str, path: str,
+                remote: str) -> None:
+        """Count a refusal and log it in one short line."""
+        self.metrics.rejected.labels(str(status), reason).inc()
+        log.warning("refused %s %s from %s: %d %s (%s)", _short(method, 10), _short(path, 60),
+                    _short(remote, 46), status, reason, detail)
+
+    # ---- POST /slack/events ------------------------------------------------------------------
+
+    def _slack(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        raw = self._read(environ)
+        self._verify(environ, raw)
+        request = _bolt_request(environ, raw)
+        try:
+            response = self.app.dispatch(request)  # type: ignore[union-attr]
+        except Exception:  # a bug of ours: signed by Slack, so worth its traceback
+            self.metrics.rejected.labels("500", "error").inc()
+            log.exception("500 error: bolt failed on a signed request to %s", EVENTS_PATH)
+            return _send(start_response, _STATUS_LINES[500], b"internal error\n")
+        if response.status >= 500:
+            self.metrics.rejected.labels(str(response.status), "error").inc()
+        wsgi = WsgiHttpResponse(status=response.status, headers=response.headers,
+                                body=response.body)
+        start_response(wsgi.status, wsgi.get_headers())
+        return wsgi.get_body()
+
+    def _read(self, environ: dict) -> bytes:
+        """The raw body, refused unread when it says it is over the limit."""
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            raise Refused(400, "malformed", b"bad request\n", "bad Content-Length") from None
+        if length > self.max_body:
+            raise Refused(413, "too_large", b"too large\n",
+                          f"Content-Length {length} > {self.max_body}")
+        return environ["wsgi.input"].read(length) if length > 0 else b""
+
+    def _verify(self, environ: dict, raw: bytes) -> None:
+        """Slack's v0 signature over the raw bytes, then the replay window."""
+        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
+        signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
+        if not self._secret:
+            raise Refused(401, "bad_signature", b"invalid signature\n", "no signing secret set")
+        if not timestamp or not signature:
+            raise Refused(401, "bad_signature", b"invalid signature\n", "not signed")
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            raise Refused(401, "bad_signature", b"invalid signature\n", "bad timestamp")
+        expected = "v0=" + hmac.new(self._secret, b"v0:" + timestamp.encode() + b":" + raw,
+                                    hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected.encode(), signature.encode("latin-1", "replace")):
+            raise Refused(401, "bad_signature", b"invalid signature\n", "wrong signature")
+        age = self.clock() - int(timestamp)
+        if abs(age) > REPLAY_WINDOW:
+            when = f"{age:.0f} s old" if age > 0 else f"{-age:.0f} s ahead"
+            raise Refused(401, "stale", b"stale request\n", f"timestamp {when}")
+
+
+def _bolt_request(environ: dict, raw: bytes) -> BoltRequest:
+    """The request as bolt reads it; a body bolt's parser (or Slack's encodings) would not
+    take is a 400, not a crash."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused(400, "malformed", b"bad request\n", "body is not UTF-8") from None
+    headers = WsgiHttpRequest(environ).get_headers()
+    try:
+        request = BoltRequest(body=text, query=environ.get("QUERY_STRING", ""),
+                              headers=headers)
+        if text and not (request.content_type == "application/json" or text.startswith("{")):
+            # bolt read it as a form: Slack's have every field name=value, in UTF-8
+            parse_qsl(text, keep_blank_values=True, strict_parsing=True, errors="strict")
+    except Exception as exc:  # bad JSON, bad form encoding, a payload bolt cannot take
+        raise Refused(400, "malformed", b"bad request\n",
+                      f"unreadable body: {type(exc).__name__}") from None
+    if not isinstance(request.body, dict):
+        raise Refused(400, "malformed", b"bad request\n", "body is not a JSON object")
+    return request
+
+
+def _short(text: str, limit: int) -> str:
+    """``text`` printable and at most ``limit`` characters, for a log line."""
+    shown = "".join(ch if ch.isprintable() else "?" for ch in str(text)[: limit + 1])
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
 
 def _send(start_response: StartResponse, status: str, body: bytes,
           content_type: str = "text/plain; charset=utf-8") -> list[bytes]:
     start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
     return [body]
+
+
+def _refusing_channel(wsgi: SlackWSGI) -> type:
+    """waitress's connection class, whose own refusals (a body over the limit, a malformed
+    HTTP request) are counted and logged like the app's."""
+    from waitress.channel import HTTPChannel
+    from waitress.task import ErrorTask
+
+    class RefusalTask(ErrorTask):
+        def execute(self) -> None:
+            super().execute()
+            error = self.request.error
+            code = int(getattr(error, "code", 400))
+            detail = (f"body over {wsgi.max_body} bytes" if code == 413
+                      else f"waitress: {_short(getattr(error, 'body', ''), 60)}")
+            addr = self.channel.addr
+            with contextlib.suppress(Exception):  # waitress: an error task must not fail
+                wsgi.refused(code, {413: "too_large", 500: "error"}.get(code, "bad_http"),
+                             detail, method=getattr(self.request, "command", "?"),
+                             path=getattr(self.request, "path", "?"),
+                             remote=addr[0] if isinstance(addr, tuple) and addr else "?")
+
+    class RefusingChannel(HTTPChannel):
+        error_task_class = RefusalTask
+
+    return RefusingChannel
 
 
 class HTTPServer:
@@ -69,8 +229,16 @@ class HTTPServer:
     def __init__(self, wsgi: SlackWSGI, *, host: str = "0.0.0.0", port: int = 3000) -> None:
         from waitress.server import create_server
 
-        self._server = create_server(wsgi, host=host, port=port, threads=SERVER_THREADS,
-                                     ident="fwbot", clear_untrusted_proxy_headers=True)
+        sockets: dict[int, Any] = {}
+        # waitress refuses a body of max_request_body_size bytes or more, unread
+        self._server = create_server(wsgi, map=sockets, host=host, port=port,
+                                     threads=SERVER_THREADS, ident="fwbot",
+                                     clear_untrusted_proxy_headers=True,
+                                     max_request_body_size=wsgi.max_body + 1)
+        channel = _refusing_channel(wsgi)
+        for listener in sockets.values():  # one per listening socket
+            if hasattr(listener, "channel_class"):
+                listener.channel_class = channel
         self.port = int(self._server.effective_port)  # type: ignore[union-attr]
         self._thread: threading.Thread | None = None
 

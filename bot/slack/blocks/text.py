@@ -3,7 +3,8 @@
 Rule of the package: every piece of text that is not markup we wrote ourselves (user input,
 framework text, bot-composed answers) goes through :func:`escape` before it enters a mrkdwn
 field, so a typed ``<!channel>`` or ``<@U123>`` is shown, never acted on. Plain-text fields
-(headers, buttons, options, view titles) are not parsed by Slack and are not escaped.
+(headers, buttons, options, view titles) are not parsed by Slack and are not escaped; they
+are cut to size with :func:`shorten`. Both make bidi controls visible (:func:`neutralise_bidi`).
 """
 
 from __future__ import annotations
@@ -30,8 +31,23 @@ _SEPARATORS = (
 _MIN_SHARE = 0.5
 
 
+# Bidi embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) reorder the text
+# around them: a typed U+202E can make a quoted proposal read backwards or disguise a name.
+# They are shown as "[U+202E]". The marks U+200E / U+200F (and U+061C) are kept: they only
+# set the direction of the characters next to them, which right-to-left writers need.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def neutralise_bidi(text: str) -> str:
+    """``text`` with each bidi embedding, override or isolate control made visible as
+    ``[U+XXXX]``, so it reorders nothing."""
+    return _BIDI_CONTROLS.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
+
+
 def escape(text: str) -> str:
-    """Escape ``&``, ``<`` and ``>`` for Slack mrkdwn (``&`` first)."""
+    """Escape ``&``, ``<`` and ``>`` for Slack mrkdwn (``&`` first), and make bidi controls
+    visible (:func:`neutralise_bidi`)."""
+    text = neutralise_bidi(text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -106,8 +122,9 @@ def clip(text: str, limit: int) -> str:
 
 def shorten(text: str, limit: int) -> str:
     """``text`` on one line, at most ``limit`` characters, cut at a word boundary when one is
-    near the end, with "…" when cut. For raw (unescaped) text."""
-    text = one_line(text)
+    near the end, with "…" when cut, bidi controls made visible (:func:`neutralise_bidi`). For
+    raw (unescaped) text; plain-text fields (buttons, options, headers) get theirs this way."""
+    text = one_line(neutralise_bidi(text))
     if len(text) <= limit:
         return text
     room = max(0, limit - len(ELLIPSIS))
