@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from framework_data.loader import FrameworkError, check_framework, render_framework
+from framework_data.loader import check_framework, render_framework
 
 from .cli_progress import add_commands as add_progress_commands
-from .settings import MissingSetting, Settings
+from .settings import Settings
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -42,25 +42,44 @@ def _read_input(args: argparse.Namespace) -> str | None:
 
 
 def _batch_lines(path: Path, field: str) -> Iterator[tuple[Any, str | None, str | None]]:
-    """(id, text, error) per non-empty line of a JSONL file."""
+    """(id, text, error) for every line of a JSONL file, in order: one output per input line
+    (an empty line is an error too). Ids used twice get one warning on stderr, at the end."""
     raw = path.read_bytes().decode("utf-8-sig", errors="replace")
     # Split on newlines only: JSON strings may hold U+2028 and friends, which splitlines() cuts.
-    for n, line in enumerate(raw.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield None, None, f"line {n} is not valid JSON ({exc.msg})"
-            continue
-        if not isinstance(obj, dict):
-            yield None, None, f"line {n} is not a JSON object"
-            continue
-        text = obj.get(field)
-        if not isinstance(text, str):
-            yield obj.get("id"), None, f"line {n} has no text field {field!r}"
-            continue
-        yield obj.get("id"), text, None
+    lines = raw.split("\n")
+    if lines and not lines[-1].strip():
+        lines.pop()  # after the last newline: not a line
+    seen: dict[str, int] = {}
+    repeats: list[tuple[str, int, int]] = []
+    for n, line in enumerate(lines, start=1):
+        item = _batch_line(n, line, field)
+        if item[0] is not None:
+            key = json.dumps(item[0], sort_keys=True, ensure_ascii=False)
+            if key in seen:
+                repeats.append((key, seen[key], n))
+            seen.setdefault(key, n)
+        yield item
+    if repeats:
+        key, first, again = repeats[0]
+        more = f" and {len(repeats) - 1} more repeat(s)" if len(repeats) > 1 else ""
+        print(f"fwbot: {path}: warning: id {key} is on line {first} and line {again}{more}; "
+              "the output still has one line per input line, in order: match them by line",
+              file=sys.stderr)
+
+
+def _batch_line(n: int, line: str, field: str) -> tuple[Any, str | None, str | None]:
+    if not line.strip():
+        return None, None, f"line {n} is empty"
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return None, None, f"line {n} is not valid JSON ({exc.msg})"
+    if not isinstance(obj, dict):
+        return None, None, f"line {n} is not a JSON object"
+    text = obj.get(field)
+    if not isinstance(text, str):
+        return obj.get("id"), None, f"line {n} has no text field {field!r}"
+    return obj.get("id"), text, None
 
 
 _LINE_BREAKERS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\u0085": "\\u0085"}
@@ -285,10 +304,13 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--framework", type=Path, default=argparse.SUPPRESS,
                         help="framework file (default: $FWBOT_FRAMEWORK or the INTERPOL one)")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="on an error, print the traceback too (or set FWBOT_DEBUG=1)")
     parser = argparse.ArgumentParser(
         prog="fwbot", description="Answers and alignment grounded in a strategic framework.",
     )
     parser.add_argument("--framework", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--debug", action="store_true", default=False, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ask", parents=[common], help="answer a question from the framework")
@@ -349,27 +371,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; a mistake in input or settings is one line on stderr and a non-zero
+    exit (bot/cli_errors.py), with the traceback under --debug or FWBOT_DEBUG=1."""
+    from .cli_errors import run
+
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
-    try:
-        return func(args)
-    except FrameworkError as exc:
-        print(f"fwbot: the framework file has problems:\n{exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except MissingSetting as exc:
-        print(f"fwbot: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except FileNotFoundError as exc:
-        print(f"fwbot: file not found: {exc.filename}", file=sys.stderr)
-        return EXIT_ERROR
-    except IsADirectoryError as exc:
-        print(f"fwbot: {exc.filename} is a folder: give a file", file=sys.stderr)
-        return EXIT_ERROR
-    except PermissionError as exc:
-        print(f"fwbot: no permission to use {exc.filename}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        return 130
+    return run(func, args)
 
 
 if __name__ == "__main__":

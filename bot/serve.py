@@ -24,6 +24,10 @@ def serve(services: Services, *, host: str, port: int) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
+    # What a setting can get wrong fails first, in one line, before the model loads: the
+    # token at Slack, then the database (migrated here); UnusableSetting, see cli_errors.
+    services.slack_identity  # noqa: B018
+    services.database  # noqa: B018
     services.searcher  # noqa: B018 — load the model and the index before taking requests
     # Acks wait for the GIL behind answers being computed: hand it over more often.
     sys.setswitchinterval(0.001)
@@ -37,12 +41,15 @@ def serve(services: Services, *, host: str, port: int) -> int:
         log.info("fwbot: Socket Mode; health and metrics on http://%s:%d", host, http.port)
         SocketModeHandler(app, settings.slack_app_token).start()
         return 0
-    http = HTTPServer(SlackWSGI(app, services.metrics, services.health), host=host, port=port)
+    front = SlackWSGI(app, services.metrics, services.health,
+                      signing_secret=settings.slack_signing_secret)
+    http = HTTPServer(front, host=host, port=port)
     log.info("fwbot: listening on http://%s:%d/slack/events (health /healthz, metrics /metrics)",
              host, http.port)
     print(f"fwbot serving on port {http.port}", flush=True)
 
     def _stop(*_: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM: already stopping
         raise _Stopping
 
     signal.signal(signal.SIGTERM, _stop)

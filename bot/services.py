@@ -12,7 +12,7 @@ from retrieval.embeddings import MiniLMEmbedder
 from retrieval.index import ChromaLocation
 from retrieval.search import FrameworkSearcher
 
-from .settings import Settings
+from .settings import Settings, UnusableSetting
 
 SEND_RATE_KEY = "send_rate"
 
@@ -61,10 +61,24 @@ class Services:
 
     @cached_property
     def database(self):  # -> bot.storage.db.Database, migrated
-        from .storage.db import Database
+        from .storage.db import Database, DatabaseUnreachable, printable_url
 
-        db = Database(self.settings.database)
-        db.migrate()
+        where = printable_url(self.settings.database)  # as written, without a password
+        sqlite_check = "check that its folder can be written (FWBOT_DATA_DIR, or DATABASE_URL)"
+        try:
+            db = Database(self.settings.database)  # SQLite: creates the folder
+        except OSError as exc:
+            raise UnusableSetting(f"cannot create the database at {where}: "
+                                  f"{exc.strerror or exc}; {sqlite_check}") from exc
+        try:
+            db.migrate()
+        except DatabaseUnreachable as exc:
+            db.dispose()
+            check = sqlite_check if exc.dialect == "sqlite" else (
+                "check that PostgreSQL is running there and accepts connections, and the "
+                "host, port, user and database name in DATABASE_URL")
+            raise UnusableSetting(f"cannot connect to the database at {where}: {exc.reason}; "
+                                  f"{check}") from exc
         return db
 
     @cached_property
@@ -120,11 +134,51 @@ class Services:
         return ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2),
                                   thread_name_prefix="fwbot-work")
 
+    @cached_property
+    def slack_identity(self) -> dict:
+        """``auth.test`` for SLACK_BOT_TOKEN, once: the bot's user and team ids. Raises
+        UnusableSetting when Slack refuses the token or cannot be reached at SLACK_API_URL."""
+        import logging
+
+        from slack_sdk import WebClient
+        from slack_sdk.errors import SlackApiError
+        from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+
+        self.settings.require_slack_token()
+        url = self.settings.slack_api_url
+        quiet = logging.getLogger("fwbot.slack.auth_check")  # a failure is our one line
+        quiet.propagate = False
+        if not quiet.handlers:
+            quiet.addHandler(logging.NullHandler())
+        client = WebClient(token=self.settings.slack_bot_token, base_url=url, timeout=15,
+                           retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2)],
+                           logger=quiet)
+        try:
+            return dict(client.auth_test().data)  # type: ignore[arg-type]
+        except SlackApiError as exc:
+            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            if error in {"invalid_auth", "not_authed", "token_revoked", "token_expired",
+                         "account_inactive"}:
+                raise UnusableSetting(
+                    f"Slack refused SLACK_BOT_TOKEN ({error}): copy the bot token (xoxb-…) "
+                    "again from your Slack app's “OAuth & Permissions” page, or reinstall the "
+                    "app; see deploy/README.md") from exc
+            raise UnusableSetting(
+                f"Slack at {url} did not accept auth.test ({error or exc.response.status_code})"
+                ": check SLACK_API_URL and SLACK_BOT_TOKEN") from exc
+        except (OSError, ValueError) as exc:  # URLError, refused, timeout, TLS, a bad URL
+            reason = getattr(exc, "reason", None) or exc
+            raise UnusableSetting(
+                f"cannot reach Slack at {url} ({reason}): check the network (proxy, firewall)"
+                " and SLACK_API_URL") from exc
+
     def slack_app(self, *, bot_user_id: str | None = None):  # -> slack_bolt.App
         from .slack.app import build_app
 
         self.settings.require_slack()
         secret = None if self.settings.socket_mode else self.settings.slack_signing_secret
+        if bot_user_id is None:  # the token is checked before the app is built
+            bot_user_id = self.slack_identity.get("user_id")
         return build_app(self.slack_deps, client=self.slack_client, signing_secret=secret,
                          bot_user_id=bot_user_id)
 
@@ -234,7 +288,10 @@ class Services:
                                chart=status_chart_png)
 
     def progress_pass(self, now, *, dry_run: bool = False):  # -> bot.progress.nudges.RunReport
-        """One scheduler pass: nudges (and escalations, failure reports), then the digest."""
+        """One scheduler pass: nudges (and escalations, failure reports), then the digest.
+        A real pass first checks the token (once): a refused one fails loudly, up front."""
+        if not dry_run and self.settings.slack_bot_token:
+            self.slack_identity  # noqa: B018 — raises UnusableSetting
         report = self.nudge_runner.run(now, dry_run=dry_run)
         if self.digest_publisher is not None and (dry_run or self.settings.slack_bot_token):
             report.digest = self.digest_publisher.run(now, dry_run=dry_run)

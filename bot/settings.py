@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
@@ -14,8 +15,16 @@ class MissingSetting(RuntimeError):
     """A setting that the requested mode needs is not set; the message names the variable."""
 
 
+class UnusableSetting(RuntimeError):
+    """A setting is given but what it points to refuses or cannot be reached (Slack refused
+    SLACK_BOT_TOKEN, no database answers at DATABASE_URL); the message names the setting and
+    what to check."""
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # Inputs stay out of pydantic's report (a --debug traceback): tokens and URLs are secrets.
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      hide_input_in_errors=True)
 
     framework: Path | None = Field(
         default=None, validation_alias="FWBOT_FRAMEWORK",
@@ -126,14 +135,26 @@ class Settings(BaseSettings):
     @classmethod
     def _one_trailing_slash(cls, v: str) -> str:
         v = (v or SLACK_API_DEFAULT).strip()
+        if not v.lower().startswith(("http://", "https://")):
+            raise ValueError(f"{v!r} is not an http(s) URL; leave it unset for Slack itself "
+                             f"({SLACK_API_DEFAULT})")
         return v.rstrip("/") + "/"
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token",
                      "database_url", "chroma_host", "admin_usergroup", "digest_channel",
-                     "escalate_to", "escalate_after_weeks", mode="before")
+                     "escalate_to", "escalate_after_weeks", "model_threads", mode="before")
     @classmethod
     def _blank_is_unset(cls, v: str | None) -> str | None:
         return v.strip() or None if isinstance(v, str) else v
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, v: str | None) -> str | None:
+        if v is not None:
+            from .storage.db import check_url  # SQLAlchemy only when a URL is given
+
+            check_url(v)  # ValueError: unparseable, another database, an unknown driver
+        return v
 
     @property
     def database(self) -> str:
@@ -173,3 +194,47 @@ class Settings(BaseSettings):
                 "(“Basic Information” page of your Slack app), or set SLACK_APP_TOKEN for "
                 "Socket Mode."
             )
+
+
+# ---- one line per bad setting (the CLI prints it instead of pydantic's report) -------------
+
+_SECRET_VARS = {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DATABASE_URL"}
+_BOUND_WORDS = {"ge": "at least", "gt": "above", "le": "at most", "lt": "below"}
+
+
+def _valid_range(variable: str) -> str:
+    """``FWBOT_MODEL_THREADS`` -> "a whole number from 1 to 64", from the field's bounds."""
+    field = next((f for f in Settings.model_fields.values() if f.validation_alias == variable),
+                 None)
+    if field is None:
+        return "a valid value"
+    whole = int in getattr(field.annotation, "__args__", (field.annotation,))
+    kind = "a whole number" if whole else "a number"
+    bounds = {k: getattr(m, k) for m in field.metadata for k in _BOUND_WORDS
+              if getattr(m, k, None) is not None}
+    if {"ge", "le"} <= bounds.keys():
+        return f"{kind} from {bounds['ge']:g} to {bounds['le']:g}"
+    said = [f"{_BOUND_WORDS[k]} {v:g}" for k, v in bounds.items()]
+    return f"{kind} {' and '.join(said)}" if said else kind
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    """One line naming each bad variable and what it should be, e.g. "FWBOT_MODEL_THREADS must
+    be a whole number from 1 to 64 (got '0')". Secrets and URLs are never echoed."""
+    parts: list[str] = []
+    for err in exc.errors():
+        variable = str(err["loc"][0]) if err["loc"] else "a setting"
+        given: Any = err.get("input")
+        got = "" if variable in _SECRET_VARS else f" (got {given!r})"
+        kind = err["type"]
+        if kind == "value_error":
+            problem = f"{variable}: {err['ctx']['error']}"
+        elif kind.startswith(("greater_than", "less_than", "int_", "float_")):
+            problem = f"{variable} must be {_valid_range(variable)}{got}"
+        elif kind == "bool_parsing":
+            problem = f"{variable} must be true or false{got}"
+        else:
+            problem = f"{variable}: {err['msg'].lower()}{got}"
+        if problem not in parts:
+            parts.append(problem)
+    return "; ".join(parts)

@@ -23,6 +23,23 @@ _Found = tuple[int, str, str]  # (line, field path, message)
 # written in the file: `id: 1.10` becomes "1.10", not 1.1.
 _AS_TEXT_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool", "timestamp")}
 
+# Limits: a framework is a page or two of text with notes, not a data dump. A file over
+# MAX_FILE_BYTES is refused before it is read whole; the others are checked on the parsed
+# YAML, each reported with its line and field.
+MAX_FILE_BYTES = 5_000_000
+MAX_GOALS = 200
+MAX_OBJECTIVES_PER_GOAL = 200
+MAX_OBJECTIVES = 2_000
+MAX_ITEMS = {  # list fields, by name
+    "goals": MAX_GOALS, "objectives": MAX_OBJECTIVES_PER_GOAL, "keywords": 100,
+    "values": 100, "aliases": 50,
+}
+MAX_CHARS = {  # text fields, by name (keywords, aliases and values: per item)
+    "id": 64, "title": 500, "name": 500, "period": 100, "keywords": 200, "aliases": 200,
+    "values": 500, "text": 5_000, "description": 5_000, "scope": 5_000, "vision": 5_000,
+    "mission": 5_000,
+}
+
 _MODELS: dict[tuple[str, ...], type[BaseModel]] = {
     (): Framework,
     ("statements",): Statements,
@@ -155,6 +172,41 @@ def _id_problems(root: Node, out: list[_Found]) -> None:
         seen.setdefault(key, _line(node))
 
 
+def _limit_problems(node: Node, path: str, out: list[_Found], seen: set[int]) -> None:
+    """Lists longer and texts longer than the limits above, wherever their field stands."""
+    if id(node) in seen or not isinstance(node, MappingNode):
+        return
+    seen.add(id(node))
+    for k, v in node.value:
+        key = str(k.value) if isinstance(k, ScalarNode) else ""
+        sub = f"{path}.{key}" if path else key
+        if isinstance(v, ScalarNode) and key in MAX_CHARS:
+            _check_length(v, sub, MAX_CHARS[key], out)
+        elif isinstance(v, SequenceNode):
+            limit = MAX_ITEMS.get(key)
+            if limit is not None and len(v.value) > limit:
+                out.append((_line(k), sub, f"has {len(v.value):,} {key}; at most {limit:,} "
+                            "are allowed"))
+            for i, item in enumerate(v.value[: limit or len(v.value)]):
+                if isinstance(item, ScalarNode) and key in MAX_CHARS:
+                    _check_length(item, f"{sub}[{i}]", MAX_CHARS[key], out)
+                _limit_problems(item, f"{sub}[{i}]", out, seen)
+        else:
+            _limit_problems(v, sub, out, seen)
+    if not path and (goals := _entry(node, "goals")) and isinstance(goals[1], SequenceNode):
+        total = sum(len(objs[1].value) for g in goals[1].value
+                    if (objs := _entry(g, "objectives")) and isinstance(objs[1], SequenceNode))
+        if total > MAX_OBJECTIVES:
+            out.append((_line(goals[0]), "goals", f"has {total:,} objectives in all; at most "
+                        f"{MAX_OBJECTIVES:,} are allowed"))
+
+
+def _check_length(node: ScalarNode, path: str, limit: int, out: list[_Found]) -> None:
+    if len(node.value) > limit:
+        out.append((_line(node), path, f"is {len(node.value):,} characters long; at most "
+                    f"{limit:,} are allowed: shorten it"))
+
+
 def _message(err: Any) -> str:
     loc: tuple[Any, ...] = err["loc"]
     shape = tuple(p for p in loc if isinstance(p, str))
@@ -196,9 +248,19 @@ def _read_text(path: Path, problem: Any) -> str | None:
         problem(None, "", "file not found; give the path to a framework .yaml or .json file")
         return None
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:  # at most one byte past the limit is read
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         problem(None, "", f"cannot read the file ({e.strerror or e}); give a .yaml or .json file")
+        return None
+    if len(data) > MAX_FILE_BYTES:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = 0
+        said = f"is {size / 1e6:,.1f} MB" if size > MAX_FILE_BYTES else "is too large"
+        problem(None, "", f"the file {said}; a framework file may be at most "
+                f"{MAX_FILE_BYTES / 1e6:g} MB: shorten its notes or split it")
         return None
     bad = data.find(b"\x00")
     try:
@@ -250,6 +312,7 @@ def check_framework(path: Path | str) -> tuple[Framework | None, list[FrameworkP
         problem(line, "", msg)
         return None, problems
 
+    _limit_problems(root, "", found, set())
     before = len(found)
     _id_problems(root, found)
     ids_reported = len(found) > before

@@ -95,7 +95,7 @@ def test_ask_batch_one_line_per_input_in_order(tmp_path: Path, fwbot_env: dict[s
         "this is {not json",
         {"id": "q3", "text": "a line without a question field"},
         {"id": 4, "question": "goal 3"},
-        "",  # blank lines are skipped, not answered
+        "",  # an empty line is an error line: one output per input line
         {"id": "q6", "question": "What is our mission?"},
         {"id": "q7", "question": "ما هو الهدف المتعلق بالتدريب؟ מהי המטרה"},
         {"id": "q8", "question": "🚀🔥💯"},
@@ -109,20 +109,22 @@ def test_ask_batch_one_line_per_input_in_order(tmp_path: Path, fwbot_env: dict[s
     stderr = proc.stderr.decode()
     assert proc.returncode == 1, stderr  # some lines could not be read
     out = json_lines(proc.stdout)
-    assert [o["id"] for o in out] == ["q1", None, "q3", 4, "q6", "q7", "q8", "q9", "q10", None,
-                                      "q12"]
+    assert [o["id"] for o in out] == ["q1", None, "q3", 4, None, "q6", "q7", "q8", "q9", "q10",
+                                      None, "q12"]
     for obj in out:
         check_ask_object(obj, INTERPOL_IDS)
 
-    q1, bad_json, no_question, goal, mission, rtl, emoji, noisy, blank, not_obj, funding = out
+    (q1, bad_json, no_question, goal, empty, mission, rtl, emoji, noisy, blank, not_obj,
+     funding) = out
     assert q1["question"] == "What does 2.3 say?"
     assert [c["id"] for c in q1["citations"]] == ["2.3"] and q1["answered"]
-    for err in (bad_json, no_question, not_obj):
+    for err in (bad_json, no_question, empty, not_obj):
         assert err["answered"] is False and err["citations"] == []
     assert "line 2" in bad_json["text"] and "line 3" in no_question["text"]
+    assert empty["text"] == "line 5 is empty"
     assert "line 11" in not_obj["text"]
     assert re.search(r"\bline 2\b", stderr) and re.search(r"\bline 3\b", stderr)
-    assert re.search(r"\bline 11\b", stderr)
+    assert re.search(r"\bline 5\b", stderr) and re.search(r"\bline 11\b", stderr)
     assert not re.search(r"\bline (1|4|6|7|8|9|10|12)\b", stderr), stderr
     assert "Traceback" not in stderr
     assert [c["id"] for c in goal["citations"]] == ["G3", "3.1", "3.2", "3.3", "3.4"]

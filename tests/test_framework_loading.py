@@ -328,3 +328,117 @@ def test_problem_str_format() -> None:
     assert str(FrameworkProblem(file="f.yaml", line=None, field="", message="gone")) == (
         "f.yaml: gone"
     )
+
+
+# ---- size limits ----------------------------------------------------------------------------
+
+
+def test_an_oversized_file_is_refused_without_being_read_whole(tmp_path: Path) -> None:
+    import time
+    import tracemalloc
+
+    from framework_data.loader import MAX_FILE_BYTES
+
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as f:
+        f.truncate(800_000_000)  # sparse: 800 MB that take no disk
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        p = only_problem(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - started < 2.0
+    assert peak < 3 * MAX_FILE_BYTES  # at most the limit (and a byte) was read
+    assert (p.line, p.field) == (None, "")
+    assert p.message == ("the file is 800.0 MB; a framework file may be at most 5 MB: shorten "
+                         "its notes or split it")
+    with pytest.raises(FrameworkError):
+        load_framework(path)
+
+
+def test_a_file_just_under_the_size_limit_is_read(tmp_path: Path) -> None:
+    from framework_data.loader import MAX_FILE_BYTES
+
+    path = tmp_path / "padded.yaml"
+    text = (FIXTURES / "ok_minimal.yaml").read_text(encoding="utf-8")
+    path.write_text(text + "#" * (MAX_FILE_BYTES - len(text) - 1) + "\n", encoding="utf-8")
+    fw, problems = check_framework(path)
+    assert problems == [] and fw is not None
+
+
+def _goal(gid: int, objectives: int, **extra: object) -> dict:
+    return {"id": str(gid), "title": f"Goal {gid}", **extra,
+            "objectives": [{"id": f"{gid}.{n}", "text": f"Objective {gid}.{n}"}
+                           for n in range(1, objectives + 1)]}
+
+
+def _write_yaml(path: Path, data: dict) -> Path:
+    import yaml
+
+    path.write_text(yaml.safe_dump(data, sort_keys=False, width=10**9), encoding="utf-8")
+    return path
+
+
+def test_counts_over_the_limits_are_reported_with_line_and_field(tmp_path: Path) -> None:
+    from framework_data.loader import MAX_ITEMS
+
+    goals = [_goal(1, 2, keywords=[f"kw{n}" for n in range(MAX_ITEMS["keywords"] + 1)]),
+             _goal(2, MAX_ITEMS["objectives"] + 1)]
+    path = _write_yaml(tmp_path / "many.yaml", {"id": "x", "title": "X", "goals": goals})
+    lines = path.read_text(encoding="utf-8").splitlines()
+    fw, problems = check_framework(path)
+    assert fw is None
+    found = {(p.field, p.message) for p in problems}
+    assert found == {
+        ("goals[0].keywords", "has 101 keywords; at most 100 are allowed"),
+        ("goals[1].objectives", "has 201 objectives; at most 200 are allowed"),
+    }
+    for p in problems:  # the line of the field's key
+        key = p.field.rsplit(".", 1)[1]
+        assert lines[p.line - 1].strip().lstrip("- ").startswith(f"{key}:"), (p, lines[p.line - 1])
+
+
+def test_too_many_goals_and_objectives_in_all(tmp_path: Path) -> None:
+    from framework_data.loader import MAX_GOALS, MAX_OBJECTIVES
+
+    goals = [_goal(n, 10) for n in range(1, MAX_GOALS + 2)]
+    path = _write_yaml(tmp_path / "goals.yaml", {"id": "x", "title": "X", "goals": goals})
+    fw, problems = check_framework(path)
+    assert fw is None
+    assert [(p.line, p.field, p.message) for p in problems] == [
+        (3, "goals", f"has {MAX_GOALS + 1} goals; at most {MAX_GOALS} are allowed"),
+        (3, "goals", f"has {(MAX_GOALS + 1) * 10:,} objectives in all; at most "
+                     f"{MAX_OBJECTIVES:,} are allowed"),
+    ]
+
+
+def test_texts_over_the_limits_are_reported_with_line_and_field(tmp_path: Path) -> None:
+    from framework_data.loader import MAX_CHARS
+
+    path = tmp_path / "long.yaml"
+    path.write_text(
+        "id: x\n"
+        "title: X\n"
+        "statements:\n"
+        f"  vision: {'v' * (MAX_CHARS['vision'] + 1)}\n"
+        "goals:\n"
+        "  - id: '1'\n"
+        "    title: Goal\n"
+        f"    keywords: [fine, {'k' * 201}]\n"
+        "    objectives:\n"
+        "      - id: '1.1'\n"
+        f"        text: {'word ' * 1001}\n"
+        f"        scope: {'s' * 4999}\n",  # under the limit: fine
+        encoding="utf-8")
+    fw, problems = check_framework(path)
+    assert fw is None
+    assert [str(p) for p in problems] == [
+        f"{path}:4: statements.vision: is 5,001 characters long; at most 5,000 are allowed: "
+        "shorten it",
+        f"{path}:8: goals[0].keywords[1]: is 201 characters long; at most 200 are allowed: "
+        "shorten it",
+        f"{path}:11: goals[0].objectives[0].text: is 5,004 characters long; at most 5,000 are "
+        "allowed: shorten it",
+    ]

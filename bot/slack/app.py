@@ -6,6 +6,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
 from .deps import SlackDeps
@@ -19,15 +20,22 @@ def build_app(deps: SlackDeps, *, client: WebClient, signing_secret: str | None,
               bot_user_id: str | None = None) -> App:
     """The app with every listener registered. ``bot_user_id`` (from ``auth.test``) lets
     listeners tell mentions of the bot apart; without it the app asks Slack at start."""
-    app = App(
-        client=client,
-        signing_secret=signing_secret or "",
-        request_verification_enabled=bool(signing_secret),
-        token_verification_enabled=bot_user_id is None,
-        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS,
-                                             thread_name_prefix="fwbot-listener"),
-        logger=logging.getLogger("fwbot.slack.bolt"),
-    )
+    logger = logging.getLogger("fwbot.slack.bolt")
+    # bolt reads SLACK_BOT_TOKEN itself and warns that the client's token wins over it: the
+    # client was built from that same variable, so that one warning says nothing here.
+    logger.addFilter(_no_token_unused_warning)
+    try:
+        app = App(
+            client=client,
+            signing_secret=signing_secret or "",
+            request_verification_enabled=bool(signing_secret),
+            token_verification_enabled=bot_user_id is None,
+            listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS,
+                                                 thread_name_prefix="fwbot-listener"),
+            logger=logger,
+        )
+    finally:
+        logger.removeFilter(_no_token_unused_warning)
     if bot_user_id is None:
         bot_user_id = client.auth_test().get("user_id")
     app.use(count_requests(deps.metrics))
@@ -39,3 +47,7 @@ def build_app(deps: SlackDeps, *, client: WebClient, signing_secret: str | None,
     if deps.progress is not None:
         progress.register(app, deps)
     return app
+
+
+def _no_token_unused_warning(record: logging.LogRecord) -> bool:
+    return record.getMessage() != warning_client_prioritized_and_token_skipped()

@@ -65,8 +65,8 @@ _STATUS_LINES = {400: "400 Bad Request", 401: "401 Unauthorized",
 
 
 class SlackWSGI:
-    """``app`` None: health and metrics only (Socket Mode). ``signing_secret`` defaults to the
-    one the bolt app was built with; without one, requests to Slack's path are refused."""
+    """``app`` None: health and metrics only (Socket Mode). ``signing_secret``: the app's
+    (SLACK_SIGNING_SECRET); without one, requests to Slack's path are refused."""
 
     def __init__(self, app: App | None, metrics: Metrics, health: Health, *,
                  signing_secret: str | None = None, clock: Callable[[], float] = time.time,
@@ -76,8 +76,6 @@ class SlackWSGI:
         self.health = health
         self.clock = clock
         self.max_body = max_body
-        if signing_secret is None and app is not None:
-            signing_secret = getattr(app, "_signing_secret", None)  # bolt keeps it there
         self._secret = (signing_secret or "").encode()
         if app is not None:
             # bolt logs a failed verification with the whole body at INFO, and others at

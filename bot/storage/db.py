@@ -6,17 +6,22 @@ connection option: ``postgresql://user@host/db?options=-csearch_path%3Dmy_schema
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url, pool, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:  # alembic is imported when migrating (settings check URLs without it)
+    from alembic.config import Config
+
+log = logging.getLogger("fwbot")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -28,6 +33,16 @@ _SQLITE_PRAGMAS: tuple[str, ...] = (
 )
 # Serialises concurrent `migrate` runs (several replicas starting at once) on PostgreSQL.
 _PG_MIGRATION_LOCK = 0x66776274  # "fwbt"
+PG_CONNECT_TIMEOUT = 10  # seconds; an unreachable host fails instead of hanging (URL may override)
+URL_EXAMPLES = "e.g. postgresql://user@host/db or sqlite:////path/to/fwbot.db"
+
+
+class DatabaseUnreachable(RuntimeError):
+    """No connection could be made; ``where`` is the URL without its password."""
+
+    def __init__(self, where: str, reason: str, dialect: str) -> None:
+        self.where, self.reason, self.dialect = where, reason, dialect
+        super().__init__(f"cannot connect to the database at {where}: {reason}")
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -39,6 +54,63 @@ def normalize_url(url: str | URL) -> URL:
     if backend not in ("sqlite", "postgresql"):
         raise ValueError(f"unsupported database {backend!r}: use a sqlite or postgresql URL")
     return parsed
+
+
+def check_url(url: str) -> URL:
+    """Parse ``url`` and load its dialect and driver; ValueError (never echoing the URL, which
+    may hold a password) when it is not a database URL, another database or an unknown or
+    missing driver."""
+    try:
+        make_url(url)
+    except ArgumentError:
+        raise ValueError(f"not a database URL; {URL_EXAMPLES}") from None
+    except ValueError:  # int() of the port
+        raise ValueError(f"its port is not a number; {URL_EXAMPLES}") from None
+    try:
+        parsed = normalize_url(url)
+    except (NoSuchModuleError, ValueError) as exc:
+        raise ValueError(f"{exc if isinstance(exc, ValueError) else 'unsupported database'} "
+                         f"({URL_EXAMPLES})") from None
+    try:
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError:
+        raise ValueError(f"unknown driver {parsed.drivername!r}; leave the driver out "
+                         f"({URL_EXAMPLES})") from None
+    try:
+        dialect.import_dbapi()
+    except ImportError:
+        raise ValueError(f"the driver of {parsed.drivername!r} is not installed; leave the "
+                         f"driver out ({URL_EXAMPLES})") from None
+    return parsed
+
+
+def printable_url(url: str | URL) -> str:
+    """``url`` as the user wrote it, without its password (also none in the query)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "(an unreadable URL)"
+    parsed = parsed._replace(password=None).difference_update_query(["password"])
+    return parsed.render_as_string(hide_password=False)
+
+
+def connect_failure(exc: OperationalError) -> str:
+    """The driver's reason, without the repetition: "Connection refused",
+    'database "x" does not exist', "unable to open database file"."""
+    lines = [ln.strip() for ln in str(exc.orig or exc).strip().splitlines() if ln.strip()]
+    reason = lines[0] if lines else "unknown error"
+    reason = reason.rsplit(" failed: ", 1)[-1].removeprefix("connection failed: ")
+    return " ".join(reason.removeprefix("FATAL:").split()) or "unknown error"
+
+
+def check_connection(engine: Engine) -> None:
+    """Open (and return to the pool) one connection; DatabaseUnreachable if none can be made."""
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        raise DatabaseUnreachable(printable_url(engine.url), connect_failure(exc),
+                                  engine.dialect.name) from exc
 
 
 def _is_sqlite_memory(url: URL) -> bool:
@@ -65,6 +137,8 @@ def make_engine(url: str | URL, *, connect_args: Mapping[str, Any] | None = None
     parsed = normalize_url(url)
     args: dict[str, Any] = dict(connect_args or {})
     if parsed.get_backend_name() == "postgresql":
+        if "connect_timeout" not in parsed.query:
+            args.setdefault("connect_timeout", PG_CONNECT_TIMEOUT)
         return create_engine(parsed, connect_args=args, pool_pre_ping=True)
 
     args.setdefault("check_same_thread", False)
@@ -80,6 +154,8 @@ def make_engine(url: str | URL, *, connect_args: Mapping[str, Any] | None = None
 
 def alembic_config() -> Config:
     """An Alembic configuration for the packaged migrations (no alembic.ini needed)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
@@ -89,14 +165,38 @@ def migrate(engine: Engine) -> None:
     """Upgrade the database behind ``engine`` to the newest migration (``upgrade head``).
 
     Tables and ``alembic_version`` go to the connection's current schema (on PostgreSQL the
-    first schema of its ``search_path``)."""
-    config = alembic_config()
-    with engine.begin() as connection:
+    first schema of its ``search_path``). Alembic's INFO chatter (plugins, context, each step)
+    is kept quiet, its warnings are not; one INFO line says when the schema changed.
+    DatabaseUnreachable when no connection can be made."""
+    check_connection(engine)
+    with _alembic_quiet(), engine.begin() as connection:
+        from alembic import command
+        from alembic.runtime.migration import MigrationContext
+
+        config = alembic_config()
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
                                {"key": _PG_MIGRATION_LOCK})
+        before = MigrationContext.configure(connection).get_current_revision()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+        after = MigrationContext.configure(connection).get_current_revision()
+    if after != before:
+        log.info("fwbot: database schema upgraded from %s to %s", before or "empty", after)
+
+
+@contextmanager
+def _alembic_quiet() -> Iterator[None]:
+    """Alembic's loggers at WARNING while migrating, unless someone set their level."""
+    logger = logging.getLogger("alembic")
+    if logger.level != logging.NOTSET:
+        yield
+        return
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(logging.NOTSET)
 
 
 class Database:
