@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import sys
+import threading
+import time
+from concurrent.futures import Executor, Future, wait
 
 from .services import Services
 from .settings import MissingSetting
@@ -31,6 +35,8 @@ def serve(services: Services, *, host: str, port: int) -> int:
     services.searcher  # noqa: B018 — load the model and the index before taking requests
     # Acks wait for the GIL behind answers being computed: hand it over more often.
     sys.setswitchinterval(0.001)
+    work = _WorkPool(services.work_pool)
+    services.work_pool = work  # type: ignore[misc] — before the app is wired with it
     app = services.slack_app()
     scheduler = _start_scheduler(services)
     if settings.socket_mode:
@@ -44,23 +50,145 @@ def serve(services: Services, *, host: str, port: int) -> int:
     front = SlackWSGI(app, services.metrics, services.health,
                       signing_secret=settings.slack_signing_secret)
     http = HTTPServer(front, host=host, port=port)
+    stop = _StopSignal()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+    http.start()
     log.info("fwbot: listening on http://%s:%d/slack/events (health /healthz, metrics /metrics)",
              host, http.port)
     print(f"fwbot serving on port {http.port}", flush=True)
+    while stop.name is None and http.running:
+        time.sleep(0.1)  # the handler only sets a flag: this thread drives the stop
+    if stop.name is None:
+        log.error("fwbot: the HTTP server stopped by itself; stopping")
+    return _shut_down(app, http, scheduler, work, stop.name or "server loop ended",
+                      grace=settings.stop_grace)
 
-    def _stop(*_: object) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM: already stopping
-        raise _Stopping
 
-    signal.signal(signal.SIGTERM, _stop)
-    with contextlib.suppress(KeyboardInterrupt, _Stopping):
-        http.serve_forever()
-    log.info("fwbot: stopping; finishing the work already acknowledged")
-    http.stop()
+def _shut_down(app, http, scheduler, work: _WorkPool, why: str, *,
+               grace: float) -> int:
+    """Stop accepting requests, answer those received, give the acknowledged work until
+    ``grace`` seconds from now, then exit; never later than HARD_STOP_MARGIN after that."""
+    deadline = time.monotonic() + grace
+    _exit_at(deadline + HARD_STOP_MARGIN)
+    log.info("fwbot: %s: stopping; no new requests, up to %.0f s for the work already "
+             "acknowledged (another signal is ignored)", why, grace)
     if scheduler is not None:
-        scheduler.stop()
-    services.work_pool.shutdown(wait=True)
+        scheduler.stop(timeout=0)  # no new pass; the running one is waited for below
+    if not http.stop(timeout=_left(deadline)):
+        log.warning("fwbot: stop: some requests were not answered in time (Slack retries them)")
+    # bolt's listener threads ack, then hand the work over: let them finish handing it over
+    listeners = getattr(getattr(app, "listener_runner", None), "listener_executor", None)
+    if listeners is not None:
+        handing = threading.Thread(target=listeners.shutdown, kwargs={"wait": True},
+                                   name="fwbot-stop-listeners", daemon=True)
+        handing.start()
+        handing.join(_left(deadline))
+    done, cancelled, running = work.drain(deadline)
+    if scheduler is not None:
+        scheduler.stop(timeout=_left(deadline))
+    log.info("fwbot: stop: %d job(s) done since the start; %d not started and %d still "
+             "running at the deadline", done, cancelled, running)
+    if running:
+        log.warning("fwbot: stop: %d job(s) still running after %.0f s: handed back (cut off)",
+                    running, grace)
+        _exit_now(0)  # their threads would hold the interpreter's exit
+    log.info("fwbot: stopped")
     return 0
+
+
+HARD_STOP_MARGIN = 1.5  # seconds after the grace: the process exits, whatever still runs
+
+
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
+
+
+def _exit_now(code: int) -> None:
+    logging.shutdown()
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
+
+
+def _exit_at(deadline: float) -> None:
+    """A watchdog: exit at ``deadline`` (monotonic) if the process is still there."""
+    def watch() -> None:
+        time.sleep(_left(deadline))
+        log.warning("fwbot: stop: still not stopped %.1f s after the grace period; exiting",
+                    HARD_STOP_MARGIN)
+        _exit_now(0)
+
+    threading.Thread(target=watch, name="fwbot-stop-watchdog", daemon=True).start()
+
+
+class _StopSignal:
+    """SIGTERM / SIGINT handler: records the first signal and nothing else (no exception into
+    whatever the main thread runs, no lock, no logging); later signals are ignored."""
+
+    def __init__(self) -> None:
+        self.name: str | None = None
+
+    def __call__(self, signum: int, _frame: object) -> None:
+        if self.name is None:
+            self.name = signal.Signals(signum).name
+
+
+class _WorkPool(Executor):
+    """The post-ack pool, counted: what is pending is waited for until a deadline, then what
+    has not started is cancelled, and both are counted and logged (handed back)."""
+
+    def __init__(self, inner: Executor) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+        self._pending: set[Future] = set()
+        self._closed = False
+        self.finished = 0
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:  # type: ignore[override]
+        with self._lock:
+            if self._closed:  # acknowledged after the deadline: not run
+                log.warning("fwbot: stop: 1 acknowledged job arrived after the deadline: "
+                            "handed back (not run)")
+                future: Future = Future()
+                future.cancel()
+                return future
+            future = self._inner.submit(fn, *args, **kwargs)
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: Future) -> None:
+        with self._lock:
+            if future in self._pending:
+                self._pending.discard(future)
+                self.finished += not future.cancelled()
+
+    def drain(self, deadline: float) -> tuple[int, int, int]:
+        """Wait for the pending work until ``deadline``, then take no more and cancel what has
+        not started: (finished, cancelled, still running)."""
+        while True:
+            with self._lock:
+                pending = list(self._pending)
+            if not pending or _left(deadline) <= 0:
+                break
+            wait(pending, timeout=min(_left(deadline), 0.5))  # and again: work added since
+        with self._lock:
+            self._closed = True
+            pending = list(self._pending)
+        cancelled = sum(1 for f in pending if f.cancel())
+        running = sum(1 for f in pending if not f.done())
+        if cancelled:
+            log.warning("fwbot: stop: %d acknowledged job(s) not started within the grace "
+                        "period: handed back (not run)", cancelled)
+        self._inner.shutdown(wait=False, cancel_futures=True)
+        return self.finished, cancelled, running
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._closed = True
+        self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 def _start_scheduler(services: Services):  # -> bot.progress.scheduler.Scheduler | None
@@ -77,5 +205,3 @@ def _start_scheduler(services: Services):  # -> bot.progress.scheduler.Scheduler
     return scheduler
 
 
-class _Stopping(Exception):
-    """Raised by the SIGTERM handler to leave the server loop."""

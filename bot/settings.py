@@ -78,6 +78,11 @@ class Settings(BaseSettings):
         description="Seconds a nudge may wait for Slack's answer; an unanswered one is looked "
         "up in the history, not resent, after this long.",
     )
+    stop_grace: float = Field(
+        default=8.0, ge=0, le=60, validation_alias="FWBOT_STOP_GRACE",
+        description="Seconds `fwbot serve` gives acknowledged work to finish after SIGTERM or "
+        "SIGINT; what has not finished by then is logged as handed back.",
+    )
     digest_channel: str | None = Field(
         default=None, validation_alias="FWBOT_DIGEST_CHANNEL",
         description="Channel id (C…) for the weekly digest; unset: no digest.",
