@@ -5,12 +5,29 @@
 * A private reply goes through the ``response_url``; when that is used up or expired it falls
   back to ``chat.postEphemeral``, and when the bot is not in the channel, to a DM.
 * Rate limits are retried by the clients' retry handlers (honouring ``Retry-After``).
+* A chat.postMessage that timed out, lost its answer, or got ``internal_error`` /
+  ``fatal_error`` may have arrived: after a back-off the bot looks for it (its own message
+  with the same text or metadata in the conversation) and posts again only if it is not
+  there. Errors Slack gives before doing anything (``service_unavailable``,
+  ``request_timeout``, a 5xx with such a body, a refused connection) are retried with
+  back-off; at most ``max_attempts`` posts in all. An ephemeral or ``response_url`` reply
+  cannot be looked up, so it is retried only on those "not done" errors. When delivery
+  cannot be known, :class:`DeliveryUncertain` is raised: the guard then logs but neither
+  resends nor apologises. The clients never retry a post blindly on a dropped connection
+  (:func:`retry_handlers`).
 """
 
 from __future__ import annotations
 
+import http.client
 import logging
-from collections.abc import Sequence
+import random
+import socket
+import time
+import urllib.error
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -18,8 +35,14 @@ from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
+# The nudge sender's classification of one Web API call (ok / transient / maybe / uncertain
+# / permanent / fallback / limited): the same rules decide what is safe to send again here.
+from ..progress.sending import _Answer, _call
 from .blocks import Message, split_text, to_dicts
 from .metrics import Metrics
 
@@ -27,12 +50,53 @@ PLAIN_PIECE = 3900  # characters of a plain-text fallback message (Slack shows ~
 _REBUILD_AS_TEXT = {"invalid_blocks", "msg_too_long", "invalid_blocks_format"}
 _NOT_REACHABLE = {"channel_not_found", "not_in_channel", "is_archived", "user_not_in_channel"}
 
+MAX_ATTEMPTS = 3  # posts of one message at most (transient errors, checked uncertainties)
+BACKOFF = 1.0  # seconds before the 2nd attempt (or the look-up), doubling, jittered
+LOOKBACK_SECONDS = 300  # a look-up considers the bot's messages this far back
+# A dropped connection on these may mean "done": the client must not repeat them blindly.
+_NOT_BLINDLY_REPEATED = frozenset({"chat.postMessage", "chat.postEphemeral",
+                                   "chat.scheduleMessage", "chat.meMessage"})
+
 log = logging.getLogger(__name__)
+
+
+class DeliveryUncertain(Exception):
+    """The message may have arrived and that cannot be found out: resending could post it
+    twice and apologising could contradict an answer the user has."""
+
+
+class _SafeConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
+    """slack_sdk's connection-error retry, except for posts and ``response_url`` (webhook)
+    calls: a reset after Slack ran them would post twice. :class:`Delivery` decides those."""
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest,
+                   response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        path = urlsplit(request.url).path
+        if not path.startswith("/api/") or path.rsplit("/", 1)[-1] in _NOT_BLINDLY_REPEATED:
+            return False
+        return super()._can_retry(state=state, request=request, response=response,
+                                  error=error)
 
 
 def retry_handlers() -> list:
     return [RateLimitErrorRetryHandler(max_retry_count=3),
-            ConnectionErrorRetryHandler(max_retry_count=2)]
+            _SafeConnectionErrorRetryHandler(max_retry_count=2)]
+
+
+def _attempt(method: Callable[..., Any], **kwargs: Any) -> tuple[_Answer, Exception | None]:
+    """One call, classified by the nudge sender's rules, with the exception it raised."""
+    caught: list[Exception] = []
+
+    def call(**kw: Any) -> Any:
+        try:
+            return method(**kw)
+        except Exception as exc:
+            caught.append(exc)
+            raise
+
+    answer = _call(call, **kwargs)
+    return answer, (caught[0] if caught else None)
 
 
 def _error(exc: SlackApiError) -> str:
@@ -40,9 +104,12 @@ def _error(exc: SlackApiError) -> str:
 
 
 class Delivery:
-    def __init__(self, client: WebClient, metrics: Metrics) -> None:
+    def __init__(self, client: WebClient, metrics: Metrics, *, max_attempts: int = MAX_ATTEMPTS,
+                 backoff: float = BACKOFF, sleep: Callable[[float], None] = time.sleep) -> None:
         self.client = client
         self.metrics = metrics
+        self.max_attempts, self.backoff, self._sleep = max(1, max_attempts), backoff, sleep
+        self._bot_id: str | None = None
 
     def _count(self, method: str, error: str) -> None:
         self.metrics.api_errors.labels(method, error).inc()
@@ -61,23 +128,76 @@ class Delivery:
 
     def _post_one(self, channel: str, message: Message, *, thread_ts: str | None,
                   metadata: dict | None) -> str | None:
-        try:
-            resp = self.client.chat_postMessage(
-                channel=channel, thread_ts=thread_ts, text=message.text,
-                blocks=to_dicts(message.blocks), metadata=metadata,
-            )
-            return resp.get("ts")
-        except SlackApiError as exc:
-            error = _error(exc)
-            self._count("chat.postMessage", error)
-            if error not in _REBUILD_AS_TEXT:
-                raise
-            log.warning("chat.postMessage refused the blocks (%s); sending plain text", error)
+        since = time.time()
+        for attempt in range(1, self.max_attempts + 1):
+            answer, exc = _attempt(self.client.chat_postMessage, channel=channel,
+                                   thread_ts=thread_ts, text=message.text,
+                                   blocks=to_dicts(message.blocks), metadata=metadata)
+            if answer.kind == "ok":
+                return answer.data.get("ts")
+            self._count("chat.postMessage", answer.error or "unknown")
+            if answer.kind == "fallback":
+                log.warning("chat.postMessage refused the blocks (%s); sending plain text",
+                            answer.error)
+                return self._post_plain(channel, message, thread_ts=thread_ts)
+            if answer.kind in ("permanent", "limited") or exc is None:
+                raise exc or RuntimeError(f"chat.postMessage failed: {answer.error}")
+            last = attempt == self.max_attempts
+            if answer.kind == "transient" and last:
+                raise exc  # certainly not delivered: the caller tells the user
+            self._back_off(attempt)
+            if answer.kind != "transient":  # it may have arrived: look before posting again
+                ts = self._find_posted(channel, message, thread_ts=thread_ts,
+                                       metadata=metadata, since=since)
+                if ts:
+                    log.info("chat.postMessage (%s) had arrived; not posting it again",
+                             answer.error)
+                    return ts
+                if last:
+                    raise exc  # looked: not there, so not delivered
+            log.warning("chat.postMessage failed (%s); attempt %d of %d", answer.error,
+                        attempt + 1, self.max_attempts)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _post_plain(self, channel: str, message: Message, *, thread_ts: str | None) -> str | None:
         ts: str | None = None
         for piece in split_text(message.text, PLAIN_PIECE):
             resp = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=piece)
             ts = ts or resp.get("ts")
         return ts
+
+    def _back_off(self, attempt: int) -> None:
+        self._sleep(self.backoff * 2 ** (attempt - 1) * random.uniform(0.75, 1.0))
+
+    def _find_posted(self, channel: str, message: Message, *, thread_ts: str | None,
+                     metadata: Mapping[str, Any] | None, since: float) -> str | None:
+        """The ts of this bot's message in ``channel`` (in ``thread_ts``'s thread if given)
+        posted since ``since`` minus :data:`LOOKBACK_SECONDS` with ``message``'s text or
+        ``metadata``; None if none. Raises :class:`DeliveryUncertain` if Slack can't say."""
+        try:
+            if self._bot_id is None:
+                self._bot_id = str(self.client.auth_test().get("bot_id") or "")
+            conversation = channel
+            if channel[:1] in ("U", "W"):  # a user id: the bot's DM with them
+                opened = self.client.conversations_open(users=channel)
+                conversation = str((opened.get("channel") or {}).get("id") or channel)
+            oldest = f"{since - LOOKBACK_SECONDS:.6f}"
+            if thread_ts:
+                data = self.client.conversations_replies(channel=conversation, ts=thread_ts,
+                                                         oldest=oldest, limit=200,
+                                                         include_all_metadata=True)
+            else:
+                data = self.client.conversations_history(channel=conversation, oldest=oldest,
+                                                         limit=200, include_all_metadata=True)
+        except Exception as exc:
+            raise DeliveryUncertain(f"could not look in {channel} for the message") from exc
+        for found in data.get("messages") or []:
+            if not found.get("bot_id") or (self._bot_id and found["bot_id"] != self._bot_id):
+                continue
+            same_meta = bool(metadata) and _same_metadata(found.get("metadata"), metadata)
+            if found.get("text") == message.text or same_meta:
+                return str(found.get("ts"))
+        return None
 
     def open_view(self, trigger_id: str | None, view: object) -> bool:
         """``views.open``; False (counted) when Slack says the trigger expired — the caller
@@ -106,8 +226,17 @@ class Delivery:
     # ---- private replies ------------------------------------------------------------------
 
     def _via_response_url(self, url: str, payload: dict) -> tuple[bool, str]:
+        """(sent, why not). A refused connection is "not sent"; a timeout or lost answer
+        may have posted it and nothing can look: :class:`DeliveryUncertain`."""
         hook = WebhookClient(url, retry_handlers=retry_handlers())
-        resp = hook.send_dict(payload)
+        try:
+            resp = hook.send_dict(payload)
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, ConnectionRefusedError | socket.gaierror):
+                return False, "connection_refused"
+            raise DeliveryUncertain("response_url: no answer") from exc
+        except (TimeoutError, http.client.HTTPException, OSError) as exc:
+            raise DeliveryUncertain("response_url: no answer") from exc
         if resp.status_code == 200:
             return True, ""
         return False, (resp.body or str(resp.status_code))[:200]
@@ -143,13 +272,25 @@ class Delivery:
 
     def _ephemeral_or_dm(self, message: Message, *, user: str, channel: str | None) -> None:
         if channel and not channel.startswith("D"):
-            try:
-                self.client.chat_postEphemeral(channel=channel, user=user, text=message.text,
-                                               blocks=to_dicts(message.blocks))
-                return
-            except SlackApiError as exc:
-                error = _error(exc)
-                self._count("chat.postEphemeral", error)
-                if error not in _NOT_REACHABLE | _REBUILD_AS_TEXT:
-                    raise
+            for attempt in range(1, self.max_attempts + 1):
+                answer, exc = _attempt(self.client.chat_postEphemeral, channel=channel,
+                                       user=user, text=message.text,
+                                       blocks=to_dicts(message.blocks))
+                if answer.kind == "ok":
+                    return
+                self._count("chat.postEphemeral", answer.error or "unknown")
+                if answer.kind in ("uncertain", "maybe"):  # can't be looked up: no resend
+                    raise DeliveryUncertain(f"chat.postEphemeral: {answer.error}") from exc
+                if answer.kind == "transient" and attempt < self.max_attempts:
+                    self._back_off(attempt)
+                    continue
+                if answer.error in _NOT_REACHABLE | _REBUILD_AS_TEXT:
+                    break
+                raise exc or RuntimeError(f"chat.postEphemeral failed: {answer.error}")
         self.post(user if not channel or not channel.startswith("D") else channel, [message])
+
+
+def _same_metadata(found: Any, sent: Mapping[str, Any]) -> bool:
+    if not isinstance(found, Mapping) or found.get("event_type") != sent.get("event_type"):
+        return False
+    return (found.get("event_payload") or {}) == (sent.get("event_payload") or {})
