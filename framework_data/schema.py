@@ -78,10 +78,15 @@ class _Annotated(_Strict):
     @field_validator("keywords")
     @classmethod
     def _keywords_not_blank(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        cleaned = tuple(_clean_text(k) for k in v)
-        if any(not k for k in cleaned):
-            raise ValueError("keywords must not be empty strings")
-        return cleaned
+        return _non_blank_texts(v, "keywords")
+
+
+def _non_blank_texts(values: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """Each text with its spaces folded; an empty one is an error naming the list."""
+    cleaned = tuple(_clean_text(t) for t in values)
+    if any(not t for t in cleaned):
+        raise ValueError(f"{what} must not be empty strings")
+    return cleaned
 
 
 def _check_id(v: str) -> str:
@@ -178,9 +183,7 @@ class Organization(_Strict):
     @field_validator("aliases")
     @classmethod
     def _aliases_not_blank(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        if any(not a.strip() for a in v):
-            raise ValueError("aliases must not be empty strings")
-        return tuple(a.strip() for a in v)
+        return _non_blank_texts(v, "aliases")
 
     @property
     def names(self) -> tuple[str, ...]:
