@@ -74,9 +74,10 @@ class SearchResult:
         return self.results[0] if self.results else None
 
 
-def _views(fw: Framework, names: OwnNames) -> list[View]:
+def _views(fw: Framework, names: OwnNames, notes: dict[str, str | None]) -> list[View]:
     # A view that is nothing but the organisation's name keeps its words.
-    return [View(v.element_id, names.remove_from(v.text) or v.text) for v in _raw_views(fw)]
+    return [View(v.element_id, names.remove_from(v.text) or v.text)
+            for v in _raw_views(fw, notes)]
 
 
 def _notes_for(el: Element, ids: frozenset[str]) -> str | None:
@@ -92,9 +93,8 @@ def _notes_for(el: Element, ids: frozenset[str]) -> str | None:
 _ID_TOKEN = re.compile(r"(?<![\w.])(?:[Gg]?\d+(?:\.[A-Za-z0-9]+)*)(?![\w])")
 
 
-def _raw_views(fw: Framework) -> list[View]:
+def _raw_views(fw: Framework, notes: dict[str, str | None]) -> list[View]:
     views: list[View] = []
-    ids = frozenset(fw.citation_ids())
     for el in fw.elements():
         views.append(View(el.id, el.text))
         if el.kind == "objective":
@@ -103,17 +103,18 @@ def _raw_views(fw: Framework) -> list[View]:
                 views.append(View(el.id, f"{goal.title}: {el.text}"))
         if el.kind == "statement":  # "Our values: Respect, …", "Our mission: …"
             views.append(View(el.id, f"Our {el.id}: {el.text}"))
-        for extra in (el.title, _notes_for(el, ids),
+        for extra in (el.title, notes[el.id],
                       ", ".join(el.keywords) if el.keywords else None):
             if extra and (el.kind != "goal" or extra != el.title):
                 views.append(View(el.id, extra))
     return views
 
 
-def _lexical_docs(fw: Framework, names: OwnNames) -> dict[str, list[str]]:
-    ids = frozenset(fw.citation_ids())
+def _lexical_docs(
+    fw: Framework, names: OwnNames, notes: dict[str, str | None]
+) -> dict[str, list[str]]:
     docs = {
-        el.id: [names.remove_from(t) for t in (el.text, el.title, _notes_for(el, ids), *el.keywords)
+        el.id: [names.remove_from(t) for t in (el.text, el.title, notes[el.id], *el.keywords)
                 if t]
         for el in fw.elements()
     }
@@ -149,12 +150,12 @@ class FrameworkSearcher:
         ids = frozenset(framework.citation_ids())
         self._notes = {el.id: _notes_for(el, ids) for el in framework.elements()}
         self.calibration = calibration or default_calibration()
-        self._views = _views(framework, self.names)
+        self._views = _views(framework, self.names, self._notes)
         self.index = VectorIndex.open(
             self._views, embedder, location, framework_hash=framework.content_hash(),
             rebuild=rebuild,
         )
-        docs = _lexical_docs(framework, self.names)
+        docs = _lexical_docs(framework, self.names, self._notes)
         self.lexical = LexicalIndex(docs, lexicon, neutral=self.names.neutral_stems)
         self._meaning_texts = docs
         self._meanings: WordMeanings | None = None
