@@ -117,7 +117,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 failed = True
                 print(f"fwbot: {args.batch}: {error}", file=sys.stderr)
                 _emit(sys.stdout, {"id": qid, "question": question, "answered": False,
-                                   "text": error, "citations": []})
+                                   "text": error, "citations": [], "error": error})
                 continue
             _emit(sys.stdout, ask_json(qid, question or "", assistant.ask(question or "")))
         return EXIT_ERROR if failed else EXIT_OK

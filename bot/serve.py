@@ -39,6 +39,7 @@ def serve(services: Services, *, host: str, port: int) -> int:
     services.work_pool = work  # type: ignore[misc] — before the app is wired with it
     app = services.slack_app()
     scheduler = _start_scheduler(services)
+    recovery = _start_recovery(services)
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -61,6 +62,7 @@ def serve(services: Services, *, host: str, port: int) -> int:
         time.sleep(0.1)  # the handler only sets a flag: this thread drives the stop
     if stop.name is None:
         log.error("fwbot: the HTTP server stopped by itself; stopping")
+    recovery.stop()
     return _shut_down(app, http, scheduler, work, stop.name or "server loop ended",
                       grace=settings.stop_grace)
 
@@ -90,8 +92,8 @@ def _shut_down(app, http, scheduler, work: _WorkPool, why: str, *,
     log.info("fwbot: stop: %d job(s) done since the start; %d not started and %d still "
              "running at the deadline", done, cancelled, running)
     if running:
-        log.warning("fwbot: stop: %d job(s) still running after %.0f s: handed back (cut off)",
-                    running, grace)
+        log.warning("fwbot: stop: %d job(s) still running after %.0f s: handed back (cut off; "
+                    "the next start finishes them)", running, grace)
         _exit_now(0)  # their threads would hold the interpreter's exit
     log.info("fwbot: stopped")
     return 0
@@ -181,7 +183,7 @@ class _WorkPool(Executor):
         running = sum(1 for f in pending if not f.done())
         if cancelled:
             log.warning("fwbot: stop: %d acknowledged job(s) not started within the grace "
-                        "period: handed back (not run)", cancelled)
+                        "period: handed back (not run; the next start runs them)", cancelled)
         self._inner.shutdown(wait=False, cancel_futures=True)
         return self.finished, cancelled, running
 
@@ -189,6 +191,14 @@ class _WorkPool(Executor):
         with self._lock:
             self._closed = True
         self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def _start_recovery(services: Services):  # -> bot.slack.durable.RecoveryLoop
+    """Finish what a stopped process acknowledged and left undone: now, then every minute."""
+    from .slack.durable import RecoveryLoop, recover
+
+    deps = services.slack_deps
+    return RecoveryLoop(lambda: recover(deps.inbox, deps.plans, deps.later)).start()
 
 
 def _start_scheduler(services: Services):  # -> bot.progress.scheduler.Scheduler | None

@@ -118,11 +118,14 @@ class Services:
     def slack_deps(self):  # -> bot.slack.deps.SlackDeps
         from .slack.delivery import Delivery
         from .slack.deps import SlackDeps
+        from .slack.durable import Inbox
+        from .storage.work_store import WorkStore
 
         return SlackDeps(framework=self.framework, questions=self.questions,
                          alignments=self.alignments, store=self.store,
                          delivery=Delivery(self.slack_client, self.metrics), metrics=self.metrics,
-                         work=self.work_pool, progress=self.progress)
+                         work=self.work_pool, progress=self.progress,
+                         inbox=Inbox(WorkStore(self.database)))
 
     @cached_property
     def work_pool(self):  # -> concurrent.futures.ThreadPoolExecutor

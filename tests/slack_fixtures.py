@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -97,7 +97,7 @@ def eventually(check, timeout: float = 5.0):
 
 
 def make_bot(assistant, database: Database, api: FakeSlackAPI, *,
-             progress: bool = True) -> SlackBot:
+             progress: bool = True, work: Executor | None = None) -> SlackBot:
     store = Store(database)
     metrics = Metrics()
     clock = Clock()
@@ -108,7 +108,8 @@ def make_bot(assistant, database: Database, api: FakeSlackAPI, *,
                      questions=QuestionService(assistant, store),
                      alignments=AlignmentService(assistant, store), store=store,
                      delivery=Delivery(client, metrics), metrics=metrics, progress=tracking,
-                     work=ThreadPoolExecutor(max_workers=2, thread_name_prefix="test-work"))
+                     work=work or ThreadPoolExecutor(max_workers=2,
+                                                     thread_name_prefix="test-work"))
     app = build_app(deps, client=client, signing_secret=SECRET, bot_user_id=BOT_USER)
     return SlackBot(app, api, SlackRequests(SECRET), deps, store, tracking, clock)
 

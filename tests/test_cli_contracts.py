@@ -41,7 +41,7 @@ def write_jsonl(path: Path, lines: list[Any]) -> Path:
 
 
 def check_ask_object(obj: dict[str, Any], known_ids: set[str]) -> None:
-    assert set(obj) == ASK_KEYS
+    assert set(obj) - {"error"} == ASK_KEYS  # "error": only on a batch line that failed
     assert type(obj["answered"]) is bool
     assert isinstance(obj["text"], str) and obj["text"].strip()
     assert isinstance(obj["citations"], list)
@@ -120,6 +120,8 @@ def test_ask_batch_one_line_per_input_in_order(tmp_path: Path, fwbot_env: dict[s
     assert [c["id"] for c in q1["citations"]] == ["2.3"] and q1["answered"]
     for err in (bad_json, no_question, empty, not_obj):
         assert err["answered"] is False and err["citations"] == []
+        assert err["error"] == err["text"]  # the same key as align --batch's errors
+    assert all("error" not in o for o in (q1, goal, mission, funding))
     assert "line 2" in bad_json["text"] and "line 3" in no_question["text"]
     assert empty["text"] == "line 5 is empty"
     assert "line 11" in not_obj["text"]

@@ -125,3 +125,50 @@ def _stop_under_load(proc: subprocess.Popen[str], port: int, fake: FakeSlackAPI,
         f"\n{log[-4000:]}")
     if post_delay > 8:  # nothing could finish in the grace period: the log says what was cut
         assert handed_back >= len(acked), log[-4000:]
+
+
+def test_kill_9_loses_nothing_acknowledged_and_posts_nothing_twice(
+        fake: FakeSlackAPI, fwbot_env: dict[str, str], tmp_path: Path) -> None:
+    """Mentions acked while ``chat.postMessage`` is slow, then ``kill -9``: after a restart
+    on the same database every one of them has exactly one reply (issue 10, part 1)."""
+    env = {**fwbot_env, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+           "SLACK_API_URL": fake.base_url.rstrip("/"), "FWBOT_SCHEDULER": "false",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'fwbot.db'}"}
+    slack = SlackRequests(SECRET)
+    channel = "C" + secrets.token_hex(5).upper()
+    sent = [f"{time.time():.0f}.{i:06d}" for i in range(8)]
+    log_path = tmp_path / "server.log"
+    with log_path.open("w", encoding="utf-8") as err:
+        proc, port = start_serve(env, err, timeout=START_TIMEOUT, cwd=REPO_ROOT)
+        try:
+            fake.delay("chat.postMessage", 3.0)
+            for i, ts in enumerate(sent):
+                event = slack.app_mention_event(
+                    f"<@UBOT> Which objective is about training? ({i})", user="U1",
+                    channel=channel, ts=ts)
+                status, _, _ = post(f"http://127.0.0.1:{port}/slack/events",
+                                    slack.event(event), timeout=15)
+                assert status == 200
+            proc.kill()  # SIGKILL: no handler, no drain
+            proc.wait(timeout=10)
+        finally:
+            stop_serve(proc, grace=5)
+        fake.delay("chat.postMessage", 0)
+        before = {c.params.get("thread_ts") for c in fake.calls("chat.postMessage")
+                  if c.params.get("channel") == channel}
+        assert len(before) < len(sent)  # the kill did leave work undone
+        proc, _ = start_serve(env, err, timeout=START_TIMEOUT, cwd=REPO_ROOT)
+        try:
+            def replies() -> list[str]:
+                return [str(m.get("thread_ts")) for m in fake.messages(channel)
+                        if m.get("bot_id")]
+
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and set(replies()) < set(sent):
+                time.sleep(0.1)
+        finally:
+            stop_serve(proc, grace=10)  # drains the work pool: anything in flight is posted
+        got = replies()
+    log = log_path.read_text(encoding="utf-8", errors="replace")
+    assert sorted(got) == sorted(sent), f"replies per thread: {got}\n{log[-3000:]}"
+    assert "left undone by a stopped process" in log

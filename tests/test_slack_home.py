@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import timedelta
 from typing import ClassVar
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from bot.local_slack.limits import MAX_VIEW_BLOCKS
 from bot.settings import MissingSetting, Settings
 from bot.slack.incoming import mentions, plain_text
+from bot.storage.work_store import WorkStore
 from tests.slack_fixtures import make_bot
 
 
@@ -120,19 +122,18 @@ def test_default_database_is_sqlite_in_the_data_dir(monkeypatch, tmp_path):
 
 
 def test_event_claims_are_pruned_after_a_day(tmp_path):
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime
 
+    from bot.slack.durable import Inbox, receive_requests
     from bot.slack.metrics import Metrics
-    from bot.slack.middleware import drop_duplicate_events
     from bot.storage.db import Database
-    from bot.storage.store import Store
 
     db = Database(f"sqlite:///{tmp_path / 'x.db'}")
     db.migrate()
-    store = Store(db)
     start = datetime(2026, 11, 1, 12, tzinfo=UTC)
     now = [start]
-    middleware = drop_duplicate_events(store, Metrics(), clock=lambda: now[0])
+    inbox = Inbox(WorkStore(db), clock=lambda: now[0])
+    middleware = receive_requests(inbox, {}, Metrics(), clock=lambda: now[0])
 
     class Req:
         headers: ClassVar[dict] = {}
@@ -140,14 +141,9 @@ def test_event_claims_are_pruned_after_a_day(tmp_path):
     def event(event_id: str) -> bool:
         """True when the event went on to the listeners."""
         passed = []
-        store_now = now[0]
-        body = {"type": "event_callback", "event_id": event_id}
-        original = store.claim_event
-        store.claim_event = lambda eid: original(eid, now=store_now)  # type: ignore[method-assign]
-        try:
-            middleware(Req(), body, lambda: passed.append(1))
-        finally:
-            store.claim_event = original  # type: ignore[method-assign]
+        body = {"type": "event_callback", "event_id": event_id,
+                "event": {"type": "app_mention", "user": "U1"}}
+        middleware(Req(), body, {}, lambda: passed.append(1))
         return bool(passed)
 
     assert event("Ev1") and not event("Ev1")
@@ -155,7 +151,8 @@ def test_event_claims_are_pruned_after_a_day(tmp_path):
     assert not event("Ev1")  # a late retry within the day is still dropped
     now[0] = start + timedelta(days=1, hours=2)
     assert event("Ev2")  # the hourly prune ran first and removed Ev1's claim
-    assert store.claim_event("Ev1")
+    assert WorkStore(db).receive("Ev1", kind=None, body=None, owner="t",
+                                 lease=timedelta(minutes=1), is_dead=lambda o: False) == "new"
 
 
 def test_channel_chatter_writes_no_event_claim(slack_bot):
@@ -163,8 +160,11 @@ def test_channel_chatter_writes_no_event_claim(slack_bot):
     chatter = r.event(r.channel_message_event("lunch?", user="U1", channel="C1",
                                               ts="1.000009"), event_id="EvChat")
     assert slack_bot.send(chatter).status == 200
-    assert slack_bot.store.claim_event("EvChat")  # nobody claimed it before
+    seen = WorkStore(slack_bot.store.database)
+    assert seen.receive("EvChat", kind=None, body=None, owner="t", lease=timedelta(minutes=1),
+                        is_dead=lambda o: False) == "new"  # nobody claimed it before
     dm = r.event(r.message_im_event("What does 1.1 say?", user="U1", channel="D1",
                                     ts="1.000010"), event_id="EvDM")
     slack_bot.send(dm)
-    assert not slack_bot.store.claim_event("EvDM")  # answered events are claimed
+    assert seen.receive("EvDM", kind=None, body=None, owner="t", lease=timedelta(minutes=1),
+                        is_dead=lambda o: False) == "duplicate"  # answered events are kept

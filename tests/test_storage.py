@@ -18,6 +18,7 @@ from bot.storage import progress_models  # noqa: F401  (the progress tables, in 
 from bot.storage.db import Database, alembic_config, make_engine, migrate, normalize_url
 from bot.storage.models import Base
 from bot.storage.store import Store, UnknownRecord
+from bot.storage.work_store import WorkStore
 from tests.db_fixtures import postgres_unavailable
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -118,7 +119,7 @@ def test_sqlite_file_in_a_missing_directory(tmp_path: Path) -> None:
     try:
         db.migrate()
         store = Store(db)
-        assert store.claim_event("Ev1")
+        assert _claim(store, "Ev1")
         assert path.is_file()
     finally:
         db.dispose()
@@ -179,10 +180,21 @@ def test_unreachable_postgres_skips_unless_required(monkeypatch: pytest.MonkeyPa
 # ---- events ----------------------------------------------------------------------------------
 
 
+def _claim(store: Store, key: str, now: datetime | None = None) -> bool:
+    """A duplicate check only (no work kept): True the first time ``key`` is seen."""
+    return WorkStore(store.database).receive(key, kind=None, body=None, owner="test",
+                                             lease=timedelta(minutes=1),
+                                             is_dead=lambda owner: False, now=now) == "new"
+
+
+def _prune(store: Store, older_than: datetime) -> int:
+    return WorkStore(store.database).prune(older_than)[0]
+
+
 def test_claim_event_once(store: Store) -> None:
-    assert store.claim_event("Ev1") is True
-    assert store.claim_event("Ev1") is False
-    assert store.claim_event("Ev2") is True
+    assert _claim(store, "Ev1") is True
+    assert _claim(store, "Ev1") is False
+    assert _claim(store, "Ev2") is True
 
 
 def test_concurrent_claims_have_one_winner(store: Store) -> None:
@@ -195,7 +207,7 @@ def test_concurrent_claims_have_one_winner(store: Store) -> None:
     def claim() -> None:
         try:
             barrier.wait(timeout=10)
-            won = store.claim_event("EvRace")
+            won = _claim(store, "EvRace")
             with lock:
                 results.append(won)
         except BaseException as exc:  # reported below
@@ -211,13 +223,13 @@ def test_concurrent_claims_have_one_winner(store: Store) -> None:
 
 
 def test_prune_events(store: Store) -> None:
-    store.claim_event("old1", now=T0 - timedelta(days=3))
-    store.claim_event("old2", now=T0 - timedelta(days=2))
-    store.claim_event("new", now=T0)
-    assert store.prune_events(T0 - timedelta(days=1)) == 2
-    assert store.prune_events(T0 - timedelta(days=1)) == 0
-    assert store.claim_event("old1", now=T0) is True  # forgotten
-    assert store.claim_event("new", now=T0) is False
+    _claim(store, "old1", now=T0 - timedelta(days=3))
+    _claim(store, "old2", now=T0 - timedelta(days=2))
+    _claim(store, "new", now=T0)
+    assert _prune(store, T0 - timedelta(days=1)) == 2
+    assert _prune(store, T0 - timedelta(days=1)) == 0
+    assert _claim(store, "old1", now=T0) is True  # forgotten
+    assert _claim(store, "new", now=T0) is False
 
 
 # ---- exchanges and votes ---------------------------------------------------------------------
@@ -246,7 +258,7 @@ def test_record_and_read_an_exchange(store: Store) -> None:
 
 def test_naive_timestamps_are_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="naive"):
-        store.claim_event("Ev", now=datetime(2025, 1, 1))
+        _claim(store, "Ev", now=datetime(2025, 1, 1))
 
 
 def test_thread_exchanges_oldest_first(store: Store) -> None:

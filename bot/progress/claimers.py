@@ -64,10 +64,19 @@ def takeover_due(claim: ClaimRecord, now: datetime) -> bool:
 @contextmanager
 def active_run(run_id: str) -> Iterator[None]:
     """Marks a pass of this process as running (its claims are alive) while the block runs."""
-    with _ACTIVE_LOCK:
-        _ACTIVE_RUNS.add(run_id)
+    run_started(run_id)
     try:
         yield
     finally:
-        with _ACTIVE_LOCK:
-            _ACTIVE_RUNS.discard(run_id)
+        run_ended(run_id)
+
+
+def run_started(run_id: str) -> None:
+    """Marks a long-lived run of this process (a server's) as alive until :func:`run_ended`."""
+    with _ACTIVE_LOCK:
+        _ACTIVE_RUNS.add(run_id)
+
+
+def run_ended(run_id: str) -> None:
+    with _ACTIVE_LOCK:
+        _ACTIVE_RUNS.discard(run_id)

@@ -9,9 +9,11 @@ from slack_bolt import App
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
+from ..storage.work_store import WorkStore
 from .deps import SlackDeps
+from .durable import Inbox, receive_requests
 from .listeners import align, feedback, home, progress, questions
-from .middleware import count_requests, drop_duplicate_events
+from .middleware import count_requests
 
 LISTENER_THREADS = 16
 
@@ -38,8 +40,10 @@ def build_app(deps: SlackDeps, *, client: WebClient, signing_secret: str | None,
         logger.removeFilter(_no_token_unused_warning)
     if bot_user_id is None:
         bot_user_id = client.auth_test().get("user_id")
+    if deps.inbox is None:
+        deps.inbox = Inbox(WorkStore(deps.store.database))
     app.use(count_requests(deps.metrics))
-    app.use(drop_duplicate_events(deps.store, deps.metrics))
+    app.use(receive_requests(deps.inbox, deps.plans, deps.metrics))
     questions.register(app, deps, bot_user_id)
     align.register(app, deps)
     home.register(app, deps)

@@ -117,8 +117,16 @@ class Delivery:
     # ---- public messages ------------------------------------------------------------------
 
     def post(self, channel: str, messages: Sequence[Message], *, thread_ts: str | None = None,
-             metadata: dict | None = None) -> str | None:
-        """Post ``messages`` in order (in ``thread_ts`` if given); the ts of the first one."""
+             metadata: dict | None = None, look_since: float | None = None) -> str | None:
+        """Post ``messages`` in order (in ``thread_ts`` if given); the ts of the first one.
+        ``look_since`` (with ``metadata``): an earlier process may have posted them already
+        (work taken over after a crash): if the bot's message with that metadata is in the
+        conversation since then, nothing is posted and its ts is returned."""
+        if look_since is not None and metadata:
+            found = self.find_reply(channel, thread_ts=thread_ts, metadata=metadata,
+                                    since=look_since)
+            if found:
+                return found
         first: str | None = None
         for n, message in enumerate(messages):
             ts = self._post_one(channel, message, thread_ts=thread_ts,
@@ -166,10 +174,21 @@ class Delivery:
             ts = ts or resp.get("ts")
         return ts
 
+    def find_reply(self, channel: str, *, thread_ts: str | None, metadata: Mapping[str, Any],
+                   since: float) -> str | None:
+        """The ts of the bot's message carrying ``metadata`` in the conversation (thread)
+        since ``since``, or None. Raises :class:`DeliveryUncertain` if Slack can't say."""
+        found = self._find_posted(channel, None, thread_ts=thread_ts, metadata=metadata,
+                                  since=since)
+        if found:
+            log.info("the reply to %s had been posted before the restart; not posting it "
+                     "again", (metadata.get("event_payload") or {}).get("request"))
+        return found
+
     def _back_off(self, attempt: int) -> None:
         self._sleep(self.backoff * 2 ** (attempt - 1) * random.uniform(0.75, 1.0))
 
-    def _find_posted(self, channel: str, message: Message, *, thread_ts: str | None,
+    def _find_posted(self, channel: str, message: Message | None, *, thread_ts: str | None,
                      metadata: Mapping[str, Any] | None, since: float) -> str | None:
         """The ts of this bot's message in ``channel`` (in ``thread_ts``'s thread if given)
         posted since ``since`` minus :data:`LOOKBACK_SECONDS` with ``message``'s text or
@@ -189,13 +208,17 @@ class Delivery:
             else:
                 data = self.client.conversations_history(channel=conversation, oldest=oldest,
                                                          limit=200, include_all_metadata=True)
+        except SlackApiError as exc:
+            if thread_ts and _error(exc) == "thread_not_found":
+                return None  # no such thread (yet): nothing of ours in it
+            raise DeliveryUncertain(f"could not look in {channel} for the message") from exc
         except Exception as exc:
             raise DeliveryUncertain(f"could not look in {channel} for the message") from exc
         for found in data.get("messages") or []:
             if not found.get("bot_id") or (self._bot_id and found["bot_id"] != self._bot_id):
                 continue
             same_meta = bool(metadata) and _same_metadata(found.get("metadata"), metadata)
-            if found.get("text") == message.text or same_meta:
+            if (message is not None and found.get("text") == message.text) or same_meta:
                 return str(found.get("ts"))
         return None
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from typing import Any
 
 from slack_sdk.models.blocks import Block
 
@@ -16,7 +18,10 @@ from ..progress.service import ProgressService
 from ..questions import QuestionService
 from ..storage.store import Store
 from .delivery import Delivery
+from .durable import TAKEN, TICKET, Inbox, Job, Plan, Ticket, request_key
 from .metrics import Metrics
+
+log = logging.getLogger("fwbot.slack")
 
 # Adds App Home sections for a user (the progress-tracking feature registers one).
 HomeSection = Callable[[str], list[Block]]
@@ -39,17 +44,67 @@ class SlackDeps:
     # Post-ack work runs here: a pool as small as the machine's cores, apart from bolt's
     # listener pool, so acks never queue behind answers being computed. None: run inline.
     work: Executor | None = None
+    # Where acknowledged work is written down until done (None: not kept, e.g. the console)
+    # and what to do with each kind of request (see bot.slack.durable).
+    inbox: Inbox | None = None
+    plans: dict[str, Plan] = field(default_factory=dict)
 
-    def later(self, job: Callable[[], object]) -> None:
-        """Run ``job`` (which reports its own failures to the user) after the ack."""
+    def plan(self, kind: str) -> Callable[[Plan], Plan]:
+        """Register the plan for ``kind`` (used by the listener and by the recovery)."""
+        def register(plan: Plan) -> Plan:
+            self.plans[kind] = plan
+            return plan
+        return register
+
+    def run_durably(self, kind: str, body: dict, context: dict[str, Any] | None = None
+                    ) -> None:
+        """Plan the request ``body`` and run its job after the ack, kept until done. Events
+        bring their ticket in ``context`` (the middleware recorded them, and only the first
+        listener to run takes it; events it did not record are nobody's work and are only
+        planned); other requests are recorded here, so call this *before* ``ack()``.
+        A duplicate is dropped."""
+        ticket = None
+        if body.get("type") == "event_callback":
+            ticket = context.get(TICKET) if context is not None else None
+            if ticket is TAKEN:
+                return  # another listener of this event has it
+            if context is not None:
+                context[TICKET] = TAKEN
+        elif self.inbox is not None:
+            key = request_key(body)
+            try:
+                ticket = self.inbox.receive(key, kind, body)
+            except Exception as exc:  # Slack never resends these: do it now, unkept
+                log.warning("request %s (%s) could not be recorded (%s); doing it without "
+                            "keeping it", key, kind, type(exc).__name__)
+                self.metrics.failures.labels("record_request").inc()
+                ticket = Ticket("", kind, time.time())
+            else:
+                if ticket is None:
+                    log.info("request %s (%s) already handled: dropped", key, kind)
+                    return
+        self.later(self.plans[kind](body, ticket or Ticket("", kind, time.time())), ticket)
+
+    def later(self, job: Job | None, ticket: Ticket | None = None) -> None:
+        """Run ``job`` (which reports its own failures to the user) after the ack; then mark
+        ``ticket`` done. A job that never runs (the process stops first) leaves it undone:
+        the next start finishes it."""
+        def run() -> None:
+            try:
+                if job is not None:
+                    job()
+            finally:
+                if ticket is not None and self.inbox is not None:
+                    self.inbox.finish(ticket)
+
         if self.work is None:
-            job()
+            _logged(run)
             return
-        self.work.submit(_logged, job)
+        self.work.submit(_logged, run)
 
 
 def _logged(job: Callable[[], object]) -> None:
     try:
         job()
     except Exception:  # reporting_failures inside the job tells the user; this is a backstop
-        logging.getLogger("fwbot.slack").exception("post-ack work failed")
+        log.exception("post-ack work failed")

@@ -62,12 +62,22 @@ class Base(DeclarativeBase):
 
 
 class SeenEvent(Base):
-    """A Slack event id already handled (deduplicates Slack's retries)."""
+    """A Slack request received: deduplicates Slack's retries (``event_id``: the event id, or
+    a key for a command or interaction) and, when ``body`` is set, keeps acknowledged work
+    until it is done, so that a process that dies does not lose it (see
+    :mod:`bot.storage.work_store`)."""
 
     __tablename__ = "seen_events"
+    __table_args__ = (Index("ix_seen_events_done_at", "done_at"),)
 
     event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    body: Mapped[str | None] = mapped_column(Text(), nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer(), default=0, server_default="0")
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Exchange(Base):

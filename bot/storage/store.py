@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Literal, cast
 
-from sqlalchemy import Insert, case, delete, func, insert, select, update
+from sqlalchemy import Insert, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .db import Database
-from .models import Alignment, Exchange, Feedback, SeenEvent
+from .models import Alignment, Exchange, Feedback
 
 AlignmentStatus = Literal["suggested", "confirmed", "corrected"]
 
@@ -145,28 +145,6 @@ class Store:
         if name == "sqlite":
             return sqlite.insert(table)
         return insert(table)  # pragma: no cover - only the two backends are supported
-
-    # ---- Slack event deduplication -----------------------------------------------------
-
-    def claim_event(self, event_id: str, *, now: datetime | None = None) -> bool:
-        """True the first time ``event_id`` is claimed, False ever after (from any process:
-        the primary key decides)."""
-        with self.database.session() as session:
-            stmt = (
-                self._insert(session, SeenEvent)
-                .values(event_id=event_id, seen_at=_now(now))
-                .on_conflict_do_nothing(index_elements=["event_id"])  # type: ignore[attr-defined]
-                .returning(SeenEvent.event_id)
-            )
-            return session.execute(stmt).scalar_one_or_none() is not None
-
-    def prune_events(self, older_than: datetime) -> int:
-        """Forget events seen before ``older_than``; return how many were removed."""
-        with self.database.session() as session:
-            result = session.execute(
-                delete(SeenEvent).where(SeenEvent.seen_at < older_than)
-            )
-            return int(result.rowcount)  # type: ignore[attr-defined]
 
     # ---- exchanges and votes -----------------------------------------------------------
 

@@ -24,6 +24,7 @@ from ..blocks import (
     usage_message,
 )
 from ..deps import SlackDeps
+from ..durable import Job, Plan, Ticket
 from ..guard import reporting_failures
 from ..ids import (
     ACTION_ALIGN_CONFIRM,
@@ -117,22 +118,20 @@ def _alignment_id(body: dict) -> int | None:
         return None
 
 
-def register(app: App, deps: SlackDeps) -> None:
-    @app.command(COMMAND_ALIGN)
-    def on_align(ack: Ack, command: dict) -> None:
+def plan_command(deps: SlackDeps) -> Plan:
+    def plan(command: dict, ticket: Ticket) -> Job | None:
         text = plain_text(command.get("text"))
         if not text:
-            usage = usage_message(deps.framework)
-            ack(response_type="ephemeral", text=usage.text, blocks=usage.blocks)
-            return
-        ack()
-        deps.later(lambda: run_alignment(deps, text, user=command["user_id"],
-                                         channel=command.get("channel_id"),
-                                         response_url=command.get("response_url")))
+            return None  # the usage went with the ack
+        return lambda: run_alignment(deps, text, user=command["user_id"],
+                                     channel=command.get("channel_id"),
+                                     response_url=command.get("response_url"))
+    return plan
 
-    @app.shortcut(SHORTCUT_ALIGN_MESSAGE)
-    def on_align_message(ack: Ack, shortcut: dict) -> None:
-        ack()
+
+def plan_message_shortcut(deps: SlackDeps) -> Plan:
+    """"Align this message": its text, with its documents when it has some."""
+    def plan(shortcut: dict, ticket: Ticket) -> Job | None:
         user = shortcut["user"]["id"]
         channel = (shortcut.get("channel") or {}).get("id")
         message = shortcut.get("message") or {}
@@ -140,34 +139,98 @@ def register(app: App, deps: SlackDeps) -> None:
         files = [f for f in message.get("files") or () if isinstance(f, dict)]
         url = shortcut.get("response_url")
         if files:
-            deps.later(lambda: run_file_alignment(deps, text, files, user=user, channel=channel,
-                                                  response_url=url))
-        elif not text:
-            deps.later(lambda: deps.delivery.reply(
-                _text("That message has no text to align."), user=user, channel=channel,
-                response_url=url))
-        else:
-            deps.later(lambda: run_alignment(deps, text, user=user, channel=channel,
-                                             response_url=url))
+            return lambda: run_file_alignment(deps, text, files, user=user, channel=channel,
+                                              response_url=url)
+        if not text:
+            return lambda: deps.delivery.reply(_text("That message has no text to align."),
+                                               user=user, channel=channel, response_url=url)
+        return lambda: run_alignment(deps, text, user=user, channel=channel, response_url=url)
+    return plan
+
+
+def plan_edit_tags(deps: SlackDeps) -> Plan:
+    """The *Edit tags* form, submitted: record the decision and show it."""
+    def plan(body: dict, ticket: Ticket) -> Job | None:
+        view = body.get("view") or {}
+        # Nothing selected is a decision too: no objective fits this proposal.
+        ids = selected_ids_from_state(view.get("state", {}).get("values", {}))
+        meta = _form_metadata(view)
+        if meta is None:
+            return None
+        alignment_id = int(meta["a"])
+        user = body["user"]["id"]
+        channel, url = meta.get("c"), meta.get("r")
+
+        def job() -> None:
+            notify = lambda m: deps.delivery.reply(m, user=user, channel=channel)  # noqa: E731
+            with reporting_failures("align_edit_tags", deps.metrics, notify):
+                try:
+                    decided = deps.alignments.decide(alignment_id, user_id=user, ids=ids)
+                except UnknownObjectives as exc:
+                    notify(_text(str(exc)))
+                    return
+                except UnknownRecord:
+                    notify(_text("I can't find that alignment any more — run /align again."))
+                    return
+                deps.delivery.reply(_decided_message(deps, decided), user=user,
+                                    channel=channel, response_url=url, replace_original=True)
+        return job
+    return plan
+
+
+def _form_metadata(view: dict) -> dict | None:
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        int(meta["a"])
+        return meta
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def register(app: App, deps: SlackDeps) -> None:
+    deps.plan(f"command:{COMMAND_ALIGN}")(plan_command(deps))
+    deps.plan(f"shortcut:{SHORTCUT_ALIGN_MESSAGE}")(plan_message_shortcut(deps))
+    deps.plan(f"view:{VIEW_EDIT_TAGS}")(plan_edit_tags(deps))
+
+    @app.command(COMMAND_ALIGN)
+    def on_align(ack: Ack, command: dict) -> None:
+        if not plain_text(command.get("text")):
+            usage = usage_message(deps.framework)
+            ack(response_type="ephemeral", text=usage.text, blocks=usage.blocks)
+            return
+        deps.run_durably(f"command:{COMMAND_ALIGN}", command)  # kept before the ack
+        ack()
+
+    @app.shortcut(SHORTCUT_ALIGN_MESSAGE)
+    def on_align_message(ack: Ack, shortcut: dict) -> None:
+        deps.run_durably(f"shortcut:{SHORTCUT_ALIGN_MESSAGE}", shortcut)
+        ack()
 
     def button(action_id: str, name: str):
-        """Register ``handle(click, record, body)`` for a button of an /align result: ack, find
-        the alignment (or say it is gone), report any failure to the user."""
+        """Register ``handle(click, record, body)`` for a button of an /align result: kept,
+        acked, then the alignment found (or said to be gone) and any failure reported."""
         Handler = Callable[[Click, AlignmentRecord, dict], None]
 
         def register_handler(handle: Handler) -> Handler:
+            def plan(body: dict, ticket: Ticket) -> Job | None:
+                def job() -> None:
+                    click = Click.of(body)
+                    with reporting_failures(name, deps.metrics, click.notify(deps)):
+                        alignment_id = _alignment_id(body)
+                        record = deps.store.alignment(alignment_id) if alignment_id else None
+                        if record is None:
+                            click.reply(deps, _text("I can't find that alignment any more — "
+                                                    "run /align again."))
+                            return
+                        handle(click, record, body)
+                return job
+
+            deps.plan(f"action:{action_id}")(plan)
+
             @app.action(action_id)
             def listener(ack: Ack, body: dict) -> None:
+                deps.run_durably(f"action:{action_id}", body)
                 ack()
-                click = Click.of(body)
-                with reporting_failures(name, deps.metrics, click.notify(deps)):
-                    alignment_id = _alignment_id(body)
-                    record = deps.store.alignment(alignment_id) if alignment_id else None
-                    if record is None:
-                        click.reply(deps, _text("I can't find that alignment any more — run "
-                                                "/align again."))
-                        return
-                    handle(click, record, body)
 
             return handle
 
@@ -207,27 +270,9 @@ def register(app: App, deps: SlackDeps) -> None:
 
     @app.view(VIEW_EDIT_TAGS)
     def on_edit_submitted(ack: Ack, body: dict, view: dict) -> None:
-        # Nothing selected is a decision too: no objective fits this proposal.
-        ids = selected_ids_from_state(view.get("state", {}).get("values", {}))
-        try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-            alignment_id = int(meta["a"])
-        except (ValueError, KeyError, TypeError):
+        if _form_metadata(view) is None:
             ack(response_action="errors",
                 errors={BLOCK_EDIT_TAGS: "This form is out of date — run /align again."})
             return
+        deps.run_durably(f"view:{VIEW_EDIT_TAGS}", body)
         ack()
-        user = body["user"]["id"]
-        channel, url = meta.get("c"), meta.get("r")
-        notify = lambda m: deps.delivery.reply(m, user=user, channel=channel)  # noqa: E731
-        with reporting_failures("align_edit_tags", deps.metrics, notify):
-            try:
-                decided = deps.alignments.decide(alignment_id, user_id=user, ids=ids)
-            except UnknownObjectives as exc:
-                notify(_text(str(exc)))
-                return
-            except UnknownRecord:
-                notify(_text("I can't find that alignment any more — run /align again."))
-                return
-            deps.delivery.reply(_decided_message(deps, decided), user=user, channel=channel,
-                                response_url=url, replace_original=True)

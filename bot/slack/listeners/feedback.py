@@ -33,12 +33,16 @@ def record_vote(deps: SlackDeps, body: dict, *, helpful: bool) -> None:
 
 
 def register(app: App, deps: SlackDeps) -> None:
-    @app.action(ACTION_FEEDBACK_HELPFUL)
-    def on_helpful(ack: Ack, body: dict) -> None:
-        ack()
-        record_vote(deps, body, helpful=True)
+    for action_id, helpful in ((ACTION_FEEDBACK_HELPFUL, True),
+                               (ACTION_FEEDBACK_NOT_HELPFUL, False)):
+        _register_vote(app, deps, action_id, helpful=helpful)
 
-    @app.action(ACTION_FEEDBACK_NOT_HELPFUL)
-    def on_not_helpful(ack: Ack, body: dict) -> None:
+
+def _register_vote(app: App, deps: SlackDeps, action_id: str, *, helpful: bool) -> None:
+    kind = f"action:{action_id}"
+    deps.plan(kind)(lambda body, ticket: lambda: record_vote(deps, body, helpful=helpful))
+
+    @app.action(action_id)
+    def on_vote(ack: Ack, body: dict) -> None:
+        deps.run_durably(kind, body)  # kept before the ack
         ack()
-        record_vote(deps, body, helpful=False)

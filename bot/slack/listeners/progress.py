@@ -29,6 +29,7 @@ from ..blocks.progress import (
     slack_time,
 )
 from ..deps import SlackDeps
+from ..durable import Job, Ticket
 from ..guard import reporting_failures
 from ..ids import (
     ACTION_PROGRESS_NEW,
@@ -49,6 +50,8 @@ from .progress_forms import (
     on_track,
     open_new,
     open_update,
+    plan_after_create,
+    plan_after_update,
     service,
     submit_new,
     submit_update,
@@ -117,29 +120,38 @@ def install(deps: SlackDeps) -> None:
 
 def register(app: App, deps: SlackDeps) -> None:
     install(deps)
+    deps.plan(f"command:{COMMAND_PROGRESS}")(
+        lambda command, ticket: lambda: run_command(deps, command))
+    deps.plan(f"action:{ACTION_UPDATE_INITIATIVE}")(
+        lambda body, ticket: lambda: switch_initiative(deps, body))
+    deps.plan(f"view:{VIEW_PROGRESS_UPDATE}")(plan_after_update(deps))
+    deps.plan(f"view:{VIEW_PROGRESS_NEW}")(plan_after_create(deps))
 
     @app.command(COMMAND_PROGRESS)
     def on_progress(ack: Ack, command: dict) -> None:
+        deps.run_durably(f"command:{COMMAND_PROGRESS}", command)  # kept before the ack
         ack()
-        deps.later(lambda: run_command(deps, command))
 
     def button(action_id: str, name: str):
-        """Register ``handle(where, body)`` for a button: ack, then (later) run it with any
+        """Register ``handle(where, body)`` for a button: kept, acked, then run with any
         ProgressError told to the user and any other failure reported."""
         def register_handler(handle: Callable[[Where, dict], None]):
-            @app.action(action_id)
-            def listener(ack: Ack, body: dict) -> None:
-                ack()
-                where = where_clicked(body)
-
+            def plan(body: dict, ticket: Ticket) -> Job | None:
                 def job() -> None:
+                    where = where_clicked(body)
                     with reporting_failures(name, deps.metrics, where.notify(deps)):
                         try:
                             handle(where, body)
                         except ProgressError as exc:
                             where.tell(deps, notice(service_text(str(exc))))
+                return job
 
-                deps.later(job)
+            deps.plan(f"action:{action_id}")(plan)
+
+            @app.action(action_id)
+            def listener(ack: Ack, body: dict) -> None:
+                deps.run_durably(f"action:{action_id}", body)
+                ack()
 
             return handle
 
@@ -197,8 +209,8 @@ def register(app: App, deps: SlackDeps) -> None:
 
     @app.action(ACTION_UPDATE_INITIATIVE)
     def on_switch(ack: Ack, body: dict) -> None:
+        deps.run_durably(f"action:{ACTION_UPDATE_INITIATIVE}", body)
         ack()
-        deps.later(lambda: switch_initiative(deps, body))
 
     @app.view(VIEW_PROGRESS_UPDATE)
     def on_update_submitted(ack: Ack, body: dict, view: dict) -> None:

@@ -43,12 +43,15 @@ from ..blocks.progress_modals import (
 )
 from ..blocks.text import one_line, shorten
 from ..deps import SlackDeps
+from ..durable import Job, Plan, Ticket
 from ..guard import reporting_failures
 from ..ids import (
     BLOCK_NEW_CADENCE,
     BLOCK_NEW_OBJECTIVES,
     BLOCK_NEW_OWNER,
     BLOCK_NEW_TITLE,
+    VIEW_PROGRESS_NEW,
+    VIEW_PROGRESS_UPDATE,
 )
 from .home import publish_home
 
@@ -233,8 +236,21 @@ def submit_update(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: di
         ack(response_action="errors",
             errors={form.initiative_block: _unexpected("progress_update_submit", deps)})
         return
+    # Saved: the confirmation is kept (before the ack) so that a crash does not lose it.
+    deps.run_durably(f"view:{VIEW_PROGRESS_UPDATE}",
+                     {**body, "fwbot": {"initiative_id": initiative_id}})
     ack()
-    deps.later(lambda: _after_update(deps, where, initiative_id))
+
+
+def plan_after_update(deps: SlackDeps) -> Plan:
+    def plan(body: dict, ticket: Ticket) -> Job | None:
+        initiative_id = (body.get("fwbot") or {}).get("initiative_id")
+        if not isinstance(initiative_id, int):
+            return None
+        where, _ = Where.of_view(body["user"]["id"],
+                                 (body.get("view") or {}).get("private_metadata"))
+        return lambda: _after_update(deps, where, initiative_id)
+    return plan
 
 
 def _after_update(deps: SlackDeps, where: Where, initiative_id: int) -> None:
@@ -315,8 +331,19 @@ def submit_new(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: dict)
         ack(response_action="errors",
             errors={BLOCK_NEW_TITLE: _unexpected("progress_new_submit", deps)})
         return
+    deps.run_durably(f"view:{VIEW_PROGRESS_NEW}", {**body, "fwbot": {"initiative_id": record.id}})
     ack()
-    deps.later(lambda: _after_create(deps, where, record.id))
+
+
+def plan_after_create(deps: SlackDeps) -> Plan:
+    def plan(body: dict, ticket: Ticket) -> Job | None:
+        initiative_id = (body.get("fwbot") or {}).get("initiative_id")
+        if not isinstance(initiative_id, int):
+            return None
+        where, _ = Where.of_view(body["user"]["id"],
+                                 (body.get("view") or {}).get("private_metadata"))
+        return lambda: _after_create(deps, where, initiative_id)
+    return plan
 
 
 CADENCE_WORDS = {"weekly": "every week", "fortnightly": "every two weeks",

@@ -8,8 +8,9 @@ from slack_bolt import App, Assistant
 from slack_sdk.errors import SlackApiError
 
 from ...questions import AnsweredQuestion
-from ..blocks import answer_messages
+from ..blocks import Message, answer_messages
 from ..deps import SlackDeps
+from ..durable import Job, Plan, Ticket
 from ..guard import reporting_failures
 from ..incoming import mentions, plain_text
 
@@ -25,13 +26,21 @@ def _from_a_person(event: dict) -> bool:
 
 def answer_and_post(deps: SlackDeps, *, text: str, user: str, channel: str,
                     thread_ts: str | None, reply_in: str | None,
-                    team_id: str | None = None) -> AnsweredQuestion:
-    """Answer ``text`` and post the reply in ``reply_in`` (a thread ts, or None: top level)."""
+                    team_id: str | None = None, ticket: Ticket | None = None
+                    ) -> AnsweredQuestion | None:
+    """Answer ``text`` and post the reply in ``reply_in`` (a thread ts, or None: top level).
+    The reply names ``ticket``'s request in its metadata; a resumed ticket's reply is looked
+    for first (None: it had been posted before a restart)."""
+    metadata = ticket.reply_metadata if ticket and ticket.key else None
+    if ticket and ticket.look_since is not None and deps.delivery.find_reply(
+            channel, thread_ts=reply_in, metadata=ticket.reply_metadata,
+            since=ticket.look_since):
+        return None
     with deps.metrics.timed("answer"):
         done = deps.questions.answer(text, user_id=user, channel_id=channel,
                                      thread_ts=thread_ts, team_id=team_id)
     messages = answer_messages(done.answer, deps.framework, exchange_id=done.exchange_id)
-    ts = deps.delivery.post(channel, messages, thread_ts=reply_in)
+    ts = deps.delivery.post(channel, messages, thread_ts=reply_in, metadata=metadata)
     if ts:
         deps.store.set_reply_ts(done.exchange_id, ts)
     return done
@@ -41,48 +50,101 @@ def _notify_in(deps: SlackDeps, channel: str, thread_ts: str | None):
     return lambda message: deps.delivery.post(channel, [message], thread_ts=thread_ts)
 
 
-def register(app: App, deps: SlackDeps, bot_user_id: str | None) -> None:
-    @app.event("app_mention")
-    def on_mention(event: dict, body: dict) -> None:
+def plan_question(deps: SlackDeps, bot_user_id: str | None) -> Plan:
+    """What to do with a message or mention event: answer it where it was asked, or nothing
+    (bots, edits, top-level channel chatter, threads the bot never answered in, a message
+    whose mention of the bot has its own ``app_mention`` event)."""
+    def plan(body: dict, ticket: Ticket) -> Job | None:
+        event = body.get("event") or {}
         if not _from_a_person(event):
-            return
-        channel = event["channel"]
-        root = event.get("thread_ts") or event["ts"]
+            return None
+        channel, thread_ts = event.get("channel", ""), event.get("thread_ts")
+        text = plain_text(event.get("text"), bot_user_id=bot_user_id)
+        team_id, user = body.get("team_id"), event["user"]
+        if event.get("type") == "app_mention":
+            root = thread_ts or event["ts"]
+            reply_in, stored_thread, check_thread, assistant = root, root, False, False
+        elif event.get("channel_type") == "im":
+            # A DM thread is Slack's assistant pane (or a thread in the DM): answered there.
+            reply_in = stored_thread = thread_ts
+            check_thread, assistant = False, bool(thread_ts)
+        elif not thread_ts or (bot_user_id and mentions(event.get("text"), bot_user_id)):
+            return None  # top-level chatter, or a mention: app_mention's
+        else:  # a follow-up in a channel thread, if the bot answered in it
+            reply_in, stored_thread, check_thread, assistant = thread_ts, thread_ts, True, False
+        listener = ("assistant_message" if assistant else
+                    "app_mention" if event.get("type") == "app_mention" else "message")
 
         def job() -> None:
-            with reporting_failures("app_mention", deps.metrics, _notify_in(deps, channel, root)):
-                answer_and_post(deps, text=plain_text(event.get("text"), bot_user_id=bot_user_id),
-                                user=event["user"], channel=channel, thread_ts=root,
-                                reply_in=root, team_id=body.get("team_id"))
+            if check_thread and not deps.questions.is_followup_thread(channel, stored_thread):
+                return  # a thread the bot never answered in: not ours to join
+            with reporting_failures(listener, deps.metrics, _notify_in(deps, channel, reply_in)):
+                if assistant:
+                    _assistant_status(deps, channel, thread_ts, text)
+                answer_and_post(deps, text=text, user=user, channel=channel,
+                                thread_ts=stored_thread, reply_in=reply_in, team_id=team_id,
+                                ticket=ticket)
 
-        deps.later(job)
+        return job
+
+    return plan
+
+
+def _assistant_status(deps: SlackDeps, channel: str, thread_ts: str, text: str) -> None:
+    """The assistant pane's "is looking…" status, and the thread's title on its first
+    question; a DM thread outside the pane has neither, which is fine."""
+    client = deps.delivery.client
+    first_question = not deps.questions.is_followup_thread(channel, thread_ts)
+    try:
+        client.assistant_threads_setStatus(channel_id=channel, thread_ts=thread_ts,
+                                           status="is looking in the framework…")
+        if first_question and text:
+            client.assistant_threads_setTitle(channel_id=channel, thread_ts=thread_ts,
+                                              title=text[:THREAD_TITLE_CHARS])
+    except SlackApiError as exc:
+        log.debug("assistant status/title unavailable: %s", exc.response.get("error"))
+
+
+def plan_greeting(deps: SlackDeps) -> Plan:
+    """A new assistant thread: a greeting and suggested prompts."""
+    def plan(body: dict, ticket: Ticket) -> Job | None:
+        thread = ((body.get("event") or {}).get("assistant_thread") or {})
+        channel, thread_ts = thread.get("channel_id"), thread.get("thread_ts")
+        if not channel or not thread_ts:
+            return None
+
+        def job() -> None:
+            with reporting_failures("assistant_thread_started", deps.metrics, None):
+                greeting = (f"Hi! Ask me anything about {deps.framework.title} — I cite the "
+                            "objectives I use. To tag a proposal with objectives, use /align.")
+                if ticket.look_since is not None and deps.delivery.find_reply(
+                        channel, thread_ts=thread_ts, metadata=ticket.reply_metadata,
+                        since=ticket.look_since):
+                    return
+                deps.delivery.post(channel, [Message(text=greeting, blocks=[])],
+                                   thread_ts=thread_ts, metadata=ticket.reply_metadata)
+                deps.delivery.client.assistant_threads_setSuggestedPrompts(
+                    channel_id=channel, thread_ts=thread_ts, prompts=suggested_prompts(deps))
+
+        return job
+
+    return plan
+
+
+def register(app: App, deps: SlackDeps, bot_user_id: str | None) -> None:
+    deps.plan("event:app_mention")(plan_question(deps, bot_user_id))
+    deps.plan("event:message")(plan_question(deps, bot_user_id))
+    deps.plan("event:assistant_thread_started")(plan_greeting(deps))
+
+    @app.event("app_mention")
+    def on_mention(body: dict, context: dict) -> None:
+        deps.run_durably("event:app_mention", body, context)
 
     @app.event("message")
-    def on_message(event: dict, body: dict) -> None:
-        if not _from_a_person(event):
-            return
-        channel, thread_ts = event.get("channel", ""), event.get("thread_ts")
-        if event.get("channel_type") == "im":
-            if thread_ts:
-                return  # DM threads belong to the assistant listener below
-            reply_in, stored_thread = None, None
-        else:
-            # A follow-up in a thread the bot answered; a mention there is app_mention's.
-            if not thread_ts or (bot_user_id and mentions(event.get("text"), bot_user_id)):
-                return
-            reply_in, stored_thread = thread_ts, thread_ts
+    def on_message(body: dict, context: dict) -> None:
+        deps.run_durably("event:message", body, context)
 
-        def job() -> None:
-            if stored_thread and not deps.questions.is_followup_thread(channel, stored_thread):
-                return  # a thread the bot never answered in: not ours to join
-            with reporting_failures("message", deps.metrics, _notify_in(deps, channel, reply_in)):
-                answer_and_post(deps, text=plain_text(event.get("text"), bot_user_id=bot_user_id),
-                                user=event["user"], channel=channel, thread_ts=stored_thread,
-                                reply_in=reply_in, team_id=body.get("team_id"))
-
-        deps.later(job)
-
-    app.use(_assistant(deps, bot_user_id))
+    app.use(_assistant(deps))
 
 
 def suggested_prompts(deps: SlackDeps) -> list[dict[str, str]]:
@@ -99,41 +161,17 @@ def suggested_prompts(deps: SlackDeps) -> list[dict[str, str]]:
     return prompts[:4]
 
 
-def _assistant(deps: SlackDeps, bot_user_id: str | None) -> Assistant:
+def _assistant(deps: SlackDeps) -> Assistant:
+    """bolt's assistant middleware takes the assistant pane's events: the same plans answer
+    them."""
     assistant = Assistant()
 
     @assistant.thread_started
-    def started(say, set_suggested_prompts) -> None:
-        def job() -> None:
-            with reporting_failures("assistant_thread_started", deps.metrics, None):
-                say(f"Hi! Ask me anything about {deps.framework.title} — I cite the objectives "
-                    "I use. To tag a proposal with objectives, use /align.")
-                set_suggested_prompts(prompts=suggested_prompts(deps))
-
-        deps.later(job)
+    def started(body: dict, context: dict) -> None:
+        deps.run_durably("event:assistant_thread_started", body, context)
 
     @assistant.user_message
-    def user_message(payload: dict, set_status, set_title, body: dict) -> None:
-        if not _from_a_person(payload):
-            return
-        channel, thread_ts = payload["channel"], payload["thread_ts"]
-        text = plain_text(payload.get("text"), bot_user_id=bot_user_id)
-
-        def job() -> None:
-            with reporting_failures("assistant_message", deps.metrics,
-                                    _notify_in(deps, channel, thread_ts)):
-                first_question = not deps.questions.is_followup_thread(channel, thread_ts)
-                try:
-                    set_status("is looking in the framework…")
-                    if first_question and text:
-                        set_title(text[:THREAD_TITLE_CHARS])
-                except SlackApiError as exc:  # a DM thread outside the assistant pane
-                    log.debug("assistant status/title unavailable: %s",
-                              exc.response.get("error"))
-                answer_and_post(deps, text=text, user=payload["user"], channel=channel,
-                                thread_ts=thread_ts, reply_in=thread_ts,
-                                team_id=body.get("team_id"))
-
-        deps.later(job)
+    def user_message(body: dict, context: dict) -> None:
+        deps.run_durably("event:message", body, context)
 
     return assistant
