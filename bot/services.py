@@ -112,7 +112,7 @@ class Services:
         from .slack.delivery import retry_handlers
 
         return WebClient(token=self.settings.slack_bot_token, base_url=self.settings.slack_api_url,
-                         timeout=15, retry_handlers=retry_handlers())
+                         timeout=self.settings.slack_timeout, retry_handlers=retry_handlers())
 
     @cached_property
     def slack_deps(self):  # -> bot.slack.deps.SlackDeps
@@ -125,7 +125,8 @@ class Services:
                          alignments=self.alignments, store=self.store,
                          delivery=Delivery(self.slack_client, self.metrics), metrics=self.metrics,
                          work=self.work_pool, progress=self.progress,
-                         inbox=Inbox(WorkStore(self.database)))
+                         inbox=Inbox(WorkStore(self.database),
+                                     settle=self.settings.slack_timeout + 5))
 
     @cached_property
     def work_pool(self):  # -> concurrent.futures.ThreadPoolExecutor
@@ -278,8 +279,8 @@ class Services:
 
         from .progress.chart import status_chart_png
         from .progress.digest_post import DigestConfig, DigestPublisher
-        from .progress.records import WEEKDAYS
         from .slack.progress_render import render_digest
+        from .storage.progress_records import WEEKDAYS
 
         s = self.settings
         if not s.digest_channel:

@@ -75,8 +75,9 @@ class Settings(BaseSettings):
     nudge_workers: int = Field(default=4, ge=1, le=64, validation_alias="FWBOT_NUDGE_WORKERS")
     slack_timeout: float = Field(
         default=15.0, ge=1, le=120, validation_alias="FWBOT_SLACK_TIMEOUT",
-        description="Seconds a nudge may wait for Slack's answer; an unanswered one is looked "
-        "up in the history, not resent, after this long.",
+        description="Seconds a Web API call may wait for Slack's answer; an unanswered nudge is "
+        "looked up in the history, not resent, after this long, and a request taken over "
+        "after a crash waits this + 5 s before it looks for its reply.",
     )
     stop_grace: float = Field(
         default=8.0, ge=0, le=60, validation_alias="FWBOT_STOP_GRACE",
@@ -113,7 +114,7 @@ class Settings(BaseSettings):
     @field_validator("digest_day")
     @classmethod
     def _weekday(cls, v: str) -> str:
-        from bot.progress.records import WEEKDAYS
+        from bot.storage.progress_records import WEEKDAYS
 
         day = v.strip().lower()
         match = [d for d in WEEKDAYS if len(day) >= 2 and d.startswith(day)]

@@ -11,11 +11,11 @@ import pytest
 from bot.local_slack import FakeSlackAPI
 from bot.progress.nudges import NUDGE_EVENT, NudgeConfig, NudgeRunner
 from bot.progress.pacing import AdaptivePacer
-from bot.progress.records import NewInitiative
 from bot.progress.sending import SlackSender, sender_client
 from bot.slack.progress_render import renderers
 from bot.storage.claims_store import ClaimStore
 from bot.storage.db import Database
+from bot.storage.progress_records import NewInitiative
 from bot.storage.progress_store import ProgressStore
 
 BOT_TOKEN = "xoxb-test"

@@ -30,10 +30,12 @@ from bot.questions import QuestionService
 from bot.slack.app import build_app
 from bot.slack.delivery import Delivery, retry_handlers
 from bot.slack.deps import SlackDeps
+from bot.slack.durable import Inbox
 from bot.slack.metrics import Metrics
 from bot.storage.db import Database
 from bot.storage.progress_store import ProgressStore
 from bot.storage.store import Store
+from bot.storage.work_store import WorkStore
 
 SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test"
@@ -109,7 +111,9 @@ def make_bot(assistant, database: Database, api: FakeSlackAPI, *,
                      alignments=AlignmentService(assistant, store), store=store,
                      delivery=Delivery(client, metrics), metrics=metrics, progress=tracking,
                      work=work or ThreadPoolExecutor(max_workers=2,
-                                                     thread_name_prefix="test-work"))
+                                                     thread_name_prefix="test-work"),
+                     # the fake answers at once: nothing of a "dead" bot's is still landing
+                     inbox=Inbox(WorkStore(database), settle=0))
     app = build_app(deps, client=client, signing_secret=SECRET, bot_user_id=BOT_USER)
     return SlackBot(app, api, SlackRequests(SECRET), deps, store, tracking, clock)
 

@@ -12,7 +12,6 @@ import pytest
 from conftest import SDG_PATH
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
-from bot.progress.records import InitiativeRecord
 from bot.slack import ids
 from bot.slack.blocks import (
     Message,
@@ -34,6 +33,7 @@ from bot.slack.blocks import (
 from bot.slack.blocks import limits as L
 from bot.slack.blocks.progress_modals import initiative_option
 from bot.slack.blocks.text import clip, pack_lines, shorten
+from bot.storage.progress_records import InitiativeRecord
 from framework_data.loader import load_framework
 from retrieval.align import Alignment, Tag
 from retrieval.answer import Answer, Citation

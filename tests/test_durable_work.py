@@ -10,6 +10,7 @@ test runs on SQLite and on PostgreSQL (the ``database`` fixture).
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import Executor, Future
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +20,7 @@ from bot.local_slack import FakeSlackAPI
 from bot.slack.durable import REPLY_EVENT_TYPE, recover
 from bot.storage.db import Database
 from bot.storage.work_store import WorkStore
-from tests.slack_fixtures import BOT_USER, SlackBot, eventually, make_bot
+from tests.slack_fixtures import BOT_TOKEN, BOT_USER, SlackBot, eventually, make_bot
 
 T0 = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
@@ -277,3 +278,30 @@ def test_with_the_database_away_a_command_is_still_done(
     assert resp.status == 200
     [reply] = bot.responses(url)
     assert reply["text"]
+
+
+def test_a_taken_over_request_waits_for_a_post_still_landing_before_it_looks(
+        assistant, database: Database, fake_slack: FakeSlackAPI) -> None:
+    """The dead process's chat.postMessage may reach the history after the restart (a slow
+    Slack finishing a request whose client is gone): the new owner waits ``settle`` seconds
+    before it looks, so it finds that reply instead of posting a second one."""
+    first, pool = _crashed_bot(assistant, database, fake_slack)
+    assert _mention(first, "What is our mission?", ts="15.000001", event_id="EvLanding"
+                    ).status == 200
+    eventually(lambda: pool.taken == 1)
+    _kill(first)
+
+    second = make_bot(assistant, database, fake_slack)
+    assert second.deps.inbox is not None
+    second.deps.inbox.settle = 1.0
+    assert recover(second.deps.inbox, second.deps.plans, second.deps.later) == 1
+    # ... and now the dead process's reply lands, 0.3 s after the take-over
+    time.sleep(0.3)
+    ticket_key = "EvLanding"
+    fake_slack.client(BOT_TOKEN).chat_postMessage(
+        channel="C1", thread_ts="15.000001", text="(the first process's answer)",
+        metadata={"event_type": REPLY_EVENT_TYPE, "event_payload": {"request": ticket_key}})
+    eventually(lambda: not WorkStore(database).unfinished(), timeout=10)
+    _drain(second)
+    assert [m["text"] for m in _replies(fake_slack, "C1", "15.000001")] == [
+        "(the first process's answer)"]

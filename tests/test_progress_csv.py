@@ -23,8 +23,8 @@ from bot.progress.csv_io import (
     read_initiatives_csv,
 )
 from bot.progress.csv_plan import ImportPlan, PlannedRow, changes, describe, plan_import
-from bot.progress.records import AuditEntry, InitiativeRecord, NewInitiative
 from bot.progress.schedule import plan_nudges
+from bot.storage.progress_records import AuditEntry, InitiativeRecord, NewInitiative
 from bot.storage.progress_store import ProgressStore
 from framework_data.loader import load_framework
 from framework_data.schema import Framework

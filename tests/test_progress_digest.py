@@ -15,7 +15,10 @@ from conftest import SDG_PATH
 from bot.local_slack.limits import check_blocks, check_message
 from bot.progress.chart import status_chart_png
 from bot.progress.digest import DigestData, build_digest
-from bot.progress.records import (
+from bot.slack.blocks import to_dicts
+from bot.slack.blocks.base import block_text
+from bot.slack.blocks.digest import digest_message, period_dates
+from bot.storage.progress_records import (
     Cadence,
     InitiativeKind,
     InitiativeRecord,
@@ -23,9 +26,6 @@ from bot.progress.records import (
     UpdateRecord,
     UpdateStatus,
 )
-from bot.slack.blocks import to_dicts
-from bot.slack.blocks.base import block_text
-from bot.slack.blocks.digest import digest_message, period_dates
 from framework_data.loader import load_framework
 from framework_data.schema import Framework
 

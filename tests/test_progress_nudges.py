@@ -8,8 +8,8 @@ import socket
 from datetime import UTC, datetime, timedelta
 
 from bot.progress.nudges import NUDGE_EVENT, RunReport
-from bot.progress.records import ClaimRecord
 from bot.storage.claims_store import ClaimStore
+from bot.storage.progress_records import ClaimRecord
 from tests.progress_fixtures import MONDAY, make_runner, nudges_received, seed
 
 OWNERS = ["U1", "U2", "U3"]

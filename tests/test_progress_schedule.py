@@ -8,7 +8,6 @@ from itertools import pairwise
 
 import pytest
 
-from bot.progress.records import InitiativeRecord, OwnerPrefs, add_cadence
 from bot.progress.schedule import (
     local_instant,
     next_weekly_slot,
@@ -17,6 +16,7 @@ from bot.progress.schedule import (
     weeks_overdue,
     zone,
 )
+from bot.storage.progress_records import InitiativeRecord, OwnerPrefs, add_cadence
 
 PARIS, NEW_YORK = "Europe/Paris", "America/New_York"
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from bot.progress.records import NewInitiative
 from bot.progress.service import (
     Admins,
     NotAllowed,
@@ -15,6 +14,7 @@ from bot.progress.service import (
     UnknownInitiative,
     parse_duration,
 )
+from bot.storage.progress_records import NewInitiative
 from bot.storage.progress_store import ProgressStore
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # Monday

@@ -52,7 +52,7 @@ def test_admins_come_from_settings_and_the_user_group(fake_slack, tmp_path) -> N
 
 def test_the_send_rate_learned_from_429s_is_where_the_next_process_starts(
         fake_slack, tmp_path) -> None:
-    from bot.progress.records import NewInitiative
+    from bot.storage.progress_records import NewInitiative
 
     settings = Settings(FWBOT_DATA_DIR=tmp_path, SLACK_BOT_TOKEN="xoxb-test",
                         SLACK_API_URL=fake_slack.base_url, FWBOT_SEND_RATE=1000)
@@ -72,7 +72,7 @@ def test_the_send_rate_learned_from_429s_is_where_the_next_process_starts(
 
 
 def test_failed_deliveries_are_reported_to_the_admin_group_too(fake_slack, tmp_path) -> None:
-    from bot.progress.records import NewInitiative
+    from bot.storage.progress_records import NewInitiative
 
     fake_slack.add_usergroup("SADMINS", ["UGROUPED"])
     fake_slack.make_unreachable("UGONE", "user_not_found")

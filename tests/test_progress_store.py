@@ -8,9 +8,9 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from bot.progress.records import NewInitiative
 from bot.storage.claims_store import ClaimStore
 from bot.storage.db import Database
+from bot.storage.progress_records import NewInitiative
 from bot.storage.progress_store import ProgressStore
 from bot.storage.store import UnknownRecord
 

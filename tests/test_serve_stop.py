@@ -133,7 +133,9 @@ def test_kill_9_loses_nothing_acknowledged_and_posts_nothing_twice(
     on the same database every one of them has exactly one reply (issue 10, part 1)."""
     env = {**fwbot_env, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
            "SLACK_API_URL": fake.base_url.rstrip("/"), "FWBOT_SCHEDULER": "false",
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'fwbot.db'}"}
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'fwbot.db'}",
+           # a taken-over request waits this + 5 s for posts of the dead process to land
+           "FWBOT_SLACK_TIMEOUT": "4"}
     slack = SlackRequests(SECRET)
     channel = "C" + secrets.token_hex(5).upper()
     sent = [f"{time.time():.0f}.{i:06d}" for i in range(8)]

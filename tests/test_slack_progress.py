@@ -10,7 +10,6 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 import yaml
 
-from bot.progress.records import NewInitiative
 from bot.progress.schedule import NudgePlan
 from bot.slack.blocks.progress import nudge_message
 from bot.slack.ids import (
@@ -25,6 +24,7 @@ from bot.slack.ids import (
     VIEW_PROGRESS_NEW,
     VIEW_PROGRESS_UPDATE,
 )
+from bot.storage.progress_records import NewInitiative
 from tests.slack_fixtures import ADMIN, START, eventually
 
 PROPOSAL = ("Organise a regional workshop that trains border police officers to check "

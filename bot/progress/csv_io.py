@@ -52,7 +52,7 @@ from typing import cast
 
 from bot.progress import csv_values as check
 from bot.progress.csv_values import Bad
-from bot.progress.records import Cadence, InitiativeRecord, NewInitiative
+from bot.storage.progress_records import Cadence, InitiativeRecord, NewInitiative
 from framework_data.schema import Framework
 
 COLUMNS: tuple[str, ...] = ("title", "owner", "objectives", "cadence", "last_update",

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from ..storage.progress_records import InitiativeRecord, NewInitiative
 from .csv_io import CsvFile, CsvImportError, CsvRow, RowError
-from .records import InitiativeRecord, NewInitiative
 
 Action = Literal["create", "update", "unchanged"]
 # store field -> the CSV column it comes from, in the order changes are listed

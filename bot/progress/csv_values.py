@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
-from bot.progress.records import CADENCES, Cadence
+from bot.storage.progress_records import CADENCES, Cadence
 from framework_data.schema import Framework
 
 TITLE_MAX = 200

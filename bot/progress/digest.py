@@ -40,7 +40,7 @@ from datetime import datetime
 
 from framework_data.schema import Framework
 
-from .records import InitiativeRecord, UpdateRecord
+from ..storage.progress_records import InitiativeRecord, UpdateRecord
 
 NO_UPDATE = "no_update"
 # The digest's statuses, in display order (the update statuses, then "never updated").

@@ -19,12 +19,12 @@ from typing import Any
 
 from framework_data.schema import Framework
 
+from ..storage.claimers import claimed_at
 from ..storage.claims_store import ClaimStore
+from ..storage.progress_records import DigestRecord
 from ..storage.progress_store import ProgressStore
-from .claimers import claimed_at
 from .digest import DigestData, build_digest
 from .nudges import Rendered, Sender
-from .records import DigestRecord
 from .schedule import weekly_slot, zone
 
 log = logging.getLogger("fwbot.digest")

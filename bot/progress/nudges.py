@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from ..storage.claimers import active_run, claimed_at, claimer, takeover_due
 from ..storage.claims_store import ClaimStore
+from ..storage.progress_records import ClaimRecord, InitiativeRecord, OwnerPrefs
 from ..storage.progress_store import ProgressStore
-from .claimers import active_run, claimed_at, claimer, takeover_due
-from .records import ClaimRecord, InitiativeRecord, OwnerPrefs
 from .schedule import NudgePlan, Skipped, plan_nudges, week_key, weeks_overdue
 
 log = logging.getLogger("fwbot.nudges")

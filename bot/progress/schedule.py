@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .records import WEEKDAYS, InitiativeRecord, OwnerPrefs
+from ..storage.progress_records import WEEKDAYS, InitiativeRecord, OwnerPrefs
 
 DEFAULT_TZ = "UTC"
 

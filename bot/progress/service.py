@@ -15,9 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from framework_data.schema import Framework
 
-from ..storage.progress_store import ProgressStore
-from ..storage.store import UnknownRecord
-from .records import (
+from ..storage.progress_records import (
     CADENCES,
     STATUS_LABELS,
     UPDATE_STATUSES,
@@ -26,6 +24,8 @@ from .records import (
     OwnerPrefs,
     UpdateRecord,
 )
+from ..storage.progress_store import ProgressStore
+from ..storage.store import UnknownRecord
 from .schedule import local_instant, next_weekly_slot, week_start, zone
 
 MAX_TITLE = 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -97,6 +98,15 @@ class SlackDeps:
                 if ticket is not None and self.inbox is not None:
                     self.inbox.finish(ticket)
 
+        wait = ticket.look_after - time.time() if ticket is not None else 0.0
+        if wait > 0:  # taken over: what the dead process sent may still be landing
+            timer = threading.Timer(wait, self._run_now, (run,))
+            timer.daemon = True
+            timer.start()
+            return
+        self._run_now(run)
+
+    def _run_now(self, run: Callable[[], None]) -> None:
         if self.work is None:
             _logged(run)
             return

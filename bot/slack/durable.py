@@ -38,13 +38,14 @@ from typing import Any
 
 from slack_bolt import BoltRequest, BoltResponse
 
-from ..progress.claimers import claimer, claimer_is_dead, run_ended, run_started
+from ..storage.claimers import claimer, claimer_is_dead, run_ended, run_started
 from ..storage.work_store import WorkItem, WorkStore
 from .metrics import Metrics
 
 log = logging.getLogger("fwbot.slack")
 
 LEASE = timedelta(minutes=15)  # another host's undone work is taken over after this
+SETTLE = 20.0  # seconds: the Web API client's default timeout (15 s) and a margin
 KEEP = timedelta(days=1)  # Slack retries an event for about an hour; rows are kept a day
 PRUNE_EVERY = timedelta(hours=1)
 TICKET = "fwbot_ticket"  # the key of the ticket in bolt's context
@@ -63,6 +64,9 @@ class Ticket:
     kind: str
     received_at: float  # seconds since the epoch (Slack's clock: where history look-ups start)
     resumed: bool = False
+    # A resumed ticket's work waits until then (epoch seconds): a post the dead process had
+    # sent may still be on its way into the history until its client would have timed out.
+    look_after: float = 0.0
 
     @property
     def reply_metadata(self) -> dict[str, Any]:
@@ -99,10 +103,13 @@ def never_answered(event: Mapping[str, Any]) -> bool:
 class Inbox:
     """Records requests, hands out tickets, marks them done, finds work left undone."""
 
-    def __init__(self, store: WorkStore, *, lease: timedelta = LEASE,
+    def __init__(self, store: WorkStore, *, lease: timedelta = LEASE, settle: float = SETTLE,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  is_dead: Callable[[str], bool] = claimer_is_dead) -> None:
+        """``settle``: seconds a taken-over request waits before it looks for its reply (the
+        Web API client's timeout and a margin: what the dead process sent has landed)."""
         self.store, self.lease, self.clock, self.is_dead = store, lease, clock, is_dead
+        self.settle = settle
         self.run_id = uuid.uuid4().hex[:12]
         self.owner = claimer(self.run_id)
         self._lock = threading.Lock()
@@ -123,7 +130,9 @@ class Inbox:
             return None
         if got == "resumed":
             log.info("request %s was left undone by a stopped process: taking it over", key)
-        return Ticket(key, kind or "", now.timestamp(), resumed=got == "resumed")
+        resumed = got == "resumed"
+        return Ticket(key, kind or "", now.timestamp(), resumed=resumed,
+                      look_after=now.timestamp() + self.settle if resumed else 0.0)
 
     def finish(self, ticket: Ticket) -> None:
         if not ticket.key:
@@ -162,7 +171,8 @@ class Inbox:
                                         is_dead=self.is_dead, now=self.clock())
             if item is not None:
                 taken.append((item, Ticket(item.key, item.kind, item.received_at.timestamp(),
-                                           resumed=True)))
+                                           resumed=True,
+                                           look_after=self.clock().timestamp() + self.settle)))
         return taken
 
 

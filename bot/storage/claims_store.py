@@ -12,15 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Insert, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
 
-from bot.progress.records import ClaimRecord
+from bot.storage.progress_records import ClaimRecord
 
-from .db import Database
+from .db import Database, dialect_insert
+from .db import aware_utc as _now
 from .progress_models import SendClaim
-from .store import _now
 
 CHUNK = 500  # rows per multi-row INSERT (SQLite allows 32766 parameters)
 
@@ -39,14 +37,6 @@ class ClaimStore:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def _insert(self, session: Session) -> Insert:
-        name = session.get_bind().dialect.name
-        if name == "postgresql":
-            return postgresql.insert(SendClaim)
-        if name == "sqlite":
-            return sqlite.insert(SendClaim)
-        return insert(SendClaim)  # pragma: no cover
-
     def claim_many(self, kind: str, items: Sequence[tuple[str, str, Mapping[str, Any]]], *,
                    claimed_by: str, lease_until: datetime,
                    now: datetime | None = None) -> list[ClaimRecord]:
@@ -61,7 +51,7 @@ class ClaimStore:
                            detail=dict(detail), created_at=at, updated_at=at)
                       for subject, period, detail in chunk]
             with self.database.session() as session:
-                stmt = (self._insert(session).values(values)
+                stmt = (dialect_insert(session, SendClaim).values(values)
                         .on_conflict_do_nothing(  # type: ignore[attr-defined]
                             index_elements=["kind", "subject", "period"])
                         .returning(*SendClaim.__table__.c))

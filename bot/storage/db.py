@@ -10,10 +10,12 @@ import logging
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, make_url, pool, text
+from sqlalchemy import Engine, Insert, create_engine, event, insert, make_url, pool, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -239,3 +241,22 @@ class Database:
     def dispose(self) -> None:
         """Close all pooled connections."""
         self.engine.dispose()
+
+
+def aware_utc(now: datetime | None) -> datetime:
+    """``now`` in UTC (the current time when None); a naive time is refused."""
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"naive datetime {now!r}: pass a timezone-aware time")
+    return now.astimezone(UTC)
+
+
+def dialect_insert(session: Session, table: Any) -> Insert:
+    """An insert in the session's dialect (for ON CONFLICT) on SQLite and PostgreSQL."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    return insert(table)  # pragma: no cover - only the two backends are supported

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.progress.records import (
+from bot.storage.progress_records import (
     CADENCES,
     UPDATE_STATUSES,
     AuditEntry,
@@ -23,8 +23,9 @@ from bot.progress.records import (
 )
 
 from .db import Database
+from .db import aware_utc as _now
 from .progress_models import AppState, AuditLog, Digest, Initiative, OwnerPref, ProgressUpdate
-from .store import UnknownRecord, _now
+from .store import UnknownRecord
 
 if TYPE_CHECKING:
     from bot.progress.csv_plan import ImportPlan

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal, cast
 
-from sqlalchemy import Insert, case, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from .db import Database
+from .db import Database, aware_utc, dialect_insert
 from .models import Alignment, Exchange, Feedback
 
 AlignmentStatus = Literal["suggested", "confirmed", "corrected"]
@@ -83,14 +81,7 @@ class LabelledExample:
     ids: tuple[str, ...]
 
 
-def _now(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError(f"naive datetime {now!r}: pass a timezone-aware time")
-    return now.astimezone(UTC)
-
-
+_now = aware_utc
 def _unique(ids: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
@@ -136,17 +127,6 @@ class Store:
 
     def __init__(self, database: Database) -> None:
         self.database = database
-
-    def _insert(self, session: Session, table: Any) -> Insert:
-        """A dialect insert (for ON CONFLICT) on SQLite and PostgreSQL."""
-        name = session.get_bind().dialect.name
-        if name == "postgresql":
-            return postgresql.insert(table)
-        if name == "sqlite":
-            return sqlite.insert(table)
-        return insert(table)  # pragma: no cover - only the two backends are supported
-
-    # ---- exchanges and votes -----------------------------------------------------------
 
     def record_exchange(
         self,
@@ -218,7 +198,7 @@ class Store:
         at = _now(now)
         try:
             with self.database.session() as session:
-                stmt = self._insert(session, Feedback).values(
+                stmt = dialect_insert(session, Feedback).values(
                     exchange_id=exchange_id, user_id=user_id, helpful=helpful,
                     created_at=at, updated_at=at,
                 )

@@ -17,14 +17,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Insert, and_, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, delete, func, select, update
 
-from .db import Database
+from .db import Database, dialect_insert
+from .db import aware_utc as _now
 from .models import SeenEvent
 
 Received = Literal["new", "duplicate", "resumed"]
@@ -38,14 +37,6 @@ class WorkItem:
     owner: str
     received_at: datetime
     attempts: int
-
-
-def _now(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError(f"naive datetime {now!r}: pass a timezone-aware time")
-    return now.astimezone(UTC)
 
 
 def _item(row: SeenEvent) -> WorkItem:
@@ -62,14 +53,6 @@ class WorkStore:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def _insert(self, session: Session) -> Insert:
-        name = session.get_bind().dialect.name
-        if name == "postgresql":
-            return postgresql.insert(SeenEvent)
-        if name == "sqlite":
-            return sqlite.insert(SeenEvent)
-        return insert(SeenEvent)  # pragma: no cover - only the two backends are supported
-
     def receive(self, key: str, *, kind: str | None, body: dict[str, Any] | None, owner: str,
                 lease: timedelta, is_dead: Callable[[str], bool],
                 now: datetime | None = None) -> Received:
@@ -85,7 +68,7 @@ class WorkStore:
         else:
             values |= {"attempts": 0, "done_at": at}
         with self.database.session() as session:
-            stmt = (self._insert(session).values(**values)
+            stmt = (dialect_insert(session, SeenEvent).values(**values)
                     .on_conflict_do_nothing(index_elements=["event_id"])  # type: ignore[attr-defined]
                     .returning(SeenEvent.event_id))
             if session.execute(stmt).scalar_one_or_none() is not None:

@@ -16,8 +16,8 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, SectionBlock
 
-from bot.progress.records import STATUS_LABELS, InitiativeRecord
 from bot.progress.schedule import NudgePlan
+from bot.storage.progress_records import STATUS_LABELS, InitiativeRecord
 
 from ..ids import (
     ACTION_PROGRESS_NEW,

@@ -28,7 +28,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.progress.records import CADENCES, STATUS_LABELS, UPDATE_STATUSES, InitiativeRecord
+from bot.storage.progress_records import CADENCES, STATUS_LABELS, UPDATE_STATUSES, InitiativeRecord
 from framework_data.schema import Framework
 
 from ..ids import (

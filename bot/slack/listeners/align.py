@@ -37,6 +37,7 @@ from ..ids import (
     VIEW_EDIT_TAGS,
 )
 from ..incoming import plain_text
+from .kept import kept_action
 
 log = logging.getLogger("fwbot.slack")
 
@@ -225,13 +226,7 @@ def register(app: App, deps: SlackDeps) -> None:
                         handle(click, record, body)
                 return job
 
-            deps.plan(f"action:{action_id}")(plan)
-
-            @app.action(action_id)
-            def listener(ack: Ack, body: dict) -> None:
-                deps.run_durably(f"action:{action_id}", body)
-                ack()
-
+            kept_action(app, deps, action_id, plan)
             return handle
 
         return register_handler

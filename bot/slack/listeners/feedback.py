@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App
+from slack_bolt import App
 
 from ...storage.store import UnknownRecord
 from ..blocks import Message
 from ..deps import SlackDeps
 from ..guard import reporting_failures
 from ..ids import ACTION_FEEDBACK_HELPFUL, ACTION_FEEDBACK_NOT_HELPFUL
+from .kept import kept_action
 
 
 def record_vote(deps: SlackDeps, body: dict, *, helpful: bool) -> None:
@@ -39,10 +40,5 @@ def register(app: App, deps: SlackDeps) -> None:
 
 
 def _register_vote(app: App, deps: SlackDeps, action_id: str, *, helpful: bool) -> None:
-    kind = f"action:{action_id}"
-    deps.plan(kind)(lambda body, ticket: lambda: record_vote(deps, body, helpful=helpful))
-
-    @app.action(action_id)
-    def on_vote(ack: Ack, body: dict) -> None:
-        deps.run_durably(kind, body)  # kept before the ack
-        ack()
+    kept_action(app, deps, action_id,
+                lambda body, ticket: lambda: record_vote(deps, body, helpful=helpful))

@@ -16,8 +16,8 @@ from slack_bolt import Ack, App
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
-from ...progress.records import STATUS_LABELS
 from ...progress.service import ProgressError
+from ...storage.progress_records import STATUS_LABELS
 from ..blocks.base import header, sections
 from ..blocks.progress import (
     has_item,
@@ -43,6 +43,7 @@ from ..ids import (
     VIEW_PROGRESS_UPDATE,
 )
 from .home import publish_home
+from .kept import kept_action
 from .progress_commands import run_command
 from .progress_forms import (
     Where,
@@ -122,8 +123,8 @@ def register(app: App, deps: SlackDeps) -> None:
     install(deps)
     deps.plan(f"command:{COMMAND_PROGRESS}")(
         lambda command, ticket: lambda: run_command(deps, command))
-    deps.plan(f"action:{ACTION_UPDATE_INITIATIVE}")(
-        lambda body, ticket: lambda: switch_initiative(deps, body))
+    kept_action(app, deps, ACTION_UPDATE_INITIATIVE,
+                lambda body, ticket: lambda: switch_initiative(deps, body))
     deps.plan(f"view:{VIEW_PROGRESS_UPDATE}")(plan_after_update(deps))
     deps.plan(f"view:{VIEW_PROGRESS_NEW}")(plan_after_create(deps))
 
@@ -146,13 +147,7 @@ def register(app: App, deps: SlackDeps) -> None:
                             where.tell(deps, notice(service_text(str(exc))))
                 return job
 
-            deps.plan(f"action:{action_id}")(plan)
-
-            @app.action(action_id)
-            def listener(ack: Ack, body: dict) -> None:
-                deps.run_durably(f"action:{action_id}", body)
-                ack()
-
+            kept_action(app, deps, action_id, plan)
             return handle
 
         return register_handler
@@ -207,10 +202,6 @@ def register(app: App, deps: SlackDeps) -> None:
     def new(where: Where, body: dict) -> None:
         open_new(deps, body.get("trigger_id"), where)
 
-    @app.action(ACTION_UPDATE_INITIATIVE)
-    def on_switch(ack: Ack, body: dict) -> None:
-        deps.run_durably(f"action:{ACTION_UPDATE_INITIATIVE}", body)
-        ack()
 
     @app.view(VIEW_PROGRESS_UPDATE)
     def on_update_submitted(ack: Ack, body: dict, view: dict) -> None:

@@ -15,9 +15,9 @@ from datetime import time, timedelta
 
 from slack_sdk.errors import SlackApiError
 
-from ...progress.records import CADENCES, WEEKDAYS, InitiativeRecord
 from ...progress.schedule import zone
 from ...progress.service import ProgressError, ProgressService
+from ...storage.progress_records import CADENCES, WEEKDAYS, InitiativeRecord
 from ..blocks import Message
 from ..blocks.base import mention
 from ..blocks.progress import (

@@ -21,8 +21,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from ...progress.records import CADENCES, STATUS_LABELS, UPDATE_STATUSES, NewInitiative
 from ...progress.service import MAX_NOTE, MAX_TITLE, ProgressError, ProgressService
+from ...storage.progress_records import CADENCES, STATUS_LABELS, UPDATE_STATUSES, NewInitiative
 from ..blocks import Message
 from ..blocks.base import mention
 from ..blocks.progress import (
@@ -243,13 +243,19 @@ def submit_update(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: di
 
 
 def plan_after_update(deps: SlackDeps) -> Plan:
+    return _plan_after(deps, _after_update)
+
+
+def _plan_after(deps: SlackDeps, then: Callable[[SlackDeps, Where, int], None]) -> Plan:
+    """The confirmation after a saved form: ``then(deps, where, initiative_id)``, with the
+    initiative id the listener added to the kept body."""
     def plan(body: dict, ticket: Ticket) -> Job | None:
         initiative_id = (body.get("fwbot") or {}).get("initiative_id")
         if not isinstance(initiative_id, int):
             return None
         where, _ = Where.of_view(body["user"]["id"],
                                  (body.get("view") or {}).get("private_metadata"))
-        return lambda: _after_update(deps, where, initiative_id)
+        return lambda: then(deps, where, initiative_id)
     return plan
 
 
@@ -336,14 +342,7 @@ def submit_new(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: dict)
 
 
 def plan_after_create(deps: SlackDeps) -> Plan:
-    def plan(body: dict, ticket: Ticket) -> Job | None:
-        initiative_id = (body.get("fwbot") or {}).get("initiative_id")
-        if not isinstance(initiative_id, int):
-            return None
-        where, _ = Where.of_view(body["user"]["id"],
-                                 (body.get("view") or {}).get("private_metadata"))
-        return lambda: _after_create(deps, where, initiative_id)
-    return plan
+    return _plan_after(deps, _after_create)
 
 
 CADENCE_WORDS = {"weekly": "every week", "fortnightly": "every two weeks",

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from .records import ClaimRecord
+from .progress_records import ClaimRecord
 
 _HOST = socket.gethostname()
 _ACTIVE_RUNS: set[str] = set()

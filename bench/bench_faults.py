@@ -1,0 +1,446 @@
+"""Fault bench: does `fwbot serve` lose or repeat Slack work when the process or the database fails?
+
+    .venv/bin/python bench/bench_faults.py [--quick] [--only kill9,sigterm,postgres,flood]
+
+Each scenario runs its own `fwbot serve` against its own FakeSlackAPI, on a fresh database
+(the data dir with the search index is shared). A reply is an ok chat.postMessage in the
+mention's thread; lost: an event with none after up to 90 s; duplicated: one with more.
+
+* kill9: postMessage slowed to 3 s; N mentions, all acked; 1 s later `kill -9`; restart on the
+  same DB and data dir, postMessage at 0.2 s.
+* sigterm: N mentions 50 ms apart, postMessage at 1.5 s; SIGTERM when half are acked: exit
+  time and code; restart; what was refused while stopping is sent again (Slack's retry).
+* postgres: a private PostgreSQL, stopped for 2 s during a burst of N mentions over 4 s;
+  refused sends are retried like Slack's (X-Slack-Retry-Num 1..3), on a compressed schedule.
+* flood: N unsigned POSTs, half malformed JSON, half 500 KB: log bytes per request, statuses.
+
+Prints one table (scenario | measure | value | target | verdict), then the distinct errors and
+warnings in each scenario's server log. A report, not a test: always exits 0. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import platform
+import pwd
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.local_slack import FakeSlackAPI, SignedRequest, SlackRequests, post, web_api  # noqa: E402
+from bot.local_slack.recording import Call  # noqa: E402
+from bot.local_slack.serve_process import start_serve, stop_serve  # noqa: E402
+
+SECRET, BOT_TOKEN = "bench-signing-secret", "xoxb-test"
+START_TIMEOUT = 300  # s: a fresh data dir builds the search index first
+REPLY_WAIT, SETTLE = 90.0, 3.0  # s: the wait for every reply, then for late duplicates
+RETRIES = (1.0, 3.0, 6.0)  # s before Slack's retries 1..3, compressed from ~1 s / 1 min / 5 min
+SLACK_TIMEOUT = 3.0  # s: Slack gives up on an ack after this
+EXIT_LIMIT, LOG_BYTES_LIMIT = 10.0, 200.0
+APOLOGY = "something went wrong"  # the text of bot.slack.blocks.error_message
+SCENARIOS = ("kill9", "sigterm", "postgres", "flood")
+Events = list[tuple[dict, str]]  # (app_mention event, event id)
+
+_handle_error = web_api._Server.handle_error
+
+
+def _quiet(self: web_api._Server, request: object, address: object) -> None:
+    """The fake answering a server that was killed meanwhile: a broken pipe, expected here."""
+    if not isinstance(sys.exc_info()[1], ConnectionError):
+        _handle_error(self, request, address)  # type: ignore[arg-type]
+
+
+web_api._Server.handle_error = _quiet  # type: ignore[method-assign]
+
+
+class Report:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str, str]] = []
+        self.logs: dict[str, str] = {}
+
+    def add(self, scenario: str, measure: str, value: object, target: str = "—",
+            ok: bool | None = None) -> None:
+        verdict = "info" if ok is None else ("ok" if ok else "FAIL")
+        self.rows.append((scenario, measure, str(value), target, verdict))
+
+
+class Slack:
+    """Slack's side of the Events API: sends an event to ``url`` and retries it as Slack does."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.requests = url, SlackRequests(SECRET)
+        self.lock = threading.Lock()
+        self.sent: Counter[str] = Counter()  # retry, refused, gave up
+
+    def deliver(self, event: dict, event_id: str, *, first: int = 0,
+                retries: Sequence[float] = RETRIES) -> int:
+        """Attempt ``first`` now, then one after each pause; the last status (-1: no answer)."""
+        status, reason = -1, "http_error"
+        for k, pause in enumerate((0.0, *retries)):
+            time.sleep(pause)
+            req = self.requests.event(event, event_id=event_id, retry_num=(first + k) or None,
+                                      retry_reason=reason)
+            try:
+                status, reason = post(self.url, req, timeout=SLACK_TIMEOUT)[0], "http_error"
+            except OSError as exc:  # refused, reset, or no answer within Slack's 3 s
+                late = TimeoutError in (type(exc), type(getattr(exc, "reason", None)))
+                status, reason = -1, "http_timeout" if late else "http_error"
+            with self.lock:
+                self.sent.update(["retry"] * bool(first + k) + ["refused"] * (status != 200))
+            if status == 200:
+                return status
+        with self.lock:
+            self.sent["gave up"] += 1
+        return status
+
+    def start(self, events: Events, *, pace: float = 0.0, first: int = 0,
+              retries: Sequence[float] = RETRIES) -> tuple[list[int], list[threading.Thread]]:
+        """Deliver the events from threads, the i-th ``i * pace`` s from now; returns at once
+        with (statuses, filled in as they come, threads)."""
+        statuses = [0] * len(events)
+
+        def send(i: int) -> None:
+            time.sleep(i * pace)
+            statuses[i] = self.deliver(*events[i], first=first, retries=retries)
+
+        threads = [threading.Thread(target=send, args=(i,), daemon=True) for i, _ in
+                   enumerate(events)]
+        _ = [t.start() for t in threads]
+        return statuses, threads
+
+
+def mentions(fake: FakeSlackAPI, n: int, channel: str) -> Events:
+    """N app_mention events, each the root of its own thread of ``channel``."""
+    build, base, run = SlackRequests(SECRET), int(time.time()), secrets.token_hex(3).upper()
+    topics = ["training", "cybercrime", "data protection", "funding", "border security"]
+    events = [(build.app_mention_event(f"<@UBOT> What does the framework say about "
+                                       f"{topics[i % 5]}? ({i})", user=f"U{i % 7 + 1}",
+                                       channel=channel, ts=f"{base}.{i:06d}"), f"Ev{run}{i:05d}")
+              for i in range(n)]
+    for event, _ in events:
+        fake.add_message(channel, event["text"], user=event["user"], ts=event["ts"])
+    return events
+
+
+def replies(fake: FakeSlackAPI, events: Events) -> dict[tuple[str, str], list[Call]]:
+    """The bot's ok chat.postMessage calls in each event's thread, by (channel, ts)."""
+    got: dict[tuple[str, str], list[Call]] = {(e["channel"], e["ts"]): [] for e, _ in events}
+    for call in fake.calls("chat.postMessage"):
+        k = (str(call.params.get("channel", "")), str(call.params.get("thread_ts") or ""))
+        if k in got and call.ok:
+            got[k].append(call)
+    return got
+
+
+def outcome(report: Report, scenario: str, fake: FakeSlackAPI, events: Events, t0: float,
+            since: str) -> None:
+    """Waits for the replies; lost, duplicated, apologies, and ``t0`` → the last first reply."""
+    while not all(replies(fake, events).values()) and time.monotonic() < t0 + REPLY_WAIT:
+        time.sleep(0.1)
+    time.sleep(SETTLE)
+    got = replies(fake, events)
+    lost, dup = sum(not c for c in got.values()), sum(len(c) > 1 for c in got.values())
+    report.add(scenario, "lost (no reply)", lost, "= 0", lost == 0)
+    report.add(scenario, "duplicated (> 1 reply)", dup, "= 0", dup == 0)
+    report.add(scenario, "  replies that are apologies",
+               sum(APOLOGY in str(c.params.get("text")) for cs in got.values() for c in cs))
+    if firsts := [calls[0].at - t0 for calls in got.values() if calls]:
+        report.add(scenario, f"last reply s after {since}",
+                   f"{max(firsts):.1f}" if max(firsts) > 0 else "0 (all earlier)")
+
+
+# ---- servers and scenarios --------------------------------------------------------------------
+
+
+class Servers:
+    """A scenario's fake Slack and `fwbot serve` processes, all logging to one file."""
+
+    def __init__(self, fake: FakeSlackAPI, data_dir: Path, tmp: Path,
+                 pg: PrivatePostgres | None = None, database_url: str = "") -> None:
+        self.fake, self.log, self.pg = fake, tmp / "server.log", pg
+        self.procs: list[subprocess.Popen[str]] = []
+        self.env = {k: v for k, v in os.environ.items() if k not in (
+            "FWBOT_FRAMEWORK", "CHROMA_HOST", "CHROMA_PORT", "SLACK_APP_TOKEN",
+            "FWBOT_STOP_GRACE")}
+        self.env.update(
+            FWBOT_DATA_DIR=str(data_dir), ANONYMIZED_TELEMETRY="False", PYTHONIOENCODING="utf-8",
+            SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake.base_url,
+            DATABASE_URL=database_url or f"sqlite:///{tmp / 'fwbot.db'}",
+            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+
+    def start(self) -> tuple[subprocess.Popen[str], str]:
+        with self.log.open("a", encoding="utf-8") as err:
+            proc, port = start_serve(self.env, err, timeout=START_TIMEOUT)
+        self.procs.append(proc)
+        return proc, f"http://127.0.0.1:{port}/slack/events"
+
+    def stop_all(self, report: Report, scenario: str) -> None:
+        self.fake.delay("chat.postMessage", 0)
+        for proc in self.procs:
+            stop_serve(proc)
+        if self.log.exists():
+            report.logs[scenario] = self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def kill9(report: Report, servers: Servers, n: int, name: str) -> None:
+    proc, url = servers.start()
+    servers.fake.delay("chat.postMessage", 3.0)
+    slack, events = Slack(url), mentions(servers.fake, n, "CKILL9")
+    statuses, threads = slack.start(events)
+    _ = [t.join() for t in threads]
+    acked = sum(s == 200 for s in statuses)
+    report.add(name, "acked before the kill", f"{acked} / {n}", f"= {n}", acked == n)
+    time.sleep(1.0)  # the first replies reach the (slow) fake: posts in flight at the kill
+    killed = time.monotonic()
+    proc.kill()  # kill -9: no handler, no grace
+    proc.wait()
+    servers.fake.delay("chat.postMessage", 0.2)  # Slack's own latency, not the slowed one
+    t0 = time.monotonic()
+    servers.start()
+    report.add(name, "restart s (until it listens)", f"{time.monotonic() - t0:.1f}")
+    outcome(report, name, servers.fake, events, t0, "the restart")
+    report.add(name, "  posts in flight at the kill", sum(  # Call.at: when the post arrived
+        c.at < killed for c in servers.fake.calls("chat.postMessage")))
+
+
+def sigterm(report: Report, servers: Servers, n: int, name: str) -> None:
+    proc, url = servers.start()
+    servers.fake.delay("chat.postMessage", 1.5)
+    slack, events = Slack(url), mentions(servers.fake, n, "CSIGTERM")
+    statuses, threads = slack.start(events, pace=0.05, retries=())  # no retry: see below
+    while sum(s == 200 for s in statuses) < n // 2 and any(t.is_alive() for t in threads):
+        time.sleep(0.005)
+    signalled = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        code: int | None = proc.wait(timeout=EXIT_LIMIT + 10)
+    except subprocess.TimeoutExpired:
+        code = None
+    took = time.monotonic() - signalled
+    _ = [t.join() for t in threads]
+    report.add(name, "exit s (SIGTERM → process gone)", f"{took:.1f}" if code is not None
+               else f"> {took:.0f}", f"≤ {EXIT_LIMIT:.0f}", code is not None and took <= EXIT_LIMIT)
+    report.add(name, "exit code", code, "= 0", code == 0)
+    refused = [events[i] for i, s in enumerate(statuses) if s != 200]
+    report.add(name, "acked / refused while stopping", f"{n - len(refused)} / {len(refused)}")
+    log = servers.log.read_text(encoding="utf-8")
+    report.add(name, "  jobs handed back (server log)", sum(int(m.group(1)) for m in re.finditer(
+        r"(\d+) (?:acknowledged )?job(?:\(s\))? [^\n]*handed back", log)))
+    servers.fake.delay("chat.postMessage", 0.2)
+    t0 = time.monotonic()
+    _, slack.url = servers.start()
+    _ = [t.join() for t in slack.start(refused, first=1, retries=RETRIES[1:])[1]]
+    outcome(report, name, servers.fake, events, t0, "the restart")
+
+
+class PrivatePostgres:
+    """A throwaway cluster in a temp dir on 127.0.0.1:<free port>, trust auth; run as
+    ``postgres`` (runuser) when we are root, since initdb refuses root."""
+
+    def __init__(self) -> None:
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                       key=lambda p: [int(x) for x in re.findall(r"\d+", p)])
+        initdb = found[-1] if found else shutil.which("initdb")
+        self.bin, self.root = Path(initdb).parent if initdb else None, os.geteuid() == 0
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.dir = Path(tempfile.mkdtemp(prefix="fwbot-bench-pg-"))
+        self.unavailable = "no initdb (PostgreSQL server binaries) found" if not initdb else (
+            "running as root without runuser" if self.root and not shutil.which("runuser")
+            else None)
+
+    def run(self, tool: str, *args: str) -> None:
+        assert self.bin is not None
+        cmd = [str(self.bin / tool), *args]
+        done = subprocess.run(["runuser", "-u", "postgres", "--", *cmd] if self.root else cmd,
+                              cwd=self.dir, capture_output=True, text=True, timeout=120)
+        if done.returncode:
+            raise RuntimeError(f"{tool} failed: {(done.stderr or done.stdout).strip()[-200:]}")
+
+    def init(self) -> str:
+        if self.root:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        self.run("initdb", "-D", str(self.dir / "data"), "-U", "postgres", "-A", "trust",
+                 "--no-sync", "-E", "UTF8")
+        self.start()
+        self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "bench")
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/bench"
+
+    def start(self) -> None:
+        self.run("pg_ctl", "-D", str(self.dir / "data"), "-l", str(self.dir / "pg.log"), "-w",
+                 "-o", f"-p {self.port} -c listen_addresses=127.0.0.1 "
+                       f"-c unix_socket_directories={self.dir}", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self.run("pg_ctl", "-D", str(self.dir / "data"), "-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        if (self.dir / "data" / "postmaster.pid").exists():
+            try:
+                self.stop("immediate")
+            except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+                print(f"bench: could not stop the private PostgreSQL: {exc}", file=sys.stderr)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def postgres(report: Report, servers: Servers, n: int, name: str) -> None:
+    _, url = servers.start()
+    slack, events = Slack(url), mentions(servers.fake, n, "CPOSTGRES")
+    back = [0.0]
+
+    def outage() -> None:
+        time.sleep(1.5)
+        assert servers.pg is not None
+        servers.pg.stop("fast")
+        time.sleep(2.0)
+        servers.pg.start()
+        back[0] = time.monotonic()
+
+    cut = threading.Thread(target=outage)
+    cut.start()
+    threads = slack.start(events, pace=4.0 / n)[1]  # the burst: N over 4 s
+    cut.join()
+    _ = [t.join() for t in threads]
+    if not back[0]:
+        raise RuntimeError("the PostgreSQL outage failed (see its traceback above)")
+    report.add(name, "failed sends / retries / Slack gave up",
+               f"{slack.sent['refused']} / {slack.sent['retry']} / {slack.sent['gave up']}")
+    outcome(report, name, servers.fake, events, back[0], "PostgreSQL is back")
+
+
+def flood(report: Report, servers: Servers, n: int, name: str) -> None:
+    _, url = servers.start()
+    time.sleep(1.0)  # the start's own log lines are written
+    before = servers.log.stat().st_size
+    big = '{"type": "event_callback", "pad": "' + "x" * 500_000 + '"}'
+    statuses: list[int | str] = [0] * n
+
+    def send(i: int) -> None:
+        req = SignedRequest(big if i % 2 else '{"event": {"type', {  # unsigned
+            "Content-Type": "application/json"})
+        try:
+            statuses[i] = post(url, req, timeout=10)[0]
+        except OSError as exc:
+            statuses[i] = type(exc).__name__
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(n)]
+    _ = [t.start() for t in threads]
+    _ = [t.join() for t in threads]
+    time.sleep(0.5)
+    grown = (servers.log.stat().st_size - before) / n
+    report.add(name, "log bytes per rejected request", f"{grown:.0f}",
+               f"≤ {LOG_BYTES_LIMIT:.0f}", grown <= LOG_BYTES_LIMIT)
+    seen = Counter(statuses)
+    report.add(name, "statuses", ", ".join(f"{s}×{c}" for s, c in sorted(
+        seen.items(), key=str)), "401 / 413", set(seen) <= {401, 413})
+    with urllib.request.urlopen(url.replace("/slack/events", "/healthz"), timeout=10) as resp:
+        report.add(name, "  GET /healthz after the flood", resp.status)
+
+
+def run(scenario: str, report: Report, data_dir: Path, tmp: Path, n: int) -> None:
+    """One scenario with its own fake Slack, servers (and PostgreSQL), all stopped after."""
+    name, body = RUNS[scenario]
+    pg, database_url = None, ""
+    try:
+        if scenario == "postgres":
+            pg = PrivatePostgres()
+            if reason := pg.unavailable:
+                return report.add(name, f"skipped: {reason}", "")
+            try:
+                database_url = pg.init()
+            except (RuntimeError, OSError, KeyError, subprocess.TimeoutExpired) as exc:
+                return report.add(name, f"skipped: {exc}"[:110], "")
+        with FakeSlackAPI(tokens=(BOT_TOKEN,)) as fake:
+            servers = Servers(fake, data_dir, tmp, pg, database_url)
+            try:
+                body(report, servers, n, name)
+            finally:
+                servers.stop_all(report, name)
+    finally:
+        if pg is not None:
+            pg.remove()
+
+
+RUNS: dict[str, tuple[str, Callable[[Report, Servers, int, str], None]]] = {
+    "kill9": ("kill -9", kill9), "sigterm": ("SIGTERM", sigterm),
+    "postgres": ("PostgreSQL restart", postgres), "flood": ("unsigned flood", flood)}
+
+# ---- main -----------------------------------------------------------------------------------
+
+
+def noteworthy(log: str) -> list[str]:
+    """Distinct errors, tracebacks (with their exception line) and warnings in a server log."""
+    lines, out = log.splitlines(), []
+    for i, ln in enumerate(lines):
+        if ln.startswith("Traceback"):
+            out.append("Traceback: " + next((x for x in lines[i + 1:] if x and not
+                                             x[0].isspace()), "?"))
+        elif any(f" {lvl} " in ln for lvl in ("ERROR", "CRITICAL", "WARNING")):
+            out.append(re.sub(r"\d+", "N", ln.split(" ", 2)[-1]))
+    return [f"{c}× {x[:150]}" for x, c in Counter(out).most_common(6)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer events per scenario")
+    ap.add_argument("--only", default=",".join(SCENARIOS),
+                    help=f"comma-separated scenarios to run, of {','.join(SCENARIOS)}")
+    args = ap.parse_args()
+    only = [s.strip() for s in args.only.split(",") if s.strip()]
+    if unknown := set(only) - set(SCENARIOS):
+        ap.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    sizes = dict(zip(SCENARIOS, (6, 10, 20, 20) if args.quick else (12, 20, 40, 50),
+                     strict=True))
+    started, load0 = time.perf_counter(), os.getloadavg()[0]
+    print(f"machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
+          f"python {platform.python_version()}, load average {load0:.2f}; scenarios "
+          f"{', '.join(f'{s} (N={sizes[s]})' for s in only)}")
+    report = Report()
+    with tempfile.TemporaryDirectory(prefix="fwbot-bench-faults-") as shared:
+        for scenario in only:  # the data dir (index) is built by the first start, then reused
+            print(f"… {scenario}", file=sys.stderr, flush=True)
+            with tempfile.TemporaryDirectory(prefix=f"fwbot-bench-{scenario}-") as tmp:
+                try:
+                    run(scenario, report, Path(shared) / "data", Path(tmp), sizes[scenario])
+                except Exception as exc:  # a report, not a test: the row says what broke
+                    traceback.print_exc()
+                    report.add(scenario, f"error: {type(exc).__name__}: {exc}"[:110], "")
+    head = ("scenario", "measure", "value", "target", "verdict")
+    widths = [max(len(r[i]) for r in [head, *report.rows]) for i in range(5)]
+    for r in [head, tuple("-" * w for w in widths), *report.rows]:
+        print(" | ".join(x.rjust(w) if i in (2, 3) else x.ljust(w)
+                         for i, (x, w) in enumerate(zip(r, widths, strict=True))))
+    for scenario, log in report.logs.items():
+        if notes := noteworthy(log):
+            print(f"server log, {scenario}: errors, tracebacks, warnings (numbers as N):")
+            print("\n".join(f"  {x}" for x in notes))
+    print(f"elapsed {time.perf_counter() - started:.0f} s; load average {load0:.2f} at start, "
+          f"{os.getloadavg()[0]:.2f} at end (the bench, the fake and the server share the CPU)")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception:  # a report, not a test: say what broke, exit 0
+        traceback.print_exc()
+        print("bench: aborted (see the traceback above)")
+    sys.exit(0)
