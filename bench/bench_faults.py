@@ -44,9 +44,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.local_slack import FakeSlackAPI, SignedRequest, SlackRequests, post, web_api  # noqa: E402
-from bot.local_slack.recording import Call  # noqa: E402
-from bot.local_slack.serve_process import start_serve, stop_serve  # noqa: E402
+from local_slack import FakeSlackAPI, SignedRequest, SlackRequests, post, web_api  # noqa: E402
+from local_slack.recording import Call  # noqa: E402
+from local_slack.serve_process import start_serve, stop_serve  # noqa: E402
 
 SECRET, BOT_TOKEN = "bench-signing-secret", "xoxb-test"
 START_TIMEOUT = 300  # s: a fresh data dir builds the search index first

@@ -38,7 +38,6 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
-from bot.local_slack import FakeSlackAPI, web_api  # noqa: E402
 from bot.progress.nudges import NudgeConfig, NudgeRunner  # noqa: E402
 from bot.progress.pacing import AdaptivePacer  # noqa: E402
 from bot.progress.sending import SlackSender, sender_client  # noqa: E402
@@ -47,6 +46,7 @@ from bot.storage.claims_store import ClaimStore  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
 from bot.storage.progress_records import NewInitiative  # noqa: E402
 from bot.storage.progress_store import ProgressStore  # noqa: E402
+from local_slack import FakeSlackAPI, web_api  # noqa: E402
 
 web_api._Server.request_queue_size = max(web_api._Server.request_queue_size, 1024)
 

@@ -35,8 +35,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.local_slack import FakeSlackAPI, SignedRequest, SlackRequests, post, web_api  # noqa: E402
-from bot.local_slack.serve_process import start_serve, stop_serve  # noqa: E402
+from local_slack import FakeSlackAPI, SignedRequest, SlackRequests, post, web_api  # noqa: E402
+from local_slack.serve_process import start_serve, stop_serve  # noqa: E402
 
 # The fake's ThreadingHTTPServer listens with socketserver's default backlog of 5: with more
 # connections arriving at once, the kernel drops SYNs and the client retries after 1 s, which

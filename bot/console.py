@@ -145,9 +145,10 @@ def run_console(
         assistant = services.assistant
         backend: Backend = CoreBackend(services, assistant)
         if slack:
-            from .local_slack.session import LocalSlack
-
-            backend = local_slack = LocalSlack(services)
+            backend = local_slack = _local_slack_session(services)
+    except LocalSlackMissing as exc:
+        out.write(f"fwbot console: {exc}\n")
+        return 2
     except Exception as exc:
         out.write(f"Sorry, the model could not be loaded: {exc}\n")
         return 1
@@ -194,3 +195,23 @@ def run_console(
     if local_slack is not None:
         local_slack.close()
     return 0
+
+
+class LocalSlackMissing(RuntimeError):
+    """``--slack`` needs the local Slack doubles, which ship with the source, not the package."""
+
+
+def _local_slack_session(services: Services):  # -> local_slack.session.LocalSlack
+    """The local Slack doubles live beside ``bot/`` in a clone of the repository (they are
+    test support, not part of the installed package)."""
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parents[1]
+    if not (source / "local_slack" / "session.py").is_file():
+        raise LocalSlackMissing("--slack needs the local_slack folder of a clone of the "
+                                "fwbot repository; it is not part of the installed package")
+    if str(source) not in sys.path:
+        sys.path.insert(0, str(source))
+    from local_slack.session import LocalSlack
+
+    return LocalSlack(services)

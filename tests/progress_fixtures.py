@@ -8,7 +8,6 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from bot.local_slack import FakeSlackAPI
 from bot.progress.nudges import NUDGE_EVENT, NudgeConfig, NudgeRunner
 from bot.progress.pacing import AdaptivePacer
 from bot.progress.sending import SlackSender, sender_client
@@ -17,6 +16,7 @@ from bot.storage.claims_store import ClaimStore
 from bot.storage.db import Database
 from bot.storage.progress_records import NewInitiative
 from bot.storage.progress_store import ProgressStore
+from local_slack import FakeSlackAPI
 
 BOT_TOKEN = "xoxb-test"
 MONDAY = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)  # Monday, after a 09:00 UTC nudge time

@@ -24,7 +24,6 @@ import pytest
 from slack_bolt import App, BoltResponse
 
 from bot.alignments import AlignmentService
-from bot.local_slack import FakeSlackAPI, SignedRequest, SlackRequests, to_bolt_request
 from bot.progress.service import Admins, ProgressService
 from bot.questions import QuestionService
 from bot.slack.app import build_app
@@ -36,6 +35,7 @@ from bot.storage.db import Database
 from bot.storage.progress_store import ProgressStore
 from bot.storage.store import Store
 from bot.storage.work_store import WorkStore
+from local_slack import FakeSlackAPI, SignedRequest, SlackRequests, to_bolt_request
 
 SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test"

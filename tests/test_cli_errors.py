@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.local_slack.serve_process import start_serve, stop_serve
 from bot.storage.db import Database
 from bot.storage.progress_store import ProgressStore
+from local_slack.serve_process import start_serve, stop_serve
 from tests.conftest import REPO_ROOT, run_fwbot
 from tests.progress_fixtures import BOT_TOKEN, seed
 

@@ -16,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.local_slack import FakeSlackAPI
 from bot.slack.durable import REPLY_EVENT_TYPE, recover
 from bot.storage.db import Database
 from bot.storage.work_store import WorkStore
+from local_slack import FakeSlackAPI
 from tests.slack_fixtures import BOT_TOKEN, BOT_USER, SlackBot, eventually, make_bot
 
 T0 = datetime(2026, 12, 1, 12, tzinfo=UTC)

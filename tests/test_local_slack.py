@@ -18,8 +18,8 @@ from slack_sdk.http_retry import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
-from bot.local_slack import FakeSlackAPI, SlackRequests, post, sign, to_bolt_request
-from bot.local_slack import limits as L
+from local_slack import FakeSlackAPI, SlackRequests, post, sign, to_bolt_request
+from local_slack import limits as L
 
 SECRET = "test-signing-secret"
 

@@ -10,7 +10,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.local_slack import FakeSlackAPI
+from local_slack import FakeSlackAPI
 
 TOKEN = "xoxb-test"
 

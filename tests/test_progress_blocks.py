@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.local_slack.limits import check_blocks, check_view
 from bot.progress.schedule import NudgePlan
 from bot.slack.blocks import to_dicts
 from bot.slack.blocks.progress import (
@@ -44,6 +43,7 @@ from bot.slack.ids import (
     BLOCK_UPDATE_STATUS,
 )
 from bot.storage.progress_records import InitiativeRecord
+from local_slack.limits import check_blocks, check_view
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 NASTY = "<!channel> Fix <@U999> & *everything*"

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from conftest import SDG_PATH
 
-from bot.local_slack.limits import check_blocks, check_message
 from bot.progress.chart import status_chart_png
 from bot.progress.digest import DigestData, build_digest
 from bot.slack.blocks import to_dicts
@@ -28,6 +27,7 @@ from bot.storage.progress_records import (
 )
 from framework_data.loader import load_framework
 from framework_data.schema import Framework
+from local_slack.limits import check_blocks, check_message
 
 INTERPOL = load_framework(None)
 SDG = load_framework(SDG_PATH)

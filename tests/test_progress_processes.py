@@ -89,8 +89,8 @@ def test_serve_runs_the_scheduler_and_nudges_without_cron(fwbot_env, fake_slack,
                                                           tmp_path) -> None:
     from datetime import UTC, datetime
 
-    from bot.local_slack.serve_process import start_serve, stop_serve
     from bot.progress.schedule import week_key
+    from local_slack.serve_process import start_serve, stop_serve
 
     url = f"sqlite:///{tmp_path / 'fwbot.db'}"
     db = Database(url)

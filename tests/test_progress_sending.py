@@ -14,7 +14,6 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.local_slack import FakeSlackAPI
 from bot.progress.pacing import AdaptivePacer
 from bot.progress.sending import (
     FATAL_ERRORS,
@@ -24,6 +23,7 @@ from bot.progress.sending import (
     SlackSender,
     sender_client,
 )
+from local_slack import FakeSlackAPI
 
 TOKEN = "xoxb-test"
 PAYLOAD = {"subject": "U1", "period": "2025-W10", "items": 3}

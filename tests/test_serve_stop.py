@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.local_slack import FakeSlackAPI, SlackRequests, post
-from bot.local_slack.serve_process import ServerDidNotStart, start_serve, stop_serve
+from local_slack import FakeSlackAPI, SlackRequests, post
+from local_slack.serve_process import ServerDidNotStart, start_serve, stop_serve
 from tests.conftest import REPO_ROOT
 
 SECRET = "stop-test-signing-secret"

@@ -14,7 +14,6 @@ import pytest
 from document_samples import TRAINING, blank_pdf, make_docx, make_pdf
 
 from bot.documents import MAX_BYTES, read_document
-from bot.local_slack.files import SIGN_IN_PAGE
 from bot.proposal_files import (
     FetchError,
     FilesRead,
@@ -22,6 +21,7 @@ from bot.proposal_files import (
     slack_fetcher,
 )
 from bot.slack.ids import SHORTCUT_ALIGN_MESSAGE
+from local_slack.files import SIGN_IN_PAGE
 from tests.slack_fixtures import BOT_TOKEN
 
 DIVERSITY = ("Recruit and retain diverse talent across the General Secretariat, and make the "

@@ -10,10 +10,10 @@ from typing import ClassVar
 
 import pytest
 
-from bot.local_slack.limits import MAX_VIEW_BLOCKS
 from bot.settings import MissingSetting, Settings
 from bot.slack.incoming import mentions, plain_text
 from bot.storage.work_store import WorkStore
+from local_slack.limits import MAX_VIEW_BLOCKS
 from tests.slack_fixtures import make_bot
 
 

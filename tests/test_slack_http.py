@@ -29,11 +29,11 @@ from typing import Any
 
 import pytest
 
-from bot.local_slack import Call, FakeSlackAPI, SignedRequest, SlackRequests, post, sign
-from bot.local_slack.serve_process import ServerDidNotStart, start_serve, stop_serve
 from bot.slack.metrics import Metrics
 from bot.slack.server import MAX_BODY_BYTES, SlackWSGI
 from framework_data.loader import load_framework
+from local_slack import Call, FakeSlackAPI, SignedRequest, SlackRequests, post, sign
+from local_slack.serve_process import ServerDidNotStart, start_serve, stop_serve
 from tests.conftest import REPO_ROOT, run_fwbot
 
 SECRET = "http-test-signing-secret"

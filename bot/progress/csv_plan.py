@@ -21,43 +21,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
-from ..storage.progress_records import InitiativeRecord, NewInitiative
+from ..storage.progress_records import ImportPlan, InitiativeRecord, NewInitiative, PlannedRow
 from .csv_io import CsvFile, CsvImportError, CsvRow, RowError
 
-Action = Literal["create", "update", "unchanged"]
 # store field -> the CSV column it comes from, in the order changes are listed
 FIELDS: dict[str, str] = {"title": "title", "owner_id": "owner", "objective_ids": "objectives",
                           "cadence": "cadence", "description": "description",
                           "last_update_at": "last_update"}
-
-
-@dataclass(frozen=True)
-class PlannedRow:
-    """What one row does: ``initiative`` is the stored one it matches (None: a new one);
-    ``changes`` maps store fields to (stored value, the file's value)."""
-
-    line: int
-    action: Action
-    item: NewInitiative
-    initiative: InitiativeRecord | None = None
-    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ImportPlan:
-    rows: tuple[PlannedRow, ...]
-
-    def count(self, action: Action) -> int:
-        return sum(1 for row in self.rows if row.action == action)
-
-    def summary(self) -> str:
-        """``created 2, updated 1, unchanged 5``."""
-        return (f"created {self.count('create')}, updated {self.count('update')},"
-                f" unchanged {self.count('unchanged')}")
 
 
 def _utc(when: datetime | None) -> datetime | None:

@@ -172,3 +172,34 @@ class NewInitiative:
     description: str = ""
     last_update_at: datetime | None = None
     source_alignment_id: int | None = None
+
+
+# ---- a CSV import's plan: what each row does (bot.progress.csv_plan makes it; the store
+# applies it in one transaction)
+
+ImportAction = Literal["create", "update", "unchanged"]
+
+
+@dataclass(frozen=True)
+class PlannedRow:
+    """What one row does: ``initiative`` is the stored one it matches (None: a new one);
+    ``changes`` maps store fields to (stored value, the file's value)."""
+
+    line: int
+    action: ImportAction
+    item: NewInitiative
+    initiative: InitiativeRecord | None = None
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    rows: tuple[PlannedRow, ...]
+
+    def count(self, action: ImportAction) -> int:
+        return sum(1 for row in self.rows if row.action == action)
+
+    def summary(self) -> str:
+        """``created 2, updated 1, unchanged 5``."""
+        return (f"created {self.count('create')}, updated {self.count('update')},"
+                f" unchanged {self.count('unchanged')}")

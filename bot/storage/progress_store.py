@@ -5,30 +5,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, time
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.storage.progress_records import (
+from .db import Database
+from .db import aware_utc as _now
+from .progress_models import AppState, AuditLog, Digest, Initiative, OwnerPref, ProgressUpdate
+from .progress_records import (
     CADENCES,
     UPDATE_STATUSES,
     AuditEntry,
     DigestRecord,
+    ImportPlan,
     InitiativeRecord,
     NewInitiative,
     OwnerPrefs,
     UpdateRecord,
 )
-
-from .db import Database
-from .db import aware_utc as _now
-from .progress_models import AppState, AuditLog, Digest, Initiative, OwnerPref, ProgressUpdate
 from .store import UnknownRecord
-
-if TYPE_CHECKING:
-    from bot.progress.csv_plan import ImportPlan
 
 _PREF_FIELDS = frozenset({"tz", "tz_checked_at", "nudge_weekday", "nudge_time", "snoozed_until",
                           "leave_until", "dm_channel"})

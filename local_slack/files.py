@@ -21,10 +21,10 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from bot.local_slack.messages import Params, Response, error
+from local_slack.messages import Params, Response, error
 
 if TYPE_CHECKING:
-    from bot.local_slack.workspace import Workspace
+    from local_slack.workspace import Workspace
 
 TEAM_ID = "T0001"
 SIGN_IN_PAGE = (b"<!DOCTYPE html>\n<html lang=\"en-US\"><head><title>Slack</title></head>"
@@ -83,7 +83,7 @@ def _file_id(path: str) -> str:
 
 
 class HostedFiles:
-    """Mixed into :class:`~bot.local_slack.web_api.FakeSlackAPI`: shared files and the scope
+    """Mixed into :class:`~local_slack.web_api.FakeSlackAPI`: shared files and the scope
     a token lacks."""
 
     workspace: Workspace

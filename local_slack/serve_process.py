@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO
 
 READY = re.compile(r"fwbot serving on port (\d+)")  # printed by bot/serve.py
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class ServerDidNotStart(RuntimeError):

@@ -7,10 +7,10 @@
 * ``limits``: Slack's message and view limits as constants, and the validator the fake uses.
 """
 
-from bot.local_slack.limits import Violation, check_message, check_view
-from bot.local_slack.recording import Call
-from bot.local_slack.signed import SignedRequest, SlackRequests, post, sign, to_bolt_request
-from bot.local_slack.web_api import FakeSlackAPI
+from local_slack.limits import Violation, check_message, check_view
+from local_slack.recording import Call
+from local_slack.signed import SignedRequest, SlackRequests, post, sign, to_bolt_request
+from local_slack.web_api import FakeSlackAPI
 
 __all__ = [
     "Call",

@@ -1,6 +1,6 @@
 """State and Web API methods of the fake Slack workspace: auth, users and user groups, views,
 assistant threads, file uploads and response URLs (messages live in
-:mod:`bot.local_slack.messages`)."""
+:mod:`local_slack.messages`)."""
 
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ import zoneinfo
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.local_slack.files import files_info
-from bot.local_slack.limits import (
+from local_slack.files import files_info
+from local_slack.limits import (
     MAX_SUGGESTED_PROMPTS,
     RESPONSE_URL_MAX_USES,
     RESPONSE_URL_TTL_SECONDS,
     check_message,
     check_view,
 )
-from bot.local_slack.messages import MessageStore, Params, Response, error
+from local_slack.messages import MessageStore, Params, Response, error
 
 TEAM_ID, TEAM_NAME, TEAM_DOMAIN = "T0001", "Test Team", "testteam"
 BOT_USER_ID, BOT_ID, BOT_NAME, APP_ID = "UBOT", "BBOT", "fwbot", "A0001"

@@ -3,7 +3,7 @@
 ``FakeSlackAPI`` serves ``/api/<method>`` (pass :attr:`FakeSlackAPI.base_url` as
 ``WebClient(base_url=...)``), response URLs (``/response/<token>``), file upload URLs
 (``/upload/<file_id>``) and shared files' ``url_private`` (``/files-pri/…``, see
-:mod:`bot.local_slack.files`) from a daemon thread, records every call, and can inject failures,
+:mod:`local_slack.files`) from a daemon thread, records every call, and can inject failures,
 dropped answers, rate limits and delays. Nothing leaves 127.0.0.1.
 """
 
@@ -20,11 +20,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from bot.local_slack.faults import Failure, Faults
-from bot.local_slack.files import HostedFiles
-from bot.local_slack.messages import dm_channel, error
-from bot.local_slack.recording import Call, CallLog
-from bot.local_slack.workspace import Workspace
+from local_slack.faults import Failure, Faults
+from local_slack.files import HostedFiles
+from local_slack.messages import dm_channel, error
+from local_slack.recording import Call, CallLog
+from local_slack.workspace import Workspace
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
-from bot.local_slack.payloads import PayloadShapes, new_trigger_id
+from local_slack.payloads import PayloadShapes, new_trigger_id
 
 if TYPE_CHECKING:
     from slack_bolt import BoltRequest

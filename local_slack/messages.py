@@ -1,5 +1,5 @@
 """Per-channel message history of the fake Slack workspace: the chat.* and conversations.*
-methods. Not thread-safe on its own; :class:`~bot.local_slack.workspace.Workspace` locks."""
+methods. Not thread-safe on its own; :class:`~local_slack.workspace.Workspace` locks."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.local_slack.limits import Violation, check_message
+from local_slack.limits import Violation, check_message
 
 Params = Mapping[str, Any]
 Response = dict[str, Any]

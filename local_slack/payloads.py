@@ -1,6 +1,6 @@
 """Shapes of the events and interaction payloads Slack sends an app (pure: dicts in, dicts out).
 
-:class:`PayloadShapes` is mixed into :class:`~bot.local_slack.signed.SlackRequests`, which
+:class:`PayloadShapes` is mixed into :class:`~local_slack.signed.SlackRequests`, which
 supplies ``team_id``, ``team_domain``, ``api_app_id`` and ``verification_token``.
 """
 
