@@ -14,8 +14,6 @@ from retrieval.search import FrameworkSearcher
 
 from .settings import Settings, UnusableSetting
 
-SEND_RATE_KEY = "send_rate"
-
 
 class Services:
     def __init__(self, settings: Settings, *, framework_path: Path | None = None,
@@ -219,37 +217,23 @@ class Services:
                                default_tz=self.settings.default_tz)
 
     @cached_property
-    def sender(self):  # -> bot.progress.sending.SlackSender
-        from .progress.pacing import AdaptivePacer
-        from .progress.sending import SlackSender, sender_client
+    def sender(self):  # -> bot.slack_api.sender.SlackSender
+        from .slack_api.calls import sender_client
+        from .slack_api.pacing import AdaptivePacer
+        from .slack_api.sender import SlackSender
 
         self.settings.require_slack_token()
         client = sender_client(self.settings.slack_bot_token or "", self.settings.slack_api_url,
                                timeout=self.settings.slack_timeout)
         return SlackSender(client, AdaptivePacer(self.settings.send_rate,
-                                                 start_rate=self._learned_send_rate()))
+                                                 start_rate=self.send_rate_memory.learned()))
 
-    def _learned_send_rate(self) -> float | None:
-        """The rate Slack allowed the last pass that had to find it (a month at most): a new
-        process starts there instead of finding it again with 429s."""
-        from datetime import UTC, datetime, timedelta
-
+    @cached_property
+    def send_rate_memory(self):  # -> bot.progress.passes.SendRateMemory
+        from .progress.passes import SendRateMemory
         from .storage.progress_store import AppStateStore
 
-        known = AppStateStore(self.database).get(SEND_RATE_KEY)
-        if known is None or datetime.now(UTC) - known[1] > timedelta(days=30):
-            return None
-        rate = known[0].get("rate")
-        if not isinstance(rate, (int, float)) or rate <= 0:
-            return None
-        return min(float(rate), self.settings.send_rate)
-
-    def _remember_send_rate(self) -> None:
-        pacer = self.sender.pacer
-        if pacer.mode == "track":  # learned from Slack's 429s (or started from what was)
-            from .storage.progress_store import AppStateStore
-
-            AppStateStore(self.database).put(SEND_RATE_KEY, {"rate": pacer.rate})
+        return SendRateMemory(AppStateStore(self.database), cap=self.settings.send_rate)
 
     @cached_property
     def nudge_runner(self):  # -> bot.progress.nudges.NudgeRunner
@@ -288,20 +272,21 @@ class Services:
         config = DigestConfig(channel=s.digest_channel, weekday=WEEKDAYS.index(s.digest_day),
                               at=time.fromisoformat(s.digest_time), tz=s.digest_tz)
         return DigestPublisher(self.progress_store, self.claim_store, self.framework,
-                               self.sender, self.slack_client, config, render=render_digest,
+                               self.sender, config, render=render_digest,
                                chart=status_chart_png)
 
+    @cached_property
+    def progress_passes(self):  # -> bot.progress.passes.ProgressPass
+        from .progress.passes import ProgressPass
+
+        return ProgressPass(self.nudge_runner, self.digest_publisher,
+                            can_send=bool(self.settings.slack_bot_token),
+                            check_token=lambda: self.slack_identity,  # raises UnusableSetting
+                            after_sending=lambda: self.send_rate_memory.remember(
+                                self.sender.pacer))
+
     def progress_pass(self, now, *, dry_run: bool = False):  # -> bot.progress.nudges.RunReport
-        """One scheduler pass: nudges (and escalations, failure reports), then the digest.
-        A real pass first checks the token (once): a refused one fails loudly, up front."""
-        if not dry_run and self.settings.slack_bot_token:
-            self.slack_identity  # noqa: B018 — raises UnusableSetting
-        report = self.nudge_runner.run(now, dry_run=dry_run)
-        if self.digest_publisher is not None and (dry_run or self.settings.slack_bot_token):
-            report.digest = self.digest_publisher.run(now, dry_run=dry_run)
-        if not dry_run and report.sent:
-            self._remember_send_rate()
-        return report
+        return self.progress_passes.run(now, dry_run=dry_run)
 
     def health(self) -> dict:
         """What /healthz reports; raises when a dependency is down."""

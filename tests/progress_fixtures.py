@@ -8,10 +8,12 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from bot.progress.nudges import NUDGE_EVENT, NudgeConfig, NudgeRunner
-from bot.progress.pacing import AdaptivePacer
-from bot.progress.sending import SlackSender, sender_client
+from bot.progress.nudges import NudgeConfig, NudgeRunner
 from bot.slack.progress_render import renderers
+from bot.slack_api.calls import sender_client
+from bot.slack_api.events import NUDGE_EVENT
+from bot.slack_api.pacing import AdaptivePacer
+from bot.slack_api.sender import SlackSender
 from bot.storage.claims_store import ClaimStore
 from bot.storage.db import Database
 from bot.storage.progress_records import NewInitiative

@@ -273,7 +273,8 @@ def test_ask_batch_answers_empty_lines_with_an_error_and_warns_once_about_repeat
     assert [o["id"] for o in out] == ["a", None, "a", None, "a", "b"]
     for n in (2, 4):  # the ask contract's error shape
         assert out[n - 1] == {"id": None, "question": None, "answered": False,
-                              "text": f"line {n} is empty", "citations": []}
+                              "text": f"line {n} is empty", "citations": [],
+                              "error": f"line {n} is empty"}
     assert [c["id"] for c in out[0]["citations"]] == ["2.3"]
     assert [c["id"] for c in out[4]["citations"]] == ["mission"]
     assert err.count("warning:") == 1, err

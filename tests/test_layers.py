@@ -62,7 +62,9 @@ LAYERS = [
     (("retrieval",), ("bot", "local_slack", "slack_bolt", "slack_sdk")),
     (("bot/storage",), ("bot.progress", "bot.slack", "bot.services", "bot.cli",
                         "bot.questions", "bot.alignments", "local_slack")),
-    (("bot/progress",), ("bot.slack.listeners", "bot.services", "bot.cli", "local_slack")),
+    (("bot/slack_api",), ("bot.slack", "bot.progress", "bot.storage", "bot.services",
+                          "bot.cli", "slack_bolt", "local_slack")),
+    (("bot/progress",), ("bot.slack", "slack_bolt", "bot.services", "bot.cli", "local_slack")),
     (("bot",), ("local_slack", "tests")),  # the doubles are test support, not the product
 ]
 

@@ -8,10 +8,12 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from bot.progress.chart import status_chart_png
-from bot.progress.digest_post import DIGEST_EVENT, DigestConfig, DigestPublisher
-from bot.progress.pacing import AdaptivePacer
-from bot.progress.sending import SlackSender, sender_client
+from bot.progress.digest_post import DigestConfig, DigestPublisher
 from bot.slack.progress_render import render_digest
+from bot.slack_api.calls import sender_client
+from bot.slack_api.events import DIGEST_EVENT
+from bot.slack_api.pacing import AdaptivePacer
+from bot.slack_api.sender import SlackSender
 from bot.storage.claims_store import ClaimStore
 from tests.progress_fixtures import BOT_TOKEN, seed
 
@@ -22,7 +24,7 @@ SLOT = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # Monday 12:00 UTC
 def publisher(database, fake_slack, progress_store, interpol_framework) -> DigestPublisher:
     sender = SlackSender(sender_client(BOT_TOKEN, fake_slack.base_url), AdaptivePacer(100))
     return DigestPublisher(progress_store, ClaimStore(database), interpol_framework, sender,
-                           fake_slack.client(BOT_TOKEN), DigestConfig("CDIGEST", 0, time(12)),
+                           DigestConfig("CDIGEST", 0, time(12)),
                            render=render_digest, chart=status_chart_png)
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import socket
 from datetime import UTC, datetime, timedelta
 
-from bot.progress.nudges import NUDGE_EVENT, RunReport
+from bot.progress.nudges import RunReport
+from bot.slack_api.events import NUDGE_EVENT
 from bot.storage.claims_store import ClaimStore
 from bot.storage.progress_records import ClaimRecord
 from tests.progress_fixtures import MONDAY, make_runner, nudges_received, seed

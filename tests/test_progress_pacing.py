@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from bot.progress.pacing import AdaptivePacer
+from bot.slack_api.pacing import AdaptivePacer
 
 
 class FakeClock:

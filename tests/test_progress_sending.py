@@ -14,15 +14,11 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.progress.pacing import AdaptivePacer
-from bot.progress.sending import (
-    FATAL_ERRORS,
-    NUDGE_EVENT,
-    DeliveryUnknown,
-    SendResult,
-    SlackSender,
-    sender_client,
-)
+from bot.slack_api.calls import FATAL_ERRORS, sender_client
+from bot.slack_api.events import NUDGE_EVENT
+from bot.slack_api.history import DeliveryUnknown
+from bot.slack_api.pacing import AdaptivePacer
+from bot.slack_api.sender import SendResult, SlackSender
 from local_slack import FakeSlackAPI
 
 TOKEN = "xoxb-test"

@@ -1,4 +1,4 @@
 """Progress tracking: initiatives, owners, updates, weekly nudges and the digest.
 
-Plain Python over the storage layer; Slack appears only in :mod:`bot.progress.sending`
-(the DM sender) and in :mod:`bot.slack` (listeners and Block Kit)."""
+Plain Python over the storage layer; Slack is reached only through the paced sender of
+:mod:`bot.slack_api` (injected), and appears as listeners and Block Kit in :mod:`bot.slack`."""

@@ -15,10 +15,11 @@ import time as wall_clock
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Protocol
 
 from framework_data.schema import Framework
 
+from ..slack_api.events import DIGEST_EVENT
 from ..storage.claimers import claimed_at
 from ..storage.claims_store import ClaimStore
 from ..storage.progress_records import DigestRecord
@@ -29,8 +30,19 @@ from .schedule import weekly_slot, zone
 
 log = logging.getLogger("fwbot.digest")
 
-DIGEST_EVENT = "fwbot_digest"
 LEASE = timedelta(minutes=10)
+
+
+class DigestSender(Sender, Protocol):
+    """The sender, with what the digest does besides posting: an edit and a chart."""
+
+    def update(self, channel: str, ts: str, *, text: str, blocks: list[dict] | None
+               ) -> None: ...
+
+    def upload(self, channel: str, *, thread_ts: str | None, content: bytes, filename: str,
+               title: str) -> str | None: ...
+
+    def delete_file(self, file_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -43,11 +55,11 @@ class DigestConfig:
 
 class DigestPublisher:
     def __init__(self, store: ProgressStore, claims: ClaimStore, framework: Framework,
-                 sender: Sender, client: Any, config: DigestConfig, *,
+                 sender: DigestSender, config: DigestConfig, *,
                  render: Callable[[DigestData, datetime | None], Rendered],
                  chart: Callable[[DigestData], bytes], claimer: str = "digest") -> None:
         self.store, self.claims, self.framework = store, claims, framework
-        self.sender, self.client, self.config = sender, client, config
+        self.sender, self.config = sender, config
         self.render, self.chart, self.claimer = render, chart, claimer
 
     def slot(self, now: datetime) -> tuple[str, datetime]:
@@ -133,14 +145,12 @@ class DigestPublisher:
         the digest itself stands without it."""
         try:
             png = self.chart(data)
-            response = self.client.files_upload_v2(
-                channel=self.config.channel, thread_ts=thread_ts, content=png,
+            return self.sender.upload(
+                self.config.channel, thread_ts=thread_ts, content=png,
                 filename=f"progress-{data.period}.png", title=f"Progress by goal, {data.period}")
         except Exception:
             log.exception("uploading the digest chart failed")
             return None
-        file = response.get("file") or (response.get("files") or [{}])[0]
-        return file.get("id")
 
     # ---- late updates --------------------------------------------------------------------
 
@@ -151,15 +161,15 @@ class DigestPublisher:
                                    late_updates=late_updates)
         text, blocks = self.render(data, now)
         try:
-            self.client.chat_update(channel=record.channel_id, ts=record.message_ts, text=text,
-                                    blocks=blocks)
+            self.sender.update(record.channel_id, record.message_ts or "", text=text,
+                               blocks=blocks)
         except Exception as exc:
             log.exception("updating the digest %s failed", record.period)
             return f"digest for {record.period} NOT refreshed ({exc})"
         file_id = self._upload_chart(data, record.message_ts or "")
         if file_id and record.file_id:
             try:
-                self.client.files_delete(file=record.file_id)
+                self.sender.delete_file(record.file_id)
             except Exception:
                 log.exception("deleting the old digest chart %s failed", record.file_id)
         self.store.digest_refreshed(record.id, file_id=file_id or record.file_id,

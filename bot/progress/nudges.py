@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from ..slack_api.events import ESCALATION_EVENT, NUDGE_EVENT, REPORT_EVENT
 from ..storage.claimers import active_run, claimed_at, claimer, takeover_due
 from ..storage.claims_store import ClaimStore
 from ..storage.progress_records import ClaimRecord, InitiativeRecord, OwnerPrefs
@@ -34,9 +35,6 @@ from .schedule import NudgePlan, Skipped, plan_nudges, week_key, weeks_overdue
 
 log = logging.getLogger("fwbot.nudges")
 
-NUDGE_EVENT = "fwbot_nudge"
-ESCALATION_EVENT = "fwbot_escalation"
-REPORT_EVENT = "fwbot_delivery_report"
 DEFAULT_LEASE = timedelta(minutes=10)
 
 # What a message to Slack is for the runner: (fallback text, blocks as dicts).
@@ -44,7 +42,7 @@ Rendered = tuple[str, list[dict[str, Any]]]
 
 
 class Sender(Protocol):
-    """What :class:`bot.progress.sending.SlackSender` offers the runner."""
+    """What :class:`bot.slack_api.sender.SlackSender` offers the runner."""
 
     def post(self, channel: str, *, text: str, blocks: list[dict] | None,
              metadata: dict | None, thread_ts: str | None = None) -> Any: ...

@@ -12,7 +12,7 @@
   ``request_timeout``, a 5xx with such a body, a refused connection) are retried with
   back-off; at most ``max_attempts`` posts in all. An ephemeral or ``response_url`` reply
   cannot be looked up, so it is retried only on those "not done" errors. When delivery
-  cannot be known, :class:`DeliveryUncertain` is raised: the guard then logs but neither
+  cannot be known, :class:`DeliveryUnknown` is raised: the guard then logs but neither
   resends nor apologises. The clients never retry a post blindly on a dropped connection
   (:func:`retry_handlers`).
 """
@@ -26,66 +26,33 @@ import socket
 import time
 import urllib.error
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
-# The nudge sender's classification of one Web API call (ok / transient / maybe / uncertain
-# / permanent / fallback / limited): the same rules decide what is safe to send again here.
-from ..progress.sending import _Answer, _call
+from ..slack_api.calls import ApiAnswer, call_once, retry_handlers
+from ..slack_api.history import DeliveryUnknown, History
+from ..slack_api.plain import PLAIN_TEXT_LIMIT, TEXT_FALLBACK_ERRORS
 from .blocks import Message, split_text, to_dicts
 from .metrics import Metrics
 
-PLAIN_PIECE = 3900  # characters of a plain-text fallback message (Slack shows ~4,000 whole)
-_REBUILD_AS_TEXT = {"invalid_blocks", "msg_too_long", "invalid_blocks_format"}
+__all__ = ["Delivery", "DeliveryUnknown", "retry_handlers"]
+
 _NOT_REACHABLE = {"channel_not_found", "not_in_channel", "is_archived", "user_not_in_channel"}
 
 MAX_ATTEMPTS = 3  # posts of one message at most (transient errors, checked uncertainties)
 BACKOFF = 1.0  # seconds before the 2nd attempt (or the look-up), doubling, jittered
 LOOKBACK_SECONDS = 300  # a look-up considers the bot's messages this far back
-# A dropped connection on these may mean "done": the client must not repeat them blindly.
-_NOT_BLINDLY_REPEATED = frozenset({"chat.postMessage", "chat.postEphemeral",
-                                   "chat.scheduleMessage", "chat.meMessage"})
 
 log = logging.getLogger(__name__)
 
 
-class DeliveryUncertain(Exception):
-    """The message may have arrived and that cannot be found out: resending could post it
-    twice and apologising could contradict an answer the user has."""
-
-
-class _SafeConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
-    """slack_sdk's connection-error retry, except for posts and ``response_url`` (webhook)
-    calls: a reset after Slack ran them would post twice. :class:`Delivery` decides those."""
-
-    def _can_retry(self, *, state: RetryState, request: HttpRequest,
-                   response: HttpResponse | None = None,
-                   error: Exception | None = None) -> bool:
-        path = urlsplit(request.url).path
-        if not path.startswith("/api/") or path.rsplit("/", 1)[-1] in _NOT_BLINDLY_REPEATED:
-            return False
-        return super()._can_retry(state=state, request=request, response=response,
-                                  error=error)
-
-
-def retry_handlers() -> list:
-    return [RateLimitErrorRetryHandler(max_retry_count=3),
-            _SafeConnectionErrorRetryHandler(max_retry_count=2)]
-
-
-def _attempt(method: Callable[..., Any], **kwargs: Any) -> tuple[_Answer, Exception | None]:
-    """One call, classified by the nudge sender's rules, with the exception it raised."""
+def _attempt(method: Callable[..., Any], **kwargs: Any) -> tuple[ApiAnswer, Exception | None]:
+    """One call, classified (:func:`~bot.slack_api.calls.call_once`), with the exception it
+    raised."""
     caught: list[Exception] = []
 
     def call(**kw: Any) -> Any:
@@ -95,7 +62,7 @@ def _attempt(method: Callable[..., Any], **kwargs: Any) -> tuple[_Answer, Except
             caught.append(exc)
             raise
 
-    answer = _call(call, **kwargs)
+    answer = call_once(call, **kwargs)
     return answer, (caught[0] if caught else None)
 
 
@@ -109,7 +76,8 @@ class Delivery:
         self.client = client
         self.metrics = metrics
         self.max_attempts, self.backoff, self._sleep = max(1, max_attempts), backoff, sleep
-        self._bot_id: str | None = None
+        # Look-ups answer once or raise: the post's own attempts are the retries.
+        self.history = History(client, max_attempts=1, sleep=sleep)
 
     def _count(self, method: str, error: str) -> None:
         self.metrics.api_errors.labels(method, error).inc()
@@ -169,7 +137,7 @@ class Delivery:
 
     def _post_plain(self, channel: str, message: Message, *, thread_ts: str | None) -> str | None:
         ts: str | None = None
-        for piece in split_text(message.text, PLAIN_PIECE):
+        for piece in split_text(message.text, PLAIN_TEXT_LIMIT):
             resp = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=piece)
             ts = ts or resp.get("ts")
         return ts
@@ -177,7 +145,7 @@ class Delivery:
     def find_reply(self, channel: str, *, thread_ts: str | None, metadata: Mapping[str, Any],
                    since: float) -> str | None:
         """The ts of the bot's message carrying ``metadata`` in the conversation (thread)
-        since ``since``, or None. Raises :class:`DeliveryUncertain` if Slack can't say."""
+        since ``since``, or None. Raises :class:`DeliveryUnknown` if Slack can't say."""
         found = self._find_posted(channel, None, thread_ts=thread_ts, metadata=metadata,
                                   since=since)
         if found:
@@ -192,35 +160,20 @@ class Delivery:
                      metadata: Mapping[str, Any] | None, since: float) -> str | None:
         """The ts of this bot's message in ``channel`` (in ``thread_ts``'s thread if given)
         posted since ``since`` minus :data:`LOOKBACK_SECONDS` with ``message``'s text or
-        ``metadata``; None if none. Raises :class:`DeliveryUncertain` if Slack can't say."""
+        ``metadata``; None if none. Raises :class:`DeliveryUnknown` if Slack can't say."""
+        moment = datetime.fromtimestamp(since - LOOKBACK_SECONDS, UTC)
+        event_type = str(metadata.get("event_type")) if metadata else None
+        match = (metadata or {}).get("event_payload") or {}
         try:
-            if self._bot_id is None:
-                self._bot_id = str(self.client.auth_test().get("bot_id") or "")
-            conversation = channel
-            if channel[:1] in ("U", "W"):  # a user id: the bot's DM with them
-                opened = self.client.conversations_open(users=channel)
-                conversation = str((opened.get("channel") or {}).get("id") or channel)
-            oldest = f"{since - LOOKBACK_SECONDS:.6f}"
-            if thread_ts:
-                data = self.client.conversations_replies(channel=conversation, ts=thread_ts,
-                                                         oldest=oldest, limit=200,
-                                                         include_all_metadata=True)
-            else:
-                data = self.client.conversations_history(channel=conversation, oldest=oldest,
-                                                         limit=200, include_all_metadata=True)
-        except SlackApiError as exc:
-            if thread_ts and _error(exc) == "thread_not_found":
+            found = self.history.find(channel, event_type=event_type, match=match,
+                                      since=moment, thread_ts=thread_ts,
+                                      text=message.text if message is not None else None)
+        except DeliveryUnknown as exc:
+            if thread_ts and exc.error == "thread_not_found":
                 return None  # no such thread (yet): nothing of ours in it
-            raise DeliveryUncertain(f"could not look in {channel} for the message") from exc
-        except Exception as exc:
-            raise DeliveryUncertain(f"could not look in {channel} for the message") from exc
-        for found in data.get("messages") or []:
-            if not found.get("bot_id") or (self._bot_id and found["bot_id"] != self._bot_id):
-                continue
-            same_meta = bool(metadata) and _same_metadata(found.get("metadata"), metadata)
-            if (message is not None and found.get("text") == message.text) or same_meta:
-                return str(found.get("ts"))
-        return None
+            raise DeliveryUnknown(f"could not look in {channel} for the message",
+                                  error=exc.error) from exc
+        return found[1] if found else None
 
     def open_view(self, trigger_id: str | None, view: object) -> bool:
         """``views.open``; False (counted) when Slack says the trigger expired — the caller
@@ -241,25 +194,25 @@ class Delivery:
         except SlackApiError as exc:
             error = _error(exc)
             self._count("chat.update", error)
-            if error not in _REBUILD_AS_TEXT:
+            if error not in TEXT_FALLBACK_ERRORS:
                 raise
-            self.client.chat_update(channel=channel, ts=ts, text=message.text[:PLAIN_PIECE],
+            self.client.chat_update(channel=channel, ts=ts, text=message.text[:PLAIN_TEXT_LIMIT],
                                     blocks=[])
 
     # ---- private replies ------------------------------------------------------------------
 
     def _via_response_url(self, url: str, payload: dict) -> tuple[bool, str]:
         """(sent, why not). A refused connection is "not sent"; a timeout or lost answer
-        may have posted it and nothing can look: :class:`DeliveryUncertain`."""
+        may have posted it and nothing can look: :class:`DeliveryUnknown`."""
         hook = WebhookClient(url, retry_handlers=retry_handlers())
         try:
             resp = hook.send_dict(payload)
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, ConnectionRefusedError | socket.gaierror):
                 return False, "connection_refused"
-            raise DeliveryUncertain("response_url: no answer") from exc
+            raise DeliveryUnknown("response_url: no answer") from exc
         except (TimeoutError, http.client.HTTPException, OSError) as exc:
-            raise DeliveryUncertain("response_url: no answer") from exc
+            raise DeliveryUnknown("response_url: no answer") from exc
         if resp.status_code == 200:
             return True, ""
         return False, (resp.body or str(resp.status_code))[:200]
@@ -278,7 +231,7 @@ class Delivery:
                 return
             if "invalid_blocks" in why or "msg_too_long" in why:
                 pieces = [Message(text=p, blocks=[]) for p in split_text(message.text,
-                                                                        PLAIN_PIECE)]
+                                                                        PLAIN_TEXT_LIMIT)]
                 payload = {**payload, "blocks": [], "text": pieces[0].text}
                 ok, why = self._via_response_url(response_url, payload)
                 if ok and len(pieces) == 1:
@@ -303,17 +256,11 @@ class Delivery:
                     return
                 self._count("chat.postEphemeral", answer.error or "unknown")
                 if answer.kind in ("uncertain", "maybe"):  # can't be looked up: no resend
-                    raise DeliveryUncertain(f"chat.postEphemeral: {answer.error}") from exc
+                    raise DeliveryUnknown(f"chat.postEphemeral: {answer.error}") from exc
                 if answer.kind == "transient" and attempt < self.max_attempts:
                     self._back_off(attempt)
                     continue
-                if answer.error in _NOT_REACHABLE | _REBUILD_AS_TEXT:
+                if answer.error in _NOT_REACHABLE | TEXT_FALLBACK_ERRORS:
                     break
                 raise exc or RuntimeError(f"chat.postEphemeral failed: {answer.error}")
         self.post(user if not channel or not channel.startswith("D") else channel, [message])
-
-
-def _same_metadata(found: Any, sent: Mapping[str, Any]) -> bool:
-    if not isinstance(found, Mapping) or found.get("event_type") != sent.get("event_type"):
-        return False
-    return (found.get("event_payload") or {}) == (sent.get("event_payload") or {})

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from slack_sdk.errors import SlackApiError
 
 from .blocks import Message, error_message
-from .delivery import DeliveryUncertain
+from .delivery import DeliveryUnknown
 from .metrics import Metrics
 
 log = logging.getLogger("fwbot.slack")
@@ -29,12 +29,12 @@ def reporting_failures(
     """Run the block; on any exception log it with a short reference, count it, and send the
     user ``summary`` with that reference through ``notify`` (whose own failure is logged).
 
-    A :class:`~bot.slack.delivery.DeliveryUncertain` (a reply that may have arrived, which
+    A :class:`~bot.slack.delivery.DeliveryUnknown` (a reply that may have arrived, which
     Slack could not confirm) is logged and counted but not apologised for: the user may
     well have the answer."""
     try:
         yield
-    except DeliveryUncertain as exc:
+    except DeliveryUnknown as exc:
         ref = uuid.uuid4().hex[:8]
         log.warning("%s: the reply may not have arrived (ref %s): %s; not apologising",
                     listener, ref, exc, exc_info=exc.__cause__ or exc)

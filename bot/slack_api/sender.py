@@ -1,0 +1,187 @@
+"""The paced sender of nudges and the digest, the Slack-facing half of exactly-once sends.
+
+The caller claims ``(owner, week)`` in the database, then calls :meth:`SlackSender.post`
+once. The answer says what is known about delivery:
+
+``sent``
+    Slack accepted it (``channel_id``, ``ts``).
+``permanent``
+    It will never work for this recipient (``error``); ``result.fatal`` means it will not
+    work for anybody (the token or its scopes): stop the run.
+``retry``
+    Certainly not delivered; gave up for now (transient errors, or 429s for too long).
+``uncertain``
+    It may have been delivered (timeout, dropped connection, a 5xx without a Slack answer):
+    call :meth:`SlackSender.find_delivered` before sending again. If that raises
+    :class:`~bot.slack_api.history.DeliveryUnknown`, do not send again.
+
+Rate limits are shared through an :class:`~bot.slack_api.pacing.AdaptivePacer`. The client
+must not retry on its own (a retried timeout can post twice): use
+:func:`~bot.slack_api.calls.sender_client`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from slack_sdk import WebClient
+
+from .calls import FATAL_ERRORS, call_once
+from .history import DeliveryUnknown, History, is_user
+from .pacing import AdaptivePacer
+from .plain import plain_prefix
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["sent", "permanent", "retry", "uncertain"]
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What :meth:`SlackSender.post` knows about one message (see the module docstring)."""
+
+    outcome: Outcome
+    channel_id: str | None = None
+    ts: str | None = None
+    error: str | None = None
+
+    @property
+    def fatal(self) -> bool:
+        """A permanent error no recipient will escape (token, scopes): stop sending."""
+        return self.outcome == "permanent" and self.error in FATAL_ERRORS
+
+
+class SlackSender:
+    """Posts single messages with metadata through a shared pacer, and finds out afterwards
+    whether a message was delivered. Thread-safe: many threads may share one sender."""
+
+    def __init__(
+        self,
+        client: WebClient,
+        pacer: AdaptivePacer,
+        *,
+        max_attempts: int = 6,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+        max_rate_limited: float = 600.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.client, self.pacer = client, pacer
+        self.max_attempts = max(1, max_attempts)
+        self.max_rate_limited = max_rate_limited  # seconds of Retry-After before giving up
+        self.history = History(client, max_attempts=max_attempts, backoff=backoff,
+                               sleep=sleep, max_rate_limited=max_rate_limited, rng=rng)
+
+    # ---- sending -----------------------------------------------------------------------
+
+    def post(
+        self,
+        channel: str,
+        *,
+        text: str,
+        blocks: list[dict] | None,
+        metadata: dict | None,
+        thread_ts: str | None = None,
+    ) -> SendResult:
+        """Posts one message to ``channel`` (a channel id, or a user id for the app's DM with
+        them) with ``metadata`` (``{"event_type": ..., "event_payload": {...}}``).
+
+        429s wait out Retry-After through the pacer (up to ``max_rate_limited`` seconds in
+        all); transient errors are retried with exponential backoff up to ``max_attempts``;
+        refused blocks are sent once more as plain text; ``internal_error`` / ``fatal_error``
+        (which Slack says may have applied) are checked in the history before a retry; a
+        timeout or lost connection is ``uncertain`` at once, never retried blindly."""
+        since = datetime.now(UTC)
+        args: dict[str, Any] = {"channel": channel, "text": text, "blocks": blocks,
+                                "metadata": metadata, "thread_ts": thread_ts}
+        attempts, limited_for, fell_back = 0, 0.0, False
+        while True:
+            self.pacer.wait_turn()
+            answer = call_once(self.client.chat_postMessage, **args)
+            if answer.kind == "limited":
+                self.pacer.on_rate_limited(answer.retry_after)
+                limited_for += answer.retry_after
+                if limited_for > self.max_rate_limited:
+                    return self._result("retry", channel, "ratelimited")
+                continue
+            if answer.kind in ("ok", "permanent", "fallback"):
+                self.pacer.on_success()  # it got past the rate limiter
+            if answer.kind == "ok":
+                channel_id = str(answer.data.get("channel") or "") or None
+                if channel_id and is_user(channel):
+                    self.history.remember_dm(channel, channel_id)
+                return SendResult("sent", channel_id, answer.data.get("ts"))
+            if answer.kind == "fallback" and not fell_back:
+                log.warning("chat.postMessage refused the message (%s); plain text", answer.error)
+                fell_back = True
+                args = {**args, "blocks": None, "text": plain_prefix(text)}
+                continue
+            if answer.kind in ("permanent", "fallback"):
+                return self._result("permanent", channel, answer.error)
+            if answer.kind == "uncertain":
+                return self._result("uncertain", channel, answer.error)
+            attempts += 1  # transient, or maybe applied
+            if attempts < self.max_attempts:
+                self.history.back_off(attempts)
+            if answer.kind == "maybe":
+                found = self._verify(channel, metadata, since, thread_ts, answer.error)
+                if found is not None:
+                    return found
+            if attempts >= self.max_attempts:
+                return SendResult("retry", self.history.known_channel(channel), error=answer.error)
+
+    def _result(self, outcome: Outcome, channel: str, error: str | None) -> SendResult:
+        return SendResult(outcome, self.history.known_channel(channel), error=error)
+
+    def _verify(self, channel: str, metadata: Mapping[str, Any] | None, since: datetime,
+                thread_ts: str | None, error: str | None) -> SendResult | None:
+        """After an error Slack may have applied: ``sent`` if the message is in the history,
+        ``uncertain`` if that cannot be told, None if it is certainly not there."""
+        if not metadata or not metadata.get("event_type"):
+            return SendResult("uncertain", self.history.known_channel(channel), error=error)
+        try:
+            found = self.find_delivered(channel, event_type=str(metadata["event_type"]),
+                                        match=metadata.get("event_payload") or {},
+                                        since=since, thread_ts=thread_ts)
+        except DeliveryUnknown:
+            return SendResult("uncertain", self.history.known_channel(channel), error=error)
+        return SendResult("sent", *found) if found else None
+
+    # ---- finding out -------------------------------------------------------------------
+
+    def find_delivered(self, channel: str, *, event_type: str, match: Mapping[str, Any],
+                       since: datetime, channel_id: str | None = None,
+                       thread_ts: str | None = None) -> tuple[str, str] | None:
+        """See :meth:`bot.slack_api.history.History.find`."""
+        return self.history.find(channel, event_type=event_type, match=match, since=since,
+                                 channel_id=channel_id, thread_ts=thread_ts)
+
+    # ---- the digest's other calls: an edit and its chart ------------------------------
+
+    def update(self, channel: str, ts: str, *, text: str, blocks: list[dict] | None) -> None:
+        """``chat.update``; blocks Slack refuses are replaced by the plain text (the one
+        fallback rule). Other errors raise."""
+        answer = call_once(self.client.chat_update, channel=channel, ts=ts, text=text,
+                           blocks=blocks)
+        if answer.kind == "fallback":
+            answer = call_once(self.client.chat_update, channel=channel, ts=ts,
+                               text=plain_prefix(text), blocks=[])
+        if answer.kind != "ok":
+            raise RuntimeError(f"chat.update failed: {answer.error}")
+
+    def upload(self, channel: str, *, thread_ts: str | None, content: bytes, filename: str,
+               title: str) -> str | None:
+        """A file in ``channel`` (in ``thread_ts``'s thread); its id."""
+        response = self.client.files_upload_v2(channel=channel, thread_ts=thread_ts,
+                                               content=content, filename=filename, title=title)
+        file = response.get("file") or (response.get("files") or [{}])[0]
+        return file.get("id")
+
+    def delete_file(self, file_id: str) -> None:
+        self.client.files_delete(file=file_id)
