@@ -77,6 +77,13 @@ class AlignmentService:
         )
         return AlignmentRun(alignment_id, text, alignment)
 
+    def find(self, alignment_id: int | None) -> AlignmentRecord | None:
+        """The stored /align run, or None (no id, or gone)."""
+        return self.store.alignment(alignment_id) if alignment_id else None
+
+    def recent(self, user_id: str, *, limit: int) -> list[AlignmentRecord]:
+        return self.store.recent_alignments(user_id, limit=limit)
+
     def stored(self, record: AlignmentRecord) -> Alignment:
         """The alignment as it was suggested, rebuilt from the record (no model call)."""
         tags = []

@@ -15,18 +15,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
 
 from framework_data.loader import check_framework, render_framework
 
+from .cli_json import EXIT_ERROR, EXIT_OK, align_batch, align_json, ask_batch, ask_json, emit
 from .cli_progress import add_commands as add_progress_commands
 from .settings import Settings
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_USAGE = 2
 
 
 def _services(args: argparse.Namespace, **kw):  # -> Services (imported late: fast --help)
@@ -41,86 +40,13 @@ def _read_input(args: argparse.Namespace) -> str | None:
     return " ".join(args.text) if args.text else None
 
 
-def _batch_lines(path: Path, field: str) -> Iterator[tuple[Any, str | None, str | None]]:
-    """(id, text, error) for every line of a JSONL file, in order: one output per input line
-    (an empty line is an error too). Ids used twice get one warning on stderr, at the end."""
-    raw = path.read_bytes().decode("utf-8-sig", errors="replace")
-    # Split on newlines only: JSON strings may hold U+2028 and friends, which splitlines() cuts.
-    lines = raw.split("\n")
-    if lines and not lines[-1].strip():
-        lines.pop()  # after the last newline: not a line
-    seen: dict[str, int] = {}
-    repeats: list[tuple[str, int, int]] = []
-    for n, line in enumerate(lines, start=1):
-        item = _batch_line(n, line, field)
-        if item[0] is not None:
-            key = json.dumps(item[0], sort_keys=True, ensure_ascii=False)
-            if key in seen:
-                repeats.append((key, seen[key], n))
-            seen.setdefault(key, n)
-        yield item
-    if repeats:
-        key, first, again = repeats[0]
-        more = f" and {len(repeats) - 1} more repeat(s)" if len(repeats) > 1 else ""
-        print(f"fwbot: {path}: warning: id {key} is on line {first} and line {again}{more}; "
-              "the output still has one line per input line, in order: match them by line",
-              file=sys.stderr)
-
-
-def _batch_line(n: int, line: str, field: str) -> tuple[Any, str | None, str | None]:
-    if not line.strip():
-        return None, None, f"line {n} is empty"
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return None, None, f"line {n} is not valid JSON ({exc.msg})"
-    if not isinstance(obj, dict):
-        return None, None, f"line {n} is not a JSON object"
-    text = obj.get(field)
-    if not isinstance(text, str):
-        return obj.get("id"), None, f"line {n} has no text field {field!r}"
-    return obj.get("id"), text, None
-
-
-_LINE_BREAKERS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\u0085": "\\u0085"}
-
-
-def _emit(out: TextIO, obj: dict[str, Any]) -> None:
-    """One JSON object per line; characters some readers treat as line breaks are escaped."""
-    line = json.dumps(obj, ensure_ascii=False)
-    for char, escaped in _LINE_BREAKERS.items():
-        line = line.replace(char, escaped)
-    out.write(line + "\n")
-    out.flush()
-
-
 # ---- ask ------------------------------------------------------------------------------------
-
-
-def ask_json(qid: Any, question: str, answer) -> dict[str, Any]:
-    return {
-        "id": qid,
-        "question": question,
-        "answered": answer.answered,
-        "text": answer.text,
-        "citations": [c.model_dump(exclude_none=True) for c in answer.citations],
-    }
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     services = _services(args)
     if args.batch:
-        assistant = services.assistant
-        failed = False
-        for qid, question, error in _batch_lines(Path(args.batch), "question"):
-            if error:
-                failed = True
-                print(f"fwbot: {args.batch}: {error}", file=sys.stderr)
-                _emit(sys.stdout, {"id": qid, "question": question, "answered": False,
-                                   "text": error, "citations": [], "error": error})
-                continue
-            _emit(sys.stdout, ask_json(qid, question or "", assistant.ask(question or "")))
-        return EXIT_ERROR if failed else EXIT_OK
+        return ask_batch(services.assistant, Path(args.batch))
     question = _read_input(args)
     if question is None or not question.strip():
         print('fwbot: ask needs a question, e.g. fwbot ask "Which objective is about training?"',
@@ -128,7 +54,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     answer = services.assistant.ask(question)
     if args.json:
-        _emit(sys.stdout, ask_json(None, question, answer))
+        emit(sys.stdout, ask_json(None, question, answer))
     else:
         from .render import render_answer
 
@@ -139,45 +65,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
 # ---- align ----------------------------------------------------------------------------------
 
 
-def align_json(pid: Any, alignment) -> dict[str, Any]:
-    return {
-        "id": pid,
-        "tags": [t.model_dump(include={"id", "goal", "score", "confidence", "why", "evidence"})
-                 for t in alignment.tags],
-        "no_fit": alignment.no_fit,
-    }
-
-
-ALIGN_BATCH_CHUNK = 64  # proposals whose passages go through the model together
-
-
-def _align_batch(assistant, path: Path) -> int:
-    from itertools import islice
-
-    lines = _batch_lines(path, "text")
-    failed = False
-    while chunk := list(islice(lines, ALIGN_BATCH_CHUNK)):
-        texts = [text or "" for _, text, error in chunk if error is None]
-        results = iter(assistant.align_many(texts))
-        for pid, _, error in chunk:
-            result = next(results) if error is None else None
-            if result is not None and not isinstance(result, Exception):
-                _emit(sys.stdout, align_json(pid, result))
-                continue
-            message = error or str(result)
-            failed = True
-            where = f"id {pid}: " if pid is not None else ""
-            print(f"fwbot: {path}: {where}{message}", file=sys.stderr)
-            _emit(sys.stdout, {"id": pid, "tags": [], "no_fit": True, "error": message})
-    return EXIT_ERROR if failed else EXIT_OK
-
-
 def cmd_align(args: argparse.Namespace) -> int:
     from retrieval.align import AlignInputError
 
     services = _services(args)
     if args.batch:
-        return _align_batch(services.assistant, Path(args.batch))
+        return align_batch(services.assistant, Path(args.batch))
     document = None
     if args.file:  # PDF, DOCX, Markdown or text (bot/documents.py)
         from .documents import DocumentError, read_document_file
@@ -201,7 +94,7 @@ def cmd_align(args: argparse.Namespace) -> int:
         out = align_json(None, alignment)
         if document is not None:
             out["source"] = document.model_dump(include={"name", "kind", "pages", "words"})
-        _emit(sys.stdout, out)
+        emit(sys.stdout, out)
     else:
         from .render import render_alignment
 

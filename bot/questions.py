@@ -11,12 +11,22 @@ from datetime import UTC, datetime, timedelta
 from retrieval.answer import Answer
 from retrieval.assistant import FrameworkAssistant
 from retrieval.followup import resolve_followup
+from retrieval.text import clean_text
 
 from .storage.store import Store
 
 HISTORY = 5  # earlier questions of a thread considered for a follow-up
 # Top-level DMs have no threads: questions this recent count as the same conversation.
 DM_CONVERSATION = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """The earlier questions of a thread (or recent DM), oldest first, and whether the bot
+    has answered in that thread."""
+
+    earlier: list[str]
+    bot_answered_in_thread: bool
 
 
 @dataclass(frozen=True)
@@ -33,28 +43,33 @@ class QuestionService:
         self.store = store
         self.framework_hash = assistant.framework.content_hash()
 
-    def earlier_questions(self, channel_id: str, thread_ts: str | None, *,
-                          now: datetime | None = None) -> list[str]:
+    def conversation(self, channel_id: str, thread_ts: str | None, *,
+                     now: datetime | None = None) -> Conversation:
+        """What the bot said before in this thread (or recent DM): read once per message."""
         if thread_ts:
             exchanges = self.store.thread_exchanges(channel_id, thread_ts)
-        elif channel_id.startswith("D"):
+            return Conversation([e.question for e in exchanges][-HISTORY:], bool(exchanges))
+        if channel_id.startswith("D"):
             since = (now or datetime.now(UTC)) - DM_CONVERSATION
             exchanges = self.store.recent_exchanges(channel_id, since=since, limit=HISTORY)
-        else:
-            return []
-        return [e.question for e in exchanges][-HISTORY:]
+            return Conversation([e.question for e in exchanges][-HISTORY:], False)
+        return Conversation([], False)
 
-    def is_followup_thread(self, channel_id: str, thread_ts: str | None) -> bool:
-        """Whether the bot has answered in this thread before."""
-        return bool(thread_ts) and bool(self.store.thread_exchanges(channel_id, thread_ts))
+    def earlier_questions(self, channel_id: str, thread_ts: str | None, *,
+                          now: datetime | None = None) -> list[str]:
+        return self.conversation(channel_id, thread_ts, now=now).earlier
 
     def answer(
         self, question: str, *, user_id: str, channel_id: str, thread_ts: str | None,
-        team_id: str | None = None,
+        team_id: str | None = None, conversation: Conversation | None = None,
     ) -> AnsweredQuestion:
-        earlier = self.earlier_questions(channel_id, thread_ts)
-        resolved = resolve_followup(question, earlier, self.assistant.framework)
-        answer = self.assistant.ask(resolved or question)
+        """Answer ``question`` in its conversation (read here unless the caller already did)
+        and remember the exchange."""
+        q = clean_text(question)
+        if conversation is None:
+            conversation = self.conversation(channel_id, thread_ts)
+        resolved = resolve_followup(q, conversation.earlier, self.assistant.framework)
+        answer = self.assistant.ask(resolved or q)
         exchange_id = self.store.record_exchange(
             channel_id=channel_id, thread_ts=thread_ts, user_id=user_id, question=question,
             answer=answer.text, answered=answer.answered,
@@ -62,3 +77,12 @@ class QuestionService:
             team_id=team_id,
         )
         return AnsweredQuestion(exchange_id, question, resolved, answer)
+
+    def vote(self, exchange_id: int, user_id: str, helpful: bool) -> None:
+        """A Helpful / Not helpful vote on an answer (a later vote of the same user replaces
+        theirs); UnknownRecord if the exchange is gone."""
+        self.store.record_vote(exchange_id, user_id, helpful)
+
+    def replied(self, exchange_id: int, reply_ts: str) -> None:
+        """The answer was posted as ``reply_ts`` (its votes and threads find it by that)."""
+        self.store.set_reply_ts(exchange_id, reply_ts)

@@ -231,7 +231,7 @@ class Services:
     @cached_property
     def send_rate_memory(self):  # -> bot.progress.passes.SendRateMemory
         from .progress.passes import SendRateMemory
-        from .storage.progress_store import AppStateStore
+        from .storage.app_state_store import AppStateStore
 
         return SendRateMemory(AppStateStore(self.database), cap=self.settings.send_rate)
 

@@ -43,7 +43,8 @@ def points_back(question: str) -> bool:
 
 def resolve_followup(question: str, earlier: Sequence[str], framework: Framework) -> str:
     """The question to search for: ``question`` itself, or joined to the latest earlier
-    question when it only points back at it. ``earlier`` is oldest first."""
+    question when it only points back at it. ``earlier`` is oldest first. (Text cleaned
+    once by the caller is not cleaned again.)"""
     q = clean_text(question)
     if not earlier or not q or find_structural(framework, q) is not None:
         return q

@@ -86,9 +86,17 @@ def stem(word: str) -> str:
     return _stemmer().stemWord(w)
 
 
-def clean_text(text: str | bytes, *, max_chars: int | None = None) -> str:
+class CleanText(str):
+    """Text :func:`clean_text` has made safe: the layers it passes through (the Slack
+    service, follow-up resolution, the assistant, the search) clean it once, not each."""
+
+
+def clean_text(text: str | bytes, *, max_chars: int | None = None) -> CleanText:
     """Make arbitrary user input safe to process: decode bytes, drop control characters and
-    NULs, normalise Unicode (NFKC), fold runs of spaces. Right-to-left text and emoji are kept."""
+    NULs, normalise Unicode (NFKC), fold runs of spaces. Right-to-left text and emoji are kept.
+    Text already cleaned (and short enough) is returned as it is."""
+    if isinstance(text, CleanText) and (max_chars is None or len(text) <= max_chars):
+        return text
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     # Lone surrogates (from undecodable bytes in argv or JSON "\ud800") are not text.
@@ -99,7 +107,7 @@ def clean_text(text: str | bytes, *, max_chars: int | None = None) -> str:
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
     if max_chars is not None and len(text) > max_chars:
         text = text[:max_chars]
-    return text
+    return CleanText(text)
 
 
 def words(text: str) -> list[str]:

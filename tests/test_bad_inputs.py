@@ -191,3 +191,23 @@ def test_ask_with_lone_surrogates_does_not_crash(assistant, citable, x: str) -> 
 @pytest.mark.parametrize("x", SURROGATE_INPUTS, ids=["surrogateescape-argv", "json-escape"])
 def test_align_with_lone_surrogates_does_not_crash(assistant, x: str) -> None:
     check_alignment(assistant, assistant.align(x))
+
+
+def test_text_is_cleaned_once_on_its_way_through_the_layers(monkeypatch) -> None:
+    """The Slack service, follow-up resolution, the assistant and the search each accept raw
+    text; text one of them cleaned is recognised by the next, not cleaned again."""
+    import unicodedata
+
+    from retrieval import text as text_module
+
+    raw = "ﬁnancial  crime\x00 objectives?"
+    once = text_module.clean_text(raw)
+    assert once == "financial crime objectives?"
+    calls: list[str] = []
+    real = unicodedata.normalize
+    monkeypatch.setattr(text_module.unicodedata, "normalize",
+                        lambda form, s: calls.append(s) or real(form, s))
+    assert text_module.clean_text(once) is once
+    assert text_module.clean_text(once, max_chars=500) is once
+    assert calls == []
+    assert text_module.clean_text(once, max_chars=9) == "financial"  # cut: cleaned again

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from ..slack_api.pacing import AdaptivePacer
-from ..storage.progress_store import AppStateStore
+from ..storage.app_state_store import AppStateStore
 from .digest_post import DigestPublisher
 from .nudges import NudgeRunner, RunReport
 

@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from ..storage.work_store import WorkStore
 from .deps import SlackDeps
 from .durable import Inbox, receive_requests
+from .features import Extensions, Feature
 from .listeners import align, feedback, home, progress, questions
 from .middleware import count_requests
 
@@ -44,13 +45,20 @@ def build_app(deps: SlackDeps, *, client: WebClient, signing_secret: str | None,
         deps.inbox = Inbox(WorkStore(deps.store.database))
     app.use(count_requests(deps.metrics))
     app.use(receive_requests(deps.inbox, deps.plans, deps.metrics))
-    questions.register(app, deps, bot_user_id)
-    align.register(app, deps)
-    home.register(app, deps)
-    feedback.register(app, deps)
-    if deps.progress is not None:
-        progress.register(app, deps)
+    features = built_in_features(deps, bot_user_id)
+    deps.extensions = Extensions.of(features, deps)
+    for feature in features:
+        feature.register(app, deps)
     return app
+
+
+def built_in_features(deps: SlackDeps, bot_user_id: str | None) -> list[Feature]:
+    """The app's features, registered in this order through the same path a plug-in would
+    take; progress tracking when it is on."""
+    features = [questions.feature(bot_user_id), align.FEATURE, home.FEATURE, feedback.FEATURE]
+    if deps.progress is not None:
+        features.append(progress.FEATURE)
+    return features
 
 
 def _no_token_unused_warning(record: logging.LogRecord) -> bool:

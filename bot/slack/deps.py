@@ -8,9 +8,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
-
-from slack_sdk.models.blocks import Block
+from typing import TYPE_CHECKING, Any
 
 from framework_data.schema import Framework
 
@@ -22,12 +20,10 @@ from .delivery import Delivery
 from .durable import TAKEN, TICKET, Inbox, Job, Plan, Ticket, request_key
 from .metrics import Metrics
 
-log = logging.getLogger("fwbot.slack")
+if TYPE_CHECKING:
+    from .features import Extensions
 
-# Adds App Home sections for a user (the progress-tracking feature registers one).
-HomeSection = Callable[[str], list[Block]]
-# Handles "Track as initiative" on an /align result: (body, alignment_id) -> None.
-TrackHandler = Callable[[dict, int], None]
+log = logging.getLogger("fwbot.slack")
 
 
 @dataclass
@@ -38,8 +34,9 @@ class SlackDeps:
     store: Store
     delivery: Delivery
     metrics: Metrics
-    home_sections: list[HomeSection] = field(default_factory=list)
-    on_track: TrackHandler | None = None
+    # What the app's features put in its extension points (bot.slack.features), set once
+    # by build_app.
+    extensions: Extensions | None = None
     # Progress tracking (/progress, nudges' buttons, the App Home section); None: off.
     progress: ProgressService | None = None
     # Post-ack work runs here: a pool as small as the machine's cores, apart from bolt's

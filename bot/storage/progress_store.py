@@ -11,9 +11,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .app_state_store import jsonable as _jsonable
 from .db import Database
 from .db import aware_utc as _now
-from .progress_models import AppState, AuditLog, Digest, Initiative, OwnerPref, ProgressUpdate
+from .progress_models import AuditLog, Digest, Initiative, OwnerPref, ProgressUpdate
 from .progress_records import (
     CADENCES,
     UPDATE_STATUSES,
@@ -384,34 +385,3 @@ class ProgressStore:
             row.stale = bool(newer)
             row.file_id = file_id
             row.refreshed_at = at
-
-
-class AppStateStore:
-    """Small facts kept across restarts, by key (e.g. ``send_rate``)."""
-
-    def __init__(self, database: Database) -> None:
-        self.database = database
-
-    def get(self, key: str) -> tuple[dict[str, Any], datetime] | None:
-        with self.database.session(write=False) as session:
-            row = session.get(AppState, key)
-            return (dict(row.value), row.updated_at) if row is not None else None
-
-    def put(self, key: str, value: dict[str, Any], *, now: datetime | None = None) -> None:
-        at = _now(now)
-        with self.database.session() as session:
-            row = session.get(AppState, key)
-            if row is None:
-                session.add(AppState(key=key, value=_jsonable(value), updated_at=at))
-            else:
-                row.value, row.updated_at = _jsonable(value), at
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (datetime, time)):
-        return value.isoformat()
-    return value

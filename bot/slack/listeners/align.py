@@ -25,6 +25,7 @@ from ..blocks import (
 )
 from ..deps import SlackDeps
 from ..durable import Job, Plan, Ticket
+from ..features import Feature
 from ..guard import reporting_failures
 from ..ids import (
     ACTION_ALIGN_CONFIRM,
@@ -218,7 +219,7 @@ def register(app: App, deps: SlackDeps) -> None:
                     click = Click.of(body)
                     with reporting_failures(name, deps.metrics, click.notify(deps)):
                         alignment_id = _alignment_id(body)
-                        record = deps.store.alignment(alignment_id) if alignment_id else None
+                        record = deps.alignments.find(alignment_id)
                         if record is None:
                             click.reply(deps, _text("I can't find that alignment any more — "
                                                     "run /align again."))
@@ -257,11 +258,12 @@ def register(app: App, deps: SlackDeps) -> None:
 
     @button(ACTION_ALIGN_TRACK, "align_track")
     def track(click: Click, record: AlignmentRecord, body: dict) -> None:
-        if deps.on_track is None:
+        track = deps.extensions.track if deps.extensions else None
+        if track is None:
             click.reply(deps, _text("Tracking initiatives isn't switched on in this "
                                     "workspace yet."))
             return
-        deps.on_track(body, record.id)
+        track(body, record.id)
 
     @app.view(VIEW_EDIT_TAGS)
     def on_edit_submitted(ack: Ack, body: dict, view: dict) -> None:
@@ -271,3 +273,6 @@ def register(app: App, deps: SlackDeps) -> None:
             return
         deps.run_durably(f"view:{VIEW_EDIT_TAGS}", body)
         ack()
+
+
+FEATURE = Feature("align", register)

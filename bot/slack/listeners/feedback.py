@@ -7,6 +7,7 @@ from slack_bolt import App
 from ...storage.store import UnknownRecord
 from ..blocks import Message
 from ..deps import SlackDeps
+from ..features import Feature
 from ..guard import reporting_failures
 from ..ids import ACTION_FEEDBACK_HELPFUL, ACTION_FEEDBACK_NOT_HELPFUL
 from .kept import kept_action
@@ -23,7 +24,7 @@ def record_vote(deps: SlackDeps, body: dict, *, helpful: bool) -> None:
     with reporting_failures("feedback", deps.metrics, lambda m: tell(m.text)):
         try:
             exchange_id = int(body["actions"][0]["value"])
-            deps.store.record_vote(exchange_id, user, helpful)
+            deps.questions.vote(exchange_id, user, helpful)
         except (KeyError, IndexError, ValueError, UnknownRecord):
             tell("I couldn't find that answer any more, so the vote wasn't recorded.")
             return
@@ -42,3 +43,6 @@ def register(app: App, deps: SlackDeps) -> None:
 def _register_vote(app: App, deps: SlackDeps, action_id: str, *, helpful: bool) -> None:
     kept_action(app, deps, action_id,
                 lambda body, ticket: lambda: record_vote(deps, body, helpful=helpful))
+
+
+FEATURE = Feature("feedback", register)

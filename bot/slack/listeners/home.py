@@ -7,6 +7,7 @@ from slack_sdk import WebClient
 
 from ..blocks import RecentAlignment, home_view
 from ..deps import SlackDeps
+from ..features import Feature
 from ..guard import reporting_failures
 
 RECENT = 5
@@ -16,8 +17,9 @@ def publish_home(deps: SlackDeps, client: WebClient, user: str) -> None:
     recent = [RecentAlignment(text=r.text, ids=list(r.final_ids if r.final_ids is not None
                                        else r.suggested_ids),
                               status=r.status, created_at=r.created_at)
-              for r in deps.store.recent_alignments(user, limit=RECENT)]
-    extra = [blocks for section in deps.home_sections if (blocks := section(user))]
+              for r in deps.alignments.recent(user, limit=RECENT)]
+    sections = deps.extensions.home_sections if deps.extensions else ()
+    extra = [blocks for section in sections if (blocks := section(user))]
     client.views_publish(user_id=user, view=home_view(deps.framework, user_id=user,
                                                        recent=recent, extra_sections=extra))
 
@@ -29,3 +31,6 @@ def register(app: App, deps: SlackDeps) -> None:
             return
         with reporting_failures("app_home_opened", deps.metrics, None):
             publish_home(deps, client, event["user"])
+
+
+FEATURE = Feature("home", register)

@@ -30,6 +30,7 @@ from ..blocks.progress import (
 )
 from ..deps import SlackDeps
 from ..durable import Job, Ticket
+from ..features import Feature
 from ..guard import reporting_failures
 from ..ids import (
     ACTION_PROGRESS_NEW,
@@ -107,20 +108,10 @@ def home_section(deps: SlackDeps) -> Callable[[str], list[Block]]:
                     *sections("I couldn't load your initiatives just now — "
                               "`/progress list` shows them.")]
 
-    section.progress_section = True  # type: ignore[attr-defined]
     return section
 
 
-def install(deps: SlackDeps) -> None:
-    """Hook progress tracking into the rest of the app: /align's "Track as initiative" and
-    the App Home section (once, however often it is called)."""
-    deps.on_track = lambda body, alignment_id: on_track(deps, body, alignment_id)
-    if not any(getattr(s, "progress_section", False) for s in deps.home_sections):
-        deps.home_sections.append(home_section(deps))
-
-
 def register(app: App, deps: SlackDeps) -> None:
-    install(deps)
     deps.plan(f"command:{COMMAND_PROGRESS}")(
         lambda command, ticket: lambda: run_command(deps, command))
     kept_action(app, deps, ACTION_UPDATE_INITIATIVE,
@@ -210,3 +201,8 @@ def register(app: App, deps: SlackDeps) -> None:
     @app.view(VIEW_PROGRESS_NEW)
     def on_new_submitted(ack: Ack, body: dict, view: dict) -> None:
         submit_new(deps, ack, body, view)
+
+
+FEATURE = Feature("progress", register, home_section=home_section,
+                  track=lambda deps: lambda body, alignment_id: on_track(deps, body,
+                                                                        alignment_id))

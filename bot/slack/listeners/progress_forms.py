@@ -151,7 +151,7 @@ def on_track(deps: SlackDeps, body: dict, alignment_id: int) -> None:
     """/align's "Track as initiative": the new-initiative modal, filled from the alignment."""
     where = Where(body["user"]["id"], (body.get("channel") or {}).get("id"),
                   body.get("response_url"))
-    record = deps.store.alignment(alignment_id)
+    record = deps.alignments.find(alignment_id)
     if record is None:
         where.tell(deps, notice("I can't find that alignment any more — run /align again."))
         return

@@ -7,10 +7,11 @@ import logging
 from slack_bolt import App, Assistant
 from slack_sdk.errors import SlackApiError
 
-from ...questions import AnsweredQuestion
+from ...questions import AnsweredQuestion, Conversation
 from ..blocks import Message, answer_messages
 from ..deps import SlackDeps
 from ..durable import Job, Plan, Ticket
+from ..features import Feature
 from ..guard import reporting_failures
 from ..incoming import mentions, plain_text
 
@@ -26,8 +27,8 @@ def _from_a_person(event: dict) -> bool:
 
 def answer_and_post(deps: SlackDeps, *, text: str, user: str, channel: str,
                     thread_ts: str | None, reply_in: str | None,
-                    team_id: str | None = None, ticket: Ticket | None = None
-                    ) -> AnsweredQuestion | None:
+                    team_id: str | None = None, ticket: Ticket | None = None,
+                    conversation: Conversation | None = None) -> AnsweredQuestion | None:
     """Answer ``text`` and post the reply in ``reply_in`` (a thread ts, or None: top level).
     The reply names ``ticket``'s request in its metadata; a resumed ticket's reply is looked
     for first (None: it had been posted before a restart)."""
@@ -38,11 +39,12 @@ def answer_and_post(deps: SlackDeps, *, text: str, user: str, channel: str,
         return None
     with deps.metrics.timed("answer"):
         done = deps.questions.answer(text, user_id=user, channel_id=channel,
-                                     thread_ts=thread_ts, team_id=team_id)
+                                     thread_ts=thread_ts, team_id=team_id,
+                                     conversation=conversation)
     messages = answer_messages(done.answer, deps.framework, exchange_id=done.exchange_id)
     ts = deps.delivery.post(channel, messages, thread_ts=reply_in, metadata=metadata)
     if ts:
-        deps.store.set_reply_ts(done.exchange_id, ts)
+        deps.questions.replied(done.exchange_id, ts)
     return done
 
 
@@ -76,25 +78,27 @@ def plan_question(deps: SlackDeps, bot_user_id: str | None) -> Plan:
                     "app_mention" if event.get("type") == "app_mention" else "message")
 
         def job() -> None:
-            if check_thread and not deps.questions.is_followup_thread(channel, stored_thread):
+            conversation = deps.questions.conversation(channel, stored_thread)
+            if check_thread and not conversation.bot_answered_in_thread:
                 return  # a thread the bot never answered in: not ours to join
             with reporting_failures(listener, deps.metrics, _notify_in(deps, channel, reply_in)):
                 if assistant:
-                    _assistant_status(deps, channel, thread_ts, text)
+                    _assistant_status(deps, channel, thread_ts, text,
+                                      first_question=not conversation.bot_answered_in_thread)
                 answer_and_post(deps, text=text, user=user, channel=channel,
                                 thread_ts=stored_thread, reply_in=reply_in, team_id=team_id,
-                                ticket=ticket)
+                                ticket=ticket, conversation=conversation)
 
         return job
 
     return plan
 
 
-def _assistant_status(deps: SlackDeps, channel: str, thread_ts: str, text: str) -> None:
+def _assistant_status(deps: SlackDeps, channel: str, thread_ts: str, text: str, *,
+                      first_question: bool) -> None:
     """The assistant pane's "is looking…" status, and the thread's title on its first
     question; a DM thread outside the pane has neither, which is fine."""
     client = deps.delivery.client
-    first_question = not deps.questions.is_followup_thread(channel, thread_ts)
     try:
         client.assistant_threads_setStatus(channel_id=channel, thread_ts=thread_ts,
                                            status="is looking in the framework…")
@@ -175,3 +179,8 @@ def _assistant(deps: SlackDeps) -> Assistant:
         deps.run_durably("event:message", body, context)
 
     return assistant
+
+
+def feature(bot_user_id: str | None) -> Feature:
+    """Questions need the bot's user id (to tell mentions of the bot apart)."""
+    return Feature("questions", lambda app, deps: register(app, deps, bot_user_id))
