@@ -39,10 +39,10 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 
 from bot.progress.nudges import NudgeConfig, NudgeRunner  # noqa: E402
-from bot.slack_api.pacing import AdaptivePacer  # noqa: E402
-from bot.slack_api.calls import sender_client
-from bot.slack_api.sender import SlackSender  # noqa: E402
 from bot.slack.progress_render import renderers  # noqa: E402
+from bot.slack_api.calls import sender_client  # noqa: E402
+from bot.slack_api.pacing import AdaptivePacer  # noqa: E402
+from bot.slack_api.sender import SlackSender  # noqa: E402
 from bot.storage.claims_store import ClaimStore  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
 from bot.storage.progress_records import NewInitiative  # noqa: E402

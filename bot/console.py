@@ -130,7 +130,7 @@ def run_console(
     for stream in {inp, out} & {sys.stdin, sys.stdout}:
         # undecodable input or an ASCII-only terminal must not end the session
         with contextlib.suppress(AttributeError, ValueError, OSError):
-            stream.reconfigure(errors="replace")  # type: ignore[attr-defined]
+            stream.reconfigure(errors="replace")  # type: ignore[union-attr]
     interactive = inp is sys.stdin and out is sys.stdout and inp.isatty()
     if interactive:
         with contextlib.suppress(ImportError):
@@ -176,7 +176,7 @@ def run_console(
                 continue
             if pasted is not None:
                 proposal, pasted = "\n".join(pasted), None
-                reply = backend.align(proposal) if proposal else ALIGN_USAGE
+                reply: object = backend.align(proposal) if proposal else ALIGN_USAGE
             else:
                 reply = _reply(line, services, backend)
             if reply is COLLECT:

@@ -288,6 +288,7 @@ def decode_text(data: bytes, name: str) -> str:
     Latin-1 only when the bytes are clearly text. Binary content raises ``binary``."""
     binary = DocumentError(name, f"is a binary file, not text: I read {SUPPORTED} files",
                            "binary")
+    text: str
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             text = data.decode("utf-16")
@@ -301,8 +302,8 @@ def decode_text(data: bytes, name: str) -> str:
         except UnicodeDecodeError:
             # Not UTF-8: an old Windows or Latin-1 file has a few accented letters, compressed
             # or encrypted data has high bytes everywhere.
-            sample = data[:65536]
-            if sum(1 for b in sample if b >= 0x80) > len(sample) * 0.3:
+            head = data[:65536]
+            if sum(1 for b in head if b >= 0x80) > len(head) * 0.3:
                 raise binary from None
             try:
                 text = data.decode("cp1252")

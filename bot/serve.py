@@ -36,7 +36,7 @@ def serve(services: Services, *, host: str, port: int) -> int:
     # Acks wait for the GIL behind answers being computed: hand it over more often.
     sys.setswitchinterval(0.001)
     work = _WorkPool(services.work_pool)
-    services.work_pool = work  # type: ignore[misc] — before the app is wired with it
+    services.work_pool = work  # before the app is wired with it
     app = services.slack_app()
     scheduler = _start_scheduler(services)
     recovery = _start_recovery(services)
@@ -148,7 +148,7 @@ class _WorkPool(Executor):
         self._closed = False
         self.finished = 0
 
-    def submit(self, fn, /, *args, **kwargs) -> Future:  # type: ignore[override]
+    def submit(self, fn, /, *args, **kwargs) -> Future:
         with self._lock:
             if self._closed:  # acknowledged after the deadline: not run
                 log.warning("fwbot: stop: 1 acknowledged job arrived after the deadline: "

@@ -110,7 +110,8 @@ class Services:
         from .slack.delivery import retry_handlers
 
         return WebClient(token=self.settings.slack_bot_token, base_url=self.settings.slack_api_url,
-                         timeout=self.settings.slack_timeout, retry_handlers=retry_handlers())
+                         timeout=max(1, round(self.settings.slack_timeout)),
+                         retry_handlers=retry_handlers())
 
     @cached_property
     def slack_deps(self):  # -> bot.slack.deps.SlackDeps

@@ -107,7 +107,11 @@ def _draw_bars(ax: Axes, data: DigestData) -> None:
     ax.set_xlim(0, widest * 1.02)
     ax.set_xlabel("Active initiatives (one linked to several goals counts under each)",
                   fontsize=9)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    from matplotlib.ticker import MaxNLocator  # imported late, like the rest of matplotlib
+
+    # matplotlib's default (AutoLocator) steps, whole numbers only
+    ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10],
+                                           integer=True))
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.tick_params(axis="y", length=0)

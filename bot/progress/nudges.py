@@ -158,7 +158,7 @@ class NudgeRunner:
             raise RuntimeError("sending nudges needs Slack: set SLACK_BOT_TOKEN")
         run_id = uuid.uuid4().hex[:12]
         me = claimer(run_id)
-        self._halted: str | None = None
+        self._halted = None
         with active_run(run_id):
             plan_of = {(p.owner_id, p.key): p for p in plans}
             self._recover(existing.values(), plan_of, me, now, report)
@@ -334,29 +334,32 @@ class NudgeRunner:
                                   detail={"wall": time.time()})
         if claim is not None:
             return claim
-        [old] = self.claims.claims(kind, period=period, subject=subject) or [None]
+        found = self.claims.claims(kind, period=period, subject=subject)
+        old = found[0] if found else None
         if old is None or not takeover_due(old, now):
             return None
         mine = self.claims.take_over(old, claimed_by=me, lease_until=self._lease(now), now=now)
         if mine is None:
             return None
+        if self.sender is None:
+            return None
         try:
-            found = self.sender.find_delivered(  # type: ignore[union-attr]
+            delivered = self.sender.find_delivered(
                 target, event_type=event_type, match={"subject": subject, "period": period},
                 since=claimed_at(mine))
         except Exception as exc:
             self.claims.release(mine.id, claimed_by=me, error=f"unverified: {exc}", now=now)
             return None
-        if found is not None:
-            self.claims.finish(mine.id, claimed_by=me, state="sent", channel_id=found[0],
-                               message_ts=found[1], now=now)
+        if delivered is not None:
+            self.claims.finish(mine.id, claimed_by=me, state="sent", channel_id=delivered[0],
+                               message_ts=delivered[1], now=now)
             return None
         return mine
 
     def _report_failures(self, me: str, now: datetime, report: RunReport) -> None:
         failures = sorted(set(report.failed))
         admins = sorted(self.admins()) if self.admins is not None else self.config.admins
-        if not failures or not admins:
+        if not failures or not admins or self.sender is None:
             return
         period = f"{week_key(now.date())}/" + ",".join(f"{o}={e}" for o, e in failures)[:40]
         text, blocks = self.render.failure_report(failures)

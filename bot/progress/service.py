@@ -121,7 +121,8 @@ class ProgressService:
 
     def check_objectives(self, ids: Iterable[str]) -> tuple[str, ...]:
         """The ids in the framework's own spelling; ProgressError naming any unknown one."""
-        known, unknown = [], []
+        known: list[str] = []
+        unknown: list[str] = []
         for raw in ids:
             raw = raw.strip()
             if not raw:

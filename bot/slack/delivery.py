@@ -31,6 +31,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 from slack_sdk.webhook import WebhookClient
 
 from ..slack_api.calls import ApiAnswer, call_once, retry_handlers
@@ -175,7 +176,7 @@ class Delivery:
                                   error=exc.error) from exc
         return found[1] if found else None
 
-    def open_view(self, trigger_id: str | None, view: object) -> bool:
+    def open_view(self, trigger_id: str | None, view: dict | View) -> bool:
         """``views.open``; False (counted) when Slack says the trigger expired — the caller
         asks the user to click again. Other errors raise."""
         try:

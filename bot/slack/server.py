@@ -204,7 +204,7 @@ def _refusing_channel(wsgi: SlackWSGI) -> type:
     class RefusalTask(ErrorTask):
         def execute(self) -> None:
             super().execute()
-            error = self.request.error
+            error: Any = getattr(self.request, "error", None)
             code = int(getattr(error, "code", 400))
             detail = (f"body over {wsgi.max_body} bytes" if code == 413
                       else f"waitress: {_short(getattr(error, 'body', ''), 60)}")
@@ -273,7 +273,7 @@ class HTTPServer:
             self._thread.join(max(0.2, deadline - time.monotonic()))
         # idle worker threads leave at once; a busy one is waited for until the deadline
         self._dispatcher.shutdown(cancel_pending=True,
-                                  timeout=max(0.2, deadline - time.monotonic()))
+                                  timeout=max(1, round(deadline - time.monotonic())))
         return answered
 
     def _in_loop(self, thunk: Callable[[], object]) -> None:

@@ -79,7 +79,7 @@ class History:
         oldest = moment.timestamp() - HISTORY_SLACK_SECONDS
         params: dict[str, Any] = {"channel": conversation, "oldest": f"{oldest:.6f}",
                                   "limit": 200, "include_all_metadata": True}
-        method = self.client.conversations_history
+        method: Callable[..., Any] = self.client.conversations_history
         if thread_ts:
             method, params["ts"] = self.client.conversations_replies, thread_ts
         while True:

@@ -118,7 +118,7 @@ def overdue_line(item: OverdueItem) -> str:
 
 def _overdue_blocks(data: DigestData) -> list[Block]:
     if not data.overdue:
-        return sections("*Overdue:* nothing is overdue. :tada:")
+        return [*sections("*Overdue:* nothing is overdue. :tada:")]
     lines = [f"*Overdue ({len(data.overdue):,})*"]
     lines += [overdue_line(item) for item in data.overdue[:MAX_OVERDUE]]
     hidden = len(data.overdue) - MAX_OVERDUE
@@ -129,7 +129,7 @@ def _overdue_blocks(data: DigestData) -> list[Block]:
 
 def _gap_blocks(data: DigestData) -> list[Block]:
     if not data.gaps:
-        return sections("*Coverage:* every objective has at least one active initiative.")
+        return [*sections("*Coverage:* every objective has at least one active initiative.")]
     heading = (
         f"*Coverage gaps — {_plural(len(data.gaps), 'objective')} "
         "without an active initiative*"

@@ -94,10 +94,10 @@ def _goals_only(fw: Framework) -> list[Block]:
 
 def _summary(fw: Framework) -> list[Block]:
     n = sum(1 for _ in fw.objectives())
-    return sections(
+    return [*sections(
         f"{escape(fw.title)} has {len(fw.goals)} goals and {n} objectives. "
         "Ask me about any of them."
-    )
+    )]
 
 
 def framework_blocks(fw: Framework, budget: int) -> list[Block]:

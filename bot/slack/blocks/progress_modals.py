@@ -163,7 +163,7 @@ def update_modal(initiatives: Sequence[InitiativeRecord], selected: InitiativeRe
 
 
 def _known(framework: Framework, objective_ids: Iterable[str]) -> list[Any]:
-    found = {}
+    found: dict[str, Any] = {}
     for oid in objective_ids:
         objective = framework.objective(oid)
         if objective is not None:
@@ -235,7 +235,7 @@ def _block(values: Mapping[str, Any], prefix: str, suffix: str | None = None
     if not found:
         return prefix, {}
     actions = values.get(found[0]) or {}
-    state = next(iter(actions.values()), {}) if isinstance(actions, Mapping) else {}
+    state: Any = next(iter(actions.values()), {}) if isinstance(actions, Mapping) else {}
     return found[0], state if isinstance(state, Mapping) else {}
 
 

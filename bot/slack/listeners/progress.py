@@ -181,8 +181,8 @@ def register(app: App, deps: SlackDeps) -> None:
             prefs = service(deps).snooze(where.user, spec)
             until = prefs.snoozed_until
             text = f"Snoozed until {slack_time(until)}." if until else "Snooze ended."
-            blocks = _message_blocks(body)
-            blocks = nudge_snoozed(blocks, until) if until and blocks else None
+            clicked = _message_blocks(body)
+            blocks = nudge_snoozed(clicked, until) if until and clicked else None
             after_change(where, body, blocks, text)
         return handle
 

@@ -82,7 +82,7 @@ def plan_question(deps: SlackDeps, bot_user_id: str | None) -> Plan:
             if check_thread and not conversation.bot_answered_in_thread:
                 return  # a thread the bot never answered in: not ours to join
             with reporting_failures(listener, deps.metrics, _notify_in(deps, channel, reply_in)):
-                if assistant:
+                if assistant and thread_ts:
                     _assistant_status(deps, channel, thread_ts, text,
                                       first_question=not conversation.bot_answered_in_thread)
                 answer_and_post(deps, text=text, user=user, channel=channel,
