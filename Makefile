@@ -1,5 +1,5 @@
-# fwbot: make run | test | lint | eval | bench.  The venv (.venv) is created on first use and
-# reinstalled only when pyproject.toml is newer than the stamp .venv/.installed.
+# fwbot: make run | test | lint | format | eval | bench.  The venv (.venv) is created on first
+# use and reinstalled only when pyproject.toml is newer than the stamp .venv/.installed.
 
 PY ?= python3
 VENV := .venv
@@ -10,12 +10,13 @@ HOLDOUT := tests/fixtures/eval/interpol_holdout
 WORKING := tests/fixtures/eval/working
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint eval calibrate bench
+.PHONY: help run test lint format eval calibrate bench
 
 help:
 	@echo "make run    serve Slack (if SLACK_BOT_TOKEN is set here or in .env), else a local chat"
 	@echo "make test   run the tests"
-	@echo "make lint   ruff check"
+	@echo "make lint   ruff check, ruff format --check and mypy (all three run; fails if any fails)"
+	@echo "make format ruff format (rewrites files in place)"
 	@echo "make eval   quality metrics on the working, dev and held-out sets (all in the repository)"
 	@echo "make calibrate  refit the score calibration on the working sets"
 	@echo "make bench  latency benchmark"
@@ -40,8 +41,20 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# All three checks run even when an earlier one fails, so that one run (CI's too) shows every
+# problem; the target fails at the end, naming the checks that failed. The format check names
+# the files (concise), not the whole diff: `make format` fixes them.
 lint: $(STAMP)
-	$(BIN)/ruff check .
+	@failed=""; \
+	echo "== ruff check ."; $(BIN)/ruff check . || failed="$$failed ruff-check"; \
+	echo "== ruff format --check ."; \
+	$(BIN)/ruff format --check --output-format concise . || failed="$$failed ruff-format"; \
+	echo "== mypy"; $(BIN)/mypy || failed="$$failed mypy"; \
+	if [ -n "$$failed" ]; then echo "make lint: failed:$$failed" >&2; exit 1; fi; \
+	echo "make lint: all checks passed"
+
+format: $(STAMP)
+	$(BIN)/ruff format .
 
 eval: $(STAMP)
 	@echo "== dev sets ($(DEV_EVAL), copies of the shared dev sets)"

@@ -30,6 +30,7 @@ import secrets
 import shutil
 import signal
 import socket
+import socketserver
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -61,12 +63,16 @@ Events = list[tuple[dict, str]]  # (app_mention event, event id)
 _handle_error = web_api._Server.handle_error
 
 
-def _quiet(self: web_api._Server, request: object, address: object) -> None:
+def _quiet(
+    self: socketserver.BaseServer, request: socket.socket | tuple[bytes, socket.socket],
+    client_address: Any,
+) -> None:
     """The fake answering a server that was killed meanwhile: a broken pipe, expected here."""
     if not isinstance(sys.exc_info()[1], ConnectionError):
-        _handle_error(self, request, address)  # type: ignore[arg-type]
+        _handle_error(self, request, client_address)
 
 
+# mypy rejects any assignment to a method; this one is deliberate, for the fake's whole run.
 web_api._Server.handle_error = _quiet  # type: ignore[method-assign]
 
 
@@ -122,7 +128,8 @@ class Slack:
 
         threads = [threading.Thread(target=send, args=(i,), daemon=True) for i, _ in
                    enumerate(events)]
-        _ = [t.start() for t in threads]
+        for t in threads:
+            t.start()
         return statuses, threads
 
 
@@ -204,7 +211,8 @@ def kill9(report: Report, servers: Servers, n: int, name: str) -> None:
     servers.fake.delay("chat.postMessage", 3.0)
     slack, events = Slack(url), mentions(servers.fake, n, "CKILL9")
     statuses, threads = slack.start(events)
-    _ = [t.join() for t in threads]
+    for t in threads:
+        t.join()
     acked = sum(s == 200 for s in statuses)
     report.add(name, "acked before the kill", f"{acked} / {n}", f"= {n}", acked == n)
     time.sleep(1.0)  # the first replies reach the (slow) fake: posts in flight at the kill
@@ -234,7 +242,8 @@ def sigterm(report: Report, servers: Servers, n: int, name: str) -> None:
     except subprocess.TimeoutExpired:
         code = None
     took = time.monotonic() - signalled
-    _ = [t.join() for t in threads]
+    for t in threads:
+        t.join()
     report.add(name, "exit s (SIGTERM → process gone)", f"{took:.1f}" if code is not None
                else f"> {took:.0f}", f"≤ {EXIT_LIMIT:.0f}", code is not None and took <= EXIT_LIMIT)
     report.add(name, "exit code", code, "= 0", code == 0)
@@ -246,7 +255,8 @@ def sigterm(report: Report, servers: Servers, n: int, name: str) -> None:
     servers.fake.delay("chat.postMessage", 0.2)
     t0 = time.monotonic()
     _, slack.url = servers.start()
-    _ = [t.join() for t in slack.start(refused, first=1, retries=RETRIES[1:])[1]]
+    for t in slack.start(refused, first=1, retries=RETRIES[1:])[1]:
+        t.join()
     outcome(report, name, servers.fake, events, t0, "the restart")
 
 
@@ -319,7 +329,8 @@ def postgres(report: Report, servers: Servers, n: int, name: str) -> None:
     cut.start()
     threads = slack.start(events, pace=4.0 / n)[1]  # the burst: N over 4 s
     cut.join()
-    _ = [t.join() for t in threads]
+    for t in threads:
+        t.join()
     if not back[0]:
         raise RuntimeError("the PostgreSQL outage failed (see its traceback above)")
     report.add(name, "failed sends / retries / Slack gave up",
@@ -343,8 +354,10 @@ def flood(report: Report, servers: Servers, n: int, name: str) -> None:
             statuses[i] = type(exc).__name__
 
     threads = [threading.Thread(target=send, args=(i,)) for i in range(n)]
-    _ = [t.start() for t in threads]
-    _ = [t.join() for t in threads]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     time.sleep(0.5)
     grown = (servers.log.stat().st_size - before) / n
     report.add(name, "log bytes per rejected request", f"{grown:.0f}",

@@ -293,7 +293,8 @@ def check_framework(path: Path | str) -> tuple[Framework | None, list[FrameworkP
         if not isinstance(root, MappingNode):
             got = {SequenceNode: "a list", ScalarNode: "a single value"}.get(type(root), "")
             msg = "the top level must be a mapping with id, title and goals"
-            problem(root and _line(root), "", f"{msg} (found {got})" if got else
+            problem(_line(root) if root is not None else None, "",
+                    f"{msg} (found {got})" if got else
                     "the file is empty; a framework needs at least an id, title and goals")
             return None, problems
         found: list[_Found] = []
@@ -301,7 +302,8 @@ def check_framework(path: Path | str) -> tuple[Framework | None, list[FrameworkP
         data = loader.construct_document(root)
     except yaml.YAMLError as e:
         mark, start = getattr(e, "problem_mark", None), getattr(e, "context_mark", None)
-        line = (mark or start).line + 1 if mark or start else None
+        where = mark or start
+        line = where.line + 1 if where else None
         detail = " ".join(str(getattr(e, a, "") or "") for a in ("context", "problem")).strip()
         if start and line != start.line + 1:
             detail += f" (it started at line {start.line + 1})"

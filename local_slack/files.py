@@ -108,9 +108,10 @@ class HostedFiles:
         ``content``)."""
         ws = self.workspace
         file_id = ws.new_id("F")
-        record = {"id": file_id, "name": name, "title": title or name, "content": bytes(content),
-                  "filetype": filetype, "mimetype": mimetype, "user": user, "size": size,
-                  "created": int(time.time()), "shares": []}
+        record: dict[str, Any] = {
+            "id": file_id, "name": name, "title": title or name, "content": bytes(content),
+            "filetype": filetype, "mimetype": mimetype, "user": user, "size": size,
+            "created": int(time.time()), "shares": []}
         with ws.lock:
             ws.files[file_id] = record
             return file_object(record, ws.root_url)

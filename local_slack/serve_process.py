@@ -29,14 +29,17 @@ def start_serve(env: Mapping[str, str], stderr: IO[str], *, timeout: float,
         cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=stderr, text=True, encoding="utf-8")
     lines: queue.Queue[str | None] = queue.Queue()
+    stdout = proc.stdout
+    assert stdout is not None  # stdout=PIPE above
 
     def pump() -> None:
-        for line in proc.stdout:  # type: ignore[union-attr]
+        for line in stdout:
             lines.put(line)
         lines.put(None)
 
     threading.Thread(target=pump, daemon=True).start()
-    deadline, seen = time.monotonic() + timeout, []
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
     while True:
         try:
             line = lines.get(timeout=max(0.0, deadline - time.monotonic()))

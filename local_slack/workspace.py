@@ -92,7 +92,7 @@ class Workspace:
             label = dt.datetime.now(zoneinfo.ZoneInfo(tz)).tzname() or tz
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             label = tz
-        user = {
+        user: dict[str, Any] = {
             "id": user_id,
             "team_id": TEAM_ID,
             "name": name or user_id.lower(),

@@ -12,6 +12,7 @@ most three); when none clears the bar the result says no objective fits well.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -140,7 +141,7 @@ class Aligner:
             raise result
         return result
 
-    def align_many(self, texts: list[str | bytes]) -> list[Alignment | AlignInputError]:
+    def align_many(self, texts: Sequence[str | bytes]) -> list[Alignment | AlignInputError]:
         """Align many proposals with one pass of the model over all their passages."""
         out: list[Alignment | AlignInputError] = []
         for item in self.candidates_many(texts):
@@ -148,7 +149,7 @@ class Aligner:
         return out
 
     def candidates_many(
-        self, texts: list[str | bytes]
+        self, texts: Sequence[str | bytes]
     ) -> list[tuple[list[Candidate], int, int] | AlignInputError]:
         """Per proposal: its best objectives with their evidence, and the words considered
         and ignored (or the reason it cannot be aligned)."""
@@ -158,11 +159,10 @@ class Aligner:
                 prepared.append(self._prepare(text))
             except AlignInputError as exc:
                 prepared.append(exc)
-        jobs = [(k, i) for k, p in enumerate(prepared) if isinstance(p, _Prepared)
-                for i in p.dense_passages]
-        vectors = self.searcher.embedder.embed(
-            [prepared[k].scoring[i] for k, i in jobs]  # type: ignore[union-attr]
-        )
+        passages = [(k, i, p.scoring[i]) for k, p in enumerate(prepared)
+                    if isinstance(p, _Prepared) for i in p.dense_passages]
+        jobs = [(k, i) for k, i, _ in passages]
+        vectors = self.searcher.embedder.embed([passage for _, _, passage in passages])
         dense, best_view = self.searcher.dense_matrix(vectors)
         rows: dict[tuple[int, int], int] = {job: r for r, job in enumerate(jobs)}
         out: list[tuple[list[Candidate], int, int] | AlignInputError] = []
@@ -177,7 +177,7 @@ class Aligner:
         return out
 
     def _prepare(self, text: str | bytes) -> _Prepared:
-        cleaned = clean_text(text)
+        cleaned: str = clean_text(text)  # then its first MAX_WORDS words, a plain str
         if not cleaned:
             raise AlignInputError("The proposal is empty: paste the text to align after /align.")
         if not has_letters(cleaned):

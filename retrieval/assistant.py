@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from framework_data.schema import Framework
 
 from .align import Aligner, AlignInputError, Alignment
@@ -41,6 +43,6 @@ class FrameworkAssistant:
     def align(self, text: str | bytes) -> Alignment:
         return self.aligner.align(text)
 
-    def align_many(self, texts: list[str | bytes]) -> list[Alignment | AlignInputError]:
+    def align_many(self, texts: Sequence[str | bytes]) -> list[Alignment | AlignInputError]:
         """Many proposals in one pass of the model; a bad one yields its error in its place."""
         return self.aligner.align_many(texts)

@@ -18,8 +18,13 @@ import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # both load slowly; load() imports them on first use
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
 
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 MAX_TOKENS = 256  # the model's trained window
@@ -84,8 +89,8 @@ class MiniLMEmbedder:
         self._sha = expected_sha256
         self.batch_size = batch_size
         self._lock = threading.Lock()
-        self._session = None
-        self._tokenizer = None
+        self._session: ort.InferenceSession | None = None
+        self._tokenizer: Tokenizer | None = None
         self._input_names: set[str] = set()
 
     # ---- loading ----------------------------------------------------------------------
@@ -178,13 +183,16 @@ class MiniLMEmbedder:
         return MiniLMChromaEmbeddingFunction(self)
 
 
-try:  # langchain-core is a declared dependency; the import is kept local to this adapter
+if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings as _LCEmbeddings
-except ImportError:  # pragma: no cover
-    _LCEmbeddings = object  # type: ignore[assignment,misc]
+else:
+    try:  # langchain-core is a declared dependency; the import is kept local to this adapter
+        from langchain_core.embeddings import Embeddings as _LCEmbeddings
+    except ImportError:  # pragma: no cover
+        _LCEmbeddings = object
 
 
-class MiniLMLangchainEmbeddings(_LCEmbeddings):  # type: ignore[misc,valid-type]
+class MiniLMLangchainEmbeddings(_LCEmbeddings):
     """langchain-core ``Embeddings`` backed by :class:`MiniLMEmbedder`."""
 
     def __init__(self, embedder: MiniLMEmbedder) -> None:

@@ -12,7 +12,7 @@ honest, and how often "high" and "medium" tags are right.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -164,9 +164,11 @@ def proposal_metrics(
     for case in cases:
         no_fit, scored_tags = align(case.text)
         tags = [t if isinstance(t, str) else t[0] for t in scored_tags]
+        # enumerate() of the union would join its items to Sequence[str | float]
+        each: Sequence[str | tuple[str, float, str]] = scored_tags
         shown += [Scored(score=t[1], confidence=t[2], correct=t[0] in case.acceptable,
                          first=i == 0)
-                  for i, t in enumerate(scored_tags) if not isinstance(t, str)]
+                  for i, t in enumerate(each) if not isinstance(t, str)]
         tags_total += len(tags)
         tags_wrong += sum(1 for t in tags if t not in case.acceptable)
         if case.primary is None:

@@ -17,7 +17,7 @@ Two rules, the same for every framework:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -116,7 +116,11 @@ class WordMeanings:
     """Embeddings of the framework's own words, to judge how close a question word is to an
     element's words when no stem or concept is shared."""
 
-    def __init__(self, embed, element_texts: dict[str, Iterable[str]]) -> None:
+    def __init__(
+        self,
+        embed: Callable[[Sequence[str]], np.ndarray],
+        element_texts: Mapping[str, Iterable[str]],
+    ) -> None:
         vocab: dict[str, int] = {}
         members: dict[str, list[int]] = {}
         for eid, texts in element_texts.items():

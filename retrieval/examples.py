@@ -63,7 +63,8 @@ class ExampleMemory:
         for ex in examples:
             by_text.setdefault(clean_text(ex.text), ex)  # the first (newest) decision wins
         with self._lock:
-            known = {clean_text(e.text): self._vectors[i] for i, e in enumerate(self._examples)}
+            known: dict[str, np.ndarray] = {
+                clean_text(e.text): self._vectors[i] for i, e in enumerate(self._examples)}
         fresh = [k for k in by_text if k not in known]
         if fresh:
             known.update(zip(fresh, self._embed([by_text[k].text for k in fresh]), strict=True))

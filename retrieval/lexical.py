@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -132,7 +132,7 @@ class LexicalIndex:
 
     def __init__(
         self,
-        docs: dict[str, Iterable[str]],
+        docs: Mapping[str, Iterable[str]],
         lexicon: ConceptLexicon | None = None,
         *,
         neutral: frozenset[str] = frozenset(),

@@ -147,8 +147,8 @@ class FrameworkSearcher:
         self.embedder = embedder.load()
         self.elements = {el.id: el for el in framework.elements()}
         self.names = OwnNames(framework)
-        ids = frozenset(framework.citation_ids())
-        self._notes = {el.id: _notes_for(el, ids) for el in framework.elements()}
+        citable = frozenset(framework.citation_ids())
+        self._notes = {el.id: _notes_for(el, citable) for el in framework.elements()}
         self.calibration = calibration or default_calibration()
         self._views = _views(framework, self.names, self._notes)
         self.index = VectorIndex.open(

@@ -1,10 +1,14 @@
-"""Helpers for the nudge tests: a database with initiatives, a runner on the fake Slack, and
-counting the nudges that really arrived (a pytest plugin, see conftest.py)."""
+"""Helpers for the progress tests (a pytest plugin, see conftest.py): a database with
+initiatives, a nudge runner on the fake Slack and counting the nudges that really arrived;
+initiative records built by hand (:func:`initiative_record`); the packaged INTERPOL framework
+(``interpol``); :func:`dump` for looking for text in blocks."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import pytest
 
@@ -16,8 +20,9 @@ from bot.slack_api.pacing import AdaptivePacer
 from bot.slack_api.sender import SlackSender
 from bot.storage.claims_store import ClaimStore
 from bot.storage.db import Database
-from bot.storage.progress_records import NewInitiative
+from bot.storage.progress_records import InitiativeRecord, NewInitiative
 from bot.storage.progress_store import ProgressStore
+from framework_data.schema import Framework
 from local_slack import FakeSlackAPI
 
 BOT_TOKEN = "xoxb-test"
@@ -64,3 +69,31 @@ def progress_store(database: Database) -> ProgressStore:
 
 def week_later(now: datetime, weeks: int = 1) -> datetime:
     return now + timedelta(weeks=weeks)
+
+
+def initiative_record(n: int = 1, *, now: datetime, **fields: Any) -> InitiativeRecord:
+    """Initiative ``n`` as the store would give it back: weekly and active, owned and created
+    by U1, created 30 days before ``now`` and changed ``now``, on objective 1.1, without
+    updates; ``fields`` override any of that. Test modules fix their own defaults with
+    ``functools.partial``."""
+    values: dict[str, Any] = dict(
+        id=n, kind="initiative", title=f"Initiative {n}", description="", owner_id="U1",
+        objective_ids=("1.1",), cadence="weekly", status="active", created_by="U1",
+        created_at=now - timedelta(days=30), updated_at=now)
+    values.update(fields)
+    return InitiativeRecord(**values)
+
+
+def dump(value: Any) -> str:
+    """``value`` (blocks, a view...) as JSON text with its characters as they are, to look for
+    text in it."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+@pytest.fixture(scope="session")
+def interpol() -> Framework:
+    """The packaged INTERPOL framework, loaded once (a Framework is frozen: sharing it is
+    safe)."""
+    from framework_data.loader import load_framework
+
+    return load_framework(None)

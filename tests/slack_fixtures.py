@@ -9,19 +9,29 @@ for them with ``bot.api.wait_for(...)``. The knowledge core is the session's in-
 Every bot tracks progress too (``bot.progress``, admins ``{"UADMIN"}``) on a hand-moved
 clock, ``bot.clock`` (Monday 30 Nov 2026 10:00 UTC until moved), unless built with
 ``make_bot(..., progress=False)`` (``slack_bot_without_progress``).
+
+To check that something was *not* done, ``bot.drain()`` first: it returns once every task
+handed to bolt's listener pool or to the bot's work pool (``deps.later``) has finished, so
+whatever the bot was going to post has been posted (see :class:`PendingTasks`).
+
+Also shared: ``fake_slack`` (a fake Web API per test), ``module_fake_slack`` (one per test
+module, for a server started once per module), and WebClients on ``fake_slack``:
+``slack_client`` (the SDK's default retries) and ``no_retry_client``.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import Executor, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
 
 from bot.alignments import AlignmentService
 from bot.progress.service import Admins, ProgressService
@@ -30,6 +40,7 @@ from bot.slack.app import build_app
 from bot.slack.delivery import Delivery, retry_handlers
 from bot.slack.deps import SlackDeps
 from bot.slack.durable import Inbox
+from bot.slack.features import Feature
 from bot.slack.metrics import Metrics
 from bot.storage.db import Database
 from bot.storage.progress_store import ProgressStore
@@ -58,6 +69,65 @@ class Clock:
         return self.now
 
 
+DRAIN_TIMEOUT = 30.0  # seconds: an answer, with the model cold on a busy CI machine
+
+
+class PendingTasks:
+    """How many tasks handed to the executors wrapped by :meth:`track` are not done yet
+    (queued or running), all executors together.
+
+    One count for all of them is what makes :meth:`wait_idle` right when tasks hand work on:
+    a listener task submits its job to the work pool *while it runs*, so the job is counted
+    before the listener task stops being counted, and the count never passes through 0 while
+    work is still being handed over, however many workers each pool has and in whatever order
+    they run. When it is 0, nothing is queued or running anywhere, and only a new request
+    (or a timer, see :meth:`SlackDeps.later`: only for a taken-over request with ``settle``)
+    can start more."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._pending = 0
+
+    def track(self, executor: Executor) -> Executor:
+        return _TrackedExecutor(executor, self)
+
+    def started(self) -> None:
+        with self._changed:
+            self._pending += 1
+
+    def ended(self, _future: Future | None = None) -> None:
+        with self._changed:
+            self._pending -= 1
+            if self._pending == 0:
+                self._changed.notify_all()
+
+    def wait_idle(self, timeout: float = DRAIN_TIMEOUT) -> None:
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._pending == 0, timeout):
+                raise AssertionError(f"{self._pending} task(s) of the bot still queued or "
+                                     f"running after {timeout} s")
+
+
+class _TrackedExecutor(Executor):
+    """``inner``, with every task counted in ``pending`` from its submission to its end."""
+
+    def __init__(self, inner: Executor, pending: PendingTasks) -> None:
+        self.inner, self._pending = inner, pending
+
+    def submit(self, fn: Callable, /, *args, **kwargs) -> Future:  # type: ignore[override]
+        self._pending.started()  # before the task can run (and end): never below 0
+        try:
+            future = self.inner.submit(fn, *args, **kwargs)
+        except BaseException:
+            self._pending.ended()
+            raise
+        future.add_done_callback(self._pending.ended)  # at once if it is already done
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.inner.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
 @dataclass
 class SlackBot:
     app: App
@@ -67,9 +137,21 @@ class SlackBot:
     store: Store
     progress: ProgressService | None = None
     clock: Clock = field(default_factory=Clock)
+    # bolt's listener pool and the work pool, counted (make_bot wraps both)
+    pending: PendingTasks = field(default_factory=PendingTasks)
 
     def send(self, req: SignedRequest) -> BoltResponse:
         return self.app.dispatch(to_bolt_request(req))
+
+    def drain(self, timeout: float = DRAIN_TIMEOUT) -> None:
+        """Wait until the requests sent so far are completely handled: every listener bolt
+        started (they run after the ack) and every job they handed to the work pool has
+        finished, and the jobs those handed on too. The pools stay usable.
+
+        Deterministic: ``send`` returns after bolt submitted the listener (it submits, then
+        waits for the ack), so its task is counted from then on; see :class:`PendingTasks`.
+        Not for a bot built with a pool that never runs its jobs (``test_durable_work``)."""
+        self.pending.wait_idle(timeout)
 
     def command(self, text: str, *, user: str = "U1", channel: str = "C1",
                 command: str = "/align") -> tuple[BoltResponse, str]:
@@ -99,37 +181,82 @@ def eventually(check, timeout: float = 5.0):
 
 
 def make_bot(assistant, database: Database, api: FakeSlackAPI, *,
-             progress: bool = True, work: Executor | None = None) -> SlackBot:
+             progress: bool = True, work: Executor | None = None,
+             plugins: Sequence[Feature] = ()) -> SlackBot:
     store = Store(database)
     metrics = Metrics()
     clock = Clock()
     client = api.client(BOT_TOKEN, retry_handlers=retry_handlers())
     tracking = (ProgressService(ProgressStore(database), assistant.framework,
                                 admins=Admins({ADMIN}), clock=clock) if progress else None)
+    pending = PendingTasks()
     deps = SlackDeps(framework=assistant.framework,
                      questions=QuestionService(assistant, store),
                      alignments=AlignmentService(assistant, store), store=store,
                      delivery=Delivery(client, metrics), metrics=metrics, progress=tracking,
-                     work=work or ThreadPoolExecutor(max_workers=2,
-                                                     thread_name_prefix="test-work"),
+                     work=pending.track(work or ThreadPoolExecutor(
+                         max_workers=2, thread_name_prefix="test-work")),
                      # the fake answers at once: nothing of a "dead" bot's is still landing
                      inbox=Inbox(WorkStore(database), settle=0))
-    app = build_app(deps, client=client, signing_secret=SECRET, bot_user_id=BOT_USER)
-    return SlackBot(app, api, SlackRequests(SECRET), deps, store, tracking, clock)
+    app = build_app(deps, client=client, signing_secret=SECRET, bot_user_id=BOT_USER,
+                    plugins=plugins)
+    # bolt runs listeners (and lazy listeners) after the ack in this pool: counted too
+    runner = app.listener_runner
+    runner.listener_executor = pending.track(runner.listener_executor)
+    lazy = runner.lazy_listener_runner
+    lazy.executor = pending.track(lazy.executor)  # type: ignore[attr-defined]
+    return SlackBot(app, api, SlackRequests(SECRET), deps, store, tracking, clock, pending)
+
+
+def close_bot(bot: SlackBot) -> None:
+    """Let the bot finish what it was doing (nothing of a test's runs on after it), then stop
+    its pools."""
+    try:
+        bot.drain()
+    finally:
+        bot.app.listener_runner.listener_executor.shutdown(wait=False)
+        if bot.deps.work is not None:
+            bot.deps.work.shutdown(wait=False)
 
 
 @pytest.fixture
 def fake_slack() -> Iterator[FakeSlackAPI]:
+    """The fake Slack Web API, fresh for each test (bot token ``xoxb-test``)."""
     with FakeSlackAPI(tokens=(BOT_TOKEN,)) as api:
         yield api
+
+
+@pytest.fixture(scope="module")
+def module_fake_slack() -> Iterator[FakeSlackAPI]:
+    """One fake Slack Web API for a whole test module (e.g. for a server started once per
+    module): tests tell their calls apart by channel or response URL, not by resetting it."""
+    with FakeSlackAPI(tokens=(BOT_TOKEN,)) as api:
+        yield api
+
+
+@pytest.fixture
+def slack_client(fake_slack: FakeSlackAPI) -> WebClient:
+    """A WebClient on ``fake_slack`` as the SDK makes one (its default retry handlers)."""
+    return WebClient(token=BOT_TOKEN, base_url=fake_slack.base_url)
+
+
+@pytest.fixture
+def no_retry_client(fake_slack: FakeSlackAPI) -> WebClient:
+    """A WebClient on ``fake_slack`` that never retries by itself, so every call reaches the
+    fake once (not even a dropped connection is retried)."""
+    return WebClient(token=BOT_TOKEN, base_url=fake_slack.base_url, retry_handlers=[])
 
 
 def _sqlite_bot(assistant, api: FakeSlackAPI, tmp_path: Path, *,
                 progress: bool) -> Iterator[SlackBot]:
     db = Database(f"sqlite:///{tmp_path / 'fwbot.db'}")
     db.migrate()
-    yield make_bot(assistant, db, api, progress=progress)
-    db.dispose()
+    bot = make_bot(assistant, db, api, progress=progress)
+    try:
+        yield bot
+    finally:
+        close_bot(bot)
+        db.dispose()
 
 
 @pytest.fixture
@@ -147,5 +274,9 @@ def slack_bot_without_progress(assistant, fake_slack: FakeSlackAPI,
 def slack_bot_pg(assistant, fake_slack: FakeSlackAPI, pg_schema_url: str) -> Iterator[SlackBot]:
     db = Database(pg_schema_url)
     db.migrate()
-    yield make_bot(assistant, db, fake_slack)
-    db.dispose()
+    bot = make_bot(assistant, db, fake_slack)
+    try:
+        yield bot
+    finally:
+        close_bot(bot)
+        db.dispose()

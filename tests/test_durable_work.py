@@ -37,9 +37,9 @@ class KilledPool(Executor):
 
 
 def _drain(bot: SlackBot) -> None:
-    """Wait until every job handed to the bot's work pool has finished."""
-    assert bot.deps.work is not None
-    bot.deps.work.shutdown(wait=True)
+    """Wait until bolt's listeners and the work pool have finished everything handed to
+    them (the listeners run after the ack)."""
+    bot.drain()
 
 
 def _replies(api: FakeSlackAPI, channel: str, thread_ts: str) -> list[dict]:

@@ -34,13 +34,6 @@ def test_no_history_means_no_change(interpol):
     assert points_back("why?") and not points_back("What about cybercrime?")
 
 
-@pytest.fixture(scope="module")
-def interpol():
-    from framework_data.loader import load_framework
-
-    return load_framework(None)
-
-
 def test_pointer_followup_is_answered_about_the_earlier_topic(assistant, interpol):
     resolved = resolve_followup("why does it matter?", EARLIER, interpol)
     answer = assistant.ask(resolved)

@@ -6,7 +6,6 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -25,17 +24,6 @@ SECRET = "test-signing-secret"
 
 # slack_sdk warns when a message has blocks but no fallback `text`; some cases do that on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore:The top-level `text` argument:UserWarning")
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlackAPI]:
-    with FakeSlackAPI() as server:
-        yield server
-
-
-@pytest.fixture
-def client(fake: FakeSlackAPI) -> WebClient:
-    return WebClient(base_url=fake.base_url, token="xoxb-test")
 
 
 @pytest.fixture
@@ -82,9 +70,11 @@ def modal(blocks: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str,
 # ---- Web API: round trips and recording -----------------------------------------------------
 
 
-def test_post_message_round_trip_is_recorded(fake: FakeSlackAPI, client: WebClient) -> None:
-    first = client.chat_postMessage(channel="C1", text="hello", blocks=[section("*hi*")])
-    second = client.chat_postMessage(channel="C1", text="again", thread_ts=first["ts"])
+def test_post_message_round_trip_is_recorded(
+    fake_slack: FakeSlackAPI, slack_client: WebClient
+) -> None:
+    first = slack_client.chat_postMessage(channel="C1", text="hello", blocks=[section("*hi*")])
+    second = slack_client.chat_postMessage(channel="C1", text="again", thread_ts=first["ts"])
     assert first["ok"] and first["channel"] == "C1"
     assert first["message"]["user"] == "UBOT" and first["message"]["bot_id"] == "BBOT"
     assert first["message"]["blocks"] == [section("*hi*")]
@@ -92,49 +82,51 @@ def test_post_message_round_trip_is_recorded(fake: FakeSlackAPI, client: WebClie
     whole, _, micro = first["ts"].partition(".")
     assert whole.isdigit() and len(micro) == 6 and float(second["ts"]) > float(first["ts"])
 
-    calls = fake.calls("chat.postMessage")
+    calls = fake_slack.calls("chat.postMessage")
     assert [c.params["text"] for c in calls] == ["hello", "again"]
     assert calls[0].headers["Authorization"] == "Bearer xoxb-test"
     assert calls[0].status == 200 and calls[0].response["ts"] == first["ts"]
     assert calls[0].at <= calls[1].at and calls[0].ok
-    assert [m["text"] for m in fake.messages("C1")] == ["hello", "again"]
-    assert fake.messages("C1")[0]["reply_count"] == 1
+    assert [m["text"] for m in fake_slack.messages("C1")] == ["hello", "again"]
+    assert fake_slack.messages("C1")[0]["reply_count"] == 1
 
 
-def test_form_and_json_bodies_are_both_decoded(fake: FakeSlackAPI, client: WebClient) -> None:
+def test_form_and_json_bodies_are_both_decoded(
+    fake_slack: FakeSlackAPI, slack_client: WebClient
+) -> None:
     blocks = [section("form")]
     metadata = {"event_type": "x", "event_payload": {"a": 1}}
-    client.api_call(
+    slack_client.api_call(
         "chat.postMessage",
         params={"channel": "C1", "blocks": json.dumps(blocks), "metadata": json.dumps(metadata)},
     )
-    client.chat_postMessage(channel="C1", blocks=blocks, metadata=metadata)
-    form, as_json = fake.calls("chat.postMessage")
+    slack_client.chat_postMessage(channel="C1", blocks=blocks, metadata=metadata)
+    form, as_json = fake_slack.calls("chat.postMessage")
     assert form.headers["Content-Type"].startswith("application/x-www-form-urlencoded")
     assert as_json.headers["Content-Type"].startswith("application/json")
     for call in (form, as_json):
         assert call.ok and call.params["blocks"] == blocks and call.params["metadata"] == metadata
-    client.assistant_threads_setSuggestedPrompts(
+    slack_client.assistant_threads_setSuggestedPrompts(
         channel_id="D1", thread_ts="1.1", prompts=[{"title": "t", "message": "m"}]
     )
-    assert fake.calls("assistant.threads.setSuggestedPrompts")[0].params["prompts"] == [
+    assert fake_slack.calls("assistant.threads.setSuggestedPrompts")[0].params["prompts"] == [
         {"title": "t", "message": "m"}
     ]
 
 
-def test_token_checks(fake: FakeSlackAPI) -> None:
-    wrong = WebClient(base_url=fake.base_url, token="xoxb-wrong")
+def test_token_checks(fake_slack: FakeSlackAPI) -> None:
+    wrong = WebClient(base_url=fake_slack.base_url, token="xoxb-wrong")
     assert api_error(wrong.auth_test).response["error"] == "invalid_auth"
-    missing = WebClient(base_url=fake.base_url)
+    missing = WebClient(base_url=fake_slack.base_url)
     assert api_error(missing.auth_test).response["error"] == "not_authed"
     as_param = missing.api_call("auth.test", params={"token": "xoxb-test"})
     assert as_param["user_id"] == "UBOT" and as_param["team_id"] == "T0001"
     assert as_param["bot_id"] == "BBOT" and as_param["team"] == "Test Team"
 
 
-def test_concurrent_posts_get_unique_ts(fake: FakeSlackAPI) -> None:
+def test_concurrent_posts_get_unique_ts(fake_slack: FakeSlackAPI) -> None:
     def post_some(n: int) -> None:
-        client = fake.client()
+        client = fake_slack.client()
         for i in range(5):
             client.chat_postMessage(channel="C1", text=f"{n}-{i}")
 
@@ -143,17 +135,17 @@ def test_concurrent_posts_get_unique_ts(fake: FakeSlackAPI) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    calls = fake.wait_for("chat.postMessage", count=40)
+    calls = fake_slack.wait_for("chat.postMessage", count=40)
     assert len({c.response["ts"] for c in calls}) == 40
-    assert len(fake.messages("C1")) == 40
-    fake.reset(keep_state=True)
-    assert fake.calls() == [] and len(fake.messages("C1")) == 40
-    fake.reset()
-    assert fake.messages("C1") == []
+    assert len(fake_slack.messages("C1")) == 40
+    fake_slack.reset(keep_state=True)
+    assert fake_slack.calls() == [] and len(fake_slack.messages("C1")) == 40
+    fake_slack.reset()
+    assert fake_slack.messages("C1") == []
 
 
-def test_unknown_method(client: WebClient) -> None:
-    assert api_error(client.api_call, "reactions.zap").response["error"] == "unknown_method"
+def test_unknown_method(slack_client: WebClient) -> None:
+    assert api_error(slack_client.api_call, "reactions.zap").response["error"] == "unknown_method"
 
 
 # ---- validation --------------------------------------------------------------------------------
@@ -183,18 +175,18 @@ MESSAGE_CASES = [
 
 @pytest.mark.parametrize(("fields", "expected"), MESSAGE_CASES)
 def test_message_validation_errors(
-    fake: FakeSlackAPI, client: WebClient, fields: dict[str, Any], expected: str
+    fake_slack: FakeSlackAPI, slack_client: WebClient, fields: dict[str, Any], expected: str
 ) -> None:
-    posted = client.chat_postMessage(channel="C1", text="seed")
+    posted = slack_client.chat_postMessage(channel="C1", text="seed")
     for call, kwargs in (
-        (client.chat_postMessage, {"channel": "C1"}),
-        (client.chat_postEphemeral, {"channel": "C1", "user": "U1"}),
-        (client.chat_update, {"channel": "C1", "ts": posted["ts"]}),
+        (slack_client.chat_postMessage, {"channel": "C1"}),
+        (slack_client.chat_postEphemeral, {"channel": "C1", "user": "U1"}),
+        (slack_client.chat_update, {"channel": "C1", "ts": posted["ts"]}),
     ):
         err = api_error(call, **kwargs, **fields)
         assert err.response["error"] == expected
-    status = WebhookClient(fake.response_url()).send_dict(fields).status_code
-    assert status == 400 and fake.calls("response_url")[-1].response["error"] == expected
+    status = WebhookClient(fake_slack.response_url()).send_dict(fields).status_code
+    assert status == 400 and fake_slack.calls("response_url")[-1].response["error"] == expected
 
 
 def test_limits_are_inclusive_and_explained() -> None:
@@ -216,8 +208,8 @@ def test_limits_are_inclusive_and_explained() -> None:
     assert L.check_view(modal([section("x")] * L.MAX_VIEW_BLOCKS)) is None
 
 
-def test_validation_detail_in_response(client: WebClient) -> None:
-    err = api_error(client.chat_postMessage, channel="C1", blocks=[section("x" * 3001)])
+def test_validation_detail_in_response(slack_client: WebClient) -> None:
+    err = api_error(slack_client.chat_postMessage, channel="C1", blocks=[section("x" * 3001)])
     assert err.response["response_metadata"]["messages"] == [
         "[ERROR] must be less than 3001 characters [json-pointer:/blocks/0/text/text]"
     ]
@@ -240,189 +232,206 @@ VIEW_CASES = [
 
 @pytest.mark.parametrize(("view", "expected", "home_too"), VIEW_CASES)
 def test_view_validation_errors(
-    client: WebClient, view: dict[str, Any], expected: str, home_too: bool
+    slack_client: WebClient, view: dict[str, Any], expected: str, home_too: bool
 ) -> None:
-    assert api_error(client.views_open, trigger_id="t1", view=view).response["error"] == expected
-    assert api_error(client.views_push, trigger_id="t1", view=view).response["error"] == expected
+    assert (
+        api_error(slack_client.views_open, trigger_id="t1", view=view).response["error"] == expected
+    )
+    assert (
+        api_error(slack_client.views_push, trigger_id="t1", view=view).response["error"] == expected
+    )
     home = {k: v for k, v in view.items() if k != "title"} | {"type": "home"}
     if home_too:
-        err = api_error(client.views_publish, user_id="U1", view=home)
+        err = api_error(slack_client.views_publish, user_id="U1", view=home)
         assert err.response["error"] == expected
     else:
-        assert client.views_publish(user_id="U1", view=home)["ok"]
+        assert slack_client.views_publish(user_id="U1", view=home)["ok"]
 
 
-def test_views_lifecycle_and_expired_trigger(fake: FakeSlackAPI, client: WebClient) -> None:
-    err = api_error(client.views_open, trigger_id="expired-123", view=modal())
+def test_views_lifecycle_and_expired_trigger(
+    fake_slack: FakeSlackAPI, slack_client: WebClient
+) -> None:
+    err = api_error(slack_client.views_open, trigger_id="expired-123", view=modal())
     assert err.response["error"] == "expired_trigger_id"
-    opened = client.views_open(trigger_id="t1", view=modal(external_id="ext-1"))["view"]
+    opened = slack_client.views_open(trigger_id="t1", view=modal(external_id="ext-1"))["view"]
     assert opened["id"].startswith("V") and opened["title"]["text"] == "Align"
-    pushed = client.views_push(trigger_id="t2", view=modal())["view"]
+    pushed = slack_client.views_push(trigger_id="t2", view=modal())["view"]
     assert pushed["id"] != opened["id"]
-    updated = client.views_update(external_id="ext-1", view=modal([section("new")]))["view"]
-    assert updated["id"] == opened["id"] and fake.view(opened["id"])["blocks"] == [section("new")]
-    assert api_error(client.views_update, view_id="VNOPE", view=modal()).response["error"] == (
-        "not_found"
-    )
+    updated = slack_client.views_update(external_id="ext-1", view=modal([section("new")]))["view"]
+    assert updated["id"] == opened["id"] and fake_slack.view(opened["id"])["blocks"] == [
+        section("new")
+    ]
+    assert api_error(slack_client.views_update, view_id="VNOPE", view=modal()).response[
+        "error"
+    ] == ("not_found")
     home = {"type": "home", "blocks": [section("home")]}
-    first = client.views_publish(user_id="U1", view=home)["view"]
-    again = client.views_publish(user_id="U1", view=home)["view"]
-    assert first["id"] == again["id"] and fake.home_view("U1")["blocks"] == [section("home")]
+    first = slack_client.views_publish(user_id="U1", view=home)["view"]
+    again = slack_client.views_publish(user_id="U1", view=home)["view"]
+    assert first["id"] == again["id"] and fake_slack.home_view("U1")["blocks"] == [section("home")]
 
 
 # ---- fault injection ---------------------------------------------------------------------------
 
 
-def test_429_retry_after_is_honoured_by_the_sdk(fake: FakeSlackAPI) -> None:
-    fake.fail_next("chat.postMessage", status=429, retry_after=1)
+def test_429_retry_after_is_honoured_by_the_sdk(fake_slack: FakeSlackAPI) -> None:
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=1)
     client = WebClient(
-        base_url=fake.base_url,
+        base_url=fake_slack.base_url,
         token="xoxb-test",
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
     )
     assert client.chat_postMessage(channel="C1", text="hi")["ok"]
-    limited, accepted = fake.calls("chat.postMessage")
+    limited, accepted = fake_slack.calls("chat.postMessage")
     assert limited.status == 429 and limited.response == {"ok": False, "error": "ratelimited"}
     assert accepted.status == 200 and accepted.at - limited.at >= 1
 
 
-def test_fail_next_surfaces_as_slack_api_error(fake: FakeSlackAPI, client: WebClient) -> None:
-    fake.fail_next("chat.postMessage", error="channel_not_found", times=2)
-    fake.fail_next("chat.postMessage", error="fatal_error", status=500)
+def test_fail_next_surfaces_as_slack_api_error(
+    fake_slack: FakeSlackAPI, slack_client: WebClient
+) -> None:
+    fake_slack.fail_next("chat.postMessage", error="channel_not_found", times=2)
+    fake_slack.fail_next("chat.postMessage", error="fatal_error", status=500)
     for expected, status in (("channel_not_found", 200),) * 2 + (("fatal_error", 500),):
-        err = api_error(client.chat_postMessage, channel="C1", text="hi")
+        err = api_error(slack_client.chat_postMessage, channel="C1", text="hi")
         assert err.response["error"] == expected and err.response.status_code == status
-    assert client.chat_postMessage(channel="C1", text="hi")["ok"]  # the queue is used up
+    assert slack_client.chat_postMessage(channel="C1", text="hi")["ok"]  # the queue is used up
 
 
-def test_rate_limit_gives_429_with_retry_after(fake: FakeSlackAPI, client: WebClient) -> None:
-    fake.rate_limit(per_channel_per_sec=0.5, workspace_per_sec=None)
-    assert client.chat_postMessage(channel="C1", text="1")["ok"]
-    assert client.chat_postMessage(channel="C2", text="other channel")["ok"]
-    err = api_error(client.chat_postMessage, channel="C1", text="2")
+def test_rate_limit_gives_429_with_retry_after(
+    fake_slack: FakeSlackAPI, slack_client: WebClient
+) -> None:
+    fake_slack.rate_limit(per_channel_per_sec=0.5, workspace_per_sec=None)
+    assert slack_client.chat_postMessage(channel="C1", text="1")["ok"]
+    assert slack_client.chat_postMessage(channel="C2", text="other channel")["ok"]
+    err = api_error(slack_client.chat_postMessage, channel="C1", text="2")
     assert err.response.status_code == 429 and err.response["error"] == "ratelimited"
     assert err.response.headers["Retry-After"] == "2"
-    fake.rate_limit(per_channel_per_sec=None, workspace_per_sec=1)
-    assert client.chat_postMessage(channel="C3", text="a")["ok"]
-    assert api_error(client.chat_postMessage, channel="C4", text="b").response.status_code == 429
-    assert [c.status for c in fake.calls("chat.postMessage")] == [200, 200, 429, 200, 429]
+    fake_slack.rate_limit(per_channel_per_sec=None, workspace_per_sec=1)
+    assert slack_client.chat_postMessage(channel="C3", text="a")["ok"]
+    assert (
+        api_error(slack_client.chat_postMessage, channel="C4", text="b").response.status_code == 429
+    )
+    assert [c.status for c in fake_slack.calls("chat.postMessage")] == [200, 200, 429, 200, 429]
 
 
-def test_delay_slows_a_method(fake: FakeSlackAPI, client: WebClient) -> None:
-    fake.delay("auth.test", 0.3)
+def test_delay_slows_a_method(fake_slack: FakeSlackAPI, slack_client: WebClient) -> None:
+    fake_slack.delay("auth.test", 0.3)
     started = time.monotonic()
-    client.auth_test()
+    slack_client.auth_test()
     assert time.monotonic() - started >= 0.3
-    fake.delay("auth.test", 0)
-    fake.reset()
-    assert fake.calls() == []
+    fake_slack.delay("auth.test", 0)
+    fake_slack.reset()
+    assert fake_slack.calls() == []
 
 
 def test_wait_for_blocks_then_times_out_with_the_calls_seen(
-    fake: FakeSlackAPI, client: WebClient
+    fake_slack: FakeSlackAPI, slack_client: WebClient
 ) -> None:
-    timer = threading.Timer(0.2, lambda: client.chat_postMessage(channel="C9", text="late"))
+    timer = threading.Timer(0.2, lambda: slack_client.chat_postMessage(channel="C9", text="late"))
     timer.start()
-    found = fake.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "C9")
+    found = fake_slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "C9")
     assert found[0].params["text"] == "late"
     with pytest.raises(AssertionError, match=re.escape("chat.postMessage -> 200")):
-        fake.wait_for("chat.update", timeout=0.2)
+        fake_slack.wait_for("chat.update", timeout=0.2)
 
 
 # ---- response_url ------------------------------------------------------------------------------
 
 
-def test_response_url_allows_five_uses(fake: FakeSlackAPI) -> None:
-    url = fake.response_url("tok1")
-    assert url == f"http://127.0.0.1:{fake.port}/response/tok1"
+def test_response_url_allows_five_uses(fake_slack: FakeSlackAPI) -> None:
+    url = fake_slack.response_url("tok1")
+    assert url == f"http://127.0.0.1:{fake_slack.port}/response/tok1"
     hook = WebhookClient(url)
     for i in range(5):
         resp = hook.send(text=f"r{i}", response_type="ephemeral", replace_original=True)
         assert resp.status_code == 200 and json.loads(resp.body) == {"ok": True}
     sixth = hook.send(text="too many")
     assert sixth.status_code == 404 and json.loads(sixth.body)["error"] == "used_url"
-    calls = fake.calls("response_url")
+    calls = fake_slack.calls("response_url")
     assert calls[0].params == {
         "text": "r0",
         "response_type": "ephemeral",
         "replace_original": True,
         "_token": "tok1",
     }
-    fake.expire_response_url("tok2")
-    assert WebhookClient(fake.response_url("tok2")).send(text="x").status_code == 404
-    assert WebhookClient(fake.response_url()).send(delete_original=True).status_code == 200
-    fake.fail_next("response_url", error="internal_error", status=500)
-    assert WebhookClient(fake.response_url()).send(text="x").status_code == 500
+    fake_slack.expire_response_url("tok2")
+    assert WebhookClient(fake_slack.response_url("tok2")).send(text="x").status_code == 404
+    assert WebhookClient(fake_slack.response_url()).send(delete_original=True).status_code == 200
+    fake_slack.fail_next("response_url", error="internal_error", status=500)
+    assert WebhookClient(fake_slack.response_url()).send(text="x").status_code == 500
 
 
 # ---- conversations, users, files, assistant ----------------------------------------------------
 
 
-def test_history_and_replies(fake: FakeSlackAPI, client: WebClient) -> None:
+def test_history_and_replies(fake_slack: FakeSlackAPI, slack_client: WebClient) -> None:
     meta = {"event_type": "fwbot_answer", "event_payload": {"q": "1"}}
-    parent = client.chat_postMessage(channel="C1", text="p", metadata=meta)["ts"]
-    client.chat_postMessage(channel="C1", text="reply", thread_ts=parent)
-    later = client.chat_postMessage(channel="C1", text="later")["ts"]
+    parent = slack_client.chat_postMessage(channel="C1", text="p", metadata=meta)["ts"]
+    slack_client.chat_postMessage(channel="C1", text="reply", thread_ts=parent)
+    later = slack_client.chat_postMessage(channel="C1", text="later")["ts"]
 
     def texts(**kwargs: Any) -> list[str]:
-        return [m["text"] for m in client.conversations_history(channel="C1", **kwargs)["messages"]]
+        return [
+            m["text"]
+            for m in slack_client.conversations_history(channel="C1", **kwargs)["messages"]
+        ]
 
-    with_meta = client.conversations_history(channel="C1", include_all_metadata=True)
+    with_meta = slack_client.conversations_history(channel="C1", include_all_metadata=True)
     assert [m["text"] for m in with_meta["messages"]] == ["later", "p"]  # newest first
     assert with_meta["messages"][1]["metadata"] == meta
-    assert "metadata" not in client.conversations_history(channel="C1")["messages"][1]
-    page = client.conversations_history(channel="C1", limit=1)
+    assert "metadata" not in slack_client.conversations_history(channel="C1")["messages"][1]
+    page = slack_client.conversations_history(channel="C1", limit=1)
     assert page["has_more"] and [m["text"] for m in page["messages"]] == ["later"]
     assert texts(cursor=page["response_metadata"]["next_cursor"]) == ["p"]
     assert texts(oldest=parent) == ["later"] and texts(latest=later) == ["p"]
     assert texts(oldest=parent, inclusive=True) == ["later", "p"]
 
-    thread = client.conversations_replies(channel="C1", ts=parent, include_all_metadata=True)
+    thread = slack_client.conversations_replies(channel="C1", ts=parent, include_all_metadata=True)
     assert [m["text"] for m in thread["messages"]] == ["p", "reply"]
     assert thread["messages"][0]["metadata"] == meta
-    err = api_error(client.conversations_replies, channel="C1", ts="1.000001")
+    err = api_error(slack_client.conversations_replies, channel="C1", ts="1.000001")
     assert err.response["error"] == "thread_not_found"
 
 
-def test_update_delete_open_and_users(fake: FakeSlackAPI, client: WebClient) -> None:
-    ts = client.chat_postMessage(channel="C1", text="v1")["ts"]
-    assert client.chat_update(channel="C1", ts=ts, text="v2")["message"]["text"] == "v2"
-    assert fake.messages("C1")[0]["text"] == "v2"
-    err = api_error(client.chat_update, channel="C1", ts="1.000001", text="x")
+def test_update_delete_open_and_users(fake_slack: FakeSlackAPI, slack_client: WebClient) -> None:
+    ts = slack_client.chat_postMessage(channel="C1", text="v1")["ts"]
+    assert slack_client.chat_update(channel="C1", ts=ts, text="v2")["message"]["text"] == "v2"
+    assert fake_slack.messages("C1")[0]["text"] == "v2"
+    err = api_error(slack_client.chat_update, channel="C1", ts="1.000001", text="x")
     assert err.response["error"] == "message_not_found"
-    assert client.chat_delete(channel="C1", ts=ts)["ok"] and fake.messages("C1") == []
-    assert client.conversations_open(users="U123")["channel"]["id"] == "DU123"
-    assert client.chat_postEphemeral(channel="C1", user="U1", text="psst")["message_ts"]
-    assert fake.ephemeral_messages()[0]["to_user"] == "U1"
+    assert slack_client.chat_delete(channel="C1", ts=ts)["ok"] and fake_slack.messages("C1") == []
+    assert slack_client.conversations_open(users="U123")["channel"]["id"] == "DU123"
+    assert slack_client.chat_postEphemeral(channel="C1", user="U1", text="psst")["message_ts"]
+    assert fake_slack.ephemeral_messages()[0]["to_user"] == "U1"
 
-    fake.add_user("U1", tz="America/New_York", tz_offset=-18000, real_name="Ada")
-    user = client.users_info(user="U1")["user"]
+    fake_slack.add_user("U1", tz="America/New_York", tz_offset=-18000, real_name="Ada")
+    user = slack_client.users_info(user="U1")["user"]
     assert (user["tz"], user["tz_offset"], user["real_name"]) == ("America/New_York", -18000, "Ada")
-    assert fake.add_user("U2")["tz"] == "Europe/Paris"
-    assert api_error(client.users_info, user="UNOPE").response["error"] == "user_not_found"
+    assert fake_slack.add_user("U2")["tz"] == "Europe/Paris"
+    assert api_error(slack_client.users_info, user="UNOPE").response["error"] == "user_not_found"
 
 
-def test_file_upload_v2_end_to_end(fake: FakeSlackAPI, client: WebClient) -> None:
-    result = client.files_upload_v2(content=b"\x89PNG...", filename="x.png", channel="C1")
+def test_file_upload_v2_end_to_end(fake_slack: FakeSlackAPI, slack_client: WebClient) -> None:
+    result = slack_client.files_upload_v2(content=b"\x89PNG...", filename="x.png", channel="C1")
     assert result["ok"] and result["file"]["name"] == "x.png"
     file_id = result["file"]["id"]
-    assert [c.method for c in fake.calls()] == [
+    assert [c.method for c in fake_slack.calls()] == [
         "files.getUploadURLExternal",
         "upload",
         "files.completeUploadExternal",
     ]
-    assert fake.calls("files.completeUploadExternal")[0].params["files"] == [
+    assert fake_slack.calls("files.completeUploadExternal")[0].params["files"] == [
         {"id": file_id, "title": "x.png"}
     ]
-    stored = fake.uploaded_file(file_id)
+    stored = fake_slack.uploaded_file(file_id)
     assert stored["content"] == b"\x89PNG..." and stored["shares"][0]["channel"] == "C1"
-    assert fake.messages("C1")[0]["files"][0]["id"] == file_id
+    assert fake_slack.messages("C1")[0]["files"][0]["id"] == file_id
 
 
-def test_assistant_thread_methods(fake: FakeSlackAPI, client: WebClient) -> None:
-    client.assistant_threads_setStatus(channel_id="D1", thread_ts="1.1", status="thinking…")
-    client.assistant_threads_setTitle(channel_id="D1", thread_ts="1.1", title="Alignment")
-    assert fake.assistant_thread("D1", "1.1") == {"status": "thinking…", "title": "Alignment"}
+def test_assistant_thread_methods(fake_slack: FakeSlackAPI, slack_client: WebClient) -> None:
+    slack_client.assistant_threads_setStatus(channel_id="D1", thread_ts="1.1", status="thinking…")
+    slack_client.assistant_threads_setTitle(channel_id="D1", thread_ts="1.1", title="Alignment")
+    assert fake_slack.assistant_thread("D1", "1.1") == {"status": "thinking…", "title": "Alignment"}
 
 
 # ---- signed requests ---------------------------------------------------------------------------
@@ -471,11 +480,11 @@ def test_event_envelope_and_retry_headers(slack: SlackRequests) -> None:
 
 
 @pytest.fixture
-def app(fake: FakeSlackAPI) -> App:
+def app(fake_slack: FakeSlackAPI) -> App:
     app = App(
         token="xoxb-test",
         signing_secret=SECRET,
-        client=WebClient(base_url=fake.base_url, token="xoxb-test"),
+        client=WebClient(base_url=fake_slack.base_url, token="xoxb-test"),
     )
 
     @app.command("/align")
@@ -495,17 +504,21 @@ def app(fake: FakeSlackAPI) -> App:
     return app
 
 
-def test_bolt_app_accepts_signed_requests(fake: FakeSlackAPI, app: App, slack: SlackRequests):
+def test_bolt_app_accepts_signed_requests(fake_slack: FakeSlackAPI, app: App, slack: SlackRequests):
     cmd = slack.slash_command(
-        "/align", "our plan", user_id="U1", channel_id="C1", response_url=fake.response_url("c")
+        "/align",
+        "our plan",
+        user_id="U1",
+        channel_id="C1",
+        response_url=fake_slack.response_url("c"),
     )
     resp = app.dispatch(to_bolt_request(cmd))
     assert resp.status == 200 and resp.body == "Aligning…"  # bolt acks a bare text as-is
-    assert fake.wait_for("response_url")[0].params["text"] == "aligned: our plan"
+    assert fake_slack.wait_for("response_url")[0].params["text"] == "aligned: our plan"
 
     event = slack.app_mention_event("<@UBOT> align", user="U1", channel="C1", ts="1700000000.1")
     assert app.dispatch(to_bolt_request(slack.event(event))).status == 200
-    posted = fake.wait_for("chat.postMessage")[0]
+    posted = fake_slack.wait_for("chat.postMessage")[0]
     assert posted.params | {"team_id": "T0001"} == {  # bolt's client adds the team
         "channel": "C1",
         "text": "hi <@U1>",
@@ -514,10 +527,15 @@ def test_bolt_app_accepts_signed_requests(fake: FakeSlackAPI, app: App, slack: S
     }
 
     action = slack.block_actions_payload(
-        "pick", "v2", user="U1", channel="C1", response_url=fake.response_url("a"), trigger_id="t"
+        "pick",
+        "v2",
+        user="U1",
+        channel="C1",
+        response_url=fake_slack.response_url("a"),
+        trigger_id="t",
     )
     assert app.dispatch(to_bolt_request(slack.interaction(action))).status == 200
-    assert fake.wait_for("response_url", where=lambda c: c.params["_token"] == "a")
+    assert fake_slack.wait_for("response_url", where=lambda c: c.params["_token"] == "a")
 
     verify = app.dispatch(to_bolt_request(slack.url_verification("xyz")))
     assert json.loads(verify.body) == {"challenge": "xyz"}
@@ -532,8 +550,8 @@ def test_bolt_rejects_forged_and_stale_requests(app: App, slack: SlackRequests) 
     assert app.dispatch(to_bolt_request(old)).status == 401
 
 
-def test_bolt_assistant_reads_the_thread_shapes(fake: FakeSlackAPI, slack: SlackRequests):
-    app = App(signing_secret=SECRET, client=fake.client())
+def test_bolt_assistant_reads_the_thread_shapes(fake_slack: FakeSlackAPI, slack: SlackRequests):
+    app = App(signing_secret=SECRET, client=fake_slack.client())
     assistant = Assistant()
 
     @assistant.thread_started
@@ -552,19 +570,19 @@ def test_bolt_assistant_reads_the_thread_shapes(fake: FakeSlackAPI, slack: Slack
         "U1", "D1", "1700000000.000001", context_channel="C7"
     )
     assert app.dispatch(to_bolt_request(slack.event(started_event))).status == 200
-    hello = fake.wait_for("chat.postMessage")[0]
+    hello = fake_slack.wait_for("chat.postMessage")[0]
     assert hello.params["text"] == "hello from C7" and hello.params["channel"] == "D1"
     assert hello.params["metadata"]["event_payload"]["channel_id"] == "C7"
-    fake.wait_for("assistant.threads.setSuggestedPrompts")
+    fake_slack.wait_for("assistant.threads.setSuggestedPrompts")
 
     message = slack.message_im_event(
         "help", user="U1", channel="D1", ts="1700000000.000200", thread_ts="1700000000.000001"
     )
     assert app.dispatch(to_bolt_request(slack.event(message))).status == 200
-    reply = fake.wait_for("chat.postMessage", count=2)[1]
+    reply = fake_slack.wait_for("chat.postMessage", count=2)[1]
     assert reply.params["text"] == "you said help"
     assert reply.params["metadata"]["event_payload"]["channel_id"] == "C7"
-    assert fake.assistant_thread("D1", "1700000000.000001")["status"] == "thinking…"
+    assert fake_slack.assistant_thread("D1", "1700000000.000001")["status"] == "thinking…"
 
 
 def test_payload_shapes(slack: SlackRequests) -> None:

@@ -4,7 +4,6 @@ users, DM history with metadata, and answers that never arrive (``drop_response`
 from __future__ import annotations
 
 import http.client
-from collections.abc import Iterator
 
 import pytest
 from slack_sdk import WebClient
@@ -15,116 +14,108 @@ from local_slack import FakeSlackAPI
 TOKEN = "xoxb-test"
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlackAPI]:
-    with FakeSlackAPI(tokens=(TOKEN,)) as api:
-        yield api
-
-
-@pytest.fixture
-def client(fake: FakeSlackAPI) -> WebClient:
-    """A client that never retries by itself, so every call reaches the fake once."""
-    return WebClient(token=TOKEN, base_url=fake.base_url, retry_handlers=[])
-
-
 def error_of(call, **kwargs) -> str:
     with pytest.raises(SlackApiError) as raised:
         call(**kwargs)
     return raised.value.response["error"]
 
 
-def test_usergroup_members(fake: FakeSlackAPI, client: WebClient) -> None:
-    fake.add_usergroup("S1", ["U1", "U2"])
-    assert client.usergroups_users_list(usergroup="S1")["users"] == ["U1", "U2"]
-    fake.add_usergroup("S1", ["U3"])  # replaced
-    assert client.usergroups_users_list(usergroup="S1")["users"] == ["U3"]
-    assert error_of(client.usergroups_users_list, usergroup="S9") == "no_such_subteam"
-    fake.reset()  # user groups, like users, stay
-    assert client.usergroups_users_list(usergroup="S1")["users"] == ["U3"]
+def test_usergroup_members(fake_slack: FakeSlackAPI, no_retry_client: WebClient) -> None:
+    fake_slack.add_usergroup("S1", ["U1", "U2"])
+    assert no_retry_client.usergroups_users_list(usergroup="S1")["users"] == ["U1", "U2"]
+    fake_slack.add_usergroup("S1", ["U3"])  # replaced
+    assert no_retry_client.usergroups_users_list(usergroup="S1")["users"] == ["U3"]
+    assert error_of(no_retry_client.usergroups_users_list, usergroup="S9") == "no_such_subteam"
+    fake_slack.reset()  # user groups, like users, stay
+    assert no_retry_client.usergroups_users_list(usergroup="S1")["users"] == ["U3"]
 
 
-def test_files_delete(fake: FakeSlackAPI, client: WebClient) -> None:
-    uploaded = client.files_upload_v2(content=b"png", filename="chart.png", channel="C1")
+def test_files_delete(fake_slack: FakeSlackAPI, no_retry_client: WebClient) -> None:
+    uploaded = no_retry_client.files_upload_v2(content=b"png", filename="chart.png", channel="C1")
     file_id = uploaded["file"]["id"]
-    assert client.files_delete(file=file_id)["ok"]
-    assert fake.uploaded_file(file_id) is None and fake.deleted_files() == [file_id]
-    assert fake.messages("C1")[0]["files"] == [{"id": file_id, "mode": "tombstone"}]
-    assert error_of(client.files_delete, file=file_id) == "file_not_found"
-    assert error_of(client.files_delete, file="FNOPE") == "file_not_found"
+    assert no_retry_client.files_delete(file=file_id)["ok"]
+    assert fake_slack.uploaded_file(file_id) is None and fake_slack.deleted_files() == [file_id]
+    assert fake_slack.messages("C1")[0]["files"] == [{"id": file_id, "mode": "tombstone"}]
+    assert error_of(no_retry_client.files_delete, file=file_id) == "file_not_found"
+    assert error_of(no_retry_client.files_delete, file="FNOPE") == "file_not_found"
 
 
-def test_deactivated_and_unreachable_users(fake: FakeSlackAPI, client: WebClient) -> None:
-    fake.add_user("U1", deleted=True)
-    fake.add_user("U2")
-    fake.make_unreachable("U2")
-    fake.make_unreachable("W3", error="cannot_dm_bot")
+def test_deactivated_and_unreachable_users(fake_slack: FakeSlackAPI,
+                                           no_retry_client: WebClient) -> None:
+    fake_slack.add_user("U1", deleted=True)
+    fake_slack.add_user("U2")
+    fake_slack.make_unreachable("U2")
+    fake_slack.make_unreachable("W3", error="cannot_dm_bot")
     for user, expected in (("U1", "account_inactive"), ("U2", "user_not_found"),
                            ("W3", "cannot_dm_bot")):
-        assert error_of(client.chat_postMessage, channel=user, text="hi") == expected
-        assert error_of(client.conversations_open, users=user) == expected
-    assert fake.messages("DU1") == []
+        assert error_of(no_retry_client.chat_postMessage, channel=user, text="hi") == expected
+        assert error_of(no_retry_client.conversations_open, users=user) == expected
+    assert fake_slack.messages("DU1") == []
     # Users never added, and live ones, work as before.
-    fake.add_user("U4")
-    assert client.chat_postMessage(channel="U4", text="hi")["channel"] == "DU4"
-    assert client.chat_postMessage(channel="U999", text="hi")["channel"] == "DU999"
-    assert client.conversations_open(users="U999")["channel"]["id"] == "DU999"
+    fake_slack.add_user("U4")
+    assert no_retry_client.chat_postMessage(channel="U4", text="hi")["channel"] == "DU4"
+    assert no_retry_client.chat_postMessage(channel="U999", text="hi")["channel"] == "DU999"
+    assert no_retry_client.conversations_open(users="U999")["channel"]["id"] == "DU999"
 
 
 def test_dm_history_with_metadata_oldest_limit_and_cursor(
-    fake: FakeSlackAPI, client: WebClient
+    fake_slack: FakeSlackAPI, no_retry_client: WebClient
 ) -> None:
-    dm = client.conversations_open(users="U1")["channel"]["id"]
+    dm = no_retry_client.conversations_open(users="U1")["channel"]["id"]
     assert dm == "DU1"
     sent = []
     for n in range(5):
         meta = {"event_type": "fwbot_nudge", "event_payload": {"n": n}}
-        sent.append(client.chat_postMessage(channel="U1", text=f"m{n}", metadata=meta)["ts"])
-    page = client.conversations_history(channel=dm, include_all_metadata=True, oldest=sent[0],
-                                        limit=2)
+        sent.append(no_retry_client.chat_postMessage(channel="U1", text=f"m{n}",
+                                                     metadata=meta)["ts"])
+    page = no_retry_client.conversations_history(channel=dm, include_all_metadata=True,
+                                                 oldest=sent[0], limit=2)
     assert [m["text"] for m in page["messages"]] == ["m4", "m3"] and page["has_more"]
     assert page["messages"][0]["metadata"] == {"event_type": "fwbot_nudge",
                                                "event_payload": {"n": 4}}
     assert page["messages"][0]["bot_id"] == "BBOT"
-    rest = client.conversations_history(channel=dm, include_all_metadata=True, oldest=sent[0],
-                                        limit=2, cursor=page["response_metadata"]["next_cursor"])
+    rest = no_retry_client.conversations_history(
+        channel=dm, include_all_metadata=True, oldest=sent[0], limit=2,
+        cursor=page["response_metadata"]["next_cursor"])
     assert [m["text"] for m in rest["messages"]] == ["m2", "m1"]  # m0 is not after oldest
     assert not rest["has_more"] and rest["response_metadata"]["next_cursor"] == ""
-    inclusive = client.conversations_history(channel=dm, oldest=sent[0], inclusive=True)
+    inclusive = no_retry_client.conversations_history(channel=dm, oldest=sent[0], inclusive=True)
     assert len(inclusive["messages"]) == 5
-    plain = client.conversations_history(channel=dm)["messages"]
+    plain = no_retry_client.conversations_history(channel=dm)["messages"]
     assert all("metadata" not in m for m in plain)
 
 
 def test_a_dropped_answer_runs_the_method_but_never_answers(
-    fake: FakeSlackAPI, client: WebClient
+    fake_slack: FakeSlackAPI, no_retry_client: WebClient
 ) -> None:
-    fake.drop_response("chat.postMessage")
+    fake_slack.drop_response("chat.postMessage")
     with pytest.raises(http.client.RemoteDisconnected):
-        client.chat_postMessage(channel="U1", text="hi")
-    assert [m["text"] for m in fake.messages("DU1")] == ["hi"]  # it was delivered
-    (call,) = fake.calls("chat.postMessage")
+        no_retry_client.chat_postMessage(channel="U1", text="hi")
+    assert [m["text"] for m in fake_slack.messages("DU1")] == ["hi"]  # it was delivered
+    (call,) = fake_slack.calls("chat.postMessage")
     assert call.status == 0 and call.response["ok"]
-    assert client.chat_postMessage(channel="U1", text="again")["ok"]  # one drop only
+    assert no_retry_client.chat_postMessage(channel="U1", text="again")["ok"]  # one drop only
 
 
-def test_drops_count_only_executed_calls(fake: FakeSlackAPI, client: WebClient) -> None:
-    fake.drop_response("chat.postMessage", times=2)
-    fake.fail_next("chat.postMessage", retry_after=1)
-    assert error_of(client.chat_postMessage, channel="C1", text="limited") == "ratelimited"
+def test_drops_count_only_executed_calls(fake_slack: FakeSlackAPI,
+                                         no_retry_client: WebClient) -> None:
+    fake_slack.drop_response("chat.postMessage", times=2)
+    fake_slack.fail_next("chat.postMessage", retry_after=1)
+    assert error_of(no_retry_client.chat_postMessage, channel="C1", text="limited") == "ratelimited"
     for text in ("a", "b"):
         with pytest.raises(http.client.RemoteDisconnected):
-            client.chat_postMessage(channel="C1", text=text)
-    assert client.chat_postMessage(channel="C1", text="c")["ok"]
-    assert [m["text"] for m in fake.messages("C1")] == ["a", "b", "c"]
-    fake.drop_response("auth.test")
-    fake.reset(keep_state=True)  # keeps messages...
-    fake.reset()  # ...a full reset forgets pending drops
-    assert client.auth_test()["ok"]
+            no_retry_client.chat_postMessage(channel="C1", text=text)
+    assert no_retry_client.chat_postMessage(channel="C1", text="c")["ok"]
+    assert [m["text"] for m in fake_slack.messages("C1")] == ["a", "b", "c"]
+    fake_slack.drop_response("auth.test")
+    fake_slack.reset(keep_state=True)  # keeps messages...
+    fake_slack.reset()  # ...a full reset forgets pending drops
+    assert no_retry_client.auth_test()["ok"]
 
 
-def test_the_sdk_default_retry_would_post_twice_after_a_drop(fake: FakeSlackAPI) -> None:
+def test_the_sdk_default_retry_would_post_twice_after_a_drop(fake_slack: FakeSlackAPI) -> None:
     """Why the progress sender uses a client without retry handlers."""
-    default = WebClient(token=TOKEN, base_url=fake.base_url)  # retries connection errors
-    fake.drop_response("chat.postMessage")
+    default = WebClient(token=TOKEN, base_url=fake_slack.base_url)  # retries connection errors
+    fake_slack.drop_response("chat.postMessage")
     assert default.chat_postMessage(channel="U1", text="nudge")["ok"]
-    assert [m["text"] for m in fake.messages("DU1")] == ["nudge", "nudge"]
+    assert [m["text"] for m in fake_slack.messages("DU1")] == ["nudge", "nudge"]

@@ -3,8 +3,8 @@ the right things (pure: no Slack, no database)."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 
@@ -42,25 +42,17 @@ from bot.slack.ids import (
     BLOCK_UPDATE_PERCENT,
     BLOCK_UPDATE_STATUS,
 )
-from bot.storage.progress_records import InitiativeRecord
 from local_slack.limits import check_blocks, check_view
+from tests.progress_fixtures import dump, initiative_record
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 NASTY = "<!channel> Fix <@U999> & *everything*"
 
 
-def dump(value) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def record(n: int = 1, **kw) -> InitiativeRecord:
-    values = dict(id=n, kind="initiative", title=f"Initiative {n}", description="",
-                  owner_id="U1", objective_ids=("1.1", "2.3"), cadence="weekly",
-                  status="active", created_by="U1", created_at=NOW - timedelta(days=30),
-                  updated_at=NOW, last_update_at=NOW - timedelta(days=10),
-                  last_status="at_risk", last_percent=40)
-    values.update(kw)
-    return InitiativeRecord(**values)
+# on two objectives, last updated 10 days ago (at risk, 40 %): overdue at NOW
+record = partial(initiative_record, now=NOW, objective_ids=("1.1", "2.3"),
+                 last_update_at=NOW - timedelta(days=10), last_status="at_risk",
+                 last_percent=40)
 
 
 def message_ok(message) -> list[dict]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ from bot.storage.progress_records import AuditEntry, InitiativeRecord, NewInitia
 from bot.storage.progress_store import ProgressStore
 from framework_data.loader import load_framework
 from framework_data.schema import Framework
+from tests.progress_fixtures import initiative_record
 
 FIXTURES = Path(__file__).parent / "fixtures" / "frameworks"
 INTERPOL = load_framework()
@@ -65,14 +67,9 @@ def rows(*lines: str, header: str = HEADER) -> str:
     return "\n".join([header, *lines]) + "\n"
 
 
-def record(n: int, **kw: object) -> InitiativeRecord:
-    base: dict[str, object] = dict(
-        id=n, kind="initiative", title=f"Initiative {n}", description="", owner_id="U012AB3CD",
-        objective_ids=("1.1",), cadence="weekly", status="active", created_by="UADMIN",
-        created_at=NOW - timedelta(days=30), updated_at=NOW - timedelta(days=30),
-    )
-    base.update(kw)
-    return InitiativeRecord(**base)  # type: ignore[arg-type]
+# created by an admin 30 days ago, for an owner with a Slack-like id, without updates
+record = partial(initiative_record, now=NOW, owner_id="U012AB3CD", created_by="UADMIN",
+                 updated_at=NOW - timedelta(days=30))
 
 
 # ---- a good file ------------------------------------------------------------------------------

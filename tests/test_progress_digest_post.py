@@ -21,18 +21,11 @@ SLOT = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # Monday 12:00 UTC
 
 
 @pytest.fixture
-def publisher(database, fake_slack, progress_store, interpol_framework) -> DigestPublisher:
+def publisher(database, fake_slack, progress_store, interpol) -> DigestPublisher:
     sender = SlackSender(sender_client(BOT_TOKEN, fake_slack.base_url), AdaptivePacer(100))
-    return DigestPublisher(progress_store, ClaimStore(database), interpol_framework, sender,
+    return DigestPublisher(progress_store, ClaimStore(database), interpol, sender,
                            DigestConfig("CDIGEST", 0, time(12)),
                            render=render_digest, chart=status_chart_png)
-
-
-@pytest.fixture
-def interpol_framework():
-    from framework_data.loader import load_framework
-
-    return load_framework(None)
 
 
 def digests(api) -> list[dict]:

@@ -27,13 +27,6 @@ def service(database, interpol) -> ProgressService:
     return ProgressService(store, interpol, admins=Admins({"UADMIN"}), clock=lambda: NOW)
 
 
-@pytest.fixture
-def interpol():
-    from framework_data.loader import load_framework
-
-    return load_framework(None)
-
-
 def create(service: ProgressService, owner: str = "U1", ids=("1.1",)):
     return service.create(NewInitiative(title="  Train   officers ", owner_id=owner,
                                         objective_ids=ids), actor=owner)

@@ -15,7 +15,6 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,9 +32,8 @@ HANDED_BACK = re.compile(r"(\d+) (?:acknowledged )?job(?:\(s\))? [^\n]*handed ba
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeSlackAPI]:
-    with FakeSlackAPI(tokens=(BOT_TOKEN,)) as api:
-        yield api
+def fake(module_fake_slack: FakeSlackAPI) -> FakeSlackAPI:
+    return module_fake_slack
 
 
 def _handed_back(log: str) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 from bot.slack.ids import (
     ACTION_ALIGN_CONFIRM,
@@ -67,7 +66,7 @@ def test_align_without_text_answers_with_usage_in_the_ack(slack_bot):
     assert ack.status == 200
     body = json.loads(ack.body)
     assert body["response_type"] == "ephemeral" and "/align" in json.dumps(body)
-    time.sleep(0.3)
+    slack_bot.drain()
     assert slack_bot.api.calls("response_url") == []
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from datetime import timedelta
 from typing import ClassVar
 
@@ -14,7 +13,7 @@ from bot.settings import MissingSetting, Settings
 from bot.slack.incoming import mentions, plain_text
 from bot.storage.work_store import WorkStore
 from local_slack.limits import MAX_VIEW_BLOCKS
-from tests.slack_fixtures import make_bot
+from tests.slack_fixtures import close_bot, make_bot
 
 
 def test_home_shows_the_framework_and_my_recent_alignments(slack_bot):
@@ -37,21 +36,54 @@ def test_home_shows_the_framework_and_my_recent_alignments(slack_bot):
     assert "stolen passport database" not in json.dumps(other.params["view"])
 
 
-def test_home_has_room_for_feature_sections(slack_bot):
+def test_a_plugin_feature_adds_its_home_section_through_the_same_path(
+        assistant, fake_slack, tmp_path):
+    """Progress tracking's "Your initiatives" and a plug-in's section both reach App Home
+    through the ``home_section`` extension point; the built-in order comes first."""
     from slack_sdk.models.blocks import SectionBlock
 
-    slack_bot.deps.home_sections.append(
-        lambda user: [SectionBlock(text=f"*My initiatives* for {user}")])
-    r = slack_bot.requests
-    slack_bot.send(r.event(r.app_home_opened_event("U1")))
-    (published,) = slack_bot.api.wait_for("views.publish")
-    assert "My initiatives" in json.dumps(published.params["view"])
+    from bot.slack.features import Feature
+    from bot.storage.db import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'plugin.db'}")
+    db.migrate()
+    notes = Feature("notes", lambda app, deps: None,
+                    home_section=lambda deps: lambda user: [
+                        SectionBlock(text=f"*Team notes* for {user}")])
+    bot = make_bot(assistant, db, fake_slack, plugins=[notes])
+    try:
+        assert bot.deps.extensions is not None
+        assert bot.deps.extensions.names[-2:] == ("progress", "notes")
+        r = bot.requests
+        bot.send(r.event(r.app_home_opened_event("U1")))
+        (published,) = bot.api.wait_for("views.publish")
+        view = json.dumps(published.params["view"])
+        assert "Your initiatives" in view and "Team notes* for U1" in view
+        assert view.index("Your initiatives") < view.index("Team notes")
+    finally:
+        close_bot(bot)
+        db.dispose()
+
+
+def test_two_features_cannot_both_handle_tracking(assistant, fake_slack, tmp_path):
+    from bot.slack.features import Feature
+    from bot.storage.db import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'plugin.db'}")
+    db.migrate()
+    rival = Feature("other-tracker", lambda app, deps: None,
+                    track=lambda deps: lambda body, alignment_id: None)
+    try:
+        with pytest.raises(ValueError, match="two features handle tracking"):
+            make_bot(assistant, db, fake_slack, plugins=[rival])
+    finally:
+        db.dispose()
 
 
 def test_messages_tab_does_not_publish_home(slack_bot):
     r = slack_bot.requests
     slack_bot.send(r.event(r.app_home_opened_event("U1", tab="messages")))
-    time.sleep(0.3)
+    slack_bot.drain()
     assert slack_bot.api.calls("views.publish") == []
 
 
@@ -74,8 +106,11 @@ def test_two_replicas_on_one_postgresql_reply_once(assistant, fake_slack, pg_sch
     for t in threads:
         t.join()
     fake_slack.wait_for("chat.postMessage")
-    time.sleep(0.5)
+    a.drain()
+    b.drain()
     assert len(fake_slack.calls("chat.postMessage")) == 1
+    close_bot(a)
+    close_bot(b)
     db_a.dispose()
     db_b.dispose()
 

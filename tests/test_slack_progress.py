@@ -25,14 +25,11 @@ from bot.slack.ids import (
     VIEW_PROGRESS_UPDATE,
 )
 from bot.storage.progress_records import NewInitiative
+from tests.progress_fixtures import dump
 from tests.slack_fixtures import ADMIN, START, eventually
 
 PROPOSAL = ("Organise a regional workshop that trains border police officers to check "
             "travel documents against the stolen passport database.")
-
-
-def dump(value) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 # ---- helpers ----------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 from bot.feedback import eval_lines
 from bot.slack.ids import ACTION_FEEDBACK_HELPFUL, ACTION_FEEDBACK_NOT_HELPFUL
@@ -66,7 +65,7 @@ def test_thread_replies_the_bot_did_not_answer_and_bot_messages_are_ignored(slac
         "What does 1.1 say?", user="U9", channel="D9", ts="300.000003", bot_id="BOTHER")))
     slack_bot.send(r.event(r.message_im_event(
         "edited", user="U1", channel="D1", ts="300.000004", subtype="message_changed")))
-    time.sleep(0.5)
+    slack_bot.drain()
     assert slack_bot.api.calls("chat.postMessage") == []
 
 
@@ -74,7 +73,7 @@ def test_own_messages_never_loop(slack_bot):
     r = slack_bot.requests
     slack_bot.send(r.event(r.message_im_event(
         "What does 1.1 say?", user="UBOT", channel="D1", ts="310.000001", bot_id="BBOT")))
-    time.sleep(0.5)
+    slack_bot.drain()
     assert slack_bot.api.calls("chat.postMessage") == []
 
 
@@ -90,7 +89,7 @@ def test_a_mention_inside_an_answered_thread_gets_one_reply_not_two(slack_bot):
     slack_bot.send(r.event(r.channel_message_event(text, user="U1", channel="C1",
                                                    ts="400.000002", thread_ts="400.000001")))
     slack_bot.api.wait_for("chat.postMessage", count=2)
-    time.sleep(0.5)
+    slack_bot.drain()
     assert len(_posts(slack_bot, "400.000001")) == 2
 
 
@@ -104,7 +103,7 @@ def test_slack_retries_of_an_event_produce_one_reply(slack_bot):
         retry = r.event(event, event_id="Ev500", retry_num=n)
         assert slack_bot.send(retry).status == 200
     slack_bot.api.wait_for("chat.postMessage")
-    time.sleep(0.5)
+    slack_bot.drain()
     assert len(slack_bot.api.calls("chat.postMessage")) == 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
@@ -20,9 +21,10 @@ LISTENER_THREADS = 16
 
 
 def build_app(deps: SlackDeps, *, client: WebClient, signing_secret: str | None,
-              bot_user_id: str | None = None) -> App:
+              bot_user_id: str | None = None, plugins: Sequence[Feature] = ()) -> App:
     """The app with every listener registered. ``bot_user_id`` (from ``auth.test``) lets
-    listeners tell mentions of the bot apart; without it the app asks Slack at start."""
+    listeners tell mentions of the bot apart; without it the app asks Slack at start.
+    ``plugins``: more features, registered after the built-in ones through the same path."""
     logger = logging.getLogger("fwbot.slack.bolt")
     # bolt reads SLACK_BOT_TOKEN itself and warns that the client's token wins over it: the
     # client was built from that same variable, so that one warning says nothing here.
@@ -45,7 +47,7 @@ def build_app(deps: SlackDeps, *, client: WebClient, signing_secret: str | None,
         deps.inbox = Inbox(WorkStore(deps.store.database))
     app.use(count_requests(deps.metrics))
     app.use(receive_requests(deps.inbox, deps.plans, deps.metrics))
-    features = built_in_features(deps, bot_user_id)
+    features = [*built_in_features(deps, bot_user_id), *plugins]
     deps.extensions = Extensions.of(features, deps)
     for feature in features:
         feature.register(app, deps)
