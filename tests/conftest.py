@@ -205,3 +205,46 @@ def run_fwbot(
         timeout=FWBOT_TIMEOUT,
         check=False,
     )
+
+
+def run_fwbot_here(
+    *args: str | os.PathLike[str],
+    input: bytes | None = None,
+    env: Mapping[str, str],
+) -> subprocess.CompletedProcess[bytes]:
+    """``bot.cli.main(args)`` in this process, with ``env`` as the environment, ``input`` on
+    stdin and stdout/stderr captured as bytes: what :func:`run_fwbot` gives, without a new
+    interpreter and a model load per run. For tests of what a command prints and returns;
+    exit codes of a dying process, signals and closed pipes stay with :func:`run_fwbot`. An
+    exception the CLI does not turn into a line is a traceback on stderr and exit code 1, as
+    in a real process."""
+    import io
+    import traceback
+
+    from bot.cli import main
+
+    out, err = io.BytesIO(), io.BytesIO()
+    stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
+    stderr = io.TextIOWrapper(err, encoding="utf-8", write_through=True)
+    stdin = io.TextIOWrapper(io.BytesIO(input or b""), encoding="utf-8")
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    saved_streams = sys.stdin, sys.stdout, sys.stderr
+    os.environ.clear()
+    os.environ.update({k: v for k, v in env.items() if k != "PYTHONPATH"})
+    os.chdir(REPO_ROOT)
+    sys.stdin, sys.stdout, sys.stderr = stdin, stdout, stderr
+    try:
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse's usage errors
+            code = exc.code if isinstance(exc.code, int) else 1
+        except Exception:
+            traceback.print_exc()
+            code = 1
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return subprocess.CompletedProcess(["fwbot", *map(str, args)], code, out.getvalue(),
+                                       err.getvalue())

@@ -1,6 +1,6 @@
-"""The `fwbot` CLI's contract, through real subprocesses (`python -m bot.cli`).
-
-Each run costs a few seconds (model load), so batch files cover many inputs in one run.
+"""The `fwbot` CLI's JSON contract, run in process through ``bot.cli.main`` (what a command
+prints and returns; test_cli_errors.py keeps real processes for exit codes, pipes and
+environments). Batch files cover many inputs in one run.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FRAMEWORKS, SDG_PATH, run_fwbot
+from conftest import FRAMEWORKS, SDG_PATH
+from conftest import run_fwbot_here as run_fwbot
 
 from framework_data.loader import load_framework
 

@@ -1,5 +1,6 @@
-"""`fwbot progress import|export|list|audit` and `fwbot nudge run --dry-run` through real
-subprocesses, on SQLite and PostgreSQL."""
+"""`fwbot progress import|export|list|audit` and `fwbot nudge run --dry-run`, run in process
+through ``bot.cli.main`` (what they print and return; test_cli_errors.py keeps the real
+processes), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from bot.storage.db import Database
 from bot.storage.progress_store import ProgressStore
-from tests.conftest import run_fwbot
+from tests.conftest import run_fwbot_here as run_fwbot
 
 GOOD = (
     "title,owner,objectives,cadence,last_update,description\r\n"

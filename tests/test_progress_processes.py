@@ -17,6 +17,8 @@ from bot.storage.progress_store import ProgressStore
 from tests.conftest import REPO_ROOT
 from tests.progress_fixtures import BOT_TOKEN, nudges_received, seed
 
+pytestmark = pytest.mark.slow  # real processes racing on one database
+
 NOW = "2026-11-30T09:30:00+00:00"
 OWNERS = [f"U{n:04d}" for n in range(1, 41)]
 

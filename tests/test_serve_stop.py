@@ -23,6 +23,8 @@ from local_slack import FakeSlackAPI, SlackRequests, post
 from local_slack.serve_process import ServerDidNotStart, start_serve, stop_serve
 from tests.conftest import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # real `fwbot serve` processes, stopped and killed
+
 SECRET = "stop-test-signing-secret"
 BOT_TOKEN = "xoxb-test"
 START_TIMEOUT = 120

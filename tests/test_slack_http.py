@@ -43,6 +43,8 @@ from local_slack import Call, FakeSlackAPI, SignedRequest, SlackRequests, post, 
 from local_slack.serve_process import ServerDidNotStart, start_serve, stop_serve
 from tests.conftest import REPO_ROOT, run_fwbot
 
+pytestmark = pytest.mark.slow  # a real `fwbot serve` over HTTP
+
 SECRET = "http-test-signing-secret"
 BOT_TOKEN = "xoxb-test"
 START_TIMEOUT = 120  # seconds: the first start of a session may build the search index
