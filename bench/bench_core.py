@@ -119,7 +119,8 @@ def naive_collection(fw, embedder):
 
     client = chromadb.EphemeralClient(Settings(anonymized_telemetry=False))
     col = client.get_or_create_collection(
-        "naive", embedding_function=embedder.as_chroma(), metadata={"hnsw:space": "cosine"})
+        "naive", embedding_function=embedder.as_chroma(), metadata={"hnsw:space": "cosine"}
+    )
     els = fw.elements()
     col.upsert(ids=[e.id for e in els], documents=[e.text for e in els])
     return col
@@ -190,21 +191,29 @@ def main() -> None:
     q = args.quick
     started, load0 = time.perf_counter(), os.getloadavg()[0]
     ask_rounds, align_rounds, n_props, n_batch, cli_runs = (
-        (1, 2, 3, 20, 3) if q else (5, 5, 5, 200, 5))
-    print(f"machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
-          f"python {platform.python_version()}, onnxruntime {onnxruntime.__version__}, "
-          f"load average {load0:.2f}{' (--quick)' if q else ''}")
+        (1, 2, 3, 20, 3) if q else (5, 5, 5, 200, 5)
+    )
+    print(
+        f"machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
+        f"python {platform.python_version()}, onnxruntime {onnxruntime.__version__}, "
+        f"load average {load0:.2f}{' (--quick)' if q else ''}"
+    )
     tmp = tempfile.TemporaryDirectory(prefix="fwbot-bench-")
     data_dir = Path(tmp.name) / "data"
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("FWBOT_FRAMEWORK", "CHROMA_HOST", "CHROMA_PORT")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("FWBOT_FRAMEWORK", "CHROMA_HOST", "CHROMA_PORT")
+    }
     env.update(FWBOT_DATA_DIR=str(data_dir), ANONYMIZED_TELEMETRY="False")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
 
     # ---- fresh-process ask (first, so nothing else competes for the CPU) ------------------
     question = "Which objective is about training?"
-    cmds = {"fwbot": [sys.executable, "-m", "bot.cli", "ask", question, "--json"],
-            "naive": [sys.executable, "-c", NAIVE_CLI, str(Path(tmp.name) / "naive"), question]}
+    cmds = {
+        "fwbot": [sys.executable, "-m", "bot.cli", "ask", question, "--json"],
+        "naive": [sys.executable, "-c", NAIVE_CLI, str(Path(tmp.name) / "naive"), question],
+    }
     walls: dict[str, list[float]] = {k: [] for k in cmds}
     for cmd in cmds.values():
         run_cli(cmd, env, tmp.name)  # builds the index; not timed
@@ -214,9 +223,17 @@ def main() -> None:
     cli = {k: statistics.median(v) for k, v in walls.items()}
 
     # ---- peak RSS: both children at once (RSS does not depend on CPU contention) -----------
-    procs = {k: subprocess.Popen([sys.executable, __file__, "--rss-child", k, str(data_dir)],
-                                 env=env, cwd=tmp.name, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True) for k in cmds}
+    procs = {
+        k: subprocess.Popen(
+            [sys.executable, __file__, "--rss-child", k, str(data_dir)],
+            env=env,
+            cwd=tmp.name,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for k in cmds
+    }
     rss = {}
     for k, proc in procs.items():
         out, err = proc.communicate()
@@ -244,23 +261,32 @@ def main() -> None:
     def chroma_q(text):
         return col.query(query_texts=[text], n_results=5)
 
-    ask = timed({"fwbot": assistant.ask, "chroma": chroma_q,
-                 "langchain": lambda t: lc.similarity_search(t, k=5)}, QUESTIONS, ask_rounds)
+    ask = timed(
+        {
+            "fwbot": assistant.ask,
+            "chroma": chroma_q,
+            "langchain": lambda t: lc.similarity_search(t, k=5),
+        },
+        QUESTIONS,
+        ask_rounds,
+    )
     rng = random.Random(42)
     props = [proposal(rng, 300) for _ in range(n_props)]
     al = timed({"fwbot": assistant.align, "chroma": chroma_q}, props, align_rounds)
 
     # ---- batch align vs the raw model on the same texts -------------------------------------
     rng = random.Random(3)
-    batch = [proposal(rng, int(np.exp(rng.uniform(np.log(15), np.log(450)))))
-             for _ in range(n_batch)]
+    batch = [
+        proposal(rng, int(np.exp(rng.uniform(np.log(15), np.log(450))))) for _ in range(n_batch)
+    ]
     t = time.perf_counter()
     embedder.embed(batch)
     raw = time.perf_counter() - t
     # The model alone reads at most 256 tokens of a text; align reads every word. For scale,
     # the raw model over every word too: each text in windows of ~180 words (< 256 tokens).
-    windows = [" ".join(w[i : i + 180]) for w in (b.split() for b in batch)
-               for i in range(0, len(w), 180)]
+    windows = [
+        " ".join(w[i : i + 180]) for w in (b.split() for b in batch) for i in range(0, len(w), 180)
+    ]
     t = time.perf_counter()
     embedder.embed(windows)
     raw_full = time.perf_counter() - t
@@ -290,23 +316,39 @@ def main() -> None:
     def row(metric, ours, base, target, fmt="{:.1f}"):
         ok = "info" if target is None else ("ok" if ours <= target else "FAIL")
         tgt = "—" if target is None else "≤ " + fmt.format(target)
-        rows.append((metric, fmt.format(ours), base if isinstance(base, str)
-                     else fmt.format(base), tgt, ok))
+        rows.append(
+            (metric, fmt.format(ours), base if isinstance(base, str) else fmt.format(base), tgt, ok)
+        )
 
     for base, label in (("chroma", "chroma query"), ("langchain", "langchain InMemory")):
         for p, target in ((50, 15.0), (95, 40.0)):
-            row(f"ask warm p{p} ms (base: {label})", pct(ask["fwbot"], p), pct(ask[base], p),
-                target)
-    row("align 300 words p50 ms (base: chroma whole text)", pct(al["fwbot"], 50),
-        pct(al["chroma"], 50), 60.0)
+            row(
+                f"ask warm p{p} ms (base: {label})", pct(ask["fwbot"], p), pct(ask[base], p), target
+            )
+    row(
+        "align 300 words p50 ms (base: chroma whole text)",
+        pct(al["fwbot"], 50),
+        pct(al["chroma"], 50),
+        60.0,
+    )
     row("align 300 words p95 ms", pct(al["fwbot"], 95), pct(al["chroma"], 95), None)
-    row(f"batch align {n_batch} / raw embed of texts, ×", batch_fw / raw, batch_ch / raw, 1.3,
-        "{:.2f}")
+    row(
+        f"batch align {n_batch} / raw embed of texts, ×",
+        batch_fw / raw,
+        batch_ch / raw,
+        1.3,
+        "{:.2f}",
+    )
     row("  batch align wall s (base: chroma batch query)", batch_fw, batch_ch, None, "{:.2f}")
     row("  raw model: embed the texts once, s", raw, raw, None, "{:.2f}")
     row("  raw model over every word (180-word windows), s", raw_full, raw_full, None, "{:.2f}")
-    row("  batch align / raw model over every word, ×", batch_fw / raw_full, batch_ch / raw_full,
-        None, "{:.2f}")
+    row(
+        "  batch align / raw model over every word, ×",
+        batch_fw / raw_full,
+        batch_ch / raw_full,
+        None,
+        "{:.2f}",
+    )
     row("  of batch align: time inside embedder.embed, s", in_model[0], "—", None, "{:.2f}")
     row(f"fresh `fwbot ask` median of {cli_runs}, s", cli["fwbot"], cli["naive"], 2.5, "{:.2f}")
     row("peak RSS MB (asks + aligns + 20k words)", rss["fwbot"], rss["naive"], 350.0, "{:.0f}")
@@ -314,12 +356,20 @@ def main() -> None:
     head = ("metric", "fwbot", "baseline", "target", "pass")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(5)]
     for r in [head, tuple("-" * w for w in widths), *rows]:
-        print(" | ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(r, widths, strict=True))))
-    print(f"elapsed {time.perf_counter() - started:.0f} s; load average {load0:.2f} at start, "
-          f"{os.getloadavg()[0]:.2f} at end (other processes inflate the timings)")
-    print(f"{len(QUESTIONS)} questions x {ask_rounds} rounds; {n_props} proposals of 300 words "
-          f"x {align_rounds} rounds; batch of {n_batch}; {cli_runs} fresh processes each")
+        print(
+            " | ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
+    print(
+        f"elapsed {time.perf_counter() - started:.0f} s; load average {load0:.2f} at start, "
+        f"{os.getloadavg()[0]:.2f} at end (other processes inflate the timings)"
+    )
+    print(
+        f"{len(QUESTIONS)} questions x {ask_rounds} rounds; {n_props} proposals of 300 words "
+        f"x {align_rounds} rounds; batch of {n_batch}; {cli_runs} fresh processes each"
+    )
     tmp.cleanup()
 
 

@@ -64,7 +64,8 @@ _handle_error = web_api._Server.handle_error
 
 
 def _quiet(
-    self: socketserver.BaseServer, request: socket.socket | tuple[bytes, socket.socket],
+    self: socketserver.BaseServer,
+    request: socket.socket | tuple[bytes, socket.socket],
     client_address: Any,
 ) -> None:
     """The fake answering a server that was killed meanwhile: a broken pipe, expected here."""
@@ -81,8 +82,9 @@ class Report:
         self.rows: list[tuple[str, str, str, str, str]] = []
         self.logs: dict[str, str] = {}
 
-    def add(self, scenario: str, measure: str, value: object, target: str = "—",
-            ok: bool | None = None) -> None:
+    def add(
+        self, scenario: str, measure: str, value: object, target: str = "—", ok: bool | None = None
+    ) -> None:
         verdict = "info" if ok is None else ("ok" if ok else "FAIL")
         self.rows.append((scenario, measure, str(value), target, verdict))
 
@@ -95,14 +97,16 @@ class Slack:
         self.lock = threading.Lock()
         self.sent: Counter[str] = Counter()  # retry, refused, gave up
 
-    def deliver(self, event: dict, event_id: str, *, first: int = 0,
-                retries: Sequence[float] = RETRIES) -> int:
+    def deliver(
+        self, event: dict, event_id: str, *, first: int = 0, retries: Sequence[float] = RETRIES
+    ) -> int:
         """Attempt ``first`` now, then one after each pause; the last status (-1: no answer)."""
         status, reason = -1, "http_error"
         for k, pause in enumerate((0.0, *retries)):
             time.sleep(pause)
-            req = self.requests.event(event, event_id=event_id, retry_num=(first + k) or None,
-                                      retry_reason=reason)
+            req = self.requests.event(
+                event, event_id=event_id, retry_num=(first + k) or None, retry_reason=reason
+            )
             try:
                 status, reason = post(self.url, req, timeout=SLACK_TIMEOUT)[0], "http_error"
             except OSError as exc:  # refused, reset, or no answer within Slack's 3 s
@@ -116,8 +120,14 @@ class Slack:
             self.sent["gave up"] += 1
         return status
 
-    def start(self, events: Events, *, pace: float = 0.0, first: int = 0,
-              retries: Sequence[float] = RETRIES) -> tuple[list[int], list[threading.Thread]]:
+    def start(
+        self,
+        events: Events,
+        *,
+        pace: float = 0.0,
+        first: int = 0,
+        retries: Sequence[float] = RETRIES,
+    ) -> tuple[list[int], list[threading.Thread]]:
         """Deliver the events from threads, the i-th ``i * pace`` s from now; returns at once
         with (statuses, filled in as they come, threads)."""
         statuses = [0] * len(events)
@@ -126,8 +136,9 @@ class Slack:
             time.sleep(i * pace)
             statuses[i] = self.deliver(*events[i], first=first, retries=retries)
 
-        threads = [threading.Thread(target=send, args=(i,), daemon=True) for i, _ in
-                   enumerate(events)]
+        threads = [
+            threading.Thread(target=send, args=(i,), daemon=True) for i, _ in enumerate(events)
+        ]
         for t in threads:
             t.start()
         return statuses, threads
@@ -137,10 +148,18 @@ def mentions(fake: FakeSlackAPI, n: int, channel: str) -> Events:
     """N app_mention events, each the root of its own thread of ``channel``."""
     build, base, run = SlackRequests(SECRET), int(time.time()), secrets.token_hex(3).upper()
     topics = ["training", "cybercrime", "data protection", "funding", "border security"]
-    events = [(build.app_mention_event(f"<@UBOT> What does the framework say about "
-                                       f"{topics[i % 5]}? ({i})", user=f"U{i % 7 + 1}",
-                                       channel=channel, ts=f"{base}.{i:06d}"), f"Ev{run}{i:05d}")
-              for i in range(n)]
+    events = [
+        (
+            build.app_mention_event(
+                f"<@UBOT> What does the framework say about {topics[i % 5]}? ({i})",
+                user=f"U{i % 7 + 1}",
+                channel=channel,
+                ts=f"{base}.{i:06d}",
+            ),
+            f"Ev{run}{i:05d}",
+        )
+        for i in range(n)
+    ]
     for event, _ in events:
         fake.add_message(channel, event["text"], user=event["user"], ts=event["ts"])
     return events
@@ -156,8 +175,9 @@ def replies(fake: FakeSlackAPI, events: Events) -> dict[tuple[str, str], list[Ca
     return got
 
 
-def outcome(report: Report, scenario: str, fake: FakeSlackAPI, events: Events, t0: float,
-            since: str) -> None:
+def outcome(
+    report: Report, scenario: str, fake: FakeSlackAPI, events: Events, t0: float, since: str
+) -> None:
     """Waits for the replies; lost, duplicated, apologies, and ``t0`` → the last first reply."""
     while not all(replies(fake, events).values()) and time.monotonic() < t0 + REPLY_WAIT:
         time.sleep(0.1)
@@ -166,11 +186,17 @@ def outcome(report: Report, scenario: str, fake: FakeSlackAPI, events: Events, t
     lost, dup = sum(not c for c in got.values()), sum(len(c) > 1 for c in got.values())
     report.add(scenario, "lost (no reply)", lost, "= 0", lost == 0)
     report.add(scenario, "duplicated (> 1 reply)", dup, "= 0", dup == 0)
-    report.add(scenario, "  replies that are apologies",
-               sum(APOLOGY in str(c.params.get("text")) for cs in got.values() for c in cs))
+    report.add(
+        scenario,
+        "  replies that are apologies",
+        sum(APOLOGY in str(c.params.get("text")) for cs in got.values() for c in cs),
+    )
     if firsts := [calls[0].at - t0 for calls in got.values() if calls]:
-        report.add(scenario, f"last reply s after {since}",
-                   f"{max(firsts):.1f}" if max(firsts) > 0 else "0 (all earlier)")
+        report.add(
+            scenario,
+            f"last reply s after {since}",
+            f"{max(firsts):.1f}" if max(firsts) > 0 else "0 (all earlier)",
+        )
 
 
 # ---- servers and scenarios --------------------------------------------------------------------
@@ -179,18 +205,38 @@ def outcome(report: Report, scenario: str, fake: FakeSlackAPI, events: Events, t
 class Servers:
     """A scenario's fake Slack and `fwbot serve` processes, all logging to one file."""
 
-    def __init__(self, fake: FakeSlackAPI, data_dir: Path, tmp: Path,
-                 pg: PrivatePostgres | None = None, database_url: str = "") -> None:
+    def __init__(
+        self,
+        fake: FakeSlackAPI,
+        data_dir: Path,
+        tmp: Path,
+        pg: PrivatePostgres | None = None,
+        database_url: str = "",
+    ) -> None:
         self.fake, self.log, self.pg = fake, tmp / "server.log", pg
         self.procs: list[subprocess.Popen[str]] = []
-        self.env = {k: v for k, v in os.environ.items() if k not in (
-            "FWBOT_FRAMEWORK", "CHROMA_HOST", "CHROMA_PORT", "SLACK_APP_TOKEN",
-            "FWBOT_STOP_GRACE")}
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if k
+            not in (
+                "FWBOT_FRAMEWORK",
+                "CHROMA_HOST",
+                "CHROMA_PORT",
+                "SLACK_APP_TOKEN",
+                "FWBOT_STOP_GRACE",
+            )
+        }
         self.env.update(
-            FWBOT_DATA_DIR=str(data_dir), ANONYMIZED_TELEMETRY="False", PYTHONIOENCODING="utf-8",
-            SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake.base_url,
+            FWBOT_DATA_DIR=str(data_dir),
+            ANONYMIZED_TELEMETRY="False",
+            PYTHONIOENCODING="utf-8",
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SECRET,
+            SLACK_API_URL=fake.base_url,
             DATABASE_URL=database_url or f"sqlite:///{tmp / 'fwbot.db'}",
-            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        )
 
     def start(self) -> tuple[subprocess.Popen[str], str]:
         with self.log.open("a", encoding="utf-8") as err:
@@ -224,8 +270,13 @@ def kill9(report: Report, servers: Servers, n: int, name: str) -> None:
     servers.start()
     report.add(name, "restart s (until it listens)", f"{time.monotonic() - t0:.1f}")
     outcome(report, name, servers.fake, events, t0, "the restart")
-    report.add(name, "  posts in flight at the kill", sum(  # Call.at: when the post arrived
-        c.at < killed for c in servers.fake.calls("chat.postMessage")))
+    report.add(
+        name,
+        "  posts in flight at the kill",
+        sum(  # Call.at: when the post arrived
+            c.at < killed for c in servers.fake.calls("chat.postMessage")
+        ),
+    )
 
 
 def sigterm(report: Report, servers: Servers, n: int, name: str) -> None:
@@ -244,14 +295,25 @@ def sigterm(report: Report, servers: Servers, n: int, name: str) -> None:
     took = time.monotonic() - signalled
     for t in threads:
         t.join()
-    report.add(name, "exit s (SIGTERM → process gone)", f"{took:.1f}" if code is not None
-               else f"> {took:.0f}", f"≤ {EXIT_LIMIT:.0f}", code is not None and took <= EXIT_LIMIT)
+    report.add(
+        name,
+        "exit s (SIGTERM → process gone)",
+        f"{took:.1f}" if code is not None else f"> {took:.0f}",
+        f"≤ {EXIT_LIMIT:.0f}",
+        code is not None and took <= EXIT_LIMIT,
+    )
     report.add(name, "exit code", code, "= 0", code == 0)
     refused = [events[i] for i, s in enumerate(statuses) if s != 200]
     report.add(name, "acked / refused while stopping", f"{n - len(refused)} / {len(refused)}")
     log = servers.log.read_text(encoding="utf-8")
-    report.add(name, "  jobs handed back (server log)", sum(int(m.group(1)) for m in re.finditer(
-        r"(\d+) (?:acknowledged )?job(?:\(s\))? [^\n]*handed back", log)))
+    report.add(
+        name,
+        "  jobs handed back (server log)",
+        sum(
+            int(m.group(1))
+            for m in re.finditer(r"(\d+) (?:acknowledged )?job(?:\(s\))? [^\n]*handed back", log)
+        ),
+    )
     servers.fake.delay("chat.postMessage", 0.2)
     t0 = time.monotonic()
     _, slack.url = servers.start()
@@ -265,23 +327,36 @@ class PrivatePostgres:
     ``postgres`` (runuser) when we are root, since initdb refuses root."""
 
     def __init__(self) -> None:
-        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                       key=lambda p: [int(x) for x in re.findall(r"\d+", p)])
+        found = sorted(
+            glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+            key=lambda p: [int(x) for x in re.findall(r"\d+", p)],
+        )
         initdb = found[-1] if found else shutil.which("initdb")
         self.bin, self.root = Path(initdb).parent if initdb else None, os.geteuid() == 0
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = int(s.getsockname()[1])
         self.dir = Path(tempfile.mkdtemp(prefix="fwbot-bench-pg-"))
-        self.unavailable = "no initdb (PostgreSQL server binaries) found" if not initdb else (
-            "running as root without runuser" if self.root and not shutil.which("runuser")
-            else None)
+        self.unavailable = (
+            "no initdb (PostgreSQL server binaries) found"
+            if not initdb
+            else (
+                "running as root without runuser"
+                if self.root and not shutil.which("runuser")
+                else None
+            )
+        )
 
     def run(self, tool: str, *args: str) -> None:
         assert self.bin is not None
         cmd = [str(self.bin / tool), *args]
-        done = subprocess.run(["runuser", "-u", "postgres", "--", *cmd] if self.root else cmd,
-                              cwd=self.dir, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            ["runuser", "-u", "postgres", "--", *cmd] if self.root else cmd,
+            cwd=self.dir,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if done.returncode:
             raise RuntimeError(f"{tool} failed: {(done.stderr or done.stdout).strip()[-200:]}")
 
@@ -289,16 +364,34 @@ class PrivatePostgres:
         if self.root:
             pw = pwd.getpwnam("postgres")
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
-        self.run("initdb", "-D", str(self.dir / "data"), "-U", "postgres", "-A", "trust",
-                 "--no-sync", "-E", "UTF8")
+        self.run(
+            "initdb",
+            "-D",
+            str(self.dir / "data"),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
         self.start()
         self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "bench")
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/bench"
 
     def start(self) -> None:
-        self.run("pg_ctl", "-D", str(self.dir / "data"), "-l", str(self.dir / "pg.log"), "-w",
-                 "-o", f"-p {self.port} -c listen_addresses=127.0.0.1 "
-                       f"-c unix_socket_directories={self.dir}", "start")
+        self.run(
+            "pg_ctl",
+            "-D",
+            str(self.dir / "data"),
+            "-l",
+            str(self.dir / "pg.log"),
+            "-w",
+            "-o",
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.dir}",
+            "start",
+        )
 
     def stop(self, mode: str = "fast") -> None:
         self.run("pg_ctl", "-D", str(self.dir / "data"), "-m", mode, "-w", "stop")
@@ -333,8 +426,11 @@ def postgres(report: Report, servers: Servers, n: int, name: str) -> None:
         t.join()
     if not back[0]:
         raise RuntimeError("the PostgreSQL outage failed (see its traceback above)")
-    report.add(name, "failed sends / retries / Slack gave up",
-               f"{slack.sent['refused']} / {slack.sent['retry']} / {slack.sent['gave up']}")
+    report.add(
+        name,
+        "failed sends / retries / Slack gave up",
+        f"{slack.sent['refused']} / {slack.sent['retry']} / {slack.sent['gave up']}",
+    )
     outcome(report, name, servers.fake, events, back[0], "PostgreSQL is back")
 
 
@@ -346,8 +442,12 @@ def flood(report: Report, servers: Servers, n: int, name: str) -> None:
     statuses: list[int | str] = [0] * n
 
     def send(i: int) -> None:
-        req = SignedRequest(big if i % 2 else '{"event": {"type', {  # unsigned
-            "Content-Type": "application/json"})
+        req = SignedRequest(
+            big if i % 2 else '{"event": {"type',
+            {  # unsigned
+                "Content-Type": "application/json"
+            },
+        )
         try:
             statuses[i] = post(url, req, timeout=10)[0]
         except OSError as exc:
@@ -360,11 +460,21 @@ def flood(report: Report, servers: Servers, n: int, name: str) -> None:
         t.join()
     time.sleep(0.5)
     grown = (servers.log.stat().st_size - before) / n
-    report.add(name, "log bytes per rejected request", f"{grown:.0f}",
-               f"≤ {LOG_BYTES_LIMIT:.0f}", grown <= LOG_BYTES_LIMIT)
+    report.add(
+        name,
+        "log bytes per rejected request",
+        f"{grown:.0f}",
+        f"≤ {LOG_BYTES_LIMIT:.0f}",
+        grown <= LOG_BYTES_LIMIT,
+    )
     seen = Counter(statuses)
-    report.add(name, "statuses", ", ".join(f"{s}×{c}" for s, c in sorted(
-        seen.items(), key=str)), "401 / 413", set(seen) <= {401, 413})
+    report.add(
+        name,
+        "statuses",
+        ", ".join(f"{s}×{c}" for s, c in sorted(seen.items(), key=str)),
+        "401 / 413",
+        set(seen) <= {401, 413},
+    )
     with urllib.request.urlopen(url.replace("/slack/events", "/healthz"), timeout=10) as resp:
         report.add(name, "  GET /healthz after the flood", resp.status)
 
@@ -394,8 +504,11 @@ def run(scenario: str, report: Report, data_dir: Path, tmp: Path, n: int) -> Non
 
 
 RUNS: dict[str, tuple[str, Callable[[Report, Servers, int, str], None]]] = {
-    "kill9": ("kill -9", kill9), "sigterm": ("SIGTERM", sigterm),
-    "postgres": ("PostgreSQL restart", postgres), "flood": ("unsigned flood", flood)}
+    "kill9": ("kill -9", kill9),
+    "sigterm": ("SIGTERM", sigterm),
+    "postgres": ("PostgreSQL restart", postgres),
+    "flood": ("unsigned flood", flood),
+}
 
 # ---- main -----------------------------------------------------------------------------------
 
@@ -405,8 +518,9 @@ def noteworthy(log: str) -> list[str]:
     lines, out = log.splitlines(), []
     for i, ln in enumerate(lines):
         if ln.startswith("Traceback"):
-            out.append("Traceback: " + next((x for x in lines[i + 1:] if x and not
-                                             x[0].isspace()), "?"))
+            out.append(
+                "Traceback: " + next((x for x in lines[i + 1 :] if x and not x[0].isspace()), "?")
+            )
         elif any(f" {lvl} " in ln for lvl in ("ERROR", "CRITICAL", "WARNING")):
             out.append(re.sub(r"\d+", "N", ln.split(" ", 2)[-1]))
     return [f"{c}× {x[:150]}" for x, c in Counter(out).most_common(6)]
@@ -415,18 +529,22 @@ def noteworthy(log: str) -> list[str]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer events per scenario")
-    ap.add_argument("--only", default=",".join(SCENARIOS),
-                    help=f"comma-separated scenarios to run, of {','.join(SCENARIOS)}")
+    ap.add_argument(
+        "--only",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated scenarios to run, of {','.join(SCENARIOS)}",
+    )
     args = ap.parse_args()
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     if unknown := set(only) - set(SCENARIOS):
         ap.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
-    sizes = dict(zip(SCENARIOS, (6, 10, 20, 20) if args.quick else (12, 20, 40, 50),
-                     strict=True))
+    sizes = dict(zip(SCENARIOS, (6, 10, 20, 20) if args.quick else (12, 20, 40, 50), strict=True))
     started, load0 = time.perf_counter(), os.getloadavg()[0]
-    print(f"machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
-          f"python {platform.python_version()}, load average {load0:.2f}; scenarios "
-          f"{', '.join(f'{s} (N={sizes[s]})' for s in only)}")
+    print(
+        f"machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
+        f"python {platform.python_version()}, load average {load0:.2f}; scenarios "
+        f"{', '.join(f'{s} (N={sizes[s]})' for s in only)}"
+    )
     report = Report()
     with tempfile.TemporaryDirectory(prefix="fwbot-bench-faults-") as shared:
         for scenario in only:  # the data dir (index) is built by the first start, then reused
@@ -440,14 +558,20 @@ def main() -> None:
     head = ("scenario", "measure", "value", "target", "verdict")
     widths = [max(len(r[i]) for r in [head, *report.rows]) for i in range(5)]
     for r in [head, tuple("-" * w for w in widths), *report.rows]:
-        print(" | ".join(x.rjust(w) if i in (2, 3) else x.ljust(w)
-                         for i, (x, w) in enumerate(zip(r, widths, strict=True))))
+        print(
+            " | ".join(
+                x.rjust(w) if i in (2, 3) else x.ljust(w)
+                for i, (x, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
     for scenario, log in report.logs.items():
         if notes := noteworthy(log):
             print(f"server log, {scenario}: errors, tracebacks, warnings (numbers as N):")
             print("\n".join(f"  {x}" for x in notes))
-    print(f"elapsed {time.perf_counter() - started:.0f} s; load average {load0:.2f} at start, "
-          f"{os.getloadavg()[0]:.2f} at end (the bench, the fake and the server share the CPU)")
+    print(
+        f"elapsed {time.perf_counter() - started:.0f} s; load average {load0:.2f} at start, "
+        f"{os.getloadavg()[0]:.2f} at end (the bench, the fake and the server share the CPU)"
+    )
 
 
 if __name__ == "__main__":

@@ -52,17 +52,35 @@ from local_slack import FakeSlackAPI, web_api  # noqa: E402
 web_api._Server.request_queue_size = max(web_api._Server.request_queue_size, 1024)
 
 NOW = datetime(2026, 11, 30, 23, 0, tzinfo=UTC)  # Monday night UTC: every zone's slot passed
-ZONES = ["Europe/Paris", "America/New_York", "Asia/Tokyo", "Africa/Lagos", "Europe/London",
-         "America/Sao_Paulo", "Asia/Kolkata", "Australia/Sydney", "Europe/Moscow",
-         "America/Los_Angeles", "Asia/Singapore", "Africa/Johannesburg", "Asia/Dubai",
-         "America/Mexico_City", "Europe/Istanbul", "Asia/Manila", "Pacific/Auckland",
-         "America/Bogota", "Europe/Madrid", "Asia/Seoul"] * 2
+ZONES = [
+    "Europe/Paris",
+    "America/New_York",
+    "Asia/Tokyo",
+    "Africa/Lagos",
+    "Europe/London",
+    "America/Sao_Paulo",
+    "Asia/Kolkata",
+    "Australia/Sydney",
+    "Europe/Moscow",
+    "America/Los_Angeles",
+    "Asia/Singapore",
+    "Africa/Johannesburg",
+    "Asia/Dubai",
+    "America/Mexico_City",
+    "Europe/Istanbul",
+    "Asia/Manila",
+    "Pacific/Auckland",
+    "America/Bogota",
+    "Europe/Madrid",
+    "Asia/Seoul",
+] * 2
 OBJECTIVES = ["1.1", "1.2", "1.3", "2.1", "2.2", "2.3", "3.1", "3.2", "4.1", "4.2", "5.1"]
 BOT_TOKEN = "xoxb-test"
 
 
-def populate(db: Database, initiatives: int, owners: int, *, seed: int = 7,
-             all_overdue: bool = False) -> list[str]:
+def populate(
+    db: Database, initiatives: int, owners: int, *, seed: int = 7, all_overdue: bool = False
+) -> list[str]:
     """``initiatives`` spread over ``owners`` (ids U00000001…): most of them overdue, or all
     of them with ``all_overdue``."""
     rng = random.Random(seed)
@@ -73,25 +91,44 @@ def populate(db: Database, initiatives: int, owners: int, *, seed: int = 7,
         owner = owner_ids[n % owners]
         ages = [40, 70] if all_overdue else [2, 5, 9, 12, 20, 40, 70]
         last = NOW - timedelta(days=rng.choice(ages))
-        items.append(NewInitiative(title=f"Initiative {n}", owner_id=owner,
-                                   objective_ids=(rng.choice(OBJECTIVES),),
-                                   cadence=rng.choice(["weekly", "weekly", "fortnightly",
-                                                       "monthly"]), last_update_at=last))
+        items.append(
+            NewInitiative(
+                title=f"Initiative {n}",
+                owner_id=owner,
+                objective_ids=(rng.choice(OBJECTIVES),),
+                cadence=rng.choice(["weekly", "weekly", "fortnightly", "monthly"]),
+                last_update_at=last,
+            )
+        )
     for start in range(0, len(items), 2000):
-        store.import_initiatives(items[start:start + 2000], actor="bench",
-                                 now=NOW - timedelta(days=90))
+        store.import_initiatives(
+            items[start : start + 2000], actor="bench", now=NOW - timedelta(days=90)
+        )
     for owner in owner_ids:
-        store.set_prefs(owner, actor="bench", audit=False, now=NOW - timedelta(days=90),
-                        tz=rng.choice(ZONES), nudge_weekday=0, nudge_time=clock_time(9, 0))
+        store.set_prefs(
+            owner,
+            actor="bench",
+            audit=False,
+            now=NOW - timedelta(days=90),
+            tz=rng.choice(ZONES),
+            nudge_weekday=0,
+            nudge_time=clock_time(9, 0),
+        )
     return owner_ids
 
 
-def runner(db: Database, api: FakeSlackAPI, *, max_rate: float, workers: int,
-           pacer: AdaptivePacer | None = None) -> NudgeRunner:
-    sender = SlackSender(sender_client(BOT_TOKEN, api.base_url),
-                         pacer or AdaptivePacer(max_rate))
-    return NudgeRunner(ProgressStore(db), ClaimStore(db), sender, renderers(),
-                       NudgeConfig(workers=workers))
+def runner(
+    db: Database,
+    api: FakeSlackAPI,
+    *,
+    max_rate: float,
+    workers: int,
+    pacer: AdaptivePacer | None = None,
+) -> NudgeRunner:
+    sender = SlackSender(sender_client(BOT_TOKEN, api.base_url), pacer or AdaptivePacer(max_rate))
+    return NudgeRunner(
+        ProgressStore(db), ClaimStore(db), sender, renderers(), NudgeConfig(workers=workers)
+    )
 
 
 def delivered(api: FakeSlackAPI) -> dict[str, int]:
@@ -122,8 +159,15 @@ def bench_plan(url: str, initiatives: int, owners: int, rounds: int) -> list[tup
     db.dispose()
     med = sorted(plan_times)[len(plan_times) // 2]
     base = sorted(base_times)[len(base_times) // 2]
-    return [(f"plan: {initiatives:,} initiatives / {owners:,} owners → {due:,} due, s",
-             f"{med:.3f}", f"{base:.3f}", "≤ 1.0", "ok" if med <= 1.0 else "FAIL")]
+    return [
+        (
+            f"plan: {initiatives:,} initiatives / {owners:,} owners → {due:,} due, s",
+            f"{med:.3f}",
+            f"{base:.3f}",
+            "≤ 1.0",
+            "ok" if med <= 1.0 else "FAIL",
+        )
+    ]
 
 
 def bench_send(url: str, count: int, *, workers: int) -> list[tuple]:
@@ -144,13 +188,21 @@ def bench_send(url: str, count: int, *, workers: int) -> list[tuple]:
         got = delivered(api)
     db.dispose()
     lost = sum(1 for p in report.sent if got.get(p) != 1) + len(report.deferred)
-    return [(f"send, no limit: {len(report.sent):,} DMs, DMs/s", f"{rate:.0f}",
-             f"{base_rate:.0f}", "≥ 200", "ok" if rate >= 200 and not lost else "FAIL"),
-            ("  ↳ lost or duplicated", str(lost), "", "0", "ok" if not lost else "FAIL")]
+    return [
+        (
+            f"send, no limit: {len(report.sent):,} DMs, DMs/s",
+            f"{rate:.0f}",
+            f"{base_rate:.0f}",
+            "≥ 200",
+            "ok" if rate >= 200 and not lost else "FAIL",
+        ),
+        ("  ↳ lost or duplicated", str(lost), "", "0", "ok" if not lost else "FAIL"),
+    ]
 
 
-def bench_limited(url: str, count: int, *, cap: float, burst: float, workers: int,
-                  start_rate: float | None = None) -> tuple[list[tuple], float]:
+def bench_limited(
+    url: str, count: int, *, cap: float, burst: float, workers: int, start_rate: float | None = None
+) -> tuple[list[tuple], float]:
     """One capped pass; returns its rows and the rate the pacer ended at."""
     db = Database(url)
     db.migrate()
@@ -174,13 +226,18 @@ def bench_limited(url: str, count: int, *, cap: float, burst: float, workers: in
     lost = sum(1 for o in owners if got.get(o) != 1)
     share = rate / cap
     start = "cold pacer" if start_rate is None else "warm pacer"
-    return [(f"send, capped at {cap:g}/s (burst {burst:g}), {start}: {count:,} DMs, DMs/s",
-             f"{rate:.1f}", f"{cap:g}", "≥ 90 % of cap",
-             "ok" if share >= 0.9 and not lost else "FAIL"),
-            ("  ↳ share of the allowed rate", f"{share:.1%}", "", "≥ 90 %", "info"),
-            ("  ↳ 429 answers / passes", f"{limited} / {passes}", "", "", "info"),
-            ("  ↳ lost or duplicated", str(lost), "", "0", "ok" if not lost else "FAIL")
-            ], pacer.rate
+    return [
+        (
+            f"send, capped at {cap:g}/s (burst {burst:g}), {start}: {count:,} DMs, DMs/s",
+            f"{rate:.1f}",
+            f"{cap:g}",
+            "≥ 90 % of cap",
+            "ok" if share >= 0.9 and not lost else "FAIL",
+        ),
+        ("  ↳ share of the allowed rate", f"{share:.1%}", "", "≥ 90 %", "info"),
+        ("  ↳ 429 answers / passes", f"{limited} / {passes}", "", "", "info"),
+        ("  ↳ lost or duplicated", str(lost), "", "0", "ok" if not lost else "FAIL"),
+    ], pacer.rate
 
 
 def main() -> int:
@@ -195,25 +252,41 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--database", help="a PostgreSQL URL (default: SQLite in a temp dir)")
     args = parser.parse_args()
-    print(f"# bench_nudges · {platform.python_version()} · {platform.machine()} · "
-          f"{'PostgreSQL' if args.database else 'SQLite'}")
+    print(
+        f"# bench_nudges · {platform.python_version()} · {platform.machine()} · "
+        f"{'PostgreSQL' if args.database else 'SQLite'}"
+    )
     rows: list[tuple] = []
     with tempfile.TemporaryDirectory() as tmp:
+
         def url(name: str) -> str:
             return args.database or f"sqlite:///{Path(tmp) / name}.db"
 
         rows += bench_plan(url("plan"), args.initiatives, args.owners, args.rounds)
         if args.database:
-            print("note: --database is used for the planning row only; the send rows need "
-                  "empty tables, so they run on SQLite", file=sys.stderr)
+            print(
+                "note: --database is used for the planning row only; the send rows need "
+                "empty tables, so they run on SQLite",
+                file=sys.stderr,
+            )
         rows += bench_send(f"sqlite:///{Path(tmp) / 'send'}.db", args.send, workers=args.workers)
-        cold, learned = bench_limited(f"sqlite:///{Path(tmp) / 'limited'}.db", args.limited,
-                                      cap=args.cap, burst=args.burst, workers=args.workers)
+        cold, learned = bench_limited(
+            f"sqlite:///{Path(tmp) / 'limited'}.db",
+            args.limited,
+            cap=args.cap,
+            burst=args.burst,
+            workers=args.workers,
+        )
         # `fwbot serve` keeps one pacer across passes: the next pass starts at the rate the
         # last one learned. A fresh database and fake stand for the next week.
-        warm, _ = bench_limited(f"sqlite:///{Path(tmp) / 'limited2'}.db", args.limited,
-                                cap=args.cap, burst=args.burst, workers=args.workers,
-                                start_rate=learned)
+        warm, _ = bench_limited(
+            f"sqlite:///{Path(tmp) / 'limited2'}.db",
+            args.limited,
+            cap=args.cap,
+            burst=args.burst,
+            workers=args.workers,
+            start_rate=learned,
+        )
         rows += cold + warm
     width = max(len(r[0]) for r in rows)
     print(f"{'metric'.ljust(width)} | value | baseline | target | verdict")

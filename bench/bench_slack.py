@@ -52,9 +52,16 @@ ACK_P99_TARGET, REPLY_P95_TARGET, SLACK_ACK_LIMIT = 100.0, 300.0, 3000.0  # ms
 
 # ---- varied inputs: proposals and questions assembled from phrases ---------------------------
 
-OPENERS = ["We will", "Our unit proposes to", "The project will", "This initiative aims to",
-           "Over the next {m} months we plan to", "The regional bureau wants to",
-           "With two partner agencies we intend to", "As a pilot, the secretariat will"]
+OPENERS = [
+    "We will",
+    "Our unit proposes to",
+    "The project will",
+    "This initiative aims to",
+    "Over the next {m} months we plan to",
+    "The regional bureau wants to",
+    "With two partner agencies we intend to",
+    "As a pilot, the secretariat will",
+]
 ACTIVITIES = [
     "run regional workshops on open-source intelligence",
     "train forensic specialists in handling digital evidence",
@@ -77,13 +84,30 @@ ACTIVITIES = [
     "organise an exchange programme for experts in crime scene analysis",
     "study future crime trends with universities and research institutes",
 ]
-AUDIENCES = ["investigators from {n} member countries", "analysts in regional bureaus",
-             "border police officers", "National Central Bureau staff",
-             "prosecutors and judges", "national cybercrime units", "forensic laboratories",
-             "senior police managers", "customs and immigration officers"]
-REGIONS = ["West Africa", "South-East Asia", "the Western Balkans", "Central America",
-           "the Pacific islands", "North Africa and the Middle East", "Eastern Europe",
-           "the Caribbean", "the Andean region", "East Africa", "Central Asia"]
+AUDIENCES = [
+    "investigators from {n} member countries",
+    "analysts in regional bureaus",
+    "border police officers",
+    "National Central Bureau staff",
+    "prosecutors and judges",
+    "national cybercrime units",
+    "forensic laboratories",
+    "senior police managers",
+    "customs and immigration officers",
+]
+REGIONS = [
+    "West Africa",
+    "South-East Asia",
+    "the Western Balkans",
+    "Central America",
+    "the Pacific islands",
+    "North Africa and the Middle East",
+    "Eastern Europe",
+    "the Caribbean",
+    "the Andean region",
+    "East Africa",
+    "Central Asia",
+]
 DETAILS = [
     "Each session lasts {d} days and mixes short lectures with hands-on exercises.",
     "Participants receive a certificate and join an alumni network afterwards.",
@@ -105,36 +129,76 @@ OUTCOMES = [
     "We aim to cut the time needed to validate a notice by {p} per cent.",
     "By the end, every beneficiary country should have a trained focal point.",
 ]
-FUNDING = ["The budget is {k} thousand euros over {m} months, from a donor grant.",
-           "Funding comes from a multi-donor trust fund and covers {m} months.",
-           "Costs are shared between the secretariat and {n} member countries."]
+FUNDING = [
+    "The budget is {k} thousand euros over {m} months, from a donor grant.",
+    "Funding comes from a multi-donor trust fund and covers {m} months.",
+    "Costs are shared between the secretariat and {n} member countries.",
+]
 
-TOPICS = ["training", "cybercrime", "data protection", "funding", "data quality",
-          "gender diversity", "innovation", "research and development", "regional offices",
-          "interoperability", "counter-terrorism", "the private sector", "risk management",
-          "the governing bodies", "criminal intelligence", "border security",
-          "missing persons", "capacity building", "compliance", "forensics",
-          "environmental crime", "firearms trafficking", "financial crime", "drones",
-          "the I-24/7 network", "operational support", "talent and retention",
-          "change management", "foresight and future trends", "partnerships with the UN"]
-QUESTION_FORMS = ["Which objective covers {t}?", "What does the framework say about {t}?",
-                  "Is there anything on {t} in our strategy?", "How do we support {t}?",
-                  "Where does the strategy mention {t}?", "Which goal deals with {t}?",
-                  "Does the framework help with {t} in {r}?",
-                  "Who should I talk to about {t} for {r}?",
-                  "What are we doing on {t} and {u}?"]
+TOPICS = [
+    "training",
+    "cybercrime",
+    "data protection",
+    "funding",
+    "data quality",
+    "gender diversity",
+    "innovation",
+    "research and development",
+    "regional offices",
+    "interoperability",
+    "counter-terrorism",
+    "the private sector",
+    "risk management",
+    "the governing bodies",
+    "criminal intelligence",
+    "border security",
+    "missing persons",
+    "capacity building",
+    "compliance",
+    "forensics",
+    "environmental crime",
+    "firearms trafficking",
+    "financial crime",
+    "drones",
+    "the I-24/7 network",
+    "operational support",
+    "talent and retention",
+    "change management",
+    "foresight and future trends",
+    "partnerships with the UN",
+]
+QUESTION_FORMS = [
+    "Which objective covers {t}?",
+    "What does the framework say about {t}?",
+    "Is there anything on {t} in our strategy?",
+    "How do we support {t}?",
+    "Where does the strategy mention {t}?",
+    "Which goal deals with {t}?",
+    "Does the framework help with {t} in {r}?",
+    "Who should I talk to about {t} for {r}?",
+    "What are we doing on {t} and {u}?",
+]
 
 
 def _fill(rng: random.Random, s: str) -> str:
-    return s.format(m=rng.randint(6, 48), n=rng.randint(3, 40), d=rng.randint(2, 10),
-                    y=rng.randint(2015, 2025), p=rng.randint(10, 60), k=rng.randint(80, 2500))
+    return s.format(
+        m=rng.randint(6, 48),
+        n=rng.randint(3, 40),
+        d=rng.randint(2, 10),
+        y=rng.randint(2015, 2025),
+        p=rng.randint(10, 60),
+        k=rng.randint(80, 2500),
+    )
 
 
 def make_proposal(rng: random.Random) -> str:
     """30-80 words: what, for whom, where, then details, an outcome and the funding."""
     target = rng.randint(30, 80)
-    words = _fill(rng, f"{rng.choice(OPENERS)} {rng.choice(ACTIVITIES)} for "
-                       f"{rng.choice(AUDIENCES)} in {rng.choice(REGIONS)}.").split()
+    words = _fill(
+        rng,
+        f"{rng.choice(OPENERS)} {rng.choice(ACTIVITIES)} for "
+        f"{rng.choice(AUDIENCES)} in {rng.choice(REGIONS)}.",
+    ).split()
     if rng.random() < 0.5:
         words += f"We will also {rng.choice(ACTIVITIES)}.".split()
     rest = [*rng.sample(DETAILS, 4), rng.choice(OUTCOMES), rng.choice(FUNDING)]
@@ -165,16 +229,20 @@ def http_get(url: str) -> tuple[int, bytes]:
 def work_seconds(metrics: str) -> dict[str, tuple[float, float]]:
     """{kind: (sum seconds, count)} of fwbot_work_seconds from a /metrics scrape."""
     out: dict[str, list[float]] = {}
-    for m in re.finditer(r'^fwbot_work_seconds_(sum|count)\{kind="([^"]+)"\} (\S+)$', metrics,
-                         re.M):
+    for m in re.finditer(
+        r'^fwbot_work_seconds_(sum|count)\{kind="([^"]+)"\} (\S+)$', metrics, re.M
+    ):
         out.setdefault(m.group(2), [0.0, 0.0])["sum count".split().index(m.group(1))] = float(
-            m.group(3))
+            m.group(3)
+        )
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
 def counter_total(metrics: str, name: str) -> float:
-    return sum(float(m.group(1)) for m in re.finditer(
-        rf"^{name}_total(?:\{{[^}}]*\}})? (\S+)$", metrics, re.M))
+    return sum(
+        float(m.group(1))
+        for m in re.finditer(rf"^{name}_total(?:\{{[^}}]*\}})? (\S+)$", metrics, re.M)
+    )
 
 
 # ---- one Slack request and its reply ------------------------------------------------------------
@@ -207,12 +275,19 @@ class Traffic:
             text = make_proposal(self.rng)
             sent = Sent(kind, ("token", url.rsplit("/", 1)[-1]))
             return sent, lambda: self.slack.slash_command(
-                "/align", text, user_id=f"U{self.counter % 7 + 1}",
-                channel_id=f"CBENCH{self.counter % 5}", response_url=url)
+                "/align",
+                text,
+                user_id=f"U{self.counter % 7 + 1}",
+                channel_id=f"CBENCH{self.counter % 5}",
+                response_url=url,
+            )
         channel, ts = f"CBENCH{self.counter % 5}", f"{self.base}.{self.counter:06d}"
-        event = self.slack.app_mention_event(f"<@UBOT> {make_question(self.rng)}",
-                                             user=f"U{self.counter % 7 + 1}", channel=channel,
-                                             ts=ts)
+        event = self.slack.app_mention_event(
+            f"<@UBOT> {make_question(self.rng)}",
+            user=f"U{self.counter % 7 + 1}",
+            channel=channel,
+            ts=ts,
+        )
         return Sent(kind, (channel, ts)), lambda: self.slack.event(event)
 
     def send(self, sent: Sent, sign: Callable[[], SignedRequest]) -> Sent:
@@ -235,8 +310,7 @@ class Traffic:
         def mine(call) -> bool:
             if sent.kind == "align":
                 return ("token", call.params.get("_token", "")) == sent.key
-            return (call.params.get("channel", ""), call.params.get("thread_ts") or "") \
-                == sent.key
+            return (call.params.get("channel", ""), call.params.get("thread_ts") or "") == sent.key
 
         method = "response_url" if sent.kind == "align" else "chat.postMessage"
         try:
@@ -287,25 +361,38 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=20, help="requests in flight at once")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--log", type=Path, help="keep a copy of the server's log here")
-    ap.add_argument("--wait-reply", action="store_true",
-                    help="each of the concurrent senders waits for its reply before the next "
-                         "request (users waiting for answers) instead of only for the ack")
+    ap.add_argument(
+        "--wait-reply",
+        action="store_true",
+        help="each of the concurrent senders waits for its reply before the next "
+        "request (users waiting for answers) instead of only for the ack",
+    )
     args = ap.parse_args()
     n, c = max(2, args.requests), max(1, args.concurrency)
     started, load0 = time.perf_counter(), os.getloadavg()[0]
-    print(f"machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
-          f"python {platform.python_version()}, load average {load0:.2f}; "
-          f"{n} requests, concurrency {c}"
-          f"{', each sender waits for its reply' if args.wait_reply else ''}")
+    print(
+        f"machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
+        f"python {platform.python_version()}, load average {load0:.2f}; "
+        f"{n} requests, concurrency {c}"
+        f"{', each sender waits for its reply' if args.wait_reply else ''}"
+    )
 
     tmp = tempfile.TemporaryDirectory(prefix="fwbot-bench-slack-")
     fake = FakeSlackAPI(tokens=(BOT_TOKEN,)).start()
-    env = {k: v for k, v in os.environ.items() if k not in (
-        "FWBOT_FRAMEWORK", "CHROMA_HOST", "CHROMA_PORT", "SLACK_APP_TOKEN")}
-    env.update(FWBOT_DATA_DIR=str(Path(tmp.name) / "data"), ANONYMIZED_TELEMETRY="False",
-               SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SECRET,
-               SLACK_API_URL=fake.base_url, PYTHONIOENCODING="utf-8",
-               DATABASE_URL=f"sqlite:///{Path(tmp.name) / 'fwbot.db'}")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("FWBOT_FRAMEWORK", "CHROMA_HOST", "CHROMA_PORT", "SLACK_APP_TOKEN")
+    }
+    env.update(
+        FWBOT_DATA_DIR=str(Path(tmp.name) / "data"),
+        ANONYMIZED_TELEMETRY="False",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake.base_url,
+        PYTHONIOENCODING="utf-8",
+        DATABASE_URL=f"sqlite:///{Path(tmp.name) / 'fwbot.db'}",
+    )
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     log_path = Path(tmp.name) / "server.log"
     proc = None
@@ -370,8 +457,9 @@ def main() -> None:
     finally:
         rc = stop_serve(proc) if proc is not None else None
         fake.stop()
-        server_log = log_path.read_text(encoding="utf-8", errors="replace") \
-            if log_path.exists() else ""
+        server_log = (
+            log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
+        )
         if args.log:
             args.log.write_text(server_log, encoding="utf-8")
         tmp.cleanup()
@@ -401,48 +489,73 @@ def main() -> None:
     row("  reply ms, app_mention → chat.postMessage", [s.reply_s for s in by["mention"]])
     row("  baseline: WebClient chat.postMessage to the fake", fake_rt)
     count("lost replies (none within 60 s)", sum(s.reply_s != s.reply_s for s in ok_sent))
-    count("failed replies (fwbot_listener_failures)",  # the reply was an error message
-          int(counter_total(after, "fwbot_listener_failures")
-              - counter_total(before, "fwbot_listener_failures")))
+    count(
+        "failed replies (fwbot_listener_failures)",  # the reply was an error message
+        int(
+            counter_total(after, "fwbot_listener_failures")
+            - counter_total(before, "fwbot_listener_failures")
+        ),
+    )
     count("non-200 acks", sum(s.status != 200 for s in sent))
-    count(f"  acks over Slack's {SLACK_ACK_LIMIT / 1e3:.0f} s limit",
-          sum(s.ack_s * 1e3 > SLACK_ACK_LIMIT for s in sent))
+    count(
+        f"  acks over Slack's {SLACK_ACK_LIMIT / 1e3:.0f} s limit",
+        sum(s.ack_s * 1e3 > SLACK_ACK_LIMIT for s in sent),
+    )
     count("  replies the fake refused (not ok)", sum(not s.reply_ok for s in ok_sent), None)
     work0, work1 = work_seconds(before), work_seconds(after)
     for kind, (total, calls) in sorted(work1.items()):
         s0, c0 = work0.get(kind, (0.0, 0.0))
         if calls > c0:
             mean = (total - s0) / (calls - c0) * 1e3
-            rows.append((f"  server work mean ms, {kind} (fwbot_work_seconds)", f"{mean:.1f}",
-                         "—", "—", "—", "info"))
+            rows.append(
+                (
+                    f"  server work mean ms, {kind} (fwbot_work_seconds)",
+                    f"{mean:.1f}",
+                    "—",
+                    "—",
+                    "—",
+                    "info",
+                )
+            )
 
     head = ("metric", "p50", "p95", "p99", "target", "verdict")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(6)]
     for r in [head, tuple("-" * w for w in widths), *rows]:
-        print(" | ".join(x.ljust(w) if i == 0 else x.rjust(w)
-                         for i, (x, w) in enumerate(zip(r, widths, strict=True))))
-    print(f"throughput {len(sent) / wall:.1f} requests/s ({wall:.1f} s wall, replies included); "
-          f"server start {start_s:.1f} s (index build in a fresh data dir included); "
-          f"{2 * WARMUP_EACH} warm-up requests excluded")
+        print(
+            " | ".join(
+                x.ljust(w) if i == 0 else x.rjust(w)
+                for i, (x, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
+    print(
+        f"throughput {len(sent) / wall:.1f} requests/s ({wall:.1f} s wall, replies included); "
+        f"server start {start_s:.1f} s (index build in a fresh data dir included); "
+        f"{2 * WARMUP_EACH} warm-up requests excluded"
+    )
     lines = server_log.splitlines()
     noisy: list[str] = []
     for i, ln in enumerate(lines):  # errors and tracebacks (with the exception line) first
         if " ERROR " in ln or " CRITICAL " in ln:
             noisy.append(ln.split(" ", 2)[-1])
         elif ln.startswith("Traceback"):
-            end = next((x for x in lines[i + 1:] if x and not x[0].isspace()), "?")
+            end = next((x for x in lines[i + 1 :] if x and not x[0].isspace()), "?")
             noisy.append(f"Traceback: {end}")
     depth = [int(m.group(1)) for m in re.finditer(r"Task queue depth is (\d+)", server_log)]
     if depth:
-        noisy.append(f"WARNING waitress.queue: Task queue depth up to {max(depth)} "
-                     f"({len(depth)} warnings): every waitress thread was busy")
-    noisy += [ln.split(" ", 2)[-1] for ln in lines
-              if " WARNING " in ln and "Task queue depth" not in ln]
+        noisy.append(
+            f"WARNING waitress.queue: Task queue depth up to {max(depth)} "
+            f"({len(depth)} warnings): every waitress thread was busy"
+        )
+    noisy += [
+        ln.split(" ", 2)[-1] for ln in lines if " WARNING " in ln and "Task queue depth" not in ln
+    ]
     print(f"server log: exit code {rc} after SIGTERM; errors, tracebacks, warnings:")
     for ln in list(dict.fromkeys(x[:200] for x in noisy))[:12]:
         print(f"  {ln}")
-    print(f"elapsed {time.perf_counter() - started:.0f} s; load average {load0:.2f} at start, "
-          f"{os.getloadavg()[0]:.2f} at end (the bench, the fake and the server share the CPU)")
+    print(
+        f"elapsed {time.perf_counter() - started:.0f} s; load average {load0:.2f} at start, "
+        f"{os.getloadavg()[0]:.2f} at end (the bench, the fake and the server share the CPU)"
+    )
 
 
 if __name__ == "__main__":

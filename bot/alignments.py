@@ -49,8 +49,10 @@ class AlignmentService:
         with self._lock:
             stale = time.monotonic() - self._loaded_at > REFRESH_SECONDS
             if self._memory is None or stale:
-                examples = [LabelledExample(e.text, tuple(e.ids))
-                            for e in self.store.labelled_examples(self.framework_hash)]
+                examples = [
+                    LabelledExample(e.text, tuple(e.ids))
+                    for e in self.store.labelled_examples(self.framework_hash)
+                ]
                 if self._memory is None:
                     self._memory = ExampleMemory(self.assistant.searcher.embedder, examples)
                 else:
@@ -72,7 +74,10 @@ class AlignmentService:
         alignment = self.align_text(text)
         suggested = [t.model_dump() for t in alignment.tags]
         alignment_id = self.store.record_alignment(
-            user_id=user_id, channel_id=channel_id, text=text, suggested=suggested,
+            user_id=user_id,
+            channel_id=channel_id,
+            text=text,
+            suggested=suggested,
             framework_hash=self.framework_hash,
         )
         return AlignmentRun(alignment_id, text, alignment)
@@ -90,8 +95,15 @@ class AlignmentService:
         for s in record.suggested:
             oid = str(s.get("id", ""))
             if oid in self.goal_of:  # an id of an older framework version is left out
-                tags.append(Tag(id=oid, goal=self.goal_of[oid], score=float(s.get("score", 0)),
-                                confidence=s.get("confidence", "low"), why=str(s.get("why", ""))))
+                tags.append(
+                    Tag(
+                        id=oid,
+                        goal=self.goal_of[oid],
+                        score=float(s.get("score", 0)),
+                        confidence=s.get("confidence", "low"),
+                        why=str(s.get("why", "")),
+                    )
+                )
         return Alignment(tags=tags[:MAX_TAGS], no_fit=not tags)
 
     def decide(self, alignment_id: int, *, user_id: str, ids: list[str]) -> AlignmentRecord:

@@ -1,15 +1,15 @@
 """`fwbot`: ask, align, evaluate, index and inspect a framework from the command line.
 
-    fwbot ask "Which objective is about training?"
-    fwbot align "Run workshops for investigators on open-source intelligence"
-    fwbot align --batch proposals.jsonl --json
-    fwbot eval --questions q.jsonl --proposals p.jsonl
-    fwbot framework validate my_framework.yaml
-    fwbot console
-    fwbot serve --port 3000
-    fwbot feedback export -o questions_from_slack.jsonl
-    fwbot nudge run --dry-run
-    fwbot progress import initiatives.csv
+fwbot ask "Which objective is about training?"
+fwbot align "Run workshops for investigators on open-source intelligence"
+fwbot align --batch proposals.jsonl --json
+fwbot eval --questions q.jsonl --proposals p.jsonl
+fwbot framework validate my_framework.yaml
+fwbot console
+fwbot serve --port 3000
+fwbot feedback export -o questions_from_slack.jsonl
+fwbot nudge run --dry-run
+fwbot progress import initiatives.csv
 """
 
 from __future__ import annotations
@@ -49,8 +49,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return ask_batch(services.assistant, Path(args.batch))
     question = _read_input(args)
     if question is None or not question.strip():
-        print('fwbot: ask needs a question, e.g. fwbot ask "Which objective is about training?"',
-              file=sys.stderr)
+        print(
+            'fwbot: ask needs a question, e.g. fwbot ask "Which objective is about training?"',
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     answer = services.assistant.ask(question)
     if args.json:
@@ -82,8 +84,10 @@ def cmd_align(args: argparse.Namespace) -> int:
             return EXIT_ERROR
     text = document.text if document is not None else _read_input(args)
     if text is None:
-        print('fwbot: align needs a proposal: fwbot align "text", --file F, or - for stdin',
-              file=sys.stderr)
+        print(
+            'fwbot: align needs a proposal: fwbot align "text", --file F, or - for stdin',
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     try:
         alignment = services.assistant.align(text)
@@ -124,8 +128,10 @@ def cmd_index(args: argparse.Namespace) -> int:
     searcher = services.build_searcher(rebuild=True)
     loc = services.chroma_location
     where = f"{loc.host}:{loc.port}" if loc.host else str(loc.path)
-    print(f"Indexed {len(searcher.index.views)} views of {len(searcher.elements)} elements of "
-          f"{services.framework.title} into Chroma at {where}.")
+    print(
+        f"Indexed {len(searcher.index.views)} views of {len(searcher.elements)} elements of "
+        f"{services.framework.title} into Chroma at {where}."
+    )
     return EXIT_OK
 
 
@@ -195,12 +201,21 @@ def build_parser() -> argparse.ArgumentParser:
     # --framework may stand before or after the subcommand; SUPPRESS keeps the subcommand's
     # parser from overwriting a value given before it.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--framework", type=Path, default=argparse.SUPPRESS,
-                        help="framework file (default: $FWBOT_FRAMEWORK or the INTERPOL one)")
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="on an error, print the traceback too (or set FWBOT_DEBUG=1)")
+    common.add_argument(
+        "--framework",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="framework file (default: $FWBOT_FRAMEWORK or the INTERPOL one)",
+    )
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="on an error, print the traceback too (or set FWBOT_DEBUG=1)",
+    )
     parser = argparse.ArgumentParser(
-        prog="fwbot", description="Answers and alignment grounded in a strategic framework.",
+        prog="fwbot",
+        description="Answers and alignment grounded in a strategic framework.",
     )
     parser.add_argument("--framework", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--debug", action="store_true", default=False, help=argparse.SUPPRESS)
@@ -214,8 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("align", parents=[common], help="find the objectives a proposal serves")
     p.add_argument("text", nargs="*", help='the proposal, or "-" to read stdin')
-    p.add_argument("--file", type=Path,
-                   help="read the proposal from a PDF, Word (.docx), Markdown or text file")
+    p.add_argument(
+        "--file",
+        type=Path,
+        help="read the proposal from a PDF, Word (.docx), Markdown or text file",
+    )
     p.add_argument("--batch", type=Path, help='JSONL file of {"id", "text"} lines')
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_align)
@@ -223,8 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", parents=[common], help="measure quality on labelled sets")
     p.add_argument("--questions", type=Path)
     p.add_argument("--proposals", type=Path)
-    p.add_argument("--no-scope", action="store_true",
-                   help="without the framework's scope notes and keywords (what are they worth?)")
+    p.add_argument(
+        "--no-scope",
+        action="store_true",
+        help="without the framework's scope notes and keywords (what are they worth?)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 
@@ -234,13 +255,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("framework", parents=[common], help="validate or show a framework")
     p.add_argument("action", choices=["validate", "show"])
     p.add_argument("file", nargs="?", type=Path, help="file to validate")
-    p.add_argument("--scope", action="store_true",
-                   help="show: with each goal's and objective's scope note and keywords")
+    p.add_argument(
+        "--scope",
+        action="store_true",
+        help="show: with each goal's and objective's scope note and keywords",
+    )
     p.set_defaults(func=cmd_framework)
 
     p = sub.add_parser("console", parents=[common], help="a local chat: questions and /align")
-    p.add_argument("--slack", action="store_true",
-                   help="answer through the Slack app's handlers, on a local fake Slack")
+    p.add_argument(
+        "--slack",
+        action="store_true",
+        help="answer through the Slack app's handlers, on a local fake Slack",
+    )
     p.set_defaults(func=cmd_console)
 
     p = sub.add_parser("serve", parents=[common], help="run the Slack app (Socket Mode or HTTP)")
@@ -251,8 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("feedback", parents=[common], help="export votes on answers")
     p.add_argument("action", choices=["export"])
     p.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
-    p.add_argument("--unhelpful", action="store_true",
-                   help="export the answers voted not helpful (to label by hand)")
+    p.add_argument(
+        "--unhelpful",
+        action="store_true",
+        help="export the answers voted not helpful (to label by hand)",
+    )
     p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("db", parents=[common], help="database maintenance")

@@ -32,8 +32,10 @@ _TRUE = {"1", "true", "yes", "on"}
 def debug_wanted(args: argparse.Namespace) -> bool:
     """``--debug`` or ``FWBOT_DEBUG=1`` (read from the environment: settings may be what
     failed)."""
-    return bool(getattr(args, "debug", False)) or \
-        os.environ.get(DEBUG_ENV, "").strip().lower() in _TRUE
+    return (
+        bool(getattr(args, "debug", False))
+        or os.environ.get(DEBUG_ENV, "").strip().lower() in _TRUE
+    )
 
 
 def run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
@@ -75,18 +77,22 @@ def describe(exc: BaseException) -> str | None:
     if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:  # serve --port
         return "the port is already in use: stop what listens there or give another --port"
     pydantic_core = sys.modules.get("pydantic_core")
-    if pydantic_core and isinstance(exc, pydantic_core.ValidationError) \
-            and exc.title == "Settings":
+    if pydantic_core and isinstance(exc, pydantic_core.ValidationError) and exc.title == "Settings":
         from .settings import describe_settings_error
 
         return describe_settings_error(exc)
     sa_exc = sys.modules.get("sqlalchemy.exc")
-    if sa_exc and isinstance(exc, sa_exc.OperationalError) and (
-            exc.connection_invalidated or exc.statement is None):  # the database went away
+    if (
+        sa_exc
+        and isinstance(exc, sa_exc.OperationalError)
+        and (exc.connection_invalidated or exc.statement is None)
+    ):  # the database went away
         from .storage.db import connect_failure
 
-        return (f"the database stopped answering ({connect_failure(exc)}): check that it is "
-                "running and reachable at DATABASE_URL, then run the command again")
+        return (
+            f"the database stopped answering ({connect_failure(exc)}): check that it is "
+            "running and reachable at DATABASE_URL, then run the command again"
+        )
     return None
 
 

@@ -33,9 +33,11 @@ def _batch_lines(path: Path, field: str) -> Iterator[tuple[Any, str | None, str 
     if repeats:
         key, first, again = repeats[0]
         more = f" and {len(repeats) - 1} more repeat(s)" if len(repeats) > 1 else ""
-        print(f"fwbot: {path}: warning: id {key} is on line {first} and line {again}{more}; "
-              "the output still has one line per input line, in order: match them by line",
-              file=sys.stderr)
+        print(
+            f"fwbot: {path}: warning: id {key} is on line {first} and line {again}{more}; "
+            "the output still has one line per input line, in order: match them by line",
+            file=sys.stderr,
+        )
 
 
 def _batch_line(n: int, line: str, field: str) -> tuple[Any, str | None, str | None]:
@@ -82,8 +84,17 @@ def ask_batch(assistant, path: Path) -> int:
         if error:
             failed = True
             print(f"fwbot: {path}: {error}", file=sys.stderr)
-            emit(sys.stdout, {"id": qid, "question": question, "answered": False,
-                               "text": error, "citations": [], "error": error})
+            emit(
+                sys.stdout,
+                {
+                    "id": qid,
+                    "question": question,
+                    "answered": False,
+                    "text": error,
+                    "citations": [],
+                    "error": error,
+                },
+            )
             continue
         emit(sys.stdout, ask_json(qid, question or "", assistant.ask(question or "")))
     return EXIT_ERROR if failed else EXIT_OK
@@ -92,8 +103,10 @@ def ask_batch(assistant, path: Path) -> int:
 def align_json(pid: Any, alignment) -> dict[str, Any]:
     return {
         "id": pid,
-        "tags": [t.model_dump(include={"id", "goal", "score", "confidence", "why", "evidence"})
-                 for t in alignment.tags],
+        "tags": [
+            t.model_dump(include={"id", "goal", "score", "confidence", "why", "evidence"})
+            for t in alignment.tags
+        ],
         "no_fit": alignment.no_fit,
     }
 

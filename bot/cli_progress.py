@@ -1,13 +1,13 @@
 """`fwbot nudge …` and `fwbot progress …`: the cron-friendly pass and the admin data tools.
 
-    fwbot nudge run                       # one idempotent pass: nudges, escalations, digest
-    fwbot nudge run --dry-run             # who would be nudged now, and why
-    fwbot nudge run --now 2026-11-30T09:05:00+01:00
-    fwbot progress import initiatives.csv   # matched by id, else by title + owner
-    fwbot progress import initiatives.csv --dry-run   # what it would create / update
-    fwbot progress export -o initiatives.csv
-    fwbot progress list
-    fwbot progress audit --initiative 12
+fwbot nudge run                       # one idempotent pass: nudges, escalations, digest
+fwbot nudge run --dry-run             # who would be nudged now, and why
+fwbot nudge run --now 2026-11-30T09:05:00+01:00
+fwbot progress import initiatives.csv   # matched by id, else by title + owner
+fwbot progress import initiatives.csv --dry-run   # what it would create / update
+fwbot progress export -o initiatives.csv
+fwbot progress list
+fwbot progress audit --initiative 12
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ def parse_now(text: str | None) -> datetime:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not an ISO 8601 time, e.g. 2026-11-30T09:05:00+01:00") from None
+            f"{text!r} is not an ISO 8601 time, e.g. 2026-11-30T09:05:00+01:00"
+        ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -60,21 +61,30 @@ def cmd_nudge(args: argparse.Namespace) -> int:
     out = sys.stdout
     stamp = f"{now:%Y-%m-%d %H:%M} UTC"
     if args.dry_run:
-        print(f"dry run at {stamp}: {len(report.planned)} owner(s) would be nudged now"
-              f" ({report.already} already nudged or in flight this week)", file=out)
+        print(
+            f"dry run at {stamp}: {len(report.planned)} owner(s) would be nudged now"
+            f" ({report.already} already nudged or in flight this week)",
+            file=out,
+        )
         for plan in report.planned:
             print(f"  would nudge {plan.owner_id} [{plan.key}]: {plan.reason}", file=out)
         for skip in report.skipped:
             print(f"  not now {skip.owner_id}: {skip.reason}", file=out)
     else:
-        print(f"pass at {stamp}: sent {len(report.sent)} nudge(s), found "
-              f"{len(report.found_delivered)} already delivered, {len(report.failed)} failed, "
-              f"{len(report.deferred)} left for the next pass, {report.already} already done "
-              f"this week, {report.in_flight} in flight elsewhere; "
-              f"{len(report.escalated)} escalation(s); {report.seconds:.2f} s", file=out)
+        print(
+            f"pass at {stamp}: sent {len(report.sent)} nudge(s), found "
+            f"{len(report.found_delivered)} already delivered, {len(report.failed)} failed, "
+            f"{len(report.deferred)} left for the next pass, {report.already} already done "
+            f"this week, {report.in_flight} in flight elsewhere; "
+            f"{len(report.escalated)} escalation(s); {report.seconds:.2f} s",
+            file=out,
+        )
         if report.halted:
-            print(f"  STOPPED: Slack said {report.halted!r} — check SLACK_BOT_TOKEN and the "
-                  "app's scopes (deploy/README.md); nothing more was sent", file=out)
+            print(
+                f"  STOPPED: Slack said {report.halted!r} — check SLACK_BOT_TOKEN and the "
+                "app's scopes (deploy/README.md); nothing more was sent",
+                file=out,
+            )
         for owner, error in report.failed:
             print(f"  could not nudge {owner}: {error}", file=out)
         for owner, error in report.deferred:
@@ -89,8 +99,9 @@ def cmd_nudge(args: argparse.Namespace) -> int:
 
 def cmd_progress(args: argparse.Namespace) -> int:
     if args.dry_run and args.action != "import":
-        print(f"fwbot: --dry-run is for `fwbot progress import`, not {args.action}",
-              file=sys.stderr)
+        print(
+            f"fwbot: --dry-run is for `fwbot progress import`, not {args.action}", file=sys.stderr
+        )
         return EXIT_ERROR
     services = _services(args)
     if args.action == "import":
@@ -113,17 +124,25 @@ def cmd_progress(args: argparse.Namespace) -> int:
         for item in services.progress_store.initiatives(status=status):
             state = "OVERDUE" if item.is_overdue(now) else f"due {item.due_at:%Y-%m-%d}"
             last = item.last_status or "no update"
-            print(f"#{item.id}\t{item.owner_id}\t{item.status}\t{state}\t{last}\t"
-                  f"{','.join(item.objective_ids)}\t{item.title}")
+            print(
+                f"#{item.id}\t{item.owner_id}\t{item.status}\t{state}\t{last}\t"
+                f"{','.join(item.objective_ids)}\t{item.title}"
+            )
         return EXIT_OK
     subject = f"initiative:{args.initiative}" if args.initiative else None
     entries = services.progress_store.audit_entries(subject=subject, limit=args.limit)
     if not entries:
-        print("no audit entries" + (f" for initiative #{args.initiative}" if subject else "")
-              + " yet", file=sys.stderr)
+        print(
+            "no audit entries"
+            + (f" for initiative #{args.initiative}" if subject else "")
+            + " yet",
+            file=sys.stderr,
+        )
     for entry in reversed(entries):
-        print(f"{entry.at:%Y-%m-%d %H:%M:%S}Z\t{entry.actor}\t{entry.action}\t"
-              f"{entry.subject}\t{entry.detail}")
+        print(
+            f"{entry.at:%Y-%m-%d %H:%M:%S}Z\t{entry.actor}\t{entry.action}\t"
+            f"{entry.subject}\t{entry.detail}"
+        )
     return EXIT_OK
 
 
@@ -134,21 +153,21 @@ def _import(services: Any, args: argparse.Namespace) -> int:
     from .progress.csv_plan import describe, plan_import
 
     if args.file is None:
-        print("fwbot: give the CSV file to import: fwbot progress import FILE.csv",
-              file=sys.stderr)
+        print("fwbot: give the CSV file to import: fwbot progress import FILE.csv", file=sys.stderr)
         return EXIT_ERROR
     data = Path(args.file).read_bytes()
     try:
         found = read_initiatives_csv(data, services.framework, now=datetime.now(UTC))
         plan, created = services.progress_store.sync_initiatives(
-            lambda existing: plan_import(found, existing), actor=args.actor or _cli_actor(),
-            dry_run=args.dry_run)
+            lambda existing: plan_import(found, existing),
+            actor=args.actor or _cli_actor(),
+            dry_run=args.dry_run,
+        )
     except CsvImportError as exc:
         print(f"fwbot: {exc}", file=sys.stderr)
         return EXIT_ERROR
     if args.dry_run:
-        print(f"dry run, nothing was changed; importing {args.file} would give:"
-              f" {plan.summary()}")
+        print(f"dry run, nothing was changed; importing {args.file} would give: {plan.summary()}")
         for row in plan.rows:
             print(f"  {describe(row)}")
         return EXIT_OK
@@ -161,24 +180,34 @@ def _import(services: Any, args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("nudge", parents=[common],
-                       help="weekly nudges: one idempotent pass (cron-friendly)")
+    p = sub.add_parser(
+        "nudge", parents=[common], help="weekly nudges: one idempotent pass (cron-friendly)"
+    )
     p.add_argument("action", choices=["run"])
-    p.add_argument("--now", type=parse_now, default=None,
-                   help="act as if it were this ISO 8601 time (default: now)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="print who would be nudged and why; send nothing")
+    p.add_argument(
+        "--now",
+        type=parse_now,
+        default=None,
+        help="act as if it were this ISO 8601 time (default: now)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="print who would be nudged and why; send nothing"
+    )
     p.set_defaults(func=cmd_nudge)
 
-    p = sub.add_parser("progress", parents=[common],
-                       help="initiatives: import / export CSV, list, audit trail")
+    p = sub.add_parser(
+        "progress", parents=[common], help="initiatives: import / export CSV, list, audit trail"
+    )
     p.add_argument("action", choices=["import", "export", "list", "audit"])
     p.add_argument("file", nargs="?", type=Path, help="CSV file to import")
     p.add_argument("-o", "--output", type=Path, help="export: file to write (default stdout)")
     p.add_argument("--actor", help="import: who to record in the audit trail")
-    p.add_argument("--dry-run", action="store_true",
-                   help="import: print which rows would be created, updated (which fields) or"
-                        " left unchanged; change nothing")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="import: print which rows would be created, updated (which fields) or"
+        " left unchanged; change nothing",
+    )
     p.add_argument("--all", action="store_true", help="list: closed ones too")
     p.add_argument("--initiative", type=int, help="audit: one initiative's entries")
     p.add_argument("--limit", type=int, default=100, help="audit: how many entries")

@@ -32,8 +32,9 @@ Type a question, e.g. "Which objective is about training?", or:
   /help               show this help
   /quit               leave (or Ctrl-D)"""
 ALIGN_USAGE = 'Usage: /align <proposal>, e.g. "/align Train border officers to use the databases"'
-PASTE_PROMPT = ("Paste the proposal (several lines are fine), then an empty line to align it; "
-                "Ctrl-C cancels.")
+PASTE_PROMPT = (
+    "Paste the proposal (several lines are fine), then an empty line to align it; Ctrl-C cancels."
+)
 PASTE_CANCELLED = "(Paste cancelled.)"
 PROMPT = "> "
 PASTE_MODE_PROMPT = "align… "  # while the lines of a bare /align's proposal are read
@@ -70,8 +71,10 @@ class CoreBackend:
             return str(exc)
 
     def progress(self, text: str) -> str:
-        return ("/progress works through the Slack app: run `fwbot console --slack` to try it "
-                "here, and `fwbot progress list` for the initiatives in the database.")
+        return (
+            "/progress works through the Slack app: run `fwbot console --slack` to try it "
+            "here, and `fwbot progress list` for the initiatives in the database."
+        )
 
 
 def _reply(line: str, services: Services, backend: Backend) -> str | object | None:
@@ -121,7 +124,10 @@ def _reader(inp: TextIO, out: TextIO, interactive: bool) -> Callable[[str], str 
 
 
 def run_console(
-    services: Services, *, stdin: TextIO | None = None, stdout: TextIO | None = None,
+    services: Services,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
     slack: bool = False,
 ) -> int:
     """``slack``: answer through the Slack app's own handlers (the bolt app, its storage and
@@ -152,16 +158,18 @@ def run_console(
     except Exception as exc:
         out.write(f"Sorry, the model could not be loaded: {exc}\n")
         return 1
-    out.write("Ready (the Slack app's handlers, on a local fake Slack).\n" if slack
-              else "Ready.\n")
+    out.write("Ready (the Slack app's handlers, on a local fake Slack).\n" if slack else "Ready.\n")
     read = _reader(inp, out, interactive)
     pasted: list[str] | None = None  # lines of a multi-line /align, while collecting
     while True:
         try:
             line = read(PROMPT if pasted is None else PASTE_MODE_PROMPT)
         except KeyboardInterrupt:  # Ctrl-C at a prompt: cancels a paste, else a reminder
-            out.write(f"\n{PASTE_CANCELLED}\n\n" if pasted is not None
-                      else "\n(Type /quit or press Ctrl-D to leave.)\n")
+            out.write(
+                f"\n{PASTE_CANCELLED}\n\n"
+                if pasted is not None
+                else "\n(Type /quit or press Ctrl-D to leave.)\n"
+            )
             out.flush()
             pasted = None
             continue
@@ -208,8 +216,10 @@ def _local_slack_session(services: Services):  # -> local_slack.session.LocalSla
 
     source = Path(__file__).resolve().parents[1]
     if not (source / "local_slack" / "session.py").is_file():
-        raise LocalSlackMissing("--slack needs the local_slack folder of a clone of the "
-                                "fwbot repository; it is not part of the installed package")
+        raise LocalSlackMissing(
+            "--slack needs the local_slack folder of a clone of the "
+            "fwbot repository; it is not part of the installed package"
+        )
     if str(source) not in sys.path:
         sys.path.insert(0, str(source))
     from local_slack.session import LocalSlack

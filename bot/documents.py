@@ -80,34 +80,55 @@ def size_text(n: int) -> str:
 
 def too_large(name: str, size: int, limit: int = MAX_BYTES) -> DocumentError:
     return DocumentError(
-        name, f"is {size_text(size)}, over the {size_text(limit)} limit: attach a smaller "
-        "file or paste the text", "too_large")
+        name,
+        f"is {size_text(size)}, over the {size_text(limit)} limit: attach a smaller "
+        "file or paste the text",
+        "too_large",
+    )
 
 
 # ---- deciding the kind -------------------------------------------------------------------
 
 _EXTENSIONS: dict[str, Kind] = {
-    ".pdf": "pdf", ".docx": "docx", ".md": "markdown", ".markdown": "markdown",
-    ".mdown": "markdown", ".mkd": "markdown", ".txt": "text", ".text": "text",
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".mdown": "markdown",
+    ".mkd": "markdown",
+    ".txt": "text",
+    ".text": "text",
 }
 _FILETYPES: dict[str, Kind] = {  # Slack's file.filetype
-    "pdf": "pdf", "docx": "docx", "markdown": "markdown", "text": "text",
+    "pdf": "pdf",
+    "docx": "docx",
+    "markdown": "markdown",
+    "text": "text",
 }
 _MIMETYPES: dict[str, Kind] = {
     "application/pdf": "pdf",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
-    "text/markdown": "markdown", "text/x-markdown": "markdown", "text/plain": "text",
+    "text/markdown": "markdown",
+    "text/x-markdown": "markdown",
+    "text/plain": "text",
 }
 # Formats recognised by their first bytes that are not read: what to call them.
 _OTHER_MAGIC = (
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office file (.doc, .xls or .ppt)"),
     (b"{\\rtf", "an RTF file"),
-    (b"\x89PNG", "an image"), (b"\xff\xd8\xff", "an image"), (b"GIF8", "an image"),
-    (b"RIFF", "an image or media file"), (b"\x1f\x8b", "a compressed (gzip) file"),
-    (b"7z\xbc\xaf", "a 7-Zip archive"), (b"Rar!", "a RAR archive"),
+    (b"\x89PNG", "an image"),
+    (b"\xff\xd8\xff", "an image"),
+    (b"GIF8", "an image"),
+    (b"RIFF", "an image or media file"),
+    (b"\x1f\x8b", "a compressed (gzip) file"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+    (b"Rar!", "a RAR archive"),
 )
-_ZIP_KINDS = (("ppt/", "a PowerPoint file"), ("xl/", "an Excel file"),
-              ("content.xml", "an OpenDocument file"))
+_ZIP_KINDS = (
+    ("ppt/", "a PowerPoint file"),
+    ("xl/", "an Excel file"),
+    ("content.xml", "an OpenDocument file"),
+)
 _EXTENSION = re.compile(r"^\.[a-z][a-z0-9]{0,7}$")
 _HTML = re.compile(rb"^\s*(?:<!doctype\s+html|<html[\s>]|<head[\s>])", re.IGNORECASE)
 
@@ -117,8 +138,9 @@ def looks_like_html(data: bytes) -> bool:
     return bool(_HTML.match(data[:512].lstrip(b"\xef\xbb\xbf")))
 
 
-def declared_kind(name: str, filetype: str | None = None,
-                  mimetype: str | None = None) -> Kind | None:
+def declared_kind(
+    name: str, filetype: str | None = None, mimetype: str | None = None
+) -> Kind | None:
     """The kind the name's extension, else Slack's filetype, else the mimetype, says."""
     by_name = _EXTENSIONS.get(extension(name) or "")
     by_type = _FILETYPES.get((filetype or "").lower())
@@ -136,8 +158,9 @@ def _unsupported(name: str, what: str) -> DocumentError:
     return DocumentError(name, f"is {what}: I read {SUPPORTED} files", "unsupported")
 
 
-def read_document(data: bytes, name: str, *, filetype: str | None = None,
-                  mimetype: str | None = None) -> Document:
+def read_document(
+    data: bytes, name: str, *, filetype: str | None = None, mimetype: str | None = None
+) -> Document:
     """The text of the document ``data`` called ``name``; :class:`DocumentError` if it can't
     be read. ``filetype`` / ``mimetype`` are Slack's, used when the name has no extension."""
     if len(data) > MAX_BYTES:
@@ -157,8 +180,11 @@ def read_document(data: bytes, name: str, *, filetype: str | None = None,
         label = "a PDF" if declared == "pdf" else "a Word document"
         if looks_like_html(data):
             raise DocumentError(name, f"is a web page (HTML), not {label}", "html")
-        raise DocumentError(name, f"is not {label} (its content says otherwise): attach the "
-                            "real file or paste the text", "wrong_type")
+        raise DocumentError(
+            name,
+            f"is not {label} (its content says otherwise): attach the real file or paste the text",
+            "wrong_type",
+        )
     if declared is None and extension(name):
         raise _unsupported(name, f"a {extension(name)} file")
     text = decode_text(data, name)
@@ -186,16 +212,22 @@ def _finish(name: str, kind: Kind, text: str, pages: int | None = None) -> Docum
     words = len(text.split())
     if words == 0:
         if kind == "pdf":
-            raise DocumentError(name, "has no text layer (a scan?): paste the text or attach "
-                                "a PDF with text", "no_text")
+            raise DocumentError(
+                name,
+                "has no text layer (a scan?): paste the text or attach a PDF with text",
+                "no_text",
+            )
         raise DocumentError(name, "has no text to align", "no_text")
-    return Document(name=name, kind=kind, text=text, pages=pages, words=words,
-                    truncated=truncated)
+    return Document(name=name, kind=kind, text=text, pages=pages, words=words, truncated=truncated)
 
 
 def _damaged(name: str, what: str) -> DocumentError:
-    return DocumentError(name, f"is damaged or incomplete: it can't be read as {what} (attach "
-                         "it again, or paste the text)", "damaged")
+    return DocumentError(
+        name,
+        f"is damaged or incomplete: it can't be read as {what} (attach "
+        "it again, or paste the text)",
+        "damaged",
+    )
 
 
 # ---- PDF ---------------------------------------------------------------------------------
@@ -206,8 +238,9 @@ def _read_pdf(data: bytes, name: str) -> Document:
     from pypdf.errors import DependencyError, FileNotDecryptedError
 
     complete = b"%%EOF" in data[-2048:]
-    locked = DocumentError(name, "is password-protected: attach an unprotected copy or paste "
-                           "the text", "encrypted")
+    locked = DocumentError(
+        name, "is password-protected: attach an unprotected copy or paste the text", "encrypted"
+    )
     pieces: list[str] = []
     try:
         with warnings.catch_warnings():
@@ -246,12 +279,18 @@ def _read_zip(data: bytes, name: str, declared: Kind | None) -> Document:
         raise _damaged(name, "a Word document" if declared == "docx" else "a ZIP file") from exc
     names = {e.filename for e in entries}
     if "word/document.xml" not in names:
-        what = next((w for prefix, w in _ZIP_KINDS if any(n.startswith(prefix) for n in names)),
-                    "a ZIP archive")
+        what = next(
+            (w for prefix, w in _ZIP_KINDS if any(n.startswith(prefix) for n in names)),
+            "a ZIP archive",
+        )
         raise _unsupported(name, what)
     if sum(e.file_size for e in entries) > MAX_UNPACKED_BYTES:
-        raise DocumentError(name, f"unpacks to more than {size_text(MAX_UNPACKED_BYTES)}: "
-                            "attach a smaller file or paste the text", "too_large")
+        raise DocumentError(
+            name,
+            f"unpacks to more than {size_text(MAX_UNPACKED_BYTES)}: "
+            "attach a smaller file or paste the text",
+            "too_large",
+        )
     return _read_docx(data, name)
 
 
@@ -286,8 +325,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 def decode_text(data: bytes, name: str) -> str:
     """Text from bytes: UTF-8 (with or without BOM), UTF-16 with a BOM; Windows-1252 /
     Latin-1 only when the bytes are clearly text. Binary content raises ``binary``."""
-    binary = DocumentError(name, f"is a binary file, not text: I read {SUPPORTED} files",
-                           "binary")
+    binary = DocumentError(name, f"is a binary file, not text: I read {SUPPORTED} files", "binary")
     text: str
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:

@@ -44,8 +44,10 @@ class FetchError(Exception):
         self.reason = reason
 
 
-NO_SCOPE = ("can't be read: the app lacks Slack's files:read permission (an admin needs to "
-            "reinstall it with that scope)")
+NO_SCOPE = (
+    "can't be read: the app lacks Slack's files:read permission (an admin needs to "
+    "reinstall it with that scope)"
+)
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class FilesRead:
         return "\n\n".join(p for p in parts if p)
 
     def note(self) -> str | None:
-        """"Read budget.pdf: 3 pages, 1,204 words", then each problem, one line each."""
+        """ "Read budget.pdf: 3 pages, 1,204 words", then each problem, one line each."""
         lines = [f"Read {d.summary()}" for d in self.documents]
         lines += [str(p) for p in self.problems]
         if self.left_out:
@@ -72,9 +74,13 @@ class FilesRead:
         return "\n".join(lines) or None
 
 
-def read_message_files(files: Sequence[Mapping[str, Any]] | None, *, fetch: Fetch,
-                       file_info: FileInfo | None = None,
-                       max_files: int = MAX_FILES) -> FilesRead:
+def read_message_files(
+    files: Sequence[Mapping[str, Any]] | None,
+    *,
+    fetch: Fetch,
+    file_info: FileInfo | None = None,
+    max_files: int = MAX_FILES,
+) -> FilesRead:
     """Fetch and read up to ``max_files`` of a message's ``files``; never raises for a file
     that can't be read (it becomes a problem line)."""
     files = [f for f in files or () if isinstance(f, Mapping)]
@@ -112,14 +118,18 @@ def _complete(file: Mapping[str, Any], file_info: FileInfo | None) -> Mapping[st
     raise DocumentError(_name(file), f"can't be looked up on Slack ({problem})", "download")
 
 
-def read_shared_file(file: Mapping[str, Any], *, fetch: Fetch,
-                     file_info: FileInfo | None = None) -> Document:
+def read_shared_file(
+    file: Mapping[str, Any], *, fetch: Fetch, file_info: FileInfo | None = None
+) -> Document:
     """Fetch and read one shared file; :class:`DocumentError` says why it can't be read."""
     file = _complete(file, file_info)
     name = _name(file)
     if file.get("is_external"):
-        raise DocumentError(name, "is a link to a file outside Slack: upload the file itself "
-                            "or paste the text", "unsupported")
+        raise DocumentError(
+            name,
+            "is a link to a file outside Slack: upload the file itself or paste the text",
+            "unsupported",
+        )
     size = file.get("size")
     if isinstance(size, int) and size > MAX_BYTES:
         raise too_large(name, size)  # refused before downloading it
@@ -152,8 +162,13 @@ def _is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def slack_fetcher(token: str, *, api_url: str | None = None,
-                  timeout: float = DOWNLOAD_TIMEOUT, max_bytes: int = MAX_BYTES) -> Fetch:
+def slack_fetcher(
+    token: str,
+    *,
+    api_url: str | None = None,
+    timeout: float = DOWNLOAD_TIMEOUT,
+    max_bytes: int = MAX_BYTES,
+) -> Fetch:
     """A :data:`Fetch` that downloads with ``Authorization: Bearer <token>``, only from Slack's
     hosts or ``api_url``'s host, reading at most ``max_bytes``. The token is not sent again
     after a redirect."""
@@ -178,8 +193,9 @@ def slack_fetcher(token: str, *, api_url: str | None = None,
                 data = response.read(max_bytes + 1)
         except urllib.error.HTTPError as exc:
             if exc.code in (401, 403):
-                raise FetchError(f"can't be downloaded: Slack refused the app's token (HTTP "
-                                 f"{exc.code})") from exc
+                raise FetchError(
+                    f"can't be downloaded: Slack refused the app's token (HTTP {exc.code})"
+                ) from exc
             if exc.code == 404:
                 raise FetchError("is no longer on Slack (deleted?)") from exc
             raise FetchError(f"can't be downloaded: Slack answered HTTP {exc.code}") from exc
@@ -189,8 +205,9 @@ def slack_fetcher(token: str, *, api_url: str | None = None,
                 raise FetchError(f"took more than {timeout:g} s to download: try again") from exc
             raise FetchError(f"can't be downloaded ({why})") from exc
         if len(data) > max_bytes:
-            raise FetchError(f"is over the {size_text(max_bytes)} limit: attach a smaller "
-                             "file or paste the text")
+            raise FetchError(
+                f"is over the {size_text(max_bytes)} limit: attach a smaller file or paste the text"
+            )
         return data
 
     return fetch
@@ -206,8 +223,7 @@ def slack_file_info(client: Any) -> FileInfo:
             return dict(client.files_info(file=file_id).data)
         except SlackApiError as exc:
             data = getattr(exc.response, "data", None)
-            return dict(data) if isinstance(data, Mapping) else {"ok": False,
-                                                                 "error": str(exc)}
+            return dict(data) if isinstance(data, Mapping) else {"ok": False, "error": str(exc)}
 
     return info
 

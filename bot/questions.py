@@ -43,8 +43,9 @@ class QuestionService:
         self.store = store
         self.framework_hash = assistant.framework.content_hash()
 
-    def conversation(self, channel_id: str, thread_ts: str | None, *,
-                     now: datetime | None = None) -> Conversation:
+    def conversation(
+        self, channel_id: str, thread_ts: str | None, *, now: datetime | None = None
+    ) -> Conversation:
         """What the bot said before in this thread (or recent DM): read once per message."""
         if thread_ts:
             exchanges = self.store.thread_exchanges(channel_id, thread_ts)
@@ -55,13 +56,20 @@ class QuestionService:
             return Conversation([e.question for e in exchanges][-HISTORY:], False)
         return Conversation([], False)
 
-    def earlier_questions(self, channel_id: str, thread_ts: str | None, *,
-                          now: datetime | None = None) -> list[str]:
+    def earlier_questions(
+        self, channel_id: str, thread_ts: str | None, *, now: datetime | None = None
+    ) -> list[str]:
         return self.conversation(channel_id, thread_ts, now=now).earlier
 
     def answer(
-        self, question: str, *, user_id: str, channel_id: str, thread_ts: str | None,
-        team_id: str | None = None, conversation: Conversation | None = None,
+        self,
+        question: str,
+        *,
+        user_id: str,
+        channel_id: str,
+        thread_ts: str | None,
+        team_id: str | None = None,
+        conversation: Conversation | None = None,
     ) -> AnsweredQuestion:
         """Answer ``question`` in its conversation (read here unless the caller already did)
         and remember the exchange."""
@@ -71,9 +79,14 @@ class QuestionService:
         resolved = resolve_followup(q, conversation.earlier, self.assistant.framework)
         answer = self.assistant.ask(resolved or q)
         exchange_id = self.store.record_exchange(
-            channel_id=channel_id, thread_ts=thread_ts, user_id=user_id, question=question,
-            answer=answer.text, answered=answer.answered,
-            cited_ids=[c.id for c in answer.citations], framework_hash=self.framework_hash,
+            channel_id=channel_id,
+            thread_ts=thread_ts,
+            user_id=user_id,
+            question=question,
+            answer=answer.text,
+            answered=answer.answered,
+            cited_ids=[c.id for c in answer.citations],
+            framework_hash=self.framework_hash,
             team_id=team_id,
         )
         return AnsweredQuestion(exchange_id, question, resolved, answer)

@@ -12,7 +12,8 @@ from retrieval.answer import Answer
 def _wrap(text: str, indent: str = "") -> str:
     return "\n".join(
         textwrap.fill(line, width=96, initial_indent=indent, subsequent_indent=indent + "  ")
-        if line.strip() else ""
+        if line.strip()
+        else ""
         for line in text.replace("*", "").splitlines()
     )
 
@@ -42,6 +43,8 @@ def render_alignment(alignment: Alignment, fw: Framework) -> str:
         if t.evidence:
             lines.append(_wrap(f"says: “{t.evidence}”", "      "))
     if alignment.words_ignored:
-        lines.append(f"(Only the first {alignment.words_considered:,} words were considered; "
-                     f"{alignment.words_ignored:,} more were not.)")
+        lines.append(
+            f"(Only the first {alignment.words_considered:,} words were considered; "
+            f"{alignment.words_ignored:,} more were not.)"
+        )
     return "\n".join(lines)

@@ -26,8 +26,9 @@ def serve(services: Services, *, host: str, port: int) -> int:
     except MissingSetting as exc:
         print(f"fwbot serve: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     # What a setting can get wrong fails first, in one line, before the model loads: the
     # token at Slack, then the database (migrated here); UnusableSetting, see cli_errors.
     services.slack_identity  # noqa: B018
@@ -43,38 +44,47 @@ def serve(services: Services, *, host: str, port: int) -> int:
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        http = HTTPServer(SlackWSGI(None, services.metrics, services.health), host=host,
-                          port=port).start()
+        http = HTTPServer(
+            SlackWSGI(None, services.metrics, services.health), host=host, port=port
+        ).start()
         log.info("fwbot: Socket Mode; health and metrics on http://%s:%d", host, http.port)
         SocketModeHandler(app, settings.slack_app_token).start()
         return 0
-    front = SlackWSGI(app, services.metrics, services.health,
-                      signing_secret=settings.slack_signing_secret)
+    front = SlackWSGI(
+        app, services.metrics, services.health, signing_secret=settings.slack_signing_secret
+    )
     http = HTTPServer(front, host=host, port=port)
     stop = _StopSignal()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, stop)
     http.start()
-    log.info("fwbot: listening on http://%s:%d/slack/events (health /healthz, metrics /metrics)",
-             host, http.port)
+    log.info(
+        "fwbot: listening on http://%s:%d/slack/events (health /healthz, metrics /metrics)",
+        host,
+        http.port,
+    )
     print(f"fwbot serving on port {http.port}", flush=True)
     while stop.name is None and http.running:
         time.sleep(0.1)  # the handler only sets a flag: this thread drives the stop
     if stop.name is None:
         log.error("fwbot: the HTTP server stopped by itself; stopping")
     recovery.stop()
-    return _shut_down(app, http, scheduler, work, stop.name or "server loop ended",
-                      grace=settings.stop_grace)
+    return _shut_down(
+        app, http, scheduler, work, stop.name or "server loop ended", grace=settings.stop_grace
+    )
 
 
-def _shut_down(app, http, scheduler, work: _WorkPool, why: str, *,
-               grace: float) -> int:
+def _shut_down(app, http, scheduler, work: _WorkPool, why: str, *, grace: float) -> int:
     """Stop accepting requests, answer those received, give the acknowledged work until
     ``grace`` seconds from now, then exit; never later than HARD_STOP_MARGIN after that."""
     deadline = time.monotonic() + grace
     _exit_at(deadline + HARD_STOP_MARGIN)
-    log.info("fwbot: %s: stopping; no new requests, up to %.0f s for the work already "
-             "acknowledged (another signal is ignored)", why, grace)
+    log.info(
+        "fwbot: %s: stopping; no new requests, up to %.0f s for the work already "
+        "acknowledged (another signal is ignored)",
+        why,
+        grace,
+    )
     if scheduler is not None:
         scheduler.stop(timeout=0)  # no new pass; the running one is waited for below
     if not http.stop(timeout=_left(deadline)):
@@ -82,18 +92,31 @@ def _shut_down(app, http, scheduler, work: _WorkPool, why: str, *,
     # bolt's listener threads ack, then hand the work over: let them finish handing it over
     listeners = getattr(getattr(app, "listener_runner", None), "listener_executor", None)
     if listeners is not None:
-        handing = threading.Thread(target=listeners.shutdown, kwargs={"wait": True},
-                                   name="fwbot-stop-listeners", daemon=True)
+        handing = threading.Thread(
+            target=listeners.shutdown,
+            kwargs={"wait": True},
+            name="fwbot-stop-listeners",
+            daemon=True,
+        )
         handing.start()
         handing.join(_left(deadline))
     done, cancelled, running = work.drain(deadline)
     if scheduler is not None:
         scheduler.stop(timeout=_left(deadline))
-    log.info("fwbot: stop: %d job(s) done since the start; %d not started and %d still "
-             "running at the deadline", done, cancelled, running)
+    log.info(
+        "fwbot: stop: %d job(s) done since the start; %d not started and %d still "
+        "running at the deadline",
+        done,
+        cancelled,
+        running,
+    )
     if running:
-        log.warning("fwbot: stop: %d job(s) still running after %.0f s: handed back (cut off; "
-                    "the next start finishes them)", running, grace)
+        log.warning(
+            "fwbot: stop: %d job(s) still running after %.0f s: handed back (cut off; "
+            "the next start finishes them)",
+            running,
+            grace,
+        )
         _exit_now(0)  # their threads would hold the interpreter's exit
     log.info("fwbot: stopped")
     return 0
@@ -116,10 +139,13 @@ def _exit_now(code: int) -> None:
 
 def _exit_at(deadline: float) -> None:
     """A watchdog: exit at ``deadline`` (monotonic) if the process is still there."""
+
     def watch() -> None:
         time.sleep(_left(deadline))
-        log.warning("fwbot: stop: still not stopped %.1f s after the grace period; exiting",
-                    HARD_STOP_MARGIN)
+        log.warning(
+            "fwbot: stop: still not stopped %.1f s after the grace period; exiting",
+            HARD_STOP_MARGIN,
+        )
         _exit_now(0)
 
     threading.Thread(target=watch, name="fwbot-stop-watchdog", daemon=True).start()
@@ -151,8 +177,10 @@ class _WorkPool(Executor):
     def submit(self, fn, /, *args, **kwargs) -> Future:
         with self._lock:
             if self._closed:  # acknowledged after the deadline: not run
-                log.warning("fwbot: stop: 1 acknowledged job arrived after the deadline: "
-                            "handed back (not run)")
+                log.warning(
+                    "fwbot: stop: 1 acknowledged job arrived after the deadline: "
+                    "handed back (not run)"
+                )
                 future: Future = Future()
                 future.cancel()
                 return future
@@ -182,8 +210,11 @@ class _WorkPool(Executor):
         cancelled = sum(1 for f in pending if f.cancel())
         running = sum(1 for f in pending if not f.done())
         if cancelled:
-            log.warning("fwbot: stop: %d acknowledged job(s) not started within the grace "
-                        "period: handed back (not run; the next start runs them)", cancelled)
+            log.warning(
+                "fwbot: stop: %d acknowledged job(s) not started within the grace "
+                "period: handed back (not run; the next start runs them)",
+                cancelled,
+            )
         self._inner.shutdown(wait=False, cancel_futures=True)
         return self.finished, cancelled, running
 
@@ -208,10 +239,9 @@ def _start_scheduler(services: Services):  # -> bot.progress.scheduler.Scheduler
         return None
     from .progress.scheduler import Scheduler
 
-    scheduler = Scheduler(lambda now: services.progress_pass(now),
-                          interval=services.settings.scheduler_interval)
+    scheduler = Scheduler(
+        lambda now: services.progress_pass(now), interval=services.settings.scheduler_interval
+    )
     scheduler.start()
     log.info("fwbot: scheduler on, a pass every %.0f s", scheduler.interval)
     return scheduler
-
-

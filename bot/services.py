@@ -16,8 +16,14 @@ from .settings import Settings, UnusableSetting
 
 
 class Services:
-    def __init__(self, settings: Settings, *, framework_path: Path | None = None,
-                 serving: bool = False, without_notes: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        framework_path: Path | None = None,
+        serving: bool = False,
+        without_notes: bool = False,
+    ) -> None:
         """``serving``: wired for `fwbot serve` (throughput over single-request latency);
         ``without_notes``: the framework without its scope notes and keywords (eval)."""
         self.settings = settings
@@ -66,17 +72,24 @@ class Services:
         try:
             db = Database(self.settings.database)  # SQLite: creates the folder
         except OSError as exc:
-            raise UnusableSetting(f"cannot create the database at {where}: "
-                                  f"{exc.strerror or exc}; {sqlite_check}") from exc
+            raise UnusableSetting(
+                f"cannot create the database at {where}: {exc.strerror or exc}; {sqlite_check}"
+            ) from exc
         try:
             db.migrate()
         except DatabaseUnreachable as exc:
             db.dispose()
-            check = sqlite_check if exc.dialect == "sqlite" else (
-                "check that PostgreSQL is running there and accepts connections, and the "
-                "host, port, user and database name in DATABASE_URL")
-            raise UnusableSetting(f"cannot connect to the database at {where}: {exc.reason}; "
-                                  f"{check}") from exc
+            check = (
+                sqlite_check
+                if exc.dialect == "sqlite"
+                else (
+                    "check that PostgreSQL is running there and accepts connections, and the "
+                    "host, port, user and database name in DATABASE_URL"
+                )
+            )
+            raise UnusableSetting(
+                f"cannot connect to the database at {where}: {exc.reason}; {check}"
+            ) from exc
         return db
 
     @cached_property
@@ -109,9 +122,12 @@ class Services:
 
         from .slack.delivery import retry_handlers
 
-        return WebClient(token=self.settings.slack_bot_token, base_url=self.settings.slack_api_url,
-                         timeout=max(1, round(self.settings.slack_timeout)),
-                         retry_handlers=retry_handlers())
+        return WebClient(
+            token=self.settings.slack_bot_token,
+            base_url=self.settings.slack_api_url,
+            timeout=max(1, round(self.settings.slack_timeout)),
+            retry_handlers=retry_handlers(),
+        )
 
     @cached_property
     def slack_deps(self):  # -> bot.slack.deps.SlackDeps
@@ -120,12 +136,17 @@ class Services:
         from .slack.durable import Inbox
         from .storage.work_store import WorkStore
 
-        return SlackDeps(framework=self.framework, questions=self.questions,
-                         alignments=self.alignments, store=self.store,
-                         delivery=Delivery(self.slack_client, self.metrics), metrics=self.metrics,
-                         work=self.work_pool, progress=self.progress,
-                         inbox=Inbox(WorkStore(self.database),
-                                     settle=self.settings.slack_timeout + 5))
+        return SlackDeps(
+            framework=self.framework,
+            questions=self.questions,
+            alignments=self.alignments,
+            store=self.store,
+            delivery=Delivery(self.slack_client, self.metrics),
+            metrics=self.metrics,
+            work=self.work_pool,
+            progress=self.progress,
+            inbox=Inbox(WorkStore(self.database), settle=self.settings.slack_timeout + 5),
+        )
 
     @cached_property
     def work_pool(self):  # -> concurrent.futures.ThreadPoolExecutor
@@ -134,8 +155,9 @@ class Services:
         import os
         from concurrent.futures import ThreadPoolExecutor
 
-        return ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2),
-                                  thread_name_prefix="fwbot-work")
+        return ThreadPoolExecutor(
+            max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="fwbot-work"
+        )
 
     @cached_property
     def slack_identity(self) -> dict:
@@ -153,27 +175,39 @@ class Services:
         quiet.propagate = False
         if not quiet.handlers:
             quiet.addHandler(logging.NullHandler())
-        client = WebClient(token=self.settings.slack_bot_token, base_url=url, timeout=15,
-                           retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2)],
-                           logger=quiet)
+        client = WebClient(
+            token=self.settings.slack_bot_token,
+            base_url=url,
+            timeout=15,
+            retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2)],
+            logger=quiet,
+        )
         try:
             return dict(client.auth_test().data)  # type: ignore[arg-type]
         except SlackApiError as exc:
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
-            if error in {"invalid_auth", "not_authed", "token_revoked", "token_expired",
-                         "account_inactive"}:
+            if error in {
+                "invalid_auth",
+                "not_authed",
+                "token_revoked",
+                "token_expired",
+                "account_inactive",
+            }:
                 raise UnusableSetting(
                     f"Slack refused SLACK_BOT_TOKEN ({error}): copy the bot token (xoxb-…) "
                     "again from your Slack app's “OAuth & Permissions” page, or reinstall the "
-                    "app; see deploy/README.md") from exc
+                    "app; see deploy/README.md"
+                ) from exc
             raise UnusableSetting(
                 f"Slack at {url} did not accept auth.test ({error or exc.response.status_code})"
-                ": check SLACK_API_URL and SLACK_BOT_TOKEN") from exc
+                ": check SLACK_API_URL and SLACK_BOT_TOKEN"
+            ) from exc
         except (OSError, ValueError) as exc:  # URLError, refused, timeout, TLS, a bad URL
             reason = getattr(exc, "reason", None) or exc
             raise UnusableSetting(
                 f"cannot reach Slack at {url} ({reason}): check the network (proxy, firewall)"
-                " and SLACK_API_URL") from exc
+                " and SLACK_API_URL"
+            ) from exc
 
     def slack_app(self, *, bot_user_id: str | None = None):  # -> slack_bolt.App
         from .slack.app import build_app
@@ -182,8 +216,12 @@ class Services:
         secret = None if self.settings.socket_mode else self.settings.slack_signing_secret
         if bot_user_id is None:  # the token is checked before the app is built
             bot_user_id = self.slack_identity.get("user_id")
-        return build_app(self.slack_deps, client=self.slack_client, signing_secret=secret,
-                         bot_user_id=bot_user_id)
+        return build_app(
+            self.slack_deps,
+            client=self.slack_client,
+            signing_secret=secret,
+            bot_user_id=bot_user_id,
+        )
 
     # ---- progress tracking -----------------------------------------------------------------
 
@@ -206,16 +244,22 @@ class Services:
         group = self.settings.admin_usergroup
         members = None
         if group and self.settings.slack_bot_token:
+
             def members():
                 return self.slack_client.usergroups_users_list(usergroup=group)["users"]
+
         return Admins(self.settings.admins, group_members=members)
 
     @cached_property
     def progress(self):  # -> bot.progress.service.ProgressService
         from .progress.service import ProgressService
 
-        return ProgressService(self.progress_store, self.framework, admins=self.admins,
-                               default_tz=self.settings.default_tz)
+        return ProgressService(
+            self.progress_store,
+            self.framework,
+            admins=self.admins,
+            default_tz=self.settings.default_tz,
+        )
 
     @cached_property
     def sender(self):  # -> bot.slack_api.sender.SlackSender
@@ -224,10 +268,15 @@ class Services:
         from .slack_api.sender import SlackSender
 
         self.settings.require_slack_token()
-        client = sender_client(self.settings.slack_bot_token or "", self.settings.slack_api_url,
-                               timeout=self.settings.slack_timeout)
-        return SlackSender(client, AdaptivePacer(self.settings.send_rate,
-                                                 start_rate=self.send_rate_memory.learned()))
+        client = sender_client(
+            self.settings.slack_bot_token or "",
+            self.settings.slack_api_url,
+            timeout=self.settings.slack_timeout,
+        )
+        return SlackSender(
+            client,
+            AdaptivePacer(self.settings.send_rate, start_rate=self.send_rate_memory.learned()),
+        )
 
     @cached_property
     def send_rate_memory(self):  # -> bot.progress.passes.SendRateMemory
@@ -243,20 +292,34 @@ class Services:
         from .slack.progress_render import renderers
 
         s = self.settings
-        config = NudgeConfig(default_tz=s.default_tz, workers=s.nudge_workers,
-                             escalate_after_weeks=s.escalate_after_weeks,
-                             escalate_to=s.escalate_to, admins=s.admins,
-                             in_flight_grace=s.slack_timeout + 5)
+        config = NudgeConfig(
+            default_tz=s.default_tz,
+            workers=s.nudge_workers,
+            escalate_after_weeks=s.escalate_after_weeks,
+            escalate_to=s.escalate_to,
+            admins=s.admins,
+            in_flight_grace=s.slack_timeout + 5,
+        )
         sender = self.sender if s.slack_bot_token else None
 
         def refresh(owners, now):
             if s.slack_bot_token:
-                refresh_time_zones(self.progress_store,
-                                   lambda u: self.slack_client.users_info(user=u)["user"],
-                                   owners, now)
+                refresh_time_zones(
+                    self.progress_store,
+                    lambda u: self.slack_client.users_info(user=u)["user"],
+                    owners,
+                    now,
+                )
 
-        return NudgeRunner(self.progress_store, self.claim_store, sender, renderers(),
-                           config, refresh_time_zones=refresh, admins=self.admins.all)
+        return NudgeRunner(
+            self.progress_store,
+            self.claim_store,
+            sender,
+            renderers(),
+            config,
+            refresh_time_zones=refresh,
+            admins=self.admins.all,
+        )
 
     @cached_property
     def digest_publisher(self):  # -> bot.progress.digest_post.DigestPublisher | None
@@ -270,21 +333,33 @@ class Services:
         s = self.settings
         if not s.digest_channel:
             return None
-        config = DigestConfig(channel=s.digest_channel, weekday=WEEKDAYS.index(s.digest_day),
-                              at=time.fromisoformat(s.digest_time), tz=s.digest_tz)
-        return DigestPublisher(self.progress_store, self.claim_store, self.framework,
-                               self.sender, config, render=render_digest,
-                               chart=status_chart_png)
+        config = DigestConfig(
+            channel=s.digest_channel,
+            weekday=WEEKDAYS.index(s.digest_day),
+            at=time.fromisoformat(s.digest_time),
+            tz=s.digest_tz,
+        )
+        return DigestPublisher(
+            self.progress_store,
+            self.claim_store,
+            self.framework,
+            self.sender,
+            config,
+            render=render_digest,
+            chart=status_chart_png,
+        )
 
     @cached_property
     def progress_passes(self):  # -> bot.progress.passes.ProgressPass
         from .progress.passes import ProgressPass
 
-        return ProgressPass(self.nudge_runner, self.digest_publisher,
-                            can_send=bool(self.settings.slack_bot_token),
-                            check_token=lambda: self.slack_identity,  # raises UnusableSetting
-                            after_sending=lambda: self.send_rate_memory.remember(
-                                self.sender.pacer))
+        return ProgressPass(
+            self.nudge_runner,
+            self.digest_publisher,
+            can_send=bool(self.settings.slack_bot_token),
+            check_token=lambda: self.slack_identity,  # raises UnusableSetting
+            after_sending=lambda: self.send_rate_memory.remember(self.sender.pacer),
+        )
 
     def progress_pass(self, now, *, dry_run: bool = False):  # -> bot.progress.nudges.RunReport
         return self.progress_passes.run(now, dry_run=dry_run)
@@ -295,5 +370,8 @@ class Services:
 
         with self.database.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        return {"ok": True, "framework": self.framework.title,
-                "objectives": sum(1 for _ in self.framework.objectives())}
+        return {
+            "ok": True,
+            "framework": self.framework.title,
+            "objectives": sum(1 for _ in self.framework.objectives()),
+        }

@@ -23,11 +23,13 @@ class UnusableSetting(RuntimeError):
 
 class Settings(BaseSettings):
     # Inputs stay out of pydantic's report (a --debug traceback): tokens and URLs are secrets.
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
-                                      hide_input_in_errors=True)
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
 
     framework: Path | None = Field(
-        default=None, validation_alias="FWBOT_FRAMEWORK",
+        default=None,
+        validation_alias="FWBOT_FRAMEWORK",
         description="Framework file (YAML/JSON); default: the packaged INTERPOL framework.",
     )
     data_dir: Path = Field(default=Path("data"), validation_alias="FWBOT_DATA_DIR")
@@ -35,12 +37,16 @@ class Settings(BaseSettings):
     chroma_port: int = Field(default=8000, validation_alias="CHROMA_PORT")
 
     model_threads: int | None = Field(
-        default=None, ge=1, le=64, validation_alias="FWBOT_MODEL_THREADS",
+        default=None,
+        ge=1,
+        le=64,
+        validation_alias="FWBOT_MODEL_THREADS",
         description="onnxruntime threads per inference; default 2, and 1 under `fwbot serve` "
         "(which runs one inference per core at once).",
     )
     database_url: str | None = Field(
-        default=None, validation_alias="DATABASE_URL",
+        default=None,
+        validation_alias="DATABASE_URL",
         description="SQLAlchemy URL; default: SQLite at <data dir>/fwbot.db.",
     )
     slack_bot_token: str | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
@@ -50,53 +56,72 @@ class Settings(BaseSettings):
 
     # ---- progress tracking ----------------------------------------------------------------
     admin_user_ids: str = Field(
-        default="", validation_alias="ADMIN_USER_IDS",
+        default="",
+        validation_alias="ADMIN_USER_IDS",
         description="Slack user ids of admins, separated by commas (U012AB3CD,U045EF6GH).",
     )
     admin_usergroup: str | None = Field(
-        default=None, validation_alias="ADMIN_USERGROUP_ID",
+        default=None,
+        validation_alias="ADMIN_USERGROUP_ID",
         description="A Slack user group (S…) whose members are admins too.",
     )
     default_tz: str = Field(
-        default="UTC", validation_alias="FWBOT_DEFAULT_TZ",
+        default="UTC",
+        validation_alias="FWBOT_DEFAULT_TZ",
         description="Time zone for owners whose Slack time zone is not known yet.",
     )
     scheduler: bool = Field(
-        default=True, validation_alias="FWBOT_SCHEDULER",
+        default=True,
+        validation_alias="FWBOT_SCHEDULER",
         description="Run nudges and the digest inside `fwbot serve` (off: use cron with "
         "`fwbot nudge run`).",
     )
-    scheduler_interval: float = Field(default=60.0, ge=5, le=3600,
-                                      validation_alias="FWBOT_SCHEDULER_INTERVAL")
+    scheduler_interval: float = Field(
+        default=60.0, ge=5, le=3600, validation_alias="FWBOT_SCHEDULER_INTERVAL"
+    )
     send_rate: float = Field(
-        default=20.0, gt=0, le=10_000, validation_alias="FWBOT_SEND_RATE",
+        default=20.0,
+        gt=0,
+        le=10_000,
+        validation_alias="FWBOT_SEND_RATE",
         description="Most nudges a second; the sender also slows down when Slack says so.",
     )
     nudge_workers: int = Field(default=4, ge=1, le=64, validation_alias="FWBOT_NUDGE_WORKERS")
     slack_timeout: float = Field(
-        default=15.0, ge=1, le=120, validation_alias="FWBOT_SLACK_TIMEOUT",
+        default=15.0,
+        ge=1,
+        le=120,
+        validation_alias="FWBOT_SLACK_TIMEOUT",
         description="Seconds a Web API call may wait for Slack's answer; an unanswered nudge is "
         "looked up in the history, not resent, after this long, and a request taken over "
         "after a crash waits this + 5 s before it looks for its reply.",
     )
     stop_grace: float = Field(
-        default=8.0, ge=0, le=60, validation_alias="FWBOT_STOP_GRACE",
+        default=8.0,
+        ge=0,
+        le=60,
+        validation_alias="FWBOT_STOP_GRACE",
         description="Seconds `fwbot serve` gives acknowledged work to finish after SIGTERM or "
         "SIGINT; what has not finished by then is logged as handed back.",
     )
     digest_channel: str | None = Field(
-        default=None, validation_alias="FWBOT_DIGEST_CHANNEL",
+        default=None,
+        validation_alias="FWBOT_DIGEST_CHANNEL",
         description="Channel id (C…) for the weekly digest; unset: no digest.",
     )
     digest_day: str = Field(default="monday", validation_alias="FWBOT_DIGEST_DAY")
     digest_time: str = Field(default="12:00", validation_alias="FWBOT_DIGEST_TIME")
     digest_tz: str = Field(default="UTC", validation_alias="FWBOT_DIGEST_TZ")
     escalate_after_weeks: int | None = Field(
-        default=None, ge=1, le=52, validation_alias="FWBOT_ESCALATE_AFTER_WEEKS",
+        default=None,
+        ge=1,
+        le=52,
+        validation_alias="FWBOT_ESCALATE_AFTER_WEEKS",
         description="After this many weeks overdue, tell FWBOT_ESCALATE_TO (unset: never).",
     )
     escalate_to: str | None = Field(
-        default=None, validation_alias="FWBOT_ESCALATE_TO",
+        default=None,
+        validation_alias="FWBOT_ESCALATE_TO",
         description="Channel (C…) or manager (U…) that hears about long-overdue initiatives.",
     )
 
@@ -134,21 +159,32 @@ class Settings(BaseSettings):
 
     @property
     def admins(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(u.strip() for u in self.admin_user_ids.split(",")
-                                   if u.strip()))
+        return tuple(dict.fromkeys(u.strip() for u in self.admin_user_ids.split(",") if u.strip()))
 
     @field_validator("slack_api_url")
     @classmethod
     def _one_trailing_slash(cls, v: str) -> str:
         v = (v or SLACK_API_DEFAULT).strip()
         if not v.lower().startswith(("http://", "https://")):
-            raise ValueError(f"{v!r} is not an http(s) URL; leave it unset for Slack itself "
-                             f"({SLACK_API_DEFAULT})")
+            raise ValueError(
+                f"{v!r} is not an http(s) URL; leave it unset for Slack itself "
+                f"({SLACK_API_DEFAULT})"
+            )
         return v.rstrip("/") + "/"
 
-    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token",
-                     "database_url", "chroma_host", "admin_usergroup", "digest_channel",
-                     "escalate_to", "escalate_after_weeks", "model_threads", mode="before")
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "database_url",
+        "chroma_host",
+        "admin_usergroup",
+        "digest_channel",
+        "escalate_to",
+        "escalate_after_weeks",
+        "model_threads",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, v: str | None) -> str | None:
         return v.strip() or None if isinstance(v, str) else v
@@ -210,14 +246,19 @@ _BOUND_WORDS = {"ge": "at least", "gt": "above", "le": "at most", "lt": "below"}
 
 def _valid_range(variable: str) -> str:
     """``FWBOT_MODEL_THREADS`` -> "a whole number from 1 to 64", from the field's bounds."""
-    field = next((f for f in Settings.model_fields.values() if f.validation_alias == variable),
-                 None)
+    field = next(
+        (f for f in Settings.model_fields.values() if f.validation_alias == variable), None
+    )
     if field is None:
         return "a valid value"
     whole = int in getattr(field.annotation, "__args__", (field.annotation,))
     kind = "a whole number" if whole else "a number"
-    bounds = {k: getattr(m, k) for m in field.metadata for k in _BOUND_WORDS
-              if getattr(m, k, None) is not None}
+    bounds = {
+        k: getattr(m, k)
+        for m in field.metadata
+        for k in _BOUND_WORDS
+        if getattr(m, k, None) is not None
+    }
     if {"ge", "le"} <= bounds.keys():
         return f"{kind} from {bounds['ge']:g} to {bounds['le']:g}"
     said = [f"{_BOUND_WORDS[k]} {v:g}" for k, v in bounds.items()]

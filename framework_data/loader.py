@@ -31,12 +31,24 @@ MAX_GOALS = 200
 MAX_OBJECTIVES_PER_GOAL = 200
 MAX_OBJECTIVES = 2_000
 MAX_ITEMS = {  # list fields, by name
-    "goals": MAX_GOALS, "objectives": MAX_OBJECTIVES_PER_GOAL, "keywords": 100,
-    "values": 100, "aliases": 50,
+    "goals": MAX_GOALS,
+    "objectives": MAX_OBJECTIVES_PER_GOAL,
+    "keywords": 100,
+    "values": 100,
+    "aliases": 50,
 }
 MAX_CHARS = {  # text fields, by name (keywords, aliases and values: per item)
-    "id": 64, "title": 500, "name": 500, "period": 100, "keywords": 200, "aliases": 200,
-    "values": 500, "text": 5_000, "description": 5_000, "scope": 5_000, "vision": 5_000,
+    "id": 64,
+    "title": 500,
+    "name": 500,
+    "period": 100,
+    "keywords": 200,
+    "aliases": 200,
+    "values": 500,
+    "text": 5_000,
+    "description": 5_000,
+    "scope": 5_000,
+    "vision": 5_000,
     "mission": 5_000,
 }
 
@@ -57,10 +69,10 @@ _WHAT: dict[tuple[str, ...], str] = {
     ("statements", "values"): "values",
     ("statements", "values", "name"): "the value's name",
     ("goals",): "goals",
-    ("goals", "id"): "the goal's id, e.g. \"1\"",
+    ("goals", "id"): 'the goal\'s id, e.g. "1"',
     ("goals", "title"): "the goal's title",
     ("goals", "objectives"): "objectives",
-    ("goals", "objectives", "id"): "the objective's id, e.g. \"1.3\"",
+    ("goals", "objectives", "id"): 'the objective\'s id, e.g. "1.3"',
     ("goals", "objectives", "text"): "the objective's wording",
 }
 _OPTIONAL = {  # optional fields, by name
@@ -185,8 +197,9 @@ def _limit_problems(node: Node, path: str, out: list[_Found], seen: set[int]) ->
         elif isinstance(v, SequenceNode):
             limit = MAX_ITEMS.get(key)
             if limit is not None and len(v.value) > limit:
-                out.append((_line(k), sub, f"has {len(v.value):,} {key}; at most {limit:,} "
-                            "are allowed"))
+                out.append(
+                    (_line(k), sub, f"has {len(v.value):,} {key}; at most {limit:,} are allowed")
+                )
             for i, item in enumerate(v.value[: limit or len(v.value)]):
                 if isinstance(item, ScalarNode) and key in MAX_CHARS:
                     _check_length(item, f"{sub}[{i}]", MAX_CHARS[key], out)
@@ -194,17 +207,31 @@ def _limit_problems(node: Node, path: str, out: list[_Found], seen: set[int]) ->
         else:
             _limit_problems(v, sub, out, seen)
     if not path and (goals := _entry(node, "goals")) and isinstance(goals[1], SequenceNode):
-        total = sum(len(objs[1].value) for g in goals[1].value
-                    if (objs := _entry(g, "objectives")) and isinstance(objs[1], SequenceNode))
+        total = sum(
+            len(objs[1].value)
+            for g in goals[1].value
+            if (objs := _entry(g, "objectives")) and isinstance(objs[1], SequenceNode)
+        )
         if total > MAX_OBJECTIVES:
-            out.append((_line(goals[0]), "goals", f"has {total:,} objectives in all; at most "
-                        f"{MAX_OBJECTIVES:,} are allowed"))
+            out.append(
+                (
+                    _line(goals[0]),
+                    "goals",
+                    f"has {total:,} objectives in all; at most {MAX_OBJECTIVES:,} are allowed",
+                )
+            )
 
 
 def _check_length(node: ScalarNode, path: str, limit: int, out: list[_Found]) -> None:
     if len(node.value) > limit:
-        out.append((_line(node), path, f"is {len(node.value):,} characters long; at most "
-                    f"{limit:,} are allowed: shorten it"))
+        out.append(
+            (
+                _line(node),
+                path,
+                f"is {len(node.value):,} characters long; at most "
+                f"{limit:,} are allowed: shorten it",
+            )
+        )
 
 
 def _message(err: Any) -> str:
@@ -221,8 +248,10 @@ def _message(err: Any) -> str:
         close = difflib.get_close_matches(key, allowed, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         return f"unknown field '{key}'{hint}; allowed fields are: {', '.join(allowed)}"
-    if kind in ("too_short", "tuple_type", "list_type") and shape[-1:] in (("goals",),
-                                                                          ("objectives",)):
+    if kind in ("too_short", "tuple_type", "list_type") and shape[-1:] in (
+        ("goals",),
+        ("objectives",),
+    ):
         return f"must be a non-empty list of {what}"
     if kind in ("tuple_type", "list_type"):
         return f"must be a list of {what if shape[-1:] != ('keywords',) else 'keywords'}"
@@ -259,8 +288,12 @@ def _read_text(path: Path, problem: Any) -> str | None:
         except OSError:
             size = 0
         said = f"is {size / 1e6:,.1f} MB" if size > MAX_FILE_BYTES else "is too large"
-        problem(None, "", f"the file {said}; a framework file may be at most "
-                f"{MAX_FILE_BYTES / 1e6:g} MB: shorten its notes or split it")
+        problem(
+            None,
+            "",
+            f"the file {said}; a framework file may be at most "
+            f"{MAX_FILE_BYTES / 1e6:g} MB: shorten its notes or split it",
+        )
         return None
     bad = data.find(b"\x00")
     try:
@@ -293,9 +326,13 @@ def check_framework(path: Path | str) -> tuple[Framework | None, list[FrameworkP
         if not isinstance(root, MappingNode):
             got = {SequenceNode: "a list", ScalarNode: "a single value"}.get(type(root), "")
             msg = "the top level must be a mapping with id, title and goals"
-            problem(_line(root) if root is not None else None, "",
-                    f"{msg} (found {got})" if got else
-                    "the file is empty; a framework needs at least an id, title and goals")
+            problem(
+                _line(root) if root is not None else None,
+                "",
+                f"{msg} (found {got})"
+                if got
+                else "the file is empty; a framework needs at least an id, title and goals",
+            )
             return None, problems
         found: list[_Found] = []
         _prepare(root, "", found, set())

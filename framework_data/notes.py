@@ -17,11 +17,13 @@ _WORD = re.compile(r"[^\W_]+(?:[-/'’][^\W_]+)*", re.UNICODE)
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+")
 _ID = re.compile(r"(?<![\w.])(?:[Gg]?\d+(?:\.[A-Za-z0-9]+)+)(?![\w])")
 # Function words: a phrase is a run of two words that are not these.
-_FUNCTION = frozenset("""
+_FUNCTION = frozenset(
+    """
 a an and are as at be by for from in into is it its of on or such than that the their them
 they this those to with within without other more most also not both each all any can will
 covers cover covering includes including
-""".split())
+""".split()
+)
 # A phrase in the notes of this many objectives or more is common ground, not a key phrase.
 COMMON_IN = 3
 
@@ -30,16 +32,20 @@ def _phrases(text: str) -> set[str]:
     out: set[str] = set()
     for sentence in _SENTENCE.split(text):
         ws = [w.lower() for w in _WORD.findall(sentence)]
-        out |= {f"{a} {b}" for a, b in pairwise(ws)
-                if a not in _FUNCTION and b not in _FUNCTION and not a.isdigit()}
+        out |= {
+            f"{a} {b}"
+            for a, b in pairwise(ws)
+            if a not in _FUNCTION and b not in _FUNCTION and not a.isdigit()
+        }
     return out
 
 
 def _note_phrases(o: Objective, ids: set[str]) -> set[str]:
     """Keywords and two-word phrases of the note, without sentences that point elsewhere and
     without what the objective's own text says."""
-    note = " ".join(s for s in _SENTENCE.split(o.scope or "")
-                    if not (set(_ID.findall(s)) & (ids - {o.id})))
+    note = " ".join(
+        s for s in _SENTENCE.split(o.scope or "") if not (set(_ID.findall(s)) & (ids - {o.id}))
+    )
     phrases = _phrases(note) | {k.lower() for k in o.keywords}
     return phrases - _phrases(o.text)
 

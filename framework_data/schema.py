@@ -291,11 +291,15 @@ class Framework(_Strict):
         """The framework with its scope notes and keywords removed (the framework's own words
         only), to measure what the notes are worth."""
         goals = tuple(
-            g.model_copy(update={
-                "scope": None, "keywords": (),
-                "objectives": tuple(o.model_copy(update={"scope": None, "keywords": ()})
-                                    for o in g.objectives),
-            })
+            g.model_copy(
+                update={
+                    "scope": None,
+                    "keywords": (),
+                    "objectives": tuple(
+                        o.model_copy(update={"scope": None, "keywords": ()}) for o in g.objectives
+                    ),
+                }
+            )
             for g in self.goals
         )
         return self.model_copy(update={"goals": goals})

@@ -27,11 +27,21 @@ if TYPE_CHECKING:
     from local_slack.workspace import Workspace
 
 TEAM_ID = "T0001"
-SIGN_IN_PAGE = (b"<!DOCTYPE html>\n<html lang=\"en-US\"><head><title>Slack</title></head>"
-                b"<body><h1>Sign in to Test Team</h1><form action=\"/signin\"></form></body>"
-                b"</html>\n")
-_FILETYPES = {".pdf": "pdf", ".docx": "docx", ".md": "markdown", ".markdown": "markdown",
-              ".txt": "text", ".png": "png", ".jpg": "jpg", ".csv": "csv"}
+SIGN_IN_PAGE = (
+    b'<!DOCTYPE html>\n<html lang="en-US"><head><title>Slack</title></head>'
+    b'<body><h1>Sign in to Test Team</h1><form action="/signin"></form></body>'
+    b"</html>\n"
+)
+_FILETYPES = {
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".png": "png",
+    ".jpg": "jpg",
+    ".csv": "csv",
+}
 SCOPED_METHODS = {"files.info": "files:read"}
 
 Answer = tuple[int, dict[str, str], bytes]
@@ -50,7 +60,8 @@ def file_object(record: Mapping[str, Any], root_url: str) -> dict[str, Any]:
         "name": name,
         "title": record.get("title") or name,
         "mimetype": record.get("mimetype")
-        or mimetypes.guess_type(name)[0] or "application/octet-stream",
+        or mimetypes.guess_type(name)[0]
+        or "application/octet-stream",
         "filetype": record.get("filetype") or _FILETYPES.get(suffix, suffix[1:] or "binary"),
         "pretty_type": (record.get("filetype") or suffix[1:] or "binary").upper(),
         "user": record.get("user") or "UBOT",
@@ -63,7 +74,7 @@ def file_object(record: Mapping[str, Any], root_url: str) -> dict[str, Any]:
         "url_private": f"{base}/{quote(name)}",
         "url_private_download": f"{base}/download/{quote(name)}",
         "permalink": f"https://testteam.slack.com/files/{record.get('user') or 'UBOT'}/"
-                     f"{record['id']}/{quote(name)}",
+        f"{record['id']}/{quote(name)}",
     }
 
 
@@ -72,8 +83,12 @@ def files_info(workspace: Workspace, p: Params) -> Response:
     record = workspace.files.get(str(p.get("file") or ""))
     if record is None or record.get("content") is None:
         return error("file_not_found")
-    return {"ok": True, "file": file_object(record, workspace.root_url), "comments": [],
-            "response_metadata": {"next_cursor": ""}}
+    return {
+        "ok": True,
+        "file": file_object(record, workspace.root_url),
+        "comments": [],
+        "response_metadata": {"next_cursor": ""},
+    }
 
 
 def _file_id(path: str) -> str:
@@ -109,9 +124,17 @@ class HostedFiles:
         ws = self.workspace
         file_id = ws.new_id("F")
         record: dict[str, Any] = {
-            "id": file_id, "name": name, "title": title or name, "content": bytes(content),
-            "filetype": filetype, "mimetype": mimetype, "user": user, "size": size,
-            "created": int(time.time()), "shares": []}
+            "id": file_id,
+            "name": name,
+            "title": title or name,
+            "content": bytes(content),
+            "filetype": filetype,
+            "mimetype": mimetype,
+            "user": user,
+            "size": size,
+            "created": int(time.time()),
+            "shares": [],
+        }
         with ws.lock:
             ws.files[file_id] = record
             return file_object(record, ws.root_url)
@@ -125,8 +148,12 @@ class HostedFiles:
         scope = SCOPED_METHODS.get(method)
         if scope is None or token not in self._lacking.get(scope, set()):
             return None
-        return {"ok": False, "error": "missing_scope", "needed": scope,
-                "provided": "chat:write,commands"}
+        return {
+            "ok": False,
+            "error": "missing_scope",
+            "needed": scope,
+            "provided": "chat:write,commands",
+        }
 
     def _download(self, path: str, headers: dict[str, str]) -> tuple[Answer, dict[str, Any]]:
         """GET url_private(_download): (answer, what the call log records)."""
@@ -146,9 +173,11 @@ class HostedFiles:
             return (404, {"Content-Type": "text/plain"}, b"Not Found"), {"error": "file_not_found"}
         mimetype = file_object(record, "")["mimetype"]
         name = quote(str(record["name"]))
-        answer = (200, {"Content-Type": mimetype,
-                        "Content-Disposition": f"attachment; filename=\"{name}\""},
-                  record["content"])
+        answer = (
+            200,
+            {"Content-Type": mimetype, "Content-Disposition": f'attachment; filename="{name}"'},
+            record["content"],
+        )
         return answer, {"ok": True, "size": len(record["content"])}
 
     def _file(self, path: str, headers: dict[str, str], at: float) -> Answer:
@@ -156,8 +185,11 @@ class HostedFiles:
         params = {"path": path}
         failure = self._failure("file_download")
         if failure is not None:
-            answer = (failure.status, {"Content-Type": "application/json", **failure.headers},
-                      json.dumps(failure.body).encode())
+            answer = (
+                failure.status,
+                {"Content-Type": "application/json", **failure.headers},
+                json.dumps(failure.body).encode(),
+            )
             return self._record("file_download", params, headers, at, answer, failure.body)
         answer, logged = self._download(path, headers)
         return self._record("file_download", params, headers, at, answer, logged)

@@ -326,8 +326,7 @@ class PayloadShapes:
         ``files``: Slack file objects shared with the message (e.g. from
         :meth:`FakeSlackAPI.add_file`), as a message with attachments carries them."""
         if files is not None:
-            message = {**message, "files": list(files), "upload": True,
-                       "display_as_bot": False}
+            message = {**message, "files": list(files), "upload": True, "display_as_bot": False}
         payload = self._common("message_action", user, trigger_id)
         payload.update(
             action_ts=now_ts(),

@@ -21,13 +21,20 @@ class ServerDidNotStart(RuntimeError):
     """The server exited or stayed silent; the message has its exit code and stdout."""
 
 
-def start_serve(env: Mapping[str, str], stderr: IO[str], *, timeout: float,
-                cwd: Path = ROOT) -> tuple[subprocess.Popen[str], int]:
+def start_serve(
+    env: Mapping[str, str], stderr: IO[str], *, timeout: float, cwd: Path = ROOT
+) -> tuple[subprocess.Popen[str], int]:
     """Start ``python -m bot.cli serve --port 0`` on 127.0.0.1; return it and its port."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
-        cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=stderr, text=True, encoding="utf-8")
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        encoding="utf-8",
+    )
     lines: queue.Queue[str | None] = queue.Queue()
     stdout = proc.stdout
     assert stdout is not None  # stdout=PIPE above
@@ -47,8 +54,10 @@ def start_serve(env: Mapping[str, str], stderr: IO[str], *, timeout: float,
             line = None
         if line is None:  # stdout closed (the server exited) or the start timed out
             stop_serve(proc)
-            raise ServerDidNotStart(f"fwbot serve did not start within {timeout:.0f} s (exit "
-                                    f"{proc.returncode}); stdout: {''.join(seen)!r}")
+            raise ServerDidNotStart(
+                f"fwbot serve did not start within {timeout:.0f} s (exit "
+                f"{proc.returncode}); stdout: {''.join(seen)!r}"
+            )
         seen.append(line)
         if m := READY.search(line):
             return proc, int(m.group(1))

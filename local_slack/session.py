@@ -41,11 +41,15 @@ def render_blocks(blocks: list[dict[str, Any]], fallback: str = "") -> str:
                 lines.append(_plain(text))
             lines += [_plain(f.get("text", "")) for f in block.get("fields") or []]
         elif kind == "context":
-            lines += ["  " + _plain(e.get("text", "")) for e in block.get("elements", [])
-                      if e.get("text")]
+            lines += [
+                "  " + _plain(e.get("text", "")) for e in block.get("elements", []) if e.get("text")
+            ]
         elif kind == "actions":
-            lines.append("  ".join(f"[{e.get('text', {}).get('text', '?')}]"
-                                   for e in block.get("elements", [])))
+            lines.append(
+                "  ".join(
+                    f"[{e.get('text', {}).get('text', '?')}]" for e in block.get("elements", [])
+                )
+            )
         elif kind == "divider":
             lines.append("—" * 20)
     return "\n".join(lines) if lines else _plain(fallback)
@@ -60,9 +64,15 @@ class LocalSlack:
 
         secret = secrets.token_hex(16)
         self.api = FakeSlackAPI(tokens=(TOKEN,)).start()
-        settings = Settings(**{**services.settings.model_dump(), "slack_bot_token": TOKEN,
-                               "slack_signing_secret": secret,
-                               "slack_api_url": self.api.base_url, "slack_app_token": None})
+        settings = Settings(
+            **{
+                **services.settings.model_dump(),
+                "slack_bot_token": TOKEN,
+                "slack_signing_secret": secret,
+                "slack_api_url": self.api.base_url,
+                "slack_app_token": None,
+            }
+        )
         self.services = Services(settings, framework_path=services.framework_path)
         self.services.__dict__["assistant"] = services.assistant  # one model in memory
         self.app = self.services.slack_app(bot_user_id="UBOT")
@@ -83,15 +93,18 @@ class LocalSlack:
         event = self.requests.message_im_event(text, user=USER, channel=DM, ts=ts)
         self.app.dispatch(to_bolt_request(self.requests.event(event)))
         calls = self.api.wait_for("chat.postMessage", count=seen + 1, timeout=REPLY_SECONDS)
-        return "\n".join(render_blocks(c.params.get("blocks") or [], c.params.get("text", ""))
-                         for c in calls[seen:])
+        return "\n".join(
+            render_blocks(c.params.get("blocks") or [], c.params.get("text", ""))
+            for c in calls[seen:]
+        )
 
     def progress(self, text: str) -> str:
         """``/progress …``: what the app answered (a form it opened is named, not shown)."""
         url = self.api.response_url()
         seen = len(self.api.calls())
-        req = self.requests.slash_command("/progress", text, user_id=USER, channel_id=CHANNEL,
-                                          response_url=url)
+        req = self.requests.slash_command(
+            "/progress", text, user_id=USER, channel_id=CHANNEL, response_url=url
+        )
         ack = self.app.dispatch(to_bolt_request(req))
         if ack.body:
             import json
@@ -107,24 +120,27 @@ class LocalSlack:
                 if call.method == "views.open":
                     view = call.params.get("view") or {}
                     title = (view.get("title") or {}).get("text", "a form")
-                    return (f"(In Slack this opens the form “{title}”; the console cannot "
-                            "fill in forms. `/progress help` lists the text commands.)")
-                return render_blocks(call.params.get("blocks") or [],
-                                     call.params.get("text", ""))
+                    return (
+                        f"(In Slack this opens the form “{title}”; the console cannot "
+                        "fill in forms. `/progress help` lists the text commands.)"
+                    )
+                return render_blocks(call.params.get("blocks") or [], call.params.get("text", ""))
             time.sleep(0.02)
         return "(No answer from the app.)"
 
     def align(self, text: str) -> str:
         url = self.api.response_url()
         token = url.rsplit("/", 1)[-1]
-        req = self.requests.slash_command("/align", text, user_id=USER, channel_id=CHANNEL,
-                                          response_url=url)
+        req = self.requests.slash_command(
+            "/align", text, user_id=USER, channel_id=CHANNEL, response_url=url
+        )
         ack = self.app.dispatch(to_bolt_request(req))
         if ack.body:  # answered in the ack itself (usage help)
             import json
 
             body = json.loads(ack.body)
             return render_blocks(body.get("blocks") or [], body.get("text", ""))
-        (call, *_) = self.api.wait_for("response_url", timeout=REPLY_SECONDS,
-                                       where=lambda c: c.params.get("_token") == token)
+        (call, *_) = self.api.wait_for(
+            "response_url", timeout=REPLY_SECONDS, where=lambda c: c.params.get("_token") == token
+        )
         return render_blocks(call.params.get("blocks") or [], call.params.get("text", ""))

@@ -324,9 +324,7 @@ class FakeSlackAPI(HostedFiles):
 
     # ---- request handling (server threads) ---------------------------------------------
 
-    def _route(
-        self, verb: str, path: str, headers: dict[str, str], raw: bytes
-    ) -> Answer | None:
+    def _route(self, verb: str, path: str, headers: dict[str, str], raw: bytes) -> Answer | None:
         at = time.monotonic()
         parts = urlsplit(path)
         route, _, name = parts.path.lstrip("/").partition("/")

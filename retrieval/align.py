@@ -159,8 +159,12 @@ class Aligner:
                 prepared.append(self._prepare(text))
             except AlignInputError as exc:
                 prepared.append(exc)
-        passages = [(k, i, p.scoring[i]) for k, p in enumerate(prepared)
-                    if isinstance(p, _Prepared) for i in p.dense_passages]
+        passages = [
+            (k, i, p.scoring[i])
+            for k, p in enumerate(prepared)
+            if isinstance(p, _Prepared)
+            for i in p.dense_passages
+        ]
         jobs = [(k, i) for k, i, _ in passages]
         vectors = self.searcher.embedder.embed([passage for _, _, passage in passages])
         dense, best_view = self.searcher.dense_matrix(vectors)
@@ -170,10 +174,10 @@ class Aligner:
             if isinstance(p, AlignInputError):
                 out.append(p)
                 continue
-            per_objective = self._score(p, {i: rows[(k, i)] for i in p.dense_passages},
-                                        dense, best_view)
-            out.append((self._candidates(per_objective, len(p.passages)), p.considered,
-                        p.ignored))
+            per_objective = self._score(
+                p, {i: rows[(k, i)] for i in p.dense_passages}, dense, best_view
+            )
+            out.append((self._candidates(per_objective, len(p.passages)), p.considered, p.ignored))
         return out
 
     def _prepare(self, text: str | bytes) -> _Prepared:
@@ -191,8 +195,9 @@ class Aligner:
         if len(chosen) > MAX_DENSE_PASSAGES:
             # Very long proposals: the model's time grows with every token, so only the
             # passages with the most lexical evidence are embedded; words still score the rest.
-            evidence = [max((h.exact + h.concept for h in lex.values()), default=0.0)
-                        for lex in lexical]
+            evidence = [
+                max((h.exact + h.concept for h in lex.values()), default=0.0) for lex in lexical
+            ]
             chosen = sorted(chosen, key=lambda i: -evidence[i])[:MAX_DENSE_PASSAGES]
         chosen = [i for i in chosen if has_letters(scoring[i])]
         return _Prepared(passages, scoring, len(cleaned.split()), ignored, lexical, chosen)
@@ -247,10 +252,14 @@ class Aligner:
             for c, p in zip(candidates[1:MAX_CLOSE_TAGS], probs[1:MAX_CLOSE_TAGS], strict=False):
                 if p >= SECONDARY_PROBABILITY:
                     tags.append(self._tag(c, p))
-        nearest = [] if tags else [self._tag(c, p) for c, p in zip(candidates[:3], probs,
-                                                                     strict=False)]
+        nearest = (
+            [] if tags else [self._tag(c, p) for c, p in zip(candidates[:3], probs, strict=False)]
+        )
         return Alignment(
-            tags=tags, no_fit=not tags, words_considered=considered, words_ignored=ignored,
+            tags=tags,
+            no_fit=not tags,
+            words_considered=considered,
+            words_ignored=ignored,
             nearest=nearest,
         )
 

@@ -33,7 +33,8 @@ class Citation(BaseModel):
     note: str | None = Field(
         default=None,
         description="Which scope note or keywords matched, when they did (never quoted as "
-                    "the framework's words).")
+        "the framework's words).",
+    )
 
 
 class Answer(BaseModel):
@@ -49,16 +50,15 @@ class AnswerComposer(Protocol):
     def compose(self, result: SearchResult, framework: Framework) -> Answer: ...
 
 
-def grounded(
-    answer: Answer, framework: Framework, known: Collection[str] | None = None
-) -> Answer:
+def grounded(answer: Answer, framework: Framework, known: Collection[str] | None = None) -> Answer:
     """The answer with every citation that is not a framework element removed (``known``:
     the framework's citation ids, when the caller already has them)."""
     known = framework.citation_ids() if known is None else known
     cites = [c for c in answer.citations if c.id in known]
     related = [c for c in answer.related if c.id in known]
-    return answer.model_copy(update={"citations": cites, "related": related,
-                                     "answered": answer.answered and bool(cites)})
+    return answer.model_copy(
+        update={"citations": cites, "related": related, "answered": answer.answered and bool(cites)}
+    )
 
 
 def _cite(s: ScoredElement) -> Citation:
@@ -90,9 +90,7 @@ class OfflineComposer:
         st = result.structural
         if st is not None and st.kind == "count":
             n_obj = sum(1 for _ in framework.objectives())
-            text = (
-                f"{framework.title} has {len(framework.goals)} goals and {n_obj} objectives."
-            )
+            text = f"{framework.title} has {len(framework.goals)} goals and {n_obj} objectives."
             cites = [Citation(id=g.citation_id, kind="goal", score=1.0) for g in framework.goals]
             return Answer(answered=True, text=text, citations=cites)
         if st is not None and st.kind == "overview":
@@ -108,9 +106,9 @@ class OfflineComposer:
         if top.element.kind == "goal":
             return self._goal(top, framework, structural=st is not None)
         chosen = [top] + [
-            s for s in results[1:3]
-            if st is None and s.score >= SEE_ALSO_PROBABILITY
-            and s.element.kind == top.element.kind
+            s
+            for s in results[1:3]
+            if st is None and s.score >= SEE_ALSO_PROBABILITY and s.element.kind == top.element.kind
         ]
         if st is not None:  # explicit ids: cite exactly those
             chosen = results

@@ -31,11 +31,14 @@ class FrameworkAssistant:
             )
         note = ""
         if len(q) > MAX_QUERY_CHARS:
-            note = (f"\n\n(Your question was long; I read its first {MAX_QUERY_CHARS:,} "
-                    "characters. For a proposal, use /align.)")
+            note = (
+                f"\n\n(Your question was long; I read its first {MAX_QUERY_CHARS:,} "
+                "characters. For a proposal, use /align.)"
+            )
         result = self.searcher.search(q)
         answer = grounded(
-            self.composer.compose(result, self.framework), self.framework,
+            self.composer.compose(result, self.framework),
+            self.framework,
             self.searcher.elements.keys(),
         )
         return answer.model_copy(update={"text": answer.text + note}) if note else answer

@@ -79,18 +79,23 @@ class LogisticModel:
     bias: float
 
     def probability(self, x: Mapping[str, float]) -> float:
-        z = self.bias + sum(w * float(x[f]) for f, w in zip(self.features, self.weights,
-                                                             strict=True))
+        z = self.bias + sum(
+            w * float(x[f]) for f, w in zip(self.features, self.weights, strict=True)
+        )
         return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
 
     def to_json(self) -> dict:
-        return {"features": list(self.features), "weights": [round(w, 6) for w in self.weights],
-                "bias": round(self.bias, 6)}
+        return {
+            "features": list(self.features),
+            "weights": [round(w, 6) for w in self.weights],
+            "bias": round(self.bias, 6),
+        }
 
     @classmethod
     def from_json(cls, data: Mapping) -> LogisticModel:
-        return cls(tuple(data["features"]), tuple(float(w) for w in data["weights"]),
-                   float(data["bias"]))
+        return cls(
+            tuple(data["features"]), tuple(float(w) for w in data["weights"]), float(data["bias"])
+        )
 
 
 @dataclass(frozen=True)
@@ -104,17 +109,23 @@ class Calibration:
 
     def to_json(self) -> dict:
         return {
-            "covered": self.covered.to_json(), "citation": self.citation.to_json(),
-            "tag": self.tag.to_json(), "answer_threshold": round(self.answer_threshold, 4),
-            "fit_threshold": round(self.fit_threshold, 4), "fitted_on": list(self.fitted_on),
+            "covered": self.covered.to_json(),
+            "citation": self.citation.to_json(),
+            "tag": self.tag.to_json(),
+            "answer_threshold": round(self.answer_threshold, 4),
+            "fit_threshold": round(self.fit_threshold, 4),
+            "fitted_on": list(self.fitted_on),
         }
 
     @classmethod
     def from_json(cls, data: Mapping) -> Calibration:
         return cls(
-            LogisticModel.from_json(data["covered"]), LogisticModel.from_json(data["citation"]),
-            LogisticModel.from_json(data["tag"]), float(data["answer_threshold"]),
-            float(data["fit_threshold"]), tuple(data.get("fitted_on", ())),
+            LogisticModel.from_json(data["covered"]),
+            LogisticModel.from_json(data["citation"]),
+            LogisticModel.from_json(data["tag"]),
+            float(data["answer_threshold"]),
+            float(data["fit_threshold"]),
+            tuple(data.get("fitted_on", ())),
         )
 
     def save(self, path: Path = CALIBRATION_PATH) -> None:
@@ -127,8 +138,12 @@ def default_calibration() -> Calibration:
 
 
 def fit_logistic(
-    rows: Sequence[Mapping[str, float]], labels: Sequence[bool], features: Sequence[str],
-    *, l2: float = 1.0, iterations: int = 50,
+    rows: Sequence[Mapping[str, float]],
+    labels: Sequence[bool],
+    features: Sequence[str],
+    *,
+    l2: float = 1.0,
+    iterations: int = 50,
 ) -> LogisticModel:
     """Maximum-likelihood logistic regression (Newton's method, L2 on the weights only)."""
     x = np.array([[float(r[f]) for f in features] for r in rows], dtype=np.float64)
@@ -165,11 +180,15 @@ def reliability(
         low, high = b / bins, (b + 1) / bins
         idx = [i for i, s in enumerate(scores) if low <= s < high or (b == bins - 1 and s == 1)]
         if idx:
-            out.append(ReliabilityBin(
-                low=low, high=high, count=len(idx),
-                mean_score=round(sum(scores[i] for i in idx) / len(idx), 4),
-                accuracy=round(sum(1 for i in idx if correct[i]) / len(idx), 4),
-            ))
+            out.append(
+                ReliabilityBin(
+                    low=low,
+                    high=high,
+                    count=len(idx),
+                    mean_score=round(sum(scores[i] for i in idx) / len(idx), 4),
+                    accuracy=round(sum(1 for i in idx if correct[i]) / len(idx), 4),
+                )
+            )
     return out
 
 
@@ -179,5 +198,6 @@ def expected_calibration_error(
     n = len(scores)
     if not n:
         return 0.0
-    return sum(b.count / n * abs(b.mean_score - b.accuracy)
-               for b in reliability(scores, correct, bins))
+    return sum(
+        b.count / n * abs(b.mean_score - b.accuracy) for b in reliability(scores, correct, bins)
+    )

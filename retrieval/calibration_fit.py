@@ -30,18 +30,48 @@ EVAL = ROOT / "tests" / "fixtures" / "eval"
 SDG = ROOT / "tests" / "fixtures" / "frameworks" / "sdg.yaml"
 # (name, framework file or None for the packaged one, questions, proposals)
 FIT_SETS: tuple[tuple[str, Path | None, Path, Path], ...] = (
-    ("working/interpol", None, EVAL / "working/interpol_questions.jsonl",
-     EVAL / "working/interpol_proposals.jsonl"),
-    ("working/sdg", SDG, EVAL / "working/sdg_questions.jsonl",
-     EVAL / "working/sdg_proposals.jsonl"),
-    ("interpol_holdout", None, EVAL / "interpol_holdout_questions.jsonl",
-     EVAL / "interpol_holdout_proposals.jsonl"),
+    (
+        "working/interpol",
+        None,
+        EVAL / "working/interpol_questions.jsonl",
+        EVAL / "working/interpol_proposals.jsonl",
+    ),
+    (
+        "working/sdg",
+        SDG,
+        EVAL / "working/sdg_questions.jsonl",
+        EVAL / "working/sdg_proposals.jsonl",
+    ),
+    (
+        "interpol_holdout",
+        None,
+        EVAL / "interpol_holdout_questions.jsonl",
+        EVAL / "interpol_holdout_proposals.jsonl",
+    ),
     ("sdg", SDG, EVAL / "sdg_questions.jsonl", EVAL / "sdg_proposals.jsonl"),
 )
-COVERED_FEATURES = ("dense", "lexical", "explained", "worst", "unexplained", "lead", "factual",
-                    "framed_dense", "framed_explained")
-CITATION_FEATURES = ("dense", "lexical", "explained", "worst", "lead", "factual",
-                     "framed_dense", "framed_explained", "top")
+COVERED_FEATURES = (
+    "dense",
+    "lexical",
+    "explained",
+    "worst",
+    "unexplained",
+    "lead",
+    "factual",
+    "framed_dense",
+    "framed_explained",
+)
+CITATION_FEATURES = (
+    "dense",
+    "lexical",
+    "explained",
+    "worst",
+    "lead",
+    "factual",
+    "framed_dense",
+    "framed_explained",
+    "top",
+)
 TAG_FEATURES = ("raw", "dense", "lexical", "lead", "top", "support")
 CANDIDATES = 3  # question candidates per question that the citation model learns from
 
@@ -51,8 +81,7 @@ class Collected:
     covered: list[tuple[dict[str, float], bool]] = field(default_factory=list)
     citation: list[tuple[dict[str, float], bool]] = field(default_factory=list)
     # per proposal: its candidates' features and whether each is acceptable; fits at all
-    proposals: list[tuple[list[tuple[dict[str, float], bool]], bool]] = field(
-        default_factory=list)
+    proposals: list[tuple[list[tuple[dict[str, float], bool]], bool]] = field(default_factory=list)
 
 
 def collect(assistant: FrameworkAssistant, questions: Path, proposals: Path) -> Collected:
@@ -67,8 +96,9 @@ def collect(assistant: FrameworkAssistant, questions: Path, proposals: Path) -> 
             out.covered.append((evidence[0][1], bool(case.expected)))
         out.citation += [(f, s.id in case.expected) for s, f in evidence]
     cases = read_jsonl(proposals, ProposalCase)
-    for case, item in zip(cases, assistant.aligner.candidates_many([c.text for c in cases]),
-                          strict=True):
+    for case, item in zip(
+        cases, assistant.aligner.candidates_many([c.text for c in cases]), strict=True
+    ):
         if isinstance(item, Exception):
             continue
         cands = [(c.features, c.id in case.acceptable) for c in item[0]]
@@ -102,13 +132,18 @@ def fit(collected: Sequence[Collected], names: Sequence[str]) -> Calibration:
     covered = _fit(covered_rows, COVERED_FEATURES)
     citation = _fit(citation_rows, CITATION_FEATURES)
     tag = _fit(tag_rows, TAG_FEATURES)
-    answer_t = _best_threshold([covered.probability(f) for f, _ in covered_rows],
-                               [ok for _, ok in covered_rows])
+    answer_t = _best_threshold(
+        [covered.probability(f) for f, _ in covered_rows], [ok for _, ok in covered_rows]
+    )
     # A proposal fits when its best candidate is likely enough: the threshold that makes the
     # fewest mistakes between proposals whose best candidate is acceptable and those that fit
     # nothing (not balanced: a proposal with a clear objective must not be called a no-fit).
-    top = [(tag.probability(cands[0][0]), cands[0][1], fits)
-           for c in collected for cands, fits in c.proposals if cands]
+    top = [
+        (tag.probability(cands[0][0]), cands[0][1], fits)
+        for c in collected
+        for cands, fits in c.proposals
+        if cands
+    ]
     usable = [(p, ok) for p, ok, fits in top if ok or not fits]
     fit_t = _best_threshold([p for p, _ in usable], [ok for _, ok in usable], balanced=False)
     return Calibration(covered, citation, tag, answer_t, fit_t, tuple(names))
@@ -136,10 +171,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         collected.append(collect(FrameworkAssistant(searcher), questions, proposals))
         names.append(name)
     cal = fit(collected, names)
-    for label, model in (("covered", cal.covered), ("citation", cal.citation),
-                         ("tag", cal.tag)):
-        weights = ", ".join(f"{f} {w:+.2f}" for f, w in zip(model.features, model.weights,
-                                                              strict=True))
+    for label, model in (("covered", cal.covered), ("citation", cal.citation), ("tag", cal.tag)):
+        weights = ", ".join(
+            f"{f} {w:+.2f}" for f, w in zip(model.features, model.weights, strict=True)
+        )
         print(f"{label}: bias {model.bias:+.2f}; {weights}")
     print(f"answer threshold {cal.answer_threshold:.3f}; fit threshold {cal.fit_threshold:.3f}")
     if not args.check:

@@ -59,7 +59,8 @@ class ScoreMetrics(BaseModel):
             return sum(1 for i in sel if i.correct), len(sel)
 
         return cls(
-            shown=len(items), ece=round(expected_calibration_error(scores, correct), 4),
+            shown=len(items),
+            ece=round(expected_calibration_error(scores, correct), 4),
             bins=reliability(scores, correct),
             high=tally([i for i in items if i.confidence == "high"]),
             medium=tally([i for i in items if i.confidence == "medium"]),
@@ -124,9 +125,11 @@ def question_metrics(
         answered, cited_scored = ask(case.question)
         cited, scores = _ids_and_scores(cited_scored)
         if answered:
-            shown += [Scored(score=sc, correct=cid in case.expected, first=i == 0)
-                      for i, (cid, sc) in enumerate(zip(cited, scores, strict=True))
-                      if sc is not None]
+            shown += [
+                Scored(score=sc, correct=cid in case.expected, first=i == 0)
+                for i, (cid, sc) in enumerate(zip(cited, scores, strict=True))
+                if sc is not None
+            ]
         if not case.expected:
             off += 1
             if not answered or not cited:
@@ -144,9 +147,13 @@ def question_metrics(
         if answered and any(c in case.expected for c in cited[:3]):
             r3 += 1
     return QuestionMetrics(
-        in_scope=inscope, off_topic=off, hit_at_1=_ratio(hits, inscope),
-        recall_at_3=_ratio(r3, inscope), off_topic_declined=_ratio(off_declined, off),
-        in_scope_declined=_ratio(wrongly_declined, inscope), misses=misses,
+        in_scope=inscope,
+        off_topic=off,
+        hit_at_1=_ratio(hits, inscope),
+        recall_at_3=_ratio(r3, inscope),
+        off_topic_declined=_ratio(off_declined, off),
+        in_scope_declined=_ratio(wrongly_declined, inscope),
+        misses=misses,
         scores=ScoreMetrics.of(shown),
     )
 
@@ -166,9 +173,11 @@ def proposal_metrics(
         tags = [t if isinstance(t, str) else t[0] for t in scored_tags]
         # enumerate() of the union would join its items to Sequence[str | float]
         each: Sequence[str | tuple[str, float, str]] = scored_tags
-        shown += [Scored(score=t[1], confidence=t[2], correct=t[0] in case.acceptable,
-                         first=i == 0)
-                  for i, t in enumerate(each) if not isinstance(t, str)]
+        shown += [
+            Scored(score=t[1], confidence=t[2], correct=t[0] in case.acceptable, first=i == 0)
+            for i, t in enumerate(each)
+            if not isinstance(t, str)
+        ]
         tags_total += len(tags)
         tags_wrong += sum(1 for t in tags if t not in case.acceptable)
         if case.primary is None:
@@ -186,9 +195,13 @@ def proposal_metrics(
         if case.primary in tags[:3]:
             p3 += 1
     return ProposalMetrics(
-        fitting=fitting, no_fit_cases=nofit_cases, top1_acceptable=_ratio(top1, fitting),
-        primary_at_3=_ratio(p3, fitting), wrong_tag_rate=_ratio(tags_wrong, tags_total),
-        no_fit_detected=_ratio(nofit_ok, nofit_cases), misses=misses,
+        fitting=fitting,
+        no_fit_cases=nofit_cases,
+        top1_acceptable=_ratio(top1, fitting),
+        primary_at_3=_ratio(p3, fitting),
+        wrong_tag_rate=_ratio(tags_wrong, tags_total),
+        no_fit_detected=_ratio(nofit_ok, nofit_cases),
+        misses=misses,
         scores=ScoreMetrics.of(shown),
     )
 
@@ -242,10 +255,16 @@ def metrics_table(q: QuestionMetrics | None, p: ProposalMetrics | None) -> str:
     lines += [f"{name:<{width}}  {value}" for name, value in rows]
     for label, m in (("questions", q), ("proposals", p)):
         if m is not None and m.scores.bins:
-            lines += ["", f"reliability of the {label}' scores (shown citations/tags):",
-                      "  score bin    shown  mean score  right"]
-            lines += [f"  {b.low:.1f}–{b.high:.1f}  {b.count:>9}  {b.mean_score:>10.2f}"
-                      f"  {b.accuracy:>5.2f}" for b in m.scores.bins]
+            lines += [
+                "",
+                f"reliability of the {label}' scores (shown citations/tags):",
+                "  score bin    shown  mean score  right",
+            ]
+            lines += [
+                f"  {b.low:.1f}–{b.high:.1f}  {b.count:>9}  {b.mean_score:>10.2f}"
+                f"  {b.accuracy:>5.2f}"
+                for b in m.scores.bins
+            ]
     misses = (q.misses if q else []) + (p.misses if p else [])
     if misses:
         lines += ["", "misses:"] + [f"  {m}" for m in misses]

@@ -209,7 +209,10 @@ def explain_question(
 
 
 def matched_note(
-    element_id: str, text: str, note: str | None, keywords: Sequence[str],
+    element_id: str,
+    text: str,
+    note: str | None,
+    keywords: Sequence[str],
     matches: Iterable[Match],
 ) -> str | None:
     """Which scope note or keywords of an element the question matched, when it was they and

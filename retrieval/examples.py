@@ -64,13 +64,15 @@ class ExampleMemory:
             by_text.setdefault(clean_text(ex.text), ex)  # the first (newest) decision wins
         with self._lock:
             known: dict[str, np.ndarray] = {
-                clean_text(e.text): self._vectors[i] for i, e in enumerate(self._examples)}
+                clean_text(e.text): self._vectors[i] for i, e in enumerate(self._examples)
+            }
         fresh = [k for k in by_text if k not in known]
         if fresh:
             known.update(zip(fresh, self._embed([by_text[k].text for k in fresh]), strict=True))
         kept = list(by_text.values())
-        vectors = (np.vstack([known[k] for k in by_text]) if kept
-                   else np.zeros((0, 0), dtype=np.float32))
+        vectors = (
+            np.vstack([known[k] for k in by_text]) if kept else np.zeros((0, 0), dtype=np.float32)
+        )
         with self._lock:
             self._examples, self._vectors = kept, vectors
 
@@ -138,8 +140,15 @@ def vote(
             why = f"{tag.why}; also {because}" if tag else because[0].upper() + because[1:]
         else:
             why = tag.why if tag else ""
-        blended.append(Tag(id=oid, goal=goal_of.get(oid), score=round(min(score, 1.0), 4),
-                           confidence=confidence_of(score), why=why))
+        blended.append(
+            Tag(
+                id=oid,
+                goal=goal_of.get(oid),
+                score=round(min(score, 1.0), 4),
+                confidence=confidence_of(score),
+                why=why,
+            )
+        )
     blended.sort(key=lambda t: -t.score)
     tags = blended[:MAX_TAGS]
     if not tags:  # the examples say nothing fits (corrected to no objective)

@@ -21,11 +21,34 @@ _POINTERS = frozenset({"it", "its", "these", "those", "they", "them", "their", "
 # A question with a pointer and at most this many topic words is about the earlier topic.
 _FEW_TOPIC_WORDS = 2
 # Words that carry no topic in a follow-up ("tell me more", "why?", "go on").
-_FILLERS = frozenset({
-    "tell", "more", "why", "explain", "details", "detail", "elaborate", "go", "else", "example",
-    "examples", "please", "thanks", "ok", "okay", "really", "mean", "means", "meant", "say",
-    "says", "said", "exactly", "further",
-})
+_FILLERS = frozenset(
+    {
+        "tell",
+        "more",
+        "why",
+        "explain",
+        "details",
+        "detail",
+        "elaborate",
+        "go",
+        "else",
+        "example",
+        "examples",
+        "please",
+        "thanks",
+        "ok",
+        "okay",
+        "really",
+        "mean",
+        "means",
+        "meant",
+        "say",
+        "says",
+        "said",
+        "exactly",
+        "further",
+    }
+)
 _LEADING_CUE = re.compile(r"^\s*(?:and|also|but|so|then|what about|how about)\b[\s,]*", re.I)
 
 

@@ -90,7 +90,6 @@ class ConceptLexicon:
                         out[j].add(name)
         return out
 
-
     def expansion(self, text: str, limit: int = 6) -> str:
         """The general notions a text's words are instances of ("seedlings" -> "forest")."""
         _, _, cons = analyse(text, self)

@@ -76,8 +76,7 @@ class SearchResult:
 
 def _views(fw: Framework, names: OwnNames, notes: dict[str, str | None]) -> list[View]:
     # A view that is nothing but the organisation's name keeps its words.
-    return [View(v.element_id, names.remove_from(v.text) or v.text)
-            for v in _raw_views(fw, notes)]
+    return [View(v.element_id, names.remove_from(v.text) or v.text) for v in _raw_views(fw, notes)]
 
 
 def _notes_for(el: Element, ids: frozenset[str]) -> str | None:
@@ -85,8 +84,11 @@ def _notes_for(el: Element, ids: frozenset[str]) -> str | None:
     courses themselves belong to 2.3."): their words are evidence for that one, not this."""
     if not el.scope:
         return None
-    kept = [s for s in split_sentences(el.scope)
-            if not any(i != el.id and i in ids for i in _ID_TOKEN.findall(s))]
+    kept = [
+        s
+        for s in split_sentences(el.scope)
+        if not any(i != el.id and i in ids for i in _ID_TOKEN.findall(s))
+    ]
     return " ".join(kept) or None
 
 
@@ -103,8 +105,7 @@ def _raw_views(fw: Framework, notes: dict[str, str | None]) -> list[View]:
                 views.append(View(el.id, f"{goal.title}: {el.text}"))
         if el.kind == "statement":  # "Our values: Respect, …", "Our mission: …"
             views.append(View(el.id, f"Our {el.id}: {el.text}"))
-        for extra in (el.title, notes[el.id],
-                      ", ".join(el.keywords) if el.keywords else None):
+        for extra in (el.title, notes[el.id], ", ".join(el.keywords) if el.keywords else None):
             if extra and (el.kind != "goal" or extra != el.title):
                 views.append(View(el.id, extra))
     return views
@@ -114,8 +115,7 @@ def _lexical_docs(
     fw: Framework, names: OwnNames, notes: dict[str, str | None]
 ) -> dict[str, list[str]]:
     docs = {
-        el.id: [names.remove_from(t) for t in (el.text, el.title, notes[el.id], *el.keywords)
-                if t]
+        el.id: [names.remove_from(t) for t in (el.text, el.title, notes[el.id], *el.keywords) if t]
         for el in fw.elements()
     }
     for el in fw.elements():
@@ -152,7 +152,10 @@ class FrameworkSearcher:
         self.calibration = calibration or default_calibration()
         self._views = _views(framework, self.names, self._notes)
         self.index = VectorIndex.open(
-            self._views, embedder, location, framework_hash=framework.content_hash(),
+            self._views,
+            embedder,
+            location,
+            framework_hash=framework.content_hash(),
             rebuild=rebuild,
         )
         docs = _lexical_docs(framework, self.names, self._notes)
@@ -242,8 +245,9 @@ class FrameworkSearcher:
                 "framed_explained": framing * ex.explained,
                 "top": 1.0 if j == 0 else 0.0,
             }
-            note = matched_note(s.id, s.element.text, self._notes.get(s.id),
-                                s.element.keywords, s.matches)
+            note = matched_note(
+                s.id, s.element.text, self._notes.get(s.id), s.element.keywords, s.matches
+            )
             out.append((replace(s, explanation=ex, note=note), features))
         return out
 
@@ -312,8 +316,10 @@ class FrameworkSearcher:
             return SearchResult(q, structural, [])
         cal = self.calibration
         evidence = self.question_evidence(q, k)
-        results = sorted((replace(s, score=cal.citation.probability(f)) for s, f in evidence),
-                         key=lambda s: -s.score)  # best first: the most likely right
+        results = sorted(
+            (replace(s, score=cal.citation.probability(f)) for s, f in evidence),
+            key=lambda s: -s.score,
+        )  # best first: the most likely right
         covered = cal.covered.probability(evidence[0][1]) if evidence else 0.0
         return SearchResult(q, None, results, covered=covered)
 

@@ -96,7 +96,9 @@ def find_structural(fw: Framework, question: str) -> StructuralHit | None:
     if short:
         st = fw.statements
         present = {
-            "vision": bool(st.vision), "mission": bool(st.mission), "values": bool(st.values)
+            "vision": bool(st.vision),
+            "mission": bool(st.mission),
+            "values": bool(st.values),
         }
         asked = [
             sid
@@ -115,9 +117,25 @@ def find_structural(fw: Framework, question: str) -> StructuralHit | None:
     return None
 
 
-_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
-             "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth",
-             "sixteenth", "seventeenth")
+_ORDINALS = (
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+)
 
 _FRAME_WORDS = frozenset(
     """

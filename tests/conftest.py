@@ -178,8 +178,16 @@ def fwbot_env(fwbot_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
         _SITECUSTOMIZE.format(conftest=str(Path(__file__).resolve())), encoding="utf-8"
     )
     env = dict(os.environ)
-    for var in ("FWBOT_FRAMEWORK", "CHROMA_HOST", "CHROMA_PORT", "DATABASE_URL", "SLACK_BOT_TOKEN",
-                "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL"):  # no outside config
+    for var in (
+        "FWBOT_FRAMEWORK",
+        "CHROMA_HOST",
+        "CHROMA_PORT",
+        "DATABASE_URL",
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "SLACK_API_URL",
+    ):  # no outside config
         env.pop(var, None)
     pythonpath = [str(guard_dir)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
     env.update(
@@ -246,5 +254,6 @@ def run_fwbot_here(
         os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)
-    return subprocess.CompletedProcess(["fwbot", *map(str, args)], code, out.getvalue(),
-                                       err.getvalue())
+    return subprocess.CompletedProcess(
+        ["fwbot", *map(str, args)], code, out.getvalue(), err.getvalue()
+    )

@@ -6,9 +6,11 @@ from __future__ import annotations
 import io
 import textwrap
 
-TRAINING = ("Organise a regional workshop that trains border police officers to check travel "
-            "documents against the stolen passport database, with follow-up coaching for the "
-            "national central bureaus of the region.")
+TRAINING = (
+    "Organise a regional workshop that trains border police officers to check travel "
+    "documents against the stolen passport database, with follow-up coaching for the "
+    "national central bureaus of the region."
+)
 
 
 def _pdf_string(text: str) -> str:
@@ -24,8 +26,9 @@ def make_pdf(pages: list[str]) -> bytes:
     objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
     kids = " ".join(f"{i} 0 R" for i in page_ids)
     objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {n} >>".encode())
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica "
-                   b"/Encoding /WinAnsiEncoding >>")
+    objects.append(
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+    )
     for i, text in enumerate(pages):
         lines = [line for para in text.split("\n") for line in textwrap.wrap(para, 80) or [""]]
         ops = ["BT", "/F1 11 Tf", "14 TL", "72 740 Td"]
@@ -34,9 +37,9 @@ def make_pdf(pages: list[str]) -> bytes:
         stream = "\n".join(ops).encode("latin-1")
         objects.append(
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources "
-            f"<< /Font << /F1 3 0 R >> >> /Contents {page_ids[i] + 1} 0 R >>".encode())
-        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream
-                       + b"\nendstream")
+            f"<< /Font << /F1 3 0 R >> >> /Contents {page_ids[i] + 1} 0 R >>".encode()
+        )
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
@@ -47,8 +50,9 @@ def make_pdf(pages: list[str]) -> bytes:
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
     for offset in offsets:
         out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
-              % (len(objects) + 1, xref))
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    )
     return out.getvalue()
 
 
@@ -75,8 +79,9 @@ def encrypted_pdf(text: str, password: str = "secret") -> bytes:
     return out.getvalue()
 
 
-def make_docx(paragraphs: list[str], table: list[list[str]] | None = None,
-              heading: str | None = None) -> bytes:
+def make_docx(
+    paragraphs: list[str], table: list[list[str]] | None = None, heading: str | None = None
+) -> bytes:
     """A Word document: an optional heading, paragraphs, then an optional table."""
     import docx
 

@@ -29,16 +29,26 @@ BOT_TOKEN = "xoxb-test"
 MONDAY = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)  # Monday, after a 09:00 UTC nudge time
 
 
-def seed(store: ProgressStore, owners: list[str], *, tz: str = "UTC", per_owner: int = 1,
-         last: datetime = datetime(2026, 11, 1, tzinfo=UTC), at: time = time(9, 0)) -> None:
+def seed(
+    store: ProgressStore,
+    owners: list[str],
+    *,
+    tz: str = "UTC",
+    per_owner: int = 1,
+    last: datetime = datetime(2026, 11, 1, tzinfo=UTC),
+    at: time = time(9, 0),
+) -> None:
     """``per_owner`` weekly initiatives per owner, last updated ``last`` (overdue by default)."""
-    items = [NewInitiative(title=f"Initiative {o}-{n}", owner_id=o, objective_ids=("1.1",),
-                           last_update_at=last)
-             for o in owners for n in range(per_owner)]
+    items = [
+        NewInitiative(
+            title=f"Initiative {o}-{n}", owner_id=o, objective_ids=("1.1",), last_update_at=last
+        )
+        for o in owners
+        for n in range(per_owner)
+    ]
     store.import_initiatives(items, actor="test", now=last)
     for owner in owners:
-        store.set_prefs(owner, actor="test", audit=False, tz=tz, nudge_time=at,
-                        tz_checked_at=last)
+        store.set_prefs(owner, actor="test", audit=False, tz=tz, nudge_time=at, tz_checked_at=last)
 
 
 def nudges_received(api: FakeSlackAPI) -> Counter[tuple[str, str]]:
@@ -56,10 +66,18 @@ def nudges_received(api: FakeSlackAPI) -> Counter[tuple[str, str]]:
 
 
 def make_runner(database: Database, api: FakeSlackAPI, **config) -> NudgeRunner:
-    sender = SlackSender(sender_client(BOT_TOKEN, api.base_url, timeout=5),
-                         AdaptivePacer(config.pop("max_rate", 1000.0)), backoff=0.01)
-    return NudgeRunner(ProgressStore(database), ClaimStore(database), sender, renderers(),
-                       NudgeConfig(**{"workers": 4, "in_flight_grace": 0.2, **config}))
+    sender = SlackSender(
+        sender_client(BOT_TOKEN, api.base_url, timeout=5),
+        AdaptivePacer(config.pop("max_rate", 1000.0)),
+        backoff=0.01,
+    )
+    return NudgeRunner(
+        ProgressStore(database),
+        ClaimStore(database),
+        sender,
+        renderers(),
+        NudgeConfig(**{"workers": 4, "in_flight_grace": 0.2, **config}),
+    )
 
 
 @pytest.fixture
@@ -77,9 +95,18 @@ def initiative_record(n: int = 1, *, now: datetime, **fields: Any) -> Initiative
     updates; ``fields`` override any of that. Test modules fix their own defaults with
     ``functools.partial``."""
     values: dict[str, Any] = dict(
-        id=n, kind="initiative", title=f"Initiative {n}", description="", owner_id="U1",
-        objective_ids=("1.1",), cadence="weekly", status="active", created_by="U1",
-        created_at=now - timedelta(days=30), updated_at=now)
+        id=n,
+        kind="initiative",
+        title=f"Initiative {n}",
+        description="",
+        owner_id="U1",
+        objective_ids=("1.1",),
+        cadence="weekly",
+        status="active",
+        created_by="U1",
+        created_at=now - timedelta(days=30),
+        updated_at=now,
+    )
     values.update(fields)
     return InitiativeRecord(**values)
 

@@ -104,8 +104,9 @@ class PendingTasks:
     def wait_idle(self, timeout: float = DRAIN_TIMEOUT) -> None:
         with self._changed:
             if not self._changed.wait_for(lambda: self._pending == 0, timeout):
-                raise AssertionError(f"{self._pending} task(s) of the bot still queued or "
-                                     f"running after {timeout} s")
+                raise AssertionError(
+                    f"{self._pending} task(s) of the bot still queued or running after {timeout} s"
+                )
 
 
 class _TrackedExecutor(Executor):
@@ -153,18 +154,26 @@ class SlackBot:
         Not for a bot built with a pool that never runs its jobs (``test_durable_work``)."""
         self.pending.wait_idle(timeout)
 
-    def command(self, text: str, *, user: str = "U1", channel: str = "C1",
-                command: str = "/align") -> tuple[BoltResponse, str]:
+    def command(
+        self, text: str, *, user: str = "U1", channel: str = "C1", command: str = "/align"
+    ) -> tuple[BoltResponse, str]:
         """Send a slash command; returns the ack and the command's response_url."""
         url = self.api.response_url()
-        resp = self.send(self.requests.slash_command(command, text, user_id=user,
-                                                     channel_id=channel, response_url=url))
+        resp = self.send(
+            self.requests.slash_command(
+                command, text, user_id=user, channel_id=channel, response_url=url
+            )
+        )
         return resp, url
 
     def responses(self, url: str, count: int = 1, timeout: float = 10.0) -> list[dict]:
         token = url.rsplit("/", 1)[-1]
-        calls = self.api.wait_for("response_url", count=count, timeout=timeout,
-                                  where=lambda c: c.params.get("_token") == token)
+        calls = self.api.wait_for(
+            "response_url",
+            count=count,
+            timeout=timeout,
+            where=lambda c: c.params.get("_token") == token,
+        )
         return [c.params for c in calls]
 
 
@@ -180,26 +189,44 @@ def eventually(check, timeout: float = 5.0):
         time.sleep(0.02)
 
 
-def make_bot(assistant, database: Database, api: FakeSlackAPI, *,
-             progress: bool = True, work: Executor | None = None,
-             plugins: Sequence[Feature] = ()) -> SlackBot:
+def make_bot(
+    assistant,
+    database: Database,
+    api: FakeSlackAPI,
+    *,
+    progress: bool = True,
+    work: Executor | None = None,
+    plugins: Sequence[Feature] = (),
+) -> SlackBot:
     store = Store(database)
     metrics = Metrics()
     clock = Clock()
     client = api.client(BOT_TOKEN, retry_handlers=retry_handlers())
-    tracking = (ProgressService(ProgressStore(database), assistant.framework,
-                                admins=Admins({ADMIN}), clock=clock) if progress else None)
+    tracking = (
+        ProgressService(
+            ProgressStore(database), assistant.framework, admins=Admins({ADMIN}), clock=clock
+        )
+        if progress
+        else None
+    )
     pending = PendingTasks()
-    deps = SlackDeps(framework=assistant.framework,
-                     questions=QuestionService(assistant, store),
-                     alignments=AlignmentService(assistant, store), store=store,
-                     delivery=Delivery(client, metrics), metrics=metrics, progress=tracking,
-                     work=pending.track(work or ThreadPoolExecutor(
-                         max_workers=2, thread_name_prefix="test-work")),
-                     # the fake answers at once: nothing of a "dead" bot's is still landing
-                     inbox=Inbox(WorkStore(database), settle=0))
-    app = build_app(deps, client=client, signing_secret=SECRET, bot_user_id=BOT_USER,
-                    plugins=plugins)
+    deps = SlackDeps(
+        framework=assistant.framework,
+        questions=QuestionService(assistant, store),
+        alignments=AlignmentService(assistant, store),
+        store=store,
+        delivery=Delivery(client, metrics),
+        metrics=metrics,
+        progress=tracking,
+        work=pending.track(
+            work or ThreadPoolExecutor(max_workers=2, thread_name_prefix="test-work")
+        ),
+        # the fake answers at once: nothing of a "dead" bot's is still landing
+        inbox=Inbox(WorkStore(database), settle=0),
+    )
+    app = build_app(
+        deps, client=client, signing_secret=SECRET, bot_user_id=BOT_USER, plugins=plugins
+    )
     # bolt runs listeners (and lazy listeners) after the ack in this pool: counted too
     runner = app.listener_runner
     runner.listener_executor = pending.track(runner.listener_executor)
@@ -247,8 +274,9 @@ def no_retry_client(fake_slack: FakeSlackAPI) -> WebClient:
     return WebClient(token=BOT_TOKEN, base_url=fake_slack.base_url, retry_handlers=[])
 
 
-def _sqlite_bot(assistant, api: FakeSlackAPI, tmp_path: Path, *,
-                progress: bool) -> Iterator[SlackBot]:
+def _sqlite_bot(
+    assistant, api: FakeSlackAPI, tmp_path: Path, *, progress: bool
+) -> Iterator[SlackBot]:
     db = Database(f"sqlite:///{tmp_path / 'fwbot.db'}")
     db.migrate()
     bot = make_bot(assistant, db, api, progress=progress)
@@ -265,8 +293,9 @@ def slack_bot(assistant, fake_slack: FakeSlackAPI, tmp_path: Path) -> Iterator[S
 
 
 @pytest.fixture
-def slack_bot_without_progress(assistant, fake_slack: FakeSlackAPI,
-                               tmp_path: Path) -> Iterator[SlackBot]:
+def slack_bot_without_progress(
+    assistant, fake_slack: FakeSlackAPI, tmp_path: Path
+) -> Iterator[SlackBot]:
     yield from _sqlite_bot(assistant, fake_slack, tmp_path, progress=False)
 
 

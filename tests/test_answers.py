@@ -174,8 +174,10 @@ def test_grounded_drops_unknown_citations(assistant: FrameworkAssistant) -> None
             Citation(id="G42", kind="goal", score=0.8),
             Citation(id="G1", kind="goal", score=0.7),
         ],
-        related=[Citation(id="strategy", kind="statement", score=0.5),
-                 Citation(id="values", kind="statement", score=0.4)],
+        related=[
+            Citation(id="strategy", kind="statement", score=0.5),
+            Citation(id="values", kind="statement", score=0.4),
+        ],
     )
     out = grounded(answer, fw)
     assert out.answered is True
@@ -189,8 +191,10 @@ def test_grounded_declines_when_no_citation_remains(assistant: FrameworkAssistan
     answer = Answer(
         answered=True,
         text="Objective 7.7 covers that.",
-        citations=[Citation(id="7.7", kind="objective", score=0.95),
-                   Citation(id="g1", kind="goal", score=0.9)],  # ids are case-sensitive
+        citations=[
+            Citation(id="7.7", kind="objective", score=0.95),
+            Citation(id="g1", kind="goal", score=0.9),
+        ],  # ids are case-sensitive
     )
     out = grounded(answer, assistant.framework)
     assert out.answered is False
@@ -198,8 +202,11 @@ def test_grounded_declines_when_no_citation_remains(assistant: FrameworkAssistan
 
 
 def test_grounded_keeps_a_declined_answer_declined(assistant: FrameworkAssistant) -> None:
-    answer = Answer(answered=False, text="Not covered.",
-                    citations=[Citation(id="1.3", kind="objective", score=0.3)])
+    answer = Answer(
+        answered=False,
+        text="Not covered.",
+        citations=[Citation(id="1.3", kind="objective", score=0.3)],
+    )
     assert grounded(answer, assistant.framework).answered is False
 
 
@@ -211,14 +218,19 @@ def test_a_pluggable_composer_is_grounded_by_the_assistant(
             return Answer(
                 answered=True,
                 text="Made up.",
-                citations=[Citation(id="99.1", kind="objective", score=1.0),
-                           Citation(id="2.3", kind="objective", score=0.9)],
+                citations=[
+                    Citation(id="99.1", kind="objective", score=1.0),
+                    Citation(id="2.3", kind="objective", score=0.9),
+                ],
             )
 
     class OnlyInvented:
         def compose(self, result: SearchResult, framework: Framework) -> Answer:
-            return Answer(answered=True, text="Made up.",
-                          citations=[Citation(id="99.1", kind="objective", score=1.0)])
+            return Answer(
+                answered=True,
+                text="Made up.",
+                citations=[Citation(id="99.1", kind="objective", score=1.0)],
+            )
 
     some = FrameworkAssistant(assistant.searcher, composer=Inventive()).ask("training")
     assert [c.id for c in some.citations] == ["2.3"] and some.answered

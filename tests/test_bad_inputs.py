@@ -49,17 +49,27 @@ BAD_INPUTS: list[tuple[str, str | bytes, str]] = [
     ("spaces", "   \t \n\n  \u00a0 ", "error"),
     ("100k-real-words", BIG_TEXT, "tags"),
     ("100k-random-bytes", RANDOM_BYTES, "tags"),
-    ("nul-and-invalid-utf8", b"\x00\x00\xff\xfe\xc3\x28 training \x80\x00 police \xed\xa0\x80",
-     "tags"),
-    ("control-chars", "\x00\x01\x02\x07\x08\x0b\x0c\x1b[31mtraining\x1b[0m for police\x7f\r\n",
-     "tags"),
+    (
+        "nul-and-invalid-utf8",
+        b"\x00\x00\xff\xfe\xc3\x28 training \x80\x00 police \xed\xa0\x80",
+        "tags",
+    ),
+    (
+        "control-chars",
+        "\x00\x01\x02\x07\x08\x0b\x0c\x1b[31mtraining\x1b[0m for police\x7f\r\n",
+        "tags",
+    ),
     ("control-chars-only", "\x00\x01\x02\x03\x1b\x7f\x08", "error"),
     ("rtl-arabic-hebrew", "ما هو الهدف المتعلق بتدريب الشرطة؟ מהי המטרה של הארגון?", "tags"),
     ("rtl-overrides", "\u202eniart eciloP\u202c \u200f\u200e", "tags"),
     ("emoji-only", "🚀🔥💯👮‍♀️🇫🇷", "error"),
     ("emoji-and-question", "🚀👮 Which objective is about training police officers? 🎓🙏", "tags"),
-    ("slack-channel-mention", "<!channel> <@U024BE7LH> which objective covers data protection? "
-     "<https://example.org|link>", "tags"),
+    (
+        "slack-channel-mention",
+        "<!channel> <@U024BE7LH> which objective covers data protection? "
+        "<https://example.org|link>",
+        "tags",
+    ),
     ("zero-width-only", "\u200b\u200c\u200d\ufeff", "error"),
 ]
 
@@ -83,8 +93,9 @@ def test_the_fixtures_are_what_they_claim() -> None:
         RANDOM_BYTES.decode("utf-8")
 
 
-@pytest.mark.parametrize(("x", "expect"), [(x, e) for _, x, e in BAD_INPUTS],
-                         ids=[n for n, _, _ in BAD_INPUTS])
+@pytest.mark.parametrize(
+    ("x", "expect"), [(x, e) for _, x, e in BAD_INPUTS], ids=[n for n, _, _ in BAD_INPUTS]
+)
 def test_ask_never_crashes_nor_cites_unknown_ids(
     assistant, citable: dict[str, str], x: str | bytes, expect: str
 ) -> None:
@@ -99,11 +110,10 @@ def test_ask_never_crashes_nor_cites_unknown_ids(
         assert not answer.answered and not answer.citations
 
 
-@pytest.mark.parametrize(("x", "expect"), [(x, e) for _, x, e in BAD_INPUTS],
-                         ids=[n for n, _, _ in BAD_INPUTS])
-def test_align_never_crashes_nor_tags_unknown_ids(
-    assistant, x: str | bytes, expect: str
-) -> None:
+@pytest.mark.parametrize(
+    ("x", "expect"), [(x, e) for _, x, e in BAD_INPUTS], ids=[n for n, _, _ in BAD_INPUTS]
+)
+def test_align_never_crashes_nor_tags_unknown_ids(assistant, x: str | bytes, expect: str) -> None:
     if expect == "error":
         with pytest.raises(AlignInputError) as exc:
             assistant.align(x)
@@ -149,8 +159,10 @@ def test_question_hidden_in_noise_is_still_answered(assistant) -> None:
 def test_proposal_over_the_word_limit_is_truncated_and_still_tagged(assistant) -> None:
     # A proposal with a long appendix: prose about training, a table of 20,000 figures, then
     # a paragraph about funding that lies beyond MAX_WORDS and so must not be read.
-    training = ("Our unit will train investigators in member countries on digital forensics "
-                "and share best practices with partner police services.")
+    training = (
+        "Our unit will train investigators in member countries on digital forensics "
+        "and share best practices with partner police services."
+    )
     funding = "Finally, we will design a sustainable funding model for the Organization."
     figures = [f"{1000 + i % 9000:,}" for i in range(MAX_WORDS)]
     proposal = "\n\n".join([training, " ".join(figures), funding])
@@ -205,8 +217,9 @@ def test_text_is_cleaned_once_on_its_way_through_the_layers(monkeypatch) -> None
     assert once == "financial crime objectives?"
     calls: list[str] = []
     real = unicodedata.normalize
-    monkeypatch.setattr(text_module.unicodedata, "normalize",
-                        lambda form, s: calls.append(s) or real(form, s))
+    monkeypatch.setattr(
+        text_module.unicodedata, "normalize", lambda form, s: calls.append(s) or real(form, s)
+    )
     assert text_module.clean_text(once) is once
     assert text_module.clean_text(once, max_chars=500) is once
     assert calls == []

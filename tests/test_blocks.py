@@ -149,31 +149,49 @@ def test_escape_makes_bidi_controls_visible_and_keeps_direction_marks() -> None:
     for control in BIDI_CONTROLS:
         shown = escape(f"a{control}b")
         assert shown == f"a[U+{ord(control):04X}]b"
-    assert escape(SPOOF) == ("Fund the [U+202E]gnp.exe[U+202C] project "
-                             "[U+2067]&lt;!channel&gt;[U+2069] [U+2066]x[U+2069]")
+    assert escape(SPOOF) == (
+        "Fund the [U+202E]gnp.exe[U+202C] project "
+        "[U+2067]&lt;!channel&gt;[U+2069] [U+2066]x[U+2069]"
+    )
     # The left-to-right / right-to-left marks (and the Arabic letter mark) stay: they only set
     # the direction of their neighbours, which right-to-left writers need.
     marks = "\u05e9\u05dc\u05d5\u05dd\u200f (v2)\u200e \u061c"
     assert escape(marks) == marks
     # Plain-text fields are cut to size by shorten, which neutralises them the same way.
-    assert shorten(SPOOF, 200) == ("Fund the [U+202E]gnp.exe[U+202C] project "
-                                   "[U+2067]<!channel>[U+2069] [U+2066]x[U+2069]")
+    assert shorten(SPOOF, 200) == (
+        "Fund the [U+202E]gnp.exe[U+202C] project [U+2067]<!channel>[U+2069] [U+2066]x[U+2069]"
+    )
     assert_no_bidi_controls(shorten("\u202e" * 500, 20))
 
 
 def test_echoed_proposals_and_questions_carry_no_bidi_controls() -> None:
     alignment = Alignment(tags=[tag("1.3", why=f"“{SPOOF}” ↔ “systems”")], no_fit=False)
-    for msg in (alignment_message(alignment, INTERPOL, alignment_id=3, proposal=SPOOF),
-                shared_alignment_message(alignment, INTERPOL, user_id="U0ABC", proposal=SPOOF),
-                *answer_messages(Answer(answered=False, text=f"Nothing about “{SPOOF}”.",
-                                        citations=[]), INTERPOL, exchange_id=4)):
+    for msg in (
+        alignment_message(alignment, INTERPOL, alignment_id=3, proposal=SPOOF),
+        shared_alignment_message(alignment, INTERPOL, user_id="U0ABC", proposal=SPOOF),
+        *answer_messages(
+            Answer(answered=False, text=f"Nothing about “{SPOOF}”.", citations=[]),
+            INTERPOL,
+            exchange_id=4,
+        ),
+    ):
         blocks = check_message(msg)
         for text in (all_text(blocks), msg.text):
             assert_no_bidi_controls(text)
             assert "Fund the [U+202E]gnp.exe[U+202C] project" in text
             assert_no_live_mentions(text)
-    home = home_view(INTERPOL, user_id="U0HOME", recent=[RecentAlignment(
-        text=SPOOF, ids=["1.3"], status="confirmed", created_at=datetime(2026, 1, 5, tzinfo=UTC))])
+    home = home_view(
+        INTERPOL,
+        user_id="U0HOME",
+        recent=[
+            RecentAlignment(
+                text=SPOOF,
+                ids=["1.3"],
+                status="confirmed",
+                created_at=datetime(2026, 1, 5, tzinfo=UTC),
+            )
+        ],
+    )
     shown = all_text(home.to_dict())
     assert_no_bidi_controls(shown)
     assert "[U+202E]gnp.exe" in shown
@@ -186,10 +204,21 @@ def test_echoed_proposals_and_questions_carry_no_bidi_controls() -> None:
 def _initiative(**kw: Any) -> InitiativeRecord:
     now = datetime(2026, 1, 5, tzinfo=UTC)
     values: dict[str, Any] = dict(
-        id=7, kind="initiative", title="Initiative", description="", owner_id="U1",
-        objective_ids=("1.1",), cadence="weekly", status="active", created_by="U1",
-        created_at=now, updated_at=now, last_update_at=None, last_status=None,
-        last_percent=None)
+        id=7,
+        kind="initiative",
+        title="Initiative",
+        description="",
+        owner_id="U1",
+        objective_ids=("1.1",),
+        cadence="weekly",
+        status="active",
+        created_by="U1",
+        created_at=now,
+        updated_at=now,
+        last_update_at=None,
+        last_status=None,
+        last_percent=None,
+    )
     return InitiativeRecord(**{**values, **kw})
 
 
@@ -240,8 +269,25 @@ def _check_split(text: str, limit: int) -> None:
 
 def test_split_text_properties_on_random_texts() -> None:
     rng = random.Random(20240611)
-    tokens = ["word", "longerword", "x" * 30, "&amp;", "&lt;", "&gt;", ".", "!", " ", " ",
-              " ", "\n", "\n\n", "  \n  ", "“quote”", "é", "🙂"]
+    tokens = [
+        "word",
+        "longerword",
+        "x" * 30,
+        "&amp;",
+        "&lt;",
+        "&gt;",
+        ".",
+        "!",
+        " ",
+        " ",
+        " ",
+        "\n",
+        "\n\n",
+        "  \n  ",
+        "“quote”",
+        "é",
+        "🙂",
+    ]
     for _ in range(400):
         text = "".join(rng.choice(tokens) for _ in range(rng.randint(0, 300)))
         _check_split(text, rng.randint(12, 120))
@@ -293,8 +339,9 @@ def test_answer_layout_sources_and_feedback_buttons() -> None:
 
 
 def test_answer_without_exchange_id_has_no_buttons() -> None:
-    answer = Answer(answered=True, text="Hi", citations=[Citation(id="1.1", kind="objective",
-                                                                  score=1.0)])
+    answer = Answer(
+        answered=True, text="Hi", citations=[Citation(id="1.1", kind="objective", score=1.0)]
+    )
     [msg] = answer_messages(answer, INTERPOL, exchange_id=None)
     assert buttons(check_message(msg)) == []
 
@@ -311,8 +358,10 @@ def test_declined_answer_lists_possibly_related() -> None:
     answer = Answer(
         answered=False,
         text="INTERPOL Strategic Framework 2017-2020 doesn't cover that, as far as I can tell.",
-        related=[Citation(id="2.3", kind="objective", score=0.3),
-                 Citation(id="G4", kind="goal", score=0.25)],
+        related=[
+            Citation(id="2.3", kind="objective", score=0.3),
+            Citation(id="G4", kind="goal", score=0.25),
+        ],
     )
     [msg] = answer_messages(answer, INTERPOL, exchange_id=5)
     blocks = check_message(msg)
@@ -328,24 +377,38 @@ def test_declined_answer_lists_possibly_related() -> None:
 def test_sdg_goal_answer_with_all_its_targets_fits_one_message() -> None:
     goal = max(SDG.goals, key=lambda g: len(g.objectives))
     assert len(goal.objectives) >= 19
-    text = "\n".join([f"*Goal {goal.id} — {goal.title}*. Its objectives:"]
-                     + [f"• {o.id} {o.text}" for o in goal.objectives])
+    text = "\n".join(
+        [f"*Goal {goal.id} — {goal.title}*. Its objectives:"]
+        + [f"• {o.id} {o.text}" for o in goal.objectives]
+    )
     cites = [Citation(id=goal.citation_id, kind="goal", score=1.0)] + [
         Citation(id=o.id, kind="objective", score=1.0) for o in goal.objectives
     ]
     msgs = answer_messages(Answer(answered=True, text=text, citations=cites), SDG, exchange_id=9)
     assert len(msgs) == 1
     blocks = check_message(msgs[0])
-    contexts = "\n".join(t for b in blocks if b["type"] == "context"
-                         for t in (e["text"] for e in b["elements"]))
+    contexts = "\n".join(
+        t for b in blocks if b["type"] == "context" for t in (e["text"] for e in b["elements"])
+    )
     for o in goal.objectives:
         assert f"Goal {goal.id} › {o.id} — “{escape(o.text)}”" in contexts
 
 
 def _huge_answer(chars: int) -> Answer:
     rng = random.Random(7)
-    words = ["policing", "data", "&", "<!channel>", "cooperation", "training.", "borders",
-             "\n\n", "\n", "security,", "x" * 40]
+    words = [
+        "policing",
+        "data",
+        "&",
+        "<!channel>",
+        "cooperation",
+        "training.",
+        "borders",
+        "\n\n",
+        "\n",
+        "security,",
+        "x" * 40,
+    ]
     parts: list[str] = []
     size = 0
     while size < chars:
@@ -381,8 +444,9 @@ def test_huge_answer_is_split_within_limits_and_loses_nothing(chars: int) -> Non
 
 
 def test_feedback_ack_replaces_only_the_buttons() -> None:
-    answer = Answer(answered=True, text="Answer", citations=[Citation(id="1.1", kind="objective",
-                                                                      score=1.0)])
+    answer = Answer(
+        answered=True, text="Answer", citations=[Citation(id="1.1", kind="objective", score=1.0)]
+    )
     [msg] = answer_messages(answer, INTERPOL, exchange_id=3)
     original = to_dicts(msg.blocks)
     snapshot = [dict(b) for b in original]
@@ -401,8 +465,10 @@ def test_feedback_ack_replaces_only_the_buttons() -> None:
 
 
 def test_alignment_message_suggested_layout_and_buttons() -> None:
-    alignment = Alignment(tags=[tag("1.3", why=f"“{DANGER}” ↔ “systems”"),
-                                tag("2.1", confidence="medium")], no_fit=False)
+    alignment = Alignment(
+        tags=[tag("1.3", why=f"“{DANGER}” ↔ “systems”"), tag("2.1", confidence="medium")],
+        no_fit=False,
+    )
     msg = alignment_message(alignment, INTERPOL, alignment_id=42, proposal=DANGER)
     blocks = check_message(msg)
     text = all_text(blocks)
@@ -426,10 +492,10 @@ def test_alignment_message_suggested_layout_and_buttons() -> None:
 
 def test_alignment_proposal_quote_is_shortened() -> None:
     proposal = "word " * 20_000
-    alignment = Alignment(tags=[tag("1.1")], no_fit=False, words_considered=20_000,
-                          words_ignored=0)
-    blocks = check_message(alignment_message(alignment, INTERPOL, alignment_id=1,
-                                             proposal=proposal))
+    alignment = Alignment(tags=[tag("1.1")], no_fit=False, words_considered=20_000, words_ignored=0)
+    blocks = check_message(
+        alignment_message(alignment, INTERPOL, alignment_id=1, proposal=proposal)
+    )
     quote = section_texts(blocks)[0]
     assert quote.endswith("…”") and len(quote) < 260
 
@@ -441,31 +507,41 @@ def test_alignment_no_fit_shows_nearest_and_no_confirm() -> None:
     assert "No objective fits this proposal well." in text
     assert "*Nearest:*" in text and "*3.2* (Goal 3 › 3.2)" in text
     assert [b["action_id"] for b in buttons(blocks)] == [
-        ids.ACTION_ALIGN_SHARE, ids.ACTION_ALIGN_EDIT, ids.ACTION_ALIGN_TRACK]
+        ids.ACTION_ALIGN_SHARE,
+        ids.ACTION_ALIGN_EDIT,
+        ids.ACTION_ALIGN_TRACK,
+    ]
 
 
 def test_alignment_notes_for_ignored_words_and_truncation() -> None:
-    alignment = Alignment(tags=[tag("1.1")], no_fit=False, words_considered=20_000,
-                          words_ignored=1_234)
-    msg = alignment_message(alignment, INTERPOL, alignment_id=1, proposal="p",
-                            truncated_note=f"Only the first part was read {DANGER}")
+    alignment = Alignment(
+        tags=[tag("1.1")], no_fit=False, words_considered=20_000, words_ignored=1_234
+    )
+    msg = alignment_message(
+        alignment,
+        INTERPOL,
+        alignment_id=1,
+        proposal="p",
+        truncated_note=f"Only the first part was read {DANGER}",
+    )
     text = all_text(check_message(msg))
     assert "I read the first 20,000 words; 1,234 were not considered." in text
     assert_escaped_danger(text)
-    plain = alignment_message(Alignment(tags=[tag("1.1")], no_fit=False), INTERPOL,
-                              alignment_id=1, proposal="p")
+    plain = alignment_message(
+        Alignment(tags=[tag("1.1")], no_fit=False), INTERPOL, alignment_id=1, proposal="p"
+    )
     assert "were not considered" not in all_text(to_dicts(plain.blocks))
 
 
 @pytest.mark.parametrize(
     ("status", "decided", "line"),
-    [("confirmed", None, "✓ Confirmed"),
-     ("corrected", ["1.3", "2.1"], "✎ Corrected to 1.3, 2.1")],
+    [("confirmed", None, "✓ Confirmed"), ("corrected", ["1.3", "2.1"], "✎ Corrected to 1.3, 2.1")],
 )
 def test_alignment_decided_state(status: str, decided: list[str] | None, line: str) -> None:
     alignment = Alignment(tags=[tag("1.3")], no_fit=False)
-    msg = alignment_message(alignment, INTERPOL, alignment_id=11, proposal="p", status=status,
-                            decided_ids=decided)
+    msg = alignment_message(
+        alignment, INTERPOL, alignment_id=11, proposal="p", status=status, decided_ids=decided
+    )
     blocks = check_message(msg)
     text = all_text(blocks)
     assert line in text
@@ -473,7 +549,9 @@ def test_alignment_decided_state(status: str, decided: list[str] | None, line: s
         assert escape(INTERPOL.objective(oid).text) in text
     assert "confidence:" not in text
     assert [(b["action_id"], b["value"]) for b in buttons(blocks)] == [
-        (ids.ACTION_ALIGN_SHARE, "11"), (ids.ACTION_ALIGN_TRACK, "11")]
+        (ids.ACTION_ALIGN_SHARE, "11"),
+        (ids.ACTION_ALIGN_TRACK, "11"),
+    ]
 
 
 def test_alignment_without_id_has_no_buttons() -> None:
@@ -512,8 +590,9 @@ def test_usage_and_error_messages() -> None:
 
 @pytest.mark.parametrize("fw", [INTERPOL, SDG], ids=["interpol", "sdg"])
 def test_edit_tags_modal_covers_every_objective_once(fw) -> None:
-    view = edit_tags_modal(fw, selected_ids=["1.3", "1.1", "nope", "1.3"],
-                           private_metadata='{"alignment_id": 4}')
+    view = edit_tags_modal(
+        fw, selected_ids=["1.3", "1.1", "nope", "1.3"], private_metadata='{"alignment_id": 4}'
+    )
     d = view.to_dict()
     assert d["type"] == "modal" and d["callback_id"] == ids.VIEW_EDIT_TAGS
     assert d["title"]["text"] == "Edit tags" and len(d["title"]["text"]) <= L.MAX_VIEW_TITLE
@@ -553,12 +632,18 @@ def test_edit_tags_modal_limits() -> None:
 
 
 def test_selected_ids_from_state() -> None:
-    values = {ids.BLOCK_EDIT_TAGS: {ids.ACTION_EDIT_TAGS: {
-        "type": "multi_static_select",
-        "selected_options": [{"text": {"type": "plain_text", "text": "1.3 …"}, "value": "1.3"},
-                             {"text": {"type": "plain_text", "text": "2.1 …"}, "value": "2.1"},
-                             {"value": "1.3"}],
-    }}}
+    values = {
+        ids.BLOCK_EDIT_TAGS: {
+            ids.ACTION_EDIT_TAGS: {
+                "type": "multi_static_select",
+                "selected_options": [
+                    {"text": {"type": "plain_text", "text": "1.3 …"}, "value": "1.3"},
+                    {"text": {"type": "plain_text", "text": "2.1 …"}, "value": "2.1"},
+                    {"value": "1.3"},
+                ],
+            }
+        }
+    }
     assert selected_ids_from_state(values) == ["1.3", "2.1"]
     empty = {ids.BLOCK_EDIT_TAGS: {ids.ACTION_EDIT_TAGS: {"selected_options": []}}}
     assert selected_ids_from_state(empty) == []
@@ -573,18 +658,24 @@ def _extras(n_blocks: int, per_section: int = 5) -> list[list[Any]]:
     made = 0
     while made < n_blocks:
         k = min(per_section, n_blocks - made)
-        out.append([
-            SectionBlock(text=MarkdownTextObject(text=f"extra {made + i}", verbatim=True))
-            for i in range(k)
-        ])
+        out.append(
+            [
+                SectionBlock(text=MarkdownTextObject(text=f"extra {made + i}", verbatim=True))
+                for i in range(k)
+            ]
+        )
         made += k
     return out
 
 
 def _recent(n: int) -> list[RecentAlignment]:
     when = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
-    return [RecentAlignment(text=f"{DANGER} proposal {i}", ids=["1.3", "2.1"],
-                            status="confirmed", created_at=when) for i in range(n)]
+    return [
+        RecentAlignment(
+            text=f"{DANGER} proposal {i}", ids=["1.3", "2.1"], status="confirmed", created_at=when
+        )
+        for i in range(n)
+    ]
 
 
 def _home_dicts(fw, **kw) -> list[dict[str, Any]]:
@@ -596,8 +687,10 @@ def _home_dicts(fw, **kw) -> list[dict[str, Any]]:
 
 def test_home_interpol_shows_every_goal_and_objective_in_full() -> None:
     blocks = _home_dicts(INTERPOL, recent=[])
-    assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "emoji": True,
-                                                    "text": INTERPOL.title}}
+    assert blocks[0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "emoji": True, "text": INTERPOL.title},
+    }
     text = all_text(blocks)
     assert "Hi <@U0HOME>!" in text
     assert INTERPOL.statements.vision in text and "*Mission:*" in text
@@ -661,19 +754,33 @@ def test_home_extras_come_last_after_the_recent_section() -> None:
 def test_framework_text_is_escaped_in_mrkdwn_and_plain_in_options() -> None:
     from framework_data.schema import Framework
 
-    fw = Framework.model_validate({
-        "id": "odd", "title": "R&D <plan>",
-        "statements": {"vision": "Us & them <!here>"},
-        "goals": [{"id": "1", "title": "Grow & <b>", "objectives": [
-            {"id": "1.1", "text": "A & B <!channel> for <@U123>"}]}],
-    })
-    answer = Answer(answered=True, text="See 1.1", citations=[
-        Citation(id="1.1", kind="objective", score=1.0),
-        Citation(id="G1", kind="goal", score=1.0)])
+    fw = Framework.model_validate(
+        {
+            "id": "odd",
+            "title": "R&D <plan>",
+            "statements": {"vision": "Us & them <!here>"},
+            "goals": [
+                {
+                    "id": "1",
+                    "title": "Grow & <b>",
+                    "objectives": [{"id": "1.1", "text": "A & B <!channel> for <@U123>"}],
+                }
+            ],
+        }
+    )
+    answer = Answer(
+        answered=True,
+        text="See 1.1",
+        citations=[
+            Citation(id="1.1", kind="objective", score=1.0),
+            Citation(id="G1", kind="goal", score=1.0),
+        ],
+    )
     texts = [all_text(check_message(m)) for m in answer_messages(answer, fw, exchange_id=1)]
     alignment = Alignment(tags=[tag("1.1")], no_fit=False)
-    texts.append(all_text(check_message(alignment_message(alignment, fw, alignment_id=1,
-                                                          proposal="p"))))
+    texts.append(
+        all_text(check_message(alignment_message(alignment, fw, alignment_id=1, proposal="p")))
+    )
     home = _home_dicts(fw, recent=[])
     assert home[0]["text"]["text"] == "R&D <plan>"  # header: plain text, not parsed
     texts.append("\n".join(mrkdwn_texts(home)))
@@ -707,8 +814,11 @@ def test_declined_answer_lists_related_once():
     from retrieval.answer import RELATED_LEAD, Answer, Citation
 
     fw = load_framework(None)
-    answer = Answer(answered=False, text=f"It doesn't cover that.{RELATED_LEAD}Objective 1.3: x",
-                    related=[Citation(id="1.3", kind="objective", score=0.3)])
+    answer = Answer(
+        answered=False,
+        text=f"It doesn't cover that.{RELATED_LEAD}Objective 1.3: x",
+        related=[Citation(id="1.3", kind="objective", score=0.3)],
+    )
     (message,) = answer_messages(answer, fw, exchange_id=None)
     dumped = str(to_dicts(message.blocks))
     assert dumped.count("1.3") == 1 and "It doesn't cover that." in dumped

@@ -63,18 +63,21 @@ def test_the_fitted_file_loads_and_names_only_working_sets() -> None:
     assert Calibration.from_json(data) == cal
 
 
-@pytest.mark.parametrize(("question", "fact"), [
-    ("How many Red Notices were issued last year?", True),
-    ("Who is the Secretary General?", True),
-    ("when does the canteen open", True),
-    ("What time does the office close?", True),
-    ("What is the address of the Lyon office?", True),
-    ("How do I reset my password?", True),
-    ("how do we share good practices between police forces?", False),
-    ("Is there a percentage for how much of the sea should be protected?", True),
-    ("Which objective covers training for officers who investigate fraud?", False),
-    ("Is there anything on data quality?", False),
-])
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("How many Red Notices were issued last year?", True),
+        ("Who is the Secretary General?", True),
+        ("when does the canteen open", True),
+        ("What time does the office close?", True),
+        ("What is the address of the Lyon office?", True),
+        ("How do I reset my password?", True),
+        ("how do we share good practices between police forces?", False),
+        ("Is there a percentage for how much of the sea should be protected?", True),
+        ("Which objective covers training for officers who investigate fraud?", False),
+        ("Is there anything on data quality?", False),
+    ],
+)
 def test_what_a_question_asks_for(question: str, fact: bool) -> None:
     assert asks_for_a_fact(question) is fact
 
@@ -85,11 +88,14 @@ def test_a_figure_is_no_fact_wanting_when_the_element_gives_one() -> None:
     assert not asks_for_a_fact(question, "By 2020, conserve at least 10 per cent")
 
 
-@pytest.mark.parametrize(("question", "about"), [
-    ("Which objective covers horizon scanning?", True),
-    ("does the strategy mention diversity", True),
-    ("where does our hackathon fit", True),
-    ("best recipe for banana bread", False),
-])
+@pytest.mark.parametrize(
+    ("question", "about"),
+    [
+        ("Which objective covers horizon scanning?", True),
+        ("does the strategy mention diversity", True),
+        ("where does our hackathon fit", True),
+        ("best recipe for banana bread", False),
+    ],
+)
 def test_whether_a_question_asks_about_the_framework(question: str, about: bool) -> None:
     assert asks_about_the_framework(question) is about

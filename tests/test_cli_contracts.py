@@ -86,37 +86,70 @@ def test_ask_json_has_exactly_the_contract_keys(fwbot_env: dict[str, str]) -> No
     assert obj["id"] is None
     assert obj["question"] == "Which objective is about training?"
     assert obj["answered"] is True
-    assert obj["citations"][0] == {"id": "2.3", "kind": "objective",
-                                   "score": obj["citations"][0]["score"]}
+    assert obj["citations"][0] == {
+        "id": "2.3",
+        "kind": "objective",
+        "score": obj["citations"][0]["score"],
+    }
 
 
 def test_ask_batch_one_line_per_input_in_order(tmp_path: Path, fwbot_env: dict[str, str]) -> None:
-    batch = write_jsonl(tmp_path / "questions.jsonl", [
-        {"id": "q1", "question": "What does 2.3 say?"},
-        "this is {not json",
-        {"id": "q3", "text": "a line without a question field"},
-        {"id": 4, "question": "goal 3"},
-        "",  # an empty line is an error line: one output per input line
-        {"id": "q6", "question": "What is our mission?"},
-        {"id": "q7", "question": "ما هو الهدف المتعلق بالتدريب؟ מהי המטרה"},
-        {"id": "q8", "question": "🚀🔥💯"},
-        {"id": "q9", "question": "<!channel> \u0000\u0007\u001b[31m which objective is about "
-                                 "data protection? 🎉"},
-        {"id": "q10", "question": "   "},
-        ["not", "an", "object"],
-        {"id": "q12", "question": "Which objective covers a sustainable funding model?"},
-    ])
+    batch = write_jsonl(
+        tmp_path / "questions.jsonl",
+        [
+            {"id": "q1", "question": "What does 2.3 say?"},
+            "this is {not json",
+            {"id": "q3", "text": "a line without a question field"},
+            {"id": 4, "question": "goal 3"},
+            "",  # an empty line is an error line: one output per input line
+            {"id": "q6", "question": "What is our mission?"},
+            {"id": "q7", "question": "ما هو الهدف المتعلق بالتدريب؟ מהי המטרה"},
+            {"id": "q8", "question": "🚀🔥💯"},
+            {
+                "id": "q9",
+                "question": "<!channel> \u0000\u0007\u001b[31m which objective is about "
+                "data protection? 🎉",
+            },
+            {"id": "q10", "question": "   "},
+            ["not", "an", "object"],
+            {"id": "q12", "question": "Which objective covers a sustainable funding model?"},
+        ],
+    )
     proc = run_fwbot("ask", "--batch", batch, "--json", env=fwbot_env)
     stderr = proc.stderr.decode()
     assert proc.returncode == 1, stderr  # some lines could not be read
     out = json_lines(proc.stdout)
-    assert [o["id"] for o in out] == ["q1", None, "q3", 4, None, "q6", "q7", "q8", "q9", "q10",
-                                      None, "q12"]
+    assert [o["id"] for o in out] == [
+        "q1",
+        None,
+        "q3",
+        4,
+        None,
+        "q6",
+        "q7",
+        "q8",
+        "q9",
+        "q10",
+        None,
+        "q12",
+    ]
     for obj in out:
         check_ask_object(obj, INTERPOL_IDS)
 
-    (q1, bad_json, no_question, goal, empty, mission, rtl, emoji, noisy, blank, not_obj,
-     funding) = out
+    (
+        q1,
+        bad_json,
+        no_question,
+        goal,
+        empty,
+        mission,
+        rtl,
+        emoji,
+        noisy,
+        blank,
+        not_obj,
+        funding,
+    ) = out
     assert q1["question"] == "What does 2.3 say?"
     assert [c["id"] for c in q1["citations"]] == ["2.3"] and q1["answered"]
     for err in (bad_json, no_question, empty, not_obj):
@@ -141,11 +174,14 @@ def test_ask_batch_one_line_per_input_in_order(tmp_path: Path, fwbot_env: dict[s
 def test_ask_batch_unicode_line_separators_inside_strings(
     tmp_path: Path, fwbot_env: dict[str, str]
 ) -> None:
-    batch = write_jsonl(tmp_path / "separators.jsonl", [
-        {"id": 1, "question": "Which objective is about training?\u2028Thanks"},
-        {"id": 2, "question": "What is the vision\u0085?"},
-        {"id": 3, "question": "goal 1\u2029"},
-    ])
+    batch = write_jsonl(
+        tmp_path / "separators.jsonl",
+        [
+            {"id": 1, "question": "Which objective is about training?\u2028Thanks"},
+            {"id": 2, "question": "What is the vision\u0085?"},
+            {"id": 3, "question": "goal 1\u2029"},
+        ],
+    )
     proc = run_fwbot("ask", "--batch", batch, "--json", env=fwbot_env)
     out = json_lines(proc.stdout)
     assert [o["id"] for o in out] == [1, 2, 3]
@@ -156,8 +192,12 @@ def test_ask_batch_unicode_line_separators_inside_strings(
 def test_ask_with_another_framework_cites_its_ids(fwbot_env: dict[str, str]) -> None:
     sdg = load_framework(SDG_PATH)
     proc = run_fwbot(
-        "ask", "--framework", "tests/fixtures/frameworks/sdg.yaml", "--json",
-        "What does 14.c say?", env=fwbot_env,
+        "ask",
+        "--framework",
+        "tests/fixtures/frameworks/sdg.yaml",
+        "--json",
+        "What does 14.c say?",
+        env=fwbot_env,
     )
     assert proc.returncode == 0, proc.stderr.decode()
     [obj] = json_lines(proc.stdout)
@@ -179,8 +219,16 @@ def test_framework_option_before_the_subcommand_is_honoured(fwbot_env: dict[str,
 
 def test_align_json_has_exactly_the_contract_keys(fwbot_env: dict[str, str]) -> None:
     proc = run_fwbot(
-        "align", "--json", "Run", "workshops", "for", "investigators", "on", "open-source",
-        "intelligence", env=fwbot_env,
+        "align",
+        "--json",
+        "Run",
+        "workshops",
+        "for",
+        "investigators",
+        "on",
+        "open-source",
+        "intelligence",
+        env=fwbot_env,
     )
     assert proc.returncode == 0, proc.stderr.decode()
     [obj] = json_lines(proc.stdout)
@@ -190,17 +238,23 @@ def test_align_json_has_exactly_the_contract_keys(fwbot_env: dict[str, str]) -> 
 
 
 def test_align_batch_in_order_with_errors(tmp_path: Path, fwbot_env: dict[str, str]) -> None:
-    batch = write_jsonl(tmp_path / "proposals.jsonl", [
-        {"id": "p1", "text": "Train police officers from member countries in digital forensics "
-                             "through regional workshops and exchange of best practices."},
-        {"id": "p2", "text": ""},
-        {"id": "p3", "text": "🚀🔥💯"},
-        "{broken",
-        {"id": "p5", "question": "wrong field"},
-        {"id": "p6", "text": "Design a sustainable funding model for the Organization."},
-        {"id": "p7", "text": "Organise the staff summer picnic with a barbecue and games."},
-        {"id": "p8", "text": "مشروع لتدريب الشرطة \u0000 on criminal intelligence analysis"},
-    ])
+    batch = write_jsonl(
+        tmp_path / "proposals.jsonl",
+        [
+            {
+                "id": "p1",
+                "text": "Train police officers from member countries in digital forensics "
+                "through regional workshops and exchange of best practices.",
+            },
+            {"id": "p2", "text": ""},
+            {"id": "p3", "text": "🚀🔥💯"},
+            "{broken",
+            {"id": "p5", "question": "wrong field"},
+            {"id": "p6", "text": "Design a sustainable funding model for the Organization."},
+            {"id": "p7", "text": "Organise the staff summer picnic with a barbecue and games."},
+            {"id": "p8", "text": "مشروع لتدريب الشرطة \u0000 on criminal intelligence analysis"},
+        ],
+    )
     proc = run_fwbot("align", "--batch", batch, "--json", env=fwbot_env)
     stderr = proc.stderr.decode()
     assert proc.returncode == 1, stderr
@@ -223,8 +277,10 @@ def test_align_batch_in_order_with_errors(tmp_path: Path, fwbot_env: dict[str, s
 
 
 def test_align_reads_stdin_bytes(fwbot_env: dict[str, str]) -> None:
-    text = ("Build a secure, resilient infrastructure for information exchange between police "
-            "forces worldwide. \u202eעברית\u202c ✨").encode()
+    text = (
+        "Build a secure, resilient infrastructure for information exchange between police "
+        "forces worldwide. \u202eעברית\u202c ✨"
+    ).encode()
     noisy = b"\x00\xff\xfe" + text + b"\x01\x80\x1b[0m"  # NULs, invalid UTF-8, controls
     proc = run_fwbot("align", "-", "--json", input=noisy, env=fwbot_env)
     assert proc.returncode == 0, proc.stderr.decode()
@@ -245,8 +301,7 @@ def test_align_file_plain_text(tmp_path: Path, fwbot_env: dict[str, str]) -> Non
     assert proc.returncode == 0, proc.stderr.decode()
     [obj] = json_lines(proc.stdout)
     # A file adds where the text came from; the rest of the contract is unchanged.
-    assert obj.pop("source") == {"name": str(proposal), "kind": "text", "pages": None,
-                                 "words": 26}
+    assert obj.pop("source") == {"name": str(proposal), "kind": "text", "pages": None, "words": 26}
     check_align_object(obj)
     assert obj["tags"][0]["id"] == "5.4"
 

@@ -82,19 +82,25 @@ def test_an_unknown_time_zone_names_its_variable(fwbot_env, variable: str) -> No
 
 
 @pytest.mark.parametrize("threads", ["0", "-2"])
-def test_model_threads_out_of_range_names_the_variable_and_the_range(fwbot_env,
-                                                                     threads: str) -> None:
+def test_model_threads_out_of_range_names_the_variable_and_the_range(
+    fwbot_env, threads: str
+) -> None:
     env = {**fwbot_env, "FWBOT_MODEL_THREADS": threads}
     line = one_line(run_fwbot("ask", "Which objective is about training?", env=env))
     assert line == f"FWBOT_MODEL_THREADS must be a whole number from 1 to 64 (got '{threads}')"
 
 
-@pytest.mark.parametrize(("url", "said"), [
-    ("not a url at all", "not a database URL"),
-    (f"mysql://app:{PASSWORD}@db.internal/fwbot", "unsupported database 'mysql'"),
-    (f"postgresql+nodriver://app:{PASSWORD}@db.internal/fwbot",
-     "unknown driver 'postgresql+nodriver'"),
-])
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("not a url at all", "not a database URL"),
+        (f"mysql://app:{PASSWORD}@db.internal/fwbot", "unsupported database 'mysql'"),
+        (
+            f"postgresql+nodriver://app:{PASSWORD}@db.internal/fwbot",
+            "unknown driver 'postgresql+nodriver'",
+        ),
+    ],
+)
 def test_a_bad_database_url_names_the_variable(fwbot_env, url: str, said: str) -> None:
     env = {**fwbot_env, "DATABASE_URL": url}
     line = one_line(run_fwbot("progress", "list", env=env))
@@ -121,26 +127,34 @@ def test_debug_flag_and_variable_show_the_traceback(fwbot_env) -> None:
 # ---- the database cannot be reached ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [("progress", "list"), ("db", "upgrade"),
-                                     ("nudge", "run", "--dry-run")])
-def test_postgresql_down_says_where_and_what_to_check(fwbot_env, closed_port: int,
-                                                      command: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "command", [("progress", "list"), ("db", "upgrade"), ("nudge", "run", "--dry-run")]
+)
+def test_postgresql_down_says_where_and_what_to_check(
+    fwbot_env, closed_port: int, command: tuple[str, ...]
+) -> None:
     url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{closed_port}/fwbot"
     proc = run_fwbot(*command, env={**fwbot_env, "DATABASE_URL": url})
     line = one_line(proc)
     assert line.startswith(
         f"cannot connect to the database at postgresql://postgres@127.0.0.1:{closed_port}/fwbot"
-        ": Connection refused;")
+        ": Connection refused;"
+    )
     assert "PostgreSQL is running" in line and "DATABASE_URL" in line
-    with_traceback(run_fwbot(*command, "--debug", env={**fwbot_env, "DATABASE_URL": url}),
-                   line)
+    with_traceback(run_fwbot(*command, "--debug", env={**fwbot_env, "DATABASE_URL": url}), line)
 
 
-def test_serve_with_postgresql_down_fails_in_one_line(fwbot_env, fake_slack,
-                                                      closed_port: int) -> None:
+def test_serve_with_postgresql_down_fails_in_one_line(
+    fwbot_env, fake_slack, closed_port: int
+) -> None:
     url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{closed_port}/fwbot"
-    env = {**fwbot_env, "DATABASE_URL": url, "SLACK_BOT_TOKEN": BOT_TOKEN,
-           "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": fake_slack.base_url}
+    env = {
+        **fwbot_env,
+        "DATABASE_URL": url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": fake_slack.base_url,
+    }
     line = one_line(run_fwbot("serve", "--port", "0", env=env))
     assert "cannot connect to the database at postgresql://postgres@127.0.0.1:" in line
     assert "DATABASE_URL" in line
@@ -150,41 +164,60 @@ def test_serve_on_a_port_in_use_says_so(fwbot_env, fake_slack, migrated_sqlite) 
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
     taken.listen()
-    env = {**fwbot_env, "DATABASE_URL": migrated_sqlite, "SLACK_BOT_TOKEN": BOT_TOKEN,
-           "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": fake_slack.base_url}
+    env = {
+        **fwbot_env,
+        "DATABASE_URL": migrated_sqlite,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": fake_slack.base_url,
+    }
     try:
-        proc = run_fwbot("serve", "--host", "127.0.0.1", "--port", taken.getsockname()[1],
-                         env=env)
+        proc = run_fwbot("serve", "--host", "127.0.0.1", "--port", taken.getsockname()[1], env=env)
     finally:
         taken.close()
     err = proc.stderr.decode()
     assert proc.returncode == 1 and "Traceback" not in err, err
-    assert err.splitlines()[-1] == ("fwbot: the port is already in use: stop what listens "
-                                    "there or give another --port")
+    assert err.splitlines()[-1] == (
+        "fwbot: the port is already in use: stop what listens there or give another --port"
+    )
 
 
 # ---- Slack refuses the token, or cannot be reached -------------------------------------------
 
 
-@pytest.mark.parametrize("command", [("serve", "--host", "127.0.0.1", "--port", "0"),
-                                     ("nudge", "run")])
-def test_a_token_slack_refuses_is_said_so(fwbot_env, fake_slack, sqlite_url,
-                                          command: tuple[str, ...]) -> None:
-    env = {**fwbot_env, "DATABASE_URL": sqlite_url, "SLACK_BOT_TOKEN": "xoxb-revoked",
-           "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": fake_slack.base_url}
+@pytest.mark.parametrize(
+    "command", [("serve", "--host", "127.0.0.1", "--port", "0"), ("nudge", "run")]
+)
+def test_a_token_slack_refuses_is_said_so(
+    fwbot_env, fake_slack, sqlite_url, command: tuple[str, ...]
+) -> None:
+    env = {
+        **fwbot_env,
+        "DATABASE_URL": sqlite_url,
+        "SLACK_BOT_TOKEN": "xoxb-revoked",
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": fake_slack.base_url,
+    }
     line = one_line(run_fwbot(*command, env=env))
     assert line.startswith("Slack refused SLACK_BOT_TOKEN (invalid_auth)")
     assert "OAuth & Permissions" in line  # where to get the right one
     assert [c.method for c in fake_slack.calls()] == ["auth.test"]  # nothing else was tried
 
 
-@pytest.mark.parametrize("command", [("serve", "--host", "127.0.0.1", "--port", "0"),
-                                     ("nudge", "run")])
-def test_slack_unreachable_names_slack_api_url(fwbot_env, sqlite_url, closed_port: int,
-                                               command: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "command", [("serve", "--host", "127.0.0.1", "--port", "0"), ("nudge", "run")]
+)
+def test_slack_unreachable_names_slack_api_url(
+    fwbot_env, sqlite_url, closed_port: int, command: tuple[str, ...]
+) -> None:
     api = f"http://127.0.0.1:{closed_port}/api/"
-    env = {**fwbot_env, "DATABASE_URL": sqlite_url, "SLACK_BOT_TOKEN": BOT_TOKEN,
-           "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": api}
+    env = {
+        **fwbot_env,
+        "DATABASE_URL": sqlite_url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": api,
+    }
     proc = run_fwbot(*command, env=env)
     line = one_line(proc)
     assert line.startswith(f"cannot reach Slack at {api} (") and "Connection refused" in line
@@ -195,16 +228,24 @@ def test_slack_unreachable_names_slack_api_url(fwbot_env, sqlite_url, closed_por
 # ---- a reader that closes the pipe early ------------------------------------------------------
 
 
-def run_into_closed_pipe(*args: str | os.PathLike[str],
-                         env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+def run_into_closed_pipe(
+    *args: str | os.PathLike[str], env: dict[str, str]
+) -> subprocess.CompletedProcess[bytes]:
     """``fwbot args`` with stdout a pipe whose reader has already gone (what `| head -1` is
     once head has read its line): every write fails with EPIPE."""
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
-        return subprocess.run([sys.executable, "-m", "bot.cli", *map(str, args)],
-                              stdin=subprocess.DEVNULL, stdout=write_end, stderr=subprocess.PIPE,
-                              cwd=REPO_ROOT, env=env, timeout=180, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", *map(str, args)],
+            stdin=subprocess.DEVNULL,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            cwd=REPO_ROOT,
+            env=env,
+            timeout=180,
+            check=False,
+        )
     finally:
         os.close(write_end)
 
@@ -231,8 +272,15 @@ def test_progress_list_into_a_closed_pipe_exits_quietly(fwbot_env, many_initiati
 
 def test_progress_list_into_head_through_a_shell(fwbot_env, many_initiatives) -> None:
     env = {**fwbot_env, "DATABASE_URL": many_initiatives}
-    proc = subprocess.run(f"{sys.executable} -m bot.cli progress list | head -1", shell=True,
-                          capture_output=True, cwd=REPO_ROOT, env=env, timeout=180, check=False)
+    proc = subprocess.run(
+        f"{sys.executable} -m bot.cli progress list | head -1",
+        shell=True,
+        capture_output=True,
+        cwd=REPO_ROOT,
+        env=env,
+        timeout=180,
+        check=False,
+    )
     assert proc.stdout.decode().startswith("#1\t")
     assert len(proc.stdout.decode().splitlines()) == 1
     assert proc.stderr == b"", proc.stderr.decode()
@@ -241,8 +289,9 @@ def test_progress_list_into_head_through_a_shell(fwbot_env, many_initiatives) ->
 def test_ask_and_eval_into_a_closed_pipe_exit_quietly(fwbot_env, tmp_path: Path) -> None:
     quiet_exit(run_into_closed_pipe("ask", "What does 1.3 say?", env=fwbot_env))
     questions = tmp_path / "questions.jsonl"
-    questions.write_text('{"id": "q1", "question": "What does 2.3 say?", "expected": ["2.3"]}\n',
-                         encoding="utf-8")
+    questions.write_text(
+        '{"id": "q1", "question": "What does 2.3 say?", "expected": ["2.3"]}\n', encoding="utf-8"
+    )
     quiet_exit(run_into_closed_pipe("eval", "--json", "--questions", questions, env=fwbot_env))
 
 
@@ -256,15 +305,19 @@ def write_lines(path: Path, lines: list[object]) -> Path:
 
 
 def test_ask_batch_answers_empty_lines_with_an_error_and_warns_once_about_repeated_ids(
-        fwbot_env, tmp_path: Path) -> None:
-    batch = write_lines(tmp_path / "q.jsonl", [
-        {"id": "a", "question": "What does 2.3 say?"},
-        "",
-        {"id": "a", "question": "goal 3"},
-        "   ",
-        {"id": "a", "question": "What is our mission?"},
-        {"id": "b", "question": "What does 1.1 say?"},
-    ])
+    fwbot_env, tmp_path: Path
+) -> None:
+    batch = write_lines(
+        tmp_path / "q.jsonl",
+        [
+            {"id": "a", "question": "What does 2.3 say?"},
+            "",
+            {"id": "a", "question": "goal 3"},
+            "   ",
+            {"id": "a", "question": "What is our mission?"},
+            {"id": "b", "question": "What does 1.1 say?"},
+        ],
+    )
     proc = run_fwbot("ask", "--batch", batch, "--json", env=fwbot_env)
     err = proc.stderr.decode()
     assert proc.returncode == 1, err
@@ -272,23 +325,31 @@ def test_ask_batch_answers_empty_lines_with_an_error_and_warns_once_about_repeat
     assert len(out) == 6  # one per input line, in order
     assert [o["id"] for o in out] == ["a", None, "a", None, "a", "b"]
     for n in (2, 4):  # the ask contract's error shape
-        assert out[n - 1] == {"id": None, "question": None, "answered": False,
-                              "text": f"line {n} is empty", "citations": [],
-                              "error": f"line {n} is empty"}
+        assert out[n - 1] == {
+            "id": None,
+            "question": None,
+            "answered": False,
+            "text": f"line {n} is empty",
+            "citations": [],
+            "error": f"line {n} is empty",
+        }
     assert [c["id"] for c in out[0]["citations"]] == ["2.3"]
     assert [c["id"] for c in out[4]["citations"]] == ["mission"]
     assert err.count("warning:") == 1, err
-    assert "id \"a\" is on line 1 and line 3 and 1 more repeat(s)" in err
+    assert 'id "a" is on line 1 and line 3 and 1 more repeat(s)' in err
     assert f"fwbot: {batch}: line 2 is empty" in err and f"fwbot: {batch}: line 4 is empty" in err
     assert "Traceback" not in err
 
 
 def test_align_batch_answers_empty_lines_with_an_error(fwbot_env, tmp_path: Path) -> None:
-    batch = write_lines(tmp_path / "p.jsonl", [
-        {"id": 1, "text": "Train police officers in digital forensics through workshops."},
-        "",
-        {"id": 1, "text": "Design a sustainable funding model for the Organization."},
-    ])
+    batch = write_lines(
+        tmp_path / "p.jsonl",
+        [
+            {"id": 1, "text": "Train police officers in digital forensics through workshops."},
+            "",
+            {"id": 1, "text": "Design a sustainable funding model for the Organization."},
+        ],
+    )
     proc = run_fwbot("align", "--batch", batch, "--json", env=fwbot_env)
     err = proc.stderr.decode()
     assert proc.returncode == 1, err
@@ -300,10 +361,12 @@ def test_align_batch_answers_empty_lines_with_an_error(fwbot_env, tmp_path: Path
 
 
 def test_a_batch_file_without_a_final_newline_or_with_one_has_the_same_lines(
-        fwbot_env, tmp_path: Path) -> None:
+    fwbot_env, tmp_path: Path
+) -> None:
     batch = tmp_path / "q.jsonl"
-    batch.write_text('{"id": "x", "question": "goal 1"}\n\n{"id": "y", "question": "goal 2"}',
-                     encoding="utf-8")
+    batch.write_text(
+        '{"id": "x", "question": "goal 1"}\n\n{"id": "y", "question": "goal 2"}', encoding="utf-8"
+    )
     proc = run_fwbot("ask", "--batch", batch, "--json", env=fwbot_env)
     assert [json.loads(x)["id"] for x in proc.stdout.decode().splitlines()] == ["x", None, "y"]
 
@@ -311,8 +374,9 @@ def test_a_batch_file_without_a_final_newline_or_with_one_has_the_same_lines(
 # ---- framework validate: limits ---------------------------------------------------------------
 
 
-def test_framework_validate_refuses_an_oversized_file_in_one_line(fwbot_env,
-                                                                  tmp_path: Path) -> None:
+def test_framework_validate_refuses_an_oversized_file_in_one_line(
+    fwbot_env, tmp_path: Path
+) -> None:
     big = tmp_path / "huge.yaml"
     with big.open("wb") as f:
         f.truncate(50_000_000)  # sparse: 50 MB that take no disk
@@ -329,11 +393,17 @@ def test_framework_validate_refuses_an_oversized_file_in_one_line(fwbot_env,
 # ---- start-up noise ----------------------------------------------------------------------------
 
 
-def test_serve_starts_without_library_noise(fwbot_env, fake_slack, sqlite_url,
-                                            tmp_path: Path) -> None:
-    env = {**fwbot_env, "DATABASE_URL": sqlite_url, "SLACK_BOT_TOKEN": BOT_TOKEN,
-           "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": fake_slack.base_url,
-           "FWBOT_SCHEDULER": "false"}
+def test_serve_starts_without_library_noise(
+    fwbot_env, fake_slack, sqlite_url, tmp_path: Path
+) -> None:
+    env = {
+        **fwbot_env,
+        "DATABASE_URL": sqlite_url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": fake_slack.base_url,
+        "FWBOT_SCHEDULER": "false",
+    }
     log = tmp_path / "serve.log"
     with log.open("w") as err:
         proc, _ = start_serve(env, err, timeout=120, cwd=REPO_ROOT)
@@ -344,8 +414,9 @@ def test_serve_starts_without_library_noise(fwbot_env, fake_slack, sqlite_url,
     assert all(" INFO fwbot: " in ln for ln in lines), lines
 
 
-def test_migrating_keeps_alembic_quiet_but_its_warnings_show(tmp_path: Path, caplog,
-                                                             monkeypatch) -> None:
+def test_migrating_keeps_alembic_quiet_but_its_warnings_show(
+    tmp_path: Path, caplog, monkeypatch
+) -> None:
     import logging
 
     from alembic import command
@@ -365,16 +436,18 @@ def test_migrating_keeps_alembic_quiet_but_its_warnings_show(tmp_path: Path, cap
             migrate(db.engine)
     finally:
         db.dispose()
-    alembic = [(r.levelname, r.getMessage()) for r in caplog.records
-               if r.name.startswith("alembic")]
+    alembic = [
+        (r.levelname, r.getMessage()) for r in caplog.records if r.name.startswith("alembic")
+    ]
     assert alembic == [("WARNING", "a real warning")]
-    assert any(r.name == "fwbot" and "schema upgraded from empty to" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        r.name == "fwbot" and "schema upgraded from empty to" in r.getMessage()
+        for r in caplog.records
+    )
     assert logging.getLogger("alembic").level == logging.NOTSET  # as it was
 
 
-def test_the_bolt_app_does_not_warn_about_the_token_it_reads_itself(caplog,
-                                                                    monkeypatch) -> None:
+def test_the_bolt_app_does_not_warn_about_the_token_it_reads_itself(caplog, monkeypatch) -> None:
     import logging
     from unittest.mock import MagicMock
 
@@ -384,8 +457,12 @@ def test_the_bolt_app_does_not_warn_about_the_token_it_reads_itself(caplog,
 
     monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)  # as under `fwbot serve`
     with caplog.at_level(logging.INFO):
-        build_app(MagicMock(name="deps"), client=WebClient(token=BOT_TOKEN),
-                  signing_secret="s", bot_user_id="UBOT")
+        build_app(
+            MagicMock(name="deps"),
+            client=WebClient(token=BOT_TOKEN),
+            signing_secret="s",
+            bot_user_id="UBOT",
+        )
         logging.getLogger("fwbot.slack.bolt").warning("a later warning")
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert warnings == ["a later warning"]

@@ -122,9 +122,13 @@ def test_garbage_and_binary_lines_do_not_crash(services: Services) -> None:
     garbage = (
         "\x00\x01\x02\x1b[31m\ufffd\ufffe\udcff" + "\u202e" + "😀" * 50 + "\n"
         "%s%n{}{0}\\x00'; DROP TABLE\n"
-        + "/" * 500 + "\n"
-        + "word " * 30_000 + "\n"
-        + "/align " + "\x00" * 100 + "\n"
+        + "/" * 500
+        + "\n"
+        + "word " * 30_000
+        + "\n"
+        + "/align "
+        + "\x00" * 100
+        + "\n"
         "   \t  \n"
         "Which objective is about data quality?\n"
     )
@@ -159,16 +163,17 @@ def test_quit_stops_reading_and_eof_exits_zero(services: Services) -> None:
 
 def test_slack_mode_answers_through_the_slack_apps_handlers(services: Services) -> None:
     out = io.StringIO()
-    typed = ("Which objective is about data quality?\n"
-             "/align Train investigators to use open-source intelligence tools\n"
-             "/align\n\n")
+    typed = (
+        "Which objective is about data quality?\n"
+        "/align Train investigators to use open-source intelligence tools\n"
+        "/align\n\n"
+    )
     code = run_console(services, stdin=io.StringIO(typed), stdout=out, slack=True)
     transcript = out.getvalue()
     assert code == 0 and "Traceback" not in transcript
     reply = after(transcript, "Which objective is about data quality?")
     assert "Goal 1 › 1.4" in reply and "[Helpful]" in reply  # Block Kit, rendered
-    aligned = after(transcript, "/align Train investigators to use open-source intelligence "
-                                "tools")
+    aligned = after(transcript, "/align Train investigators to use open-source intelligence tools")
     assert "[Confirm]" in aligned and "confidence:" in aligned
     # The exchange and the alignment were stored, as in Slack.
     store = services.store
@@ -187,8 +192,12 @@ def test_console_slack_runs_progress_commands(tmp_path, monkeypatch) -> None:
     for var in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DATABASE_URL"):
         monkeypatch.delenv(var, raising=False)
     out = io.StringIO()
-    run_console(Services(Settings()), stdin=io.StringIO("/progress snooze 1w\n/progress\n"),
-                stdout=out, slack=True)
+    run_console(
+        Services(Settings()),
+        stdin=io.StringIO("/progress snooze 1w\n/progress\n"),
+        stdout=out,
+        slack=True,
+    )
     text = out.getvalue()
     assert "Snoozed until" in text and "<!date" not in text
     assert "no initiatives to update yet" in text
@@ -232,8 +241,9 @@ class Terminal:
         return True
 
 
-def run_in_terminal(services: Services, monkeypatch: pytest.MonkeyPatch,
-                    script: list[str | type[KeyboardInterrupt]]) -> tuple[int, Terminal]:
+def run_in_terminal(
+    services: Services, monkeypatch: pytest.MonkeyPatch, script: list[str | type[KeyboardInterrupt]]
+) -> tuple[int, Terminal]:
     term = Terminal(script)
     monkeypatch.setattr(sys, "stdin", term)
     monkeypatch.setattr(sys, "stdout", term.screen)
@@ -251,8 +261,9 @@ def no_escaping_ctrl_c(run: Any, *args: Any, **kwargs: Any) -> int:
 
 
 def test_paste_mode_has_its_own_prompt(services: Services) -> None:
-    _, out = chat(services, "/align\nTrain border police officers\nin document checks\n\n"
-                            "what is goal 2\n")
+    _, out = chat(
+        services, "/align\nTrain border police officers\nin document checks\n\nwhat is goal 2\n"
+    )
     assert "> /align\n" in out
     assert "align… Train border police officers\nalign… in document checks\n" in out
     assert TAG_LINE.search(out.split("align… in document checks\n", 1)[1])
@@ -271,8 +282,9 @@ def test_ctrl_c_cancels_a_paste_and_returns_to_questions(services: Services) -> 
 
 
 def test_quit_in_the_middle_of_a_paste_leaves(services: Services) -> None:
-    code, out = chat(services, "/align\nTrain border police officers in document checks\n"
-                               "/quit\nwhat is goal 2\n")
+    code, out = chat(
+        services, "/align\nTrain border police officers in document checks\n/quit\nwhat is goal 2\n"
+    )
     assert code == 0
     assert "align… /quit\n" in out
     assert not TAG_LINE.search(out)  # neither aligned ...
@@ -282,9 +294,21 @@ def test_quit_in_the_middle_of_a_paste_leaves(services: Services) -> None:
 def test_interactive_paste_prompts_ctrl_c_and_quit(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, term = run_in_terminal(services, monkeypatch, [
-        KeyboardInterrupt, "/align", "Train border police officers", KeyboardInterrupt,
-        "what is goal 2", "/align", "in document checks", "/quit", "never read"])
+    code, term = run_in_terminal(
+        services,
+        monkeypatch,
+        [
+            KeyboardInterrupt,
+            "/align",
+            "Train border police officers",
+            KeyboardInterrupt,
+            "what is goal 2",
+            "/align",
+            "in document checks",
+            "/quit",
+            "never read",
+        ],
+    )
     assert code == 0
     assert term.prompts == ["> ", "> ", "align… ", "align… ", "> ", "> ", "align… ", "align… "]
     assert term.script == ["never read"]

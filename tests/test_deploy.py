@@ -63,7 +63,7 @@ OTHER_SCOPES = {
     "users:read": "users.info: owners' time zones, so nudges arrive at their local time",
     "usergroups:read": "usergroups.users.list: the Slack user group of progress admins",
     "files:read": "files.info and url_private: documents attached to a message aligned with "
-                  "the shortcut",
+    "the shortcut",
     "files:write": "files_upload_v2: the chart of the weekly progress digest",
 }
 
@@ -108,8 +108,13 @@ def without_urls(m: dict[str, Any]) -> dict[str, Any]:
 def test_manifest_within_slack_schema_limits(manifest: dict[str, Any]) -> None:
     """The limits of slackapi/manifest-schema (v1) that a hand edit most easily breaks."""
     assert manifest["_metadata"]["major_version"] == 1
-    assert set(manifest) <= {"_metadata", "display_information", "features", "oauth_config",
-                             "settings"}
+    assert set(manifest) <= {
+        "_metadata",
+        "display_information",
+        "features",
+        "oauth_config",
+        "settings",
+    }
     info = manifest["display_information"]
     assert set(info) <= {"name", "description", "background_color", "long_description"}
     assert 1 <= len(info["name"]) <= 35
@@ -117,10 +122,19 @@ def test_manifest_within_slack_schema_limits(manifest: dict[str, Any]) -> None:
     assert re.fullmatch(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?", info["background_color"])
 
     features = manifest["features"]
-    assert set(features) <= {"app_home", "bot_user", "shortcuts", "slash_commands",
-                             "assistant_view", "unfurl_domains"}
-    assert features["app_home"] == {"home_tab_enabled": True, "messages_tab_enabled": True,
-                                    "messages_tab_read_only_enabled": False}
+    assert set(features) <= {
+        "app_home",
+        "bot_user",
+        "shortcuts",
+        "slash_commands",
+        "assistant_view",
+        "unfurl_domains",
+    }
+    assert features["app_home"] == {
+        "home_tab_enabled": True,
+        "messages_tab_enabled": True,
+        "messages_tab_read_only_enabled": False,
+    }
     assert features["bot_user"]["always_online"] is True
     assert 1 <= len(features["bot_user"]["display_name"]) <= 80
     for shortcut in features["shortcuts"]:
@@ -142,8 +156,13 @@ def test_manifest_within_slack_schema_limits(manifest: dict[str, Any]) -> None:
     assert set(manifest["oauth_config"]) <= {"scopes", "redirect_urls"}
     assert set(manifest["oauth_config"]["scopes"]) == {"bot"}
     settings = manifest["settings"]
-    assert set(settings) <= {"event_subscriptions", "interactivity", "org_deploy_enabled",
-                             "socket_mode_enabled", "token_rotation_enabled"}
+    assert set(settings) <= {
+        "event_subscriptions",
+        "interactivity",
+        "org_deploy_enabled",
+        "socket_mode_enabled",
+        "token_rotation_enabled",
+    }
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["org_deploy_enabled"] is False
     assert settings["token_rotation_enabled"] is False
@@ -222,8 +241,12 @@ def registered() -> dict[str, Any]:
 
     class RecordingApp(App):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
-            self.recorded: dict[str, list[Any]] = {"event": [], "command": [], "shortcut": [],
-                                                   "message": []}
+            self.recorded: dict[str, list[Any]] = {
+                "event": [],
+                "command": [],
+                "shortcut": [],
+                "message": [],
+            }
             super().__init__(*args, **kwargs)
 
         def event(self, event, *args, **kwargs):  # type: ignore[override]
@@ -245,8 +268,12 @@ def registered() -> dict[str, Any]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(app_module, "App", RecordingApp)
         # Listeners use their deps only when called; a bot user id skips auth.test.
-        app = app_module.build_app(MagicMock(name="deps"), client=WebClient(token="xoxb-test"),
-                                   signing_secret="test-secret", bot_user_id="UFWBOT")
+        app = app_module.build_app(
+            MagicMock(name="deps"),
+            client=WebClient(token="xoxb-test"),
+            signing_secret="test-secret",
+            bot_user_id="UFWBOT",
+        )
     assert isinstance(app, RecordingApp)
     assistants = [m for m in app._middleware_list if isinstance(m, Assistant)]
     return {**app.recorded, "assistant": bool(assistants)}
@@ -271,19 +298,20 @@ def test_the_app_registers_what_we_expect(registered: dict[str, Any]) -> None:
     assert registered["command"] and registered["shortcut"]
 
 
-def test_every_event_the_app_listens_to_is_subscribed(manifest: dict[str, Any],
-                                                      registered: dict[str, Any]) -> None:
+def test_every_event_the_app_listens_to_is_subscribed(
+    manifest: dict[str, Any], registered: dict[str, Any]
+) -> None:
     required, subscribed = required_events(registered), set(bot_events(manifest))
     assert required <= subscribed, f"not subscribed: {sorted(required - subscribed)}"
     assert subscribed <= required, f"subscribed, never handled: {sorted(subscribed - required)}"
 
 
-def test_every_command_and_shortcut_of_the_app_is_declared(manifest: dict[str, Any],
-                                                           registered: dict[str, Any]) -> None:
+def test_every_command_and_shortcut_of_the_app_is_declared(
+    manifest: dict[str, Any], registered: dict[str, Any]
+) -> None:
     declared_commands = {c["command"] for c in manifest["features"]["slash_commands"]}
     assert set(registered["command"]) == declared_commands
-    callback_ids = {s["callback_id"] if isinstance(s, dict) else s
-                    for s in registered["shortcut"]}
+    callback_ids = {s["callback_id"] if isinstance(s, dict) else s for s in registered["shortcut"]}
     assert callback_ids == {s["callback_id"] for s in manifest["features"]["shortcuts"]}
 
 
@@ -293,9 +321,14 @@ def _listener_calls_in_source() -> dict[str, set[str]]:
     for path in sorted((ROOT / "bot").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in found and isinstance(node.func.value, ast.Name)
-                    and node.func.value.id == "app" and node.args):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in found
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "app"
+                and node.args
+            ):
                 continue
             arg = node.args[0]
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
@@ -351,8 +384,11 @@ def exec_form(args: str) -> list[str]:
 def test_dockerfile_is_multistage_on_python_311_slim() -> None:
     steps = dockerfile_instructions()
     args = dict(a.split("=", 1) for op, a in steps if op == "ARG" and "=" in a)
-    bases = [re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], a.split()[0])
-             for op, a in steps if op == "FROM"]
+    bases = [
+        re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], a.split()[0])
+        for op, a in steps
+        if op == "FROM"
+    ]
     assert len(bases) >= 2
     assert set(bases) == {"python:3.11-slim"}
     stage = final_stage()
@@ -381,15 +417,15 @@ def test_dockerfile_runs_as_a_non_root_user() -> None:
 def test_dockerfile_runtime_settings() -> None:
     stage = final_stage()
     env = " ".join(a for op, a in stage if op == "ENV")
-    for setting in ("FWBOT_DATA_DIR=/app/data", "PYTHONDONTWRITEBYTECODE=1",
-                    "PYTHONUNBUFFERED=1"):
+    for setting in ("FWBOT_DATA_DIR=/app/data", "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1"):
         assert setting in env
     assert ("WORKDIR", "/app") in stage
     assert ("EXPOSE", "3000") in stage
     assert exec_form(dict(stage)["ENTRYPOINT"]) == ["fwbot"]
     assert exec_form(dict(stage)["CMD"]) == ["serve", "--port", "3000"]
-    assert any(op == "RUN" and "chown" in a and "/app" in a and "10001" in a
-               for op, a in stage), "/app/data must belong to the runtime user"
+    assert any(op == "RUN" and "chown" in a and "/app" in a and "10001" in a for op, a in stage), (
+        "/app/data must belong to the runtime user"
+    )
 
 
 def healthcheck_command() -> list[str]:
@@ -406,8 +442,10 @@ def test_dockerfile_healthcheck_hits_healthz() -> None:
 
 
 def test_dockerfile_installs_nothing_from_a_url() -> None:
-    url = re.compile(r"(https?|ftp|file|git\+\w+)://|git\+|--(extra-)?index-url|--find-links"
-                     r"|\s-f\s")
+    url = re.compile(
+        r"(https?|ftp|file|git\+\w+)://|git\+|--(extra-)?index-url|--find-links"
+        r"|\s-f\s"
+    )
     for op, a in dockerfile_instructions():
         if op == "RUN" and "pip" in a:
             assert not url.search(a), f"pip from a URL: {a}"
@@ -424,10 +462,8 @@ def _pattern_matches(path: str, pattern: str) -> bool:
     and a leading ``**/`` matches at any depth."""
     parts = path.split("/")
     if pattern.startswith("**/"):
-        return any(_pattern_matches("/".join(parts[i:]), pattern[3:])
-                   for i in range(len(parts)))
-    return any(fnmatch.fnmatchcase("/".join(parts[:k]), pattern)
-               for k in range(1, len(parts) + 1))
+        return any(_pattern_matches("/".join(parts[i:]), pattern[3:]) for i in range(len(parts)))
+    return any(fnmatch.fnmatchcase("/".join(parts[:k]), pattern) for k in range(1, len(parts) + 1))
 
 
 def ignored(path: str, patterns: list[str]) -> bool:
@@ -458,8 +494,16 @@ def test_dockerfile_copies_what_the_context_holds() -> None:
 
 def test_dockerignore_keeps_secrets_and_local_state_out() -> None:
     patterns = dockerignore_patterns()
-    for path in (".env", ".venv", ".git", "data", "__pycache__", "bot/__pycache__",
-                 ".pytest_cache", "fwbot.egg-info"):
+    for path in (
+        ".env",
+        ".venv",
+        ".git",
+        "data",
+        "__pycache__",
+        "bot/__pycache__",
+        ".pytest_cache",
+        "fwbot.egg-info",
+    ):
         assert ignored(path, patterns), f"{path} is sent to the builder"
     for path in ("bot", "retrieval", "framework_data/interpol_2017_2020.yaml", "pyproject.toml"):
         assert not ignored(path, patterns), f"{path} is kept out of the build"
@@ -479,8 +523,10 @@ def test_compose_services_and_health(compose: dict[str, Any]) -> None:
     bot = services["bot"]
     assert (DEPLOY / bot["build"]["context"]).resolve() == ROOT
     assert (ROOT / bot["build"]["dockerfile"]).resolve() == DEPLOY / "Dockerfile"
-    assert bot["depends_on"] == {"db": {"condition": "service_healthy"},
-                                 "chroma": {"condition": "service_healthy"}}
+    assert bot["depends_on"] == {
+        "db": {"condition": "service_healthy"},
+        "chroma": {"condition": "service_healthy"},
+    }
     assert bot["restart"] == "unless-stopped"
     assert "3000:3000" in bot["ports"]
     assert bot["env_file"] == [{"path": "../.env", "required": False}]
@@ -509,7 +555,10 @@ def test_compose_points_the_bot_at_its_database_and_chroma(compose: dict[str, An
     assert url.get_backend_name() == "postgresql"
     assert url.host == "db" and url.port == 5432
     assert (url.username, url.password, url.database) == (
-        db_env["POSTGRES_USER"], db_env["POSTGRES_PASSWORD"], db_env["POSTGRES_DB"])
+        db_env["POSTGRES_USER"],
+        db_env["POSTGRES_PASSWORD"],
+        db_env["POSTGRES_DB"],
+    )
     assert env["CHROMA_HOST"] == "chroma" and int(env["CHROMA_PORT"]) == 8000
 
 
@@ -552,10 +601,12 @@ def _exit_code(command: list[str]) -> int:
 
 
 def test_image_healthcheck_passes_on_200_and_fails_on_503(
-        local_server: tuple[int, dict[str, int]]) -> None:
+    local_server: tuple[int, dict[str, int]],
+) -> None:
     port, routes = local_server
-    command = [sys.executable] + [a.replace("127.0.0.1:3000", f"127.0.0.1:{port}")
-                                  for a in healthcheck_command()[1:]]
+    command = [sys.executable] + [
+        a.replace("127.0.0.1:3000", f"127.0.0.1:{port}") for a in healthcheck_command()[1:]
+    ]
     routes["/healthz"] = 200
     assert _exit_code(command) == 0
     routes["/healthz"] = 503
@@ -563,8 +614,9 @@ def test_image_healthcheck_passes_on_200_and_fails_on_503(
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash, as the Chroma image has")
-def test_chroma_healthcheck_needs_a_200_heartbeat(compose: dict[str, Any],
-                                                  local_server: tuple[int, dict[str, int]]) -> None:
+def test_chroma_healthcheck_needs_a_200_heartbeat(
+    compose: dict[str, Any], local_server: tuple[int, dict[str, int]]
+) -> None:
     port, routes = local_server
     test = compose["services"]["chroma"]["healthcheck"]["test"]
     assert test[0] == "CMD"

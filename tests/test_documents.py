@@ -47,8 +47,7 @@ def test_a_pdf_is_read_page_by_page_with_pages_and_words() -> None:
 def test_a_scanned_pdf_says_it_has_no_text_layer() -> None:
     exc = refusal(blank_pdf(pages=3), "scan.pdf")
     assert exc.code == "no_text"
-    assert exc.reason == ("has no text layer (a scan?): paste the text or attach a PDF with "
-                          "text")
+    assert exc.reason == ("has no text layer (a scan?): paste the text or attach a PDF with text")
 
 
 def test_a_password_protected_pdf_is_refused() -> None:
@@ -82,12 +81,20 @@ def test_magic_bytes_win_over_the_name() -> None:
 
 
 def test_a_docx_is_read_with_its_heading_paragraphs_and_table() -> None:
-    data = make_docx([TRAINING, BUDGET], table=[["Item", "Cost"], ["Trainers", "20,000"]],
-                     heading="Border training")
+    data = make_docx(
+        [TRAINING, BUDGET],
+        table=[["Item", "Cost"], ["Trainers", "20,000"]],
+        heading="Border training",
+    )
     doc = read_document(data, "proposal.docx")
     assert doc.kind == "docx" and doc.pages is None
-    assert doc.text.split("\n") == ["Border training", TRAINING, BUDGET, "Item | Cost",
-                                    "Trainers | 20,000"]
+    assert doc.text.split("\n") == [
+        "Border training",
+        TRAINING,
+        BUDGET,
+        "Item | Cost",
+        "Trainers | 20,000",
+    ]
     assert doc.words == len(doc.text.replace("|", " ").split()) + 2  # "|" counts as a word
     assert doc.summary() == f"proposal.docx: {doc.words} words"
 
@@ -121,7 +128,7 @@ def test_markdown_keeps_the_words_and_drops_the_markup() -> None:
         "---\ntitle: front matter\n---\n"
         "# Regional *training* workshop #\n\n"
         "We will **train** border_police officers on the [stolen passport database]"
-        "(https://example.org/sltd \"SLTD\"), see <https://example.org/x>.\n\n"
+        '(https://example.org/sltd "SLTD"), see <https://example.org/x>.\n\n'
         "![flow diagram](img/flow.png)\n\n"
         "- [ ] item with __strong__ text\n1. numbered `I-24/7` item\n> quoted line\n\n"
         "| Item | Cost |\n|------|-----:|\n| Trainers | 20,000 |\n\n"
@@ -172,7 +179,8 @@ def test_text_encodings(data: bytes, text: str) -> None:
 def test_a_name_without_extension_is_read_as_text_and_slack_filetype_counts() -> None:
     assert read_document(b"Train officers.", "Proposal v1.2").kind == "text"
     assert read_document(b"# Train *officers*", "Untitled", filetype="markdown").text == (
-        "Train officers")
+        "Train officers"
+    )
     assert declared_kind("notes", mimetype="application/pdf; charset=binary") == "pdf"
     assert declared_kind("Budget.PDF", filetype="text") == "pdf"  # the name comes first
 
@@ -185,8 +193,12 @@ def test_a_name_without_extension_is_read_as_text_and_slack_filetype_counts() ->
         (bytes(range(256)) * 8, "random.txt", "binary", "is a binary file, not text"),
         (b"\x00\x01\x02ELF" + b"\x00" * 50, "program", "binary", "is a binary file, not text"),
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "photo.txt", "unsupported", "is an image"),
-        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 20, "old.doc", "unsupported",
-         "is an old Office file"),
+        (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 20,
+            "old.doc",
+            "unsupported",
+            "is an old Office file",
+        ),
         (b"a,b\n1,2\n", "numbers.csv", "unsupported", "is a .csv file"),
     ],
     ids=["empty", "blank", "binary", "nul-bytes", "image", "ole", "csv"],
@@ -203,15 +215,17 @@ def test_size_limit_is_said_and_a_big_file_is_refused_before_it_is_read(
 ) -> None:
     exc = refusal(b"x" * (MAX_BYTES + 1), "big.txt")
     assert exc.code == "too_large"
-    assert exc.reason == ("is 10.1 MB, over the 10 MB limit: attach a smaller file or paste "
-                          "the text")
+    assert exc.reason == (
+        "is 10.1 MB, over the 10 MB limit: attach a smaller file or paste the text"
+    )
     huge = tmp_path / "huge.pdf"
     with huge.open("wb") as f:  # sparse: 50 MB on paper, nothing on disk
         f.truncate(50 * 1024 * 1024)
     opened: list[Path] = []
     real_open = Path.open
-    monkeypatch.setattr(Path, "open", lambda self, *a, **k: opened.append(self)
-                        or real_open(self, *a, **k))
+    monkeypatch.setattr(
+        Path, "open", lambda self, *a, **k: opened.append(self) or real_open(self, *a, **k)
+    )
     with pytest.raises(DocumentError) as caught:
         read_document_file(huge)
     assert caught.value.code == "too_large" and "50 MB" in caught.value.reason
@@ -254,22 +268,38 @@ def test_cli_aligns_a_docx_with_a_json_source(tmp_path: Path, fwbot_env) -> None
     proc = run_fwbot("align", "--file", docx_file, "--json", env=fwbot_env)
     assert proc.returncode == 0, proc.stderr.decode()
     obj = json.loads(proc.stdout)
-    assert obj["source"] == {"name": str(docx_file), "kind": "docx", "pages": None,
-                             "words": len(TRAINING.split())}
+    assert obj["source"] == {
+        "name": str(docx_file),
+        "kind": "docx",
+        "pages": None,
+        "words": len(TRAINING.split()),
+    }
     assert obj["tags"] and obj["no_fit"] is False
 
 
 @pytest.mark.parametrize(
     ("name", "data", "reason"),
     [
-        ("scan.pdf", blank_pdf(), "has no text layer (a scan?): paste the text or attach a "
-                                  "PDF with text"),
-        ("locked.pdf", encrypted_pdf(TRAINING), "is password-protected: attach an "
-                                                "unprotected copy or paste the text"),
-        ("fake.pdf", b"plain words", "is not a PDF (its content says otherwise): attach the "
-                                     "real file or paste the text"),
-        ("tool.exe", b"MZ\x90\x00" + bytes(range(256)), "is a .exe file: I read PDF, Word "
-         "(.docx), Markdown (.md) or plain text (.txt) files"),
+        (
+            "scan.pdf",
+            blank_pdf(),
+            "has no text layer (a scan?): paste the text or attach a PDF with text",
+        ),
+        (
+            "locked.pdf",
+            encrypted_pdf(TRAINING),
+            "is password-protected: attach an unprotected copy or paste the text",
+        ),
+        (
+            "fake.pdf",
+            b"plain words",
+            "is not a PDF (its content says otherwise): attach the real file or paste the text",
+        ),
+        (
+            "tool.exe",
+            b"MZ\x90\x00" + bytes(range(256)),
+            "is a .exe file: I read PDF, Word (.docx), Markdown (.md) or plain text (.txt) files",
+        ),
     ],
     ids=["scan", "encrypted", "not-a-pdf", "unsupported"],
 )

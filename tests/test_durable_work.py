@@ -43,15 +43,18 @@ def _drain(bot: SlackBot) -> None:
 
 
 def _replies(api: FakeSlackAPI, channel: str, thread_ts: str) -> list[dict]:
-    return [m for m in api.messages(channel)
-            if m.get("bot_id") and m.get("thread_ts") == thread_ts]
+    return [m for m in api.messages(channel) if m.get("bot_id") and m.get("thread_ts") == thread_ts]
 
 
 def _mention(bot: SlackBot, text: str, *, ts: str, event_id: str, retry: int | None = None):
     r = bot.requests
-    return bot.send(r.event(r.app_mention_event(f"<@{BOT_USER}> {text}", user="U1",
-                                                channel="C1", ts=ts),
-                            event_id=event_id, retry_num=retry))
+    return bot.send(
+        r.event(
+            r.app_mention_event(f"<@{BOT_USER}> {text}", user="U1", channel="C1", ts=ts),
+            event_id=event_id,
+            retry_num=retry,
+        )
+    )
 
 
 def _crashed_bot(assistant, database: Database, api: FakeSlackAPI) -> tuple[SlackBot, KilledPool]:
@@ -68,14 +71,22 @@ def _kill(bot: SlackBot) -> None:
 
 
 def test_received_work_is_new_then_duplicate_then_resumed_only_when_its_owner_is_dead(
-        database: Database) -> None:
+    database: Database,
+) -> None:
     store = WorkStore(database)
     lease = timedelta(minutes=15)
     dead: set[str] = set()
 
     def receive(owner: str, now: datetime = T0) -> str:
-        return store.receive("Ev1", kind="event:app_mention", body={"x": 1}, owner=owner,
-                             lease=lease, is_dead=dead.__contains__, now=now)
+        return store.receive(
+            "Ev1",
+            kind="event:app_mention",
+            body={"x": 1},
+            owner=owner,
+            lease=lease,
+            is_dead=dead.__contains__,
+            now=now,
+        )
 
     assert receive("a") == "new"
     assert receive("b") == "duplicate"  # a is alive and within its lease
@@ -90,16 +101,22 @@ def test_received_work_is_new_then_duplicate_then_resumed_only_when_its_owner_is
 
 
 def test_a_claim_without_work_is_done_when_written_and_pruning_counts_abandoned_work(
-        database: Database) -> None:
+    database: Database,
+) -> None:
     store = WorkStore(database)
     lease = timedelta(minutes=15)
     never = lambda owner: False  # noqa: E731
-    assert store.receive("EvHome", kind=None, body=None, owner="a", lease=lease,
-                         is_dead=never, now=T0) == "new"
-    assert store.receive("EvHome", kind=None, body=None, owner="a", lease=lease,
-                         is_dead=never, now=T0) == "duplicate"
-    store.receive("EvWork", kind="event:app_mention", body={}, owner="a", lease=lease,
-                  is_dead=never, now=T0)
+    assert (
+        store.receive("EvHome", kind=None, body=None, owner="a", lease=lease, is_dead=never, now=T0)
+        == "new"
+    )
+    assert (
+        store.receive("EvHome", kind=None, body=None, owner="a", lease=lease, is_dead=never, now=T0)
+        == "duplicate"
+    )
+    store.receive(
+        "EvWork", kind="event:app_mention", body={}, owner="a", lease=lease, is_dead=never, now=T0
+    )
     assert [k for k, _, _ in store.unfinished()] == ["EvWork"]
     assert store.prune(T0 + timedelta(days=2)) == (2, 1)
     assert store.counts() == {"undone": 0, "done": 0}
@@ -109,11 +126,16 @@ def test_a_claim_without_work_is_done_when_written_and_pruning_counts_abandoned_
 
 
 def test_mentions_acked_by_a_process_that_died_are_answered_once_after_the_restart(
-        assistant, database: Database, fake_slack: FakeSlackAPI) -> None:
+    assistant, database: Database, fake_slack: FakeSlackAPI
+) -> None:
     first, pool = _crashed_bot(assistant, database, fake_slack)
     for n in range(3):
-        assert _mention(first, "What does objective 1.1 say?", ts=f"10.00000{n}",
-                        event_id=f"EvCrash{n}").status == 200
+        assert (
+            _mention(
+                first, "What does objective 1.1 say?", ts=f"10.00000{n}", event_id=f"EvCrash{n}"
+            ).status
+            == 200
+        )
     eventually(lambda: pool.taken == 3)  # the listeners ran (after the ack)
     assert not fake_slack.calls("chat.postMessage")
     _kill(first)
@@ -132,29 +154,36 @@ def test_mentions_acked_by_a_process_that_died_are_answered_once_after_the_resta
 
 
 def test_a_slack_retry_of_an_event_a_dead_process_left_undone_is_answered_at_once(
-        assistant, database: Database, fake_slack: FakeSlackAPI) -> None:
+    assistant, database: Database, fake_slack: FakeSlackAPI
+) -> None:
     first, pool = _crashed_bot(assistant, database, fake_slack)
-    assert _mention(first, "What is our mission?", ts="11.000001", event_id="EvRetry"
-                    ).status == 200
+    assert _mention(first, "What is our mission?", ts="11.000001", event_id="EvRetry").status == 200
     eventually(lambda: pool.taken == 1)
     _kill(first)
     second = make_bot(assistant, database, fake_slack)
-    assert _mention(second, "What is our mission?", ts="11.000001", event_id="EvRetry",
-                    retry=1).status == 200
-    assert _mention(second, "What is our mission?", ts="11.000001", event_id="EvRetry",
-                    retry=2).status == 200  # in hand now: dropped
+    assert (
+        _mention(second, "What is our mission?", ts="11.000001", event_id="EvRetry", retry=1).status
+        == 200
+    )
+    assert (
+        _mention(second, "What is our mission?", ts="11.000001", event_id="EvRetry", retry=2).status
+        == 200
+    )  # in hand now: dropped
     _drain(second)
     assert len(_replies(fake_slack, "C1", "11.000001")) == 1
 
 
 def test_a_reply_the_dead_process_had_posted_is_found_not_posted_again(
-        assistant, database: Database, fake_slack: FakeSlackAPI) -> None:
+    assistant, database: Database, fake_slack: FakeSlackAPI
+) -> None:
     first = make_bot(assistant, database, fake_slack)
     assert first.deps.inbox is not None
     # It answered, then died before it could mark the work done.
     first.deps.inbox.store.finish = lambda key, now=None: None  # type: ignore[method-assign]
-    assert _mention(first, "What does objective 2.1 say?", ts="12.000001",
-                    event_id="EvPosted").status == 200
+    assert (
+        _mention(first, "What does objective 2.1 say?", ts="12.000001", event_id="EvPosted").status
+        == 200
+    )
     _drain(first)
     assert len(_replies(fake_slack, "C1", "12.000001")) == 1
     _kill(first)
@@ -169,7 +198,8 @@ def test_a_reply_the_dead_process_had_posted_is_found_not_posted_again(
 
 
 def test_a_retried_thread_broadcast_is_answered_once(
-        assistant, database: Database, fake_slack: FakeSlackAPI) -> None:
+    assistant, database: Database, fake_slack: FakeSlackAPI
+) -> None:
     """One rule decides whether a message is recorded and whether it is answered: a thread
     broadcast ("also send to channel") is both, so Slack's retry of it is dropped."""
     bot = make_bot(assistant, database, fake_slack)
@@ -177,12 +207,16 @@ def test_a_retried_thread_broadcast_is_answered_once(
     _drain(bot)
     bot = make_bot(assistant, database, fake_slack)
     r = bot.requests
-    broadcast = r.channel_message_event("And what about 1.2?", user="U1", channel="C1",
-                                        ts="13.000002", thread_ts="13.000001",
-                                        subtype="thread_broadcast")
+    broadcast = r.channel_message_event(
+        "And what about 1.2?",
+        user="U1",
+        channel="C1",
+        ts="13.000002",
+        thread_ts="13.000001",
+        subtype="thread_broadcast",
+    )
     for retry in (None, 1):
-        assert bot.send(r.event(broadcast, event_id="EvBroadcast", retry_num=retry)
-                        ).status == 200
+        assert bot.send(r.event(broadcast, event_id="EvBroadcast", retry_num=retry)).status == 200
     _drain(bot)
     replies = _replies(fake_slack, "C1", "13.000001")
     assert len(replies) == 2, [m["text"][:60] for m in replies]  # the mention's and one more
@@ -192,7 +226,8 @@ def test_a_retried_thread_broadcast_is_answered_once(
 
 
 def test_an_align_command_acked_by_a_process_that_died_is_answered_after_the_restart(
-        assistant, database: Database, fake_slack: FakeSlackAPI) -> None:
+    assistant, database: Database, fake_slack: FakeSlackAPI
+) -> None:
     first, pool = _crashed_bot(assistant, database, fake_slack)
     resp, url = first.command("Train border police to use the stolen passports database")
     assert resp.status == 200 and pool.taken == 1
@@ -210,7 +245,8 @@ def test_an_align_command_acked_by_a_process_that_died_is_answered_after_the_res
 
 
 def test_an_empty_align_command_gets_its_usage_and_keeps_nothing(
-        assistant, database: Database, fake_slack: FakeSlackAPI) -> None:
+    assistant, database: Database, fake_slack: FakeSlackAPI
+) -> None:
     bot = make_bot(assistant, database, fake_slack)
     resp, _ = bot.command("   ")
     assert resp.status == 200 and "/align" in (resp.body or "")
@@ -218,7 +254,8 @@ def test_an_empty_align_command_gets_its_usage_and_keeps_nothing(
 
 
 def test_work_whose_done_mark_failed_is_marked_by_the_next_pass_not_done_again(
-        assistant, database: Database, fake_slack: FakeSlackAPI) -> None:
+    assistant, database: Database, fake_slack: FakeSlackAPI
+) -> None:
     bot = make_bot(assistant, database, fake_slack)
     inbox = bot.deps.inbox
     assert inbox is not None
@@ -244,7 +281,8 @@ def test_work_whose_done_mark_failed_is_marked_by_the_next_pass_not_done_again(
 
 
 def test_with_the_database_away_an_event_gets_503_and_slack_s_retry_is_answered(
-        assistant, database: Database, fake_slack: FakeSlackAPI, caplog) -> None:
+    assistant, database: Database, fake_slack: FakeSlackAPI, caplog
+) -> None:
     bot = make_bot(assistant, database, fake_slack)
     assert bot.deps.inbox is not None
     store = bot.deps.inbox.store
@@ -254,18 +292,20 @@ def test_with_the_database_away_an_event_gets_503_and_slack_s_retry_is_answered(
         raise ConnectionError("connection refused\nmore detail")
 
     store.receive = away  # type: ignore[method-assign]
-    assert _mention(bot, "What is our mission?", ts="14.000001", event_id="EvAway"
-                    ).status == 503
+    assert _mention(bot, "What is our mission?", ts="14.000001", event_id="EvAway").status == 503
     assert "Traceback" not in caplog.text and "EvAway not recorded" in caplog.text
     store.receive = real_receive  # type: ignore[method-assign]
-    assert _mention(bot, "What is our mission?", ts="14.000001", event_id="EvAway",
-                    retry=1).status == 200
+    assert (
+        _mention(bot, "What is our mission?", ts="14.000001", event_id="EvAway", retry=1).status
+        == 200
+    )
     _drain(bot)
     assert len(_replies(fake_slack, "C1", "14.000001")) == 1
 
 
 def test_with_the_database_away_a_command_is_still_done(
-        assistant, database: Database, fake_slack: FakeSlackAPI) -> None:
+    assistant, database: Database, fake_slack: FakeSlackAPI
+) -> None:
     """Slack never resends a command: it is done now, without being kept."""
     bot = make_bot(assistant, database, fake_slack)
     assert bot.deps.inbox is not None
@@ -281,13 +321,15 @@ def test_with_the_database_away_a_command_is_still_done(
 
 
 def test_a_taken_over_request_waits_for_a_post_still_landing_before_it_looks(
-        assistant, database: Database, fake_slack: FakeSlackAPI) -> None:
+    assistant, database: Database, fake_slack: FakeSlackAPI
+) -> None:
     """The dead process's chat.postMessage may reach the history after the restart (a slow
     Slack finishing a request whose client is gone): the new owner waits ``settle`` seconds
     before it looks, so it finds that reply instead of posting a second one."""
     first, pool = _crashed_bot(assistant, database, fake_slack)
-    assert _mention(first, "What is our mission?", ts="15.000001", event_id="EvLanding"
-                    ).status == 200
+    assert (
+        _mention(first, "What is our mission?", ts="15.000001", event_id="EvLanding").status == 200
+    )
     eventually(lambda: pool.taken == 1)
     _kill(first)
 
@@ -299,9 +341,13 @@ def test_a_taken_over_request_waits_for_a_post_still_landing_before_it_looks(
     time.sleep(0.3)
     ticket_key = "EvLanding"
     fake_slack.client(BOT_TOKEN).chat_postMessage(
-        channel="C1", thread_ts="15.000001", text="(the first process's answer)",
-        metadata={"event_type": REPLY_EVENT_TYPE, "event_payload": {"request": ticket_key}})
+        channel="C1",
+        thread_ts="15.000001",
+        text="(the first process's answer)",
+        metadata={"event_type": REPLY_EVENT_TYPE, "event_payload": {"request": ticket_key}},
+    )
     eventually(lambda: not WorkStore(database).unfinished(), timeout=10)
     _drain(second)
     assert [m["text"] for m in _replies(fake_slack, "C1", "15.000001")] == [
-        "(the first process's answer)"]
+        "(the first process's answer)"
+    ]

@@ -219,7 +219,8 @@ def test_chroma_adapter_in_a_real_collection(embedder: MiniLMEmbedder) -> None:
     assert sorted(got["ids"][0]) == ["bananas", "network", "training"]
     stored = collection.get(ids=["bananas"], include=["embeddings"])["embeddings"]
     np.testing.assert_allclose(
-        np.asarray(stored)[0], embedder.embed(["The price of bananas at the market"])[0],
+        np.asarray(stored)[0],
+        embedder.embed(["The price of bananas at the market"])[0],
         atol=1e-5,
     )
     client.delete_collection(collection.name)

@@ -13,14 +13,23 @@ from retrieval.lexical import Match
 
 
 def _framework(**extra) -> Framework:
-    return Framework.model_validate({
-        "id": "acme",
-        "title": "ACME Group Strategy 2030",
-        "goals": [{"id": "1", "title": "Grow ACME's markets",
-                   "objectives": [{"id": "1.1", "text": "Open offices in new regions"},
-                                  {"id": "1.2", "text": "Train ACME staff in sales"}]}],
-        **extra,
-    })
+    return Framework.model_validate(
+        {
+            "id": "acme",
+            "title": "ACME Group Strategy 2030",
+            "goals": [
+                {
+                    "id": "1",
+                    "title": "Grow ACME's markets",
+                    "objectives": [
+                        {"id": "1.1", "text": "Open offices in new regions"},
+                        {"id": "1.2", "text": "Train ACME staff in sales"},
+                    ],
+                }
+            ],
+            **extra,
+        }
+    )
 
 
 def test_the_organisations_names_are_removed_with_their_possessive() -> None:
@@ -60,15 +69,20 @@ def test_explanation_counts_the_specific_words_left_unexplained() -> None:
 
 def test_contractions_are_no_topic() -> None:
     assert [t.word for t in topic_words("what's the capital of Australia")] == [
-        "capital", "australia"]
+        "capital",
+        "australia",
+    ]
 
 
-@pytest.mark.parametrize("question", [
-    "Does INTERPOL have a policy on bananas?",
-    "INTERPOL?",
-    "Where can I park my car at the Lyon headquarters?",
-    "How many staff work at INTERPOL?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Does INTERPOL have a policy on bananas?",
+        "INTERPOL?",
+        "Where can I park my car at the Lyon headquarters?",
+        "How many staff work at INTERPOL?",
+    ],
+)
 def test_naming_the_organisation_is_no_reason_to_answer(
     assistant: FrameworkAssistant, question: str
 ) -> None:

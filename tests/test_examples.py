@@ -15,8 +15,10 @@ GOAL_OF = {"1.1": "1", "1.2": "1", "2.1": "2", "5.1": "5"}
 
 
 def _engine(*tags: tuple[str, float]) -> Alignment:
-    return Alignment(tags=[Tag(id=i, goal=GOAL_OF[i], score=s, confidence="medium", why="w")
-                           for i, s in tags], no_fit=not tags)
+    return Alignment(
+        tags=[Tag(id=i, goal=GOAL_OF[i], score=s, confidence="medium", why="w") for i, s in tags],
+        no_fit=not tags,
+    )
 
 
 def _n(ids: tuple[str, ...], sim: float, text: str = "an earlier proposal") -> Neighbour:
@@ -55,13 +57,19 @@ def test_corrected_to_nothing_means_no_fit_with_the_engine_guess_as_nearest():
 
 
 def test_memory_finds_paraphrases_and_not_unrelated_text(embedder):
-    memory = ExampleMemory(embedder, [
-        LabelledExample("Train border police to check passports against the stolen "
-                        "document database.", ("1.1",)),
-        LabelledExample("Renovate the cafeteria of the headquarters building.", ("5.1",)),
-    ])
-    near = memory.nearest("Training for border police on checking passports against the "
-                          "database of stolen documents.")
+    memory = ExampleMemory(
+        embedder,
+        [
+            LabelledExample(
+                "Train border police to check passports against the stolen document database.",
+                ("1.1",),
+            ),
+            LabelledExample("Renovate the cafeteria of the headquarters building.", ("5.1",)),
+        ],
+    )
+    near = memory.nearest(
+        "Training for border police on checking passports against the database of stolen documents."
+    )
     assert near and near[0].example.ids == ("1.1",) and near[0].similarity >= MIN_SIMILARITY
     assert memory.nearest("Publish the annual financial statements on time.") == []
 
@@ -70,8 +78,13 @@ def test_memory_replace_keeps_known_embeddings_and_newest_decision_wins(embedder
     memory = ExampleMemory(embedder)
     memory.add(LabelledExample("Train officers on fingerprints.", ("1.1",)))
     memory.add(LabelledExample("Train officers on fingerprints.", ("2.1",)))
-    assert len(memory) == 1 and memory.nearest("Train officers on fingerprints.")[0].example.ids \
-        == ("2.1",)
-    memory.replace([LabelledExample("Train officers on fingerprints.", ("5.1",)),
-                    LabelledExample("Train officers on fingerprints.", ("1.2",))])
+    assert len(memory) == 1 and memory.nearest("Train officers on fingerprints.")[
+        0
+    ].example.ids == ("2.1",)
+    memory.replace(
+        [
+            LabelledExample("Train officers on fingerprints.", ("5.1",)),
+            LabelledExample("Train officers on fingerprints.", ("1.2",)),
+        ]
+    )
     assert memory.nearest("Train officers on fingerprints.")[0].example.ids == ("5.1",)

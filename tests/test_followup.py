@@ -9,16 +9,23 @@ from retrieval.followup import points_back, resolve_followup
 EARLIER = ["Which objective is about data quality?"]
 
 
-@pytest.mark.parametrize("question", [
-    "and what about 2.4?", "what about cybercrime?", "Is there an objective that covers "
-    "terrorism?", "Which one is about training?", "What does goal 3 say?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "and what about 2.4?",
+        "what about cybercrime?",
+        "Is there an objective that covers terrorism?",
+        "Which one is about training?",
+        "What does goal 3 say?",
+    ],
+)
 def test_questions_that_name_their_topic_stand_alone(interpol, question):
     assert resolve_followup(question, EARLIER, interpol) == question
 
 
-@pytest.mark.parametrize("question", ["why?", "tell me more", "who leads it?",
-                                      "does it cover Africa?"])
+@pytest.mark.parametrize(
+    "question", ["why?", "tell me more", "who leads it?", "does it cover Africa?"]
+)
 def test_questions_that_point_back_borrow_the_earlier_topic(interpol, question):
     resolved = resolve_followup(question, EARLIER, interpol)
     assert resolved.startswith(EARLIER[0])

@@ -352,8 +352,9 @@ def test_an_oversized_file_is_refused_without_being_read_whole(tmp_path: Path) -
     assert time.perf_counter() - started < 2.0
     assert peak < 3 * MAX_FILE_BYTES  # at most the limit (and a byte) was read
     assert (p.line, p.field) == (None, "")
-    assert p.message == ("the file is 800.0 MB; a framework file may be at most 5 MB: shorten "
-                         "its notes or split it")
+    assert p.message == (
+        "the file is 800.0 MB; a framework file may be at most 5 MB: shorten its notes or split it"
+    )
     with pytest.raises(FrameworkError):
         load_framework(path)
 
@@ -369,9 +370,14 @@ def test_a_file_just_under_the_size_limit_is_read(tmp_path: Path) -> None:
 
 
 def _goal(gid: int, objectives: int, **extra: object) -> dict:
-    return {"id": str(gid), "title": f"Goal {gid}", **extra,
-            "objectives": [{"id": f"{gid}.{n}", "text": f"Objective {gid}.{n}"}
-                           for n in range(1, objectives + 1)]}
+    return {
+        "id": str(gid),
+        "title": f"Goal {gid}",
+        **extra,
+        "objectives": [
+            {"id": f"{gid}.{n}", "text": f"Objective {gid}.{n}"} for n in range(1, objectives + 1)
+        ],
+    }
 
 
 def _write_yaml(path: Path, data: dict) -> Path:
@@ -384,8 +390,10 @@ def _write_yaml(path: Path, data: dict) -> Path:
 def test_counts_over_the_limits_are_reported_with_line_and_field(tmp_path: Path) -> None:
     from framework_data.loader import MAX_ITEMS
 
-    goals = [_goal(1, 2, keywords=[f"kw{n}" for n in range(MAX_ITEMS["keywords"] + 1)]),
-             _goal(2, MAX_ITEMS["objectives"] + 1)]
+    goals = [
+        _goal(1, 2, keywords=[f"kw{n}" for n in range(MAX_ITEMS["keywords"] + 1)]),
+        _goal(2, MAX_ITEMS["objectives"] + 1),
+    ]
     path = _write_yaml(tmp_path / "many.yaml", {"id": "x", "title": "X", "goals": goals})
     lines = path.read_text(encoding="utf-8").splitlines()
     fw, problems = check_framework(path)
@@ -409,8 +417,12 @@ def test_too_many_goals_and_objectives_in_all(tmp_path: Path) -> None:
     assert fw is None
     assert [(p.line, p.field, p.message) for p in problems] == [
         (3, "goals", f"has {MAX_GOALS + 1} goals; at most {MAX_GOALS} are allowed"),
-        (3, "goals", f"has {(MAX_GOALS + 1) * 10:,} objectives in all; at most "
-                     f"{MAX_OBJECTIVES:,} are allowed"),
+        (
+            3,
+            "goals",
+            f"has {(MAX_GOALS + 1) * 10:,} objectives in all; at most "
+            f"{MAX_OBJECTIVES:,} are allowed",
+        ),
     ]
 
 
@@ -431,7 +443,8 @@ def test_texts_over_the_limits_are_reported_with_line_and_field(tmp_path: Path) 
         "      - id: '1.1'\n"
         f"        text: {'word ' * 1001}\n"
         f"        scope: {'s' * 4999}\n",  # under the limit: fine
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     fw, problems = check_framework(path)
     assert fw is None
     assert [str(p) for p in problems] == [

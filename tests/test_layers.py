@@ -39,40 +39,69 @@ def _imports(path: Path) -> set[str]:
 
 
 def _sources(*folders: str) -> list[Path]:
-    return sorted(p for folder in folders for p in (REPO_ROOT / folder).rglob("*.py")
-                  if "migrations" not in p.parts)
+    return sorted(
+        p
+        for folder in folders
+        for p in (REPO_ROOT / folder).rglob("*.py")
+        if "migrations" not in p.parts
+    )
 
 
 # `fwbot console --slack` runs the app on the local doubles from a clone's source tree, and
 # says so when they are absent (bot/console.py): the one place the product reaches them.
-ALLOWED = {("bot/console.py", "local_slack.session"),
-           ("bot/console.py", "local_slack.session.LocalSlack")}
+ALLOWED = {
+    ("bot/console.py", "local_slack.session"),
+    ("bot/console.py", "local_slack.session.LocalSlack"),
+}
 
 
 def _climbing(paths: list[Path], forbidden: tuple[str, ...]) -> list[str]:
-    return [f"{p.relative_to(REPO_ROOT)} imports {name}" for p in paths
-            for name in sorted(_imports(p))
-            if any(name == f or name.startswith(f + ".") for f in forbidden)
-            and (str(p.relative_to(REPO_ROOT)), name) not in ALLOWED]
+    return [
+        f"{p.relative_to(REPO_ROOT)} imports {name}"
+        for p in paths
+        for name in sorted(_imports(p))
+        if any(name == f or name.startswith(f + ".") for f in forbidden)
+        and (str(p.relative_to(REPO_ROOT)), name) not in ALLOWED
+    ]
 
 
 LAYERS = [
     # (folders, what they must never import)
     (("framework_data",), ("retrieval", "bot", "local_slack", "slack_bolt", "slack_sdk")),
     (("retrieval",), ("bot", "local_slack", "slack_bolt", "slack_sdk")),
-    (("bot/storage",), ("bot.progress", "bot.slack", "bot.services", "bot.cli",
-                        "bot.questions", "bot.alignments", "local_slack")),
-    (("bot/slack_api",), ("bot.slack", "bot.progress", "bot.storage", "bot.services",
-                          "bot.cli", "slack_bolt", "local_slack")),
+    (
+        ("bot/storage",),
+        (
+            "bot.progress",
+            "bot.slack",
+            "bot.services",
+            "bot.cli",
+            "bot.questions",
+            "bot.alignments",
+            "local_slack",
+        ),
+    ),
+    (
+        ("bot/slack_api",),
+        (
+            "bot.slack",
+            "bot.progress",
+            "bot.storage",
+            "bot.services",
+            "bot.cli",
+            "slack_bolt",
+            "local_slack",
+        ),
+    ),
     (("bot/progress",), ("bot.slack", "slack_bolt", "bot.services", "bot.cli", "local_slack")),
     (("bot",), ("local_slack", "tests")),  # the doubles are test support, not the product
 ]
 
 
-@pytest.mark.parametrize(("folders", "forbidden"), LAYERS,
-                         ids=[",".join(f) for f, _ in LAYERS])
-def test_no_layer_imports_one_above_it(folders: tuple[str, ...],
-                                       forbidden: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(("folders", "forbidden"), LAYERS, ids=[",".join(f) for f, _ in LAYERS])
+def test_no_layer_imports_one_above_it(
+    folders: tuple[str, ...], forbidden: tuple[str, ...]
+) -> None:
     assert _climbing(_sources(*folders), forbidden) == []
 
 

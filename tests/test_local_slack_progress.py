@@ -40,14 +40,18 @@ def test_files_delete(fake_slack: FakeSlackAPI, no_retry_client: WebClient) -> N
     assert error_of(no_retry_client.files_delete, file="FNOPE") == "file_not_found"
 
 
-def test_deactivated_and_unreachable_users(fake_slack: FakeSlackAPI,
-                                           no_retry_client: WebClient) -> None:
+def test_deactivated_and_unreachable_users(
+    fake_slack: FakeSlackAPI, no_retry_client: WebClient
+) -> None:
     fake_slack.add_user("U1", deleted=True)
     fake_slack.add_user("U2")
     fake_slack.make_unreachable("U2")
     fake_slack.make_unreachable("W3", error="cannot_dm_bot")
-    for user, expected in (("U1", "account_inactive"), ("U2", "user_not_found"),
-                           ("W3", "cannot_dm_bot")):
+    for user, expected in (
+        ("U1", "account_inactive"),
+        ("U2", "user_not_found"),
+        ("W3", "cannot_dm_bot"),
+    ):
         assert error_of(no_retry_client.chat_postMessage, channel=user, text="hi") == expected
         assert error_of(no_retry_client.conversations_open, users=user) == expected
     assert fake_slack.messages("DU1") == []
@@ -66,17 +70,25 @@ def test_dm_history_with_metadata_oldest_limit_and_cursor(
     sent = []
     for n in range(5):
         meta = {"event_type": "fwbot_nudge", "event_payload": {"n": n}}
-        sent.append(no_retry_client.chat_postMessage(channel="U1", text=f"m{n}",
-                                                     metadata=meta)["ts"])
-    page = no_retry_client.conversations_history(channel=dm, include_all_metadata=True,
-                                                 oldest=sent[0], limit=2)
+        sent.append(
+            no_retry_client.chat_postMessage(channel="U1", text=f"m{n}", metadata=meta)["ts"]
+        )
+    page = no_retry_client.conversations_history(
+        channel=dm, include_all_metadata=True, oldest=sent[0], limit=2
+    )
     assert [m["text"] for m in page["messages"]] == ["m4", "m3"] and page["has_more"]
-    assert page["messages"][0]["metadata"] == {"event_type": "fwbot_nudge",
-                                               "event_payload": {"n": 4}}
+    assert page["messages"][0]["metadata"] == {
+        "event_type": "fwbot_nudge",
+        "event_payload": {"n": 4},
+    }
     assert page["messages"][0]["bot_id"] == "BBOT"
     rest = no_retry_client.conversations_history(
-        channel=dm, include_all_metadata=True, oldest=sent[0], limit=2,
-        cursor=page["response_metadata"]["next_cursor"])
+        channel=dm,
+        include_all_metadata=True,
+        oldest=sent[0],
+        limit=2,
+        cursor=page["response_metadata"]["next_cursor"],
+    )
     assert [m["text"] for m in rest["messages"]] == ["m2", "m1"]  # m0 is not after oldest
     assert not rest["has_more"] and rest["response_metadata"]["next_cursor"] == ""
     inclusive = no_retry_client.conversations_history(channel=dm, oldest=sent[0], inclusive=True)
@@ -97,8 +109,9 @@ def test_a_dropped_answer_runs_the_method_but_never_answers(
     assert no_retry_client.chat_postMessage(channel="U1", text="again")["ok"]  # one drop only
 
 
-def test_drops_count_only_executed_calls(fake_slack: FakeSlackAPI,
-                                         no_retry_client: WebClient) -> None:
+def test_drops_count_only_executed_calls(
+    fake_slack: FakeSlackAPI, no_retry_client: WebClient
+) -> None:
     fake_slack.drop_response("chat.postMessage", times=2)
     fake_slack.fail_next("chat.postMessage", retry_after=1)
     assert error_of(no_retry_client.chat_postMessage, channel="C1", text="limited") == "ratelimited"

@@ -68,8 +68,9 @@ def test_udp_and_ipv6_non_loopback_are_refused() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, pytest.raises(NetworkBlocked):
         udp.connect(("192.0.2.1", 53))
     if socket.has_ipv6:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s6, pytest.raises(
-            NetworkBlocked
+        with (
+            socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s6,
+            pytest.raises(NetworkBlocked),
         ):
             s6.connect(("2001:db8::1", 80, 0, 0))
 
@@ -156,8 +157,12 @@ def test_guard_is_active_in_fwbot_subprocesses(fwbot_env: dict[str, str]) -> Non
     )
     start = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, env=fwbot_env, cwd=REPO_ROOT,
-        timeout=30, check=True,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        env=fwbot_env,
+        cwd=REPO_ROOT,
+        timeout=30,
+        check=True,
     )
     assert proc.stdout.decode().strip() == "NetworkBlocked", proc.stderr.decode()
     assert time.monotonic() - start < 5

@@ -50,9 +50,14 @@ NASTY = "<!channel> Fix <@U999> & *everything*"
 
 
 # on two objectives, last updated 10 days ago (at risk, 40 %): overdue at NOW
-record = partial(initiative_record, now=NOW, objective_ids=("1.1", "2.3"),
-                 last_update_at=NOW - timedelta(days=10), last_status="at_risk",
-                 last_percent=40)
+record = partial(
+    initiative_record,
+    now=NOW,
+    objective_ids=("1.1", "2.3"),
+    last_update_at=NOW - timedelta(days=10),
+    last_status="at_risk",
+    last_percent=40,
+)
 
 
 def message_ok(message) -> list[dict]:
@@ -63,8 +68,12 @@ def message_ok(message) -> list[dict]:
 
 
 def buttons(blocks: list[dict]) -> list[tuple[str, str]]:
-    return [(e["action_id"], e.get("value")) for b in blocks if b["type"] == "actions"
-            for e in b["elements"]]
+    return [
+        (e["action_id"], e.get("value"))
+        for b in blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
 
 
 # ---- lists ----------------------------------------------------------------------------------
@@ -72,10 +81,16 @@ def buttons(blocks: list[dict]) -> list[tuple[str, str]]:
 
 def test_list_shows_status_due_dates_and_buttons():
     overdue = record(1)
-    fresh = record(2, last_update_at=NOW - timedelta(days=1), last_status="on_track",
-                   last_percent=90)
-    new = record(3, last_update_at=None, last_status=None, last_percent=None,
-                 created_at=NOW - timedelta(days=2))
+    fresh = record(
+        2, last_update_at=NOW - timedelta(days=1), last_status="on_track", last_percent=90
+    )
+    new = record(
+        3,
+        last_update_at=None,
+        last_status=None,
+        last_percent=None,
+        created_at=NOW - timedelta(days=2),
+    )
     blocks = message_ok(initiatives_message([overdue, fresh, new], now=NOW, user_id="U1"))
     body = dump(blocks)
     assert "overdue since <!date^" in body and "due <!date^" in body
@@ -103,9 +118,12 @@ def test_many_initiatives_stay_within_one_message():
 def test_text_is_escaped_everywhere():
     nasty = record(1, title=NASTY, objective_ids=("1.1",))
     plan = NudgePlan("U1", "2026-W49", NOW, "UTC", (nasty,), "")
-    for message in (initiatives_message([nasty], now=NOW, user_id="U1"),
-                    overdue_message([nasty], now=NOW), nudge_message(plan, now=NOW),
-                    escalation_message(nasty, 2, now=NOW)):
+    for message in (
+        initiatives_message([nasty], now=NOW, user_id="U1"),
+        overdue_message([nasty], now=NOW),
+        nudge_message(plan, now=NOW),
+        escalation_message(nasty, 2, now=NOW),
+    ):
         raw = dump(message_ok(message)) + message.text
         assert "<!channel>" not in raw and "<@U999>" not in raw
         assert "&lt;!channel&gt;" in raw
@@ -159,8 +177,7 @@ def test_a_long_nudge_stops_at_15_items():
 
 def test_nudge_item_done_replaces_one_item_then_says_all_done():
     items = (record(1), record(2))
-    blocks = to_dicts(nudge_message(NudgePlan("U1", "k", NOW, "UTC", items, ""),
-                                    now=NOW).blocks)
+    blocks = to_dicts(nudge_message(NudgePlan("U1", "k", NOW, "UTC", items, ""), now=NOW).blocks)
     one = nudge_item_done(blocks, 1, "Updated: On track <b>")
     assert check_blocks(one) is None and not has_item(one, 1) and has_item(one, 2)
     assert "Updated: On track &lt;b&gt;" in dump(one)
@@ -171,8 +188,9 @@ def test_nudge_item_done_replaces_one_item_then_says_all_done():
 
 
 def test_nudge_snoozed_says_until_when():
-    blocks = to_dicts(nudge_message(NudgePlan("U1", "k", NOW, "UTC", (record(1),), ""),
-                                    now=NOW).blocks)
+    blocks = to_dicts(
+        nudge_message(NudgePlan("U1", "k", NOW, "UTC", (record(1),), ""), now=NOW).blocks
+    )
     snoozed = nudge_snoozed(blocks, NOW + timedelta(days=1))
     assert check_blocks(snoozed) is None
     assert "Snoozed until <!date^" in dump(snoozed)
@@ -202,8 +220,13 @@ def test_service_text_keeps_our_mentions_only():
 
 def test_update_modal_is_prefilled_and_valid(assistant):
     chosen = record(2, last_status="off_track", last_percent=15)
-    view = update_modal([record(1), chosen], chosen, private_metadata='{"i":2}',
-                        framework=assistant.framework, now=NOW).to_dict()
+    view = update_modal(
+        [record(1), chosen],
+        chosen,
+        private_metadata='{"i":2}',
+        framework=assistant.framework,
+        now=NOW,
+    ).to_dict()
     assert check_view(view) is None
     blocks = {b.get("block_id"): b for b in view["blocks"]}
     assert blocks["pu_initiative"]["dispatch_action"] is True
@@ -225,9 +248,14 @@ def test_update_modal_menu_stops_at_100_options():
 
 def test_new_initiative_modal_prefills_and_groups_objectives(assistant):
     fw = assistant.framework
-    view = new_initiative_modal(fw, title="Train officers", description="x" * 5000,
-                                objective_ids=("1.1", "9.9"), owner_id="U7",
-                                private_metadata="{}").to_dict()
+    view = new_initiative_modal(
+        fw,
+        title="Train officers",
+        description="x" * 5000,
+        objective_ids=("1.1", "9.9"),
+        owner_id="U7",
+        private_metadata="{}",
+    ).to_dict()
     assert check_view(view) is None
     blocks = {b.get("block_id"): b for b in view["blocks"]}
     objectives = blocks[BLOCK_NEW_OBJECTIVES]["element"]
@@ -245,8 +273,9 @@ def test_a_big_framework_gets_a_text_field_for_objective_ids(assistant):
     goal = fw.goals[0]
     objectives = [replace_objective(goal.objectives[0], f"1.{n}") for n in range(1, 130)]
     big = fw.model_copy(update={"goals": [goal.model_copy(update={"objectives": objectives})]})
-    view = new_initiative_modal(big, objective_ids=("1.5",), owner_id="U1",
-                                private_metadata="").to_dict()
+    view = new_initiative_modal(
+        big, objective_ids=("1.5",), owner_id="U1", private_metadata=""
+    ).to_dict()
     assert check_view(view) is None
     element = next(b for b in view["blocks"] if b.get("block_id") == BLOCK_NEW_OBJECTIVES)
     assert element["element"]["type"] == "plain_text_input"
@@ -259,25 +288,38 @@ def replace_objective(objective, new_id: str):
 
 def test_reading_the_forms_back():
     values = {
-        "pu_initiative": {"pu_initiative_select": {"type": "static_select",
-                                                   "selected_option": {"value": "7"}}},
-        "pu_status:7": {"pu_status_select": {"type": "static_select",
-                                             "selected_option": {"value": "done"}}},
+        "pu_initiative": {
+            "pu_initiative_select": {"type": "static_select", "selected_option": {"value": "7"}}
+        },
+        "pu_status:7": {
+            "pu_status_select": {"type": "static_select", "selected_option": {"value": "done"}}
+        },
         "pu_percent:7": {"pu_percent_input": {"type": "number_input", "value": "100"}},
         "pu_note:7": {"pu_note_input": {"type": "plain_text_input", "value": "Finished"}},
     }
     form = read_update_form(values)
-    assert (form.initiative_id, form.status, form.percent, form.note) == (7, "done", "100",
-                                                                          "Finished")
+    assert (form.initiative_id, form.status, form.percent, form.note) == (
+        7,
+        "done",
+        "100",
+        "Finished",
+    )
     assert form.percent_block == "pu_percent:7"
-    new = read_new_initiative_form({
-        "ni_title": {"ni_title_input": {"type": "plain_text_input", "value": " T "}},
-        BLOCK_NEW_OBJECTIVES: {ACTION_NEW_OBJECTIVES: {"type": "plain_text_input",
-                                                       "value": "1.1, #2.3 3.1"}},
-        "ni_owner": {"ni_owner_select": {"type": "users_select", "selected_user": "U5"}},
-        "ni_cadence": {"ni_cadence_select": {"type": "static_select",
-                                             "selected_option": {"value": "monthly"}}},
-    })
+    new = read_new_initiative_form(
+        {
+            "ni_title": {"ni_title_input": {"type": "plain_text_input", "value": " T "}},
+            BLOCK_NEW_OBJECTIVES: {
+                ACTION_NEW_OBJECTIVES: {"type": "plain_text_input", "value": "1.1, #2.3 3.1"}
+            },
+            "ni_owner": {"ni_owner_select": {"type": "users_select", "selected_user": "U5"}},
+            "ni_cadence": {
+                "ni_cadence_select": {
+                    "type": "static_select",
+                    "selected_option": {"value": "monthly"},
+                }
+            },
+        }
+    )
     assert new.objective_ids == ("1.1", "2.3", "3.1") and new.owner_id == "U5"
     assert new.cadence == "monthly" and new.title == " T "
 
@@ -296,4 +338,3 @@ def test_bad_percents_are_refused(raw):
 def test_split_ids():
     assert split_ids("1.1,2.3 ;  #4.2") == ("1.1", "2.3", "4.2")
     assert split_ids("  ") == ()
-

@@ -14,7 +14,7 @@ from tests.conftest import run_fwbot_here as run_fwbot
 
 GOOD = (
     "title,owner,objectives,cadence,last_update,description\r\n"
-    "Train border officers,U0AAA1,1.1;2.3,weekly,2026-11-02,\"Two sessions,\r\nthen review\"\r\n"
+    'Train border officers,U0AAA1,1.1;2.3,weekly,2026-11-02,"Two sessions,\r\nthen review"\r\n'
     "Cyber lab,<@U0AAA2|ana>,4.1,monthly,,\r\n"
 )
 BAD = (
@@ -67,8 +67,9 @@ def test_import_then_export_round_trips(env, tmp_path: Path, database_url: str) 
     assert b"#1\tU0AAA1\tactive" in listing.stdout
 
 
-def test_a_file_with_bad_rows_imports_nothing_and_names_every_line(env, tmp_path: Path,
-                                                                   database_url: str) -> None:
+def test_a_file_with_bad_rows_imports_nothing_and_names_every_line(
+    env, tmp_path: Path, database_url: str
+) -> None:
     source = tmp_path / "bad.csv"
     source.write_text(BAD, encoding="utf-8")
     done = run_fwbot("progress", "import", source, env=env)
@@ -121,8 +122,9 @@ def nudge_dry_run(env: dict[str, str]) -> str:
     return done.stdout.decode()
 
 
-def test_importing_again_duplicates_nothing_and_nudges_once(env, tmp_path: Path,
-                                                            database_url: str) -> None:
+def test_importing_again_duplicates_nothing_and_nudges_once(
+    env, tmp_path: Path, database_url: str
+) -> None:
     source = tmp_path / "in.csv"
     source.write_text(GOOD, encoding="utf-8")
     assert run_fwbot("progress", "import", source, env=env).returncode == 0
@@ -145,7 +147,9 @@ def test_importing_again_duplicates_nothing_and_nudges_once(env, tmp_path: Path,
     assert done.stdout.decode() == f"created 0, updated 1, unchanged 1 from {source}\n"
     records, _ = stored_initiatives(database_url)
     assert [(r.id, r.title, r.cadence) for r in records] == [
-        (1, "Train border officers", "weekly"), (2, "Cyber lab", "weekly")]
+        (1, "Train border officers", "weekly"),
+        (2, "Cyber lab", "weekly"),
+    ]
 
 
 def test_a_changed_row_is_updated_and_audited(env, tmp_path: Path) -> None:
@@ -155,8 +159,11 @@ def test_a_changed_row_is_updated_and_audited(env, tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     assert run_fwbot("progress", "export", "-o", out, env=env).returncode == 0
     text = out.read_text(encoding="utf-8")
-    out.write_text(text.replace("2,Cyber lab,U0AAA2,4.1,monthly", "2,Cyber lab,U0AAA3,4.1,monthly"),
-                   encoding="utf-8", newline="")
+    out.write_text(
+        text.replace("2,Cyber lab,U0AAA2,4.1,monthly", "2,Cyber lab,U0AAA3,4.1,monthly"),
+        encoding="utf-8",
+        newline="",
+    )
     done = run_fwbot("progress", "import", out, "--actor", "cli:bo", env=env)
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.decode() == f"created 0, updated 1, unchanged 1 from {out}\n"
@@ -168,8 +175,9 @@ def test_a_changed_row_is_updated_and_audited(env, tmp_path: Path) -> None:
     assert "import_update" not in audit
 
 
-def test_dry_run_prints_the_plan_and_changes_nothing(env, tmp_path: Path,
-                                                    database_url: str) -> None:
+def test_dry_run_prints_the_plan_and_changes_nothing(
+    env, tmp_path: Path, database_url: str
+) -> None:
     source = tmp_path / "in.csv"
     source.write_text(GOOD, encoding="utf-8")
     assert run_fwbot("progress", "import", source, env=env).returncode == 0
@@ -184,8 +192,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(env, tmp_path: Path,
         f"dry run, nothing was changed; importing {out} would give: created 1, updated 1,"
         " unchanged 1",
         "  line 2: unchanged #1 'Train border officers'",
-        "  line 4: update #2 'Cyber lab': objectives 4.1 → 4.1;1.1; cadence monthly →"
-        " fortnightly",
+        "  line 4: update #2 'Cyber lab': objectives 4.1 → 4.1;1.1; cadence monthly → fortnightly",
         "  line 5: create 'New desk' (owner U0AAA9)",
     ]
     assert stored_initiatives(database_url) == before
@@ -194,18 +201,22 @@ def test_dry_run_prints_the_plan_and_changes_nothing(env, tmp_path: Path,
     assert done.stderr.decode() == "fwbot: --dry-run is for `fwbot progress import`, not export\n"
 
 
-def test_unknown_and_repeated_ids_are_refused_with_their_lines(env, tmp_path: Path,
-                                                              database_url: str) -> None:
+def test_unknown_and_repeated_ids_are_refused_with_their_lines(
+    env, tmp_path: Path, database_url: str
+) -> None:
     source = tmp_path / "in.csv"
     source.write_text(GOOD, encoding="utf-8")
     assert run_fwbot("progress", "import", source, env=env).returncode == 0
     before = stored_initiatives(database_url)
     bad = tmp_path / "bad.csv"
-    bad.write_text("id,title,owner,objectives,cadence\n"
-                   "1,Renamed,U0AAA1,1.1,weekly\n"
-                   "99,Ghost,U0AAA1,1.1,weekly\n"
-                   ",Brand new,U0AAA9,1.1,weekly\n"
-                   "1,Again,U0AAA1,1.1,weekly\n", encoding="utf-8")
+    bad.write_text(
+        "id,title,owner,objectives,cadence\n"
+        "1,Renamed,U0AAA1,1.1,weekly\n"
+        "99,Ghost,U0AAA1,1.1,weekly\n"
+        ",Brand new,U0AAA9,1.1,weekly\n"
+        "1,Again,U0AAA1,1.1,weekly\n",
+        encoding="utf-8",
+    )
     for extra in ((), ("--dry-run",)):
         done = run_fwbot("progress", "import", bad, *extra, env=env)
         err = done.stderr.decode()

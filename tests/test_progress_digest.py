@@ -37,17 +37,29 @@ SMALL = Framework.model_validate(
         "id": "small",
         "title": "Small & <simple> framework",
         "goals": [
-            {"id": "1", "title": "First goal", "objectives": [
-                {"id": "1.1", "text": "Objective one one"},
-                {"id": "1.2", "text": "Objective one two"},
-            ]},
-            {"id": "2", "title": "Second goal", "objectives": [
-                {"id": "2.1", "text": "Objective two one"},
-                {"id": "2.2", "text": "A long objective text " * 10, "title": "Short title"},
-            ]},
-            {"id": "3", "title": "Third goal", "objectives": [
-                {"id": "3.1", "text": "Objective three one, " + "with many words " * 10},
-            ]},
+            {
+                "id": "1",
+                "title": "First goal",
+                "objectives": [
+                    {"id": "1.1", "text": "Objective one one"},
+                    {"id": "1.2", "text": "Objective one two"},
+                ],
+            },
+            {
+                "id": "2",
+                "title": "Second goal",
+                "objectives": [
+                    {"id": "2.1", "text": "Objective two one"},
+                    {"id": "2.2", "text": "A long objective text " * 10, "title": "Short title"},
+                ],
+            },
+            {
+                "id": "3",
+                "title": "Third goal",
+                "objectives": [
+                    {"id": "3.1", "text": "Objective three one, " + "with many words " * 10},
+                ],
+            },
         ],
     }
 )
@@ -75,10 +87,19 @@ def initiative(
     title: str | None = None,
 ) -> InitiativeRecord:
     return InitiativeRecord(
-        id=id, kind=kind, title=title or f"Initiative {id}", description="",
-        owner_id=f"U{id:04d}", objective_ids=objective_ids, cadence=cadence, status=status,
-        created_by="U0001", created_at=created_at, updated_at=created_at,
-        last_update_at=last_update_at, last_status=last_status,
+        id=id,
+        kind=kind,
+        title=title or f"Initiative {id}",
+        description="",
+        owner_id=f"U{id:04d}",
+        objective_ids=objective_ids,
+        cadence=cadence,
+        status=status,
+        created_by="U0001",
+        created_at=created_at,
+        updated_at=created_at,
+        last_update_at=last_update_at,
+        last_status=last_status,
     )
 
 
@@ -86,8 +107,14 @@ def update(
     initiative_id: int, at: datetime, status: UpdateStatus = "on_track", id: int = 0
 ) -> UpdateRecord:
     return UpdateRecord(
-        id=id, initiative_id=initiative_id, status=status, percent=None,
-        note="", author_id="U0001", no_change=False, created_at=at,
+        id=id,
+        initiative_id=initiative_id,
+        status=status,
+        percent=None,
+        note="",
+        author_id="U0001",
+        no_change=False,
+        created_at=at,
     )
 
 
@@ -101,13 +128,18 @@ INITIATIVES = [
     # closed: ignored everywhere (3.1 stays a gap)
     initiative(4, ("3.1",), status="closed", last_update_at=day(25), last_status="off_track"),
     # one unknown id (ignored), monthly, not due yet
-    initiative(5, ("1.1", "zz.9"), cadence="monthly", last_update_at=day(20),
-               last_status="done"),
+    initiative(5, ("1.1", "zz.9"), cadence="monthly", last_update_at=day(20), last_status="done"),
     # only an unknown id: counts in no goal, but is due and overdue (due 8 Oct)
     initiative(6, ("ZZ",), created_at=day(1, month=10)),
     # the lead's own stream for 2.2, updated in the period: received, but no coverage for 2.2
-    initiative(7, ("2.2",), kind="objective", cadence="fortnightly", last_update_at=day(28),
-               last_status="off_track"),
+    initiative(
+        7,
+        ("2.2",),
+        kind="objective",
+        cadence="fortnightly",
+        last_update_at=day(28),
+        last_status="off_track",
+    ),
     # overdue at the period's end, answered late (after the period): still due, not received
     initiative(8, ("1.1",), last_update_at=day(30, 8), last_status="on_track"),
 ]
@@ -130,8 +162,15 @@ def digest(
     framework: Framework = SMALL,
     now: datetime = NOW,
 ) -> DigestData:
-    return build_digest(framework, initiatives, updates, period="2026-W48",
-                        period_start=START, period_end=END, now=now)
+    return build_digest(
+        framework,
+        initiatives,
+        updates,
+        period="2026-W48",
+        period_start=START,
+        period_end=END,
+        now=now,
+    )
 
 
 def counts(data: DigestData) -> dict[str, dict[str, int]]:
@@ -149,8 +188,10 @@ def test_status_per_goal() -> None:
         "2": {"at_risk": 1, "no_update": 1, "off_track": 1},  # 2 (counted once) / 3 / 7
         "3": {},  # only a closed initiative
     }
-    assert all(set(g.counts) == {"on_track", "at_risk", "off_track", "done", "no_update"}
-               for g in data.goals)
+    assert all(
+        set(g.counts) == {"on_track", "at_risk", "off_track", "done", "no_update"}
+        for g in data.goals
+    )
     assert data.goals[1].title == "Second goal" and data.goals[0].total == 4
 
 
@@ -210,8 +251,13 @@ def test_mid_period_render_judges_due_at_now() -> None:
 
 
 def test_closed_and_unknown_only() -> None:
-    data = digest([initiative(1, ("1.1",), status="closed", created_at=day(1, month=10)),
-                   initiative(2, ("nope",), created_at=day(27))], [update(1, day(25))])
+    data = digest(
+        [
+            initiative(1, ("1.1",), status="closed", created_at=day(1, month=10)),
+            initiative(2, ("nope",), created_at=day(27)),
+        ],
+        [update(1, day(25))],
+    )
     assert not data.has_initiatives
     assert (data.received, data.due, data.overdue) == (0, 0, ())
     assert [gid for gid, _ in data.gaps] == ["1.1", "1.2", "2.1", "2.2", "3.1"]
@@ -237,19 +283,27 @@ def big_inputs(
     records = []
     for i in range(n):
         created = NOW - timedelta(days=rng.randint(1, 200))
-        last = created + timedelta(hours=rng.randint(0, int((NOW - created).total_seconds()
-                                                         // 3600)))
+        last = created + timedelta(
+            hours=rng.randint(0, int((NOW - created).total_seconds() // 3600))
+        )
         has_update = rng.random() < 0.8
-        records.append(initiative(
-            i, tuple(rng.sample(ids, rng.randint(1, 3))), created_at=created,
-            kind=rng.choice(KINDS), cadence=rng.choice(CADENCES),
-            status="active" if rng.random() < 0.9 else "closed",
-            last_update_at=last if has_update else None,
-            last_status=rng.choice(STATUSES) if has_update else None,
-            title=f"{DANGER} " + "very long title " * 20,
-        ))
-    updates = [update(rng.randrange(n), NOW - timedelta(hours=rng.randint(0, 24 * 60)), id=j)
-               for j in range(m)]
+        records.append(
+            initiative(
+                i,
+                tuple(rng.sample(ids, rng.randint(1, 3))),
+                created_at=created,
+                kind=rng.choice(KINDS),
+                cadence=rng.choice(CADENCES),
+                status="active" if rng.random() < 0.9 else "closed",
+                last_update_at=last if has_update else None,
+                last_status=rng.choice(STATUSES) if has_update else None,
+                title=f"{DANGER} " + "very long title " * 20,
+            )
+        )
+    updates = [
+        update(rng.randrange(n), NOW - timedelta(hours=rng.randint(0, 24 * 60)), id=j)
+        for j in range(m)
+    ]
     return records, updates
 
 
@@ -287,10 +341,14 @@ def test_message_content() -> None:
     assert block_text(message.blocks[0]) == "Weekly progress digest · 23–29 Nov 2026"
     text = message_text(data)
     assert "*Small &amp; &lt;simple&gt; framework* · week 2026-W48" in text
-    assert ("*Goal 1* First goal — :large_green_circle: 2 on track · :large_yellow_circle: 1 at "
-            "risk · :white_check_mark: 1 done") in text
-    assert ("*Goal 2* Second goal — :large_yellow_circle: 1 at risk · :red_circle: 1 off track"
-            " · :white_circle: 1 no update") in text
+    assert (
+        "*Goal 1* First goal — :large_green_circle: 2 on track · :large_yellow_circle: 1 at "
+        "risk · :white_check_mark: 1 done"
+    ) in text
+    assert (
+        "*Goal 2* Second goal — :large_yellow_circle: 1 at risk · :red_circle: 1 off track"
+        " · :white_circle: 1 no update"
+    ) in text
     assert "*Goal 3* Third goal — _no active initiatives_" in text
     assert "2 of 5 due updates received (40%)" in text
     assert "*Overdue (2)*" in text
@@ -313,14 +371,22 @@ def test_message_refreshed_note() -> None:
     data = dataclasses.replace(digest(), late_updates=2)
     refreshed = datetime(2026, 11, 30, 14, 5, tzinfo=UTC)
     assert "Updated Mon 30 Nov 14:05 UTC after 2 late updates." in message_text(
-        data, refreshed_at=refreshed)
+        data, refreshed_at=refreshed
+    )
     one = dataclasses.replace(data, late_updates=1)
     assert "after 1 late update." in message_text(one, refreshed_at=refreshed)
 
 
 def test_message_nothing_due_and_nothing_overdue() -> None:
-    text = message_text(digest([initiative(i, (o.id,), created_at=day(27))
-                                for i, (_, o) in enumerate(SMALL.objectives())], []))
+    text = message_text(
+        digest(
+            [
+                initiative(i, (o.id,), created_at=day(27))
+                for i, (_, o) in enumerate(SMALL.objectives())
+            ],
+            [],
+        )
+    )
     assert "No updates were due this week" in text
     assert "nothing is overdue" in text
     assert "every objective has at least one active initiative" in text
@@ -333,8 +399,9 @@ def test_percent_never_rounds_up_to_full() -> None:
 
 @pytest.mark.parametrize(("n", "more"), [(15, None), (16, 1), (40, 25)])
 def test_overdue_list_is_capped(n: int, more: int | None) -> None:
-    late = [initiative(i, ("1.1",), created_at=day(1, month=10) + timedelta(hours=i))
-            for i in range(n)]
+    late = [
+        initiative(i, ("1.1",), created_at=day(1, month=10) + timedelta(hours=i)) for i in range(n)
+    ]
     text = message_text(digest(late, []))
     assert text.count("· overdue ") == min(n, 15)
     if more is None:
@@ -352,8 +419,9 @@ def test_gap_list_is_capped() -> None:
 
 
 def test_big_message_within_limits(sdg_big: DigestData) -> None:
-    message = digest_message(dataclasses.replace(sdg_big, late_updates=3),
-                             refreshed_at=NOW + timedelta(hours=5))
+    message = digest_message(
+        dataclasses.replace(sdg_big, late_updates=3), refreshed_at=NOW + timedelta(hours=5)
+    )
     blocks = to_dicts(message.blocks)
     assert check_blocks(blocks) is None and len(blocks) <= 50
     assert check_message(message.payload()) is None
@@ -363,13 +431,22 @@ def test_big_message_within_limits(sdg_big: DigestData) -> None:
     assert "lists them all" in text
 
 
-@pytest.mark.parametrize(("start", "end", "shown"), [
-    (datetime(2026, 11, 23, tzinfo=UTC), datetime(2026, 11, 30, tzinfo=UTC), "23–29 Nov 2026"),
-    (datetime(2026, 11, 28, tzinfo=UTC), datetime(2026, 12, 5, tzinfo=UTC),
-     "28 Nov – 4 Dec 2026"),
-    (datetime(2025, 12, 29, tzinfo=UTC), datetime(2026, 1, 5, tzinfo=UTC),
-     "29 Dec 2025 – 4 Jan 2026"),
-])
+@pytest.mark.parametrize(
+    ("start", "end", "shown"),
+    [
+        (datetime(2026, 11, 23, tzinfo=UTC), datetime(2026, 11, 30, tzinfo=UTC), "23–29 Nov 2026"),
+        (
+            datetime(2026, 11, 28, tzinfo=UTC),
+            datetime(2026, 12, 5, tzinfo=UTC),
+            "28 Nov – 4 Dec 2026",
+        ),
+        (
+            datetime(2025, 12, 29, tzinfo=UTC),
+            datetime(2026, 1, 5, tzinfo=UTC),
+            "29 Dec 2025 – 4 Jan 2026",
+        ),
+    ],
+)
 def test_period_dates(start: datetime, end: datetime, shown: str) -> None:
     assert period_dates(start, end) == shown
 
@@ -412,8 +489,18 @@ def test_chart_leaves_no_pyplot_state() -> None:
 
 
 def test_chart_shows_titles_literally() -> None:
-    fw = Framework.model_validate({"id": "m", "title": "m", "goals": [
-        {"id": "1", "title": r"Raise $\frac{ and 100% of <x> & co", "objectives": [
-            {"id": "1.1", "text": "t"}]}]})
+    fw = Framework.model_validate(
+        {
+            "id": "m",
+            "title": "m",
+            "goals": [
+                {
+                    "id": "1",
+                    "title": r"Raise $\frac{ and 100% of <x> & co",
+                    "objectives": [{"id": "1.1", "text": "t"}],
+                }
+            ],
+        }
+    )
     png = status_chart_png(digest([initiative(1, ("1.1",))], [], framework=fw))
     assert png.startswith(PNG_SIGNATURE)

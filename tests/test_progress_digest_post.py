@@ -23,18 +23,28 @@ SLOT = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # Monday 12:00 UTC
 @pytest.fixture
 def publisher(database, fake_slack, progress_store, interpol) -> DigestPublisher:
     sender = SlackSender(sender_client(BOT_TOKEN, fake_slack.base_url), AdaptivePacer(100))
-    return DigestPublisher(progress_store, ClaimStore(database), interpol, sender,
-                           DigestConfig("CDIGEST", 0, time(12)),
-                           render=render_digest, chart=status_chart_png)
+    return DigestPublisher(
+        progress_store,
+        ClaimStore(database),
+        interpol,
+        sender,
+        DigestConfig("CDIGEST", 0, time(12)),
+        render=render_digest,
+        chart=status_chart_png,
+    )
 
 
 def digests(api) -> list[dict]:
-    return [m for m in api.messages("CDIGEST")
-            if (m.get("metadata") or {}).get("event_type") == DIGEST_EVENT]
+    return [
+        m
+        for m in api.messages("CDIGEST")
+        if (m.get("metadata") or {}).get("event_type") == DIGEST_EVENT
+    ]
 
 
-def test_posted_once_at_its_time_with_the_chart_in_the_thread(publisher, fake_slack,
-                                                              progress_store) -> None:
+def test_posted_once_at_its_time_with_the_chart_in_the_thread(
+    publisher, fake_slack, progress_store
+) -> None:
     seed(progress_store, ["U1", "U2"])
     assert "due at" in publisher.run(SLOT - timedelta(minutes=1))
     assert digests(fake_slack) == []
@@ -50,14 +60,21 @@ def test_posted_once_at_its_time_with_the_chart_in_the_thread(publisher, fake_sl
     assert len(digests(fake_slack)) == 1
 
 
-def test_a_late_update_edits_the_digest_and_swaps_the_chart(publisher, fake_slack,
-                                                            progress_store) -> None:
+def test_a_late_update_edits_the_digest_and_swaps_the_chart(
+    publisher, fake_slack, progress_store
+) -> None:
     seed(progress_store, ["U1", "U2"])
     publisher.run(SLOT)
     before = progress_store.digest("CDIGEST", "2026-W49")
     [item] = progress_store.initiatives(owner_id="U1")
-    progress_store.add_update(item.id, status="on_track", percent=50, note="late",
-                              author_id="U1", now=SLOT + timedelta(hours=2))
+    progress_store.add_update(
+        item.id,
+        status="on_track",
+        percent=50,
+        note="late",
+        author_id="U1",
+        now=SLOT + timedelta(hours=2),
+    )
     result = publisher.run(SLOT + timedelta(hours=2, minutes=1))
     assert "refreshed" in result
     [digest] = digests(fake_slack)
@@ -68,14 +85,23 @@ def test_a_late_update_edits_the_digest_and_swaps_the_chart(publisher, fake_slac
     assert "refreshed" not in publisher.run(SLOT + timedelta(hours=3))  # nothing stale now
 
 
-def test_a_crash_after_posting_does_not_post_again(publisher, fake_slack, database,
-                                                   progress_store) -> None:
+def test_a_crash_after_posting_does_not_post_again(
+    publisher, fake_slack, database, progress_store
+) -> None:
     seed(progress_store, ["U1"])
-    ClaimStore(database).claim("digest", "CDIGEST", "2026-W49", claimed_by="dead",
-                               lease_until=SLOT + timedelta(minutes=5), now=SLOT)
+    ClaimStore(database).claim(
+        "digest",
+        "CDIGEST",
+        "2026-W49",
+        claimed_by="dead",
+        lease_until=SLOT + timedelta(minutes=5),
+        now=SLOT,
+    )
     fake_slack.client(BOT_TOKEN).chat_postMessage(
-        channel="CDIGEST", text="digest", metadata={
-            "event_type": DIGEST_EVENT, "event_payload": {"period": "2026-W49"}})
+        channel="CDIGEST",
+        text="digest",
+        metadata={"event_type": DIGEST_EVENT, "event_payload": {"period": "2026-W49"}},
+    )
     assert "another pass" in publisher.run(SLOT + timedelta(minutes=1))  # lease still held
     assert "posted" in publisher.run(SLOT + timedelta(minutes=6))
     assert len(digests(fake_slack)) == 1

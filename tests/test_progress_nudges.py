@@ -20,8 +20,9 @@ def run(database, api, now=MONDAY, **config) -> RunReport:
     return make_runner(database, api, **config).run(now)
 
 
-def test_each_overdue_owner_gets_one_dm_listing_all_items(database, fake_slack,
-                                                          progress_store) -> None:
+def test_each_overdue_owner_gets_one_dm_listing_all_items(
+    database, fake_slack, progress_store
+) -> None:
     seed(progress_store, OWNERS, per_owner=2)
     seed(progress_store, ["U4"], last=MONDAY - timedelta(days=2))  # up to date
     report = run(database, fake_slack)
@@ -32,7 +33,8 @@ def test_each_overdue_owner_gets_one_dm_listing_all_items(database, fake_slack,
     assert "Initiative U1-1" in str(dm["blocks"])
     claims = ClaimStore(database).claims("nudge")
     assert {(c.subject, c.state, c.channel_id) for c in claims} == {
-        (o, "sent", f"D{o}") for o in OWNERS}
+        (o, "sent", f"D{o}") for o in OWNERS
+    }
     assert progress_store.prefs("U1").dm_channel == "DU1"
     # The same pass again, later that week: nothing new.
     again = run(database, fake_slack, MONDAY + timedelta(days=2))
@@ -45,14 +47,22 @@ def test_a_crash_after_sending_never_sends_twice(database, fake_slack, progress_
     seed(progress_store, ["U1", "U2"])
     dead = f"{socket.gethostname()}:999999999:deadbeef"  # no such process here
     claims = ClaimStore(database)
-    won = claims.claim_many("nudge", [("U1", "2026-W49", {}), ("U2", "2026-W49", {})],
-                            claimed_by=dead, lease_until=MONDAY + timedelta(hours=1),
-                            now=MONDAY)
+    won = claims.claim_many(
+        "nudge",
+        [("U1", "2026-W49", {}), ("U2", "2026-W49", {})],
+        claimed_by=dead,
+        lease_until=MONDAY + timedelta(hours=1),
+        now=MONDAY,
+    )
     assert len(won) == 2
     fake_slack.client("xoxb-test").chat_postMessage(
-        channel="U1", text="Time for a progress update",
-        metadata={"event_type": NUDGE_EVENT,
-                  "event_payload": {"subject": "U1", "period": "2026-W49"}})
+        channel="U1",
+        text="Time for a progress update",
+        metadata={
+            "event_type": NUDGE_EVENT,
+            "event_payload": {"subject": "U1", "period": "2026-W49"},
+        },
+    )
     report = run(database, fake_slack)
     assert report.found_delivered == ["U1"] and report.sent == ["U2"]
     assert nudges_received(fake_slack) == {("U1", "2026-W49"): 1, ("U2", "2026-W49"): 1}
@@ -60,11 +70,17 @@ def test_a_crash_after_sending_never_sends_twice(database, fake_slack, progress_
 
 
 def test_a_claim_held_by_a_live_pass_is_left_alone_until_its_lease_ends(
-        database, fake_slack, progress_store) -> None:
+    database, fake_slack, progress_store
+) -> None:
     seed(progress_store, ["U1"])
     claims = ClaimStore(database)
-    [held] = claims.claim_many("nudge", [("U1", "2026-W49", {})], claimed_by="other-host:1:x",
-                               lease_until=MONDAY + timedelta(minutes=10), now=MONDAY)
+    [held] = claims.claim_many(
+        "nudge",
+        [("U1", "2026-W49", {})],
+        claimed_by="other-host:1:x",
+        lease_until=MONDAY + timedelta(minutes=10),
+        now=MONDAY,
+    )
     report = run(database, fake_slack)
     assert report.sent == [] and report.in_flight == 1
     later = run(database, fake_slack, MONDAY + timedelta(minutes=11))
@@ -73,8 +89,9 @@ def test_a_claim_held_by_a_live_pass_is_left_alone_until_its_lease_ends(
     assert isinstance(claims.get(held.id), ClaimRecord)
 
 
-def test_a_lost_answer_is_checked_in_the_history_not_resent(database, fake_slack,
-                                                            progress_store) -> None:
+def test_a_lost_answer_is_checked_in_the_history_not_resent(
+    database, fake_slack, progress_store
+) -> None:
     seed(progress_store, ["U1", "U2"])
     fake_slack.drop_response("chat.postMessage", times=1)
     first = run(database, fake_slack, workers=1)
@@ -89,7 +106,8 @@ def test_a_lost_answer_is_checked_in_the_history_not_resent(database, fake_slack
 
 
 def test_429_storms_and_transient_errors_still_deliver_everything_once(
-        database, fake_slack, progress_store) -> None:
+    database, fake_slack, progress_store
+) -> None:
     owners = [f"U{n}" for n in range(1, 13)]
     seed(progress_store, owners)
     fake_slack.fail_next("chat.postMessage", retry_after=1, times=3)
@@ -101,7 +119,8 @@ def test_429_storms_and_transient_errors_still_deliver_everything_once(
 
 
 def test_permanent_errors_are_recorded_reported_to_admins_once_and_the_run_goes_on(
-        database, fake_slack, progress_store) -> None:
+    database, fake_slack, progress_store
+) -> None:
     seed(progress_store, ["U1", "UGONE", "ULEFT"])
     fake_slack.add_user("ULEFT", deleted=True)
     fake_slack.make_unreachable("UGONE", "user_not_found")
@@ -113,15 +132,16 @@ def test_permanent_errors_are_recorded_reported_to_admins_once_and_the_run_goes_
     assert "UGONE" in str(note) and "ULEFT" in str(note)
     failed = {c.subject: c.error for c in ClaimStore(database).claims("nudge", state="failed")}
     assert failed == {"UGONE": "user_not_found", "ULEFT": "account_inactive"}
-    assert {e.subject for e in progress_store.audit_entries()
-            if e.action == "delivery_failed"} == {"owner:UGONE", "owner:ULEFT"}
+    assert {e.subject for e in progress_store.audit_entries() if e.action == "delivery_failed"} == {
+        "owner:UGONE",
+        "owner:ULEFT",
+    }
     again = run(database, fake_slack, MONDAY + timedelta(hours=1), admins=("UADMIN",))
     assert again.failed == [] and again.reported_to == []
     assert len(fake_slack.messages("DUADMIN")) == 1
 
 
-def test_a_bad_token_stops_the_pass_and_loses_nothing(database, fake_slack,
-                                                      progress_store) -> None:
+def test_a_bad_token_stops_the_pass_and_loses_nothing(database, fake_slack, progress_store) -> None:
     seed(progress_store, ["U1", "U2"])
     fake_slack.fail_next("chat.postMessage", error="token_revoked", times=1)
     report = run(database, fake_slack, workers=1)
@@ -143,8 +163,9 @@ def _passes(database, api, start: datetime, hours: int, step_minutes: int = 15) 
     return sent_at
 
 
-def test_paris_nudges_stay_at_nine_local_across_the_spring_change(database, fake_slack,
-                                                                  progress_store) -> None:
+def test_paris_nudges_stay_at_nine_local_across_the_spring_change(
+    database, fake_slack, progress_store
+) -> None:
     seed(progress_store, ["U1"], tz="Europe/Paris", last=datetime(2027, 2, 1, tzinfo=UTC))
     # Monday 22 Mar (CET, UTC+1) to Tuesday 30 Mar 2027 (CEST, UTC+2), a pass every 15 min.
     sent = _passes(database, fake_slack, datetime(2027, 3, 22, 6, tzinfo=UTC), 8 * 24 + 6)
@@ -152,8 +173,9 @@ def test_paris_nudges_stay_at_nine_local_across_the_spring_change(database, fake
     assert set(nudges_received(fake_slack).values()) == {1}
 
 
-def test_new_york_nudges_stay_at_nine_local_across_the_autumn_change(database, fake_slack,
-                                                                     progress_store) -> None:
+def test_new_york_nudges_stay_at_nine_local_across_the_autumn_change(
+    database, fake_slack, progress_store
+) -> None:
     seed(progress_store, ["U1"], tz="America/New_York", last=datetime(2026, 9, 1, tzinfo=UTC))
     # Monday 26 Oct (EDT, UTC-4) to Tuesday 3 Nov 2026 (EST, UTC-5).
     sent = _passes(database, fake_slack, datetime(2026, 10, 26, 12, tzinfo=UTC), 8 * 24 + 6)
@@ -161,7 +183,8 @@ def test_new_york_nudges_stay_at_nine_local_across_the_autumn_change(database, f
 
 
 def test_after_downtime_this_weeks_nudge_goes_out_and_older_ones_do_not(
-        database, fake_slack, progress_store) -> None:
+    database, fake_slack, progress_store
+) -> None:
     seed(progress_store, ["U1"], last=datetime(2026, 10, 1, tzinfo=UTC))
     # Nothing ran from Monday 23 Nov until Thursday 3 Dec.
     report = run(database, fake_slack, datetime(2026, 12, 3, 15, tzinfo=UTC))
@@ -169,28 +192,34 @@ def test_after_downtime_this_weeks_nudge_goes_out_and_older_ones_do_not(
     assert nudges_received(fake_slack) == {("U1", "2026-W49"): 1}
 
 
-def test_snoozed_and_on_leave_owners_are_skipped_until_then(database, fake_slack,
-                                                            progress_store) -> None:
+def test_snoozed_and_on_leave_owners_are_skipped_until_then(
+    database, fake_slack, progress_store
+) -> None:
     seed(progress_store, ["U1", "U2"])
     progress_store.set_prefs("U1", actor="U1", snoozed_until=MONDAY + timedelta(days=1))
     progress_store.set_prefs("U2", actor="U2", leave_until=MONDAY + timedelta(days=10))
     report = run(database, fake_slack)
     assert report.sent == []
-    assert sorted(s.reason.split(" until")[0] for s in report.skipped) == ["on leave",
-                                                                          "snoozed"]
+    assert sorted(s.reason.split(" until")[0] for s in report.skipped) == ["on leave", "snoozed"]
     assert run(database, fake_slack, MONDAY + timedelta(days=1, minutes=1)).sent == ["U1"]
     received = nudges_received(fake_slack)
     assert received == {("U1", "2026-W49/snooze-20261201T0930Z"): 1}
 
 
-def test_escalation_after_n_weeks_goes_out_once_per_overdue_spell(database, fake_slack,
-                                                                  progress_store) -> None:
+def test_escalation_after_n_weeks_goes_out_once_per_overdue_spell(
+    database, fake_slack, progress_store
+) -> None:
     seed(progress_store, ["U1"], last=datetime(2026, 11, 1, tzinfo=UTC))  # overdue 9 Nov
     seed(progress_store, ["U2"], last=datetime(2026, 11, 20, tzinfo=UTC))  # overdue 28 Nov
     report = run(database, fake_slack, escalate_after_weeks=2, escalate_to="CLEADS")
     assert len(report.escalated) == 1
     [message] = fake_slack.messages("CLEADS")
     assert "Initiative U1-0" in str(message) and "U1" in str(message)
-    again = run(database, fake_slack, MONDAY + timedelta(days=1), escalate_after_weeks=2,
-                escalate_to="CLEADS")
+    again = run(
+        database,
+        fake_slack,
+        MONDAY + timedelta(days=1),
+        escalate_after_weeks=2,
+        escalate_to="CLEADS",
+    )
     assert again.escalated == [] and len(fake_slack.messages("CLEADS")) == 1

@@ -51,8 +51,9 @@ class Bucket:
         return max(1, math.ceil((1 - self.tokens) / self.rate - 1e-9))
 
 
-def drive(pacer: AdaptivePacer, clock: FakeClock, bucket: Bucket, seconds: float,
-          latency: float = 0.002) -> list[tuple[float, bool]]:
+def drive(
+    pacer: AdaptivePacer, clock: FakeClock, bucket: Bucket, seconds: float, latency: float = 0.002
+) -> list[tuple[float, bool]]:
     """One sender against the bucket for ``seconds``: ``(time, admitted)`` per request. The
     request reaches the bucket ``latency`` after its turn and the answer comes back then."""
     end, log = clock.now + seconds, []
@@ -169,12 +170,20 @@ def test_start_rate_is_tracked_and_crept_up_from() -> None:
 # ---- learning the allowed rate -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("allowed", "burst", "max_rate"), [
-    (20, 1, 100), (20, 2, 100), (20, 5, 1000), (5, 1, 50), (5, 3, 1000), (50, 2, 200),
-    (20, 2, 40), (20, 5, 40),
-])
-def test_settles_just_below_the_allowed_rate(allowed: float, burst: float,
-                                             max_rate: float) -> None:
+@pytest.mark.parametrize(
+    ("allowed", "burst", "max_rate"),
+    [
+        (20, 1, 100),
+        (20, 2, 100),
+        (20, 5, 1000),
+        (5, 1, 50),
+        (5, 3, 1000),
+        (50, 2, 200),
+        (20, 2, 40),
+        (20, 5, 40),
+    ],
+)
+def test_settles_just_below_the_allowed_rate(allowed: float, burst: float, max_rate: float) -> None:
     clock = FakeClock()
     pacer = pacer_on(clock, max_rate)
     bucket = Bucket(allowed, burst, clock.now)

@@ -24,9 +24,13 @@ OWNERS = [f"U{n:04d}" for n in range(1, 41)]
 
 
 def nudge_process(env: dict[str, str], *extra: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "nudge", "run", "--now", NOW,
-                             *extra], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "nudge", "run", "--now", NOW, *extra],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.fixture
@@ -35,9 +39,14 @@ def env(fwbot_env: dict[str, str], pg_schema_url: str, fake_slack) -> dict[str, 
     db.migrate()
     seed(ProgressStore(db), OWNERS)
     db.dispose()
-    return {**fwbot_env, "DATABASE_URL": pg_schema_url, "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_API_URL": fake_slack.base_url, "FWBOT_NUDGE_WORKERS": "4",
-            "FWBOT_SLACK_TIMEOUT": "2"}
+    return {
+        **fwbot_env,
+        "DATABASE_URL": pg_schema_url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": fake_slack.base_url,
+        "FWBOT_NUDGE_WORKERS": "4",
+        "FWBOT_SLACK_TIMEOUT": "2",
+    }
 
 
 def test_two_passes_at_once_send_one_dm_per_owner(env, fake_slack) -> None:
@@ -50,8 +59,7 @@ def test_two_passes_at_once_send_one_dm_per_owner(env, fake_slack) -> None:
     assert sum(sent) == len(OWNERS)
 
 
-def test_a_pass_killed_mid_way_and_run_again_nudges_everyone_exactly_once(env,
-                                                                         fake_slack) -> None:
+def test_a_pass_killed_mid_way_and_run_again_nudges_everyone_exactly_once(env, fake_slack) -> None:
     fake_slack.delay("chat.postMessage", 0.15)  # slow Slack: the kill lands mid-send
     victim = nudge_process(env)
     deadline = time.monotonic() + 60
@@ -87,8 +95,7 @@ def test_dry_run_against_a_real_database_sends_nothing(env, fake_slack) -> None:
     assert fake_slack.calls("chat.postMessage") == []
 
 
-def test_serve_runs_the_scheduler_and_nudges_without_cron(fwbot_env, fake_slack,
-                                                          tmp_path) -> None:
+def test_serve_runs_the_scheduler_and_nudges_without_cron(fwbot_env, fake_slack, tmp_path) -> None:
     from datetime import UTC, datetime
 
     from bot.progress.schedule import week_key
@@ -99,9 +106,14 @@ def test_serve_runs_the_scheduler_and_nudges_without_cron(fwbot_env, fake_slack,
     db.migrate()
     seed(ProgressStore(db), ["USERVE"])  # last update 1 Nov: overdue every week after
     db.dispose()
-    env = {**fwbot_env, "DATABASE_URL": url, "SLACK_BOT_TOKEN": BOT_TOKEN,
-           "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": fake_slack.base_url,
-           "FWBOT_SCHEDULER_INTERVAL": "5"}
+    env = {
+        **fwbot_env,
+        "DATABASE_URL": url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": fake_slack.base_url,
+        "FWBOT_SCHEDULER_INTERVAL": "5",
+    }
     now = datetime.now(UTC)
     with (tmp_path / "serve.log").open("w") as err:
         proc, _ = start_serve(env, err, timeout=120, cwd=REPO_ROOT)

@@ -21,12 +21,28 @@ from bot.storage.progress_records import InitiativeRecord, OwnerPrefs, add_caden
 PARIS, NEW_YORK = "Europe/Paris", "America/New_York"
 
 
-def item(n: int, owner: str = "U1", *, created: datetime, last: datetime | None = None,
-         cadence: str = "weekly", status: str = "active") -> InitiativeRecord:
+def item(
+    n: int,
+    owner: str = "U1",
+    *,
+    created: datetime,
+    last: datetime | None = None,
+    cadence: str = "weekly",
+    status: str = "active",
+) -> InitiativeRecord:
     return InitiativeRecord(
-        id=n, kind="initiative", title=f"Initiative {n}", description="", owner_id=owner,
-        objective_ids=("1.1",), cadence=cadence, status=status, created_by="U0",  # type: ignore[arg-type]
-        created_at=created, updated_at=created, last_update_at=last,
+        id=n,
+        kind="initiative",
+        title=f"Initiative {n}",
+        description="",
+        owner_id=owner,
+        objective_ids=("1.1",),
+        cadence=cadence,
+        status=status,
+        created_by="U0",  # type: ignore[arg-type]
+        created_at=created,
+        updated_at=created,
+        last_update_at=last,
     )
 
 
@@ -65,17 +81,26 @@ def test_weeks_overdue_counts_whole_weeks() -> None:
 # ---- local slots and daylight saving -----------------------------------------------------------
 
 
-@pytest.mark.parametrize(("tz", "before", "after", "utc_before", "utc_after"), [
-    # Paris: summer time starts Sun 28 Mar 2027 and ends Sun 25 Oct 2026.
-    (PARIS, utc(2027, 3, 24), utc(2027, 3, 31), utc(2027, 3, 22, 8), utc(2027, 3, 29, 7)),
-    (PARIS, utc(2026, 10, 21), utc(2026, 10, 28), utc(2026, 10, 19, 7), utc(2026, 10, 26, 8)),
-    # New York: starts Sun 14 Mar 2027, ends Sun 1 Nov 2026.
-    (NEW_YORK, utc(2027, 3, 10), utc(2027, 3, 17), utc(2027, 3, 8, 14), utc(2027, 3, 15, 13)),
-    (NEW_YORK, utc(2026, 10, 28), utc(2026, 11, 4), utc(2026, 10, 26, 13),
-     utc(2026, 11, 2, 14)),
-])
-def test_monday_nine_stays_nine_local_across_a_change_weekend(tz, before, after, utc_before,
-                                                              utc_after) -> None:
+@pytest.mark.parametrize(
+    ("tz", "before", "after", "utc_before", "utc_after"),
+    [
+        # Paris: summer time starts Sun 28 Mar 2027 and ends Sun 25 Oct 2026.
+        (PARIS, utc(2027, 3, 24), utc(2027, 3, 31), utc(2027, 3, 22, 8), utc(2027, 3, 29, 7)),
+        (PARIS, utc(2026, 10, 21), utc(2026, 10, 28), utc(2026, 10, 19, 7), utc(2026, 10, 26, 8)),
+        # New York: starts Sun 14 Mar 2027, ends Sun 1 Nov 2026.
+        (NEW_YORK, utc(2027, 3, 10), utc(2027, 3, 17), utc(2027, 3, 8, 14), utc(2027, 3, 15, 13)),
+        (
+            NEW_YORK,
+            utc(2026, 10, 28),
+            utc(2026, 11, 4),
+            utc(2026, 10, 26, 13),
+            utc(2026, 11, 2, 14),
+        ),
+    ],
+)
+def test_monday_nine_stays_nine_local_across_a_change_weekend(
+    tz, before, after, utc_before, utc_after
+) -> None:
     z = zone(tz)
     key1, slot1 = weekly_slot(before, 0, time(9), z)
     key2, slot2 = weekly_slot(after, 0, time(9), z)
@@ -166,7 +191,8 @@ def test_leave_skips_until_it_ends_and_a_return_after_the_slot_waits_a_week() ->
     plans, skipped = plan_nudges(initiatives, on_leave, utc(2026, 12, 2, 10))
     assert plans == [] and "back from leave" in skipped[0].reason
     assert [p.key for p in plan_nudges(initiatives, on_leave, utc(2026, 12, 7, 9))[0]] == [
-        "2026-W50"]
+        "2026-W50"
+    ]
 
 
 def test_snooze_postpones_and_its_end_is_a_slot_of_its_own() -> None:
@@ -180,7 +206,8 @@ def test_snooze_postpones_and_its_end_is_a_slot_of_its_own() -> None:
     next_week = {"U1": OwnerPrefs("U1", snoozed_until=utc(2026, 12, 7, 9))}
     assert plan_nudges(initiatives, next_week, utc(2026, 12, 3))[0] == []
     assert [p.key for p in plan_nudges(initiatives, next_week, utc(2026, 12, 7, 9))[0]] == [
-        "2026-W50"]
+        "2026-W50"
+    ]
 
 
 def test_an_owner_chosen_day_and_unknown_zone_fall_back_to_the_default() -> None:

@@ -59,8 +59,11 @@ def posts(api: FakeSlackAPI) -> list[int]:
 
 
 def find(sender: SlackSender, channel: str = "U1", **kwargs: Any) -> tuple[str, str] | None:
-    args: dict[str, Any] = {"event_type": NUDGE_EVENT, "match": {"subject": "U1",
-                            "period": "2025-W10"}, "since": datetime.now(UTC)}
+    args: dict[str, Any] = {
+        "event_type": NUDGE_EVENT,
+        "match": {"subject": "U1", "period": "2025-W10"},
+        "since": datetime.now(UTC),
+    }
     return sender.find_delivered(channel, **(args | kwargs))
 
 
@@ -112,7 +115,9 @@ def test_find_delivered_with_a_known_channel_skips_opening_the_dm(
     fresh = SlackSender(sender_client(TOKEN, fake_slack.base_url), AdaptivePacer(1000))
     fake_slack.reset(keep_state=True)
     assert find(fresh, channel_id="DU1", since=datetime.now(UTC) - timedelta(minutes=1)) == (
-        "DU1", result.ts)
+        "DU1",
+        result.ts,
+    )
     assert fake_slack.calls("conversations.open") == []
     assert find(fresh, "U2") is None  # another user: opens that DM, finds nothing
     assert fake_slack.calls("conversations.open")[0].params["users"] == "U2"
@@ -146,18 +151,25 @@ def test_429s_for_too_long_give_up_without_sending(
     fake_slack: FakeSlackAPI, sleeps: Sleeps
 ) -> None:
     pacer = AdaptivePacer(1000, clock=sleeps.clock, sleep=sleeps)
-    sender = SlackSender(sender_client(TOKEN, fake_slack.base_url), pacer, sleep=sleeps,
-                         max_rate_limited=3)
+    sender = SlackSender(
+        sender_client(TOKEN, fake_slack.base_url), pacer, sleep=sleeps, max_rate_limited=3
+    )
     fake_slack.fail_next("chat.postMessage", retry_after=2, times=5)
     assert sender.post("U1", text="n", blocks=None, metadata=META) == SendResult(
-        "retry", error="ratelimited")
+        "retry", error="ratelimited"
+    )
     assert fake_slack.messages("DU1") == [] and posts(fake_slack) == [429, 429]
 
 
-@pytest.mark.parametrize(("error", "status"), [
-    ("service_unavailable", 503), ("request_timeout", 200), ("ratelimited", 200),
-    ("internal_error", 500),
-])
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        ("service_unavailable", 503),
+        ("request_timeout", 200),
+        ("ratelimited", 200),
+        ("internal_error", 500),
+    ],
+)
 def test_transient_errors_back_off_then_deliver_once(
     fake_slack: FakeSlackAPI, sender: SlackSender, sleeps: Sleeps, error: str, status: int
 ) -> None:
@@ -175,20 +187,32 @@ def test_internal_errors_are_checked_in_the_history_before_a_retry(
     assert sender.post("U1", text="nudge", blocks=None, metadata=META).outcome == "sent"
     assert len(fake_slack.calls("conversations.history")) == 2
     # Slack says such an error may have posted the message after all: then it is not resent.
-    applied = sender.post("U2", text="nudge", blocks=None, metadata={
-        "event_type": NUDGE_EVENT, "event_payload": {"subject": "U2", "period": "2025-W10"}})
+    applied = sender.post(
+        "U2",
+        text="nudge",
+        blocks=None,
+        metadata={
+            "event_type": NUDGE_EVENT,
+            "event_payload": {"subject": "U2", "period": "2025-W10"},
+        },
+    )
     fake_slack.fail_next("chat.postMessage", error="fatal_error")
-    again = sender.post("U2", text="nudge", blocks=None, metadata={
-        "event_type": NUDGE_EVENT, "event_payload": {"subject": "U2", "period": "2025-W10"}})
+    again = sender.post(
+        "U2",
+        text="nudge",
+        blocks=None,
+        metadata={
+            "event_type": NUDGE_EVENT,
+            "event_payload": {"subject": "U2", "period": "2025-W10"},
+        },
+    )
     assert again == applied and len(fake_slack.messages("DU2")) == 1
     # Without metadata nothing can be checked: uncertain.
     fake_slack.fail_next("chat.postMessage", error="internal_error")
     assert sender.post("C1", text="x", blocks=None, metadata=None).outcome == "uncertain"
 
 
-def test_transient_errors_give_up_with_retry(
-    fake_slack: FakeSlackAPI, sender: SlackSender
-) -> None:
+def test_transient_errors_give_up_with_retry(fake_slack: FakeSlackAPI, sender: SlackSender) -> None:
     fake_slack.fail_next("chat.postMessage", error="service_unavailable", status=503, times=9)
     result = sender.post("U1", text="nudge", blocks=None, metadata=META)
     assert result == SendResult("retry", None, None, "service_unavailable")
@@ -210,7 +234,8 @@ def test_a_deactivated_or_unknown_user_is_permanent_at_once(
     assert posts(fake_slack) == [200, 200]  # one try each
     fake_slack.fail_next("chat.postMessage", error="is_archived")
     assert sender.post("C1", text="x", blocks=None, metadata=None) == SendResult(
-        "permanent", "C1", None, "is_archived")
+        "permanent", "C1", None, "is_archived"
+    )
 
 
 def test_unknown_errors_are_permanent_and_token_errors_fatal(
@@ -257,8 +282,9 @@ def test_a_dropped_answer_is_uncertain_and_found_delivered(
 
 def test_a_timeout_is_uncertain(fake_slack: FakeSlackAPI, sleeps: Sleeps) -> None:
     pacer = AdaptivePacer(1000, clock=sleeps.clock, sleep=sleeps)
-    sender = SlackSender(sender_client(TOKEN, fake_slack.base_url, timeout=0.2), pacer,
-                         sleep=sleeps)
+    sender = SlackSender(
+        sender_client(TOKEN, fake_slack.base_url, timeout=0.2), pacer, sleep=sleeps
+    )
     since = datetime.now(UTC)
     fake_slack.delay("chat.postMessage", 0.5)
     result = sender.post("U1", text="nudge", blocks=None, metadata=META)
@@ -271,8 +297,7 @@ def test_a_refused_connection_is_retried(sleeps: Sleeps) -> None:
     with FakeSlackAPI(tokens=(TOKEN,)) as api:
         url = api.base_url
     pacer = AdaptivePacer(1000, clock=sleeps.clock, sleep=sleeps)
-    sender = SlackSender(sender_client(TOKEN, url, timeout=1), pacer, max_attempts=2,
-                         sleep=sleeps)
+    sender = SlackSender(sender_client(TOKEN, url, timeout=1), pacer, max_attempts=2, sleep=sleeps)
     result = sender.post("U1", text="n", blocks=None, metadata=META)
     assert result == SendResult("retry", error="connection_refused")  # it never reached Slack
 
@@ -284,19 +309,28 @@ def test_a_bare_5xx_is_uncertain_but_a_slack_5xx_is_not(sleeps: Sleeps) -> None:
 
         def chat_postMessage(self, **kwargs: Any) -> SlackResponse:
             self.calls += 1
-            response = SlackResponse(client=None, http_verb="POST", api_url="x", req_args={},
-                                     data=self.body, headers={}, status_code=self.status)
+            response = SlackResponse(
+                client=None,
+                http_verb="POST",
+                api_url="x",
+                req_args={},
+                data=self.body,
+                headers={},
+                status_code=self.status,
+            )
             raise SlackApiError("failed", response)
 
     html = {"ok": False, "error": "Received a response in a non-JSON format: <html>"}
     pacer = AdaptivePacer(1000, clock=sleeps.clock, sleep=sleeps)
     bare = Client(502, html)
     result = SlackSender(bare, pacer, sleep=sleeps).post(  # type: ignore[arg-type]
-        "C1", text="x", blocks=None, metadata=META)
+        "C1", text="x", blocks=None, metadata=META
+    )
     assert (result.outcome, result.error, bare.calls) == ("uncertain", "http_502", 1)
     slack = Client(503, {"ok": False, "error": "service_unavailable"})
     result = SlackSender(slack, pacer, max_attempts=3, sleep=sleeps).post(  # type: ignore[arg-type]
-        "C1", text="x", blocks=None, metadata=META)
+        "C1", text="x", blocks=None, metadata=META
+    )
     assert (result.outcome, slack.calls) == ("retry", 3)
 
 
@@ -372,7 +406,9 @@ def test_eight_threads_under_a_rate_limit_deliver_each_once(limited_slack: FakeS
     rate = 120 / (time.monotonic() - started)
     assert_each_once(limited_slack, results, 120)
     limited = sum(call.status == 429 for call in limited_slack.calls("chat.postMessage"))
-    print(f"\n120 DMs at W=20/s, burst 2, from max_rate=100: {rate:.1f}/s, {limited} 429s,"
-          f" pacer at {pacer.rate:.1f}/s")
+    print(
+        f"\n120 DMs at W=20/s, burst 2, from max_rate=100: {rate:.1f}/s, {limited} 429s,"
+        f" pacer at {pacer.rate:.1f}/s"
+    )
     assert rate >= 0.5 * 20  # ~15/s here (discovery costs two pauses); loose on purpose
     assert limited <= 20  # a few pauses, plus the requests in flight when each began

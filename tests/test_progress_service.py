@@ -28,8 +28,9 @@ def service(database, interpol) -> ProgressService:
 
 
 def create(service: ProgressService, owner: str = "U1", ids=("1.1",)):
-    return service.create(NewInitiative(title="  Train   officers ", owner_id=owner,
-                                        objective_ids=ids), actor=owner)
+    return service.create(
+        NewInitiative(title="  Train   officers ", owner_id=owner, objective_ids=ids), actor=owner
+    )
 
 
 def test_create_normalises_and_validates(service: ProgressService) -> None:
@@ -40,8 +41,9 @@ def test_create_normalises_and_validates(service: ProgressService) -> None:
     with pytest.raises(ProgressError, match="at least one objective"):
         create(service, ids=(" ",))
     with pytest.raises(ProgressError, match="title"):
-        service.create(NewInitiative(title="x" * 201, owner_id="U1", objective_ids=("1.1",)),
-                       actor="U1")
+        service.create(
+            NewInitiative(title="x" * 201, owner_id="U1", objective_ids=("1.1",)), actor="U1"
+        )
 
 
 def test_only_the_owner_or_an_admin_may_change_an_initiative(service: ProgressService) -> None:
@@ -76,10 +78,10 @@ def test_no_change_repeats_the_previous_status(service: ProgressService) -> None
 
 
 def test_snooze_tomorrow_and_next_week_use_my_local_nudge_time(service: ProgressService) -> None:
-    assert service.snooze("U1", "tomorrow").snoozed_until == datetime(2026, 12, 1, 8, 0,
-                                                                      tzinfo=UTC)
-    assert service.snooze("U1", "next week").snoozed_until == datetime(2026, 12, 7, 8, 0,
-                                                                       tzinfo=UTC)
+    assert service.snooze("U1", "tomorrow").snoozed_until == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    assert service.snooze("U1", "next week").snoozed_until == datetime(
+        2026, 12, 7, 8, 0, tzinfo=UTC
+    )
     assert service.snooze("U1", "1w").snoozed_until == NOW + timedelta(weeks=1)
     assert service.snooze("U1", "off").snoozed_until is None
     with pytest.raises(ProgressError, match="8 weeks"):

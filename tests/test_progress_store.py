@@ -28,24 +28,38 @@ def claims(database: Database) -> ClaimStore:
 
 
 def new(title: str = "Train border officers", owner: str = "U1", **kw) -> NewInitiative:
-    return NewInitiative(title=title, owner_id=owner, objective_ids=kw.pop("ids", ("1.1",)),
-                         **kw)
+    return NewInitiative(title=title, owner_id=owner, objective_ids=kw.pop("ids", ("1.1",)), **kw)
 
 
 def test_create_update_and_read_back(progress: ProgressStore) -> None:
     record = progress.create_initiative(new(ids=("2.3", "2.3", "1.1")), actor="U9", now=T0)
     assert record.objective_ids == ("2.3", "1.1") and record.status == "active"
     assert record.created_by == "U9" and record.last_status is None
-    update = progress.add_update(record.id, status="at_risk", percent=40, note="late",
-                                 author_id="U1", now=T0 + timedelta(days=3))
+    update = progress.add_update(
+        record.id,
+        status="at_risk",
+        percent=40,
+        note="late",
+        author_id="U1",
+        now=T0 + timedelta(days=3),
+    )
     again = progress.initiative(record.id)
     assert again is not None
     assert (again.last_status, again.last_percent, again.last_update_at) == (
-        "at_risk", 40, T0 + timedelta(days=3))
+        "at_risk",
+        40,
+        T0 + timedelta(days=3),
+    )
     assert progress.updates(record.id) == [update]
     # An older update arriving later does not replace the latest.
-    progress.add_update(record.id, status="on_track", percent=10, note="", author_id="U1",
-                        now=T0 + timedelta(days=1))
+    progress.add_update(
+        record.id,
+        status="on_track",
+        percent=10,
+        note="",
+        author_id="U1",
+        now=T0 + timedelta(days=1),
+    )
     assert progress.initiative(record.id).last_status == "at_risk"  # type: ignore[union-attr]
     assert [u.percent for u in progress.updates(record.id)] == [40, 10]
 
@@ -81,12 +95,17 @@ def test_reassign_close_and_leads_are_audited(progress: ProgressStore) -> None:
     assert progress.initiatives(status=None)[0].owner_id == "U2"
     entries = progress.audit_entries(subject=f"initiative:{record.id}")
     assert [(e.actor, e.action) for e in entries] == [
-        ("U2", "close"), ("UADMIN", "reassign"), ("U1", "create")]
+        ("U2", "close"),
+        ("UADMIN", "reassign"),
+        ("U1", "create"),
+    ]
     assert entries[1].detail == {"before": {"owner_id": "U1"}, "after": {"owner_id": "U2"}}
-    lead = progress.set_objective_lead("2.3", owner_id="U3", cadence="monthly",
-                                       title="Objective 2.3", actor="UADMIN", now=T0)
-    again = progress.set_objective_lead("2.3", owner_id="U4", cadence="weekly",
-                                        title="Objective 2.3", actor="UADMIN", now=T0)
+    lead = progress.set_objective_lead(
+        "2.3", owner_id="U3", cadence="monthly", title="Objective 2.3", actor="UADMIN", now=T0
+    )
+    again = progress.set_objective_lead(
+        "2.3", owner_id="U4", cadence="weekly", title="Objective 2.3", actor="UADMIN", now=T0
+    )
     assert again.id == lead.id and again.owner_id == "U4" and again.kind == "objective"
     with pytest.raises(UnknownRecord):
         progress.close(12345, actor="U1")
@@ -94,8 +113,15 @@ def test_reassign_close_and_leads_are_audited(progress: ProgressStore) -> None:
 
 def test_prefs_default_then_stored(progress: ProgressStore) -> None:
     assert progress.prefs("U1").nudge_time == time(9, 0)
-    progress.set_prefs("U1", actor="U1", now=T0, tz="Europe/Paris", nudge_weekday=1,
-                       nudge_time=time(10, 30), snoozed_until=T0 + timedelta(days=1))
+    progress.set_prefs(
+        "U1",
+        actor="U1",
+        now=T0,
+        tz="Europe/Paris",
+        nudge_weekday=1,
+        nudge_time=time(10, 30),
+        snoozed_until=T0 + timedelta(days=1),
+    )
     prefs = progress.prefs("U1")
     assert (prefs.tz, prefs.nudge_weekday, prefs.nudge_time) == ("Europe/Paris", 1, time(10, 30))
     assert prefs.snoozed_until == T0 + timedelta(days=1)
@@ -107,23 +133,45 @@ def test_prefs_default_then_stored(progress: ProgressStore) -> None:
 def test_a_late_update_marks_the_live_digest_stale(progress: ProgressStore) -> None:
     record = progress.create_initiative(new(), actor="U1", now=T0)
     end = T0 + timedelta(days=7)
-    digest = progress.record_digest(channel_id="C1", period="2026-W46", period_start=T0,
-                                     period_end=end, live_until=end + timedelta(days=7),
-                                     message_ts="1.2", file_id="F1", now=end)
-    progress.add_update(record.id, status="on_track", percent=None, note="", author_id="U1",
-                        now=end - timedelta(hours=1))  # before the digest: not late
+    digest = progress.record_digest(
+        channel_id="C1",
+        period="2026-W46",
+        period_start=T0,
+        period_end=end,
+        live_until=end + timedelta(days=7),
+        message_ts="1.2",
+        file_id="F1",
+        now=end,
+    )
+    progress.add_update(
+        record.id,
+        status="on_track",
+        percent=None,
+        note="",
+        author_id="U1",
+        now=end - timedelta(hours=1),
+    )  # before the digest: not late
     assert progress.stale_digests() == []
-    progress.add_update(record.id, status="done", percent=100, note="", author_id="U1",
-                        now=end + timedelta(hours=1))
+    progress.add_update(
+        record.id, status="done", percent=100, note="", author_id="U1", now=end + timedelta(hours=1)
+    )
     [(stale, late)] = progress.stale_digests()
     assert (stale.id, late) == (digest.id, 1)
-    progress.digest_refreshed(digest.id, file_id="F2", rendered_at=end + timedelta(hours=2),
-                              now=end + timedelta(hours=2))
+    progress.digest_refreshed(
+        digest.id, file_id="F2", rendered_at=end + timedelta(hours=2), now=end + timedelta(hours=2)
+    )
     assert progress.stale_digests() == []
     assert progress.digest("C1", "2026-W46").file_id == "F2"  # type: ignore[union-attr]
     with pytest.raises(ValueError, match="exists"):
-        progress.record_digest(channel_id="C1", period="2026-W46", period_start=T0,
-                               period_end=end, live_until=end, message_ts="1.3", file_id=None)
+        progress.record_digest(
+            channel_id="C1",
+            period="2026-W46",
+            period_start=T0,
+            period_end=end,
+            live_until=end,
+            message_ts="1.3",
+            file_id=None,
+        )
 
 
 # ---- claims ---------------------------------------------------------------------------------
@@ -134,8 +182,13 @@ def test_a_claim_is_won_once(claims: ClaimStore) -> None:
     first = claims.claim("nudge", "U1", "2026-W45", claimed_by="a", lease_until=lease, now=T0)
     assert first is not None and first.state == "claimed"
     assert claims.claim("nudge", "U1", "2026-W45", claimed_by="b", lease_until=lease) is None
-    won = claims.claim_many("nudge", [("U1", "2026-W45", {}), ("U2", "2026-W45", {"items": [1]})],
-                            claimed_by="b", lease_until=lease, now=T0)
+    won = claims.claim_many(
+        "nudge",
+        [("U1", "2026-W45", {}), ("U2", "2026-W45", {"items": [1]})],
+        claimed_by="b",
+        lease_until=lease,
+        now=T0,
+    )
     assert [(c.subject, c.detail) for c in won] == [("U2", {"items": [1]})]
 
 
@@ -151,8 +204,9 @@ def test_finish_release_and_take_over_are_compare_and_set(claims: ClaimStore) ->
     assert taken is not None and taken.claimed_by == "b"
     assert claims.take_over(released, claimed_by="c", lease_until=lease, now=T0) is None
     assert not claims.renew(claim.id, claimed_by="a", lease_until=lease)
-    assert claims.finish(claim.id, claimed_by="b", state="sent", channel_id="DU1",
-                         message_ts="1.1", now=T0)
+    assert claims.finish(
+        claim.id, claimed_by="b", state="sent", channel_id="DU1", message_ts="1.1", now=T0
+    )
     assert not claims.finish(claim.id, claimed_by="b", state="failed")  # finished is final
     done = claims.get(claim.id)
     assert done is not None and (done.state, done.message_ts) == ("sent", "1.1")
@@ -166,8 +220,12 @@ def test_concurrent_claimers_split_the_work_without_overlap(database: Database) 
     def claimer(name: str) -> None:
         store = ClaimStore(database)
         barrier.wait()
-        won[name] = [c.subject for c in store.claim_many(
-            "nudge", items, claimed_by=name, lease_until=T0 + timedelta(minutes=5), now=T0)]
+        won[name] = [
+            c.subject
+            for c in store.claim_many(
+                "nudge", items, claimed_by=name, lease_until=T0 + timedelta(minutes=5), now=T0
+            )
+        ]
 
     threads = [threading.Thread(target=claimer, args=(f"p{n}",)) for n in range(4)]
     for t in threads:

@@ -38,14 +38,18 @@ def test_the_sealed_sets_are_unchanged() -> None:
 
 @pytest.fixture(scope="module")
 def working_interpol(assistant):
-    return ev.evaluate(assistant, EVAL / "working/interpol_questions.jsonl",
-                       EVAL / "working/interpol_proposals.jsonl")
+    return ev.evaluate(
+        assistant,
+        EVAL / "working/interpol_questions.jsonl",
+        EVAL / "working/interpol_proposals.jsonl",
+    )
 
 
 @pytest.fixture(scope="module")
 def working_sdg(sdg_assistant):
-    return ev.evaluate(sdg_assistant, EVAL / "working/sdg_questions.jsonl",
-                       EVAL / "working/sdg_proposals.jsonl")
+    return ev.evaluate(
+        sdg_assistant, EVAL / "working/sdg_questions.jsonl", EVAL / "working/sdg_proposals.jsonl"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +102,7 @@ def test_quality_does_not_regress(name: str, request: pytest.FixtureRequest) -> 
 
 @pytest.mark.parametrize("name", ["working_interpol", "working_sdg"])
 def test_labels_keep_their_promise(name: str, request: pytest.FixtureRequest) -> None:
-    """"high" tags are right at least 9 times in 10, "medium" ones at least 6 in 10."""
+    """ "high" tags are right at least 9 times in 10, "medium" ones at least 6 in 10."""
     _, p = request.getfixturevalue(name)
     for (right, shown), share in ((p.scores.high, 0.9), (p.scores.medium, 0.6)):
         assert shown == 0 or right / shown >= share, p.scores

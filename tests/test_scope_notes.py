@@ -25,8 +25,9 @@ def test_an_answer_found_through_a_keyword_says_which(assistant: FrameworkAssist
     # The answer still quotes the framework's own words, never the note.
     assert "I-24/7" not in answer.text
     assert "I-24/7" in render_answer(answer, INTERPOL)
-    slack = json.dumps([b.to_dict() for m in answer_messages(answer, INTERPOL, exchange_id=None)
-                        for b in m.blocks])
+    slack = json.dumps(
+        [b.to_dict() for m in answer_messages(answer, INTERPOL, exchange_id=None) for b in m.blocks]
+    )
     assert "matched the keywords of 1.1: I-24/7" in slack
 
 
@@ -37,8 +38,7 @@ def test_an_answer_from_the_framework_text_names_no_note(assistant: FrameworkAss
 
 
 def test_json_carries_the_note_only_when_one_matched(fwbot_env) -> None:
-    run = run_fwbot("ask", "--json", "Which objective covers the I-24/7 network?",
-                    env=fwbot_env)
+    run = run_fwbot("ask", "--json", "Which objective covers the I-24/7 network?", env=fwbot_env)
     citation = json.loads(run.stdout)["citations"][0]
     assert citation["note"].startswith("matched the keywords of 1.1")
     run = run_fwbot("ask", "--json", "What does 1.3 say?", env=fwbot_env)
@@ -46,28 +46,44 @@ def test_json_carries_the_note_only_when_one_matched(fwbot_env) -> None:
 
 
 def _with_notes(a: dict, b: dict) -> Framework:
-    return Framework.model_validate({"id": "x", "title": "X", "goals": [{
-        "id": "1", "title": "One", "objectives": [
-            {"id": "1.1", "text": "Share information", **a},
-            {"id": "1.2", "text": "Train staff", **b},
-        ]}]})
+    return Framework.model_validate(
+        {
+            "id": "x",
+            "title": "X",
+            "goals": [
+                {
+                    "id": "1",
+                    "title": "One",
+                    "objectives": [
+                        {"id": "1.1", "text": "Share information", **a},
+                        {"id": "1.2", "text": "Train staff", **b},
+                    ],
+                }
+            ],
+        }
+    )
 
 
 def test_notes_that_share_key_phrases_are_flagged() -> None:
-    fw = _with_notes({"scope": "Covers the case management system and its dashboards."},
-                     {"scope": "Courses on the case management system.",
-                      "keywords": ["dashboards"]})
+    fw = _with_notes(
+        {"scope": "Covers the case management system and its dashboards."},
+        {"scope": "Courses on the case management system.", "keywords": ["dashboards"]},
+    )
     [warning] = overlapping_notes(fw)
     assert warning.startswith("1.1 and 1.2:")
     assert "“case management”" in warning and "“management system”" in warning
 
 
 def test_a_pointer_to_the_neighbour_is_not_an_overlap() -> None:
-    fw = _with_notes({"scope": "The case management system. Courses on it belong to 1.2."},
-                     {"scope": "Courses and e-learning on the case management system."})
+    fw = _with_notes(
+        {"scope": "The case management system. Courses on it belong to 1.2."},
+        {"scope": "Courses and e-learning on the case management system."},
+    )
     assert overlapping_notes(fw)  # both describe the case management system
-    fw = _with_notes({"scope": "The case management system. E-learning courses belong to 1.2."},
-                     {"scope": "E-learning courses for staff."})
+    fw = _with_notes(
+        {"scope": "The case management system. E-learning courses belong to 1.2."},
+        {"scope": "E-learning courses for staff."},
+    )
     assert overlapping_notes(fw) == []
 
 
@@ -76,7 +92,9 @@ def test_validate_prints_the_warnings_and_still_passes(fwbot_env, tmp_path) -> N
     path.write_text(
         "id: x\ntitle: X\ngoals:\n  - id: '1'\n    title: One\n    objectives:\n"
         "      - {id: '1.1', text: Share information, keywords: [case files]}\n"
-        "      - {id: '1.2', text: Train staff, keywords: [case files]}\n", encoding="utf-8")
+        "      - {id: '1.2', text: Train staff, keywords: [case files]}\n",
+        encoding="utf-8",
+    )
     run = run_fwbot("framework", "validate", path, env=fwbot_env)
     assert run.returncode == 0
     assert b"OK" in run.stdout

@@ -53,8 +53,14 @@ def test_tags_after_the_first_are_more_likely_right_than_wrong(
 
 
 def _tag(**kw) -> Tag:
-    base = {"id": "2.3", "goal": "G2", "score": 0.83, "confidence": "medium",
-            "why": "“train” ↔ “training”", "evidence": "We will train <!channel> officers."}
+    base = {
+        "id": "2.3",
+        "goal": "G2",
+        "score": 0.83,
+        "confidence": "medium",
+        "why": "“train” ↔ “training”",
+        "evidence": "We will train <!channel> officers.",
+    }
     return Tag(**{**base, **kw})
 
 
@@ -65,8 +71,12 @@ def test_the_console_shows_probability_and_evidence() -> None:
 
 
 def test_slack_shows_probability_and_escaped_evidence() -> None:
-    msg = alignment_message(Alignment(tags=[_tag()], no_fit=False), INTERPOL, alignment_id=7,
-                            proposal="We will train officers.")
+    msg = alignment_message(
+        Alignment(tags=[_tag()], no_fit=False),
+        INTERPOL,
+        alignment_id=7,
+        proposal="We will train officers.",
+    )
     texts = []
     for block in msg.blocks:
         if isinstance(block, SectionBlock) and block.text is not None:
@@ -79,12 +89,17 @@ def test_slack_shows_probability_and_escaped_evidence() -> None:
 
 
 def test_slack_sources_show_how_likely_each_is_right() -> None:
-    answer = Answer(answered=True, text="…", citations=[
-        Citation(id="2.3", kind="objective", score=0.87),
-        Citation(id="vision", kind="statement", score=1.0),
-    ])
-    texts = json.dumps([b.to_dict() for m in answer_messages(answer, INTERPOL, exchange_id=None)
-                        for b in m.blocks])
+    answer = Answer(
+        answered=True,
+        text="…",
+        citations=[
+            Citation(id="2.3", kind="objective", score=0.87),
+            Citation(id="vision", kind="statement", score=1.0),
+        ],
+    )
+    texts = json.dumps(
+        [b.to_dict() for m in answer_messages(answer, INTERPOL, exchange_id=None) for b in m.blocks]
+    )
     assert "(87% likely right)" in texts
     assert texts.count("likely right") == 1  # a lookup is certain: no figure
 
@@ -96,18 +111,19 @@ def test_eval_prints_a_reliability_table_and_ece(fwbot_env, tmp_path) -> None:
         '{"id": "a", "question": "Which objective is about training police?", '
         '"expected": ["2.3"]}\n'
         '{"id": "b", "question": "Does INTERPOL have a policy on bananas?", "expected": []}\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     proposals.write_text(
-        json.dumps({"id": "p", "text": PROPOSAL, "primary": "2.3", "acceptable": ["2.3"]})
-        + "\n", encoding="utf-8")
+        json.dumps({"id": "p", "text": PROPOSAL, "primary": "2.3", "acceptable": ["2.3"]}) + "\n",
+        encoding="utf-8",
+    )
     run = run_fwbot("eval", "--questions", questions, "--proposals", proposals, env=fwbot_env)
     out = run.stdout.decode()
     assert run.returncode == 0, run.stderr
     assert "questions: calibration error (ECE)" in out
     assert "reliability of the questions' scores" in out
     assert "score bin" in out and "mean score" in out
-    data = json.loads(run_fwbot("eval", "--json", "--questions", questions,
-                                env=fwbot_env).stdout)
+    data = json.loads(run_fwbot("eval", "--json", "--questions", questions, env=fwbot_env).stdout)
     assert data["questions"]["off_topic_declined"] == 1.0
     assert data["questions"]["scores"]["shown"] >= 1
     assert 0.0 <= data["questions"]["scores"]["ece"] <= 1.0
@@ -116,12 +132,17 @@ def test_eval_prints_a_reliability_table_and_ece(fwbot_env, tmp_path) -> None:
 def test_eval_without_the_scope_notes_reads_the_bare_framework(fwbot_env, tmp_path) -> None:
     questions = tmp_path / "q.jsonl"
     # "I-24/7" is in 1.1's scope note and keywords, not in the framework's own text.
-    questions.write_text('{"id": "a", "question": "Which objective covers the I-24/7 network?", '
-                         '"expected": ["1.1"]}\n', encoding="utf-8")
-    with_notes = json.loads(run_fwbot("eval", "--json", "--questions", questions,
-                                      env=fwbot_env).stdout)
-    bare = json.loads(run_fwbot("eval", "--json", "--no-scope", "--questions", questions,
-                                env=fwbot_env).stdout)
+    questions.write_text(
+        '{"id": "a", "question": "Which objective covers the I-24/7 network?", '
+        '"expected": ["1.1"]}\n',
+        encoding="utf-8",
+    )
+    with_notes = json.loads(
+        run_fwbot("eval", "--json", "--questions", questions, env=fwbot_env).stdout
+    )
+    bare = json.loads(
+        run_fwbot("eval", "--json", "--no-scope", "--questions", questions, env=fwbot_env).stdout
+    )
     assert with_notes["questions"]["hit_at_1"] == 1.0
     assert bare["questions"]["hit_at_1"] < 1.0
 

@@ -45,11 +45,17 @@ def _handed_back(log: str) -> int:
 # postMessage delays: quick enough to finish in the grace period; a few rounds of the work
 # pool; longer than the whole grace period (the work must be cut off, not waited for)
 @pytest.mark.parametrize("post_delay", [0.2, 1.5, 12.0])
-def test_sigterm_under_load_stops_gracefully(fake: FakeSlackAPI, fwbot_env: dict[str, str],
-                                             tmp_path: Path, post_delay: float) -> None:
-    env = {**fwbot_env, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-           "SLACK_API_URL": fake.base_url.rstrip("/"), "FWBOT_SCHEDULER": "false",
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'fwbot.db'}"}
+def test_sigterm_under_load_stops_gracefully(
+    fake: FakeSlackAPI, fwbot_env: dict[str, str], tmp_path: Path, post_delay: float
+) -> None:
+    env = {
+        **fwbot_env,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake.base_url.rstrip("/"),
+        "FWBOT_SCHEDULER": "false",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'fwbot.db'}",
+    }
     env.pop("FWBOT_STOP_GRACE", None)  # the default, 8 s
     log_path = tmp_path / "server.log"
     with log_path.open("w", encoding="utf-8") as err:
@@ -64,8 +70,9 @@ def test_sigterm_under_load_stops_gracefully(fake: FakeSlackAPI, fwbot_env: dict
         stop_serve(proc, grace=5)
 
 
-def _stop_under_load(proc: subprocess.Popen[str], port: int, fake: FakeSlackAPI,
-                     log_path: Path, post_delay: float) -> None:
+def _stop_under_load(
+    proc: subprocess.Popen[str], port: int, fake: FakeSlackAPI, log_path: Path, post_delay: float
+) -> None:
     slack = SlackRequests(SECRET)
     url = f"http://127.0.0.1:{port}/slack/events"
     channel = "C" + secrets.token_hex(5).upper()  # this trial's replies only
@@ -75,8 +82,9 @@ def _stop_under_load(proc: subprocess.Popen[str], port: int, fake: FakeSlackAPI,
 
     def send(i: int) -> None:
         ts = f"{time.time():.0f}.{i:06d}"
-        event = slack.app_mention_event(f"<@UBOT> Which objective is about training? ({i})",
-                                        user="U1", channel=channel, ts=ts)
+        event = slack.app_mention_event(
+            f"<@UBOT> Which objective is about training? ({i})", user="U1", channel=channel, ts=ts
+        )
         try:
             status, _, _ = post(url, slack.event(event), timeout=15)
         except OSError:  # refused or cut off by the stop: not acknowledged, Slack retries
@@ -108,34 +116,45 @@ def _stop_under_load(proc: subprocess.Popen[str], port: int, fake: FakeSlackAPI,
     for t in senders:
         t.join(timeout=20)
     log = log_path.read_text(encoding="utf-8", errors="replace")
-    assert code is not None and took <= EXIT_LIMIT, \
+    assert code is not None and took <= EXIT_LIMIT, (
         f"still running {took:.1f} s after SIGTERM (exit {code})\n{log[-4000:]}"
+    )
     assert code == 0, log[-4000:]
     assert "uncaptured python exception" not in log, log[-4000:]
     assert "Traceback" not in log, log[-4000:]
     assert "stopping" in log
 
-    replied = {c.params.get("thread_ts") for c in fake.calls("chat.postMessage")
-               if c.params.get("channel") == channel}
+    replied = {
+        c.params.get("thread_ts")
+        for c in fake.calls("chat.postMessage")
+        if c.params.get("channel") == channel
+    }
     missing = set(acked) - replied
     handed_back = _handed_back(log)
     assert len(missing) <= handed_back, (
         f"{len(missing)} acknowledged event(s) neither answered nor handed back "
         f"(log says {handed_back}); acked {len(acked)}, answered {len(replied & set(acked))}"
-        f"\n{log[-4000:]}")
+        f"\n{log[-4000:]}"
+    )
     if post_delay > 8:  # nothing could finish in the grace period: the log says what was cut
         assert handed_back >= len(acked), log[-4000:]
 
 
 def test_kill_9_loses_nothing_acknowledged_and_posts_nothing_twice(
-        fake: FakeSlackAPI, fwbot_env: dict[str, str], tmp_path: Path) -> None:
+    fake: FakeSlackAPI, fwbot_env: dict[str, str], tmp_path: Path
+) -> None:
     """Mentions acked while ``chat.postMessage`` is slow, then ``kill -9``: after a restart
     on the same database every one of them has exactly one reply (issue 10, part 1)."""
-    env = {**fwbot_env, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-           "SLACK_API_URL": fake.base_url.rstrip("/"), "FWBOT_SCHEDULER": "false",
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'fwbot.db'}",
-           # a taken-over request waits this + 5 s for posts of the dead process to land
-           "FWBOT_SLACK_TIMEOUT": "4"}
+    env = {
+        **fwbot_env,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake.base_url.rstrip("/"),
+        "FWBOT_SCHEDULER": "false",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'fwbot.db'}",
+        # a taken-over request waits this + 5 s for posts of the dead process to land
+        "FWBOT_SLACK_TIMEOUT": "4",
+    }
     slack = SlackRequests(SECRET)
     channel = "C" + secrets.token_hex(5).upper()
     sent = [f"{time.time():.0f}.{i:06d}" for i in range(8)]
@@ -146,24 +165,31 @@ def test_kill_9_loses_nothing_acknowledged_and_posts_nothing_twice(
             fake.delay("chat.postMessage", 3.0)
             for i, ts in enumerate(sent):
                 event = slack.app_mention_event(
-                    f"<@UBOT> Which objective is about training? ({i})", user="U1",
-                    channel=channel, ts=ts)
-                status, _, _ = post(f"http://127.0.0.1:{port}/slack/events",
-                                    slack.event(event), timeout=15)
+                    f"<@UBOT> Which objective is about training? ({i})",
+                    user="U1",
+                    channel=channel,
+                    ts=ts,
+                )
+                status, _, _ = post(
+                    f"http://127.0.0.1:{port}/slack/events", slack.event(event), timeout=15
+                )
                 assert status == 200
             proc.kill()  # SIGKILL: no handler, no drain
             proc.wait(timeout=10)
         finally:
             stop_serve(proc, grace=5)
         fake.delay("chat.postMessage", 0)
-        before = {c.params.get("thread_ts") for c in fake.calls("chat.postMessage")
-                  if c.params.get("channel") == channel}
+        before = {
+            c.params.get("thread_ts")
+            for c in fake.calls("chat.postMessage")
+            if c.params.get("channel") == channel
+        }
         assert len(before) < len(sent)  # the kill did leave work undone
         proc, _ = start_serve(env, err, timeout=START_TIMEOUT, cwd=REPO_ROOT)
         try:
+
             def replies() -> list[str]:
-                return [str(m.get("thread_ts")) for m in fake.messages(channel)
-                        if m.get("bot_id")]
+                return [str(m.get("thread_ts")) for m in fake.messages(channel) if m.get("bot_id")]
 
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and set(replies()) < set(sent):

@@ -16,15 +16,23 @@ from bot.slack.ids import (
 )
 from tests.slack_fixtures import eventually
 
-PROPOSAL = ("Organise a regional workshop that trains border police officers to check "
-            "travel documents against the stolen passport database.")
-PARAPHRASE = ("Run a regional training workshop so that border police officers learn to "
-              "check travel documents against the database of stolen passports.")
+PROPOSAL = (
+    "Organise a regional workshop that trains border police officers to check "
+    "travel documents against the stolen passport database."
+)
+PARAPHRASE = (
+    "Run a regional training workshop so that border police officers learn to "
+    "check travel documents against the database of stolen passports."
+)
 
 
 def _buttons(message: dict) -> dict[str, str]:
-    return {e["action_id"]: e.get("value") for b in message.get("blocks", [])
-            if b["type"] == "actions" for e in b["elements"]}
+    return {
+        e["action_id"]: e.get("value")
+        for b in message.get("blocks", [])
+        if b["type"] == "actions"
+        for e in b["elements"]
+    }
 
 
 def _align(bot, text: str, user: str = "U1") -> tuple[dict, str]:
@@ -34,13 +42,30 @@ def _align(bot, text: str, user: str = "U1") -> tuple[dict, str]:
     return reply, url
 
 
-def _press(bot, action_id: str, value: str, *, user: str = "U1", channel: str = "C1",
-           trigger_id: str | None = None) -> tuple[object, str]:
+def _press(
+    bot,
+    action_id: str,
+    value: str,
+    *,
+    user: str = "U1",
+    channel: str = "C1",
+    trigger_id: str | None = None,
+) -> tuple[object, str]:
     url = bot.api.response_url()
     r = bot.requests
-    ack = bot.send(r.interaction(r.block_actions_payload(
-        action_id, value, user=user, channel=channel, response_url=url, trigger_id=trigger_id,
-        container_type="message")))
+    ack = bot.send(
+        r.interaction(
+            r.block_actions_payload(
+                action_id,
+                value,
+                user=user,
+                channel=channel,
+                response_url=url,
+                trigger_id=trigger_id,
+                container_type="message",
+            )
+        )
+    )
     return ack, url
 
 
@@ -56,8 +81,12 @@ def test_align_replies_privately_with_tags_and_buttons(slack_bot):
     assert record.suggested_ids and all(i in body for i in record.suggested_ids)
     assert "confidence" in body
     buttons = _buttons(reply)
-    assert set(buttons) == {ACTION_ALIGN_SHARE, ACTION_ALIGN_CONFIRM, ACTION_ALIGN_EDIT,
-                            ACTION_ALIGN_TRACK}
+    assert set(buttons) == {
+        ACTION_ALIGN_SHARE,
+        ACTION_ALIGN_CONFIRM,
+        ACTION_ALIGN_EDIT,
+        ACTION_ALIGN_TRACK,
+    }
     assert set(buttons.values()) == {str(record.id)}
 
 
@@ -71,8 +100,11 @@ def test_align_without_text_answers_with_usage_in_the_ack(slack_bot):
 
 
 def test_user_text_never_pings_anyone(slack_bot):
-    reply, _ = _align(slack_bot, "<!channel> <!here> <!everyone> <@U999> train officers to "
-                                 "use the fingerprint database & share data")
+    reply, _ = _align(
+        slack_bot,
+        "<!channel> <!here> <!everyone> <@U999> train officers to "
+        "use the fingerprint database & share data",
+    )
     raw = json.dumps(reply)
     for ping in ("<!channel>", "<!here>", "<!everyone>", "<@U999>"):
         assert ping not in raw
@@ -112,14 +144,27 @@ def test_edit_tags_opens_a_modal_and_a_correction_is_stored(slack_bot):
     select = view["blocks"][0]["element"]
     assert {o["value"] for o in select.get("initial_options", [])} == set(record.suggested_ids)
     r = slack_bot.requests
-    state = {BLOCK_EDIT_TAGS: {ACTION_EDIT_TAGS: {
-        "type": "multi_static_select",
-        "selected_options": [{"text": {"type": "plain_text", "text": "5.1"}, "value": "5.1"}]}}}
-    ack = slack_bot.send(r.interaction(r.view_submission_payload(
-        VIEW_EDIT_TAGS, state, user="U1", private_metadata=view["private_metadata"])))
+    state = {
+        BLOCK_EDIT_TAGS: {
+            ACTION_EDIT_TAGS: {
+                "type": "multi_static_select",
+                "selected_options": [
+                    {"text": {"type": "plain_text", "text": "5.1"}, "value": "5.1"}
+                ],
+            }
+        }
+    }
+    ack = slack_bot.send(
+        r.interaction(
+            r.view_submission_payload(
+                VIEW_EDIT_TAGS, state, user="U1", private_metadata=view["private_metadata"]
+            )
+        )
+    )
     assert ack.status == 200 and not ack.body  # the modal closes
-    decided = eventually(lambda: (a := slack_bot.store.alignment(record.id)).status != "suggested"
-                         and a)
+    decided = eventually(
+        lambda: (a := slack_bot.store.alignment(record.id)).status != "suggested" and a
+    )
     assert decided.status == "corrected" and decided.final_ids == ("5.1",)
 
 
@@ -191,9 +236,17 @@ def test_when_the_bot_is_not_in_the_channel_the_reply_comes_by_dm(slack_bot):
 def test_message_shortcut_aligns_the_message(slack_bot):
     r = slack_bot.requests
     url = slack_bot.api.response_url()
-    ack = slack_bot.send(r.interaction(r.message_shortcut_payload(
-        SHORTCUT_ALIGN_MESSAGE, {"type": "message", "text": PROPOSAL, "ts": "1.2", "user": "U7"},
-        user="U1", channel="C1", response_url=url)))
+    ack = slack_bot.send(
+        r.interaction(
+            r.message_shortcut_payload(
+                SHORTCUT_ALIGN_MESSAGE,
+                {"type": "message", "text": PROPOSAL, "ts": "1.2", "user": "U7"},
+                user="U1",
+                channel="C1",
+                response_url=url,
+            )
+        )
+    )
     assert ack.status == 200
     (reply,) = slack_bot.responses(url)
     assert _buttons(reply)

@@ -24,8 +24,10 @@ from bot.slack.ids import SHORTCUT_ALIGN_MESSAGE
 from local_slack.files import SIGN_IN_PAGE
 from tests.slack_fixtures import BOT_TOKEN
 
-DIVERSITY = ("Recruit and retain diverse talent across the General Secretariat, and make the "
-             "working environment safe and respectful for all staff.")
+DIVERSITY = (
+    "Recruit and retain diverse talent across the General Secretariat, and make the "
+    "working environment safe and respectful for all staff."
+)
 
 
 def _shortcut(bot, files: list[dict], text: str = "") -> dict:
@@ -33,17 +35,27 @@ def _shortcut(bot, files: list[dict], text: str = "") -> dict:
     r = bot.requests
     url = bot.api.response_url()
     message = {"type": "message", "text": text, "ts": "1700000000.000200", "user": "U7"}
-    ack = bot.send(r.interaction(r.message_shortcut_payload(
-        SHORTCUT_ALIGN_MESSAGE, message, user="U1", channel="C1", response_url=url,
-        files=files)))
+    ack = bot.send(
+        r.interaction(
+            r.message_shortcut_payload(
+                SHORTCUT_ALIGN_MESSAGE,
+                message,
+                user="U1",
+                channel="C1",
+                response_url=url,
+                files=files,
+            )
+        )
+    )
     assert ack.status == 200 and not ack.body  # acked at once; the work comes after
     (reply,) = bot.responses(url)
     return reply
 
 
 def _contexts(reply: dict) -> list[str]:
-    return [e["text"] for b in reply.get("blocks", []) if b["type"] == "context"
-            for e in b["elements"]]
+    return [
+        e["text"] for b in reply.get("blocks", []) if b["type"] == "context" for e in b["elements"]
+    ]
 
 
 def _engine_ids(bot, text: str) -> list[str]:
@@ -69,23 +81,28 @@ def test_a_pdf_is_downloaded_with_the_bot_token_read_and_aligned(slack_bot) -> N
 
 def test_message_text_and_several_documents_are_aligned_together(slack_bot) -> None:
     api = slack_bot.api
-    files = [api.add_file("plan.docx", make_docx([DIVERSITY], heading="People plan")),
-             api.add_file("notes.md", b"# Notes\n\n- **Mentoring** for new recruits\n")]
+    files = [
+        api.add_file("plan.docx", make_docx([DIVERSITY], heading="People plan")),
+        api.add_file("notes.md", b"# Notes\n\n- **Mentoring** for new recruits\n"),
+    ]
     reply = _shortcut(slack_bot, files, text="Our people plan for next year, attached.")
     assert _contexts(reply)[0].split("\n") == [
         f"Read plan.docx: {len(DIVERSITY.split()) + 2} words",
         "Read notes.md: 5 words",
     ]
     (record,) = slack_bot.store.recent_alignments("U1")
-    assert record.text == ("Our people plan for next year, attached.\n\nPeople plan\n"
-                           f"{DIVERSITY}\n\nNotes\n\nMentoring for new recruits")
+    assert record.text == (
+        "Our people plan for next year, attached.\n\nPeople plan\n"
+        f"{DIVERSITY}\n\nNotes\n\nMentoring for new recruits"
+    )
     assert record.suggested_ids
     assert list(record.suggested_ids) == _engine_ids(slack_bot, record.text)
 
 
 def test_files_beyond_the_first_three_are_left_out_and_said(slack_bot) -> None:
-    files = [slack_bot.api.add_file(f"part{i}.txt", f"{TRAINING} Part {i}.".encode())
-             for i in range(5)]
+    files = [
+        slack_bot.api.add_file(f"part{i}.txt", f"{TRAINING} Part {i}.".encode()) for i in range(5)
+    ]
     reply = _shortcut(slack_bot, files)
     assert len(slack_bot.api.calls("file_download")) == 3
     note = _contexts(reply)[0].split("\n")
@@ -103,14 +120,17 @@ def test_a_file_given_only_by_id_is_looked_up_with_files_info(slack_bot) -> None
 
 def test_a_scan_alone_gets_the_reason_and_no_alignment(slack_bot) -> None:
     reply = _shortcut(slack_bot, [slack_bot.api.add_file("scan.pdf", blank_pdf())])
-    assert reply["text"] == ("scan.pdf has no text layer (a scan?): paste the text or attach "
-                             "a PDF with text")
+    assert reply["text"] == (
+        "scan.pdf has no text layer (a scan?): paste the text or attach a PDF with text"
+    )
     assert slack_bot.store.recent_alignments("U1") == []
 
 
 def test_an_unreadable_file_next_to_text_becomes_a_note(slack_bot) -> None:
-    files = [slack_bot.api.add_file("scan.pdf", blank_pdf()),
-             slack_bot.api.add_file("photo.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)]
+    files = [
+        slack_bot.api.add_file("scan.pdf", blank_pdf()),
+        slack_bot.api.add_file("photo.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64),
+    ]
     reply = _shortcut(slack_bot, files, text=TRAINING)
     assert _contexts(reply)[0].split("\n") == [
         "scan.pdf has no text layer (a scan?): paste the text or attach a PDF with text",
@@ -123,14 +143,17 @@ def test_an_unreadable_file_next_to_text_becomes_a_note(slack_bot) -> None:
 
 
 @pytest.mark.parametrize("by_id", [False, True], ids=["sign-in-page", "missing-scope"])
-def test_without_files_read_the_reply_says_which_permission_is_missing(slack_bot,
-                                                                       by_id: bool) -> None:
+def test_without_files_read_the_reply_says_which_permission_is_missing(
+    slack_bot, by_id: bool
+) -> None:
     shared = slack_bot.api.add_file("budget.pdf", make_pdf([TRAINING]))
     slack_bot.api.lack_scope(BOT_TOKEN, "files:read")
     reply = _shortcut(slack_bot, [{"id": shared["id"]}] if by_id else [shared])
     name = f"the file {shared['id']}" if by_id else "budget.pdf"  # files.info said nothing
-    assert reply["text"] == (f"{name} can't be read: the app lacks Slack's files:read "
-                             "permission (an admin needs to reinstall it with that scope)")
+    assert reply["text"] == (
+        f"{name} can't be read: the app lacks Slack's files:read "
+        "permission (an admin needs to reinstall it with that scope)"
+    )
     if by_id:
         assert slack_bot.api.calls("files.info")[0].error == "missing_scope"
     else:
@@ -140,8 +163,9 @@ def test_without_files_read_the_reply_says_which_permission_is_missing(slack_bot
 def test_a_file_over_the_limit_is_refused_without_downloading_it(slack_bot) -> None:
     shared = slack_bot.api.add_file("huge.pdf", b"%PDF-1.4 tiny", size=MAX_BYTES * 3)
     reply = _shortcut(slack_bot, [shared])
-    assert reply["text"] == ("huge.pdf is 30 MB, over the 10 MB limit: attach a smaller file "
-                             "or paste the text")
+    assert reply["text"] == (
+        "huge.pdf is 30 MB, over the 10 MB limit: attach a smaller file or paste the text"
+    )
     assert slack_bot.api.calls("file_download") == []
 
 
@@ -166,8 +190,9 @@ def test_file_names_are_shown_not_acted_on(slack_bot) -> None:
     assert "<!channel>" not in raw and "&lt;!channel&gt; plan.txt" in raw
 
 
-def test_an_unexpected_failure_while_reading_is_told_with_a_reference(slack_bot,
-                                                                       monkeypatch) -> None:
+def test_an_unexpected_failure_while_reading_is_told_with_a_reference(
+    slack_bot, monkeypatch
+) -> None:
     from bot.slack.listeners import align as listener
 
     def broken(client):
@@ -237,8 +262,11 @@ def test_the_token_goes_only_to_slack_and_never_along_a_redirect(fake_slack) -> 
     finally:
         server.shutdown()
         server.server_close()
-    for url in ("https://evil.example/files-pri/x.pdf", "http://files.slack.com/x.pdf",
-                "file:///etc/passwd"):
+    for url in (
+        "https://evil.example/files-pri/x.pdf",
+        "http://files.slack.com/x.pdf",
+        "file:///etc/passwd",
+    ):
         with pytest.raises(FetchError, match="not stored on Slack"):
             fetch(url)  # refused before any connection (the test network guard would raise)
 
@@ -248,8 +276,9 @@ def test_a_download_bigger_than_slack_said_is_refused(fake_slack) -> None:
     fetch = slack_fetcher(BOT_TOKEN, api_url=fake_slack.base_url, max_bytes=1000)
     with pytest.raises(FetchError) as caught:
         fetch(shared["url_private"])
-    assert caught.value.reason == ("is 2 KB, over the 1 KB limit: attach a smaller file or "
-                                   "paste the text")
+    assert caught.value.reason == (
+        "is 2 KB, over the 1 KB limit: attach a smaller file or paste the text"
+    )
 
 
 def test_read_message_files_takes_any_fetch() -> None:
@@ -259,27 +288,44 @@ def test_read_message_files_takes_any_fetch() -> None:
         return TRAINING.encode()
 
     read = read_message_files(
-        [{"name": "a.txt", "url_private": "https://files.slack.com/a"},
-         {"name": "b.txt", "url_private": "https://files.slack.com/down"},
-         {"name": "c.txt", "id": "F3"}],
-        fetch=fetch, file_info=lambda file_id: {"ok": False, "error": "file_not_found"})
+        [
+            {"name": "a.txt", "url_private": "https://files.slack.com/a"},
+            {"name": "b.txt", "url_private": "https://files.slack.com/down"},
+            {"name": "c.txt", "id": "F3"},
+        ],
+        fetch=fetch,
+        file_info=lambda file_id: {"ok": False, "error": "file_not_found"},
+    )
     assert [d.name for d in read.documents] == ["a.txt"]
-    assert read.note() == ("Read a.txt: 29 words\n"
-                           "b.txt took more than 20 s to download: try again\n"
-                           "c.txt was deleted")
+    assert read.note() == (
+        "Read a.txt: 29 words\nb.txt took more than 20 s to download: try again\nc.txt was deleted"
+    )
     assert read.proposal("  ") == TRAINING
     assert FilesRead().note() is None and FilesRead().proposal("hi") == "hi"
 
 
 def test_a_markdown_file_opening_with_an_html_comment_is_not_a_sign_in_page() -> None:
     md = b"<!-- template v2 -->\n# Border training\n\nTrain **officers** on passports.\n"
-    read = read_message_files([{"name": "plan.md", "filetype": "markdown",
-                                "url_private": "https://files.slack.com/plan.md"}],
-                              fetch=lambda url: md)
+    read = read_message_files(
+        [
+            {
+                "name": "plan.md",
+                "filetype": "markdown",
+                "url_private": "https://files.slack.com/plan.md",
+            }
+        ],
+        fetch=lambda url: md,
+    )
     assert read.problems == []
     assert read.documents[0].text == "Border training\n\nTrain officers on passports."
-    signed_out = read_message_files([{"name": "plan.md", "filetype": "markdown",
-                                      "url_private": "https://files.slack.com/plan.md"}],
-                                    fetch=lambda url: SIGN_IN_PAGE)
+    signed_out = read_message_files(
+        [
+            {
+                "name": "plan.md",
+                "filetype": "markdown",
+                "url_private": "https://files.slack.com/plan.md",
+            }
+        ],
+        fetch=lambda url: SIGN_IN_PAGE,
+    )
     assert [p.code for p in signed_out.problems] == ["scope"]
-

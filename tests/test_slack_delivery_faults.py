@@ -18,8 +18,9 @@ ROOT = "500.000001"
 def _ask(bot, question: str = "What does objective 1.3 say?") -> None:
     """A mention in C1 (the user's message is in the channel, as in Slack)."""
     bot.api.add_message("C1", f"<@UBOT> {question}", user="U1", ts=ROOT)
-    req = bot.requests.event(bot.requests.app_mention_event(
-        f"<@UBOT> {question}", user="U1", channel="C1", ts=ROOT))
+    req = bot.requests.event(
+        bot.requests.app_mention_event(f"<@UBOT> {question}", user="U1", channel="C1", ts=ROOT)
+    )
     assert bot.send(req).status == 200
 
 
@@ -29,8 +30,9 @@ def _bot_replies(bot) -> list[dict]:
 
 def _answered(bot):
     """The work is done: the exchange has the ts of the posted answer."""
-    return eventually(lambda: [e for e in bot.store.thread_exchanges("C1", ROOT)
-                               if e.reply_ts], timeout=15)
+    return eventually(
+        lambda: [e for e in bot.store.thread_exchanges("C1", ROOT) if e.reply_ts], timeout=15
+    )
 
 
 def test_a_post_slower_than_the_client_timeout_is_found_not_resent_nor_apologised(slack_bot):
@@ -47,8 +49,7 @@ def test_a_post_slower_than_the_client_timeout_is_found_not_resent_nor_apologise
 
 def test_service_unavailable_twice_then_ok_answers_once_without_apology(slack_bot):
     slack_bot.deps.delivery.backoff = 0.05
-    slack_bot.api.fail_next("chat.postMessage", status=503, error="service_unavailable",
-                            times=2)
+    slack_bot.api.fail_next("chat.postMessage", status=503, error="service_unavailable", times=2)
     _ask(slack_bot)
     _answered(slack_bot)
     (reply,) = _bot_replies(slack_bot)
@@ -60,8 +61,9 @@ def test_service_unavailable_twice_then_ok_answers_once_without_apology(slack_bo
 def test_internal_errors_until_attempts_run_out_give_one_apology(slack_bot):
     delivery = slack_bot.deps.delivery
     delivery.backoff = 0.05
-    slack_bot.api.fail_next("chat.postMessage", status=500, error="internal_error",
-                            times=delivery.max_attempts)
+    slack_bot.api.fail_next(
+        "chat.postMessage", status=500, error="internal_error", times=delivery.max_attempts
+    )
     _ask(slack_bot)
     replies = eventually(lambda: _bot_replies(slack_bot), timeout=15)
     (apology,) = replies

@@ -18,8 +18,9 @@ from tests.slack_fixtures import close_bot, make_bot
 
 def test_home_shows_the_framework_and_my_recent_alignments(slack_bot):
     r = slack_bot.requests
-    _, url = slack_bot.command("Train border officers to use the stolen passport database",
-                               user="U1")
+    _, url = slack_bot.command(
+        "Train border officers to use the stolen passport database", user="U1"
+    )
     slack_bot.responses(url)
     slack_bot.send(r.event(r.app_home_opened_event("U1")))
     (published,) = slack_bot.api.wait_for("views.publish")
@@ -37,7 +38,8 @@ def test_home_shows_the_framework_and_my_recent_alignments(slack_bot):
 
 
 def test_a_plugin_feature_adds_its_home_section_through_the_same_path(
-        assistant, fake_slack, tmp_path):
+    assistant, fake_slack, tmp_path
+):
     """Progress tracking's "Your initiatives" and a plug-in's section both reach App Home
     through the ``home_section`` extension point; the built-in order comes first."""
     from slack_sdk.models.blocks import SectionBlock
@@ -47,9 +49,11 @@ def test_a_plugin_feature_adds_its_home_section_through_the_same_path(
 
     db = Database(f"sqlite:///{tmp_path / 'plugin.db'}")
     db.migrate()
-    notes = Feature("notes", lambda app, deps: None,
-                    home_section=lambda deps: lambda user: [
-                        SectionBlock(text=f"*Team notes* for {user}")])
+    notes = Feature(
+        "notes",
+        lambda app, deps: None,
+        home_section=lambda deps: lambda user: [SectionBlock(text=f"*Team notes* for {user}")],
+    )
     bot = make_bot(assistant, db, fake_slack, plugins=[notes])
     try:
         assert bot.deps.extensions is not None
@@ -71,8 +75,9 @@ def test_two_features_cannot_both_handle_tracking(assistant, fake_slack, tmp_pat
 
     db = Database(f"sqlite:///{tmp_path / 'plugin.db'}")
     db.migrate()
-    rival = Feature("other-tracker", lambda app, deps: None,
-                    track=lambda deps: lambda body, alignment_id: None)
+    rival = Feature(
+        "other-tracker", lambda app, deps: None, track=lambda deps: lambda body, alignment_id: None
+    )
     try:
         with pytest.raises(ValueError, match="two features handle tracking"):
             make_bot(assistant, db, fake_slack, plugins=[rival])
@@ -94,13 +99,23 @@ def test_two_replicas_on_one_postgresql_reply_once(assistant, fake_slack, pg_sch
     db_a.migrate()
     db_b.migrate()  # a second replica starting: migrating again is a no-op
     a, b = make_bot(assistant, db_a, fake_slack), make_bot(assistant, db_b, fake_slack)
-    req = a.requests.event(a.requests.app_mention_event(
-        "<@UBOT> What does 1.2 say?", user="U1", channel="C1", ts="1.000001"), event_id="EvR1")
-    retry = a.requests.event(a.requests.app_mention_event(
-        "<@UBOT> What does 1.2 say?", user="U1", channel="C1", ts="1.000001"), event_id="EvR1",
-        retry_num=1)
-    threads = [threading.Thread(target=a.send, args=(req,)),
-               threading.Thread(target=b.send, args=(retry,))]
+    req = a.requests.event(
+        a.requests.app_mention_event(
+            "<@UBOT> What does 1.2 say?", user="U1", channel="C1", ts="1.000001"
+        ),
+        event_id="EvR1",
+    )
+    retry = a.requests.event(
+        a.requests.app_mention_event(
+            "<@UBOT> What does 1.2 say?", user="U1", channel="C1", ts="1.000001"
+        ),
+        event_id="EvR1",
+        retry_num=1,
+    )
+    threads = [
+        threading.Thread(target=a.send, args=(req,)),
+        threading.Thread(target=b.send, args=(retry,)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -119,17 +134,21 @@ def test_two_replicas_on_one_postgresql_reply_once(assistant, fake_slack, pg_sch
 
 
 def test_plain_text_removes_the_bots_mention_and_unwraps_markup():
-    text = ("<@UBOT> does <@U123|ana> care about <#C1|general> and "
-            "<https://example.org|this link> &amp; &lt;tags&gt;?")
+    text = (
+        "<@UBOT> does <@U123|ana> care about <#C1|general> and "
+        "<https://example.org|this link> &amp; &lt;tags&gt;?"
+    )
     assert plain_text(text, bot_user_id="UBOT") == (
-        "does @ana care about #general and this link & <tags>?")
+        "does @ana care about #general and this link & <tags>?"
+    )
     assert plain_text("&amp;lt; stays literal") == "&lt; stays literal"
     assert plain_text(None) == "" and plain_text("<!here> hi") == "@here hi"
     assert mentions("hi <@UBOT>", "UBOT") and not mentions("hi <@U2>", "UBOT")
 
 
-@pytest.mark.parametrize("given", ["http://127.0.0.1:9/api", "http://127.0.0.1:9/api/",
-                                   "http://127.0.0.1:9/api//"])
+@pytest.mark.parametrize(
+    "given", ["http://127.0.0.1:9/api", "http://127.0.0.1:9/api/", "http://127.0.0.1:9/api//"]
+)
 def test_slack_api_url_gets_one_trailing_slash(monkeypatch, given):
     monkeypatch.setenv("SLACK_API_URL", given)
     assert Settings(_env_file=None).slack_api_url == "http://127.0.0.1:9/api/"
@@ -176,8 +195,11 @@ def test_event_claims_are_pruned_after_a_day(tmp_path):
     def event(event_id: str) -> bool:
         """True when the event went on to the listeners."""
         passed = []
-        body = {"type": "event_callback", "event_id": event_id,
-                "event": {"type": "app_mention", "user": "U1"}}
+        body = {
+            "type": "event_callback",
+            "event_id": event_id,
+            "event": {"type": "app_mention", "user": "U1"},
+        }
         middleware(Req(), body, {}, lambda: passed.append(1))
         return bool(passed)
 
@@ -186,20 +208,50 @@ def test_event_claims_are_pruned_after_a_day(tmp_path):
     assert not event("Ev1")  # a late retry within the day is still dropped
     now[0] = start + timedelta(days=1, hours=2)
     assert event("Ev2")  # the hourly prune ran first and removed Ev1's claim
-    assert WorkStore(db).receive("Ev1", kind=None, body=None, owner="t",
-                                 lease=timedelta(minutes=1), is_dead=lambda o: False) == "new"
+    assert (
+        WorkStore(db).receive(
+            "Ev1",
+            kind=None,
+            body=None,
+            owner="t",
+            lease=timedelta(minutes=1),
+            is_dead=lambda o: False,
+        )
+        == "new"
+    )
 
 
 def test_channel_chatter_writes_no_event_claim(slack_bot):
     r = slack_bot.requests
-    chatter = r.event(r.channel_message_event("lunch?", user="U1", channel="C1",
-                                              ts="1.000009"), event_id="EvChat")
+    chatter = r.event(
+        r.channel_message_event("lunch?", user="U1", channel="C1", ts="1.000009"), event_id="EvChat"
+    )
     assert slack_bot.send(chatter).status == 200
     seen = WorkStore(slack_bot.store.database)
-    assert seen.receive("EvChat", kind=None, body=None, owner="t", lease=timedelta(minutes=1),
-                        is_dead=lambda o: False) == "new"  # nobody claimed it before
-    dm = r.event(r.message_im_event("What does 1.1 say?", user="U1", channel="D1",
-                                    ts="1.000010"), event_id="EvDM")
+    assert (
+        seen.receive(
+            "EvChat",
+            kind=None,
+            body=None,
+            owner="t",
+            lease=timedelta(minutes=1),
+            is_dead=lambda o: False,
+        )
+        == "new"
+    )  # nobody claimed it before
+    dm = r.event(
+        r.message_im_event("What does 1.1 say?", user="U1", channel="D1", ts="1.000010"),
+        event_id="EvDM",
+    )
     slack_bot.send(dm)
-    assert seen.receive("EvDM", kind=None, body=None, owner="t", lease=timedelta(minutes=1),
-                        is_dead=lambda o: False) == "duplicate"  # answered events are kept
+    assert (
+        seen.receive(
+            "EvDM",
+            kind=None,
+            body=None,
+            owner="t",
+            lease=timedelta(minutes=1),
+            is_dead=lambda o: False,
+        )
+        == "duplicate"
+    )  # answered events are kept

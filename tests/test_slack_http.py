@@ -87,20 +87,29 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(module_fake_slack: FakeSlackAPI, fwbot_env: dict[str, str],
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(
+    module_fake_slack: FakeSlackAPI,
+    fwbot_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Server]:
     fake = module_fake_slack
     tmp = tmp_path_factory.mktemp("fwbot-serve")
     database_url = f"sqlite:///{tmp / 'fwbot.db'}"
-    env = {**fwbot_env, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-           "SLACK_API_URL": fake.base_url.rstrip("/"), "DATABASE_URL": database_url}
+    env = {
+        **fwbot_env,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake.base_url.rstrip("/"),
+        "DATABASE_URL": database_url,
+    }
     log = tmp / "server.log"
     with log.open("w", encoding="utf-8") as err:
         try:
             proc, port = start_serve(env, err, timeout=START_TIMEOUT, cwd=REPO_ROOT)
         except ServerDidNotStart as exc:
-            pytest.fail(f"{exc}\nlog:\n"
-                        + log.read_text(encoding="utf-8", errors="replace")[-4000:])
+            pytest.fail(
+                f"{exc}\nlog:\n" + log.read_text(encoding="utf-8", errors="replace")[-4000:]
+            )
     try:
         yield Server(proc, port, log, fake, SlackRequests(SECRET), database_url)
     finally:
@@ -135,22 +144,28 @@ def _texts(obj: Any) -> Iterator[str]:
 
 def _mention(server: Server, question: str, channel: str) -> tuple[dict[str, Any], str]:
     ts = _ts()
-    event = server.slack.app_mention_event(f"<@UBOT> {question}", user="U1", channel=channel,
-                                           ts=ts)
+    event = server.slack.app_mention_event(f"<@UBOT> {question}", user="U1", channel=channel, ts=ts)
     return event, ts
 
 
 def _thread_posts(fake: FakeSlackAPI, channel: str, ts: str) -> list[Call]:
-    return [c for c in fake.calls("chat.postMessage")
-            if c.params.get("channel") == channel and c.params.get("thread_ts") == ts]
+    return [
+        c
+        for c in fake.calls("chat.postMessage")
+        if c.params.get("channel") == channel and c.params.get("thread_ts") == ts
+    ]
 
 
 def _total(server: Server, metric: str) -> float:
     """The sum of ``metric``'s samples (every label set) in /metrics."""
     status, _, body = server.get("/metrics")
     assert status == 200
-    return sum(float(value) for value in re.findall(
-        rf"^{re.escape(metric)}(?:\{{[^}}]*\}})? (\S+)$", body.decode(), re.M))
+    return sum(
+        float(value)
+        for value in re.findall(
+            rf"^{re.escape(metric)}(?:\{{[^}}]*\}})? (\S+)$", body.decode(), re.M
+        )
+    )
 
 
 def _kept(server: Server) -> int:
@@ -174,23 +189,28 @@ def test_healthz_is_ok(server: Server) -> None:
 
 
 def test_metrics_count_slack_requests(server: Server) -> None:
-    usage = server.slack.slash_command("/align", "", user_id="U1", channel_id=_unique("C"),
-                                       response_url=server.fake.response_url())
+    usage = server.slack.slash_command(
+        "/align", "", user_id="U1", channel_id=_unique("C"), response_url=server.fake.response_url()
+    )
     assert server.send(usage)[0] == 200
     status, headers, body = server.get("/metrics")
     assert status == 200
     assert headers["Content-Type"].startswith("text/plain")
     text = body.decode()
     assert "fwbot_slack_requests" in text
-    assert re.search(r'^fwbot_slack_requests_total\{kind="command:/align"\} [1-9]', text, re.M), \
+    assert re.search(r'^fwbot_slack_requests_total\{kind="command:/align"\} [1-9]', text, re.M), (
         text
+    )
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/nope"), ("POST", "/nope"),
-                                              ("GET", "/slack/events"), ("POST", "/healthz")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/nope"), ("POST", "/nope"), ("GET", "/slack/events"), ("POST", "/healthz")],
+)
 def test_unknown_routes_are_404(server: Server, method: str, path: str) -> None:
-    request = urllib.request.Request(server.root + path, data=b"{}" if method == "POST" else None,
-                                     method=method)
+    request = urllib.request.Request(
+        server.root + path, data=b"{}" if method == "POST" else None, method=method
+    )
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(request, timeout=10)
     assert err.value.code == 404
@@ -210,9 +230,13 @@ def test_align_acks_empty_then_replies_privately(server: Server, objective_ids: 
     url = server.fake.response_url()
     token = url.rsplit("/", 1)[-1]
     req = server.slack.slash_command(
-        "/align", "We will train forensic specialists from member countries in digital evidence "
-        "and share best practices through regional workshops.", user_id="U1",
-        channel_id=_unique("C"), response_url=url)
+        "/align",
+        "We will train forensic specialists from member countries in digital evidence "
+        "and share best practices through regional workshops.",
+        user_id="U1",
+        channel_id=_unique("C"),
+        response_url=url,
+    )
     kept = _kept(server)
     sent = time.monotonic()
     status, _, body = server.send(req)
@@ -221,8 +245,9 @@ def test_align_acks_empty_then_replies_privately(server: Server, objective_ids: 
     assert body == b""
     assert acked < SLACK_ACK_LIMIT
     assert _kept(server) == kept + 1  # kept before the ack, to be done after it
-    [reply] = server.fake.wait_for("response_url", timeout=REPLY_TIMEOUT,
-                                   where=lambda c: c.params["_token"] == token)
+    [reply] = server.fake.wait_for(
+        "response_url", timeout=REPLY_TIMEOUT, where=lambda c: c.params["_token"] == token
+    )
     assert reply.status == 200, reply.response
     assert reply.params["response_type"] == "ephemeral"
     shown = "\n".join(_texts(reply.params["blocks"]))
@@ -232,8 +257,9 @@ def test_align_acks_empty_then_replies_privately(server: Server, objective_ids: 
 def test_align_without_text_answers_usage_in_the_ack(server: Server) -> None:
     url = server.fake.response_url()
     token = url.rsplit("/", 1)[-1]
-    req = server.slack.slash_command("/align", "  ", user_id="U1", channel_id=_unique("C"),
-                                     response_url=url)
+    req = server.slack.slash_command(
+        "/align", "  ", user_id="U1", channel_id=_unique("C"), response_url=url
+    )
     kept = _kept(server)
     status, headers, body = server.send(req)
     assert status == 200
@@ -257,8 +283,10 @@ def test_mention_is_answered_in_its_thread(server: Server) -> None:
     status, _, _ = server.send(server.slack.event(event))
     assert status == 200
     [reply] = server.fake.wait_for(
-        "chat.postMessage", timeout=REPLY_TIMEOUT,
-        where=lambda c: c.params.get("channel") == channel)
+        "chat.postMessage",
+        timeout=REPLY_TIMEOUT,
+        where=lambda c: c.params.get("channel") == channel,
+    )
     assert reply.params["thread_ts"] == ts
     assert reply.ok, reply.response
     assert reply.params.get("text")
@@ -269,8 +297,11 @@ def test_a_retried_event_is_answered_once(server: Server) -> None:
     event, ts = _mention(server, "How do we work with the private sector?", channel)
     event_id = _unique("Ev")
     assert server.send(server.slack.event(event, event_id=event_id))[0] == 200
-    server.fake.wait_for("chat.postMessage", timeout=REPLY_TIMEOUT,
-                         where=lambda c: c.params.get("channel") == channel)
+    server.fake.wait_for(
+        "chat.postMessage",
+        timeout=REPLY_TIMEOUT,
+        where=lambda c: c.params.get("channel") == channel,
+    )
     retry = server.slack.event(event, event_id=event_id, retry_num=1)
     assert retry.headers["X-Slack-Retry-Num"] == "1"
     duplicates = _total(server, "fwbot_duplicate_events_total")
@@ -290,15 +321,22 @@ def _command_or_mention(server: Server, kind: str) -> tuple[SignedRequest, Any]:
     if kind == "command":
         url = server.fake.response_url()
         token = url.rsplit("/", 1)[-1]
-        req = server.slack.slash_command("/align", "Train investigators in open-source "
-                                         "intelligence.", user_id="U1", channel_id=channel,
-                                         response_url=url)
-        return req, lambda: [c for c in server.fake.calls()
-                             if c.params.get("_token") == token or
-                             c.params.get("channel") == channel]
+        req = server.slack.slash_command(
+            "/align",
+            "Train investigators in open-source intelligence.",
+            user_id="U1",
+            channel_id=channel,
+            response_url=url,
+        )
+        return req, lambda: [
+            c
+            for c in server.fake.calls()
+            if c.params.get("_token") == token or c.params.get("channel") == channel
+        ]
     event, _ = _mention(server, "What is our vision?", channel)
-    return server.slack.event(event), lambda: [c for c in server.fake.calls()
-                                               if c.params.get("channel") == channel]
+    return server.slack.event(event), lambda: [
+        c for c in server.fake.calls() if c.params.get("channel") == channel
+    ]
 
 
 def _assert_refused_before_the_app(server: Server, req: SignedRequest, reason: str) -> None:
@@ -362,8 +400,10 @@ def _refusals_since(server: Server, offset: int, count: int) -> list[re.Match[st
         lines = _log_since(server, offset).decode("utf-8", "replace").splitlines()
         found = [m for m in map(REFUSAL.search, lines) if m]
         if len(found) >= count or time.monotonic() > deadline:
-            assert len(found) == count, f"{len(found)} refusal lines, {count} expected:\n" + \
-                "\n".join(line[:300] for line in lines[-20:])
+            assert len(found) == count, (
+                f"{len(found)} refusal lines, {count} expected:\n"
+                + "\n".join(line[:300] for line in lines[-20:])
+            )
             return found
 
 
@@ -392,8 +432,11 @@ def _raw_http(server: Server, head: bytes, timeout: float = 10) -> bytes:
 def test_unsigned_malformed_json_is_401_and_one_short_log_line(server: Server) -> None:
     marker = _unique("BODYMARK")
     start = _log_size(server)
-    status, body = _post_bytes(server.events_url, b'{"type": "event_callback", "' +
-                               marker.encode() + b'" oops', {"Content-Type": "application/json"})
+    status, body = _post_bytes(
+        server.events_url,
+        b'{"type": "event_callback", "' + marker.encode() + b'" oops',
+        {"Content-Type": "application/json"},
+    )
     assert status == 401
     assert len(body) < 64, body
     [refusal] = _refusals_since(server, start, 1)
@@ -410,8 +453,10 @@ def test_ten_unsigned_large_bodies_add_little_to_the_log(server: Server) -> None
     marker = _unique("BIGMARK").encode()
     body = b'{"type": "event_callback", "text": "' + marker + b"x" * 500_000 + b'"}'
     start = _log_size(server)
-    statuses = [_post_bytes(server.events_url, body, {"Content-Type": "application/json"})[0]
-                for _ in range(10)]
+    statuses = [
+        _post_bytes(server.events_url, body, {"Content-Type": "application/json"})[0]
+        for _ in range(10)
+    ]
     assert set(statuses) <= {401, 413}, statuses
     refusals = _refusals_since(server, start, 10)
     assert {m.group(4) for m in refusals} <= {"401", "413"}
@@ -423,9 +468,12 @@ def test_ten_unsigned_large_bodies_add_little_to_the_log(server: Server) -> None
 def test_a_body_over_the_limit_is_413_before_it_is_sent(server: Server) -> None:
     """The server answers from the headers alone: the 50 MB body is never sent."""
     start = _log_size(server)
-    answer = _raw_http(server, b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                               b"Content-Type: application/json\r\n"
-                               b"Content-Length: 50000000\r\n\r\n")
+    answer = _raw_http(
+        server,
+        b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\n"
+        b"Content-Length: 50000000\r\n\r\n",
+    )
     assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
     assert len(answer) < 1000, answer
     [refusal] = _refusals_since(server, start, 1)
@@ -449,8 +497,10 @@ SIGNED_MALFORMED = {
     "JSON array": (b'[{"type": "event_callback"}]', "application/json"),
     "payload not JSON": (b"payload=%7Bnot+json", "application/x-www-form-urlencoded"),
     "not UTF-8": (b"command=%2Falign&text=\xff\xfe", "application/x-www-form-urlencoded"),
-    "bad form encoding": (b"command=%2Falign&text=%E2%28&garbage",
-                          "application/x-www-form-urlencoded"),
+    "bad form encoding": (
+        b"command=%2Falign&text=%E2%28&garbage",
+        "application/x-www-form-urlencoded",
+    ),
 }
 
 
@@ -458,8 +508,9 @@ SIGNED_MALFORMED = {
 def test_a_signed_malformed_body_is_400(server: Server, case: str) -> None:
     data, content_type = SIGNED_MALFORMED[case]
     start = _log_size(server)
-    status, body = _post_bytes(server.events_url, data,
-                               {"Content-Type": content_type, **sign(data, SECRET)})
+    status, body = _post_bytes(
+        server.events_url, data, {"Content-Type": content_type, **sign(data, SECRET)}
+    )
     assert status == 400, body
     assert len(body) < 64
     [refusal] = _refusals_since(server, start, 1)
@@ -475,16 +526,20 @@ def test_metrics_count_refusals_by_status_and_reason(server: Server) -> None:
     assert server.send(server.slack.resign(req, secret="not-the-secret"))[0] == 401
     assert server.send(server.slack.resign(req, timestamp=int(time.time()) - 600))[0] == 401
     assert server.send(server.slack.resign(req, timestamp=int(time.time()) + 600))[0] == 401
-    assert _raw_http(server, b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
-                             b"Content-Length: 1000001\r\n\r\n").startswith(b"HTTP/1.1 413")
+    assert _raw_http(
+        server, b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 1000001\r\n\r\n"
+    ).startswith(b"HTTP/1.1 413")
     bad = b'{"type": '
     assert _post_bytes(server.events_url, bad, {**json_type, **sign(bad, SECRET)})[0] == 400
     assert server.send(req)[0] == 200  # a good request is no refusal
     after = _rejections(server)
     added = {key: after[key] - before.get(key, 0) for key in after}
     assert {key: n for key, n in added.items() if n} == {
-        ("401", "bad_signature"): 2, ("401", "stale"): 2, ("413", "too_large"): 1,
-        ("400", "malformed"): 1}
+        ("401", "bad_signature"): 2,
+        ("401", "stale"): 2,
+        ("413", "too_large"): 1,
+        ("400", "malformed"): 1,
+    }
     assert ("500", "error") in after  # shown, at 0 until the app fails on a request
 
 
@@ -507,13 +562,21 @@ class _UnreadableBody:
         raise AssertionError("the body was read")
 
 
-def _call(wsgi: SlackWSGI, body: Any, headers: dict[str, str],
-          length: int) -> tuple[str, bytes]:
-    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/slack/events", "REMOTE_ADDR": "10.0.0.9",
-               "CONTENT_LENGTH": str(length), "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.input": body,
-               **{"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()
-                  if k != "Content-Type"},
-               "CONTENT_TYPE": headers.get("Content-Type", "")}
+def _call(wsgi: SlackWSGI, body: Any, headers: dict[str, str], length: int) -> tuple[str, bytes]:
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/slack/events",
+        "REMOTE_ADDR": "10.0.0.9",
+        "CONTENT_LENGTH": str(length),
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.input": body,
+        **{
+            "HTTP_" + k.upper().replace("-", "_"): v
+            for k, v in headers.items()
+            if k != "Content-Type"
+        },
+        "CONTENT_TYPE": headers.get("Content-Type", ""),
+    }
     got: list[str] = []
     answer = b"".join(wsgi(environ, lambda status, _headers: got.append(status)))
     return got[0], answer
@@ -532,8 +595,9 @@ def test_a_request_the_app_fails_on_is_500_and_counted(caplog: pytest.LogCapture
     wsgi = _front(app, metrics)
     req = SlackRequests(SECRET).url_verification("challenge")
     with caplog.at_level("INFO", logger="fwbot.slack"):
-        status, body = _call(wsgi, io.BytesIO(req.body.encode()), req.headers,
-                             len(req.body.encode()))
+        status, body = _call(
+            wsgi, io.BytesIO(req.body.encode()), req.headers, len(req.body.encode())
+        )
     assert status.startswith("500 ") and len(body) < 64
     assert app.dispatched == 1
     assert _counted(metrics, "500", "error") == 1
@@ -545,8 +609,9 @@ def test_the_app_refuses_a_body_over_the_limit_unread() -> None:
     """Served by something other than waitress, the Content-Length check still holds."""
     metrics, app = Metrics(), _ExplodingApp()
     wsgi = _front(app, metrics)
-    status, body = _call(wsgi, _UnreadableBody(), {"Content-Type": "application/json"},
-                         MAX_BODY_BYTES + 1)
+    status, body = _call(
+        wsgi, _UnreadableBody(), {"Content-Type": "application/json"}, MAX_BODY_BYTES + 1
+    )
     assert status.startswith("413 ") and len(body) < 64
     assert _counted(metrics, "413", "too_large") == 1
     assert app.dispatched == 0

@@ -28,8 +28,10 @@ from bot.storage.progress_records import NewInitiative
 from tests.progress_fixtures import dump
 from tests.slack_fixtures import ADMIN, START, eventually
 
-PROPOSAL = ("Organise a regional workshop that trains border police officers to check "
-            "travel documents against the stolen passport database.")
+PROPOSAL = (
+    "Organise a regional workshop that trains border police officers to check "
+    "travel documents against the stolen passport database."
+)
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -49,15 +51,23 @@ def reply(bot, text: str, **kw) -> str:
     return answer["text"]
 
 
-def initiative(bot, title: str = "Border training", *, owner: str = "U1",
-               ids: tuple[str, ...] = ("1.1",), status: str | None = "at_risk",
-               percent: int | None = 30, days_ago: int = 10) -> int:
+def initiative(
+    bot,
+    title: str = "Border training",
+    *,
+    owner: str = "U1",
+    ids: tuple[str, ...] = ("1.1",),
+    status: str | None = "at_risk",
+    percent: int | None = 30,
+    days_ago: int = 10,
+) -> int:
     """An initiative whose last update (if ``status``) was ``days_ago`` days ago."""
     then = START - timedelta(days=days_ago)
     bot.clock.now = then
     try:
-        record = bot.progress.create(NewInitiative(title=title, owner_id=owner,
-                                                   objective_ids=ids), actor=owner)
+        record = bot.progress.create(
+            NewInitiative(title=title, owner_id=owner, objective_ids=ids), actor=owner
+        )
         if status:
             bot.progress.post_update(record.id, actor=owner, status=status, percent=percent)
     finally:
@@ -74,8 +84,9 @@ def blocks_by_id(view: dict) -> dict[str, dict]:
     return {b.get("block_id"): b for b in view["blocks"]}
 
 
-def update_state(view: dict, *, status: str, percent: str = "", note: str = "",
-                 initiative_id: int | None = None) -> dict:
+def update_state(
+    view: dict, *, status: str, percent: str = "", note: str = "", initiative_id: int | None = None
+) -> dict:
     """The state a person leaves in the update modal ``view`` (block ids as it has them)."""
     ids = blocks_by_id(view)
     menu = ids["pu_initiative"]["element"]
@@ -85,49 +96,84 @@ def update_state(view: dict, *, status: str, percent: str = "", note: str = "",
         return next(k for k in ids if k and k.startswith(prefix + ":"))
 
     return {
-        "pu_initiative": {"pu_initiative_select": {"type": "static_select",
-                                                   "selected_option": {"value": chosen}}},
-        block("pu_status"): {"pu_status_select": {"type": "static_select",
-                                                  "selected_option": {"value": status}}},
+        "pu_initiative": {
+            "pu_initiative_select": {"type": "static_select", "selected_option": {"value": chosen}}
+        },
+        block("pu_status"): {
+            "pu_status_select": {"type": "static_select", "selected_option": {"value": status}}
+        },
         block("pu_percent"): {"pu_percent_input": {"type": "number_input", "value": percent}},
         block("pu_note"): {"pu_note_input": {"type": "plain_text_input", "value": note}},
     }
 
 
-def new_state(*, title: str = "Train officers", ids: tuple[str, ...] = ("1.1", "2.3"),
-              owner: str | None = "U1", cadence: str = "weekly") -> dict:
+def new_state(
+    *,
+    title: str = "Train officers",
+    ids: tuple[str, ...] = ("1.1", "2.3"),
+    owner: str | None = "U1",
+    cadence: str = "weekly",
+) -> dict:
     return {
         "ni_title": {"ni_title_input": title},
         "ni_description": {"ni_description_input": "Why it matters"},
-        "ni_objectives": {"ni_objectives_select": {
-            "type": "multi_static_select",
-            "selected_options": [{"value": i, "text": {"type": "plain_text", "text": i}}
-                                 for i in ids]}},
+        "ni_objectives": {
+            "ni_objectives_select": {
+                "type": "multi_static_select",
+                "selected_options": [
+                    {"value": i, "text": {"type": "plain_text", "text": i}} for i in ids
+                ],
+            }
+        },
         "ni_owner": {"ni_owner_select": {"type": "users_select", "selected_user": owner}},
-        "ni_cadence": {"ni_cadence_select": {"type": "static_select",
-                                             "selected_option": {"value": cadence}}},
+        "ni_cadence": {
+            "ni_cadence_select": {"type": "static_select", "selected_option": {"value": cadence}}
+        },
     }
 
 
 def submit(bot, callback_id: str, state: dict, *, view: dict, user: str = "U1") -> dict:
     """Submit a modal; the ack's body ({} when the modal closes)."""
     r = bot.requests
-    ack = bot.send(r.interaction(r.view_submission_payload(
-        callback_id, state, user=user, private_metadata=view.get("private_metadata", ""))))
+    ack = bot.send(
+        r.interaction(
+            r.view_submission_payload(
+                callback_id, state, user=user, private_metadata=view.get("private_metadata", "")
+            )
+        )
+    )
     assert ack.status == 200
     return json.loads(ack.body) if ack.body else {}
 
 
-def press(bot, action_id: str, value: str, *, user: str = "U1", channel: str = "C1",
-          message: dict | None = None, view: dict | None = None,
-          trigger_id: str | None = None) -> str:
+def press(
+    bot,
+    action_id: str,
+    value: str,
+    *,
+    user: str = "U1",
+    channel: str = "C1",
+    message: dict | None = None,
+    view: dict | None = None,
+    trigger_id: str | None = None,
+) -> str:
     """Press a button in a message (or, with ``view``, in App Home); its response URL."""
     url = bot.api.response_url()
     r = bot.requests
-    ack = bot.send(r.interaction(r.block_actions_payload(
-        action_id, value, user=user, channel=None if view else channel,
-        response_url=None if view else url, message=message, view=view,
-        trigger_id=trigger_id)))
+    ack = bot.send(
+        r.interaction(
+            r.block_actions_payload(
+                action_id,
+                value,
+                user=user,
+                channel=None if view else channel,
+                response_url=None if view else url,
+                message=message,
+                view=view,
+                trigger_id=trigger_id,
+            )
+        )
+    )
     assert ack.status == 200
     return url
 
@@ -162,14 +208,17 @@ def test_new_initiative_then_an_update(any_bot):
     assert fields["ni_title"]["element"]["initial_value"] == "Train border officers"
     assert fields["ni_owner"]["element"]["initial_user"] == "U1"
 
-    assert submit(bot, VIEW_PROGRESS_NEW, new_state(title="Train border officers"),
-                  view=view) == {}
+    assert submit(bot, VIEW_PROGRESS_NEW, new_state(title="Train border officers"), view=view) == {}
     (record,) = bot.progress.mine("U1")
     assert (record.title, record.objective_ids, record.cadence) == (
-        "Train border officers", ("1.1", "2.3"), "weekly")
+        "Train border officers",
+        ("1.1", "2.3"),
+        "weekly",
+    )
     (confirmation,) = bot.responses(url)
-    assert f"#{record.id}" in confirmation["text"] and "Train border officers" in \
-        confirmation["text"]
+    assert (
+        f"#{record.id}" in confirmation["text"] and "Train border officers" in confirmation["text"]
+    )
 
     # `/progress` opens the update form on it; submitting records the update.
     bot.clock.advance(days=9)
@@ -180,7 +229,11 @@ def test_new_initiative_then_an_update(any_bot):
     assert submit(bot, VIEW_PROGRESS_UPDATE, state, view=view) == {}
     (update,) = bot.progress.store.updates(record.id)
     assert (update.status, update.percent, update.note, update.author_id) == (
-        "on_track", 45, "Two sessions held", "U1")
+        "on_track",
+        45,
+        "Two sessions held",
+        "U1",
+    )
     (thanks,) = bot.responses(url)
     assert "Thank you" in thanks["text"] and "On track" in thanks["text"]
 
@@ -222,8 +275,9 @@ def test_bad_submissions_get_errors_on_the_right_field(slack_bot):
     progress(bot, "")
     view = opened(bot, 2)
     for bad in ("150", "12.5", "-3"):
-        errors = submit(bot, VIEW_PROGRESS_UPDATE, update_state(view, status="on_track",
-                                                                 percent=bad), view=view)
+        errors = submit(
+            bot, VIEW_PROGRESS_UPDATE, update_state(view, status="on_track", percent=bad), view=view
+        )
         assert errors["response_action"] == "errors"
         assert set(errors["errors"]) == {f"pu_percent:{item}"}
         assert "0 to 100" in errors["errors"][f"pu_percent:{item}"]
@@ -238,9 +292,18 @@ def test_switching_initiative_refills_the_form(slack_bot):
     view = opened(bot)
     stored = bot.api.view(bot.api.calls("views.open")[0].response["view"]["id"])
     r = bot.requests
-    bot.send(r.interaction(r.block_actions_payload(
-        ACTION_UPDATE_INITIATIVE, str(second), user="U1", view=stored,
-        action_type="static_select", block_id="pu_initiative")))
+    bot.send(
+        r.interaction(
+            r.block_actions_payload(
+                ACTION_UPDATE_INITIATIVE,
+                str(second),
+                user="U1",
+                view=stored,
+                action_type="static_select",
+                block_id="pu_initiative",
+            )
+        )
+    )
     (call,) = bot.api.wait_for("views.update")
     assert call.params["view_id"] == stored["id"] and call.params["hash"] == stored["hash"]
     new = blocks_by_id(call.params["view"])
@@ -283,8 +346,12 @@ def test_post_update_from_a_nudge_updates_the_nudge(slack_bot):
     press(bot, ACTION_PROGRESS_UPDATE, str(a), channel=channel, message=message)
     view = opened(bot)
     assert json.loads(view["private_metadata"])["n"] == [channel, message["ts"]]
-    assert submit(bot, VIEW_PROGRESS_UPDATE, update_state(view, status="done", percent="100"),
-                  view=view) == {}
+    assert (
+        submit(
+            bot, VIEW_PROGRESS_UPDATE, update_state(view, status="done", percent="100"), view=view
+        )
+        == {}
+    )
     assert bot.progress.get(a).last_status == "done"
     eventually(lambda: "All done" in dump(bot.api.messages(channel)[-1]["blocks"]))
     assert "Updated: Done · 100%" in dump(bot.api.messages(channel)[-1]["blocks"])
@@ -359,8 +426,7 @@ def test_when_command_uses_my_time_zone(slack_bot):
     text = reply(slack_bot, "when tuesday 10:00")
     assert "Tuesdays at 10:00 (Europe/Paris)" in text
     prefs = slack_bot.progress.prefs("U1")
-    assert (prefs.nudge_weekday, prefs.nudge_time, prefs.tz) == (1, time(10, 0),
-                                                                 "Europe/Paris")
+    assert (prefs.nudge_weekday, prefs.nudge_time, prefs.tz) == (1, time(10, 0), "Europe/Paris")
     # Tue 1 Dec 10:00 in Paris is 09:00 UTC.
     assert slack_bot.progress.next_nudge("U1") == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     assert "e.g. `/progress when tuesday 10:00`" in reply(slack_bot, "when someday")
@@ -385,8 +451,9 @@ def test_others_cannot_update_reassign_close_or_administer(slack_bot):
     # A crafted submission of the update form for someone else's initiative.
     progress(bot, "")  # U1's own form, to copy its shape
     view = opened(bot)
-    errors = submit(bot, VIEW_PROGRESS_UPDATE, update_state(view, status="done"), view=view,
-                    user="U2")
+    errors = submit(
+        bot, VIEW_PROGRESS_UPDATE, update_state(view, status="done"), view=view, user="U2"
+    )
     assert "Only @U1 (the owner) or an admin" in errors["errors"]["pu_initiative"]
 
     assert "Only <@U1>" in reply(bot, f"reassign #{item} <@U3>", user="U2")
@@ -396,7 +463,10 @@ def test_others_cannot_update_reassign_close_or_administer(slack_bot):
 
     after = bot.progress.get(item)
     assert (after.owner_id, after.status, after.last_update_at) == (
-        before.owner_id, before.status, before.last_update_at)
+        before.owner_id,
+        before.status,
+        before.last_update_at,
+    )
     assert len(bot.progress.store.updates(item)) == 1
     assert bot.progress.store.initiatives(kind="objective") == []
 
@@ -481,8 +551,9 @@ def test_the_manifests_escape_progress_arguments():
     from tests.test_deploy import MANIFESTS
 
     for path in MANIFESTS.values():
-        commands = {c["command"]: c for c in yaml.safe_load(path.read_text())["features"][
-            "slash_commands"]}
+        commands = {
+            c["command"]: c for c in yaml.safe_load(path.read_text())["features"]["slash_commands"]
+        }
         assert commands[COMMAND_PROGRESS]["should_escape"] is True
 
 
@@ -494,8 +565,10 @@ def test_an_owner_who_cannot_be_reached_is_reported_to_the_creator(slack_bot):
     url = json.loads(view["private_metadata"])["r"]
     assert submit(bot, VIEW_PROGRESS_NEW, new_state(owner="U8"), view=view) == {}
     answers = bot.responses(url, count=2)
-    assert "I couldn't tell <@U8> by direct message: their account is deactivated" in \
-        answers[1]["text"]
+    assert (
+        "I couldn't tell <@U8> by direct message: their account is deactivated"
+        in answers[1]["text"]
+    )
     assert bot.progress.store.initiatives()[0].owner_id == "U8"  # created all the same
 
 

@@ -14,13 +14,19 @@ def _text_of(call) -> str:
 
 
 def _posts(bot, thread_ts=None):
-    return [c for c in bot.api.calls("chat.postMessage")
-            if thread_ts is None or c.params.get("thread_ts") == thread_ts]
+    return [
+        c
+        for c in bot.api.calls("chat.postMessage")
+        if thread_ts is None or c.params.get("thread_ts") == thread_ts
+    ]
 
 
 def test_mention_is_answered_in_its_thread_with_citations_and_feedback_buttons(slack_bot):
-    req = slack_bot.requests.event(slack_bot.requests.app_mention_event(
-        "<@UBOT> What does objective 1.3 say?", user="U1", channel="C1", ts="100.000001"))
+    req = slack_bot.requests.event(
+        slack_bot.requests.app_mention_event(
+            "<@UBOT> What does objective 1.3 say?", user="U1", channel="C1", ts="100.000001"
+        )
+    )
     assert slack_bot.send(req).status == 200
     (post,) = slack_bot.api.wait_for("chat.postMessage")
     assert post.params["channel"] == "C1" and post.params["thread_ts"] == "100.000001"
@@ -29,29 +35,53 @@ def test_mention_is_answered_in_its_thread_with_citations_and_feedback_buttons(s
     actions = [b for b in post.params["blocks"] if b["type"] == "actions"]
     ids = {e["action_id"] for b in actions for e in b["elements"]}
     assert ids == {ACTION_FEEDBACK_HELPFUL, ACTION_FEEDBACK_NOT_HELPFUL}
-    (exchange,) = eventually(lambda: [e for e in slack_bot.store.thread_exchanges(
-        "C1", "100.000001") if e.reply_ts])
+    (exchange,) = eventually(
+        lambda: [e for e in slack_bot.store.thread_exchanges("C1", "100.000001") if e.reply_ts]
+    )
     assert "1.3" in exchange.cited_ids and exchange.reply_ts == post.response["ts"]
     assert exchange.question == "What does objective 1.3 say?"  # the bot's mention removed
 
 
 def test_followups_in_the_thread_use_the_earlier_question(slack_bot):
     r = slack_bot.requests
-    slack_bot.send(r.event(r.app_mention_event(
-        "<@UBOT> Which objective is about data quality?", user="U1", channel="C1",
-        ts="200.000001")))
+    slack_bot.send(
+        r.event(
+            r.app_mention_event(
+                "<@UBOT> Which objective is about data quality?",
+                user="U1",
+                channel="C1",
+                ts="200.000001",
+            )
+        )
+    )
     slack_bot.api.wait_for("chat.postMessage", count=1)
     # A reply in the thread without a mention: a follow-up naming another element.
-    slack_bot.send(r.event(r.channel_message_event(
-        "and what about 2.4?", user="U1", channel="C1", ts="200.000002",
-        thread_ts="200.000001")))
+    slack_bot.send(
+        r.event(
+            r.channel_message_event(
+                "and what about 2.4?",
+                user="U1",
+                channel="C1",
+                ts="200.000002",
+                thread_ts="200.000001",
+            )
+        )
+    )
     posts = slack_bot.api.wait_for("chat.postMessage", count=2)
     assert posts[1].params["thread_ts"] == "200.000001"
     assert "2.4" in _text_of(posts[1])
     # A follow-up that only points back: answered about the earlier topic.
-    slack_bot.send(r.event(r.channel_message_event(
-        "why does it matter?", user="U1", channel="C1", ts="200.000003",
-        thread_ts="200.000001")))
+    slack_bot.send(
+        r.event(
+            r.channel_message_event(
+                "why does it matter?",
+                user="U1",
+                channel="C1",
+                ts="200.000003",
+                thread_ts="200.000001",
+            )
+        )
+    )
     posts = slack_bot.api.wait_for("chat.postMessage", count=3)
     first, third = slack_bot.store.thread_exchanges("C1", "200.000001")[0::2]
     assert third.cited_ids[:1] == first.cited_ids[:1] and first.cited_ids
@@ -59,35 +89,70 @@ def test_followups_in_the_thread_use_the_earlier_question(slack_bot):
 
 def test_thread_replies_the_bot_did_not_answer_and_bot_messages_are_ignored(slack_bot):
     r = slack_bot.requests
-    slack_bot.send(r.event(r.channel_message_event(
-        "what about 2.4?", user="U1", channel="C1", ts="300.000002", thread_ts="300.000001")))
-    slack_bot.send(r.event(r.message_im_event(
-        "What does 1.1 say?", user="U9", channel="D9", ts="300.000003", bot_id="BOTHER")))
-    slack_bot.send(r.event(r.message_im_event(
-        "edited", user="U1", channel="D1", ts="300.000004", subtype="message_changed")))
+    slack_bot.send(
+        r.event(
+            r.channel_message_event(
+                "what about 2.4?", user="U1", channel="C1", ts="300.000002", thread_ts="300.000001"
+            )
+        )
+    )
+    slack_bot.send(
+        r.event(
+            r.message_im_event(
+                "What does 1.1 say?", user="U9", channel="D9", ts="300.000003", bot_id="BOTHER"
+            )
+        )
+    )
+    slack_bot.send(
+        r.event(
+            r.message_im_event(
+                "edited", user="U1", channel="D1", ts="300.000004", subtype="message_changed"
+            )
+        )
+    )
     slack_bot.drain()
     assert slack_bot.api.calls("chat.postMessage") == []
 
 
 def test_own_messages_never_loop(slack_bot):
     r = slack_bot.requests
-    slack_bot.send(r.event(r.message_im_event(
-        "What does 1.1 say?", user="UBOT", channel="D1", ts="310.000001", bot_id="BBOT")))
+    slack_bot.send(
+        r.event(
+            r.message_im_event(
+                "What does 1.1 say?", user="UBOT", channel="D1", ts="310.000001", bot_id="BBOT"
+            )
+        )
+    )
     slack_bot.drain()
     assert slack_bot.api.calls("chat.postMessage") == []
 
 
 def test_a_mention_inside_an_answered_thread_gets_one_reply_not_two(slack_bot):
     r = slack_bot.requests
-    slack_bot.send(r.event(r.app_mention_event(
-        "<@UBOT> What is our mission?", user="U1", channel="C1", ts="400.000001")))
+    slack_bot.send(
+        r.event(
+            r.app_mention_event(
+                "<@UBOT> What is our mission?", user="U1", channel="C1", ts="400.000001"
+            )
+        )
+    )
     slack_bot.api.wait_for("chat.postMessage")
     # Slack sends both an app_mention and a message event for a mention in a thread.
     text = "<@UBOT> and the vision?"
-    slack_bot.send(r.event(r.app_mention_event(text, user="U1", channel="C1", ts="400.000002",
-                                               thread_ts="400.000001")))
-    slack_bot.send(r.event(r.channel_message_event(text, user="U1", channel="C1",
-                                                   ts="400.000002", thread_ts="400.000001")))
+    slack_bot.send(
+        r.event(
+            r.app_mention_event(
+                text, user="U1", channel="C1", ts="400.000002", thread_ts="400.000001"
+            )
+        )
+    )
+    slack_bot.send(
+        r.event(
+            r.channel_message_event(
+                text, user="U1", channel="C1", ts="400.000002", thread_ts="400.000001"
+            )
+        )
+    )
     slack_bot.api.wait_for("chat.postMessage", count=2)
     slack_bot.drain()
     assert len(_posts(slack_bot, "400.000001")) == 2
@@ -95,8 +160,9 @@ def test_a_mention_inside_an_answered_thread_gets_one_reply_not_two(slack_bot):
 
 def test_slack_retries_of_an_event_produce_one_reply(slack_bot):
     r = slack_bot.requests
-    event = r.app_mention_event("<@UBOT> What does 2.1 say?", user="U1", channel="C1",
-                                ts="500.000001")
+    event = r.app_mention_event(
+        "<@UBOT> What does 2.1 say?", user="U1", channel="C1", ts="500.000001"
+    )
     first = r.event(event, event_id="Ev500")
     assert slack_bot.send(first).status == 200
     for n in (1, 2):
@@ -109,8 +175,13 @@ def test_slack_retries_of_an_event_produce_one_reply(slack_bot):
 
 def test_direct_messages_are_answered_in_the_dm(slack_bot):
     r = slack_bot.requests
-    slack_bot.send(r.event(r.message_im_event(
-        "Which objective is about training?", user="U1", channel="D1", ts="600.000001")))
+    slack_bot.send(
+        r.event(
+            r.message_im_event(
+                "Which objective is about training?", user="U1", channel="D1", ts="600.000001"
+            )
+        )
+    )
     (post,) = slack_bot.api.wait_for("chat.postMessage")
     assert post.params["channel"] == "D1" and post.params.get("thread_ts") is None
     assert "Objective" in _text_of(post)
@@ -121,12 +192,23 @@ def test_assistant_thread_gets_prompts_status_title_and_an_answer(slack_bot):
     slack_bot.send(r.event(r.assistant_thread_started_event("U1", "D1", "700.000001")))
     (prompts,) = slack_bot.api.wait_for("assistant.threads.setSuggestedPrompts")
     assert 1 <= len(prompts.params["prompts"]) <= 4
-    slack_bot.send(r.event(r.message_im_event(
-        "What is our vision?", user="U1", channel="D1", ts="700.000002",
-        thread_ts="700.000001")))
+    slack_bot.send(
+        r.event(
+            r.message_im_event(
+                "What is our vision?",
+                user="U1",
+                channel="D1",
+                ts="700.000002",
+                thread_ts="700.000001",
+            )
+        )
+    )
     answers = slack_bot.api.wait_for(
-        "chat.postMessage", where=lambda c: "vision" in _text_of(c).lower()
-        and c.params.get("thread_ts") == "700.000001")
+        "chat.postMessage",
+        where=lambda c: (
+            "vision" in _text_of(c).lower() and c.params.get("thread_ts") == "700.000001"
+        ),
+    )
     assert answers
     assert slack_bot.api.calls("assistant.threads.setStatus")
     (title,) = slack_bot.api.calls("assistant.threads.setTitle")
@@ -135,8 +217,13 @@ def test_assistant_thread_gets_prompts_status_title_and_an_answer(slack_bot):
 
 def test_declined_question_says_so(slack_bot):
     r = slack_bot.requests
-    slack_bot.send(r.event(r.app_mention_event(
-        "<@UBOT> Where can I park my bike?", user="U1", channel="C1", ts="800.000001")))
+    slack_bot.send(
+        r.event(
+            r.app_mention_event(
+                "<@UBOT> Where can I park my bike?", user="U1", channel="C1", ts="800.000001"
+            )
+        )
+    )
     (post,) = slack_bot.api.wait_for("chat.postMessage")
     assert "doesn't cover" in _text_of(post)
     (exchange,) = slack_bot.store.thread_exchanges("C1", "800.000001")
@@ -145,16 +232,33 @@ def test_declined_question_says_so(slack_bot):
 
 def test_feedback_votes_are_stored_and_exported_as_eval_lines(slack_bot):
     r = slack_bot.requests
-    slack_bot.send(r.event(r.app_mention_event(
-        "<@UBOT> What does objective 1.4 say?", user="U1", channel="C1", ts="900.000001")))
+    slack_bot.send(
+        r.event(
+            r.app_mention_event(
+                "<@UBOT> What does objective 1.4 say?", user="U1", channel="C1", ts="900.000001"
+            )
+        )
+    )
     (post,) = slack_bot.api.wait_for("chat.postMessage")
     (exchange,) = slack_bot.store.thread_exchanges("C1", "900.000001")
-    for user, action in (("U1", ACTION_FEEDBACK_NOT_HELPFUL), ("U1", ACTION_FEEDBACK_HELPFUL),
-                         ("U2", ACTION_FEEDBACK_HELPFUL)):
+    for user, action in (
+        ("U1", ACTION_FEEDBACK_NOT_HELPFUL),
+        ("U1", ACTION_FEEDBACK_HELPFUL),
+        ("U2", ACTION_FEEDBACK_HELPFUL),
+    ):
         url = slack_bot.api.response_url()
-        ack = slack_bot.send(r.interaction(r.block_actions_payload(
-            action, str(exchange.id), user=user, channel="C1", response_url=url,
-            message={"ts": post.response["ts"], "blocks": post.params["blocks"]})))
+        ack = slack_bot.send(
+            r.interaction(
+                r.block_actions_payload(
+                    action,
+                    str(exchange.id),
+                    user=user,
+                    channel="C1",
+                    response_url=url,
+                    message={"ts": post.response["ts"], "blocks": post.params["blocks"]},
+                )
+            )
+        )
         assert ack.status == 200
         (thanks,) = slack_bot.responses(url)
         assert thanks["response_type"] == "ephemeral" and "Thanks" in thanks["text"]
@@ -167,8 +271,13 @@ def test_feedback_votes_are_stored_and_exported_as_eval_lines(slack_bot):
 def test_a_vote_on_an_unknown_answer_is_refused_kindly(slack_bot):
     r = slack_bot.requests
     url = slack_bot.api.response_url()
-    slack_bot.send(r.interaction(r.block_actions_payload(
-        ACTION_FEEDBACK_HELPFUL, "99999", user="U1", channel="C1", response_url=url)))
+    slack_bot.send(
+        r.interaction(
+            r.block_actions_payload(
+                ACTION_FEEDBACK_HELPFUL, "99999", user="U1", channel="C1", response_url=url
+            )
+        )
+    )
     (reply,) = slack_bot.responses(url)
     assert "couldn't find that answer" in reply["text"]
 
@@ -176,8 +285,13 @@ def test_a_vote_on_an_unknown_answer_is_refused_kindly(slack_bot):
 def test_rejected_blocks_fall_back_to_plain_text(slack_bot):
     r = slack_bot.requests
     slack_bot.api.fail_next("chat.postMessage", error="invalid_blocks")
-    slack_bot.send(r.event(r.app_mention_event(
-        "<@UBOT> What does 3.1 say?", user="U1", channel="C1", ts="1000.000001")))
+    slack_bot.send(
+        r.event(
+            r.app_mention_event(
+                "<@UBOT> What does 3.1 say?", user="U1", channel="C1", ts="1000.000001"
+            )
+        )
+    )
     posts = slack_bot.api.wait_for("chat.postMessage", count=2)
     assert posts[0].error == "invalid_blocks"
     assert posts[1].ok and not posts[1].params.get("blocks") and "3.1" in posts[1].params["text"]
@@ -186,8 +300,13 @@ def test_rejected_blocks_fall_back_to_plain_text(slack_bot):
 def test_rate_limits_are_retried_after_retry_after(slack_bot):
     r = slack_bot.requests
     slack_bot.api.fail_next("chat.postMessage", status=429, retry_after=1)
-    slack_bot.send(r.event(r.app_mention_event(
-        "<@UBOT> What does 4.1 say?", user="U1", channel="C1", ts="1100.000001")))
+    slack_bot.send(
+        r.event(
+            r.app_mention_event(
+                "<@UBOT> What does 4.1 say?", user="U1", channel="C1", ts="1100.000001"
+            )
+        )
+    )
     first, second = slack_bot.api.wait_for("chat.postMessage", count=2, timeout=10)
     assert first.status == 429 and second.ok
     assert second.at - first.at >= 0.9
@@ -199,8 +318,13 @@ def test_a_failure_after_the_ack_is_told_to_the_user(slack_bot, monkeypatch):
 
     monkeypatch.setattr(slack_bot.deps.questions, "answer", broken)
     r = slack_bot.requests
-    ack = slack_bot.send(r.event(r.app_mention_event(
-        "<@UBOT> What does 1.1 say?", user="U1", channel="C1", ts="1200.000001")))
+    ack = slack_bot.send(
+        r.event(
+            r.app_mention_event(
+                "<@UBOT> What does 1.1 say?", user="U1", channel="C1", ts="1200.000001"
+            )
+        )
+    )
     assert ack.status == 200
     (post,) = slack_bot.api.wait_for("chat.postMessage")
     assert post.params["thread_ts"] == "1200.000001"
@@ -210,11 +334,19 @@ def test_a_failure_after_the_ack_is_told_to_the_user(slack_bot, monkeypatch):
 
 def test_a_dm_followup_outside_threads_uses_the_recent_question(slack_bot):
     r = slack_bot.requests
-    slack_bot.send(r.event(r.message_im_event(
-        "Which objective is about data quality?", user="U1", channel="D1", ts="1300.000001")))
+    slack_bot.send(
+        r.event(
+            r.message_im_event(
+                "Which objective is about data quality?", user="U1", channel="D1", ts="1300.000001"
+            )
+        )
+    )
     slack_bot.api.wait_for("chat.postMessage")
-    slack_bot.send(r.event(r.message_im_event(
-        "why does it matter?", user="U1", channel="D1", ts="1300.000002")))
+    slack_bot.send(
+        r.event(
+            r.message_im_event("why does it matter?", user="U1", channel="D1", ts="1300.000002")
+        )
+    )
     posts = slack_bot.api.wait_for("chat.postMessage", count=2)
     assert "1.4" in _text_of(posts[0]) and "1.4" in _text_of(posts[1])
 
@@ -224,9 +356,26 @@ def test_dm_conversation_window(slack_bot):
 
     store, questions = slack_bot.store, slack_bot.deps.questions
     asked = datetime.now(UTC) - timedelta(minutes=40)
-    store.record_exchange(channel_id="D2", thread_ts=None, user_id="U1", question="old one",
-                          answer="a", answered=True, cited_ids=[], framework_hash="h", now=asked)
-    store.record_exchange(channel_id="D2", thread_ts=None, user_id="U1", question="recent",
-                          answer="a", answered=True, cited_ids=[], framework_hash="h")
+    store.record_exchange(
+        channel_id="D2",
+        thread_ts=None,
+        user_id="U1",
+        question="old one",
+        answer="a",
+        answered=True,
+        cited_ids=[],
+        framework_hash="h",
+        now=asked,
+    )
+    store.record_exchange(
+        channel_id="D2",
+        thread_ts=None,
+        user_id="U1",
+        question="recent",
+        answer="a",
+        answered=True,
+        cited_ids=[],
+        framework_hash="h",
+    )
     assert questions.earlier_questions("D2", None) == ["recent"]
     assert questions.earlier_questions("C2", None) == []  # channels: threads only

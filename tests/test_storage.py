@@ -22,8 +22,19 @@ from bot.storage.work_store import WorkStore
 from tests.db_fixtures import postgres_unavailable
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-TABLES = {"seen_events", "exchanges", "feedback", "alignments", "initiatives", "progress_updates",
-          "owner_prefs", "send_claims", "digests", "audit_log", "app_state"}
+TABLES = {
+    "seen_events",
+    "exchanges",
+    "feedback",
+    "alignments",
+    "initiatives",
+    "progress_updates",
+    "owner_prefs",
+    "send_claims",
+    "digests",
+    "audit_log",
+    "app_state",
+}
 SUGGESTED = [
     {"id": "G1", "score": 0.82, "confidence": "high"},
     {"id": "G2", "score": 0.55, "confidence": "medium"},
@@ -34,19 +45,42 @@ def _head() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def _exchange(store: Store, *, thread_ts: str | None = "100.1", question: str = "Q?",
-              now: datetime = T0, channel_id: str = "C1") -> int:
+def _exchange(
+    store: Store,
+    *,
+    thread_ts: str | None = "100.1",
+    question: str = "Q?",
+    now: datetime = T0,
+    channel_id: str = "C1",
+) -> int:
     return store.record_exchange(
-        channel_id=channel_id, thread_ts=thread_ts, user_id="U1", question=question,
-        answer="A.", answered=True, cited_ids=["G1", "G1.2"], framework_hash="h1", now=now,
+        channel_id=channel_id,
+        thread_ts=thread_ts,
+        user_id="U1",
+        question=question,
+        answer="A.",
+        answered=True,
+        cited_ids=["G1", "G1.2"],
+        framework_hash="h1",
+        now=now,
     )
 
 
-def _alignment(store: Store, text: str = "Train officers", *, user_id: str = "U1",
-               framework_hash: str = "h1", now: datetime = T0) -> int:
+def _alignment(
+    store: Store,
+    text: str = "Train officers",
+    *,
+    user_id: str = "U1",
+    framework_hash: str = "h1",
+    now: datetime = T0,
+) -> int:
     return store.record_alignment(
-        user_id=user_id, channel_id="C1", text=text, suggested=SUGGESTED,
-        framework_hash=framework_hash, now=now,
+        user_id=user_id,
+        channel_id="C1",
+        text=text,
+        suggested=SUGGESTED,
+        framework_hash=framework_hash,
+        now=now,
     )
 
 
@@ -161,8 +195,9 @@ def test_migrate_function_accepts_an_engine(tmp_path: Path) -> None:
 
 def test_session_rolls_back_on_error(database: Database) -> None:
     with pytest.raises(RuntimeError), database.session() as session:
-        session.execute(text("INSERT INTO seen_events (event_id, seen_at) VALUES ('x', :t)"),
-                        {"t": T0})
+        session.execute(
+            text("INSERT INTO seen_events (event_id, seen_at) VALUES ('x', :t)"), {"t": T0}
+        )
         raise RuntimeError("boom")
     with database.session() as session:
         assert session.execute(text("SELECT count(*) FROM seen_events")).scalar() == 0
@@ -182,9 +217,18 @@ def test_unreachable_postgres_skips_unless_required(monkeypatch: pytest.MonkeyPa
 
 def _claim(store: Store, key: str, now: datetime | None = None) -> bool:
     """A duplicate check only (no work kept): True the first time ``key`` is seen."""
-    return WorkStore(store.database).receive(key, kind=None, body=None, owner="test",
-                                             lease=timedelta(minutes=1),
-                                             is_dead=lambda owner: False, now=now) == "new"
+    return (
+        WorkStore(store.database).receive(
+            key,
+            kind=None,
+            body=None,
+            owner="test",
+            lease=timedelta(minutes=1),
+            is_dead=lambda owner: False,
+            now=now,
+        )
+        == "new"
+    )
 
 
 def _prune(store: Store, older_than: datetime) -> int:
@@ -238,8 +282,15 @@ def test_prune_events(store: Store) -> None:
 def test_record_and_read_an_exchange(store: Store) -> None:
     cest = timezone(timedelta(hours=2))
     exchange_id = store.record_exchange(
-        channel_id="C1", thread_ts=None, user_id="U1", question="What is G1?", answer="G1 is…",
-        answered=False, cited_ids=[], framework_hash="h" * 64, team_id="T1",
+        channel_id="C1",
+        thread_ts=None,
+        user_id="U1",
+        question="What is G1?",
+        answer="G1 is…",
+        answered=False,
+        cited_ids=[],
+        framework_hash="h" * 64,
+        team_id="T1",
         now=datetime(2025, 3, 1, 14, 0, tzinfo=cest),
     )
     record = store.exchange(exchange_id)
@@ -304,7 +355,8 @@ def test_feedback_rows_count_votes_per_exchange(store: Store) -> None:
     store.record_vote(b, "U2", False)
     rows = store.feedback_rows()
     assert [(r.exchange_id, r.question, r.helpful, r.not_helpful) for r in rows] == [
-        (a, "qa", 2, 1), (b, "qb", 0, 2)
+        (a, "qa", 2, 1),
+        (b, "qb", 0, 2),
     ]
     assert rows[0].cited_ids == ("G1", "G1.2") and rows[0].answered is True
     assert rows[1].created_at == T0 + timedelta(hours=1)
@@ -328,14 +380,18 @@ def test_record_and_read_an_alignment(store: Store) -> None:
     assert record.created_at == record.updated_at == T0
     assert store.alignment(alignment_id + 1000) is None
     with_extras = store.record_alignment(
-        user_id="U1", channel_id=None, text="x", framework_hash="h1",
+        user_id="U1",
+        channel_id=None,
+        text="x",
+        framework_hash="h1",
         suggested=[{"id": 7, "score": "0.5", "confidence": "low", "why": "Mentions training"}],
     )
     [kept] = store.alignment(with_extras).suggested  # type: ignore[union-attr]
     assert dict(kept) == {"id": "7", "score": 0.5, "confidence": "low", "why": "Mentions training"}
     with pytest.raises(ValueError, match="suggestion needs"):
-        store.record_alignment(user_id="U1", channel_id=None, text="x",
-                               suggested=[{"id": "G1"}], framework_hash="h1")
+        store.record_alignment(
+            user_id="U1", channel_id=None, text="x", suggested=[{"id": "G1"}], framework_hash="h1"
+        )
 
 
 def test_decide_confirmed_vs_corrected(store: Store) -> None:
@@ -372,10 +428,10 @@ def test_labelled_examples(store: Store) -> None:
         alignment_id = _alignment(store, text, framework_hash=framework_hash, now=at)
         store.decide_alignment(alignment_id, user_id="U1", ids=ids, now=at)
 
-    decided("alpha", ["G1", "G2"], 1)          # confirmed
-    decided("beta", ["G3"], 2)                 # corrected
-    decided("alpha", ["G2"], 3)                # a newer decision on the same text wins
-    decided("gamma", ["G1"], 4, "h2")          # other framework version
+    decided("alpha", ["G1", "G2"], 1)  # confirmed
+    decided("beta", ["G3"], 2)  # corrected
+    decided("alpha", ["G2"], 3)  # a newer decision on the same text wins
+    decided("gamma", ["G1"], 4, "h2")  # other framework version
     _alignment(store, "undecided", now=T0 + timedelta(minutes=5))
     examples = store.labelled_examples("h1")
     assert [(e.text, e.ids) for e in examples] == [("alpha", ("G2",)), ("beta", ("G3",))]
@@ -389,9 +445,17 @@ def test_recent_exchanges_are_top_level_recent_and_oldest_first(store):
     t0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
     def ask(question: str, minutes: int, thread_ts: str | None = None) -> None:
-        store.record_exchange(channel_id="D1", thread_ts=thread_ts, user_id="U1",
-                              question=question, answer="a", answered=True, cited_ids=[],
-                              framework_hash="h", now=t0 + timedelta(minutes=minutes))
+        store.record_exchange(
+            channel_id="D1",
+            thread_ts=thread_ts,
+            user_id="U1",
+            question=question,
+            answer="a",
+            answered=True,
+            cited_ids=[],
+            framework_hash="h",
+            now=t0 + timedelta(minutes=minutes),
+        )
 
     ask("too old", 0)
     ask("first", 20)

@@ -93,8 +93,13 @@ def test_statements_are_quoted(assistant) -> None:
 
 @pytest.mark.parametrize(
     ("question", "missing"),
-    [("objective 9.9", "9.9"), ("goal 12", "G12"), ("G12", "G12"), ("objective 1.10", "1.10"),
-     ("What do 1.4 and 9.9 say?", "9.9")],
+    [
+        ("objective 9.9", "9.9"),
+        ("goal 12", "G12"),
+        ("G12", "G12"),
+        ("objective 1.10", "1.10"),
+        ("What do 1.4 and 9.9 say?", "9.9"),
+    ],
 )
 def test_unknown_ids_are_never_cited(assistant, question: str, missing: str) -> None:
     answer = assistant.ask(question)
@@ -102,8 +107,9 @@ def test_unknown_ids_are_never_cited(assistant, question: str, missing: str) -> 
     ids = [c.id for c in [*answer.citations, *answer.related]]
     assert missing not in ids
     assert set(ids) <= INTERPOL.citation_ids()
-    assert not any(c.score == 1.0 and c.kind == "objective" and c.id.startswith("9")
-                   for c in answer.citations)
+    assert not any(
+        c.score == 1.0 and c.kind == "objective" and c.id.startswith("9") for c in answer.citations
+    )
 
 
 def test_known_id_next_to_an_unknown_one_is_still_looked_up(assistant) -> None:

@@ -9,8 +9,11 @@ from retrieval.text import stem
 
 
 def test_stems_are_the_same_from_many_threads():
-    words = [f"{base}{suffix}" for base in ("organis", "connect", "train", "generat", "nation")
-             for suffix in ("ation", "ations", "ing", "ed", "es", "ional", "ingly")]
+    words = [
+        f"{base}{suffix}"
+        for base in ("organis", "connect", "train", "generat", "nation")
+        for suffix in ("ation", "ations", "ing", "ed", "es", "ional", "ingly")
+    ]
     words = [w + "x" * (i % 7) for i, w in enumerate(words * 40)]  # many distinct words
     stem.cache_clear()
     expected = {w: stem.__wrapped__(w) for w in words}

@@ -58,14 +58,21 @@ def status_chart_png(data: DigestData) -> bytes:
 
     if empty:
         ax.set_axis_off()
-        ax.text(0.5, 0.5, EMPTY_TEXT, ha="center", va="center", fontsize=14, color="#555555",
-                transform=ax.transAxes, parse_math=False)
+        ax.text(
+            0.5,
+            0.5,
+            EMPTY_TEXT,
+            ha="center",
+            va="center",
+            fontsize=14,
+            color="#555555",
+            transform=ax.transAxes,
+            parse_math=False,
+        )
     else:
         _draw_bars(ax, data)
         fig.legend(
-            handles=[
-                _patch(STATUS_COLOURS[s], DIGEST_STATUS_LABELS[s]) for s in DIGEST_STATUSES
-            ],
+            handles=[_patch(STATUS_COLOURS[s], DIGEST_STATUS_LABELS[s]) for s in DIGEST_STATUSES],
             loc="outside lower center",
             ncols=len(DIGEST_STATUSES),
             frameon=False,
@@ -90,12 +97,26 @@ def _draw_bars(ax: Axes, data: DigestData) -> None:
     left = [0] * len(data.goals)
     for status in DIGEST_STATUSES:
         values = [g.counts.get(status, 0) for g in data.goals]
-        ax.barh(positions, values, left=left, height=0.7, color=STATUS_COLOURS[status],
-                edgecolor="white", linewidth=0.6)
+        ax.barh(
+            positions,
+            values,
+            left=left,
+            height=0.7,
+            color=STATUS_COLOURS[status],
+            edgecolor="white",
+            linewidth=0.6,
+        )
         for y, (start, value) in enumerate(zip(left, values, strict=True)):
             if value and value >= widest * 0.06:  # room for the number inside the segment
-                ax.text(start + value / 2, y, str(value), ha="center", va="center",
-                        fontsize=8, color="white" if status != "no_update" else "#333333")
+                ax.text(
+                    start + value / 2,
+                    y,
+                    str(value),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if status != "no_update" else "#333333",
+                )
         left = [a + b for a, b in zip(left, values, strict=True)]
     ax.set_yticks(
         positions,
@@ -105,13 +126,11 @@ def _draw_bars(ax: Axes, data: DigestData) -> None:
     )
     ax.invert_yaxis()  # goal 1 on top
     ax.set_xlim(0, widest * 1.02)
-    ax.set_xlabel("Active initiatives (one linked to several goals counts under each)",
-                  fontsize=9)
+    ax.set_xlabel("Active initiatives (one linked to several goals counts under each)", fontsize=9)
     from matplotlib.ticker import MaxNLocator  # imported late, like the rest of matplotlib
 
     # matplotlib's default (AutoLocator) steps, whole numbers only
-    ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10],
-                                           integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True))
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.tick_params(axis="y", length=0)

@@ -55,8 +55,7 @@ from bot.progress.csv_values import Bad
 from bot.storage.progress_records import Cadence, InitiativeRecord, NewInitiative
 from framework_data.schema import Framework
 
-COLUMNS: tuple[str, ...] = ("title", "owner", "objectives", "cadence", "last_update",
-                            "description")
+COLUMNS: tuple[str, ...] = ("title", "owner", "objectives", "cadence", "last_update", "description")
 ID = "id"
 ALL_COLUMNS: tuple[str, ...] = (ID, *COLUMNS)  # what export writes; ``id`` is optional
 REQUIRED: tuple[str, ...] = ("title", "owner", "objectives", "cadence")
@@ -89,8 +88,10 @@ class CsvImportError(ValueError):
     def __init__(self, errors: Iterable[RowError]) -> None:
         self.errors: tuple[RowError, ...] = tuple(errors)
         n = len(self.errors)
-        summary = (f"The CSV file has {n} problem{'s' * (n != 1)}, so nothing was imported."
-                   " Fix the file and import it again:")
+        summary = (
+            f"The CSV file has {n} problem{'s' * (n != 1)}, so nothing was imported."
+            " Fix the file and import it again:"
+        )
         super().__init__("\n".join([summary, *(str(e) for e in self.errors)]))
 
 
@@ -121,9 +122,11 @@ class CsvFile:
 
 
 def _binary(line: int) -> CsvImportError:
-    msg = ("this looks like a binary file (it contains NUL bytes, the first on line"
-           f" {line}), not CSV text; if it is a spreadsheet (.xlsx), save it as"
-           " 'CSV UTF-8 (Comma delimited)' first")
+    msg = (
+        "this looks like a binary file (it contains NUL bytes, the first on line"
+        f" {line}), not CSV text; if it is a spreadsheet (.xlsx), save it as"
+        " 'CSV UTF-8 (Comma delimited)' first"
+    )
     return CsvImportError([RowError(line, None, msg)])
 
 
@@ -147,10 +150,12 @@ def _decode(data: bytes | str) -> str:
         line = good.count("\n") + 1
         before = good.rsplit("\n", 1)[-1][-20:]
         at = f"after {before!r}" if before else "at the start of the line"
-        msg = (f"the file is not UTF-8 text: on line {line}, {at}, byte 0x{raw[e.start]:02X}"
-               f" (byte {e.start + len(data) - len(raw) + 1} of the file) is not UTF-8. In"
-               " Excel save it as 'CSV UTF-8 (Comma delimited)', or choose the UTF-8"
-               " encoding when you export it")
+        msg = (
+            f"the file is not UTF-8 text: on line {line}, {at}, byte 0x{raw[e.start]:02X}"
+            f" (byte {e.start + len(data) - len(raw) + 1} of the file) is not UTF-8. In"
+            " Excel save it as 'CSV UTF-8 (Comma delimited)', or choose the UTF-8"
+            " encoding when you export it"
+        )
         raise CsvImportError([RowError(line, None, msg)]) from None
 
 
@@ -189,29 +194,44 @@ def _header(line: int, fields: list[str]) -> tuple[list[str | None], list[RowErr
     """Column names by position (None: a nameless column) and the header's problems."""
     if len(fields) == 1 and (sep := next((s for s in ";\t" if s in fields[0]), None)):
         what = "semicolons (;)" if sep == ";" else "tabs"
-        msg = (f"the columns are separated by {what}, but fwbot needs commas. In Excel choose"
-               f" 'CSV UTF-8 (Comma delimited)'; the header should read: {_HEADER_EXAMPLE}")
+        msg = (
+            f"the columns are separated by {what}, but fwbot needs commas. In Excel choose"
+            f" 'CSV UTF-8 (Comma delimited)'; the header should read: {_HEADER_EXAMPLE}"
+        )
         return [], [RowError(line, None, msg)]
     names = [re.sub(r"[\s_-]+", "_", f.strip().casefold()) or None for f in fields]
     errors: list[RowError] = []
     named = [n for n in names if n]
     unknown = [n for n in dict.fromkeys(named) if n not in ALL_COLUMNS]
     if unknown:
-        hints = [f"{n!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(
-            n, ALL_COLUMNS, n=1)) else repr(n) for n in unknown]
-        msg = (f"unknown column{'s' * (len(unknown) > 1)} {', '.join(hints)}; the allowed"
-               f" columns are: {', '.join(ALL_COLUMNS)}")
+        hints = [
+            f"{n!r} (did you mean {close[0]!r}?)"
+            if (close := difflib.get_close_matches(n, ALL_COLUMNS, n=1))
+            else repr(n)
+            for n in unknown
+        ]
+        msg = (
+            f"unknown column{'s' * (len(unknown) > 1)} {', '.join(hints)}; the allowed"
+            f" columns are: {', '.join(ALL_COLUMNS)}"
+        )
         errors.append(RowError(line, None, msg))
     dups = [n for n in dict.fromkeys(named) if named.count(n) > 1]
     if dups:
-        where = "; ".join(f"{n!r} is column " + " and ".join(
-            str(i + 1) for i, m in enumerate(names) if m == n) for n in dups)
-        errors.append(RowError(line, None, f"a column appears more than once ({where});"
-                               " keep only one of each"))
+        where = "; ".join(
+            f"{n!r} is column " + " and ".join(str(i + 1) for i, m in enumerate(names) if m == n)
+            for n in dups
+        )
+        errors.append(
+            RowError(
+                line, None, f"a column appears more than once ({where}); keep only one of each"
+            )
+        )
     missing = [c for c in REQUIRED if c not in named]
     if missing:
-        msg = (f"missing required column{'s' * (len(missing) > 1)}: {', '.join(missing)}. The"
-               f" first line must be the header, for example: {_HEADER_EXAMPLE}")
+        msg = (
+            f"missing required column{'s' * (len(missing) > 1)}: {', '.join(missing)}. The"
+            f" first line must be the header, for example: {_HEADER_EXAMPLE}"
+        )
         errors.append(RowError(line, None, msg))
     return names, errors
 
@@ -249,9 +269,13 @@ def read_initiatives_csv(
     naive) bounds ``last_update``."""
     now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
     checks: dict[str, Callable[[str], object]] = {
-        ID: check.initiative_id, "title": check.title, "owner": check.owner,
-        "objectives": check.objectives_checker(framework), "cadence": check.cadence,
-        "last_update": lambda v: check.last_update(v, now), "description": check.description,
+        ID: check.initiative_id,
+        "title": check.title,
+        "owner": check.owner,
+        "objectives": check.objectives_checker(framework),
+        "cadence": check.cadence,
+        "last_update": lambda v: check.last_update(v, now),
+        "description": check.description,
     }
     records = _records(_decode(data))
     head = next(records, None)
@@ -275,22 +299,35 @@ def read_initiatives_csv(
         first, last, fields = record
         rows += 1
         if rows > max_rows:
-            msg = (f"the file has more than {max_rows:,} initiatives; import at most"
-                   f" {max_rows:,} at a time (split the file)")
+            msg = (
+                f"the file has more than {max_rows:,} initiatives; import at most"
+                f" {max_rows:,} at a time (split the file)"
+            )
             raise CsvImportError([RowError(first, None, msg)])
         if len(fields) != len(names):
             spans = f" (this row runs from line {first} to {last})" if last > first else ""
-            msg = (f"has {len(fields)} values but the header has {len(names)} columns{spans};"
-                   " check for a missing or extra comma, or a double quote that is not"
-                   " closed. A value containing a comma must be in double quotes")
+            msg = (
+                f"has {len(fields)} values but the header has {len(names)} columns{spans};"
+                " check for a missing or extra comma, or a double quote that is not"
+                " closed. A value containing a comma must be in double quotes"
+            )
             errors.append(RowError(first, None, msg))
             continue
         before = len(errors)
-        stray = [i + 1 for i, (n, f) in enumerate(zip(names, fields, strict=True))
-                 if n is None and f.strip()]
+        stray = [
+            i + 1
+            for i, (n, f) in enumerate(zip(names, fields, strict=True))
+            if n is None and f.strip()
+        ]
         if stray:
-            errors.append(RowError(first, None, f"has a value in column {stray[0]}, which has"
-                                   " no name in the header; name the column or remove it"))
+            errors.append(
+                RowError(
+                    first,
+                    None,
+                    f"has a value in column {stray[0]}, which has"
+                    " no name in the header; name the column or remove it",
+                )
+            )
         values = {n: _unescape(f) for n, f in zip(names, fields, strict=True) if n}
         good: dict[str, object] = {}
         for column in ALL_COLUMNS:
@@ -301,27 +338,42 @@ def read_initiatives_csv(
         ident = cast(int | None, good.get(ID))
         if ident is not None:
             if ident in seen_ids:
-                errors.append(RowError(first, ID, f"#{ident} is already on line"
-                                       f" {seen_ids[ident]}; list each initiative only once"))
+                errors.append(
+                    RowError(
+                        first,
+                        ID,
+                        f"#{ident} is already on line"
+                        f" {seen_ids[ident]}; list each initiative only once",
+                    )
+                )
                 continue
             seen_ids[ident] = first
         if "title" in good and "owner" in good:
             key = (cast(str, good["title"]).casefold(), cast(str, good["owner"]))
             earlier = seen.get(key)
             if earlier and not (earlier[1] and ident is not None):  # both with ids: fine
-                msg = (f"{check.show(cast(str, good['title']))} for owner {key[1]} is already on"
-                       f" line {earlier[0]}; list each initiative only once")
+                msg = (
+                    f"{check.show(cast(str, good['title']))} for owner {key[1]} is already on"
+                    f" line {earlier[0]}; list each initiative only once"
+                )
                 errors.append(RowError(first, "title", msg))
                 continue
             seen.setdefault(key, (first, ident is not None))
         if len(good) == len(ALL_COLUMNS) and len(errors) == before:
-            out.append(CsvRow(first, ident, NewInitiative(
-                title=cast(str, good["title"]), owner_id=cast(str, good["owner"]),
-                objective_ids=cast(tuple[str, ...], good["objectives"]),
-                cadence=cast(Cadence, good["cadence"]),
-                description=cast(str, good["description"]),
-                last_update_at=cast(datetime | None, good["last_update"]),
-            )))
+            out.append(
+                CsvRow(
+                    first,
+                    ident,
+                    NewInitiative(
+                        title=cast(str, good["title"]),
+                        owner_id=cast(str, good["owner"]),
+                        objective_ids=cast(tuple[str, ...], good["objectives"]),
+                        cadence=cast(Cadence, good["cadence"]),
+                        description=cast(str, good["description"]),
+                        last_update_at=cast(datetime | None, good["last_update"]),
+                    ),
+                )
+            )
     if not errors and rows == 0:
         msg = "the file has a header but no initiatives; add one initiative per line below it"
         errors.append(RowError(head[0], None, msg))
@@ -344,7 +396,14 @@ def format_initiatives_csv(initiatives: Iterable[InitiativeRecord]) -> str:
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(ALL_COLUMNS)
     for r in initiatives:
-        row = (str(r.id), r.title, r.owner_id, ";".join(r.objective_ids), r.cadence,
-               _iso(r.last_update_at), r.description)
+        row = (
+            str(r.id),
+            r.title,
+            r.owner_id,
+            ";".join(r.objective_ids),
+            r.cadence,
+            _iso(r.last_update_at),
+            r.description,
+        )
         writer.writerow([_escape(cell) for cell in row])
     return buf.getvalue()

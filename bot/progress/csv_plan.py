@@ -28,9 +28,14 @@ from ..storage.progress_records import ImportPlan, InitiativeRecord, NewInitiati
 from .csv_io import CsvFile, CsvImportError, CsvRow, RowError
 
 # store field -> the CSV column it comes from, in the order changes are listed
-FIELDS: dict[str, str] = {"title": "title", "owner_id": "owner", "objective_ids": "objectives",
-                          "cadence": "cadence", "description": "description",
-                          "last_update_at": "last_update"}
+FIELDS: dict[str, str] = {
+    "title": "title",
+    "owner_id": "owner",
+    "objective_ids": "objectives",
+    "cadence": "cadence",
+    "description": "description",
+    "last_update_at": "last_update",
+}
 
 
 def _utc(when: datetime | None) -> datetime | None:
@@ -45,8 +50,9 @@ def _description(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
-def changes(stored: InitiativeRecord, item: NewInitiative, columns: frozenset[str]
-            ) -> dict[str, tuple[Any, Any]]:
+def changes(
+    stored: InitiativeRecord, item: NewInitiative, columns: frozenset[str]
+) -> dict[str, tuple[Any, Any]]:
     """The fields ``item`` (a row of a file with ``columns``) changes in ``stored``."""
     out: dict[str, tuple[Any, Any]] = {}
     if " ".join(stored.title.split()) != item.title:
@@ -84,8 +90,9 @@ def plan_import(found: CsvFile, existing: Iterable[InitiativeRecord]) -> ImportP
             planned.append(PlannedRow(row.line, "create", row.item))
         else:
             diff = changes(match, row.item, found.columns)
-            planned.append(PlannedRow(row.line, "update" if diff else "unchanged", row.item,
-                                      match, diff))
+            planned.append(
+                PlannedRow(row.line, "update" if diff else "unchanged", row.item, match, diff)
+            )
     if errors:
         raise CsvImportError(sorted(errors, key=lambda e: e.line))
     return ImportPlan(tuple(planned))
@@ -94,29 +101,46 @@ def plan_import(found: CsvFile, existing: Iterable[InitiativeRecord]) -> ImportP
 def _by_id(row: CsvRow, by_id: dict[int, InitiativeRecord]) -> InitiativeRecord | RowError:
     record = by_id.get(row.id or 0)
     if record is None:
-        return RowError(row.line, "id", f"there is no initiative #{row.id}; copy the id from"
-                        " `fwbot progress export`, or leave it empty to add a new initiative")
+        return RowError(
+            row.line,
+            "id",
+            f"there is no initiative #{row.id}; copy the id from"
+            " `fwbot progress export`, or leave it empty to add a new initiative",
+        )
     if record.kind != "initiative":
         lead = ", ".join(record.objective_ids)
-        return RowError(row.line, "id", f"#{row.id} is the lead of objective {lead}, not an"
-                        " initiative; leads are set in Slack with /progress lead")
+        return RowError(
+            row.line,
+            "id",
+            f"#{row.id} is the lead of objective {lead}, not an"
+            " initiative; leads are set in Slack with /progress lead",
+        )
     return record
 
 
-def _by_title(row: CsvRow, by_key: dict[tuple[str, str], list[InitiativeRecord]],
-              claimed: dict[int, int]) -> InitiativeRecord | RowError | None:
+def _by_title(
+    row: CsvRow, by_key: dict[tuple[str, str], list[InitiativeRecord]], claimed: dict[int, int]
+) -> InitiativeRecord | RowError | None:
     matches = by_key.get((_title_key(row.item.title), row.item.owner_id), [])
     if len(matches) > 1:
         ids = " and ".join(f"#{m.id}" for m in matches)
-        return RowError(row.line, "title", f"{row.item.title!r} for owner {row.item.owner_id}"
-                        f" matches initiatives {ids}; add an id column with the id of the one"
-                        " to update (`fwbot progress export` writes it)")
+        return RowError(
+            row.line,
+            "title",
+            f"{row.item.title!r} for owner {row.item.owner_id}"
+            f" matches initiatives {ids}; add an id column with the id of the one"
+            " to update (`fwbot progress export` writes it)",
+        )
     if not matches:
         return None
     if (line := claimed.get(matches[0].id)) is not None:
-        return RowError(row.line, "title", f"{row.item.title!r} for owner {row.item.owner_id}"
-                        f" is initiative #{matches[0].id}, which line {line} imports too;"
-                        " list each initiative only once")
+        return RowError(
+            row.line,
+            "title",
+            f"{row.item.title!r} for owner {row.item.owner_id}"
+            f" is initiative #{matches[0].id}, which line {line} imports too;"
+            " list each initiative only once",
+        )
     claimed[matches[0].id] = row.line
     return matches[0]
 
@@ -144,7 +168,13 @@ def describe(row: PlannedRow) -> str:
     head = f"line {row.line}: {row.action} #{row.initiative.id} {title!r}{closed}"
     if not row.changes:
         return head
-    return head + ": " + "; ".join(
-        f"{FIELDS[name]} {_show(name, before)} → {_show(name, after)}"
-        for name in FIELDS if name in row.changes
-        for before, after in [row.changes[name]])
+    return (
+        head
+        + ": "
+        + "; ".join(
+            f"{FIELDS[name]} {_show(name, before)} → {_show(name, after)}"
+            for name in FIELDS
+            if name in row.changes
+            for before, after in [row.changes[name]]
+        )
+    )

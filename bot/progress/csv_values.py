@@ -38,8 +38,10 @@ def initiative_id(value: str) -> int | None:
         return None
     if found := _INITIATIVE_ID.fullmatch(text):
         return int(found.group(1))
-    raise Bad(f"{show(text)} is not an initiative id; write the number that `fwbot progress"
-               " export` gives (like 12), or leave it empty to add a new initiative")
+    raise Bad(
+        f"{show(text)} is not an initiative id; write the number that `fwbot progress"
+        " export` gives (like 12), or leave it empty to add a new initiative"
+    )
 
 
 def title(value: str) -> str:
@@ -49,8 +51,10 @@ def title(value: str) -> str:
     if bad := next((c for c in title if unicodedata.category(c) == "Cc"), None):
         raise Bad(f"contains the control character U+{ord(bad):04X}; remove it")
     if len(title) > TITLE_MAX:
-        raise Bad(f"is {len(title)} characters long; the limit is {TITLE_MAX}. Shorten it and"
-                   " put the details in the description column")
+        raise Bad(
+            f"is {len(title)} characters long; the limit is {TITLE_MAX}. Shorten it and"
+            " put the details in the description column"
+        )
     return title
 
 
@@ -62,8 +66,10 @@ def owner(value: str) -> str:
         return owner
     if mention := _MENTION.fullmatch(owner):
         return mention.group(1)
-    raise Bad(f"{show(owner)} is not a Slack user id (like U012AB3CD). A name, @name or"
-               f" e-mail address cannot be used; to find the id, {_FIND_ID}")
+    raise Bad(
+        f"{show(owner)} is not a Slack user id (like U012AB3CD). A name, @name or"
+        f" e-mail address cannot be used; to find the id, {_FIND_ID}"
+    )
 
 
 def cadence(value: str) -> Cadence:
@@ -74,8 +80,10 @@ def cadence(value: str) -> Cadence:
     if not cadence:
         raise Bad(f"is empty; write {allowed}")
     if cadence in ("biweekly", "bi-weekly", "bi weekly"):
-        raise Bad(f"{show(value.strip())} is unclear (every two weeks, or twice a week?);"
-                   " write fortnightly for every two weeks")
+        raise Bad(
+            f"{show(value.strip())} is unclear (every two weeks, or twice a week?);"
+            " write fortnightly for every two weeks"
+        )
     raise Bad(f"{show(value.strip())} is not a cadence; write {allowed}")
 
 
@@ -87,11 +95,15 @@ def last_update(value: str, now: datetime) -> datetime | None:
         when = datetime.fromisoformat(text)
         when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise Bad(f"{show(text)} is not a date in the expected form; write it like"
-                   f" {_DATE_FORM}, or leave it empty") from None
+        raise Bad(
+            f"{show(text)} is not a date in the expected form; write it like"
+            f" {_DATE_FORM}, or leave it empty"
+        ) from None
     if when > now + FUTURE_TOLERANCE:
-        raise Bad(f"{show(text)} is in the future (today is {now:%Y-%m-%d} UTC); give the"
-                   " date of the latest progress update, or leave it empty")
+        raise Bad(
+            f"{show(text)} is in the future (today is {now:%Y-%m-%d} UTC); give the"
+            " date of the latest progress update, or leave it empty"
+        )
     return when
 
 
@@ -115,8 +127,10 @@ def objectives_checker(framework: Framework) -> Callable[[str], tuple[str, ...]]
     def check(value: str) -> tuple[str, ...]:
         given = [p.strip() for p in value.split(";") if p.strip()]
         if not given:
-            raise Bad("is empty; give at least one objective id, such as"
-                       f" {ids[0]}; separate several with ';'")
+            raise Bad(
+                "is empty; give at least one objective id, such as"
+                f" {ids[0]}; separate several with ';'"
+            )
         unknown = [g for g in dict.fromkeys(given) if g.lower() not in by_key]
         if unknown:
             glued = [u for u in unknown if "," in u or " " in u]

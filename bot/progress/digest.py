@@ -119,9 +119,7 @@ def shorten_text(text: str, limit: int) -> str:
 
 def _goal_index(framework: Framework) -> dict[str, int]:
     """Objective id (casefolded) → position of its goal in ``framework.goals``."""
-    return {
-        o.id.casefold(): i for i, goal in enumerate(framework.goals) for o in goal.objectives
-    }
+    return {o.id.casefold(): i for i, goal in enumerate(framework.goals) for o in goal.objectives}
 
 
 def _goal_statuses(
@@ -146,9 +144,7 @@ def _was_overdue(
     """Whether ``record`` was overdue at ``at``, judged by its last update before then."""
     if record.last_update_at is None or record.last_update_at < at:
         return record.is_overdue(at)
-    as_it_stood = dataclasses.replace(
-        record, last_update_at=last_update_before.get(record.id)
-    )
+    as_it_stood = dataclasses.replace(record, last_update_at=last_update_before.get(record.id))
     return as_it_stood.is_overdue(at)
 
 
@@ -195,12 +191,8 @@ def _overdue(active: Sequence[InitiativeRecord], now: datetime) -> tuple[Overdue
     )
 
 
-def _gaps(
-    framework: Framework, active: Sequence[InitiativeRecord]
-) -> tuple[tuple[str, str], ...]:
-    covered = {
-        oid.casefold() for r in active if r.kind == "initiative" for oid in r.objective_ids
-    }
+def _gaps(framework: Framework, active: Sequence[InitiativeRecord]) -> tuple[tuple[str, str], ...]:
+    covered = {oid.casefold() for r in active if r.kind == "initiative" for oid in r.objective_ids}
     return tuple(
         (o.id, o.title or shorten_text(o.text, GAP_TEXT_CHARS))
         for _, o in framework.objectives()

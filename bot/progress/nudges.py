@@ -44,12 +44,25 @@ Rendered = tuple[str, list[dict[str, Any]]]
 class Sender(Protocol):
     """What :class:`bot.slack_api.sender.SlackSender` offers the runner."""
 
-    def post(self, channel: str, *, text: str, blocks: list[dict] | None,
-             metadata: dict | None, thread_ts: str | None = None) -> Any: ...
+    def post(
+        self,
+        channel: str,
+        *,
+        text: str,
+        blocks: list[dict] | None,
+        metadata: dict | None,
+        thread_ts: str | None = None,
+    ) -> Any: ...
 
-    def find_delivered(self, channel: str, *, event_type: str, match: dict[str, Any],
-                       since: datetime, channel_id: str | None = None
-                       ) -> tuple[str, str] | None: ...
+    def find_delivered(
+        self,
+        channel: str,
+        *,
+        event_type: str,
+        match: dict[str, Any],
+        since: datetime,
+        channel_id: str | None = None,
+    ) -> tuple[str, str] | None: ...
 
 
 @dataclass(frozen=True)
@@ -81,16 +94,16 @@ class RunReport:
     now: datetime
     planned: list[NudgePlan] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
-    already: int = 0            # claims that already existed for this week (sent or in flight)
-    in_flight: int = 0          # of those, held by another live pass
+    already: int = 0  # claims that already existed for this week (sent or in flight)
+    in_flight: int = 0  # of those, held by another live pass
     sent: list[str] = field(default_factory=list)
     found_delivered: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)   # (owner, error), permanent
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (owner, error), permanent
     deferred: list[tuple[str, str]] = field(default_factory=list)  # (owner, error), next pass
     escalated: list[int] = field(default_factory=list)
     reported_to: list[str] = field(default_factory=list)
     digest: str | None = None
-    halted: str | None = None   # a Slack error that stopped the pass (bad token, scopes)
+    halted: str | None = None  # a Slack error that stopped the pass (bad token, scopes)
     seconds: float = 0.0
 
 
@@ -103,11 +116,18 @@ class _Halted:
 
 
 class NudgeRunner:
-    def __init__(self, store: ProgressStore, claims: ClaimStore, sender: Sender | None,
-                 renderers: Renderers, config: NudgeConfig = NudgeConfig(), *,
-                 refresh_time_zones: Callable[[Iterable[str], datetime], None] | None = None,
-                 admins: Callable[[], Iterable[str]] | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        store: ProgressStore,
+        claims: ClaimStore,
+        sender: Sender | None,
+        renderers: Renderers,
+        config: NudgeConfig = NudgeConfig(),
+        *,
+        refresh_time_zones: Callable[[Iterable[str], datetime], None] | None = None,
+        admins: Callable[[], Iterable[str]] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         """``admins``: who hears about failed deliveries, asked each pass (a Slack user group
         may change); default ``config.admins``."""
         self.store = store
@@ -143,10 +163,13 @@ class NudgeRunner:
             except Exception:  # stale zones are better than no nudges
                 log.exception("refreshing owners' time zones failed")
         self._prefs = self.store.all_prefs(owners)
-        plans, report.skipped = plan_nudges(initiatives, self._prefs, now,
-                                            default_tz=self.config.default_tz)
-        existing = {(c.subject, c.period): c
-                    for c in self.claims.claims("nudge", periods={p.key for p in plans})}
+        plans, report.skipped = plan_nudges(
+            initiatives, self._prefs, now, default_tz=self.config.default_tz
+        )
+        existing = {
+            (c.subject, c.period): c
+            for c in self.claims.claims("nudge", periods={p.key for p in plans})
+        }
         fresh = [p for p in plans if (p.owner_id, p.key) not in existing]
         report.planned = plans if dry_run else fresh
         report.already = len(plans) - len(fresh)
@@ -172,64 +195,99 @@ class NudgeRunner:
     def _lease(self, now: datetime) -> datetime:
         return now + self.config.lease
 
-    def _send_fresh(self, plans: Sequence[NudgePlan], me: str, now: datetime,
-                    report: RunReport) -> None:
+    def _send_fresh(
+        self, plans: Sequence[NudgePlan], me: str, now: datetime, report: RunReport
+    ) -> None:
         chunk = max(1, self.config.chunk)
-        with ThreadPoolExecutor(max_workers=max(1, self.config.workers),
-                                thread_name_prefix="fwbot-nudge") as pool:
+        with ThreadPoolExecutor(
+            max_workers=max(1, self.config.workers), thread_name_prefix="fwbot-nudge"
+        ) as pool:
             for start in range(0, len(plans), chunk):
-                part = plans[start:start + chunk]
+                part = plans[start : start + chunk]
                 if self._halted:
                     break
                 wall = time.time()  # Slack's clock: where to look in the history later
                 won = self.claims.claim_many(
-                    "nudge", [(p.owner_id, p.key, {"items": [i.id for i in p.items],
-                                                   "wall": wall}) for p in part],
-                    claimed_by=me, lease_until=self._lease(now), now=now)
+                    "nudge",
+                    [
+                        (p.owner_id, p.key, {"items": [i.id for i in p.items], "wall": wall})
+                        for p in part
+                    ],
+                    claimed_by=me,
+                    lease_until=self._lease(now),
+                    now=now,
+                )
                 by_owner = {(c.subject, c.period): c for c in won}
                 report.already += len(part) - len(won)
-                jobs = [(by_owner[(p.owner_id, p.key)], p) for p in part
-                        if (p.owner_id, p.key) in by_owner]
+                jobs = [
+                    (by_owner[(p.owner_id, p.key)], p)
+                    for p in part
+                    if (p.owner_id, p.key) in by_owner
+                ]
                 for claim, plan, outcome in pool.map(
-                        lambda job: (*job, self._deliver(job[1], now)), jobs):
+                    lambda job: (*job, self._deliver(job[1], now)), jobs
+                ):
                     self._record(claim, plan.owner_id, outcome, me, now, report)
 
     def _deliver(self, plan: NudgePlan, now: datetime) -> Any:
         if self._halted:
             return _Halted()
         text, blocks = self.render.nudge(plan, now)
-        return self.sender.post(plan.owner_id, text=text, blocks=blocks,  # type: ignore[union-attr]
-                                metadata=self._metadata(NUDGE_EVENT, plan.owner_id, plan.key))
+        if self.sender is None:
+            raise RuntimeError("sending nudges needs Slack: set SLACK_BOT_TOKEN")
+        return self.sender.post(
+            plan.owner_id,
+            text=text,
+            blocks=blocks,
+            metadata=self._metadata(NUDGE_EVENT, plan.owner_id, plan.key),
+        )
 
     @staticmethod
     def _metadata(event_type: str, subject: str, period: str) -> dict[str, Any]:
-        return {"event_type": event_type,
-                "event_payload": {"subject": subject, "period": period}}
+        return {"event_type": event_type, "event_payload": {"subject": subject, "period": period}}
 
-    def _record(self, claim: ClaimRecord, owner: str, result: Any, me: str, now: datetime,
-                report: RunReport) -> None:
+    def _record(
+        self, claim: ClaimRecord, owner: str, result: Any, me: str, now: datetime, report: RunReport
+    ) -> None:
         outcome = getattr(result, "outcome", "uncertain")
         if getattr(result, "fatal", False):  # the token or its scopes: nobody can be reached
             self._halted = str(result.error)
             outcome = "retry"
         if outcome == "sent":
-            self.claims.finish(claim.id, claimed_by=me, state="sent",
-                               channel_id=result.channel_id, message_ts=result.ts, now=now)
+            self.claims.finish(
+                claim.id,
+                claimed_by=me,
+                state="sent",
+                channel_id=result.channel_id,
+                message_ts=result.ts,
+                now=now,
+            )
             report.sent.append(owner)
             if claim.kind == "nudge" and result.channel_id:
                 self._remember_dm(owner, result.channel_id, now)
         elif outcome == "permanent":
-            self.claims.finish(claim.id, claimed_by=me, state="failed", error=result.error,
-                               now=now)
-            self.store.audit("system", "delivery_failed", f"owner:{owner}", now=now,
-                             kind=claim.kind, period=claim.period, error=result.error)
+            self.claims.finish(claim.id, claimed_by=me, state="failed", error=result.error, now=now)
+            self.store.audit(
+                "system",
+                "delivery_failed",
+                f"owner:{owner}",
+                now=now,
+                kind=claim.kind,
+                period=claim.period,
+                error=result.error,
+            )
             report.failed.append((owner, str(result.error)))
         else:  # retry / uncertain: a later pass takes the claim over (and checks Slack)
             # An uncertain message may still land within the client's timeout: the claim
             # stays held that long, so no pass reads the history before it could show.
             hold = self.config.in_flight_grace if outcome == "uncertain" else 0.0
-            self.claims.release(claim.id, claimed_by=me, error=f"{outcome}: {result.error}",
-                                now=now, lease_until=now + timedelta(seconds=hold))
+            self.claims.release(
+                claim.id,
+                claimed_by=me,
+                error=f"{outcome}: {result.error}",
+                now=now,
+                lease_until=now + timedelta(seconds=hold),
+            )
             report.deferred.append((owner, f"{outcome}: {result.error}"))
 
     def _remember_dm(self, owner: str, channel_id: str, now: datetime) -> None:
@@ -237,15 +295,20 @@ class NudgeRunner:
         if known is not None and known.dm_channel == channel_id:
             return
         try:
-            self.store.set_prefs(owner, actor="system", now=now, audit=False,
-                                 dm_channel=channel_id)
+            self.store.set_prefs(owner, actor="system", now=now, audit=False, dm_channel=channel_id)
         except Exception:  # only an optimisation for later history checks
             log.exception("remembering the DM channel of %s failed", owner)
 
     # ---- unfinished claims of earlier passes ---------------------------------------------
 
-    def _recover(self, claims: Iterable[ClaimRecord], plan_of: dict[tuple[str, str], NudgePlan],
-                 me: str, now: datetime, report: RunReport) -> None:
+    def _recover(
+        self,
+        claims: Iterable[ClaimRecord],
+        plan_of: dict[tuple[str, str], NudgePlan],
+        me: str,
+        now: datetime,
+        report: RunReport,
+    ) -> None:
         taken: list[ClaimRecord] = []
         from_the_dead = False
         for claim in claims:
@@ -254,8 +317,9 @@ class NudgeRunner:
             if not takeover_due(claim, now):
                 report.in_flight += 1
                 continue
-            mine = self.claims.take_over(claim, claimed_by=me, lease_until=self._lease(now),
-                                         now=now)
+            mine = self.claims.take_over(
+                claim, claimed_by=me, lease_until=self._lease(now), now=now
+            )
             if mine is None:
                 report.in_flight += 1
                 continue
@@ -269,36 +333,44 @@ class NudgeRunner:
             plan = plan_of.get((mine.subject, mine.period))
             self._resolve(mine, plan, me, now, report)
 
-    def _resolve(self, claim: ClaimRecord, plan: NudgePlan | None, me: str, now: datetime,
-                 report: RunReport) -> None:
+    def _resolve(
+        self, claim: ClaimRecord, plan: NudgePlan | None, me: str, now: datetime, report: RunReport
+    ) -> None:
         """A claim whose message may or may not have gone out: look before sending."""
         owner = claim.subject
         known = self._prefs.get(owner)
         dm = known.dm_channel if known else None
         try:
             found = self.sender.find_delivered(  # type: ignore[union-attr]
-                owner, event_type=NUDGE_EVENT, match={"subject": owner, "period": claim.period},
-                since=claimed_at(claim), channel_id=dm)
+                owner,
+                event_type=NUDGE_EVENT,
+                match={"subject": owner, "period": claim.period},
+                since=claimed_at(claim),
+                channel_id=dm,
+            )
         except Exception as exc:  # can't tell: never resend blindly; try again next pass
             self.claims.release(claim.id, claimed_by=me, error=f"unverified: {exc}", now=now)
             report.deferred.append((owner, f"could not check Slack: {exc}"))
             return
         if found is not None:
             channel_id, ts = found
-            self.claims.finish(claim.id, claimed_by=me, state="sent", channel_id=channel_id,
-                               message_ts=ts, now=now)
+            self.claims.finish(
+                claim.id, claimed_by=me, state="sent", channel_id=channel_id, message_ts=ts, now=now
+            )
             report.found_delivered.append(owner)
             return
         if plan is None:  # nothing is overdue any more: nothing to send
-            self.claims.finish(claim.id, claimed_by=me, state="failed", error="no_longer_due",
-                               now=now)
+            self.claims.finish(
+                claim.id, claimed_by=me, state="failed", error="no_longer_due", now=now
+            )
             return
         self._record(claim, owner, self._deliver(plan, now), me, now, report)
 
     # ---- escalation and failure reports -------------------------------------------------
 
-    def _escalate(self, initiatives: Iterable[InitiativeRecord], me: str, now: datetime,
-                  report: RunReport) -> None:
+    def _escalate(
+        self, initiatives: Iterable[InitiativeRecord], me: str, now: datetime, report: RunReport
+    ) -> None:
         after, target = self.config.escalate_after_weeks, self.config.escalate_to
         if not after or not target:
             return
@@ -312,26 +384,44 @@ class NudgeRunner:
                 due.append((item, weeks))
         for item, weeks in due:
             period = f"overdue-since-{item.overdue_from:%Y%m%dT%H%MZ}"
-            claim = self._claim_one("escalation", f"initiative:{item.id}", period, target,
-                                    ESCALATION_EVENT, me, now)
+            claim = self._claim_one(
+                "escalation", f"initiative:{item.id}", period, target, ESCALATION_EVENT, me, now
+            )
             if claim is None:
                 continue
             text, blocks = self.render.escalation(item, weeks, now)
             result = self.sender.post(  # type: ignore[union-attr]
-                target, text=text, blocks=blocks,
-                metadata=self._metadata(ESCALATION_EVENT, claim.subject, period))
+                target,
+                text=text,
+                blocks=blocks,
+                metadata=self._metadata(ESCALATION_EVENT, claim.subject, period),
+            )
             self._record(claim, target, result, me, now, report)
             if getattr(result, "outcome", "") == "sent":
                 report.sent.remove(target)
                 report.escalated.append(item.id)
 
-    def _claim_one(self, kind: str, subject: str, period: str, target: str, event_type: str,
-                   me: str, now: datetime) -> ClaimRecord | None:
+    def _claim_one(
+        self,
+        kind: str,
+        subject: str,
+        period: str,
+        target: str,
+        event_type: str,
+        me: str,
+        now: datetime,
+    ) -> ClaimRecord | None:
         """Claim one message to ``target``; an unfinished claim of a dead pass is taken over
         and, if Slack already has the message, finished. None: nothing to send."""
-        claim = self.claims.claim(kind, subject, period, claimed_by=me,
-                                  lease_until=self._lease(now), now=now,
-                                  detail={"wall": time.time()})
+        claim = self.claims.claim(
+            kind,
+            subject,
+            period,
+            claimed_by=me,
+            lease_until=self._lease(now),
+            now=now,
+            detail={"wall": time.time()},
+        )
         if claim is not None:
             return claim
         found = self.claims.claims(kind, period=period, subject=subject)
@@ -345,14 +435,23 @@ class NudgeRunner:
             return None
         try:
             delivered = self.sender.find_delivered(
-                target, event_type=event_type, match={"subject": subject, "period": period},
-                since=claimed_at(mine))
+                target,
+                event_type=event_type,
+                match={"subject": subject, "period": period},
+                since=claimed_at(mine),
+            )
         except Exception as exc:
             self.claims.release(mine.id, claimed_by=me, error=f"unverified: {exc}", now=now)
             return None
         if delivered is not None:
-            self.claims.finish(mine.id, claimed_by=me, state="sent", channel_id=delivered[0],
-                               message_ts=delivered[1], now=now)
+            self.claims.finish(
+                mine.id,
+                claimed_by=me,
+                state="sent",
+                channel_id=delivered[0],
+                message_ts=delivered[1],
+                now=now,
+            )
             return None
         return mine
 
@@ -364,17 +463,27 @@ class NudgeRunner:
         period = f"{week_key(now.date())}/" + ",".join(f"{o}={e}" for o, e in failures)[:40]
         text, blocks = self.render.failure_report(failures)
         for admin in admins:
-            claim = self._claim_one("report", admin, f"{period}#{len(failures)}", admin,
-                                    REPORT_EVENT, me, now)
+            claim = self._claim_one(
+                "report", admin, f"{period}#{len(failures)}", admin, REPORT_EVENT, me, now
+            )
             if claim is None:
                 continue
-            result = self.sender.post(admin, text=text, blocks=blocks,
-                                      metadata=self._metadata(REPORT_EVENT, admin, claim.period))
+            result = self.sender.post(
+                admin,
+                text=text,
+                blocks=blocks,
+                metadata=self._metadata(REPORT_EVENT, admin, claim.period),
+            )
             outcome = getattr(result, "outcome", "uncertain")
             state = "sent" if outcome == "sent" else "failed"
-            self.claims.finish(claim.id, claimed_by=me, state=state,
-                               channel_id=getattr(result, "channel_id", None),
-                               message_ts=getattr(result, "ts", None),
-                               error=None if state == "sent" else str(result.error), now=now)
+            self.claims.finish(
+                claim.id,
+                claimed_by=me,
+                state=state,
+                channel_id=getattr(result, "channel_id", None),
+                message_ts=getattr(result, "ts", None),
+                error=None if state == "sent" else str(result.error),
+                now=now,
+            )
             if state == "sent":
                 report.reported_to.append(admin)

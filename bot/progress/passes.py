@@ -45,9 +45,15 @@ class ProgressPass:
     """Nudges, then the digest. ``check_token`` runs before a real pass (a refused token
     fails loudly, up front); ``after_sending`` after a real pass that sent something."""
 
-    def __init__(self, nudges: NudgeRunner, digest: DigestPublisher | None, *,
-                 can_send: bool, check_token: Callable[[], object],
-                 after_sending: Callable[[], object]) -> None:
+    def __init__(
+        self,
+        nudges: NudgeRunner,
+        digest: DigestPublisher | None,
+        *,
+        can_send: bool,
+        check_token: Callable[[], object],
+        after_sending: Callable[[], object],
+    ) -> None:
         self.nudges, self.digest, self.can_send = nudges, digest, can_send
         self.check_token, self.after_sending = check_token, after_sending
 

@@ -94,32 +94,42 @@ class Skipped:
     until: datetime | None
 
 
-def owner_slot(prefs: OwnerPrefs, now: datetime, *,
-               default_tz: str = DEFAULT_TZ) -> tuple[str, datetime] | Skipped:
+def owner_slot(
+    prefs: OwnerPrefs, now: datetime, *, default_tz: str = DEFAULT_TZ
+) -> tuple[str, datetime] | Skipped:
     """The (key, instant) of the owner's slot that is due at ``now``, or why there is none."""
     tz = zone(prefs.tz, default_tz)
     if prefs.leave_until and now < prefs.leave_until:
-        return Skipped(prefs.owner_id, f"on leave until {_local(prefs.leave_until, tz)}",
-                       prefs.leave_until)
+        return Skipped(
+            prefs.owner_id, f"on leave until {_local(prefs.leave_until, tz)}", prefs.leave_until
+        )
     if prefs.snoozed_until and now < prefs.snoozed_until:
-        return Skipped(prefs.owner_id, f"snoozed until {_local(prefs.snoozed_until, tz)}",
-                       prefs.snoozed_until)
+        return Skipped(
+            prefs.owner_id, f"snoozed until {_local(prefs.snoozed_until, tz)}", prefs.snoozed_until
+        )
     key, slot = weekly_slot(now, prefs.nudge_weekday, prefs.nudge_time, tz)
     snooze = prefs.snoozed_until
     if snooze and slot < snooze <= now:
         return f"{key}/snooze-{snooze:%Y%m%dT%H%MZ}", snooze
     if prefs.leave_until and slot < prefs.leave_until <= now:
         after = next_weekly_slot(now, prefs.nudge_weekday, prefs.nudge_time, tz)
-        return Skipped(prefs.owner_id, "back from leave after this week's nudge time; next "
-                       f"nudge {_local(after, tz)}", after)
+        return Skipped(
+            prefs.owner_id,
+            f"back from leave after this week's nudge time; next nudge {_local(after, tz)}",
+            after,
+        )
     if slot > now:
         return Skipped(prefs.owner_id, f"nudge time not reached: {_local(slot, tz)}", slot)
     return key, slot
 
 
-def plan_nudges(initiatives: Iterable[InitiativeRecord], prefs: Mapping[str, OwnerPrefs],
-                now: datetime, *, default_tz: str = DEFAULT_TZ
-                ) -> tuple[list[NudgePlan], list[Skipped]]:
+def plan_nudges(
+    initiatives: Iterable[InitiativeRecord],
+    prefs: Mapping[str, OwnerPrefs],
+    now: datetime,
+    *,
+    default_tz: str = DEFAULT_TZ,
+) -> tuple[list[NudgePlan], list[Skipped]]:
     """Every owner due a nudge at ``now`` (with their overdue items, oldest first), and every
     owner with overdue items who is not (with the reason). Owners are in id order."""
     by_owner: defaultdict[str, list[InitiativeRecord]] = defaultdict(list)
@@ -136,16 +146,21 @@ def plan_nudges(initiatives: Iterable[InitiativeRecord], prefs: Mapping[str, Own
                 skipped.append(slot)
             continue
         key, due_at = slot
-        items = sorted((i for i in by_owner[owner] if i.is_overdue(due_at)),
-                       key=lambda i: (i.overdue_from, i.id))
+        items = sorted(
+            (i for i in by_owner[owner] if i.is_overdue(due_at)),
+            key=lambda i: (i.overdue_from, i.id),
+        )
         if not items:
             continue
         tz = zone(owner_prefs.tz, default_tz)
         assumed = "" if owner_prefs.tz else " (time zone not known yet: assumed)"
-        reason = (f"{len(items)} overdue at {describe_slot(owner_prefs, tz)}{assumed}: "
-                  + "; ".join(f"#{i.id} {i.title!r} overdue since "
-                              f"{_local(i.overdue_from, tz)}" for i in items[:5])
-                  + (f"; and {len(items) - 5} more" if len(items) > 5 else ""))
+        reason = (
+            f"{len(items)} overdue at {describe_slot(owner_prefs, tz)}{assumed}: "
+            + "; ".join(
+                f"#{i.id} {i.title!r} overdue since {_local(i.overdue_from, tz)}" for i in items[:5]
+            )
+            + (f"; and {len(items) - 5} more" if len(items) > 5 else "")
+        )
         plans.append(NudgePlan(owner, key, due_at, tz.key, tuple(items), reason))
     return plans, skipped
 

@@ -14,8 +14,13 @@ log = logging.getLogger("fwbot.scheduler")
 
 
 class Scheduler:
-    def __init__(self, run_pass: Callable[[datetime], object], *, interval: float = 60.0,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        run_pass: Callable[[datetime], object],
+        *,
+        interval: float = 60.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.run_pass = run_pass
         self.interval = interval
         self.clock = clock

@@ -51,9 +51,14 @@ class Admins:
     ``group_members`` is given (looked up at most every ``ttl`` seconds; on a failed
     lookup the last known members are kept)."""
 
-    def __init__(self, user_ids: Iterable[str] = (), *,
-                 group_members: Callable[[], Iterable[str]] | None = None,
-                 ttl: float = 300.0, clock: Callable[[], float] = _time.monotonic) -> None:
+    def __init__(
+        self,
+        user_ids: Iterable[str] = (),
+        *,
+        group_members: Callable[[], Iterable[str]] | None = None,
+        ttl: float = 300.0,
+        clock: Callable[[], float] = _time.monotonic,
+    ) -> None:
         self.user_ids = frozenset(user_ids)
         self._group_members = group_members
         self._ttl, self._clock = ttl, clock
@@ -81,9 +86,15 @@ class Admins:
 
 
 class ProgressService:
-    def __init__(self, store: ProgressStore, framework: Framework, *, admins: Admins,
-                 default_tz: str = "UTC",
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        store: ProgressStore,
+        framework: Framework,
+        *,
+        admins: Admins,
+        default_tz: str = "UTC",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.store = store
         self.framework = framework
         self.admins = admins
@@ -98,21 +109,25 @@ class ProgressService:
     def get(self, initiative_id: int) -> InitiativeRecord:
         record = self.store.initiative(initiative_id)
         if record is None:
-            raise UnknownInitiative(f"There is no initiative #{initiative_id}. "
-                                    "`/progress list` shows yours.")
+            raise UnknownInitiative(
+                f"There is no initiative #{initiative_id}. `/progress list` shows yours."
+            )
         return record
 
     def mine(self, user_id: str) -> list[InitiativeRecord]:
         """My active initiatives, most overdue first."""
-        return sorted(self.store.initiatives(owner_id=user_id),
-                      key=lambda i: (i.overdue_from, i.id))
+        return sorted(
+            self.store.initiatives(owner_id=user_id), key=lambda i: (i.overdue_from, i.id)
+        )
 
     def overdue(self, user_id: str) -> list[InitiativeRecord]:
         """Everyone's overdue initiatives (admins only), oldest first."""
         self._require_admin(user_id, "see everyone's overdue initiatives")
         now = self.clock()
-        return sorted((i for i in self.store.initiatives() if i.is_overdue(now)),
-                      key=lambda i: (i.overdue_from, i.id))
+        return sorted(
+            (i for i in self.store.initiatives() if i.is_overdue(now)),
+            key=lambda i: (i.overdue_from, i.id),
+        )
 
     def prefs(self, user_id: str) -> OwnerPrefs:
         return self.store.prefs(user_id)
@@ -130,8 +145,9 @@ class ProgressService:
             objective = self.framework.objective(raw)
             (known if objective else unknown).append(objective.id if objective else raw)
         if unknown:
-            raise ProgressError(f"Unknown objective {', '.join(unknown)}: use ids like "
-                                f"{self._example_ids()}.")
+            raise ProgressError(
+                f"Unknown objective {', '.join(unknown)}: use ids like {self._example_ids()}."
+            )
         if not known:
             raise ProgressError("Pick at least one objective this initiative serves.")
         return tuple(dict.fromkeys(known))
@@ -145,8 +161,9 @@ class ProgressService:
         if not title:
             raise ProgressError("An initiative needs a title.")
         if len(title) > MAX_TITLE:
-            raise ProgressError(f"Please keep the title under {MAX_TITLE} characters "
-                                f"(it has {len(title)}).")
+            raise ProgressError(
+                f"Please keep the title under {MAX_TITLE} characters (it has {len(title)})."
+            )
         if new.cadence not in CADENCES:
             raise ProgressError(f"Cadence must be one of {', '.join(CADENCES)}.")
         item = replace(new, title=title, objective_ids=self.check_objectives(new.objective_ids))
@@ -157,34 +174,46 @@ class ProgressService:
         admin."""
         return user_id == record.owner_id or self.is_admin(user_id)
 
-    def _require_owner_or_admin(self, record: InitiativeRecord, user_id: str, doing: str
-                                ) -> None:
+    def _require_owner_or_admin(self, record: InitiativeRecord, user_id: str, doing: str) -> None:
         if not self.can_change(record, user_id):
-            raise NotAllowed(f"Only <@{record.owner_id}> (the owner) or an admin can {doing} "
-                             f"#{record.id} “{record.title}”.")
+            raise NotAllowed(
+                f"Only <@{record.owner_id}> (the owner) or an admin can {doing} "
+                f"#{record.id} “{record.title}”."
+            )
 
     def _require_admin(self, user_id: str, doing: str) -> None:
         if not self.is_admin(user_id):
             raise NotAllowed(f"Only admins can {doing}. Ask one of your fwbot admins.")
 
-    def post_update(self, initiative_id: int, *, actor: str, status: str,
-                    percent: int | None, note: str = "") -> UpdateRecord:
+    def post_update(
+        self, initiative_id: int, *, actor: str, status: str, percent: int | None, note: str = ""
+    ) -> UpdateRecord:
         record = self.get(initiative_id)
         self._require_owner_or_admin(record, actor, "post updates on")
         if record.status != "active":
             raise ProgressError(f"#{record.id} “{record.title}” is closed.")
         if status not in UPDATE_STATUSES:
-            raise ProgressError("Status must be one of: "
-                                + ", ".join(STATUS_LABELS[s] for s in UPDATE_STATUSES) + ".")
+            raise ProgressError(
+                "Status must be one of: "
+                + ", ".join(STATUS_LABELS[s] for s in UPDATE_STATUSES)
+                + "."
+            )
         if percent is not None and not 0 <= percent <= 100:
             raise ProgressError("Percent complete must be a whole number from 0 to 100.")
         note = note.strip()
         if len(note) > MAX_NOTE:
-            raise ProgressError(f"Please keep the note under {MAX_NOTE} characters "
-                                f"(it has {len(note)}).")
+            raise ProgressError(
+                f"Please keep the note under {MAX_NOTE} characters (it has {len(note)})."
+            )
         try:
-            return self.store.add_update(initiative_id, status=status, percent=percent,
-                                         note=note, author_id=actor, now=self.clock())
+            return self.store.add_update(
+                initiative_id,
+                status=status,
+                percent=percent,
+                note=note,
+                author_id=actor,
+                now=self.clock(),
+            )
         except UnknownRecord as exc:  # deleted meanwhile
             raise UnknownInitiative(str(exc)) from exc
 
@@ -192,14 +221,22 @@ class ProgressService:
         """An update that repeats the previous status and percent."""
         record = self.get(initiative_id)
         if record.last_status is None:
-            raise ProgressError(f"#{record.id} “{record.title}” has no update yet, so there is "
-                                "no status to repeat: please post a first update.")
+            raise ProgressError(
+                f"#{record.id} “{record.title}” has no update yet, so there is "
+                "no status to repeat: please post a first update."
+            )
         self._require_owner_or_admin(record, actor, "post updates on")
         if record.status != "active":
             raise ProgressError(f"#{record.id} “{record.title}” is closed.")
-        return self.store.add_update(initiative_id, status=record.last_status,
-                                     percent=record.last_percent, note="No change",
-                                     author_id=actor, no_change=True, now=self.clock())
+        return self.store.add_update(
+            initiative_id,
+            status=record.last_status,
+            percent=record.last_percent,
+            note="No change",
+            author_id=actor,
+            no_change=True,
+            now=self.clock(),
+        )
 
     def reassign(self, initiative_id: int, new_owner: str, *, actor: str) -> InitiativeRecord:
         record = self.get(initiative_id)
@@ -213,18 +250,23 @@ class ProgressService:
             raise ProgressError(f"#{record.id} “{record.title}” is already closed.")
         return self.store.close(initiative_id, actor=actor, now=self.clock())
 
-    def set_lead(self, objective_id: str, owner_id: str, *, actor: str,
-                 cadence: str = "monthly") -> InitiativeRecord:
+    def set_lead(
+        self, objective_id: str, owner_id: str, *, actor: str, cadence: str = "monthly"
+    ) -> InitiativeRecord:
         self._require_admin(actor, "name objective leads")
         (oid,) = self.check_objectives([objective_id])
         if cadence not in CADENCES:
             raise ProgressError(f"Cadence must be one of {', '.join(CADENCES)}.")
         objective = self.framework.objective(oid)
-        label = objective.title if objective and objective.title else (
-            objective.text if objective else oid)
+        label = (
+            objective.title
+            if objective and objective.title
+            else (objective.text if objective else oid)
+        )
         title = f"Objective {oid}: {label}"[:MAX_TITLE]
-        return self.store.set_objective_lead(oid, owner_id=owner_id, cadence=cadence,
-                                             title=title, actor=actor, now=self.clock())
+        return self.store.set_objective_lead(
+            oid, owner_id=owner_id, cadence=cadence, title=title, actor=actor, now=self.clock()
+        )
 
     # ---- the owner's time: snooze, leave, nudge time -------------------------------------
 
@@ -242,13 +284,16 @@ class ProgressService:
             until = local_instant(day, prefs.nudge_time, tz)
         elif words == "next week":
             monday = week_start(now, tz) + timedelta(days=7)
-            until = local_instant(monday + timedelta(days=prefs.nudge_weekday),
-                                  prefs.nudge_time, tz)
+            until = local_instant(
+                monday + timedelta(days=prefs.nudge_weekday), prefs.nudge_time, tz
+            )
         else:
             until = now + parse_duration(words)
         if until - now > MAX_SNOOZE:
-            raise ProgressError("You can snooze for up to 8 weeks; for longer, use "
-                                "`/progress leave until YYYY-MM-DD`.")
+            raise ProgressError(
+                "You can snooze for up to 8 weeks; for longer, use "
+                "`/progress leave until YYYY-MM-DD`."
+            )
         return self.store.set_prefs(user_id, actor=user_id, now=now, snoozed_until=until)
 
     def leave(self, user_id: str, spec: str) -> OwnerPrefs:
@@ -260,20 +305,23 @@ class ProgressService:
         if words in ("off", "cancel", "back", "end", "none"):
             return self.store.set_prefs(user_id, actor=user_id, now=now, leave_until=None)
         if words.startswith("until "):
-            words = words[len("until "):]
+            words = words[len("until ") :]
         last_day = parse_date(words)
         until = local_instant(last_day + timedelta(days=1), time(0, 0), tz)
         if until <= now:
-            raise ProgressError(f"{last_day:%d %b %Y} is in the past: give the last day of "
-                                "your leave, e.g. `/progress leave until "
-                                f"{(now + timedelta(days=14)).astimezone(tz):%Y-%m-%d}`.")
+            raise ProgressError(
+                f"{last_day:%d %b %Y} is in the past: give the last day of "
+                "your leave, e.g. `/progress leave until "
+                f"{(now + timedelta(days=14)).astimezone(tz):%Y-%m-%d}`."
+            )
         if until - now > MAX_LEAVE:
             raise ProgressError("Leave can be set up to a year ahead.")
         return self.store.set_prefs(user_id, actor=user_id, now=now, leave_until=until)
 
     def set_nudge_time(self, user_id: str, weekday: int, at: time) -> OwnerPrefs:
-        return self.store.set_prefs(user_id, actor=user_id, now=self.clock(),
-                                    nudge_weekday=weekday, nudge_time=at)
+        return self.store.set_prefs(
+            user_id, actor=user_id, now=self.clock(), nudge_weekday=weekday, nudge_time=at
+        )
 
     def next_nudge(self, user_id: str) -> datetime:
         prefs = self.store.prefs(user_id)
@@ -292,8 +340,9 @@ def parse_duration(words: str) -> timedelta:
     unit = "".join(ch for ch in text if ch.isalpha())
     if number and unit in _UNITS and 0 < int(number) <= 60:
         return timedelta(days=int(number) * _UNITS[unit])
-    raise ProgressError(f"I don't understand “{words}” as a snooze: try `tomorrow`, "
-                        "`next week`, `3d` or `2w`.")
+    raise ProgressError(
+        f"I don't understand “{words}” as a snooze: try `tomorrow`, `next week`, `3d` or `2w`."
+    )
 
 
 def parse_date(words: str) -> date:
@@ -304,5 +353,7 @@ def parse_date(words: str) -> date:
             return datetime.strptime(text, fmt).date()
         except ValueError:
             continue
-    raise ProgressError(f"I don't understand “{words}” as a date: please write it as "
-                        "YYYY-MM-DD, e.g. `/progress leave until 2026-12-24`.")
+    raise ProgressError(
+        f"I don't understand “{words}” as a date: please write it as "
+        "YYYY-MM-DD, e.g. `/progress leave until 2026-12-24`."
+    )

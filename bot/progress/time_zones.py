@@ -16,16 +16,27 @@ MAX_AGE = timedelta(days=1)
 PER_PASS = 90  # users.info is Tier 4 (100+ a minute); a pass a minute stays inside
 
 
-def refresh_time_zones(store: ProgressStore, users_info: Callable[[str], Mapping[str, Any]],
-                       owners: Iterable[str], now: datetime, *, max_age: timedelta = MAX_AGE,
-                       limit: int = PER_PASS) -> int:
+def refresh_time_zones(
+    store: ProgressStore,
+    users_info: Callable[[str], Mapping[str, Any]],
+    owners: Iterable[str],
+    now: datetime,
+    *,
+    max_age: timedelta = MAX_AGE,
+    limit: int = PER_PASS,
+) -> int:
     """Look up the zone of owners never looked up, then of those looked up longest ago
     (older than ``max_age``), at most ``limit`` per call. Returns how many were checked."""
     prefs = store.all_prefs()
     never = [o for o in owners if o not in prefs or prefs[o].tz_checked_at is None]
-    stale = sorted((p for o, p in prefs.items() if p.tz_checked_at is not None
-                    and now - p.tz_checked_at > max_age),
-                   key=lambda p: p.tz_checked_at)  # type: ignore[arg-type, return-value]
+    stale = sorted(
+        (
+            p
+            for o, p in prefs.items()
+            if p.tz_checked_at is not None and now - p.tz_checked_at > max_age
+        ),
+        key=lambda p: p.tz_checked_at or now,
+    )
     todo = (sorted(set(never)) + [p.owner_id for p in stale])[:limit]
     for owner in todo:
         try:

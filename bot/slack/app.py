@@ -20,8 +20,14 @@ from .middleware import count_requests
 LISTENER_THREADS = 16
 
 
-def build_app(deps: SlackDeps, *, client: WebClient, signing_secret: str | None,
-              bot_user_id: str | None = None, plugins: Sequence[Feature] = ()) -> App:
+def build_app(
+    deps: SlackDeps,
+    *,
+    client: WebClient,
+    signing_secret: str | None,
+    bot_user_id: str | None = None,
+    plugins: Sequence[Feature] = (),
+) -> App:
     """The app with every listener registered. ``bot_user_id`` (from ``auth.test``) lets
     listeners tell mentions of the bot apart; without it the app asks Slack at start.
     ``plugins``: more features, registered after the built-in ones through the same path."""
@@ -35,8 +41,9 @@ def build_app(deps: SlackDeps, *, client: WebClient, signing_secret: str | None,
             signing_secret=signing_secret or "",
             request_verification_enabled=bool(signing_secret),
             token_verification_enabled=bot_user_id is None,
-            listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS,
-                                                 thread_name_prefix="fwbot-listener"),
+            listener_executor=ThreadPoolExecutor(
+                max_workers=LISTENER_THREADS, thread_name_prefix="fwbot-listener"
+            ),
             logger=logger,
         )
     finally:

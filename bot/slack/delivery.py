@@ -72,8 +72,15 @@ def _error(exc: SlackApiError) -> str:
 
 
 class Delivery:
-    def __init__(self, client: WebClient, metrics: Metrics, *, max_attempts: int = MAX_ATTEMPTS,
-                 backoff: float = BACKOFF, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        metrics: Metrics,
+        *,
+        max_attempts: int = MAX_ATTEMPTS,
+        backoff: float = BACKOFF,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.client = client
         self.metrics = metrics
         self.max_attempts, self.backoff, self._sleep = max(1, max_attempts), backoff, sleep
@@ -85,37 +92,53 @@ class Delivery:
 
     # ---- public messages ------------------------------------------------------------------
 
-    def post(self, channel: str, messages: Sequence[Message], *, thread_ts: str | None = None,
-             metadata: dict | None = None, look_since: float | None = None) -> str | None:
+    def post(
+        self,
+        channel: str,
+        messages: Sequence[Message],
+        *,
+        thread_ts: str | None = None,
+        metadata: dict | None = None,
+        look_since: float | None = None,
+    ) -> str | None:
         """Post ``messages`` in order (in ``thread_ts`` if given); the ts of the first one.
         ``look_since`` (with ``metadata``): an earlier process may have posted them already
         (work taken over after a crash): if the bot's message with that metadata is in the
         conversation since then, nothing is posted and its ts is returned."""
         if look_since is not None and metadata:
-            found = self.find_reply(channel, thread_ts=thread_ts, metadata=metadata,
-                                    since=look_since)
+            found = self.find_reply(
+                channel, thread_ts=thread_ts, metadata=metadata, since=look_since
+            )
             if found:
                 return found
         first: str | None = None
         for n, message in enumerate(messages):
-            ts = self._post_one(channel, message, thread_ts=thread_ts,
-                                metadata=metadata if n == 0 else None)
+            ts = self._post_one(
+                channel, message, thread_ts=thread_ts, metadata=metadata if n == 0 else None
+            )
             first = first or ts
         return first
 
-    def _post_one(self, channel: str, message: Message, *, thread_ts: str | None,
-                  metadata: dict | None) -> str | None:
+    def _post_one(
+        self, channel: str, message: Message, *, thread_ts: str | None, metadata: dict | None
+    ) -> str | None:
         since = time.time()
         for attempt in range(1, self.max_attempts + 1):
-            answer, exc = _attempt(self.client.chat_postMessage, channel=channel,
-                                   thread_ts=thread_ts, text=message.text,
-                                   blocks=to_dicts(message.blocks), metadata=metadata)
+            answer, exc = _attempt(
+                self.client.chat_postMessage,
+                channel=channel,
+                thread_ts=thread_ts,
+                text=message.text,
+                blocks=to_dicts(message.blocks),
+                metadata=metadata,
+            )
             if answer.kind == "ok":
                 return answer.data.get("ts")
             self._count("chat.postMessage", answer.error or "unknown")
             if answer.kind == "fallback":
-                log.warning("chat.postMessage refused the blocks (%s); sending plain text",
-                            answer.error)
+                log.warning(
+                    "chat.postMessage refused the blocks (%s); sending plain text", answer.error
+                )
                 return self._post_plain(channel, message, thread_ts=thread_ts)
             if answer.kind in ("permanent", "limited") or exc is None:
                 raise exc or RuntimeError(f"chat.postMessage failed: {answer.error}")
@@ -124,16 +147,22 @@ class Delivery:
                 raise exc  # certainly not delivered: the caller tells the user
             self._back_off(attempt)
             if answer.kind != "transient":  # it may have arrived: look before posting again
-                ts = self._find_posted(channel, message, thread_ts=thread_ts,
-                                       metadata=metadata, since=since)
+                ts = self._find_posted(
+                    channel, message, thread_ts=thread_ts, metadata=metadata, since=since
+                )
                 if ts:
-                    log.info("chat.postMessage (%s) had arrived; not posting it again",
-                             answer.error)
+                    log.info(
+                        "chat.postMessage (%s) had arrived; not posting it again", answer.error
+                    )
                     return ts
                 if last:
                     raise exc  # looked: not there, so not delivered
-            log.warning("chat.postMessage failed (%s); attempt %d of %d", answer.error,
-                        attempt + 1, self.max_attempts)
+            log.warning(
+                "chat.postMessage failed (%s); attempt %d of %d",
+                answer.error,
+                attempt + 1,
+                self.max_attempts,
+            )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _post_plain(self, channel: str, message: Message, *, thread_ts: str | None) -> str | None:
@@ -143,22 +172,33 @@ class Delivery:
             ts = ts or resp.get("ts")
         return ts
 
-    def find_reply(self, channel: str, *, thread_ts: str | None, metadata: Mapping[str, Any],
-                   since: float) -> str | None:
+    def find_reply(
+        self, channel: str, *, thread_ts: str | None, metadata: Mapping[str, Any], since: float
+    ) -> str | None:
         """The ts of the bot's message carrying ``metadata`` in the conversation (thread)
         since ``since``, or None. Raises :class:`DeliveryUnknown` if Slack can't say."""
-        found = self._find_posted(channel, None, thread_ts=thread_ts, metadata=metadata,
-                                  since=since)
+        found = self._find_posted(
+            channel, None, thread_ts=thread_ts, metadata=metadata, since=since
+        )
         if found:
-            log.info("the reply to %s had been posted before the restart; not posting it "
-                     "again", (metadata.get("event_payload") or {}).get("request"))
+            log.info(
+                "the reply to %s had been posted before the restart; not posting it again",
+                (metadata.get("event_payload") or {}).get("request"),
+            )
         return found
 
     def _back_off(self, attempt: int) -> None:
         self._sleep(self.backoff * 2 ** (attempt - 1) * random.uniform(0.75, 1.0))
 
-    def _find_posted(self, channel: str, message: Message | None, *, thread_ts: str | None,
-                     metadata: Mapping[str, Any] | None, since: float) -> str | None:
+    def _find_posted(
+        self,
+        channel: str,
+        message: Message | None,
+        *,
+        thread_ts: str | None,
+        metadata: Mapping[str, Any] | None,
+        since: float,
+    ) -> str | None:
         """The ts of this bot's message in ``channel`` (in ``thread_ts``'s thread if given)
         posted since ``since`` minus :data:`LOOKBACK_SECONDS` with ``message``'s text or
         ``metadata``; None if none. Raises :class:`DeliveryUnknown` if Slack can't say."""
@@ -166,14 +206,20 @@ class Delivery:
         event_type = str(metadata.get("event_type")) if metadata else None
         match = (metadata or {}).get("event_payload") or {}
         try:
-            found = self.history.find(channel, event_type=event_type, match=match,
-                                      since=moment, thread_ts=thread_ts,
-                                      text=message.text if message is not None else None)
+            found = self.history.find(
+                channel,
+                event_type=event_type,
+                match=match,
+                since=moment,
+                thread_ts=thread_ts,
+                text=message.text if message is not None else None,
+            )
         except DeliveryUnknown as exc:
             if thread_ts and exc.error == "thread_not_found":
                 return None  # no such thread (yet): nothing of ours in it
-            raise DeliveryUnknown(f"could not look in {channel} for the message",
-                                  error=exc.error) from exc
+            raise DeliveryUnknown(
+                f"could not look in {channel} for the message", error=exc.error
+            ) from exc
         return found[1] if found else None
 
     def open_view(self, trigger_id: str | None, view: dict | View) -> bool:
@@ -190,15 +236,17 @@ class Delivery:
 
     def update(self, channel: str, ts: str, message: Message) -> None:
         try:
-            self.client.chat_update(channel=channel, ts=ts, text=message.text,
-                                    blocks=to_dicts(message.blocks))
+            self.client.chat_update(
+                channel=channel, ts=ts, text=message.text, blocks=to_dicts(message.blocks)
+            )
         except SlackApiError as exc:
             error = _error(exc)
             self._count("chat.update", error)
             if error not in TEXT_FALLBACK_ERRORS:
                 raise
-            self.client.chat_update(channel=channel, ts=ts, text=message.text[:PLAIN_TEXT_LIMIT],
-                                    blocks=[])
+            self.client.chat_update(
+                channel=channel, ts=ts, text=message.text[:PLAIN_TEXT_LIMIT], blocks=[]
+            )
 
     # ---- private replies ------------------------------------------------------------------
 
@@ -218,21 +266,32 @@ class Delivery:
             return True, ""
         return False, (resp.body or str(resp.status_code))[:200]
 
-    def reply(self, message: Message, *, user: str, channel: str | None,
-              response_url: str | None = None, replace_original: bool = False,
-              in_channel: bool = False) -> None:
+    def reply(
+        self,
+        message: Message,
+        *,
+        user: str,
+        channel: str | None,
+        response_url: str | None = None,
+        replace_original: bool = False,
+        in_channel: bool = False,
+    ) -> None:
         """A reply to one user (or, ``in_channel``, to the channel) that always arrives."""
         pieces = [message]
         if response_url:
-            payload = {"text": message.text, "blocks": to_dicts(message.blocks),
-                       "response_type": "in_channel" if in_channel else "ephemeral",
-                       "replace_original": replace_original}
+            payload = {
+                "text": message.text,
+                "blocks": to_dicts(message.blocks),
+                "response_type": "in_channel" if in_channel else "ephemeral",
+                "replace_original": replace_original,
+            }
             ok, why = self._via_response_url(response_url, payload)
             if ok:
                 return
             if "invalid_blocks" in why or "msg_too_long" in why:
-                pieces = [Message(text=p, blocks=[]) for p in split_text(message.text,
-                                                                        PLAIN_TEXT_LIMIT)]
+                pieces = [
+                    Message(text=p, blocks=[]) for p in split_text(message.text, PLAIN_TEXT_LIMIT)
+                ]
                 payload = {**payload, "blocks": [], "text": pieces[0].text}
                 ok, why = self._via_response_url(response_url, payload)
                 if ok and len(pieces) == 1:
@@ -250,9 +309,13 @@ class Delivery:
     def _ephemeral_or_dm(self, message: Message, *, user: str, channel: str | None) -> None:
         if channel and not channel.startswith("D"):
             for attempt in range(1, self.max_attempts + 1):
-                answer, exc = _attempt(self.client.chat_postEphemeral, channel=channel,
-                                       user=user, text=message.text,
-                                       blocks=to_dicts(message.blocks))
+                answer, exc = _attempt(
+                    self.client.chat_postEphemeral,
+                    channel=channel,
+                    user=user,
+                    text=message.text,
+                    blocks=to_dicts(message.blocks),
+                )
                 if answer.kind == "ok":
                     return
                 self._count("chat.postEphemeral", answer.error or "unknown")

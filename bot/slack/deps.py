@@ -49,13 +49,14 @@ class SlackDeps:
 
     def plan(self, kind: str) -> Callable[[Plan], Plan]:
         """Register the plan for ``kind`` (used by the listener and by the recovery)."""
+
         def register(plan: Plan) -> Plan:
             self.plans[kind] = plan
             return plan
+
         return register
 
-    def run_durably(self, kind: str, body: dict, context: dict[str, Any] | None = None
-                    ) -> None:
+    def run_durably(self, kind: str, body: dict, context: dict[str, Any] | None = None) -> None:
         """Plan the request ``body`` and run its job after the ack, kept until done. Events
         bring their ticket in ``context`` (the middleware recorded them, and only the first
         listener to run takes it; events it did not record are nobody's work and are only
@@ -73,8 +74,12 @@ class SlackDeps:
             try:
                 ticket = self.inbox.receive(key, kind, body)
             except Exception as exc:  # Slack never resends these: do it now, unkept
-                log.warning("request %s (%s) could not be recorded (%s); doing it without "
-                            "keeping it", key, kind, type(exc).__name__)
+                log.warning(
+                    "request %s (%s) could not be recorded (%s); doing it without keeping it",
+                    key,
+                    kind,
+                    type(exc).__name__,
+                )
                 self.metrics.failures.labels("record_request").inc()
                 ticket = Ticket("", kind, time.time())
             else:
@@ -87,6 +92,7 @@ class SlackDeps:
         """Run ``job`` (which reports its own failures to the user) after the ack; then mark
         ``ticket`` done. A job that never runs (the process stops first) leaves it undone:
         the next start finishes it."""
+
         def run() -> None:
             try:
                 if job is not None:

@@ -96,16 +96,25 @@ def never_answered(event: Mapping[str, Any]) -> bool:
     else that the question plans look at passes; they decide the rest."""
     if event.get("type") != "message":
         return False
-    return bool(event.get("bot_id") or event.get("subtype") not in (None, "thread_broadcast")
-                or (event.get("channel_type") != "im" and not event.get("thread_ts")))
+    return bool(
+        event.get("bot_id")
+        or event.get("subtype") not in (None, "thread_broadcast")
+        or (event.get("channel_type") != "im" and not event.get("thread_ts"))
+    )
 
 
 class Inbox:
     """Records requests, hands out tickets, marks them done, finds work left undone."""
 
-    def __init__(self, store: WorkStore, *, lease: timedelta = LEASE, settle: float = SETTLE,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 is_dead: Callable[[str], bool] = claimer_is_dead) -> None:
+    def __init__(
+        self,
+        store: WorkStore,
+        *,
+        lease: timedelta = LEASE,
+        settle: float = SETTLE,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        is_dead: Callable[[str], bool] = claimer_is_dead,
+    ) -> None:
         """``settle``: seconds a taken-over request waits before it looks for its reply (the
         Web API client's timeout and a margin: what the dead process sent has landed)."""
         self.store, self.lease, self.clock, self.is_dead = store, lease, clock, is_dead
@@ -124,15 +133,27 @@ class Inbox:
         """Record a request; its ticket, or None for a duplicate (seen and done, or in hand).
         ``body`` None: a duplicate check only (nothing to keep), the ticket is not resumable."""
         now = self.clock()
-        got = self.store.receive(key, kind=kind, body=body, owner=self.owner,
-                                 lease=self.lease, is_dead=self.is_dead, now=now)
+        got = self.store.receive(
+            key,
+            kind=kind,
+            body=body,
+            owner=self.owner,
+            lease=self.lease,
+            is_dead=self.is_dead,
+            now=now,
+        )
         if got == "duplicate":
             return None
         if got == "resumed":
             log.info("request %s was left undone by a stopped process: taking it over", key)
         resumed = got == "resumed"
-        return Ticket(key, kind or "", now.timestamp(), resumed=resumed,
-                      look_after=now.timestamp() + self.settle if resumed else 0.0)
+        return Ticket(
+            key,
+            kind or "",
+            now.timestamp(),
+            resumed=resumed,
+            look_after=now.timestamp() + self.settle if resumed else 0.0,
+        )
 
     def finish(self, ticket: Ticket) -> None:
         if not ticket.key:
@@ -140,8 +161,9 @@ class Inbox:
         try:
             self.store.finish(ticket.key, now=self.clock())
         except Exception as exc:  # the database is away: marked by the next recovery pass
-            log.warning("could not mark request %s done (%s); will retry", ticket.key,
-                        type(exc).__name__)
+            log.warning(
+                "could not mark request %s done (%s); will retry", ticket.key, type(exc).__name__
+            )
             with self._lock:
                 self._unmarked.add(ticket.key)
 
@@ -167,23 +189,37 @@ class Inbox:
         for key, _owner, _lease in self.store.unfinished(limit=limit):
             if key in unmarked:
                 continue
-            item = self.store.take_over(key, owner=self.owner, lease=self.lease,
-                                        is_dead=self.is_dead, now=self.clock())
+            item = self.store.take_over(
+                key, owner=self.owner, lease=self.lease, is_dead=self.is_dead, now=self.clock()
+            )
             if item is not None:
-                taken.append((item, Ticket(item.key, item.kind, item.received_at.timestamp(),
-                                           resumed=True,
-                                           look_after=self.clock().timestamp() + self.settle)))
+                taken.append(
+                    (
+                        item,
+                        Ticket(
+                            item.key,
+                            item.kind,
+                            item.received_at.timestamp(),
+                            resumed=True,
+                            look_after=self.clock().timestamp() + self.settle,
+                        ),
+                    )
+                )
         return taken
 
 
-def recover(inbox: Inbox, plans: Mapping[str, Plan], later: Callable[[Job | None, Ticket],
-                                                                      None]) -> int:
+def recover(
+    inbox: Inbox, plans: Mapping[str, Plan], later: Callable[[Job | None, Ticket], None]
+) -> int:
     """Take over the work stopped processes left undone and run it again through its plan;
     how many were taken over."""
     taken = inbox.take_over_undone()
     if taken:
-        log.warning("fwbot: %d acknowledged request(s) left undone by a stopped process: "
-                    "finishing them (replies already posted are looked for first)", len(taken))
+        log.warning(
+            "fwbot: %d acknowledged request(s) left undone by a stopped process: "
+            "finishing them (replies already posted are looked for first)",
+            len(taken),
+        )
     for item, ticket in taken:
         plan = plans.get(item.kind)
         if plan is None:
@@ -193,8 +229,9 @@ def recover(inbox: Inbox, plans: Mapping[str, Plan], later: Callable[[Job | None
         try:
             job = plan(item.body, ticket)
         except Exception:
-            log.exception("request %s (%s) could not be planned again; dropped", item.key,
-                          item.kind)
+            log.exception(
+                "request %s (%s) could not be planned again; dropped", item.key, item.kind
+            )
             inbox.finish(ticket)
             continue
         later(job, ticket)
@@ -225,8 +262,12 @@ class RecoveryLoop:
             try:
                 self._run()
             except Exception as exc:
-                log.warning("recovery pass failed (%s: %s); next in %.0f s",
-                            type(exc).__name__, _first_line(exc), self.every)
+                log.warning(
+                    "recovery pass failed (%s: %s); next in %.0f s",
+                    type(exc).__name__,
+                    _first_line(exc),
+                    self.every,
+                )
             self._stop.wait(self.every)
 
 
@@ -234,9 +275,13 @@ def event_kind(body: Mapping[str, Any]) -> str:
     return f"event:{(body.get('event') or {}).get('type', '?')}"
 
 
-def receive_requests(inbox: Inbox, plans: Mapping[str, Plan], metrics: Metrics, *,
-                     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                     ) -> Callable[..., BoltResponse | None]:
+def receive_requests(
+    inbox: Inbox,
+    plans: Mapping[str, Plan],
+    metrics: Metrics,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Callable[..., BoltResponse | None]:
     """Global middleware for events: each ``event_id`` is handled once, across retries and
     replicas, and an event some plan acts on is recorded with its body before bolt acks it
     (its ticket goes to the listener in ``context``). A retry of an event already handled or
@@ -256,13 +301,17 @@ def receive_requests(inbox: Inbox, plans: Mapping[str, Plan], metrics: Metrics, 
             if removed:
                 log.info("pruned %d received requests older than %s", removed, KEEP)
             if abandoned:
-                log.error("%d acknowledged request(s) were never finished within %s: given up",
-                          abandoned, KEEP)
+                log.error(
+                    "%d acknowledged request(s) were never finished within %s: given up",
+                    abandoned,
+                    KEEP,
+                )
         except Exception:  # pruning is housekeeping: never fail a request over it
             log.exception("pruning received requests failed")
 
-    def middleware(req: BoltRequest, body: dict, context: dict,
-                   next: Callable[[], BoltResponse]) -> BoltResponse | None:
+    def middleware(
+        req: BoltRequest, body: dict, context: dict, next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if not event_id or never_answered(body.get("event") or {}):
             return next()  # not an event, or one nobody acts on: nothing to record
@@ -271,8 +320,12 @@ def receive_requests(inbox: Inbox, plans: Mapping[str, Plan], metrics: Metrics, 
         try:
             ticket = inbox.receive(str(event_id), kind, body if kind in plans else None)
         except Exception as exc:  # the database is away: Slack sends it again later
-            log.warning("event %s not recorded (%s: %s): answered 503, Slack retries it",
-                        event_id, type(exc).__name__, _first_line(exc))
+            log.warning(
+                "event %s not recorded (%s: %s): answered 503, Slack retries it",
+                event_id,
+                type(exc).__name__,
+                _first_line(exc),
+            )
             metrics.failures.labels("record_request").inc()
             return BoltResponse(status=503, body="")
         if ticket is None:

@@ -49,7 +49,10 @@ class Extensions:
         tracks = [f for f in features if f.track is not None]
         if len(tracks) > 1:
             raise ValueError(f"two features handle tracking: {[f.name for f in tracks]}")
-        return cls(home_sections=tuple(f.home_section(deps) for f in features
-                                       if f.home_section is not None),
-                   track=tracks[0].track(deps) if tracks and tracks[0].track else None,
-                   names=tuple(f.name for f in features))
+        return cls(
+            home_sections=tuple(
+                f.home_section(deps) for f in features if f.home_section is not None
+            ),
+            track=tracks[0].track(deps) if tracks and tracks[0].track else None,
+            names=tuple(f.name for f in features),
+        )

@@ -23,8 +23,11 @@ log = logging.getLogger("fwbot.slack")
 
 @contextmanager
 def reporting_failures(
-    listener: str, metrics: Metrics, notify: Callable[[Message], object] | None,
-    *, summary: str = "I couldn't finish that.",
+    listener: str,
+    metrics: Metrics,
+    notify: Callable[[Message], object] | None,
+    *,
+    summary: str = "I couldn't finish that.",
 ) -> Iterator[None]:
     """Run the block; on any exception log it with a short reference, count it, and send the
     user ``summary`` with that reference through ``notify`` (whose own failure is logged).
@@ -36,14 +39,20 @@ def reporting_failures(
         yield
     except DeliveryUnknown as exc:
         ref = uuid.uuid4().hex[:8]
-        log.warning("%s: the reply may not have arrived (ref %s): %s; not apologising",
-                    listener, ref, exc, exc_info=exc.__cause__ or exc)
+        log.warning(
+            "%s: the reply may not have arrived (ref %s): %s; not apologising",
+            listener,
+            ref,
+            exc,
+            exc_info=exc.__cause__ or exc,
+        )
         metrics.failures.labels(listener).inc()
     except Exception as exc:
         ref = uuid.uuid4().hex[:8]
         detail = exc.response.get("error") if isinstance(exc, SlackApiError) else None
-        log.exception("%s failed (ref %s%s)", listener, ref, f", Slack said {detail}"
-                      if detail else "")
+        log.exception(
+            "%s failed (ref %s%s)", listener, ref, f", Slack said {detail}" if detail else ""
+        )
         metrics.failures.labels(listener).inc()
         if notify is None:
             return

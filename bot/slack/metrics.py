@@ -11,8 +11,13 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # (status, reason) of the HTTP refusals bot/slack/server.py counts
-REJECTIONS = (("401", "bad_signature"), ("401", "stale"), ("413", "too_large"),
-              ("400", "malformed"), ("500", "error"))
+REJECTIONS = (
+    ("401", "bad_signature"),
+    ("401", "stale"),
+    ("413", "too_large"),
+    ("400", "malformed"),
+    ("500", "error"),
+)
 
 
 class Metrics:
@@ -21,23 +26,44 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.requests = Counter("fwbot_slack_requests", "Slack requests received, by kind.",
-                                ["kind"], registry=r)
-        self.duplicates = Counter("fwbot_duplicate_events",
-                                  "Events dropped as already handled (Slack retries).", registry=r)
-        self.failures = Counter("fwbot_listener_failures",
-                                "Work after the ack that failed, by listener.", ["listener"],
-                                registry=r)
-        self.api_errors = Counter("fwbot_slack_api_errors", "Slack Web API errors, by method "
-                                  "and error.", ["method", "error"], registry=r)
-        self.work_seconds = Histogram("fwbot_work_seconds", "Time to answer or align, by kind.",
-                                      ["kind"], buckets=_LATENCY_BUCKETS, registry=r)
-        self.feedback = Counter("fwbot_feedback_votes", "Helpful / not helpful votes.",
-                                ["vote"], registry=r)
+        self.requests = Counter(
+            "fwbot_slack_requests", "Slack requests received, by kind.", ["kind"], registry=r
+        )
+        self.duplicates = Counter(
+            "fwbot_duplicate_events",
+            "Events dropped as already handled (Slack retries).",
+            registry=r,
+        )
+        self.failures = Counter(
+            "fwbot_listener_failures",
+            "Work after the ack that failed, by listener.",
+            ["listener"],
+            registry=r,
+        )
+        self.api_errors = Counter(
+            "fwbot_slack_api_errors",
+            "Slack Web API errors, by method and error.",
+            ["method", "error"],
+            registry=r,
+        )
+        self.work_seconds = Histogram(
+            "fwbot_work_seconds",
+            "Time to answer or align, by kind.",
+            ["kind"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.feedback = Counter(
+            "fwbot_feedback_votes", "Helpful / not helpful votes.", ["vote"], registry=r
+        )
         self.rejected = Counter(
-            "fwbot_http_rejected", "Requests to the Slack endpoint refused before the app "
+            "fwbot_http_rejected",
+            "Requests to the Slack endpoint refused before the app "
             "(401 bad_signature / stale, 413 too_large, 400 malformed / bad_http) or failed in "
-            "it (500 error), by HTTP status and reason.", ["status", "reason"], registry=r)
+            "it (500 error), by HTTP status and reason.",
+            ["status", "reason"],
+            registry=r,
+        )
         for status, reason in REJECTIONS:  # shown at 0 from the start
             self.rejected.labels(status, reason)
 

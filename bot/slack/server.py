@@ -60,17 +60,28 @@ class Refused(Exception):
         self.status, self.reason, self.answer, self.detail = status, reason, answer, detail
 
 
-_STATUS_LINES = {400: "400 Bad Request", 401: "401 Unauthorized",
-                 413: "413 Payload Too Large", 500: "500 Internal Server Error"}
+_STATUS_LINES = {
+    400: "400 Bad Request",
+    401: "401 Unauthorized",
+    413: "413 Payload Too Large",
+    500: "500 Internal Server Error",
+}
 
 
 class SlackWSGI:
     """``app`` None: health and metrics only (Socket Mode). ``signing_secret``: the app's
     (SLACK_SIGNING_SECRET); without one, requests to Slack's path are refused."""
 
-    def __init__(self, app: App | None, metrics: Metrics, health: Health, *,
-                 signing_secret: str | None = None, clock: Callable[[], float] = time.time,
-                 max_body: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: App | None,
+        metrics: Metrics,
+        health: Health,
+        *,
+        signing_secret: str | None = None,
+        clock: Callable[[], float] = time.time,
+        max_body: int = MAX_BODY_BYTES,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.health = health
@@ -89,8 +100,14 @@ class SlackWSGI:
             try:
                 return self._slack(environ, start_response)
             except Refused as no:
-                self.refused(no.status, no.reason, no.detail, method=method, path=path,
-                             remote=environ.get("REMOTE_ADDR", "?"))
+                self.refused(
+                    no.status,
+                    no.reason,
+                    no.detail,
+                    method=method,
+                    path=path,
+                    remote=environ.get("REMOTE_ADDR", "?"),
+                )
                 return _send(start_response, _STATUS_LINES[no.status], no.answer)
         if path == "/healthz" and method in ("GET", "HEAD"):
             try:
@@ -100,16 +117,25 @@ class SlackWSGI:
                 body, status = {"ok": False, "error": str(exc)[:300]}, "503 Service Unavailable"
             return _send(start_response, status, json.dumps(body).encode(), "application/json")
         if path == "/metrics" and method == "GET":
-            return _send(start_response, "200 OK", self.metrics.exposition(),
-                         self.metrics.content_type)
+            return _send(
+                start_response, "200 OK", self.metrics.exposition(), self.metrics.content_type
+            )
         return _send(start_response, "404 Not Found", b"not found\n")
 
-    def refused(self, status: int, reason: str, detail: str, *, method: str, path: str,
-                remote: str) -> None:
+    def refused(
+        self, status: int, reason: str, detail: str, *, method: str, path: str, remote: str
+    ) -> None:
         """Count a refusal and log it in one short line."""
         self.metrics.rejected.labels(str(status), reason).inc()
-        log.warning("refused %s %s from %s: %d %s (%s)", _short(method, 10), _short(path, 60),
-                    _short(remote, 46), status, reason, detail)
+        log.warning(
+            "refused %s %s from %s: %d %s (%s)",
+            _short(method, 10),
+            _short(path, 60),
+            _short(remote, 46),
+            status,
+            reason,
+            detail,
+        )
 
     # ---- POST /slack/events ------------------------------------------------------------------
 
@@ -125,8 +151,9 @@ class SlackWSGI:
             return _send(start_response, _STATUS_LINES[500], b"internal error\n")
         if response.status >= 500:
             self.metrics.rejected.labels(str(response.status), "error").inc()
-        wsgi = WsgiHttpResponse(status=response.status, headers=response.headers,
-                                body=response.body)
+        wsgi = WsgiHttpResponse(
+            status=response.status, headers=response.headers, body=response.body
+        )
         start_response(wsgi.status, wsgi.get_headers())
         return wsgi.get_body()
 
@@ -137,8 +164,9 @@ class SlackWSGI:
         except ValueError:
             raise Refused(400, "malformed", b"bad request\n", "bad Content-Length") from None
         if length > self.max_body:
-            raise Refused(413, "too_large", b"too large\n",
-                          f"Content-Length {length} > {self.max_body}")
+            raise Refused(
+                413, "too_large", b"too large\n", f"Content-Length {length} > {self.max_body}"
+            )
         return environ["wsgi.input"].read(length) if length > 0 else b""
 
     def _verify(self, environ: dict, raw: bytes) -> None:
@@ -151,8 +179,12 @@ class SlackWSGI:
             raise Refused(401, "bad_signature", b"invalid signature\n", "not signed")
         if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
             raise Refused(401, "bad_signature", b"invalid signature\n", "bad timestamp")
-        expected = "v0=" + hmac.new(self._secret, b"v0:" + timestamp.encode() + b":" + raw,
-                                    hashlib.sha256).hexdigest()
+        expected = (
+            "v0="
+            + hmac.new(
+                self._secret, b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256
+            ).hexdigest()
+        )
         if not hmac.compare_digest(expected.encode(), signature.encode("latin-1", "replace")):
             raise Refused(401, "bad_signature", b"invalid signature\n", "wrong signature")
         age = self.clock() - int(timestamp)
@@ -170,14 +202,14 @@ def _bolt_request(environ: dict, raw: bytes) -> BoltRequest:
         raise Refused(400, "malformed", b"bad request\n", "body is not UTF-8") from None
     headers = WsgiHttpRequest(environ).get_headers()
     try:
-        request = BoltRequest(body=text, query=environ.get("QUERY_STRING", ""),
-                              headers=headers)
+        request = BoltRequest(body=text, query=environ.get("QUERY_STRING", ""), headers=headers)
         if text and not (request.content_type == "application/json" or text.startswith("{")):
             # bolt read it as a form: Slack's have every field name=value, in UTF-8
             parse_qsl(text, keep_blank_values=True, strict_parsing=True, errors="strict")
     except Exception as exc:  # bad JSON, bad form encoding, a payload bolt cannot take
-        raise Refused(400, "malformed", b"bad request\n",
-                      f"unreadable body: {type(exc).__name__}") from None
+        raise Refused(
+            400, "malformed", b"bad request\n", f"unreadable body: {type(exc).__name__}"
+        ) from None
     if not isinstance(request.body, dict):
         raise Refused(400, "malformed", b"bad request\n", "body is not a JSON object")
     return request
@@ -189,8 +221,12 @@ def _short(text: str, limit: int) -> str:
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
-def _send(start_response: StartResponse, status: str, body: bytes,
-          content_type: str = "text/plain; charset=utf-8") -> list[bytes]:
+def _send(
+    start_response: StartResponse,
+    status: str,
+    body: bytes,
+    content_type: str = "text/plain; charset=utf-8",
+) -> list[bytes]:
     start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
     return [body]
 
@@ -206,14 +242,21 @@ def _refusing_channel(wsgi: SlackWSGI) -> type:
             super().execute()
             error: Any = getattr(self.request, "error", None)
             code = int(getattr(error, "code", 400))
-            detail = (f"body over {wsgi.max_body} bytes" if code == 413
-                      else f"waitress: {_short(getattr(error, 'body', ''), 60)}")
+            detail = (
+                f"body over {wsgi.max_body} bytes"
+                if code == 413
+                else f"waitress: {_short(getattr(error, 'body', ''), 60)}"
+            )
             addr = self.channel.addr
             with contextlib.suppress(Exception):  # waitress: an error task must not fail
-                wsgi.refused(code, {413: "too_large", 500: "error"}.get(code, "bad_http"),
-                             detail, method=getattr(self.request, "command", "?"),
-                             path=getattr(self.request, "path", "?"),
-                             remote=addr[0] if isinstance(addr, tuple) and addr else "?")
+                wsgi.refused(
+                    code,
+                    {413: "too_large", 500: "error"}.get(code, "bad_http"),
+                    detail,
+                    method=getattr(self.request, "command", "?"),
+                    path=getattr(self.request, "path", "?"),
+                    remote=addr[0] if isinstance(addr, tuple) and addr else "?",
+                )
 
     class RefusingChannel(HTTPChannel):
         error_task_class = RefusalTask
@@ -230,10 +273,16 @@ class HTTPServer:
 
         sockets: dict[int, Any] = {}
         # waitress refuses a body of max_request_body_size bytes or more, unread
-        self._server = create_server(wsgi, map=sockets, host=host, port=port,
-                                     threads=SERVER_THREADS, ident="fwbot",
-                                     clear_untrusted_proxy_headers=True,
-                                     max_request_body_size=wsgi.max_body + 1)
+        self._server = create_server(
+            wsgi,
+            map=sockets,
+            host=host,
+            port=port,
+            threads=SERVER_THREADS,
+            ident="fwbot",
+            clear_untrusted_proxy_headers=True,
+            max_request_body_size=wsgi.max_body + 1,
+        )
         channel = _refusing_channel(wsgi)
         self._listeners = [d for d in sockets.values() if hasattr(d, "channel_class")]
         for listener in self._listeners:  # one per listening socket
@@ -247,8 +296,7 @@ class HTTPServer:
         self._server.run()
 
     def start(self) -> HTTPServer:
-        self._thread = threading.Thread(target=self.serve_forever, name="fwbot-http",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, name="fwbot-http", daemon=True)
         self._thread.start()
         return self
 
@@ -272,8 +320,9 @@ class HTTPServer:
         if self._thread is not None:
             self._thread.join(max(0.2, deadline - time.monotonic()))
         # idle worker threads leave at once; a busy one is waited for until the deadline
-        self._dispatcher.shutdown(cancel_pending=True,
-                                  timeout=max(1, round(deadline - time.monotonic())))
+        self._dispatcher.shutdown(
+            cancel_pending=True, timeout=max(1, round(deadline - time.monotonic()))
+        )
         return answered
 
     def _in_loop(self, thunk: Callable[[], object]) -> None:
@@ -299,7 +348,10 @@ class HTTPServer:
         for conn in list(self._map.values()):
             if conn in self._listeners:
                 continue
-            if (getattr(conn, "requests", None) or getattr(conn, "request", None) is not None
-                    or getattr(conn, "total_outbufs_len", 0)):
+            if (
+                getattr(conn, "requests", None)
+                or getattr(conn, "request", None) is not None
+                or getattr(conn, "total_outbufs_len", 0)
+            ):
                 return True
         return False

@@ -33,25 +33,59 @@ from .plain import TEXT_FALLBACK_ERRORS
 Outcome = Literal["sent", "permanent", "retry", "uncertain"]
 
 # Errors that will fail again for this recipient (or for everyone: see FATAL_ERRORS).
-PERMANENT_ERRORS = frozenset({
-    "user_not_found", "account_inactive", "channel_not_found", "is_archived",
-    "not_in_channel", "cannot_dm_bot", "user_disabled", "restricted_action", "no_permission",
-    "missing_scope", "invalid_auth", "token_revoked", "token_expired", "not_authed",
-    "team_access_not_granted", "not_allowed_token_type", "ekm_access_denied",
-    "invalid_arguments", "no_text", "too_many_attachments", "invalid_metadata_format",
-    "invalid_metadata_schema", "metadata_too_large", "metadata_must_be_sent_from_app",
-    "thread_not_found",
-})
+PERMANENT_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "account_inactive",
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        "cannot_dm_bot",
+        "user_disabled",
+        "restricted_action",
+        "no_permission",
+        "missing_scope",
+        "invalid_auth",
+        "token_revoked",
+        "token_expired",
+        "not_authed",
+        "team_access_not_granted",
+        "not_allowed_token_type",
+        "ekm_access_denied",
+        "invalid_arguments",
+        "no_text",
+        "too_many_attachments",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "metadata_too_large",
+        "metadata_must_be_sent_from_app",
+        "thread_not_found",
+    }
+)
 # Errors about the token, scopes or workspace: every further send fails the same way.
 # ``account_inactive`` is left out: for a DM it names the recipient.
-FATAL_ERRORS = frozenset({
-    "invalid_auth", "not_authed", "token_revoked", "token_expired", "team_access_not_granted",
-    "missing_scope", "no_permission", "not_allowed_token_type", "ekm_access_denied",
-})
+FATAL_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "team_access_not_granted",
+        "missing_scope",
+        "no_permission",
+        "not_allowed_token_type",
+        "ekm_access_denied",
+    }
+)
 # Slack answered without doing anything: safe to send again after a pause.
-TRANSIENT_ERRORS = frozenset({
-    "service_unavailable", "request_timeout", "ratelimited", "rate_limited",
-})
+TRANSIENT_ERRORS = frozenset(
+    {
+        "service_unavailable",
+        "request_timeout",
+        "ratelimited",
+        "rate_limited",
+    }
+)
 # Slack documents these as "it's possible some aspect of the operation succeeded": check
 # the history before sending again.
 MAYBE_APPLIED_ERRORS = frozenset({"internal_error", "fatal_error"})
@@ -76,26 +110,33 @@ class _SafeConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
     """slack_sdk's connection-error retry, except for posts and ``response_url`` (webhook)
     calls: a reset after Slack ran them would post twice. The caller decides those."""
 
-    def _can_retry(self, *, state: RetryState, request: HttpRequest,
-                   response: HttpResponse | None = None,
-                   error: Exception | None = None) -> bool:
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
         path = urlsplit(request.url).path
         if not path.startswith("/api/") or path.rsplit("/", 1)[-1] in _NOT_BLINDLY_REPEATED:
             return False
-        return super()._can_retry(state=state, request=request, response=response,
-                                  error=error)
+        return super()._can_retry(state=state, request=request, response=response, error=error)
 
 
 # A dropped connection on these may mean "done": the client must not repeat them blindly.
-_NOT_BLINDLY_REPEATED = frozenset({"chat.postMessage", "chat.postEphemeral",
-                                   "chat.scheduleMessage", "chat.meMessage"})
+_NOT_BLINDLY_REPEATED = frozenset(
+    {"chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage", "chat.meMessage"}
+)
 
 
 def retry_handlers() -> list:
     """For the interactive client: rate limits honoured, connection errors retried except on
     posts."""
-    return [RateLimitErrorRetryHandler(max_retry_count=3),
-            _SafeConnectionErrorRetryHandler(max_retry_count=2)]
+    return [
+        RateLimitErrorRetryHandler(max_retry_count=3),
+        _SafeConnectionErrorRetryHandler(max_retry_count=2),
+    ]
 
 
 def sender_client(token: str, base_url: str, *, timeout: float = 15) -> WebClient:

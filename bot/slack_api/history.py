@@ -38,9 +38,16 @@ def is_user(channel: str) -> bool:
 class History:
     """Look-ups in one workspace's history through ``client``. Thread-safe."""
 
-    def __init__(self, client: WebClient, *, max_attempts: int = 6, backoff: float = 0.5,
-                 sleep: Callable[[float], None] = time.sleep, max_rate_limited: float = 600.0,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        max_attempts: int = 6,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+        max_rate_limited: float = 600.0,
+        rng: random.Random | None = None,
+    ) -> None:
         self.client = client
         self.max_attempts, self.backoff = max(1, max_attempts), backoff
         self.max_rate_limited = max_rate_limited
@@ -77,8 +84,12 @@ class History:
         bot_id = self.own_bot_id()
         moment = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
         oldest = moment.timestamp() - HISTORY_SLACK_SECONDS
-        params: dict[str, Any] = {"channel": conversation, "oldest": f"{oldest:.6f}",
-                                  "limit": 200, "include_all_metadata": True}
+        params: dict[str, Any] = {
+            "channel": conversation,
+            "oldest": f"{oldest:.6f}",
+            "limit": 200,
+            "include_all_metadata": True,
+        }
         method: Callable[..., Any] = self.client.conversations_history
         if thread_ts:
             method, params["ts"] = self.client.conversations_replies, thread_ts
@@ -146,7 +157,6 @@ class History:
             return channel
         with self._lock:
             return self._dm_channels.get(channel)
-
 
 
 def _matches(

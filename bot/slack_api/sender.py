@@ -75,8 +75,14 @@ class SlackSender:
         self.client, self.pacer = client, pacer
         self.max_attempts = max(1, max_attempts)
         self.max_rate_limited = max_rate_limited  # seconds of Retry-After before giving up
-        self.history = History(client, max_attempts=max_attempts, backoff=backoff,
-                               sleep=sleep, max_rate_limited=max_rate_limited, rng=rng)
+        self.history = History(
+            client,
+            max_attempts=max_attempts,
+            backoff=backoff,
+            sleep=sleep,
+            max_rate_limited=max_rate_limited,
+            rng=rng,
+        )
 
     # ---- sending -----------------------------------------------------------------------
 
@@ -98,8 +104,13 @@ class SlackSender:
         (which Slack says may have applied) are checked in the history before a retry; a
         timeout or lost connection is ``uncertain`` at once, never retried blindly."""
         since = datetime.now(UTC)
-        args: dict[str, Any] = {"channel": channel, "text": text, "blocks": blocks,
-                                "metadata": metadata, "thread_ts": thread_ts}
+        args: dict[str, Any] = {
+            "channel": channel,
+            "text": text,
+            "blocks": blocks,
+            "metadata": metadata,
+            "thread_ts": thread_ts,
+        }
         attempts, limited_for, fell_back = 0, 0.0, False
         while True:
             self.pacer.wait_turn()
@@ -139,47 +150,74 @@ class SlackSender:
     def _result(self, outcome: Outcome, channel: str, error: str | None) -> SendResult:
         return SendResult(outcome, self.history.known_channel(channel), error=error)
 
-    def _verify(self, channel: str, metadata: Mapping[str, Any] | None, since: datetime,
-                thread_ts: str | None, error: str | None) -> SendResult | None:
+    def _verify(
+        self,
+        channel: str,
+        metadata: Mapping[str, Any] | None,
+        since: datetime,
+        thread_ts: str | None,
+        error: str | None,
+    ) -> SendResult | None:
         """After an error Slack may have applied: ``sent`` if the message is in the history,
         ``uncertain`` if that cannot be told, None if it is certainly not there."""
         if not metadata or not metadata.get("event_type"):
             return SendResult("uncertain", self.history.known_channel(channel), error=error)
         try:
-            found = self.find_delivered(channel, event_type=str(metadata["event_type"]),
-                                        match=metadata.get("event_payload") or {},
-                                        since=since, thread_ts=thread_ts)
+            found = self.find_delivered(
+                channel,
+                event_type=str(metadata["event_type"]),
+                match=metadata.get("event_payload") or {},
+                since=since,
+                thread_ts=thread_ts,
+            )
         except DeliveryUnknown:
             return SendResult("uncertain", self.history.known_channel(channel), error=error)
         return SendResult("sent", *found) if found else None
 
     # ---- finding out -------------------------------------------------------------------
 
-    def find_delivered(self, channel: str, *, event_type: str, match: Mapping[str, Any],
-                       since: datetime, channel_id: str | None = None,
-                       thread_ts: str | None = None) -> tuple[str, str] | None:
+    def find_delivered(
+        self,
+        channel: str,
+        *,
+        event_type: str,
+        match: Mapping[str, Any],
+        since: datetime,
+        channel_id: str | None = None,
+        thread_ts: str | None = None,
+    ) -> tuple[str, str] | None:
         """See :meth:`bot.slack_api.history.History.find`."""
-        return self.history.find(channel, event_type=event_type, match=match, since=since,
-                                 channel_id=channel_id, thread_ts=thread_ts)
+        return self.history.find(
+            channel,
+            event_type=event_type,
+            match=match,
+            since=since,
+            channel_id=channel_id,
+            thread_ts=thread_ts,
+        )
 
     # ---- the digest's other calls: an edit and its chart ------------------------------
 
     def update(self, channel: str, ts: str, *, text: str, blocks: list[dict] | None) -> None:
         """``chat.update``; blocks Slack refuses are replaced by the plain text (the one
         fallback rule). Other errors raise."""
-        answer = call_once(self.client.chat_update, channel=channel, ts=ts, text=text,
-                           blocks=blocks)
+        answer = call_once(
+            self.client.chat_update, channel=channel, ts=ts, text=text, blocks=blocks
+        )
         if answer.kind == "fallback":
-            answer = call_once(self.client.chat_update, channel=channel, ts=ts,
-                               text=plain_prefix(text), blocks=[])
+            answer = call_once(
+                self.client.chat_update, channel=channel, ts=ts, text=plain_prefix(text), blocks=[]
+            )
         if answer.kind != "ok":
             raise RuntimeError(f"chat.update failed: {answer.error}")
 
-    def upload(self, channel: str, *, thread_ts: str | None, content: bytes, filename: str,
-               title: str) -> str | None:
+    def upload(
+        self, channel: str, *, thread_ts: str | None, content: bytes, filename: str, title: str
+    ) -> str | None:
         """A file in ``channel`` (in ``thread_ts``'s thread); its id."""
-        response = self.client.files_upload_v2(channel=channel, thread_ts=thread_ts,
-                                               content=content, filename=filename, title=title)
+        response = self.client.files_upload_v2(
+            channel=channel, thread_ts=thread_ts, content=content, filename=filename, title=title
+        )
         file = response.get("file") or (response.get("files") or [{}])[0]
         return file.get("id")
 

@@ -36,11 +36,16 @@ def _suggestion(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def _alignment_record(row: Alignment) -> AlignmentRecord:
     return AlignmentRecord(
-        id=row.id, user_id=row.user_id, channel_id=row.channel_id, text=row.text,
+        id=row.id,
+        user_id=row.user_id,
+        channel_id=row.channel_id,
+        text=row.text,
         suggested=tuple(MappingProxyType(dict(s)) for s in row.suggested or ()),
         final_ids=None if row.final_ids is None else tuple(row.final_ids),
-        status=cast(AlignmentStatus, row.status), decided_by=row.decided_by,
-        framework_hash=row.framework_hash, created_at=row.created_at,
+        status=cast(AlignmentStatus, row.status),
+        decided_by=row.decided_by,
+        framework_hash=row.framework_hash,
+        created_at=row.created_at,
         updated_at=row.updated_at,
     )
 
@@ -66,10 +71,16 @@ class AlignmentStore:
         ``{"id": str, "score": float, "confidence": str}``. Return its id."""
         at = _now(now)
         row = Alignment(
-            user_id=user_id, channel_id=channel_id, text=text,
-            suggested=[_suggestion(item) for item in suggested], final_ids=None,
-            status="suggested", decided_by=None, framework_hash=framework_hash,
-            created_at=at, updated_at=at,
+            user_id=user_id,
+            channel_id=channel_id,
+            text=text,
+            suggested=[_suggestion(item) for item in suggested],
+            final_ids=None,
+            status="suggested",
+            decided_by=None,
+            framework_hash=framework_hash,
+            created_at=at,
+            updated_at=at,
         )
         with self.database.session() as session:
             session.add(row)
@@ -82,7 +93,11 @@ class AlignmentStore:
             return None if row is None else _alignment_record(row)
 
     def decide_alignment(
-        self, alignment_id: int, *, user_id: str, ids: Sequence[str],
+        self,
+        alignment_id: int,
+        *,
+        user_id: str,
+        ids: Sequence[str],
         now: datetime | None = None,
     ) -> AlignmentRecord:
         """Store the final objective ids (deduplicated, in order): "confirmed" when they are

@@ -55,10 +55,9 @@ def claimed_at(claim: ClaimRecord) -> datetime:
 
 
 def takeover_due(claim: ClaimRecord, now: datetime) -> bool:
-    return claim.state == "claimed" and (now >= claim.lease_until
-                                         or claimer_is_dead(claim.claimed_by))
-
-
+    return claim.state == "claimed" and (
+        now >= claim.lease_until or claimer_is_dead(claim.claimed_by)
+    )
 
 
 @contextmanager

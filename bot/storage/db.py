@@ -71,18 +71,22 @@ def check_url(url: str) -> URL:
     try:
         parsed = normalize_url(url)
     except (NoSuchModuleError, ValueError) as exc:
-        raise ValueError(f"{exc if isinstance(exc, ValueError) else 'unsupported database'} "
-                         f"({URL_EXAMPLES})") from None
+        raise ValueError(
+            f"{exc if isinstance(exc, ValueError) else 'unsupported database'} ({URL_EXAMPLES})"
+        ) from None
     try:
         dialect = parsed.get_dialect()
     except NoSuchModuleError:
-        raise ValueError(f"unknown driver {parsed.drivername!r}; leave the driver out "
-                         f"({URL_EXAMPLES})") from None
+        raise ValueError(
+            f"unknown driver {parsed.drivername!r}; leave the driver out ({URL_EXAMPLES})"
+        ) from None
     try:
         dialect.import_dbapi()
     except ImportError:
-        raise ValueError(f"the driver of {parsed.drivername!r} is not installed; leave the "
-                         f"driver out ({URL_EXAMPLES})") from None
+        raise ValueError(
+            f"the driver of {parsed.drivername!r} is not installed; leave the "
+            f"driver out ({URL_EXAMPLES})"
+        ) from None
     return parsed
 
 
@@ -111,8 +115,9 @@ def check_connection(engine: Engine) -> None:
         with engine.connect():
             pass
     except OperationalError as exc:
-        raise DatabaseUnreachable(printable_url(engine.url), connect_failure(exc),
-                                  engine.dialect.name) from exc
+        raise DatabaseUnreachable(
+            printable_url(engine.url), connect_failure(exc), engine.dialect.name
+        ) from exc
 
 
 def _is_sqlite_memory(url: URL) -> bool:
@@ -177,8 +182,9 @@ def migrate(engine: Engine) -> None:
 
         config = alembic_config()
         if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                               {"key": _PG_MIGRATION_LOCK})
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
+            )
         before = MigrationContext.configure(connection).get_current_revision()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
@@ -230,7 +236,7 @@ class Database:
     def session(self, *, write: bool = True) -> Iterator[Session]:
         """A session that commits when the block succeeds and rolls back when it raises.
         ``write=False`` (reads only) skips SQLite's turn-taking: WAL readers never wait."""
-        with (self._turns if write else nullcontext()), self._sessions() as session:
+        with self._turns if write else nullcontext(), self._sessions() as session:
             try:
                 yield session
                 session.commit()

@@ -16,10 +16,18 @@ from .records import ExchangeRecord, FeedbackRow, UnknownRecord
 
 def _exchange_record(row: Exchange) -> ExchangeRecord:
     return ExchangeRecord(
-        id=row.id, team_id=row.team_id, channel_id=row.channel_id, thread_ts=row.thread_ts,
-        reply_ts=row.reply_ts, user_id=row.user_id, question=row.question, answer=row.answer,
-        answered=row.answered, cited_ids=tuple(row.cited_ids or ()),
-        framework_hash=row.framework_hash, created_at=row.created_at,
+        id=row.id,
+        team_id=row.team_id,
+        channel_id=row.channel_id,
+        thread_ts=row.thread_ts,
+        reply_ts=row.reply_ts,
+        user_id=row.user_id,
+        question=row.question,
+        answer=row.answer,
+        answered=row.answered,
+        cited_ids=tuple(row.cited_ids or ()),
+        framework_hash=row.framework_hash,
+        created_at=row.created_at,
     )
 
 
@@ -46,9 +54,16 @@ class ExchangeStore:
     ) -> int:
         """Store an answered question; return its id."""
         row = Exchange(
-            team_id=team_id, channel_id=channel_id, thread_ts=thread_ts, user_id=user_id,
-            question=question, answer=answer, answered=answered, cited_ids=list(cited_ids),
-            framework_hash=framework_hash, created_at=_now(now),
+            team_id=team_id,
+            channel_id=channel_id,
+            thread_ts=thread_ts,
+            user_id=user_id,
+            question=question,
+            answer=answer,
+            answered=answered,
+            cited_ids=list(cited_ids),
+            framework_hash=framework_hash,
+            created_at=_now(now),
         )
         with self.database.session() as session:
             session.add(row)
@@ -79,18 +94,24 @@ class ExchangeStore:
             )
             return [_exchange_record(row) for row in rows]
 
-    def recent_exchanges(self, channel_id: str, *, since: datetime,
-                         limit: int = 5) -> list[ExchangeRecord]:
+    def recent_exchanges(
+        self, channel_id: str, *, since: datetime, limit: int = 5
+    ) -> list[ExchangeRecord]:
         """The latest top-level exchanges (outside threads) of a channel since ``since``,
         oldest first: a DM's conversation."""
         with self.database.session(write=False) as session:
-            rows = list(session.scalars(
-                select(Exchange)
-                .where(Exchange.channel_id == channel_id, Exchange.thread_ts.is_(None),
-                       Exchange.created_at >= _now(since))
-                .order_by(Exchange.created_at.desc(), Exchange.id.desc())
-                .limit(limit)
-            ))
+            rows = list(
+                session.scalars(
+                    select(Exchange)
+                    .where(
+                        Exchange.channel_id == channel_id,
+                        Exchange.thread_ts.is_(None),
+                        Exchange.created_at >= _now(since),
+                    )
+                    .order_by(Exchange.created_at.desc(), Exchange.id.desc())
+                    .limit(limit)
+                )
+            )
             return [_exchange_record(row) for row in reversed(rows)]
 
     def record_vote(
@@ -101,13 +122,18 @@ class ExchangeStore:
         try:
             with self.database.session() as session:
                 stmt = dialect_insert(session, Feedback).values(
-                    exchange_id=exchange_id, user_id=user_id, helpful=helpful,
-                    created_at=at, updated_at=at,
+                    exchange_id=exchange_id,
+                    user_id=user_id,
+                    helpful=helpful,
+                    created_at=at,
+                    updated_at=at,
                 )
                 stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
                     index_elements=["exchange_id", "user_id"],
-                    set_={"helpful": stmt.excluded.helpful,  # type: ignore[attr-defined]
-                          "updated_at": stmt.excluded.updated_at},  # type: ignore[attr-defined]
+                    set_={
+                        "helpful": stmt.excluded.helpful,  # type: ignore[attr-defined]
+                        "updated_at": stmt.excluded.updated_at,  # type: ignore[attr-defined]
+                    },
                 )
                 session.execute(stmt)
         except IntegrityError as exc:  # the foreign key: no such exchange
@@ -132,11 +158,14 @@ class ExchangeStore:
         with self.database.session(write=False) as session:
             return [
                 FeedbackRow(
-                    exchange_id=row.id, question=row.question, answer=row.answer,
-                    answered=row.answered, cited_ids=tuple(row.cited_ids or ()),
-                    helpful=int(helpful), not_helpful=int(not_helpful),
+                    exchange_id=row.id,
+                    question=row.question,
+                    answer=row.answer,
+                    answered=row.answered,
+                    cited_ids=tuple(row.cited_ids or ()),
+                    helpful=int(helpful),
+                    not_helpful=int(not_helpful),
                     created_at=row.created_at,
                 )
                 for row, helpful, not_helpful in session.execute(stmt)
             ]
-

@@ -119,9 +119,7 @@ class Alignment(Base):
 
     __tablename__ = "alignments"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('suggested', 'confirmed', 'corrected')", name="status"
-        ),
+        CheckConstraint("status IN ('suggested', 'confirmed', 'corrected')", name="status"),
         Index(None, "user_id", "created_at"),
         Index(None, "framework_hash", "status"),
     )

@@ -51,7 +51,8 @@ class Initiative(Base):
     last_status: Mapped[str | None] = mapped_column(String(16))
     last_percent: Mapped[int | None] = mapped_column(Integer)
     source_alignment_id: Mapped[int | None] = mapped_column(
-        ForeignKey("alignments.id", ondelete="SET NULL"))
+        ForeignKey("alignments.id", ondelete="SET NULL")
+    )
 
 
 class ProgressUpdate(Base):
@@ -75,9 +76,7 @@ class ProgressUpdate(Base):
 
 class OwnerPref(Base):
     __tablename__ = "owner_prefs"
-    __table_args__ = (
-        CheckConstraint("nudge_weekday >= 0 AND nudge_weekday <= 6", name="weekday"),
-    )
+    __table_args__ = (CheckConstraint("nudge_weekday >= 0 AND nudge_weekday <= 6", name="weekday"),)
 
     owner_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     tz: Mapped[str | None] = mapped_column(String(64))

@@ -28,8 +28,15 @@ ClaimState = Literal["claimed", "sent", "failed"]
 
 # An initiative is overdue one day after its update was due.
 GRACE = timedelta(days=1)
-WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday",
-                             "saturday", "sunday")
+WEEKDAYS: tuple[str, ...] = (
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+)
 DEFAULT_NUDGE_WEEKDAY = 0  # Monday
 DEFAULT_NUDGE_TIME = time(9, 0)
 
@@ -201,5 +208,7 @@ class ImportPlan:
 
     def summary(self) -> str:
         """``created 2, updated 1, unchanged 5``."""
-        return (f"created {self.count('create')}, updated {self.count('update')},"
-                f" unchanged {self.count('unchanged')}")
+        return (
+            f"created {self.count('create')}, updated {self.count('update')},"
+            f" unchanged {self.count('unchanged')}"
+        )

@@ -17,8 +17,15 @@ from .records import (
     UnknownRecord,
 )
 
-__all__ = ["AlignmentRecord", "AlignmentStatus", "ExchangeRecord", "FeedbackRow",
-           "LabelledExample", "Store", "UnknownRecord"]
+__all__ = [
+    "AlignmentRecord",
+    "AlignmentStatus",
+    "ExchangeRecord",
+    "FeedbackRow",
+    "LabelledExample",
+    "Store",
+    "UnknownRecord",
+]
 
 
 class Store(ExchangeStore, AlignmentStore):

@@ -44,18 +44,31 @@ def _item(row: SeenEvent) -> WorkItem:
         body = json.loads(row.body or "{}")
     except ValueError:
         body = {}
-    return WorkItem(key=row.event_id, kind=row.kind or "", body=body if isinstance(body, dict)
-                    else {}, owner=row.owner or "", received_at=row.seen_at,
-                    attempts=row.attempts or 0)
+    return WorkItem(
+        key=row.event_id,
+        kind=row.kind or "",
+        body=body if isinstance(body, dict) else {},
+        owner=row.owner or "",
+        received_at=row.seen_at,
+        attempts=row.attempts or 0,
+    )
 
 
 class WorkStore:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def receive(self, key: str, *, kind: str | None, body: dict[str, Any] | None, owner: str,
-                lease: timedelta, is_dead: Callable[[str], bool],
-                now: datetime | None = None) -> Received:
+    def receive(
+        self,
+        key: str,
+        *,
+        kind: str | None,
+        body: dict[str, Any] | None,
+        owner: str,
+        lease: timedelta,
+        is_dead: Callable[[str], bool],
+        now: datetime | None = None,
+    ) -> Received:
         """Record a request under ``key``. "new": first seen, now ours (with ``body``: kept
         until :meth:`finish`; without: a claim only, done at once). "resumed": seen before,
         but its work was left undone by an owner that is dead or whose lease ended: now ours,
@@ -63,14 +76,22 @@ class WorkStore:
         at = _now(now)
         values: dict[str, Any] = {"event_id": key, "seen_at": at}
         if body is not None:
-            values |= {"kind": kind, "body": json.dumps(body, separators=(",", ":")),
-                       "owner": owner, "lease_until": at + lease, "attempts": 1}
+            values |= {
+                "kind": kind,
+                "body": json.dumps(body, separators=(",", ":")),
+                "owner": owner,
+                "lease_until": at + lease,
+                "attempts": 1,
+            }
         else:
             values |= {"attempts": 0, "done_at": at}
         with self.database.session() as session:
-            stmt = (dialect_insert(session, SeenEvent).values(**values)
-                    .on_conflict_do_nothing(index_elements=["event_id"])  # type: ignore[attr-defined]
-                    .returning(SeenEvent.event_id))
+            stmt = (
+                dialect_insert(session, SeenEvent)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["event_id"])  # type: ignore[attr-defined]
+                .returning(SeenEvent.event_id)
+            )
             if session.execute(stmt).scalar_one_or_none() is not None:
                 return "new"
         if body is None:
@@ -78,9 +99,15 @@ class WorkStore:
         taken = self.take_over(key, owner=owner, lease=lease, is_dead=is_dead, now=at)
         return "resumed" if taken is not None else "duplicate"
 
-    def take_over(self, key: str, *, owner: str, lease: timedelta,
-                  is_dead: Callable[[str], bool], now: datetime | None = None
-                  ) -> WorkItem | None:
+    def take_over(
+        self,
+        key: str,
+        *,
+        owner: str,
+        lease: timedelta,
+        is_dead: Callable[[str], bool],
+        now: datetime | None = None,
+    ) -> WorkItem | None:
         """Make the undone work under ``key`` ours if its owner is dead or its lease ended;
         None when it is done, has no work, or its owner is still on it (or another process
         took it first: the update checks the owner it read)."""
@@ -94,11 +121,14 @@ class WorkStore:
                 return None
             result = session.execute(
                 update(SeenEvent)
-                .where(SeenEvent.event_id == key, SeenEvent.done_at.is_(None),
-                       SeenEvent.owner == previous if row.owner is not None
-                       else SeenEvent.owner.is_(None))
-                .values(owner=owner, lease_until=at + lease,
-                        attempts=SeenEvent.attempts + 1)
+                .where(
+                    SeenEvent.event_id == key,
+                    SeenEvent.done_at.is_(None),
+                    SeenEvent.owner == previous
+                    if row.owner is not None
+                    else SeenEvent.owner.is_(None),
+                )
+                .values(owner=owner, lease_until=at + lease, attempts=SeenEvent.attempts + 1)
             )
             if int(result.rowcount) != 1:  # type: ignore[attr-defined]
                 return None
@@ -108,9 +138,11 @@ class WorkStore:
 
     def finish(self, key: str, *, now: datetime | None = None) -> None:
         with self.database.session() as session:
-            session.execute(update(SeenEvent).where(SeenEvent.event_id == key,
-                                                    SeenEvent.done_at.is_(None))
-                            .values(done_at=_now(now)))
+            session.execute(
+                update(SeenEvent)
+                .where(SeenEvent.event_id == key, SeenEvent.done_at.is_(None))
+                .values(done_at=_now(now))
+            )
 
     def unfinished(self, *, limit: int = 100) -> list[tuple[str, str, datetime | None]]:
         """(key, owner, lease end) of undone work, oldest first."""
@@ -118,7 +150,8 @@ class WorkStore:
             rows = session.execute(
                 select(SeenEvent.event_id, SeenEvent.owner, SeenEvent.lease_until)
                 .where(SeenEvent.done_at.is_(None), SeenEvent.body.is_not(None))
-                .order_by(SeenEvent.seen_at).limit(limit)
+                .order_by(SeenEvent.seen_at)
+                .limit(limit)
             ).all()
         return [(r[0], r[1] or "", r[2]) for r in rows]
 
@@ -126,7 +159,8 @@ class WorkStore:
         """How many rows are undone work and how many are done or claims only."""
         with self.database.session() as session:
             undone = session.execute(
-                select(func.count()).select_from(SeenEvent)
+                select(func.count())
+                .select_from(SeenEvent)
                 .where(SeenEvent.done_at.is_(None), SeenEvent.body.is_not(None))
             ).scalar_one()
             total = session.execute(select(func.count()).select_from(SeenEvent)).scalar_one()
@@ -138,8 +172,9 @@ class WorkStore:
         with self.database.session() as session:
             old = SeenEvent.seen_at < older_than
             abandoned = session.execute(
-                select(func.count()).select_from(SeenEvent).where(
-                    and_(old, SeenEvent.done_at.is_(None), SeenEvent.body.is_not(None)))
+                select(func.count())
+                .select_from(SeenEvent)
+                .where(and_(old, SeenEvent.done_at.is_(None), SeenEvent.body.is_not(None)))
             ).scalar_one()
             result = session.execute(delete(SeenEvent).where(old))
             return int(result.rowcount), int(abandoned)  # type: ignore[attr-defined]

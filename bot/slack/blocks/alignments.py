@@ -43,7 +43,7 @@ def proposal_quote(proposal: str, limit: int = PROPOSAL_QUOTE_CHARS) -> str:
 
 
 def objective_line(objective_id: str, framework: Framework) -> str:
-    """"*1.3* (Goal 1 › 1.3) objective text", escaped."""
+    """ "*1.3* (Goal 1 › 1.3) objective text", escaped."""
     objective = framework.objective(objective_id)
     if objective is None:
         return f"*{escape(objective_id)}*"
@@ -55,8 +55,10 @@ def objective_line(objective_id: str, framework: Framework) -> str:
 def _tag_blocks(tags: Sequence[Tag], framework: Framework, *, why: bool) -> list[Block]:
     blocks: list[Block] = []
     for tag in tags:
-        blocks += sections(f"{objective_line(tag.id, framework)} — confidence: {tag.confidence}"
-                           f" ({tag.score:.0%} likely right)")
+        blocks += sections(
+            f"{objective_line(tag.id, framework)} — confidence: {tag.confidence}"
+            f" ({tag.score:.0%} likely right)"
+        )
         if why and tag.why.strip():
             blocks.append(context(f"Why: {escape(tag.why)}"))
         if why and tag.evidence.strip():
@@ -136,9 +138,7 @@ def alignment_message(
     blocks: list[Block] = list(sections(f"*Proposal:* {proposal_quote(proposal)}"))
     if read_note:
         blocks.append(context(escape(read_note)))
-    blocks += _result_blocks(
-        alignment, framework, status=status, decided_ids=decided_ids, why=True
-    )
+    blocks += _result_blocks(alignment, framework, status=status, decided_ids=decided_ids, why=True)
     blocks += _notes(alignment, truncated_note)
     keep = 0
     if alignment_id is not None:

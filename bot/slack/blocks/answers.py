@@ -132,6 +132,4 @@ def replace_feedback_buttons(blocks: list[dict[str, Any]], helpful: bool) -> lis
     the feedback buttons replaced by :func:`feedback_ack_context`. Blocks without feedback
     buttons come back unchanged."""
     ack = feedback_ack_context(helpful).to_dict()
-    return [
-        copy.deepcopy(ack) if _is_feedback_block(b) else copy.deepcopy(b) for b in blocks
-    ]
+    return [copy.deepcopy(ack) if _is_feedback_block(b) else copy.deepcopy(b) for b in blocks]

@@ -45,7 +45,7 @@ TITLE_CHARS = 200  # the framework title in the intro line
 
 
 def _plural(n: int, word: str) -> str:
-    """"1 day", "5 days", "1,200 days"."""
+    """ "1 day", "5 days", "1,200 days"."""
     return f"{n:,} {word if n == 1 else word + 's'}"
 
 
@@ -68,13 +68,13 @@ def period_dates(start: datetime, end: datetime) -> str:
 
 
 def _time(when: datetime) -> str:
-    """"Mon 1 Dec 14:05 UTC"."""
+    """ "Mon 1 Dec 14:05 UTC"."""
     at = _utc(when)
     return f"{at:%a} {at.day} {at:%b %H:%M} UTC"
 
 
 def goal_line(goal: GoalStatus) -> str:
-    """"*Goal 1* Title — :large_green_circle: 3 on track · :red_circle: 1 off track", escaped;
+    """ "*Goal 1* Title — :large_green_circle: 3 on track · :red_circle: 1 off track", escaped;
     statuses with no initiative are left out."""
     title = escape(shorten(goal.title, GOAL_TITLE_CHARS))
     parts = [
@@ -98,7 +98,7 @@ def _goal_lines(data: DigestData) -> list[str]:
 
 
 def participation_line(data: DigestData) -> str:
-    """"12 of 20 due updates received (60%)" or "No updates were due this week"."""
+    """ "12 of 20 due updates received (60%)" or "No updates were due this week"."""
     if not data.due:
         return "No updates were due this week"
     percent = data.received * 100 // data.due  # 100% only when every update came in
@@ -106,7 +106,7 @@ def participation_line(data: DigestData) -> str:
 
 
 def overdue_line(item: OverdueItem) -> str:
-    """"• <@U1> — Title (1.3, 2.1) · overdue 5 days", escaped."""
+    """ "• <@U1> — Title (1.3, 2.1) · overdue 5 days", escaped."""
     title = escape(shorten(item.title, INITIATIVE_TITLE_CHARS))
     ids = [escape(shorten(i, 20)) for i in item.objective_ids[:MAX_IDS_SHOWN]]
     if len(item.objective_ids) > MAX_IDS_SHOWN:
@@ -131,8 +131,7 @@ def _gap_blocks(data: DigestData) -> list[Block]:
     if not data.gaps:
         return [*sections("*Coverage:* every objective has at least one active initiative.")]
     heading = (
-        f"*Coverage gaps — {_plural(len(data.gaps), 'objective')} "
-        "without an active initiative*"
+        f"*Coverage gaps — {_plural(len(data.gaps), 'objective')} without an active initiative*"
     )
     lines = [heading]
     lines += [
@@ -151,9 +150,7 @@ def _context_line(data: DigestData, refreshed_at: datetime | None) -> str:
         f"under each. Generated {_time(data.generated_at)}."
     )
     if refreshed_at is not None:
-        late = (
-            f" after {_plural(data.late_updates, 'late update')}" if data.late_updates else ""
-        )
+        late = f" after {_plural(data.late_updates, 'late update')}" if data.late_updates else ""
         note += f" Updated {_time(refreshed_at)}{late}."
     return note
 

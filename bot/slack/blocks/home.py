@@ -46,7 +46,7 @@ def _date(when: datetime) -> str:
 
 
 def recent_line(item: RecentAlignment) -> str:
-    """"• “proposal…” → 1.3, 2.1 · confirmed · date", escaped."""
+    """ "• “proposal…” → 1.3, 2.1 · confirmed · date", escaped."""
     ids = ", ".join(escape(i) for i in item.ids) if item.ids else "no objective"
     quote = proposal_quote(item.text, RECENT_QUOTE_CHARS)
     return f"• {quote} → {ids} · {escape(item.status)} · {_date(item.created_at)}"
@@ -94,10 +94,12 @@ def _goals_only(fw: Framework) -> list[Block]:
 
 def _summary(fw: Framework) -> list[Block]:
     n = sum(1 for _ in fw.objectives())
-    return [*sections(
-        f"{escape(fw.title)} has {len(fw.goals)} goals and {n} objectives. "
-        "Ask me about any of them."
-    )]
+    return [
+        *sections(
+            f"{escape(fw.title)} has {len(fw.goals)} goals and {n} objectives. "
+            "Ask me about any of them."
+        )
+    ]
 
 
 def framework_blocks(fw: Framework, budget: int) -> list[Block]:
@@ -114,7 +116,7 @@ def framework_blocks(fw: Framework, budget: int) -> list[Block]:
         blocks = layout()
         if len(blocks) <= budget:
             return blocks
-    return _summary(fw)[:max(1, budget)]
+    return _summary(fw)[: max(1, budget)]
 
 
 def _intro(fw: Framework, user_id: str) -> list[Block]:

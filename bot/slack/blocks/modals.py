@@ -33,7 +33,7 @@ EDIT_TAGS_TITLE = "Edit tags"
 
 
 def objective_option(objective_id: str, text: str) -> Option:
-    """"1.3 objective text" (plain text, ≤75 characters with "…"), valued by the id."""
+    """ "1.3 objective text" (plain text, ≤75 characters with "…"), valued by the id."""
     return Option(
         value=objective_id,
         text=PlainTextObject(text=shorten(f"{objective_id} {text}", MAX_OPTION_TEXT), emoji=True),

@@ -67,8 +67,11 @@ from .text import escape, shorten
 MAX_TITLE_INPUT = 200
 MAX_TEXT_INPUT = 3000
 MAX_OBJECTIVES_IN_MENU = 100  # more than this: a text field for the ids
-CADENCE_LABELS = {"weekly": "Every week", "fortnightly": "Every two weeks",
-                  "monthly": "Every month"}
+CADENCE_LABELS = {
+    "weekly": "Every week",
+    "fortnightly": "Every two weeks",
+    "monthly": "Every month",
+}
 STATUS_EMOJI_PLAIN = {"on_track": "🟢", "at_risk": "🟡", "off_track": "🔴", "done": "✅"}
 
 
@@ -85,11 +88,18 @@ def _check_metadata(private_metadata: str) -> None:
         raise ValueError(f"private_metadata is over {MAX_PRIVATE_METADATA} characters")
 
 
-def _modal(callback_id: str, title: str, submit: str, blocks: list[Block],
-           private_metadata: str) -> View:
-    return View(type="modal", callback_id=callback_id, title=plain(title, MAX_VIEW_TITLE),
-                submit=plain(submit, MAX_VIEW_TITLE), close=plain("Cancel", MAX_VIEW_TITLE),
-                blocks=blocks, private_metadata=private_metadata)
+def _modal(
+    callback_id: str, title: str, submit: str, blocks: list[Block], private_metadata: str
+) -> View:
+    return View(
+        type="modal",
+        callback_id=callback_id,
+        title=plain(title, MAX_VIEW_TITLE),
+        submit=plain(submit, MAX_VIEW_TITLE),
+        close=plain("Cancel", MAX_VIEW_TITLE),
+        blocks=blocks,
+        private_metadata=private_metadata,
+    )
 
 
 # ---- "Post an update" --------------------------------------------------------------------------
@@ -114,49 +124,76 @@ def _objective_lines(record: InitiativeRecord, framework: Framework | None) -> l
     return lines
 
 
-def update_modal(initiatives: Sequence[InitiativeRecord], selected: InitiativeRecord, *,
-                 private_metadata: str, framework: Framework | None = None,
-                 now: datetime | None = None) -> View:
-    """"Post an update" on ``selected``: a menu of ``initiatives`` (changing it re-fills the
+def update_modal(
+    initiatives: Sequence[InitiativeRecord],
+    selected: InitiativeRecord,
+    *,
+    private_metadata: str,
+    framework: Framework | None = None,
+    now: datetime | None = None,
+) -> View:
+    """ "Post an update" on ``selected``: a menu of ``initiatives`` (changing it re-fills the
     form), the status and percent (initially the last ones) and an optional note; above
     them the initiative's objectives and when its update is/was due."""
     _check_metadata(private_metadata)
     now = now or datetime.now(UTC)
     choices = [selected, *(r for r in initiatives if r.id != selected.id)]
     menu = StaticSelectElement(
-        action_id=ACTION_UPDATE_INITIATIVE, placeholder=_text("Choose an initiative"),
+        action_id=ACTION_UPDATE_INITIATIVE,
+        placeholder=_text("Choose an initiative"),
         options=[initiative_option(r) for r in choices[:MAX_SELECT_OPTIONS]],
-        initial_option=initiative_option(selected))
+        initial_option=initiative_option(selected),
+    )
     status = StaticSelectElement(
-        action_id=ACTION_UPDATE_STATUS, placeholder=_text("How is it going?"),
+        action_id=ACTION_UPDATE_STATUS,
+        placeholder=_text("How is it going?"),
         options=[status_option(s) for s in UPDATE_STATUSES],
-        initial_option=status_option(selected.last_status) if selected.last_status else None)
+        initial_option=status_option(selected.last_status) if selected.last_status else None,
+    )
     percent = NumberInputElement(
-        action_id=ACTION_UPDATE_PERCENT, is_decimal_allowed=False, min_value="0",
-        max_value="100", placeholder=_text("0 to 100"),
-        initial_value=(str(selected.last_percent) if selected.last_percent is not None
-                       else None))
+        action_id=ACTION_UPDATE_PERCENT,
+        is_decimal_allowed=False,
+        min_value="0",
+        max_value="100",
+        placeholder=_text("0 to 100"),
+        initial_value=(str(selected.last_percent) if selected.last_percent is not None else None),
+    )
     note = PlainTextInputElement(
-        action_id=ACTION_UPDATE_NOTE, multiline=True, max_length=MAX_TEXT_INPUT,
-        placeholder=_text("What moved, what is blocking, what help you need"))
+        action_id=ACTION_UPDATE_NOTE,
+        multiline=True,
+        max_length=MAX_TEXT_INPUT,
+        placeholder=_text("What moved, what is blocking, what help you need"),
+    )
     sid = selected.id
     blocks: list[Block] = [
-        InputBlock(block_id=BLOCK_UPDATE_INITIATIVE, label=_text("Initiative"), element=menu,
-                   dispatch_action=True),
-        *sections("\n".join([f"*{title_of(selected)}*",
-                             f"Last update: {status_text(selected)} · "
-                             f"{due_text(selected, now)}",
-                             *_objective_lines(selected, framework)])),
-        InputBlock(block_id=f"{BLOCK_UPDATE_STATUS}:{sid}", label=_text("Status"),
-                   element=status),
-        InputBlock(block_id=f"{BLOCK_UPDATE_PERCENT}:{sid}", label=_text("Percent complete"),
-                   element=percent, optional=True,
-                   hint=_text("A whole number from 0 to 100.")),
-        InputBlock(block_id=f"{BLOCK_UPDATE_NOTE}:{sid}", label=_text("Note"), element=note,
-                   optional=True),
+        InputBlock(
+            block_id=BLOCK_UPDATE_INITIATIVE,
+            label=_text("Initiative"),
+            element=menu,
+            dispatch_action=True,
+        ),
+        *sections(
+            "\n".join(
+                [
+                    f"*{title_of(selected)}*",
+                    f"Last update: {status_text(selected)} · {due_text(selected, now)}",
+                    *_objective_lines(selected, framework),
+                ]
+            )
+        ),
+        InputBlock(block_id=f"{BLOCK_UPDATE_STATUS}:{sid}", label=_text("Status"), element=status),
+        InputBlock(
+            block_id=f"{BLOCK_UPDATE_PERCENT}:{sid}",
+            label=_text("Percent complete"),
+            element=percent,
+            optional=True,
+            hint=_text("A whole number from 0 to 100."),
+        ),
+        InputBlock(
+            block_id=f"{BLOCK_UPDATE_NOTE}:{sid}", label=_text("Note"), element=note, optional=True
+        ),
     ]
-    return _modal(VIEW_PROGRESS_UPDATE, "Post an update", "Post update", blocks,
-                  private_metadata)
+    return _modal(VIEW_PROGRESS_UPDATE, "Post an update", "Post update", blocks, private_metadata)
 
 
 # ---- "New initiative" ----------------------------------------------------------------------
@@ -176,47 +213,88 @@ def _objectives_element(framework: Framework, objective_ids: Sequence[str]) -> A
     if count <= MAX_OBJECTIVES_IN_MENU:
         initial = [objective_option(o.id, o.text) for o in _known(framework, objective_ids)]
         return StaticMultiSelectElement(
-            action_id=ACTION_NEW_OBJECTIVES, placeholder=_text("Choose objectives"),
-            option_groups=objective_option_groups(framework), initial_options=initial or None)
+            action_id=ACTION_NEW_OBJECTIVES,
+            placeholder=_text("Choose objectives"),
+            option_groups=objective_option_groups(framework),
+            initial_options=initial or None,
+        )
     return PlainTextInputElement(
-        action_id=ACTION_NEW_OBJECTIVES, placeholder=_text("e.g. 1.2, 3.4"),
-        initial_value=", ".join(objective_ids) or None, max_length=MAX_TEXT_INPUT)
+        action_id=ACTION_NEW_OBJECTIVES,
+        placeholder=_text("e.g. 1.2, 3.4"),
+        initial_value=", ".join(objective_ids) or None,
+        max_length=MAX_TEXT_INPUT,
+    )
 
 
-def new_initiative_modal(framework: Framework, *, title: str = "", description: str = "",
-                         objective_ids: Sequence[str] = (), owner_id: str,
-                         cadence: str = "weekly", private_metadata: str) -> View:
-    """"New initiative": title, description, the objectives it serves (a menu grouped by
+def new_initiative_modal(
+    framework: Framework,
+    *,
+    title: str = "",
+    description: str = "",
+    objective_ids: Sequence[str] = (),
+    owner_id: str,
+    cadence: str = "weekly",
+    private_metadata: str,
+) -> View:
+    """ "New initiative": title, description, the objectives it serves (a menu grouped by
     goal, or a text field for ids when the framework has more than 100 objectives), its
     owner and how often they post an update."""
     _check_metadata(private_metadata)
     cadence = cadence if cadence in CADENCES else "weekly"
     objectives = _objectives_element(framework, objective_ids)
-    menu_hint = ("Pick one or more." if isinstance(objectives, StaticMultiSelectElement)
-                 else "Objective ids separated by commas, e.g. 1.2, 3.4.")
+    menu_hint = (
+        "Pick one or more."
+        if isinstance(objectives, StaticMultiSelectElement)
+        else "Objective ids separated by commas, e.g. 1.2, 3.4."
+    )
     cadences = [_option(c, CADENCE_LABELS[c]) for c in CADENCES]
     blocks: list[Block] = [
-        InputBlock(block_id=BLOCK_NEW_TITLE, label=_text("Title"),
-                   element=PlainTextInputElement(
-                       action_id=ACTION_NEW_TITLE, max_length=MAX_TITLE_INPUT,
-                       initial_value=shorten(title, MAX_TITLE_INPUT) or None,
-                       placeholder=_text("A short name people will recognise"))),
-        InputBlock(block_id=BLOCK_NEW_DESCRIPTION, label=_text("Description"), optional=True,
-                   element=PlainTextInputElement(
-                       action_id=ACTION_NEW_DESCRIPTION, multiline=True,
-                       max_length=MAX_TEXT_INPUT,
-                       initial_value=description[:MAX_TEXT_INPUT] or None)),
-        InputBlock(block_id=BLOCK_NEW_OBJECTIVES, label=_text("Objectives it serves"),
-                   element=objectives, hint=_text(menu_hint)),
-        InputBlock(block_id=BLOCK_NEW_OWNER, label=_text("Owner"),
-                   element=UserSelectElement(action_id=ACTION_NEW_OWNER,
-                                             placeholder=_text("Who posts the updates"),
-                                             initial_user=owner_id or None),
-                   hint=_text("The owner gets a short reminder when an update is due.")),
-        InputBlock(block_id=BLOCK_NEW_CADENCE, label=_text("Updates"),
-                   element=StaticSelectElement(
-                       action_id=ACTION_NEW_CADENCE, options=cadences,
-                       initial_option=cadences[CADENCES.index(cadence)])),
+        InputBlock(
+            block_id=BLOCK_NEW_TITLE,
+            label=_text("Title"),
+            element=PlainTextInputElement(
+                action_id=ACTION_NEW_TITLE,
+                max_length=MAX_TITLE_INPUT,
+                initial_value=shorten(title, MAX_TITLE_INPUT) or None,
+                placeholder=_text("A short name people will recognise"),
+            ),
+        ),
+        InputBlock(
+            block_id=BLOCK_NEW_DESCRIPTION,
+            label=_text("Description"),
+            optional=True,
+            element=PlainTextInputElement(
+                action_id=ACTION_NEW_DESCRIPTION,
+                multiline=True,
+                max_length=MAX_TEXT_INPUT,
+                initial_value=description[:MAX_TEXT_INPUT] or None,
+            ),
+        ),
+        InputBlock(
+            block_id=BLOCK_NEW_OBJECTIVES,
+            label=_text("Objectives it serves"),
+            element=objectives,
+            hint=_text(menu_hint),
+        ),
+        InputBlock(
+            block_id=BLOCK_NEW_OWNER,
+            label=_text("Owner"),
+            element=UserSelectElement(
+                action_id=ACTION_NEW_OWNER,
+                placeholder=_text("Who posts the updates"),
+                initial_user=owner_id or None,
+            ),
+            hint=_text("The owner gets a short reminder when an update is due."),
+        ),
+        InputBlock(
+            block_id=BLOCK_NEW_CADENCE,
+            label=_text("Updates"),
+            element=StaticSelectElement(
+                action_id=ACTION_NEW_CADENCE,
+                options=cadences,
+                initial_option=cadences[CADENCES.index(cadence)],
+            ),
+        ),
         context(f"Objectives are from *{escape(framework.title)}*."),
     ]
     return _modal(VIEW_PROGRESS_NEW, "New initiative", "Create", blocks, private_metadata)
@@ -225,8 +303,9 @@ def new_initiative_modal(framework: Framework, *, title: str = "", description: 
 # ---- reading submissions ---------------------------------------------------------------------
 
 
-def _block(values: Mapping[str, Any], prefix: str, suffix: str | None = None
-           ) -> tuple[str, Mapping[str, Any]]:
+def _block(
+    values: Mapping[str, Any], prefix: str, suffix: str | None = None
+) -> tuple[str, Mapping[str, Any]]:
     """(block id, its single action's state) of the block named ``prefix`` or
     ``prefix:…`` (preferring ``prefix:suffix``); ``(prefix, {})`` when absent."""
     found = [k for k in values if k == prefix or k.startswith(prefix + ":")]
@@ -273,8 +352,16 @@ def read_update_form(values: Mapping[str, Any]) -> UpdateForm:
     sblock, sstate = _block(values, BLOCK_UPDATE_STATUS, suffix)
     pblock, pstate = _block(values, BLOCK_UPDATE_PERCENT, suffix)
     nblock, nstate = _block(values, BLOCK_UPDATE_NOTE, suffix)
-    return UpdateForm(initiative_id, _selected(sstate), _value(pstate).strip(), _value(nstate),
-                      iblock, sblock, pblock, nblock)
+    return UpdateForm(
+        initiative_id,
+        _selected(sstate),
+        _value(pstate).strip(),
+        _value(nstate),
+        iblock,
+        sblock,
+        pblock,
+        nblock,
+    )
 
 
 def parse_percent(raw: str) -> int | None:
@@ -304,8 +391,13 @@ def split_ids(text: str) -> tuple[str, ...]:
 def _ids(state: Mapping[str, Any]) -> tuple[str, ...]:
     options = state.get("selected_options")
     if isinstance(options, Iterable) and not isinstance(options, (str, bytes)):
-        return tuple(dict.fromkeys(o["value"] for o in options
-                                   if isinstance(o, Mapping) and isinstance(o.get("value"), str)))
+        return tuple(
+            dict.fromkeys(
+                o["value"]
+                for o in options
+                if isinstance(o, Mapping) and isinstance(o.get("value"), str)
+            )
+        )
     return split_ids(_value(state))
 
 
@@ -319,4 +411,3 @@ def read_new_initiative_form(values: Mapping[str, Any]) -> NewInitiativeForm:
         owner_id=owner if isinstance(owner, str) and owner else None,
         cadence=_selected(_block(values, BLOCK_NEW_CADENCE)[1]),
     )
-

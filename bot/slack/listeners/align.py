@@ -47,48 +47,84 @@ def _text(summary: str) -> Message:
     return Message(text=summary, blocks=[])
 
 
-def run_alignment(deps: SlackDeps, text: str, *, user: str, channel: str | None,
-                  response_url: str | None, read_note: str | None = None) -> None:
+def run_alignment(
+    deps: SlackDeps,
+    text: str,
+    *,
+    user: str,
+    channel: str | None,
+    response_url: str | None,
+    read_note: str | None = None,
+) -> None:
     """Align ``text`` and reply privately with the tags and their buttons (and ``read_note``:
     which documents were read)."""
+
     def reply(message: Message, **kw) -> None:
         deps.delivery.reply(message, user=user, channel=channel, response_url=response_url, **kw)
 
-    with reporting_failures("align", deps.metrics, reply,
-                            summary="I couldn't align that proposal."):
+    with reporting_failures(
+        "align", deps.metrics, reply, summary="I couldn't align that proposal."
+    ):
         try:
             with deps.metrics.timed("align"):
                 run = deps.alignments.align(text, user_id=user, channel_id=channel)
         except AlignInputError as exc:
             reply(_text(str(exc)))
             return
-        reply(alignment_message(run.alignment, deps.framework, alignment_id=run.alignment_id,
-                                proposal=text, read_note=read_note))
+        reply(
+            alignment_message(
+                run.alignment,
+                deps.framework,
+                alignment_id=run.alignment_id,
+                proposal=text,
+                read_note=read_note,
+            )
+        )
 
 
-def run_file_alignment(deps: SlackDeps, text: str, files: list[dict], *, user: str,
-                       channel: str | None, response_url: str | None) -> None:
+def run_file_alignment(
+    deps: SlackDeps,
+    text: str,
+    files: list[dict],
+    *,
+    user: str,
+    channel: str | None,
+    response_url: str | None,
+) -> None:
     """Align a message's text together with its documents (each fetched and read); files that
     can't be read are named with the reason, alone when nothing is left to align."""
+
     def reply(message: Message) -> None:
         deps.delivery.reply(message, user=user, channel=channel, response_url=response_url)
 
-    with reporting_failures("align_files", deps.metrics, reply,
-                            summary="I couldn't read the files of that message."):
+    with reporting_failures(
+        "align_files", deps.metrics, reply, summary="I couldn't read the files of that message."
+    ):
         read = slack_files_reader(deps.delivery.client)(files)
         proposal = read.proposal(text)
         if not proposal:
             reply(_text(escape(read.note() or "That message has no text to align.")))
             return
-        run_alignment(deps, proposal, user=user, channel=channel, response_url=response_url,
-                      read_note=read.note())
+        run_alignment(
+            deps,
+            proposal,
+            user=user,
+            channel=channel,
+            response_url=response_url,
+            read_note=read.note(),
+        )
 
 
 def _decided_message(deps: SlackDeps, record) -> Message:
     alignment = deps.alignments.stored(record)
-    return alignment_message(alignment, deps.framework, alignment_id=record.id,
-                             proposal=record.text, status=record.status,
-                             decided_ids=list(record.final_ids or ()))
+    return alignment_message(
+        alignment,
+        deps.framework,
+        alignment_id=record.id,
+        proposal=record.text,
+        status=record.status,
+        decided_ids=list(record.final_ids or ()),
+    )
 
 
 @dataclass(frozen=True)
@@ -101,12 +137,14 @@ class Click:
 
     @classmethod
     def of(cls, body: dict) -> Click:
-        return cls(body["user"]["id"], (body.get("channel") or {}).get("id"),
-                   body.get("response_url"))
+        return cls(
+            body["user"]["id"], (body.get("channel") or {}).get("id"), body.get("response_url")
+        )
 
     def reply(self, deps: SlackDeps, message: Message, **kw) -> None:
-        deps.delivery.reply(message, user=self.user, channel=self.channel,
-                            response_url=self.response_url, **kw)
+        deps.delivery.reply(
+            message, user=self.user, channel=self.channel, response_url=self.response_url, **kw
+        )
 
     def notify(self, deps: SlackDeps) -> Callable[[Message], None]:
         """For failures: a fresh message to the user (the response URL may be the problem)."""
@@ -125,14 +163,20 @@ def plan_command(deps: SlackDeps) -> Plan:
         text = plain_text(command.get("text"))
         if not text:
             return None  # the usage went with the ack
-        return lambda: run_alignment(deps, text, user=command["user_id"],
-                                     channel=command.get("channel_id"),
-                                     response_url=command.get("response_url"))
+        return lambda: run_alignment(
+            deps,
+            text,
+            user=command["user_id"],
+            channel=command.get("channel_id"),
+            response_url=command.get("response_url"),
+        )
+
     return plan
 
 
 def plan_message_shortcut(deps: SlackDeps) -> Plan:
-    """"Align this message": its text, with its documents when it has some."""
+    """ "Align this message": its text, with its documents when it has some."""
+
     def plan(shortcut: dict, ticket: Ticket) -> Job | None:
         user = shortcut["user"]["id"]
         channel = (shortcut.get("channel") or {}).get("id")
@@ -141,17 +185,24 @@ def plan_message_shortcut(deps: SlackDeps) -> Plan:
         files = [f for f in message.get("files") or () if isinstance(f, dict)]
         url = shortcut.get("response_url")
         if files:
-            return lambda: run_file_alignment(deps, text, files, user=user, channel=channel,
-                                              response_url=url)
+            return lambda: run_file_alignment(
+                deps, text, files, user=user, channel=channel, response_url=url
+            )
         if not text:
-            return lambda: deps.delivery.reply(_text("That message has no text to align."),
-                                               user=user, channel=channel, response_url=url)
+            return lambda: deps.delivery.reply(
+                _text("That message has no text to align."),
+                user=user,
+                channel=channel,
+                response_url=url,
+            )
         return lambda: run_alignment(deps, text, user=user, channel=channel, response_url=url)
+
     return plan
 
 
 def plan_edit_tags(deps: SlackDeps) -> Plan:
     """The *Edit tags* form, submitted: record the decision and show it."""
+
     def plan(body: dict, ticket: Ticket) -> Job | None:
         view = body.get("view") or {}
         # Nothing selected is a decision too: no objective fits this proposal.
@@ -174,9 +225,16 @@ def plan_edit_tags(deps: SlackDeps) -> Plan:
                 except UnknownRecord:
                     notify(_text("I can't find that alignment any more — run /align again."))
                     return
-                deps.delivery.reply(_decided_message(deps, decided), user=user,
-                                    channel=channel, response_url=url, replace_original=True)
+                deps.delivery.reply(
+                    _decided_message(deps, decided),
+                    user=user,
+                    channel=channel,
+                    response_url=url,
+                    replace_original=True,
+                )
+
         return job
+
     return plan
 
 
@@ -221,10 +279,13 @@ def register(app: App, deps: SlackDeps) -> None:
                         alignment_id = _alignment_id(body)
                         record = deps.alignments.find(alignment_id)
                         if record is None:
-                            click.reply(deps, _text("I can't find that alignment any more — "
-                                                    "run /align again."))
+                            click.reply(
+                                deps,
+                                _text("I can't find that alignment any more — run /align again."),
+                            )
                             return
                         handle(click, record, body)
+
                 return job
 
             kept_action(app, deps, action_id, plan)
@@ -236,40 +297,53 @@ def register(app: App, deps: SlackDeps) -> None:
     def share(click: Click, record: AlignmentRecord, body: dict) -> None:
         decided = None if record.final_ids is None else list(record.final_ids)
         message = shared_alignment_message(
-            deps.alignments.stored(record), deps.framework, user_id=click.user,
-            proposal=record.text, status=record.status, decided_ids=decided)
+            deps.alignments.stored(record),
+            deps.framework,
+            user_id=click.user,
+            proposal=record.text,
+            status=record.status,
+            decided_ids=decided,
+        )
         click.reply(deps, message, in_channel=True)
 
     @button(ACTION_ALIGN_CONFIRM, "align_confirm")
     def confirm(click: Click, record: AlignmentRecord, body: dict) -> None:
-        decided = deps.alignments.decide(record.id, user_id=click.user,
-                                         ids=list(record.suggested_ids))
+        decided = deps.alignments.decide(
+            record.id, user_id=click.user, ids=list(record.suggested_ids)
+        )
         click.reply(deps, _decided_message(deps, decided), replace_original=True)
 
     @button(ACTION_ALIGN_EDIT, "align_edit")
     def edit(click: Click, record: AlignmentRecord, body: dict) -> None:
-        selected = list(record.final_ids if record.final_ids is not None
-                        else record.suggested_ids)
+        selected = list(record.final_ids if record.final_ids is not None else record.suggested_ids)
         meta = json.dumps({"a": record.id, "c": click.channel, "r": click.response_url})
         view = edit_tags_modal(deps.framework, selected_ids=selected, private_metadata=meta)
         if not deps.delivery.open_view(body.get("trigger_id"), view):
-            click.reply(deps, _text("That took a moment too long and Slack closed the window "
-                                    "— click *Edit tags* again."))
+            click.reply(
+                deps,
+                _text(
+                    "That took a moment too long and Slack closed the window "
+                    "— click *Edit tags* again."
+                ),
+            )
 
     @button(ACTION_ALIGN_TRACK, "align_track")
     def track(click: Click, record: AlignmentRecord, body: dict) -> None:
         track = deps.extensions.track if deps.extensions else None
         if track is None:
-            click.reply(deps, _text("Tracking initiatives isn't switched on in this "
-                                    "workspace yet."))
+            click.reply(
+                deps, _text("Tracking initiatives isn't switched on in this workspace yet.")
+            )
             return
         track(body, record.id)
 
     @app.view(VIEW_EDIT_TAGS)
     def on_edit_submitted(ack: Ack, body: dict, view: dict) -> None:
         if _form_metadata(view) is None:
-            ack(response_action="errors",
-                errors={BLOCK_EDIT_TAGS: "This form is out of date — run /align again."})
+            ack(
+                response_action="errors",
+                errors={BLOCK_EDIT_TAGS: "This form is out of date — run /align again."},
+            )
             return
         deps.run_durably(f"view:{VIEW_EDIT_TAGS}", body)
         ack()

@@ -18,8 +18,12 @@ def record_vote(deps: SlackDeps, body: dict, *, helpful: bool) -> None:
     channel = (body.get("channel") or {}).get("id")
 
     def tell(text: str) -> None:
-        deps.delivery.reply(Message(text=text, blocks=[]), user=user, channel=channel,
-                            response_url=body.get("response_url"))
+        deps.delivery.reply(
+            Message(text=text, blocks=[]),
+            user=user,
+            channel=channel,
+            response_url=body.get("response_url"),
+        )
 
     with reporting_failures("feedback", deps.metrics, lambda m: tell(m.text)):
         try:
@@ -29,20 +33,26 @@ def record_vote(deps: SlackDeps, body: dict, *, helpful: bool) -> None:
             tell("I couldn't find that answer any more, so the vote wasn't recorded.")
             return
         deps.metrics.feedback.labels("helpful" if helpful else "not_helpful").inc()
-        tell("Thanks — noted as helpful." if helpful else
-             "Thanks — noted as not helpful. Rephrasing the question, or naming an objective "
-             "(e.g. “What does 1.3 say?”), often helps.")
+        tell(
+            "Thanks — noted as helpful."
+            if helpful
+            else "Thanks — noted as not helpful. Rephrasing the question, or naming an objective "
+            "(e.g. “What does 1.3 say?”), often helps."
+        )
 
 
 def register(app: App, deps: SlackDeps) -> None:
-    for action_id, helpful in ((ACTION_FEEDBACK_HELPFUL, True),
-                               (ACTION_FEEDBACK_NOT_HELPFUL, False)):
+    for action_id, helpful in (
+        (ACTION_FEEDBACK_HELPFUL, True),
+        (ACTION_FEEDBACK_NOT_HELPFUL, False),
+    ):
         _register_vote(app, deps, action_id, helpful=helpful)
 
 
 def _register_vote(app: App, deps: SlackDeps, action_id: str, *, helpful: bool) -> None:
-    kept_action(app, deps, action_id,
-                lambda body, ticket: lambda: record_vote(deps, body, helpful=helpful))
+    kept_action(
+        app, deps, action_id, lambda body, ticket: lambda: record_vote(deps, body, helpful=helpful)
+    )
 
 
 FEATURE = Feature("feedback", register)

@@ -14,14 +14,21 @@ RECENT = 5
 
 
 def publish_home(deps: SlackDeps, client: WebClient, user: str) -> None:
-    recent = [RecentAlignment(text=r.text, ids=list(r.final_ids if r.final_ids is not None
-                                       else r.suggested_ids),
-                              status=r.status, created_at=r.created_at)
-              for r in deps.alignments.recent(user, limit=RECENT)]
+    recent = [
+        RecentAlignment(
+            text=r.text,
+            ids=list(r.final_ids if r.final_ids is not None else r.suggested_ids),
+            status=r.status,
+            created_at=r.created_at,
+        )
+        for r in deps.alignments.recent(user, limit=RECENT)
+    ]
     sections = deps.extensions.home_sections if deps.extensions else ()
     extra = [blocks for section in sections if (blocks := section(user))]
-    client.views_publish(user_id=user, view=home_view(deps.framework, user_id=user,
-                                                       recent=recent, extra_sections=extra))
+    client.views_publish(
+        user_id=user,
+        view=home_view(deps.framework, user_id=user, recent=recent, extra_sections=extra),
+    )
 
 
 def register(app: App, deps: SlackDeps) -> None:

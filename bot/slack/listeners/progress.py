@@ -71,9 +71,13 @@ def where_clicked(body: dict) -> Where:
     ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
     in_message = container.get("type") == "message" and not container.get("is_ephemeral")
     nudge = (channel, ts) if in_message and channel and ts else None
-    return Where(body["user"]["id"], channel, body.get("response_url"), nudge,
-                 home=container.get("type") == "view" and (body.get("view") or {}).get(
-                     "type") == "home")
+    return Where(
+        body["user"]["id"],
+        channel,
+        body.get("response_url"),
+        nudge,
+        home=container.get("type") == "view" and (body.get("view") or {}).get("type") == "home",
+    )
 
 
 def _clicked_initiative(body: dict) -> int:
@@ -81,8 +85,9 @@ def _clicked_initiative(body: dict) -> int:
     try:
         return int((body.get("actions") or [{}])[0].get("value"))
     except (TypeError, ValueError):
-        raise ProgressError("I can't tell which initiative that was — try "
-                            "`/progress list`.") from None
+        raise ProgressError(
+            "I can't tell which initiative that was — try `/progress list`."
+        ) from None
 
 
 def _message_blocks(body: dict) -> list[dict[str, Any]]:
@@ -92,30 +97,38 @@ def _message_blocks(body: dict) -> list[dict[str, Any]]:
 def _item_done(body: dict, initiative_id: int, text: str) -> list[dict[str, Any]] | None:
     """The clicked message's blocks with the item marked done; None if it isn't there."""
     blocks = _message_blocks(body)
-    return nudge_item_done(blocks, initiative_id, text) if has_item(blocks, initiative_id) \
-        else None
+    return nudge_item_done(blocks, initiative_id, text) if has_item(blocks, initiative_id) else None
 
 
 def home_section(deps: SlackDeps) -> Callable[[str], list[Block]]:
-    """"Your initiatives" for App Home; a failure shows a line instead of breaking Home."""
+    """ "Your initiatives" for App Home; a failure shows a line instead of breaking Home."""
+
     def section(user: str) -> list[Block]:
         try:
             progress = service(deps)
             return progress_home_blocks(progress.mine(user), now=progress.clock())
         except Exception:
             log.exception("could not list the initiatives of %s for App Home", user)
-            return [header("Your initiatives"),
-                    *sections("I couldn't load your initiatives just now — "
-                              "`/progress list` shows them.")]
+            return [
+                header("Your initiatives"),
+                *sections(
+                    "I couldn't load your initiatives just now — `/progress list` shows them."
+                ),
+            ]
 
     return section
 
 
 def register(app: App, deps: SlackDeps) -> None:
     deps.plan(f"command:{COMMAND_PROGRESS}")(
-        lambda command, ticket: lambda: run_command(deps, command))
-    kept_action(app, deps, ACTION_UPDATE_INITIATIVE,
-                lambda body, ticket: lambda: switch_initiative(deps, body))
+        lambda command, ticket: lambda: run_command(deps, command)
+    )
+    kept_action(
+        app,
+        deps,
+        ACTION_UPDATE_INITIATIVE,
+        lambda body, ticket: lambda: switch_initiative(deps, body),
+    )
     deps.plan(f"view:{VIEW_PROGRESS_UPDATE}")(plan_after_update(deps))
     deps.plan(f"view:{VIEW_PROGRESS_NEW}")(plan_after_create(deps))
 
@@ -127,6 +140,7 @@ def register(app: App, deps: SlackDeps) -> None:
     def button(action_id: str, name: str):
         """Register ``handle(where, body)`` for a button: kept, acked, then run with any
         ProgressError told to the user and any other failure reported."""
+
         def register_handler(handle: Callable[[Where, dict], None]):
             def plan(body: dict, ticket: Ticket) -> Job | None:
                 def job() -> None:
@@ -136,6 +150,7 @@ def register(app: App, deps: SlackDeps) -> None:
                             handle(where, body)
                         except ProgressError as exc:
                             where.tell(deps, notice(service_text(str(exc))))
+
                 return job
 
             kept_action(app, deps, action_id, plan)
@@ -143,8 +158,9 @@ def register(app: App, deps: SlackDeps) -> None:
 
         return register_handler
 
-    def after_change(where: Where, body: dict, blocks: list[dict[str, Any]] | None,
-                     text: str) -> None:
+    def after_change(
+        where: Where, body: dict, blocks: list[dict[str, Any]] | None, text: str
+    ) -> None:
         """Show a change where the click was: the App Home, the message clicked (``blocks``:
         its new blocks), or else a reply saying ``text``."""
         if where.home:
@@ -159,8 +175,13 @@ def register(app: App, deps: SlackDeps) -> None:
                 except SlackApiError as exc:
                     log.info("could not update the message: %s", exc.response.get("error"))
             elif where.response_url:  # an ephemeral message: replaced through its URL
-                deps.delivery.reply(message, user=where.user, channel=where.channel,
-                                    response_url=where.response_url, replace_original=True)
+                deps.delivery.reply(
+                    message,
+                    user=where.user,
+                    channel=where.channel,
+                    response_url=where.response_url,
+                    replace_original=True,
+                )
                 return
         where.tell(deps, notice(text))
 
@@ -184,6 +205,7 @@ def register(app: App, deps: SlackDeps) -> None:
             clicked = _message_blocks(body)
             blocks = nudge_snoozed(clicked, until) if until and clicked else None
             after_change(where, body, blocks, text)
+
         return handle
 
     button(ACTION_PROGRESS_SNOOZE_TOMORROW, "progress_snooze")(snooze("tomorrow"))
@@ -192,7 +214,6 @@ def register(app: App, deps: SlackDeps) -> None:
     @button(ACTION_PROGRESS_NEW, "progress_new")
     def new(where: Where, body: dict) -> None:
         open_new(deps, body.get("trigger_id"), where)
-
 
     @app.view(VIEW_PROGRESS_UPDATE)
     def on_update_submitted(ack: Ack, body: dict, view: dict) -> None:
@@ -203,6 +224,9 @@ def register(app: App, deps: SlackDeps) -> None:
         submit_new(deps, ack, body, view)
 
 
-FEATURE = Feature("progress", register, home_section=home_section,
-                  track=lambda deps: lambda body, alignment_id: on_track(deps, body,
-                                                                        alignment_id))
+FEATURE = Feature(
+    "progress",
+    register,
+    home_section=home_section,
+    track=lambda deps: lambda body, alignment_id: on_track(deps, body, alignment_id),
+)

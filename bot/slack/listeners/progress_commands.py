@@ -90,7 +90,7 @@ def parse_id(token: str) -> int | None:
 
 
 def parse_weekday(word: str) -> int | None:
-    """"tuesday", "Tuesdays", "Tue", "tu" → 1; None if not (exactly) one weekday."""
+    """ "tuesday", "Tuesdays", "Tue", "tu" → 1; None if not (exactly) one weekday."""
     w = word.lower().strip(".,")
     if w.endswith("s") and w[:-1] in WEEKDAYS:
         w = w[:-1]
@@ -99,7 +99,7 @@ def parse_weekday(word: str) -> int | None:
 
 
 def parse_clock(word: str) -> time | None:
-    """"10:00", "9.30", "14h", "9am", "2:30pm" → a time; None if not one."""
+    """ "10:00", "9.30", "14h", "9am", "2:30pm" → a time; None if not one."""
     m = _CLOCK.fullmatch(word.strip().lower())
     if not m:
         return None
@@ -134,8 +134,10 @@ def _id_and_user(args: list[str], example: str) -> tuple[int, str]:
     if not ids or not users:
         stray = next((a for a in args if a.startswith("@")), None)
         if stray:
-            raise ProgressError(f"I couldn't tell who `{stray}` is — pick the person from "
-                                f"Slack's @ list, e.g. {example}.")
+            raise ProgressError(
+                f"I couldn't tell who `{stray}` is — pick the person from "
+                f"Slack's @ list, e.g. {example}."
+            )
         raise ProgressError(f"Please write it like {example}.")
     return ids[0], users[0]
 
@@ -150,16 +152,19 @@ def _update(cmd: Command, args: list[str]) -> None:
         return
     mine = cmd.progress.mine(cmd.user)
     if not mine:
-        cmd.tell("You have no initiatives to update yet. Start one with `/progress new`, "
-                 "or press *Track as initiative* on an `/align` result. "
-                 "`/progress help` shows everything I can do.")
+        cmd.tell(
+            "You have no initiatives to update yet. Start one with `/progress new`, "
+            "or press *Track as initiative* on an `/align` result. "
+            "`/progress help` shows everything I can do."
+        )
         return
     open_update(cmd.deps, mine[0].id, cmd.trigger_id, cmd.where)  # the most overdue
 
 
 def _list(cmd: Command, args: list[str]) -> None:
-    cmd.send(initiatives_message(cmd.progress.mine(cmd.user), now=cmd.progress.clock(),
-                                 user_id=cmd.user))
+    cmd.send(
+        initiatives_message(cmd.progress.mine(cmd.user), now=cmd.progress.clock(), user_id=cmd.user)
+    )
 
 
 def _new(cmd: Command, args: list[str]) -> None:
@@ -168,30 +173,42 @@ def _new(cmd: Command, args: list[str]) -> None:
 
 def _snooze(cmd: Command, args: list[str]) -> None:
     if not args:
-        raise ProgressError("For how long? e.g. `/progress snooze tomorrow`, `next week`, "
-                            "`3d` or `2w` (`off` ends a snooze).")
+        raise ProgressError(
+            "For how long? e.g. `/progress snooze tomorrow`, `next week`, "
+            "`3d` or `2w` (`off` ends a snooze)."
+        )
     prefs = cmd.progress.snooze(cmd.user, " ".join(args))
     if prefs.snoozed_until is None:
-        cmd.tell("Snooze ended — your reminders are back on. Next one: "
-                 f"{slack_time(cmd.progress.next_nudge(cmd.user))}.")
+        cmd.tell(
+            "Snooze ended — your reminders are back on. Next one: "
+            f"{slack_time(cmd.progress.next_nudge(cmd.user))}."
+        )
     else:
-        cmd.tell(f":zzz: Snoozed until {slack_time(prefs.snoozed_until)}. "
-                 "`/progress snooze off` ends it early.")
+        cmd.tell(
+            f":zzz: Snoozed until {slack_time(prefs.snoozed_until)}. "
+            "`/progress snooze off` ends it early."
+        )
 
 
 def _leave(cmd: Command, args: list[str]) -> None:
     if not args:
-        raise ProgressError("Please give the last day of your leave, e.g. "
-                            "`/progress leave until 2026-12-24` (`/progress leave off` when "
-                            "you are back early).")
+        raise ProgressError(
+            "Please give the last day of your leave, e.g. "
+            "`/progress leave until 2026-12-24` (`/progress leave off` when "
+            "you are back early)."
+        )
     prefs = cmd.progress.leave(cmd.user, " ".join(args))
     if prefs.leave_until is None:
-        cmd.tell("Welcome back! Your reminders are on again. Next one: "
-                 f"{slack_time(cmd.progress.next_nudge(cmd.user))}.")
+        cmd.tell(
+            "Welcome back! Your reminders are on again. Next one: "
+            f"{slack_time(cmd.progress.next_nudge(cmd.user))}."
+        )
     else:
         last_day = prefs.leave_until - timedelta(seconds=1)
-        cmd.tell(f"Enjoy your time away! No reminders until the end of {slack_date(last_day)}."
-                 " `/progress leave off` if you are back early.")
+        cmd.tell(
+            f"Enjoy your time away! No reminders until the end of {slack_date(last_day)}."
+            " `/progress leave off` if you are back early."
+        )
 
 
 def remember_time_zone(deps: SlackDeps, user: str) -> None:
@@ -208,8 +225,9 @@ def remember_time_zone(deps: SlackDeps, user: str) -> None:
         log.info("users.info for %s failed: %s", user, exc.response.get("error"))
         return
     if tz and zone(tz, "").key == tz:
-        progress.store.set_prefs(user, actor="system", now=now, audit=tz != prefs.tz, tz=tz,
-                                 tz_checked_at=now)
+        progress.store.set_prefs(
+            user, actor="system", now=now, audit=tz != prefs.tz, tz=tz, tz_checked_at=now
+        )
 
 
 def _when(cmd: Command, args: list[str]) -> None:
@@ -217,16 +235,20 @@ def _when(cmd: Command, args: list[str]) -> None:
     if not args:
         prefs = cmd.progress.prefs(cmd.user)
         tz = zone(prefs.tz, cmd.progress.default_tz)
-        cmd.tell(f"Your weekly reminder is on {WEEKDAYS[prefs.nudge_weekday].capitalize()}s "
-                 f"at {prefs.nudge_time:%H:%M} ({escape(tz.key)}). Change it with "
-                 f"{WHEN_EXAMPLE}.")
+        cmd.tell(
+            f"Your weekly reminder is on {WEEKDAYS[prefs.nudge_weekday].capitalize()}s "
+            f"at {prefs.nudge_time:%H:%M} ({escape(tz.key)}). Change it with "
+            f"{WHEN_EXAMPLE}."
+        )
         return
     weekday, at = parse_when(args)
     prefs = cmd.progress.set_nudge_time(cmd.user, weekday, at)
     tz = zone(prefs.tz, cmd.progress.default_tz)
-    cmd.tell(f"Done: your weekly reminder is now on {WEEKDAYS[weekday].capitalize()}s at "
-             f"{at:%H:%M} ({escape(tz.key)}). Next one: "
-             f"{slack_time(cmd.progress.next_nudge(cmd.user))}.")
+    cmd.tell(
+        f"Done: your weekly reminder is now on {WEEKDAYS[weekday].capitalize()}s at "
+        f"{at:%H:%M} ({escape(tz.key)}). Next one: "
+        f"{slack_time(cmd.progress.next_nudge(cmd.user))}."
+    )
 
 
 def _overdue(cmd: Command, args: list[str]) -> None:
@@ -242,21 +264,29 @@ def _reassign(cmd: Command, args: list[str]) -> None:
     record = cmd.progress.reassign(initiative_id, owner, actor=cmd.user)
     cmd.tell(f"Done: {title_of(record)} now belongs to {mention(owner)}.")
     if owner != cmd.user:
-        _dm(cmd, owner, f"Hi {mention(owner)}! {mention(cmd.user)} gave you {title_of(record)} "
-                        "to look after. I'll ask you for a short update when one is due; "
-                        "`/progress list` shows all yours.")
+        _dm(
+            cmd,
+            owner,
+            f"Hi {mention(owner)}! {mention(cmd.user)} gave you {title_of(record)} "
+            "to look after. I'll ask you for a short update when one is due; "
+            "`/progress list` shows all yours.",
+        )
 
 
 def _close(cmd: Command, args: list[str]) -> None:
     ids = [i for i in map(parse_id, args) if i is not None]
     if not ids:
-        raise ProgressError("Which one? e.g. `/progress close #12` (`/progress list` shows "
-                            "the numbers).")
+        raise ProgressError(
+            "Which one? e.g. `/progress close #12` (`/progress list` shows the numbers)."
+        )
     record: InitiativeRecord = cmd.progress.close(ids[0], actor=cmd.user)
     cmd.tell(f"Closed {title_of(record)}. Its updates stay in the history. Thank you!")
     if record.owner_id != cmd.user:
-        _dm(cmd, record.owner_id, f"{mention(cmd.user)} closed {title_of(record)}: no more "
-                                  "reminders for it.")
+        _dm(
+            cmd,
+            record.owner_id,
+            f"{mention(cmd.user)} closed {title_of(record)}: no more reminders for it.",
+        )
 
 
 def _lead(cmd: Command, args: list[str]) -> None:
@@ -264,18 +294,22 @@ def _lead(cmd: Command, args: list[str]) -> None:
     cadences = [a.lower() for a in args if a.lower() in CADENCES]
     rest = [a for a in args if parse_user(a) is None and a.lower() not in CADENCES]
     if not users or len(rest) != 1:
-        raise ProgressError("Please write it like `/progress lead 2.3 @maria monthly` "
-                            "(the cadence is optional).")
+        raise ProgressError(
+            "Please write it like `/progress lead 2.3 @maria monthly` (the cadence is optional)."
+        )
     extra = {"cadence": cadences[0]} if cadences else {}
     record = cmd.progress.set_lead(rest[0].lstrip("#"), users[0], actor=cmd.user, **extra)
     oid = escape(record.objective_ids[0])
     every = CADENCE_WORDS.get(record.cadence, record.cadence)
-    cmd.tell(f"Done: {mention(users[0])} now leads objective {oid} and posts an update "
-             f"{every}.")
+    cmd.tell(f"Done: {mention(users[0])} now leads objective {oid} and posts an update {every}.")
     if users[0] != cmd.user:
-        _dm(cmd, users[0], f"Hi {mention(users[0])}! {mention(cmd.user)} named you the lead "
-                           f"of objective {oid}. I'll ask you for a short update on it "
-                           f"{every}; `/progress` posts one.")
+        _dm(
+            cmd,
+            users[0],
+            f"Hi {mention(users[0])}! {mention(cmd.user)} named you the lead "
+            f"of objective {oid}. I'll ask you for a short update on it "
+            f"{every}; `/progress` posts one.",
+        )
 
 
 def _help(cmd: Command, args: list[str]) -> None:
@@ -283,9 +317,18 @@ def _help(cmd: Command, args: list[str]) -> None:
 
 
 SUBCOMMANDS: dict[str, Callable[[Command, list[str]], None]] = {
-    "": _update, "update": _update, "list": _list, "new": _new, "snooze": _snooze,
-    "leave": _leave, "when": _when, "overdue": _overdue, "reassign": _reassign,
-    "close": _close, "lead": _lead, "help": _help,
+    "": _update,
+    "update": _update,
+    "list": _list,
+    "new": _new,
+    "snooze": _snooze,
+    "leave": _leave,
+    "when": _when,
+    "overdue": _overdue,
+    "reassign": _reassign,
+    "close": _close,
+    "lead": _lead,
+    "help": _help,
 }
 
 
@@ -295,8 +338,12 @@ def run_command(deps: SlackDeps, command: dict) -> None:
     cmd = Command(deps, where, command.get("trigger_id"))
     words = (command.get("text") or "").split()
     name = words[0].lower() if words else ""
-    with reporting_failures("progress_command", deps.metrics, cmd.send,
-                            summary="I couldn't finish that /progress command."):
+    with reporting_failures(
+        "progress_command",
+        deps.metrics,
+        cmd.send,
+        summary="I couldn't finish that /progress command.",
+    ):
         handler = SUBCOMMANDS.get(name)
         if handler is None:
             cmd.send(help_message(unknown=plain_text(words[0])))
@@ -305,4 +352,3 @@ def run_command(deps: SlackDeps, command: dict) -> None:
             handler(cmd, words[1:])
         except ProgressError as exc:
             cmd.tell(service_text(str(exc)))
-

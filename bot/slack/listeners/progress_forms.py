@@ -80,8 +80,9 @@ class Where:
 
     def tell(self, deps: SlackDeps, message: Message) -> None:
         """Privately: through the response URL, else ephemeral in the channel, else DM."""
-        deps.delivery.reply(message, user=self.user, channel=self.channel,
-                            response_url=self.response_url)
+        deps.delivery.reply(
+            message, user=self.user, channel=self.channel, response_url=self.response_url
+        )
 
     def notify(self, deps: SlackDeps) -> Callable[[Message], None]:
         """For failures: a fresh message (the response URL may be the problem)."""
@@ -89,9 +90,13 @@ class Where:
 
     def metadata(self, **extra: Any) -> str:
         """This, plus ``extra``, as a modal's private_metadata (≤ 3000 characters)."""
-        data: dict[str, Any] = {"c": self.channel, "r": self.response_url,
-                                "n": list(self.nudge) if self.nudge else None,
-                                "h": 1 if self.home else None, **extra}
+        data: dict[str, Any] = {
+            "c": self.channel,
+            "r": self.response_url,
+            "n": list(self.nudge) if self.nudge else None,
+            "h": 1 if self.home else None,
+            **extra,
+        }
         data = {k: v for k, v in data.items() if v is not None}
         text = json.dumps(data, separators=(",", ":"))
         if len(text) > MAX_METADATA:
@@ -107,8 +112,9 @@ class Where:
             data = {}
         data = data if isinstance(data, dict) else {}
         nudge = data.get("n")
-        nudge = (str(nudge[0]), str(nudge[1])) if isinstance(nudge, list) and len(nudge) == 2 \
-            else None
+        nudge = (
+            (str(nudge[0]), str(nudge[1])) if isinstance(nudge, list) and len(nudge) == 2 else None
+        )
         return cls(user, data.get("c"), data.get("r"), nudge, bool(data.get("h"))), data
 
 
@@ -116,50 +122,79 @@ def open_view(deps: SlackDeps, trigger_id: str | None, view: View, where: Where)
     """``views.open``; when Slack says the trigger expired, the user is asked to try again."""
     if deps.delivery.open_view(trigger_id, view):
         return True
-    where.tell(deps, notice("That took a moment too long and Slack closed the window — "
-                            "please try again."))
+    where.tell(
+        deps, notice("That took a moment too long and Slack closed the window — please try again.")
+    )
     return False
 
 
-def open_update(deps: SlackDeps, initiative_id: int, trigger_id: str | None,
-                where: Where) -> None:
+def open_update(deps: SlackDeps, initiative_id: int, trigger_id: str | None, where: Where) -> None:
     """The "Post an update" modal on one initiative (the owner's or, for admins, anyone's)."""
     progress = service(deps)
     record = progress.get(initiative_id)
     if not progress.can_change(record, where.user):
-        where.tell(deps, notice(f"Only {mention(record.owner_id)} (the owner) or an admin can "
-                                f"post updates on {title_of(record)}."))
+        where.tell(
+            deps,
+            notice(
+                f"Only {mention(record.owner_id)} (the owner) or an admin can "
+                f"post updates on {title_of(record)}."
+            ),
+        )
         return
     if record.status != "active":
         where.tell(deps, notice(f"{title_of(record)} is closed, so it needs no more updates."))
         return
-    view = update_modal(progress.mine(where.user), record, framework=deps.framework,
-                        now=progress.clock(), private_metadata=where.metadata(i=record.id))
+    view = update_modal(
+        progress.mine(where.user),
+        record,
+        framework=deps.framework,
+        now=progress.clock(),
+        private_metadata=where.metadata(i=record.id),
+    )
     open_view(deps, trigger_id, view, where)
 
 
-def open_new(deps: SlackDeps, trigger_id: str | None, where: Where, *, title: str = "",
-             description: str = "", objective_ids: tuple[str, ...] = (),
-             alignment_id: int | None = None) -> None:
-    view = new_initiative_modal(deps.framework, title=title, description=description,
-                                objective_ids=objective_ids, owner_id=where.user,
-                                private_metadata=where.metadata(a=alignment_id))
+def open_new(
+    deps: SlackDeps,
+    trigger_id: str | None,
+    where: Where,
+    *,
+    title: str = "",
+    description: str = "",
+    objective_ids: tuple[str, ...] = (),
+    alignment_id: int | None = None,
+) -> None:
+    view = new_initiative_modal(
+        deps.framework,
+        title=title,
+        description=description,
+        objective_ids=objective_ids,
+        owner_id=where.user,
+        private_metadata=where.metadata(a=alignment_id),
+    )
     open_view(deps, trigger_id, view, where)
 
 
 def on_track(deps: SlackDeps, body: dict, alignment_id: int) -> None:
     """/align's "Track as initiative": the new-initiative modal, filled from the alignment."""
-    where = Where(body["user"]["id"], (body.get("channel") or {}).get("id"),
-                  body.get("response_url"))
+    where = Where(
+        body["user"]["id"], (body.get("channel") or {}).get("id"), body.get("response_url")
+    )
     record = deps.alignments.find(alignment_id)
     if record is None:
         where.tell(deps, notice("I can't find that alignment any more — run /align again."))
         return
     first = next((line for line in record.text.splitlines() if line.strip()), record.text)
     ids = record.final_ids if record.final_ids is not None else record.suggested_ids
-    open_new(deps, body.get("trigger_id"), where, title=shorten(first, TRACK_TITLE_CHARS),
-             description=record.text.strip(), objective_ids=tuple(ids),
-             alignment_id=record.id)
+    open_new(
+        deps,
+        body.get("trigger_id"),
+        where,
+        title=shorten(first, TRACK_TITLE_CHARS),
+        description=record.text.strip(),
+        objective_ids=tuple(ids),
+        alignment_id=record.id,
+    )
 
 
 def switch_initiative(deps: SlackDeps, body: dict) -> None:
@@ -179,11 +214,17 @@ def switch_initiative(deps: SlackDeps, body: dict) -> None:
             return
         if not progress.can_change(record, user):
             return
-        new = update_modal(progress.mine(user), record, framework=deps.framework,
-                           now=progress.clock(), private_metadata=where.metadata(i=record.id))
+        new = update_modal(
+            progress.mine(user),
+            record,
+            framework=deps.framework,
+            now=progress.clock(),
+            private_metadata=where.metadata(i=record.id),
+        )
         try:
-            deps.delivery.client.views_update(view_id=view.get("id"), hash=view.get("hash"),
-                                              view=new)
+            deps.delivery.client.views_update(
+                view_id=view.get("id"), hash=view.get("hash"), view=new
+            )
         except SlackApiError as exc:
             if exc.response.get("error") != "hash_conflict":
                 raise
@@ -209,8 +250,9 @@ def submit_update(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: di
     """Check and record a "Post an update" submission; errors go back to the form."""
     form = read_update_form((view.get("state") or {}).get("values") or {})
     where, meta = Where.of_view(body["user"]["id"], view.get("private_metadata"))
-    initiative_id = form.initiative_id or (meta.get("i") if isinstance(meta.get("i"), int)
-                                           else None)
+    initiative_id = form.initiative_id or (
+        meta.get("i") if isinstance(meta.get("i"), int) else None
+    )
     errors: dict[str, str] = {}
     if initiative_id is None:
         errors[form.initiative_block] = "Please choose an initiative."
@@ -227,18 +269,22 @@ def submit_update(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: di
         ack(response_action="errors", errors=errors)
         return
     try:
-        service(deps).post_update(initiative_id, actor=where.user, status=form.status,
-                                  percent=percent, note=form.note)
+        service(deps).post_update(
+            initiative_id, actor=where.user, status=form.status, percent=percent, note=form.note
+        )
     except ProgressError as exc:
         ack(response_action="errors", errors={form.initiative_block: _plain(str(exc))})
         return
     except Exception:
-        ack(response_action="errors",
-            errors={form.initiative_block: _unexpected("progress_update_submit", deps)})
+        ack(
+            response_action="errors",
+            errors={form.initiative_block: _unexpected("progress_update_submit", deps)},
+        )
         return
     # Saved: the confirmation is kept (before the ack) so that a crash does not lose it.
-    deps.run_durably(f"view:{VIEW_PROGRESS_UPDATE}",
-                     {**body, "fwbot": {"initiative_id": initiative_id}})
+    deps.run_durably(
+        f"view:{VIEW_PROGRESS_UPDATE}", {**body, "fwbot": {"initiative_id": initiative_id}}
+    )
     ack()
 
 
@@ -249,39 +295,51 @@ def plan_after_update(deps: SlackDeps) -> Plan:
 def _plan_after(deps: SlackDeps, then: Callable[[SlackDeps, Where, int], None]) -> Plan:
     """The confirmation after a saved form: ``then(deps, where, initiative_id)``, with the
     initiative id the listener added to the kept body."""
+
     def plan(body: dict, ticket: Ticket) -> Job | None:
         initiative_id = (body.get("fwbot") or {}).get("initiative_id")
         if not isinstance(initiative_id, int):
             return None
-        where, _ = Where.of_view(body["user"]["id"],
-                                 (body.get("view") or {}).get("private_metadata"))
+        where, _ = Where.of_view(
+            body["user"]["id"], (body.get("view") or {}).get("private_metadata")
+        )
         return lambda: then(deps, where, initiative_id)
+
     return plan
 
 
 def _after_update(deps: SlackDeps, where: Where, initiative_id: int) -> None:
-    with reporting_failures("progress_after_update", deps.metrics, where.notify(deps),
-                            summary="Your update is saved, but I couldn't confirm it."):
+    with reporting_failures(
+        "progress_after_update",
+        deps.metrics,
+        where.notify(deps),
+        summary="Your update is saved, but I couldn't confirm it.",
+    ):
         record = service(deps).get(initiative_id)
         label = STATUS_LABELS.get(record.last_status or "", "")
         percent = f" · {record.last_percent}%" if record.last_percent is not None else ""
         shown = where.nudge is not None and refresh_nudge(
-            deps, where.nudge, initiative_id, f"Updated: {label}{percent} — thank you!")
+            deps, where.nudge, initiative_id, f"Updated: {label}{percent} — thank you!"
+        )
         if where.home:  # the refreshed App Home shows the update
             publish_home(deps, deps.delivery.client, where.user)
         elif not shown:
-            where.tell(deps, notice(f"Thank you! Your update on {title_of(record)} is "
-                                    f"posted: {label}{percent}."))
+            where.tell(
+                deps,
+                notice(
+                    f"Thank you! Your update on {title_of(record)} is posted: {label}{percent}."
+                ),
+            )
 
 
-def refresh_nudge(deps: SlackDeps, nudge: tuple[str, str], initiative_id: int,
-                  text: str) -> bool:
+def refresh_nudge(deps: SlackDeps, nudge: tuple[str, str], initiative_id: int, text: str) -> bool:
     """Mark one item of a nudge DM done (``chat.update``); False when the message or the
     item can't be found or changed (the caller then confirms some other way)."""
     channel, ts = nudge
     try:
         found = deps.delivery.client.conversations_history(
-            channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1)
+            channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1
+        )
         messages = found.get("messages") or []
         if not messages or messages[0].get("ts") != ts:
             return False
@@ -292,8 +350,7 @@ def refresh_nudge(deps: SlackDeps, nudge: tuple[str, str], initiative_id: int,
         deps.delivery.update(channel, ts, as_message(new, messages[0].get("text") or text))
         return True
     except SlackApiError as exc:
-        log.info("could not update the nudge %s/%s: %s", channel, ts,
-                 exc.response.get("error"))
+        log.info("could not update the nudge %s/%s: %s", channel, ts, exc.response.get("error"))
         return False
 
 
@@ -325,17 +382,24 @@ def submit_new(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: dict)
         ack(response_action="errors", errors=errors)
         return
     alignment = meta.get("a") if isinstance(meta.get("a"), int) else None
-    new = NewInitiative(title=title, owner_id=form.owner_id, objective_ids=objective_ids,
-                        cadence=form.cadence,  # type: ignore[arg-type]
-                        description=form.description, source_alignment_id=alignment)
+    new = NewInitiative(
+        title=title,
+        owner_id=form.owner_id,
+        objective_ids=objective_ids,
+        cadence=form.cadence,  # type: ignore[arg-type]
+        description=form.description,
+        source_alignment_id=alignment,
+    )
     try:
         record = progress.create(new, actor=where.user)
     except ProgressError as exc:
         ack(response_action="errors", errors={BLOCK_NEW_TITLE: _plain(str(exc))})
         return
     except Exception:
-        ack(response_action="errors",
-            errors={BLOCK_NEW_TITLE: _unexpected("progress_new_submit", deps)})
+        ack(
+            response_action="errors",
+            errors={BLOCK_NEW_TITLE: _unexpected("progress_new_submit", deps)},
+        )
         return
     deps.run_durably(f"view:{VIEW_PROGRESS_NEW}", {**body, "fwbot": {"initiative_id": record.id}})
     ack()
@@ -345,31 +409,42 @@ def plan_after_create(deps: SlackDeps) -> Plan:
     return _plan_after(deps, _after_create)
 
 
-CADENCE_WORDS = {"weekly": "every week", "fortnightly": "every two weeks",
-                 "monthly": "every month"}
+CADENCE_WORDS = {"weekly": "every week", "fortnightly": "every two weeks", "monthly": "every month"}
 
 
 def _after_create(deps: SlackDeps, where: Where, initiative_id: int) -> None:
-    with reporting_failures("progress_after_create", deps.metrics, where.notify(deps),
-                            summary="The initiative is created, but I couldn't confirm it."):
+    with reporting_failures(
+        "progress_after_create",
+        deps.metrics,
+        where.notify(deps),
+        summary="The initiative is created, but I couldn't confirm it.",
+    ):
         record = service(deps).get(initiative_id)
         every = CADENCE_WORDS.get(record.cadence, record.cadence)
         ids = objective_ids_text(record)
         if record.owner_id == where.user:
-            text = (f"Done! {title_of(record)} is tracked, serving {ids}. I'll ask you for an "
-                    f"update {every}; `/progress` posts one any time.")
+            text = (
+                f"Done! {title_of(record)} is tracked, serving {ids}. I'll ask you for an "
+                f"update {every}; `/progress` posts one any time."
+            )
         else:
-            text = (f"Done! {title_of(record)} is tracked, serving {ids}. "
-                    f"{mention(record.owner_id)} owns it; I've let them know.")
+            text = (
+                f"Done! {title_of(record)} is tracked, serving {ids}. "
+                f"{mention(record.owner_id)} owns it; I've let them know."
+            )
         if where.home:
             publish_home(deps, deps.delivery.client, where.user)
         else:
             where.tell(deps, notice(text))
         if record.owner_id != where.user:
-            tell_user(deps, where, record.owner_id,
-                      f"Hi {mention(record.owner_id)}! {mention(where.user)} made you the owner "
-                      f"of {title_of(record)} (objectives {ids}). I'll ask you for a short "
-                      f"update {every}. `/progress` posts one, `/progress list` shows all yours.")
+            tell_user(
+                deps,
+                where,
+                record.owner_id,
+                f"Hi {mention(record.owner_id)}! {mention(where.user)} made you the owner "
+                f"of {title_of(record)} (objectives {ids}). I'll ask you for a short "
+                f"update {every}. `/progress` posts one, `/progress list` shows all yours.",
+            )
 
 
 def tell_user(deps: SlackDeps, where: Where, user: str, text: str) -> None:
@@ -378,5 +453,4 @@ def tell_user(deps: SlackDeps, where: Where, user: str, text: str) -> None:
         deps.delivery.post(user, [notice(text)])
     except SlackApiError as exc:
         reason = failure_reason(str(exc.response.get("error", "unknown")))
-        where.tell(deps, notice(f"I couldn't tell {mention(user)} by direct message: "
-                                f"{reason}."))
+        where.tell(deps, notice(f"I couldn't tell {mention(user)} by direct message: {reason}."))

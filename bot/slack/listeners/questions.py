@@ -21,26 +21,46 @@ THREAD_TITLE_CHARS = 80
 
 def _from_a_person(event: dict) -> bool:
     """Plain messages typed by a person: no bots (ours included), no edits, joins, deletions."""
-    return (event.get("bot_id") is None and event.get("subtype") in (None, "thread_broadcast")
-            and bool(event.get("user")))
+    return (
+        event.get("bot_id") is None
+        and event.get("subtype") in (None, "thread_broadcast")
+        and bool(event.get("user"))
+    )
 
 
-def answer_and_post(deps: SlackDeps, *, text: str, user: str, channel: str,
-                    thread_ts: str | None, reply_in: str | None,
-                    team_id: str | None = None, ticket: Ticket | None = None,
-                    conversation: Conversation | None = None) -> AnsweredQuestion | None:
+def answer_and_post(
+    deps: SlackDeps,
+    *,
+    text: str,
+    user: str,
+    channel: str,
+    thread_ts: str | None,
+    reply_in: str | None,
+    team_id: str | None = None,
+    ticket: Ticket | None = None,
+    conversation: Conversation | None = None,
+) -> AnsweredQuestion | None:
     """Answer ``text`` and post the reply in ``reply_in`` (a thread ts, or None: top level).
     The reply names ``ticket``'s request in its metadata; a resumed ticket's reply is looked
     for first (None: it had been posted before a restart)."""
     metadata = ticket.reply_metadata if ticket and ticket.key else None
-    if ticket and ticket.look_since is not None and deps.delivery.find_reply(
-            channel, thread_ts=reply_in, metadata=ticket.reply_metadata,
-            since=ticket.look_since):
+    if (
+        ticket
+        and ticket.look_since is not None
+        and deps.delivery.find_reply(
+            channel, thread_ts=reply_in, metadata=ticket.reply_metadata, since=ticket.look_since
+        )
+    ):
         return None
     with deps.metrics.timed("answer"):
-        done = deps.questions.answer(text, user_id=user, channel_id=channel,
-                                     thread_ts=thread_ts, team_id=team_id,
-                                     conversation=conversation)
+        done = deps.questions.answer(
+            text,
+            user_id=user,
+            channel_id=channel,
+            thread_ts=thread_ts,
+            team_id=team_id,
+            conversation=conversation,
+        )
     messages = answer_messages(done.answer, deps.framework, exchange_id=done.exchange_id)
     ts = deps.delivery.post(channel, messages, thread_ts=reply_in, metadata=metadata)
     if ts:
@@ -56,6 +76,7 @@ def plan_question(deps: SlackDeps, bot_user_id: str | None) -> Plan:
     """What to do with a message or mention event: answer it where it was asked, or nothing
     (bots, edits, top-level channel chatter, threads the bot never answered in, a message
     whose mention of the bot has its own ``app_mention`` event)."""
+
     def plan(body: dict, ticket: Ticket) -> Job | None:
         event = body.get("event") or {}
         if not _from_a_person(event):
@@ -74,8 +95,13 @@ def plan_question(deps: SlackDeps, bot_user_id: str | None) -> Plan:
             return None  # top-level chatter, or a mention: app_mention's
         else:  # a follow-up in a channel thread, if the bot answered in it
             reply_in, stored_thread, check_thread, assistant = thread_ts, thread_ts, True, False
-        listener = ("assistant_message" if assistant else
-                    "app_mention" if event.get("type") == "app_mention" else "message")
+        listener = (
+            "assistant_message"
+            if assistant
+            else "app_mention"
+            if event.get("type") == "app_mention"
+            else "message"
+        )
 
         def job() -> None:
             conversation = deps.questions.conversation(channel, stored_thread)
@@ -83,52 +109,79 @@ def plan_question(deps: SlackDeps, bot_user_id: str | None) -> Plan:
                 return  # a thread the bot never answered in: not ours to join
             with reporting_failures(listener, deps.metrics, _notify_in(deps, channel, reply_in)):
                 if assistant and thread_ts:
-                    _assistant_status(deps, channel, thread_ts, text,
-                                      first_question=not conversation.bot_answered_in_thread)
-                answer_and_post(deps, text=text, user=user, channel=channel,
-                                thread_ts=stored_thread, reply_in=reply_in, team_id=team_id,
-                                ticket=ticket, conversation=conversation)
+                    _assistant_status(
+                        deps,
+                        channel,
+                        thread_ts,
+                        text,
+                        first_question=not conversation.bot_answered_in_thread,
+                    )
+                answer_and_post(
+                    deps,
+                    text=text,
+                    user=user,
+                    channel=channel,
+                    thread_ts=stored_thread,
+                    reply_in=reply_in,
+                    team_id=team_id,
+                    ticket=ticket,
+                    conversation=conversation,
+                )
 
         return job
 
     return plan
 
 
-def _assistant_status(deps: SlackDeps, channel: str, thread_ts: str, text: str, *,
-                      first_question: bool) -> None:
+def _assistant_status(
+    deps: SlackDeps, channel: str, thread_ts: str, text: str, *, first_question: bool
+) -> None:
     """The assistant pane's "is looking…" status, and the thread's title on its first
     question; a DM thread outside the pane has neither, which is fine."""
     client = deps.delivery.client
     try:
-        client.assistant_threads_setStatus(channel_id=channel, thread_ts=thread_ts,
-                                           status="is looking in the framework…")
+        client.assistant_threads_setStatus(
+            channel_id=channel, thread_ts=thread_ts, status="is looking in the framework…"
+        )
         if first_question and text:
-            client.assistant_threads_setTitle(channel_id=channel, thread_ts=thread_ts,
-                                              title=text[:THREAD_TITLE_CHARS])
+            client.assistant_threads_setTitle(
+                channel_id=channel, thread_ts=thread_ts, title=text[:THREAD_TITLE_CHARS]
+            )
     except SlackApiError as exc:
         log.debug("assistant status/title unavailable: %s", exc.response.get("error"))
 
 
 def plan_greeting(deps: SlackDeps) -> Plan:
     """A new assistant thread: a greeting and suggested prompts."""
+
     def plan(body: dict, ticket: Ticket) -> Job | None:
-        thread = ((body.get("event") or {}).get("assistant_thread") or {})
+        thread = (body.get("event") or {}).get("assistant_thread") or {}
         channel, thread_ts = thread.get("channel_id"), thread.get("thread_ts")
         if not channel or not thread_ts:
             return None
 
         def job() -> None:
             with reporting_failures("assistant_thread_started", deps.metrics, None):
-                greeting = (f"Hi! Ask me anything about {deps.framework.title} — I cite the "
-                            "objectives I use. To tag a proposal with objectives, use /align.")
+                greeting = (
+                    f"Hi! Ask me anything about {deps.framework.title} — I cite the "
+                    "objectives I use. To tag a proposal with objectives, use /align."
+                )
                 if ticket.look_since is not None and deps.delivery.find_reply(
-                        channel, thread_ts=thread_ts, metadata=ticket.reply_metadata,
-                        since=ticket.look_since):
+                    channel,
+                    thread_ts=thread_ts,
+                    metadata=ticket.reply_metadata,
+                    since=ticket.look_since,
+                ):
                     return
-                deps.delivery.post(channel, [Message(text=greeting, blocks=[])],
-                                   thread_ts=thread_ts, metadata=ticket.reply_metadata)
+                deps.delivery.post(
+                    channel,
+                    [Message(text=greeting, blocks=[])],
+                    thread_ts=thread_ts,
+                    metadata=ticket.reply_metadata,
+                )
                 deps.delivery.client.assistant_threads_setSuggestedPrompts(
-                    channel_id=channel, thread_ts=thread_ts, prompts=suggested_prompts(deps))
+                    channel_id=channel, thread_ts=thread_ts, prompts=suggested_prompts(deps)
+                )
 
         return job
 
@@ -156,12 +209,17 @@ def suggested_prompts(deps: SlackDeps) -> list[dict[str, str]]:
     prompts = [{"title": "The goals at a glance", "message": f"What are the goals of {fw.title}?"}]
     first = next(iter(fw.objectives()), None)
     if first is not None:
-        prompts.append({"title": f"What does {first[1].id} say?",
-                        "message": f"What does objective {first[1].id} say?"})
+        prompts.append(
+            {
+                "title": f"What does {first[1].id} say?",
+                "message": f"What does objective {first[1].id} say?",
+            }
+        )
     if fw.statements and fw.statements.mission:
         prompts.append({"title": "Our mission", "message": "What is our mission?"})
-    prompts.append({"title": "Align a proposal",
-                    "message": "How do I find the objectives my proposal serves?"})
+    prompts.append(
+        {"title": "Align a proposal", "message": "How do I find the objectives my proposal serves?"}
+    )
     return prompts[:4]
 
 

@@ -57,8 +57,10 @@ def upgrade() -> None:
         sa.Column("created_at", _utc(), nullable=False),
         sa.Column("updated_at", _utc(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["exchange_id"], ["exchanges.id"],
-            name=op.f("fk_feedback_exchange_id_exchanges"), ondelete="CASCADE",
+            ["exchange_id"],
+            ["exchanges.id"],
+            name=op.f("fk_feedback_exchange_id_exchanges"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feedback")),
         sa.UniqueConstraint("exchange_id", "user_id", name=op.f("uq_feedback_exchange_id_user_id")),

@@ -42,14 +42,16 @@ def upgrade() -> None:
         sa.Column("last_status", sa.String(length=16), nullable=True),
         sa.Column("last_percent", sa.Integer(), nullable=True),
         sa.Column("source_alignment_id", sa.Integer(), nullable=True),
-        sa.CheckConstraint("kind IN ('initiative', 'objective')",
-                           name=op.f("ck_initiatives_kind")),
-        sa.CheckConstraint("cadence IN ('weekly', 'fortnightly', 'monthly')",
-                           name=op.f("ck_initiatives_cadence")),
+        sa.CheckConstraint("kind IN ('initiative', 'objective')", name=op.f("ck_initiatives_kind")),
+        sa.CheckConstraint(
+            "cadence IN ('weekly', 'fortnightly', 'monthly')", name=op.f("ck_initiatives_cadence")
+        ),
         sa.CheckConstraint("status IN ('active', 'closed')", name=op.f("ck_initiatives_status")),
         sa.ForeignKeyConstraint(
-            ["source_alignment_id"], ["alignments.id"],
-            name=op.f("fk_initiatives_source_alignment_id_alignments"), ondelete="SET NULL",
+            ["source_alignment_id"],
+            ["alignments.id"],
+            name=op.f("fk_initiatives_source_alignment_id_alignments"),
+            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_initiatives")),
         sa.UniqueConstraint("lead_of", name=op.f("uq_initiatives_lead_of")),
@@ -67,18 +69,27 @@ def upgrade() -> None:
         sa.Column("author_id", sa.String(length=64), nullable=False),
         sa.Column("no_change", sa.Boolean(), nullable=False),
         sa.Column("created_at", _utc(), nullable=False),
-        sa.CheckConstraint("status IN ('on_track', 'at_risk', 'off_track', 'done')",
-                           name=op.f("ck_progress_updates_status")),
-        sa.CheckConstraint("percent IS NULL OR (percent >= 0 AND percent <= 100)",
-                           name=op.f("ck_progress_updates_percent")),
+        sa.CheckConstraint(
+            "status IN ('on_track', 'at_risk', 'off_track', 'done')",
+            name=op.f("ck_progress_updates_status"),
+        ),
+        sa.CheckConstraint(
+            "percent IS NULL OR (percent >= 0 AND percent <= 100)",
+            name=op.f("ck_progress_updates_percent"),
+        ),
         sa.ForeignKeyConstraint(
-            ["initiative_id"], ["initiatives.id"],
-            name=op.f("fk_progress_updates_initiative_id_initiatives"), ondelete="CASCADE",
+            ["initiative_id"],
+            ["initiatives.id"],
+            name=op.f("fk_progress_updates_initiative_id_initiatives"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_progress_updates")),
     )
-    op.create_index(op.f("ix_progress_updates_initiative_id_created_at"), "progress_updates",
-                    ["initiative_id", "created_at"])
+    op.create_index(
+        op.f("ix_progress_updates_initiative_id_created_at"),
+        "progress_updates",
+        ["initiative_id", "created_at"],
+    )
     op.create_index(op.f("ix_progress_updates_created_at"), "progress_updates", ["created_at"])
 
     op.create_table(
@@ -92,8 +103,9 @@ def upgrade() -> None:
         sa.Column("leave_until", _utc(), nullable=True),
         sa.Column("dm_channel", sa.String(length=32), nullable=True),
         sa.Column("updated_at", _utc(), nullable=False),
-        sa.CheckConstraint("nudge_weekday >= 0 AND nudge_weekday <= 6",
-                           name=op.f("ck_owner_prefs_weekday")),
+        sa.CheckConstraint(
+            "nudge_weekday >= 0 AND nudge_weekday <= 6", name=op.f("ck_owner_prefs_weekday")
+        ),
         sa.PrimaryKeyConstraint("owner_id", name=op.f("pk_owner_prefs")),
     )
 
@@ -113,11 +125,13 @@ def upgrade() -> None:
         sa.Column("detail", sa.JSON(), nullable=False),
         sa.Column("created_at", _utc(), nullable=False),
         sa.Column("updated_at", _utc(), nullable=False),
-        sa.CheckConstraint("state IN ('claimed', 'sent', 'failed')",
-                           name=op.f("ck_send_claims_state")),
+        sa.CheckConstraint(
+            "state IN ('claimed', 'sent', 'failed')", name=op.f("ck_send_claims_state")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_send_claims")),
-        sa.UniqueConstraint("kind", "subject", "period",
-                            name=op.f("uq_send_claims_kind_subject_period")),
+        sa.UniqueConstraint(
+            "kind", "subject", "period", name=op.f("uq_send_claims_kind_subject_period")
+        ),
     )
     op.create_index(op.f("ix_send_claims_kind_state"), "send_claims", ["kind", "state"])
     op.create_index(op.f("ix_send_claims_kind_period"), "send_claims", ["kind", "period"])
@@ -173,8 +187,9 @@ def downgrade() -> None:
     op.drop_table("send_claims")
     op.drop_table("owner_prefs")
     op.drop_index(op.f("ix_progress_updates_created_at"), table_name="progress_updates")
-    op.drop_index(op.f("ix_progress_updates_initiative_id_created_at"),
-                  table_name="progress_updates")
+    op.drop_index(
+        op.f("ix_progress_updates_initiative_id_created_at"), table_name="progress_updates"
+    )
     op.drop_table("progress_updates")
     op.drop_index(op.f("ix_initiatives_status"), table_name="initiatives")
     op.drop_index(op.f("ix_initiatives_owner_id_status"), table_name="initiatives")

@@ -24,8 +24,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("body", sa.Text(), nullable=True))
         batch.add_column(sa.Column("owner", sa.String(length=200), nullable=True))
         batch.add_column(sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column("attempts", sa.Integer(), server_default="0",
-                                   nullable=False))
+        batch.add_column(sa.Column("attempts", sa.Integer(), server_default="0", nullable=False))
         batch.add_column(sa.Column("done_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index(op.f("ix_seen_events_done_at"), "seen_events", ["done_at"], unique=False)
 
