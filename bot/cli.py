@@ -194,6 +194,14 @@ def cmd_db(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_llm(args: argparse.Namespace) -> int:
+    from .model import check
+
+    result = check(Settings())
+    print(result.line, file=sys.stdout if result.ok else sys.stderr)
+    return EXIT_OK if result.ok else EXIT_ERROR
+
+
 # ---- parser ---------------------------------------------------------------------------------
 
 
@@ -288,6 +296,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("db", parents=[common], help="database maintenance")
     p.add_argument("action", choices=["upgrade"])
     p.set_defaults(func=cmd_db)
+
+    p = sub.add_parser("llm", parents=[common], help="the optional chat model (FWBOT_LLM)")
+    p.add_argument(
+        "action",
+        choices=["check"],
+        help="check: send one tiny request; report the model, latency and tokens",
+    )
+    p.set_defaults(func=cmd_llm)
 
     add_progress_commands(sub, common)
     return parser

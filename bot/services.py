@@ -59,7 +59,23 @@ class Services:
 
     @cached_property
     def assistant(self) -> FrameworkAssistant:
-        return FrameworkAssistant(self.searcher)
+        """The knowledge core; with FWBOT_LLM, answers are written by that model (and fall
+        back to the offline composer, counted in /metrics)."""
+        if not self.settings.llm:
+            return FrameworkAssistant(self.searcher)
+        from .model import composer
+
+        metrics = self.metrics
+        return FrameworkAssistant(
+            self.searcher,
+            composer=composer(
+                self.settings,
+                on_fallback=lambda reason: metrics.llm_fallbacks.labels(reason).inc(),
+                on_usage=lambda u: metrics.count_tokens(
+                    u.provider, u.model, u.input_tokens, u.output_tokens
+                ),
+            ),
+        )
 
     # ---- storage and Slack (imported late: the CLI's core commands don't need them) --------
 

@@ -96,6 +96,21 @@ class Settings(BaseSettings):
         "looked up in the history, not resent, after this long, and a request taken over "
         "after a crash waits this + 5 s before it looks for its reply.",
     )
+    llm: str | None = Field(
+        default=None,
+        validation_alias="FWBOT_LLM",
+        description="provider:model of a chat model (LangChain's init_chat_model), e.g. "
+        "openai:gpt-4o-mini; unset: the offline composer.",
+    )
+    llm_base_url: str | None = Field(default=None, validation_alias="FWBOT_LLM_BASE_URL")
+    llm_timeout: float = Field(default=20.0, gt=0, le=300, validation_alias="FWBOT_LLM_TIMEOUT")
+    llm_max_tokens: int = Field(
+        default=600, ge=16, le=32_000, validation_alias="FWBOT_LLM_MAX_TOKENS"
+    )
+    llm_temperature: float = Field(
+        default=0.0, ge=0, le=2, validation_alias="FWBOT_LLM_TEMPERATURE"
+    )
+    prompts_dir: Path | None = Field(default=None, validation_alias="FWBOT_PROMPTS_DIR")
     stop_grace: float = Field(
         default=8.0,
         ge=0,
@@ -124,6 +139,16 @@ class Settings(BaseSettings):
         validation_alias="FWBOT_ESCALATE_TO",
         description="Channel (C…) or manager (U…) that hears about long-overdue initiatives.",
     )
+
+    @field_validator("llm")
+    @classmethod
+    def _provider_and_model(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        provider, sep, model = value.strip().partition(":")
+        if not sep or not provider or not model or " " in value.strip():
+            raise ValueError("use provider:model, e.g. openai:gpt-4o-mini or ollama:llama3.1")
+        return value.strip()
 
     @field_validator("default_tz", "digest_tz")
     @classmethod

@@ -1,16 +1,19 @@
-"""Prompt templates for optional LLM providers (none is used by default).
+"""Prompt files for an optional chat model (none is used by default).
 
-The offline composer needs no prompt; an LLM composer (a later issue) renders
-``answer.md`` with the question and the retrieved framework elements, and its reply still
-passes through ``retrieval.answer.grounded`` so that only real element ids are cited.
+Each prompt is a text file here, versioned by its first line (``version: N``); an
+organisation can replace the folder with ``FWBOT_PROMPTS_DIR``. The offline composer needs no
+prompt; :class:`retrieval.llm_composer.LLMComposer` renders ``answer.md``.
 """
 
 from __future__ import annotations
 
 from importlib.resources import files
-from string import Template
+from pathlib import Path
 
 
-def load_prompt(name: str) -> Template:
-    """A packaged prompt template by name, e.g. ``load_prompt("answer")``."""
-    return Template(files(__package__).joinpath(f"{name}.md").read_text(encoding="utf-8"))
+def prompt_text(name: str, directory: Path | None = None) -> str:
+    """The prompt file ``<name>.md`` from ``directory`` (FWBOT_PROMPTS_DIR) or the packaged
+    folder."""
+    if directory is not None:
+        return (Path(directory) / f"{name}.md").read_text(encoding="utf-8")
+    return files(__package__).joinpath(f"{name}.md").read_text(encoding="utf-8")

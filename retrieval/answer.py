@@ -61,7 +61,7 @@ def grounded(answer: Answer, framework: Framework, known: Collection[str] | None
     )
 
 
-def _cite(s: ScoredElement) -> Citation:
+def cite(s: ScoredElement) -> Citation:
     score = round(min(max(s.score, 0.0), 1.0), 4)
     return Citation(id=s.element.id, kind=s.element.kind, score=score, note=s.note)
 
@@ -113,7 +113,7 @@ class OfflineComposer:
         if st is not None:  # explicit ids: cite exactly those
             chosen = results
         parts = [self._describe(s.element, framework) for s in chosen]
-        return Answer(answered=True, text="\n\n".join(parts), citations=[_cite(s) for s in chosen])
+        return Answer(answered=True, text="\n\n".join(parts), citations=[cite(s) for s in chosen])
 
     def _describe(self, el: Element, fw: Framework) -> str:
         if el.kind == "objective":
@@ -131,7 +131,7 @@ class OfflineComposer:
     def _goal(self, top: ScoredElement, fw: Framework, *, structural: bool) -> Answer:
         goal = fw.goal(top.element.id)
         assert goal is not None
-        cites = [_cite(top)] + [
+        cites = [cite(top)] + [
             Citation(id=o.id, kind="objective", score=round(top.score, 4)) for o in goal.objectives
         ]
         return Answer(answered=True, text=self._describe(top.element, fw), citations=cites)
@@ -142,4 +142,4 @@ class OfflineComposer:
         if related:
             names = "; ".join(f"{_label(s.element, fw)}: {s.element.text}" for s in related)
             text += f"{RELATED_LEAD}{names}"
-        return Answer(answered=False, text=text, citations=[], related=[_cite(s) for s in related])
+        return Answer(answered=False, text=text, citations=[], related=[cite(s) for s in related])

@@ -295,19 +295,23 @@ def test_retriever_respects_k_and_looks_up_ids(assistant: FrameworkAssistant) ->
 
 
 def test_answer_prompt_renders(assistant: FrameworkAssistant) -> None:
-    from prompts import load_prompt
+    from prompts import prompt_text
+    from retrieval.llm_composer import FORMAT_INSTRUCTIONS, answer_prompt, prompt_version
 
     fw = assistant.framework
-    template = load_prompt("answer")
+    text = prompt_text("answer")
+    assert prompt_version(text) == "1"
+    template = answer_prompt(text)
     elements = "\n".join(f"{e.id}: {e.text}" for e in fw.elements()[:4])
-    rendered = template.substitute(
+    system, human = template.format_messages(
         question="Which objective is about training?",
         elements=elements,
         framework_title=fw.title,
+        format_instructions=FORMAT_INSTRUCTIONS,
     )
-    assert "Which objective is about training?" in rendered
-    assert elements in rendered
-    assert fw.title in rendered
-    assert "${" not in rendered and "$question" not in rendered
+    assert fw.title in system.content and FORMAT_INSTRUCTIONS in system.content
+    assert "Which objective is about training?" in human.content
+    assert elements in human.content
+    assert "{" not in system.content.replace(FORMAT_INSTRUCTIONS, "")
     with pytest.raises(KeyError):  # every placeholder is required
-        template.substitute(question="q", elements="e")
+        template.format_messages(question="q", elements="e")

@@ -53,6 +53,18 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.llm_fallbacks = Counter(
+            "fwbot_llm_fallbacks",
+            "Model answers replaced by the offline answer, by reason.",
+            ["reason"],
+            registry=r,
+        )
+        self.llm_tokens = Counter(
+            "fwbot_llm_tokens",
+            "Tokens used by the chat model, by provider, model and direction.",
+            ["provider", "model", "direction"],
+            registry=r,
+        )
         self.feedback = Counter(
             "fwbot_feedback_votes", "Helpful / not helpful votes.", ["vote"], registry=r
         )
@@ -66,6 +78,10 @@ class Metrics:
         )
         for status, reason in REJECTIONS:  # shown at 0 from the start
             self.rejected.labels(status, reason)
+
+    def count_tokens(self, provider: str, model: str, inputs: int, outputs: int) -> None:
+        self.llm_tokens.labels(provider, model, "input").inc(inputs)
+        self.llm_tokens.labels(provider, model, "output").inc(outputs)
 
     @contextmanager
     def timed(self, kind: str) -> Iterator[None]:

@@ -1,0 +1,124 @@
+"""The optional chat model: built from FWBOT_LLM through LangChain's ``init_chat_model``,
+checked with one tiny request (``fwbot llm check``), and turned into the answer composer.
+
+Without FWBOT_LLM nothing here is imported and the offline composer answers. A missing
+provider package or key is one line naming the package or variable (UnusableSetting)."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .settings import Settings, UnusableSetting
+
+if TYPE_CHECKING:
+    from langchain_core.language_models.chat_models import BaseChatModel
+
+    from retrieval.llm_composer import LLMComposer
+
+# provider -> (the extra to install, the key variable its client reads, if any)
+PROVIDERS: dict[str, tuple[str, str | None]] = {
+    "openai": ("openai", "OPENAI_API_KEY"),
+    "azure_openai": ("openai", "AZURE_OPENAI_API_KEY"),
+    "anthropic": ("anthropic", "ANTHROPIC_API_KEY"),
+    "ollama": ("ollama", None),
+}
+
+
+def provider_and_model(spec: str) -> tuple[str, str]:
+    provider, _, model = spec.partition(":")
+    return provider, model
+
+
+def chat_model(settings: Settings) -> BaseChatModel:
+    """The model FWBOT_LLM names, or UnusableSetting saying what is missing."""
+    assert settings.llm is not None
+    provider, model = provider_and_model(settings.llm)
+    extra, key = PROVIDERS.get(provider, (provider, None))
+    try:
+        from langchain.chat_models import init_chat_model
+    except ImportError:
+        raise UnusableSetting(
+            f"FWBOT_LLM={settings.llm} needs LangChain's model support: "
+            f"pip install 'fwbot[{extra}]'"
+        ) from None
+    kwargs: dict[str, Any] = {
+        "timeout": settings.llm_timeout,
+        "max_tokens": settings.llm_max_tokens,
+        "temperature": settings.llm_temperature,
+        "max_retries": 0,
+    }
+    if settings.llm_base_url:
+        kwargs["base_url"] = settings.llm_base_url
+    try:
+        return init_chat_model(model, model_provider=provider, **kwargs)
+    except ImportError as exc:
+        package = _package_named(str(exc)) or f"langchain-{provider.replace('_', '-')}"
+        raise UnusableSetting(
+            f"FWBOT_LLM={settings.llm} needs the package {package}: pip install 'fwbot[{extra}]'"
+        ) from None
+    except ValueError as exc:
+        raise UnusableSetting(f"FWBOT_LLM={settings.llm}: {_first_line(exc)}") from None
+    except Exception as exc:  # the provider's client refused its settings (a missing key)
+        hint = f"; set {key}" if key else ""
+        raise UnusableSetting(f"FWBOT_LLM={settings.llm}: {_first_line(exc)}{hint}") from None
+
+
+def composer(settings: Settings, *, on_fallback: Any, on_usage: Any) -> LLMComposer:
+    from prompts import prompt_text
+    from retrieval.llm_composer import LLMComposer, answer_prompt
+
+    provider, model = provider_and_model(settings.llm or "")
+    return LLMComposer(
+        chat_model(settings),
+        answer_prompt(prompt_text("answer", settings.prompts_dir)),
+        timeout=settings.llm_timeout,
+        provider=provider,
+        model_name=model,
+        on_fallback=on_fallback,
+        on_usage=on_usage,
+    )
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    line: str
+
+
+def check(settings: Settings) -> CheckResult:
+    """One tiny request: the model, its latency and token usage, or why it failed."""
+    if not settings.llm:
+        return CheckResult(
+            False,
+            "no model configured (FWBOT_LLM is unset): answers come from the offline composer",
+        )
+    model = chat_model(settings)
+    started = time.perf_counter()
+    try:
+        reply = model.invoke("Reply with the single word: ok")
+    except Exception as exc:
+        return CheckResult(
+            False, f"{settings.llm}: the request failed: {type(exc).__name__}: {_first_line(exc)}"
+        )
+    ms = (time.perf_counter() - started) * 1000
+    usage = getattr(reply, "usage_metadata", None) or {}
+    tokens = (
+        f"{usage.get('input_tokens', '?')} in, {usage.get('output_tokens', '?')} out"
+        if usage
+        else "usage not reported"
+    )
+    text = str(reply.content)[:40].strip()
+    return CheckResult(True, f"{settings.llm}: answered {text!r} in {ms:.0f} ms ({tokens})")
+
+
+def _package_named(message: str) -> str | None:
+    found = re.search(r"(langchain[-_][a-z_-]+)", message)
+    return found.group(1).replace("_", "-") if found else None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__

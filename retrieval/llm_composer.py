@@ -1,0 +1,234 @@
+"""Answers written by a chat model, exactly as grounded as the offline ones.
+
+:class:`LLMComposer` is an :class:`~retrieval.answer.AnswerComposer`: retrieval stays the
+engine's, and the model sees only the retrieved framework elements, delimited as data, with
+the question delimited as data too. Its reply must be the JSON of :class:`ModelAnswer`; it is
+checked before anyone sees it:
+
+* every cited id must be among the retrieved elements, and an answer must cite something;
+* an answer that breaks either rule, or is not that JSON, is sent back once with the problem
+  named (a repair); a second failure gives the offline answer;
+* the engine's decisions stand: a question the engine declines stays declined (the model is
+  not asked), lookups by id, counts and overviews are quoted as the offline composer quotes
+  them, and a model that declines what the engine answered gets the offline answer.
+
+A timeout, a provider error, a 429, or malformed output falls back to the offline answer, and
+each fallback is reported (``on_fallback(reason)``) for the metrics, as is token usage
+(``on_usage``). Nothing here imports Slack.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.prompts import ChatPromptTemplate
+from pydantic import BaseModel, Field, ValidationError
+
+from framework_data.schema import Framework
+
+from .answer import Answer, AnswerComposer, OfflineComposer, cite
+from .search import ScoredElement, SearchResult
+
+log = logging.getLogger(__name__)
+
+FallbackReason = Literal[
+    "timeout", "rate_limited", "error", "malformed", "unknown_id", "no_citation", "declined"
+]
+MAX_ELEMENTS = 5  # retrieved elements shown to the model
+_JSON = re.compile(r"\{.*\}", re.S)
+
+
+class ModelAnswer(BaseModel):
+    """What the model must reply, as JSON."""
+
+    answered: bool = Field(description="false when the elements do not answer the question")
+    text: str = Field(description="the answer for the reader, in plain sentences")
+    cited_ids: list[str] = Field(
+        default_factory=list, description="ids of the elements the answer relies on"
+    )
+
+
+FORMAT_INSTRUCTIONS = (
+    'Reply with JSON only, no other text: {"answered": true or false, "text": "...", '
+    '"cited_ids": ["1.3", ...]}'
+)
+
+
+@dataclass(frozen=True)
+class Usage:
+    provider: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+
+
+class _Rejected(Exception):
+    def __init__(self, reason: FallbackReason, problem: str) -> None:
+        super().__init__(problem)
+        self.reason = reason
+
+
+class LLMComposer:
+    """See the module docstring. ``provider`` and ``model_name`` label the usage reports."""
+
+    def __init__(
+        self,
+        model: BaseChatModel,
+        prompt: ChatPromptTemplate,
+        *,
+        timeout: float,
+        provider: str = "?",
+        model_name: str = "?",
+        offline: AnswerComposer | None = None,
+        on_fallback: Callable[[FallbackReason], object] = lambda reason: None,
+        on_usage: Callable[[Usage], object] = lambda usage: None,
+    ) -> None:
+        self.model, self.prompt, self.timeout = model, prompt, timeout
+        self.provider, self.model_name = provider, model_name
+        self.offline = offline or OfflineComposer()
+        self.on_fallback, self.on_usage = on_fallback, on_usage
+        self._calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fwbot-llm")
+
+    def compose(self, result: SearchResult, framework: Framework) -> Answer:
+        offline = self.offline.compose(result, framework)
+        if not offline.answered or result.structural is not None:
+            return offline  # the engine's declines and exact lookups stand
+        shown = result.results[:MAX_ELEMENTS]
+        messages = self.prompt.format_messages(
+            framework_title=framework.title,
+            elements=_elements(shown),
+            question=_as_data(result.query),
+            format_instructions=FORMAT_INSTRUCTIONS,
+        )
+        try:
+            reply = self._ask(messages)
+            try:
+                return self._checked(reply, shown)
+            except _Rejected as first:
+                log.info("model answer rejected (%s); asking once more", first)
+                repair = [
+                    *messages,
+                    AIMessage(content=reply),
+                    HumanMessage(
+                        content=f"That reply cannot be used: {first}. {FORMAT_INSTRUCTIONS}"
+                    ),
+                ]
+                return self._checked(self._ask(repair), shown)
+        except _Rejected as exc:
+            return self._fall_back(exc.reason, offline, str(exc))
+        except FutureTimeout:
+            return self._fall_back("timeout", offline, f"no answer within {self.timeout:.0f} s")
+        except Exception as exc:  # the provider's own errors: never shown to the user
+            return self._fall_back(_reason(exc), offline, f"{type(exc).__name__}: {exc}")
+
+    # ---- the call --------------------------------------------------------------------------
+
+    def _ask(self, messages: Sequence[BaseMessage]) -> str:
+        future = self._calls.submit(self.model.invoke, list(messages))
+        reply = future.result(timeout=self.timeout)
+        usage = getattr(reply, "usage_metadata", None) or {}
+        if usage:
+            self.on_usage(
+                Usage(
+                    self.provider,
+                    self.model_name,
+                    int(usage.get("input_tokens", 0)),
+                    int(usage.get("output_tokens", 0)),
+                )
+            )
+        content = reply.content
+        return content if isinstance(content, str) else json.dumps(content)
+
+    def _checked(self, reply: str, shown: Sequence[ScoredElement]) -> Answer:
+        parsed = _parse(reply)
+        by_id = {s.element.id: s for s in shown}
+        unknown = [i for i in parsed.cited_ids if i not in by_id]
+        if unknown:
+            raise _Rejected(
+                "unknown_id",
+                f"it cites {', '.join(unknown)}, which are not among "
+                f"the elements given ({', '.join(by_id)})",
+            )
+        if not parsed.answered:
+            raise _Rejected("declined", "the model declined a question the framework covers")
+        if not parsed.cited_ids:
+            raise _Rejected("no_citation", "it answers but cites no element")
+        if not parsed.text.strip():
+            raise _Rejected("malformed", "its text is empty")
+        cited = list(dict.fromkeys(parsed.cited_ids))
+        return Answer(
+            answered=True, text=parsed.text.strip(), citations=[cite(by_id[i]) for i in cited]
+        )
+
+    def _fall_back(self, reason: FallbackReason, offline: Answer, detail: str) -> Answer:
+        log.warning(
+            "model answer not used (%s): %s; the offline answer is given", reason, detail[:200]
+        )
+        self.on_fallback(reason)
+        return offline
+
+
+def _parse(reply: str) -> ModelAnswer:
+    found = _JSON.search(reply or "")
+    if not found:
+        raise _Rejected("malformed", "it is not the JSON asked for")
+    try:
+        return ModelAnswer.model_validate_json(found.group(0))
+    except ValidationError as exc:
+        raise _Rejected("malformed", f"its JSON does not fit: {exc.errors()[0]['msg']}") from None
+
+
+def _as_data(text: str) -> str:
+    """User text as data: it cannot close its delimiter."""
+    return text.replace("<", "‹").replace(">", "›")
+
+
+def _elements(shown: Sequence[ScoredElement]) -> str:
+    return "\n".join(
+        f'<element id="{s.element.id}">{_as_data(s.element.text)}</element>' for s in shown
+    )
+
+
+def _reason(exc: BaseException) -> FallbackReason:
+    status = getattr(exc, "status_code", None) or getattr(
+        getattr(exc, "response", None), "status_code", None
+    )
+    if status == 429 or "RateLimit" in type(exc).__name__:
+        return "rate_limited"
+    if isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__:
+        return "timeout"
+    return "error"
+
+
+def answer_prompt(text: str) -> ChatPromptTemplate:
+    """The answer prompt from its file: a system part, then ``---- human ----``, then the
+    human part; variables ``{framework_title}``, ``{elements}``, ``{question}``,
+    ``{format_instructions}``."""
+    if text.lower().startswith("version:"):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+    system, sep, human = text.partition("\n---- human ----\n")
+    if not sep:
+        raise ValueError("the answer prompt needs a '---- human ----' line between its parts")
+    return ChatPromptTemplate.from_messages([("system", system.strip()), ("human", human.strip())])
+
+
+def prompt_version(text: str) -> str:
+    """The ``version:`` of a prompt file's first line (``0`` if it has none)."""
+    first = text.splitlines()[0] if text else ""
+    return first.split(":", 1)[1].strip() if first.lower().startswith("version:") else "0"
+
+
+def usage_total(usages: Sequence[Usage]) -> dict[str, Any]:
+    return {
+        "input_tokens": sum(u.input_tokens for u in usages),
+        "output_tokens": sum(u.output_tokens for u in usages),
+    }
