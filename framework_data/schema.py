@@ -195,6 +195,9 @@ class Framework(_Strict):
     title: str = Field(min_length=1)
     period: str | None = None
     organization: Organization | None = None
+    # The language the framework is written in (ISO 639-1): questions clearly in another one
+    # are told so instead of being declined as off-topic.
+    language: str = Field(default="en", pattern=r"^[a-z]{2}$")
     statements: Statements = Statements()
     goals: tuple[Goal, ...] = Field(min_length=1)
 

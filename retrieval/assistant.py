@@ -8,6 +8,8 @@ from framework_data.schema import Framework
 
 from .align import Aligner, AlignInputError, Alignment
 from .answer import Answer, AnswerComposer, OfflineComposer, grounded
+from .calibration import default_calibration
+from .language import language_name, other_language
 from .search import MAX_QUERY_CHARS, FrameworkSearcher
 from .text import clean_text
 
@@ -36,12 +38,28 @@ class FrameworkAssistant:
                 "characters. For a proposal, use /align.)"
             )
         result = self.searcher.search(q)
+        if not result.results or result.covered < default_calibration().answer_threshold:
+            other = other_language(q, self.framework.language)
+            if other is not None:
+                return self._other_language(other)
         answer = grounded(
             self.composer.compose(result, self.framework),
             self.framework,
             self.searcher.elements.keys(),
         )
         return answer.model_copy(update={"text": answer.text + note}) if note else answer
+
+    def _other_language(self, code: str) -> Answer:
+        mine = language_name(self.framework.language)
+        theirs = language_name(code) if code != "??" else "another language"
+        return Answer(
+            answered=False,
+            text=(
+                f"Your question looks like {theirs}. I can only read {mine} for now, the "
+                f"language {self.framework.title} is written in: please ask in {mine}. "
+                "(A chat model, if your workspace sets one up, can read other languages.)"
+            ),
+        )
 
     def align(self, text: str | bytes) -> Alignment:
         return self.aligner.align(text)

@@ -315,3 +315,47 @@ def test_answer_prompt_renders(assistant: FrameworkAssistant) -> None:
     assert "{" not in system.content.replace(FORMAT_INSTRUCTIONS, "")
     with pytest.raises(KeyError):  # every placeholder is required
         template.format_messages(question="q", elements="e")
+
+
+# ---- questions in another language -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("Quel objectif concerne la formation des policiers ?", "French"),
+        ("¿Qué objetivo trata de la cibercriminalidad en la región?", "Spanish"),
+        ("ما هو الهدف المتعلق بتدريب الشرطة؟", "Arabic"),
+        ("Welches Ziel betrifft die Ausbildung der Polizei?", "German"),
+    ],
+)
+def test_a_question_in_another_language_is_told_so_not_declined_as_off_topic(
+    assistant: FrameworkAssistant, question: str, language: str
+) -> None:
+    answer = assistant.ask(question)
+    assert not answer.answered and answer.citations == []
+    assert f"looks like {language}" in answer.text and "please ask in English" in answer.text
+    assert "doesn't cover" not in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What time does the cafeteria open on Sundays?",  # English, off-topic: the usual decline
+        "¿Y el 2.3?",  # too short to tell, and a lookup anyway
+        "Schengen visa help",
+    ],
+)
+def test_english_and_short_questions_are_not_taken_for_another_language(
+    assistant: FrameworkAssistant, question: str
+) -> None:
+    assert "looks like" not in assistant.ask(question).text
+
+
+def test_the_framework_says_its_language(assistant: FrameworkAssistant) -> None:
+    """A framework written in French takes French questions and tells English ones."""
+    from retrieval.language import other_language
+
+    assert assistant.framework.language == "en"
+    assert other_language("Quel objectif concerne la formation des policiers ?", "fr") is None
+    assert other_language("Which objective is about training police officers?", "fr") == "en"
