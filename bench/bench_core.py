@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from unittest import mock
 
@@ -152,17 +152,18 @@ def rss_child(kind: str, data_dir: str) -> None:
         from bot.settings import Settings
 
         assistant = Services(Settings()).assistant
-        ask, align = assistant.ask, assistant.align
+        ask: Callable[[str], object] = assistant.ask
+        align: Callable[[str], object] = assistant.align
     else:
         from framework_data.loader import load_framework
         from retrieval.embeddings import MiniLMEmbedder
 
         col = naive_collection(load_framework(), MiniLMEmbedder())
 
-        def ask(q):
+        def naive(q: str) -> object:
             return col.query(query_texts=[q], n_results=5)
 
-        align = ask
+        ask = align = naive
     for i in range(100):
         ask(QUESTIONS[i % len(QUESTIONS)])
     for text in aligns:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
 
     from retrieval.llm_composer import LLMComposer
+    from retrieval.llm_rewrite import ModelRewriter
 
 # provider -> (the extra to install, the key variable its client reads, if any)
 PROVIDERS: dict[str, tuple[str, str | None]] = {
@@ -66,20 +67,34 @@ def chat_model(settings: Settings) -> BaseChatModel:
         raise UnusableSetting(f"FWBOT_LLM={settings.llm}: {_first_line(exc)}{hint}") from None
 
 
-def composer(settings: Settings, *, on_fallback: Any, on_usage: Any) -> LLMComposer:
+def model_parts(
+    settings: Settings, framework_title: str, *, on_fallback: Any, on_usage: Any
+) -> tuple[LLMComposer, ModelRewriter]:
+    """The answer composer and the question rewriter, sharing one model."""
     from prompts import prompt_text
     from retrieval.llm_composer import LLMComposer, answer_prompt
+    from retrieval.llm_rewrite import ModelRewriter
 
-    provider, model = provider_and_model(settings.llm or "")
-    return LLMComposer(
-        chat_model(settings),
-        answer_prompt(prompt_text("answer", settings.prompts_dir)),
+    provider, name = provider_and_model(settings.llm or "")
+    model = chat_model(settings)
+    folder = settings.prompts_dir
+    composer = LLMComposer(
+        model,
+        answer_prompt(prompt_text("answer", folder)),
         timeout=settings.llm_timeout,
         provider=provider,
-        model_name=model,
+        model_name=name,
         on_fallback=on_fallback,
         on_usage=on_usage,
     )
+    rewriter = ModelRewriter(
+        model,
+        answer_prompt(prompt_text("rewrite", folder)),
+        timeout=settings.llm_timeout,
+        framework_title=framework_title,
+        on_fallback=on_fallback,
+    )
+    return composer, rewriter
 
 
 @dataclass(frozen=True)

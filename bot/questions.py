@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 from retrieval.answer import Answer
 from retrieval.assistant import FrameworkAssistant
-from retrieval.followup import resolve_followup
 from retrieval.text import clean_text
 
 from .storage.store import Store
@@ -76,8 +75,8 @@ class QuestionService:
         q = clean_text(question)
         if conversation is None:
             conversation = self.conversation(channel_id, thread_ts)
-        resolved = resolve_followup(q, conversation.earlier, self.assistant.framework)
-        answer = self.assistant.ask(resolved or q)
+        resolved = self.assistant.standalone(q, conversation.earlier)
+        answer = self.assistant.ask(resolved or q, asked=q if resolved != q else None)
         exchange_id = self.store.record_exchange(
             channel_id=channel_id,
             thread_ts=thread_ts,

@@ -63,19 +63,18 @@ class Services:
         back to the offline composer, counted in /metrics)."""
         if not self.settings.llm:
             return FrameworkAssistant(self.searcher)
-        from .model import composer
+        from .model import model_parts
 
         metrics = self.metrics
-        return FrameworkAssistant(
-            self.searcher,
-            composer=composer(
-                self.settings,
-                on_fallback=lambda reason: metrics.llm_fallbacks.labels(reason).inc(),
-                on_usage=lambda u: metrics.count_tokens(
-                    u.provider, u.model, u.input_tokens, u.output_tokens
-                ),
+        composer, rewriter = model_parts(
+            self.settings,
+            self.framework.title,
+            on_fallback=lambda reason: metrics.llm_fallbacks.labels(reason).inc(),
+            on_usage=lambda u: metrics.count_tokens(
+                u.provider, u.model, u.input_tokens, u.output_tokens
             ),
         )
+        return FrameworkAssistant(self.searcher, composer=composer, rewriter=rewriter)
 
     # ---- storage and Slack (imported late: the CLI's core commands don't need them) --------
 

@@ -3,26 +3,58 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from framework_data.schema import Framework
 
 from .align import Aligner, AlignInputError, Alignment
 from .answer import Answer, AnswerComposer, OfflineComposer, grounded
 from .calibration import default_calibration
+from .followup import resolve_followup
 from .language import language_name, other_language
 from .search import MAX_QUERY_CHARS, FrameworkSearcher
 from .text import clean_text
 
 
+class Rewriter(Protocol):
+    def standalone(self, question: str, earlier: Sequence[str], language: str) -> str | None: ...
+
+
 class FrameworkAssistant:
-    def __init__(self, searcher: FrameworkSearcher, composer: AnswerComposer | None = None) -> None:
+    def __init__(
+        self,
+        searcher: FrameworkSearcher,
+        composer: AnswerComposer | None = None,
+        rewriter: Rewriter | None = None,
+    ) -> None:
+        """``rewriter``: a chat model that turns follow-ups and other languages into standalone
+        questions in the framework's language (None: the offline follow-up rules)."""
         self.searcher = searcher
         self.framework: Framework = searcher.framework
         self.composer = composer or OfflineComposer()
+        self.rewriter = rewriter
         self.aligner = Aligner(searcher)
 
-    def ask(self, question: str | bytes) -> Answer:
+    def standalone(self, question: str, earlier: Sequence[str]) -> str:
+        """``question`` as one standalone question to search for, given the earlier questions
+        of its conversation (oldest first)."""
         q = clean_text(question)
+        if (
+            self.rewriter is not None
+            and q
+            and (earlier or other_language(q, self.framework.language))
+        ):
+            rewritten = self.rewriter.standalone(q, earlier, self.framework.language)
+            if rewritten:
+                return clean_text(rewritten)
+        return resolve_followup(q, earlier, self.framework) if earlier else q
+
+    def ask(self, question: str | bytes, *, asked: str | None = None) -> Answer:
+        """Answer ``question`` (as searched); ``asked``: the words the person used, when they
+        differ (a follow-up, another language) — a model answers those, in their language."""
+        q = clean_text(question)
+        if asked is None and self.rewriter is not None:
+            asked, q = q, clean_text(self.standalone(q, []))
         if not q or not any(ch.isalnum() for ch in q):
             return Answer(
                 answered=False,
@@ -38,7 +70,10 @@ class FrameworkAssistant:
                 "characters. For a proposal, use /align.)"
             )
         result = self.searcher.search(q)
-        if not result.results or result.covered < default_calibration().answer_threshold:
+        if asked and asked != q:
+            result.asked = asked
+        declined = not result.results or result.covered < default_calibration().answer_threshold
+        if declined and self.rewriter is None:
             other = other_language(q, self.framework.language)
             if other is not None:
                 return self._other_language(other)

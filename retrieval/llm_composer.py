@@ -106,7 +106,7 @@ class LLMComposer:
         messages = self.prompt.format_messages(
             framework_title=framework.title,
             elements=_elements(shown),
-            question=_as_data(result.query),
+            question=_as_data(result.asked or result.query),
             format_instructions=FORMAT_INSTRUCTIONS,
         )
         try:

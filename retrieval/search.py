@@ -68,6 +68,7 @@ class SearchResult:
     structural: StructuralHit | None
     results: list[ScoredElement] = field(default_factory=list)
     covered: float = 1.0  # P(the framework covers the question); 1 for lookups
+    asked: str | None = None  # the person's own words, when the search used others
 
     @property
     def top(self) -> ScoredElement | None:

@@ -217,3 +217,70 @@ def test_question_text_cannot_close_its_delimiter(assistant, recorder) -> None:
     )
     human = seen[0][-1].content
     assert human.count("</question>") == 1 and human.count("<question>") == 1
+
+
+# ---- follow-ups and other languages, rewritten by the model ---------------------------------
+
+
+def _rewrite(question: str) -> AIMessage:
+    return AIMessage(content=json.dumps({"question": question}))
+
+
+def _with_rewriter(
+    base: FrameworkAssistant,
+    composer_model: BaseChatModel,
+    rewriter_model: BaseChatModel,
+    recorder: Recorder,
+) -> FrameworkAssistant:
+    from retrieval.llm_rewrite import ModelRewriter
+
+    llm = _assistant(base, composer_model, recorder)
+    llm.rewriter = ModelRewriter(
+        rewriter_model,
+        answer_prompt(prompt_text("rewrite")),
+        timeout=5.0,
+        framework_title=base.framework.title,
+        on_fallback=recorder.fallbacks.append,
+    )
+    return llm
+
+
+def test_a_question_in_french_is_searched_in_english_and_answered_in_french(
+    assistant, recorder
+) -> None:
+    french = "Quel objectif concerne la formation des policiers ?"
+    rewriter, rewrites = _scripted(_rewrite(QUESTION))
+    composer, composed = _scripted(_reply(text="La formation relève de l'objectif 2.3."))
+    llm = _with_rewriter(assistant, composer, rewriter, recorder)
+    answer = llm.ask(french)
+    assert answer.text == "La formation relève de l'objectif 2.3."
+    assert [c.id for c in answer.citations] == ["2.3"]
+    assert "English" in rewrites[0][0].content and french in rewrites[0][-1].content
+    assert f"<question>{french}</question>" in composed[0][-1].content  # answered as asked
+    assert recorder.fallbacks == []
+
+
+def test_a_follow_up_is_rewritten_with_the_earlier_questions(assistant, recorder) -> None:
+    rewriter, rewrites = _scripted(_rewrite("Which objective covers training for police?"))
+    composer, _ = _scripted(_reply())
+    llm = _with_rewriter(assistant, composer, rewriter, recorder)
+    searched = llm.standalone("and for the police?", ["Which objective covers training?"])
+    assert searched == "Which objective covers training for police?"
+    assert "Which objective covers training?" in rewrites[0][-1].content
+
+
+def test_a_rewrite_that_fails_keeps_the_offline_follow_up_rules(assistant, recorder) -> None:
+    rewriter, _ = _scripted(AIMessage(content="no json here"))
+    llm = _with_rewriter(assistant, _scripted()[0], rewriter, recorder)
+    earlier = ["Which objective is about cybercrime?"]
+    assert llm.standalone("why?", earlier) == assistant.standalone("why?", earlier)
+    assert recorder.fallbacks == ["malformed"]
+
+
+def test_an_english_question_without_history_is_not_sent_to_the_rewriter(
+    assistant, recorder
+) -> None:
+    rewriter, rewrites = _scripted()
+    composer, _ = _scripted(_reply())
+    _with_rewriter(assistant, composer, rewriter, recorder).ask(QUESTION)
+    assert rewrites == []

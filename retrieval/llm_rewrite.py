@@ -1,0 +1,67 @@
+"""A chat model rewrites a question into a standalone one in the framework's language, for
+retrieval: a follow-up is joined to what it points back to, another language is translated.
+On any failure (timeout, error, malformed reply) the caller keeps the offline way (the
+follow-up rules of :mod:`retrieval.followup`, or the question as asked)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.prompts import ChatPromptTemplate
+from pydantic import BaseModel, Field, ValidationError
+
+from .language import language_name
+from .llm_composer import _JSON, FallbackReason, _as_data, _reason
+
+log = logging.getLogger(__name__)
+
+REWRITE_FORMAT = 'Reply with JSON only, no other text: {"question": "..."}'
+MAX_CHARS = 1000
+
+
+class Rewritten(BaseModel):
+    question: str = Field(min_length=1, max_length=MAX_CHARS)
+
+
+class ModelRewriter:
+    def __init__(
+        self,
+        model: BaseChatModel,
+        prompt: ChatPromptTemplate,
+        *,
+        timeout: float,
+        framework_title: str,
+        on_fallback: Callable[[FallbackReason], object] = lambda reason: None,
+    ) -> None:
+        self.model, self.prompt, self.timeout = model, prompt, timeout
+        self.framework_title, self.on_fallback = framework_title, on_fallback
+        self._calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fwbot-rewrite")
+
+    def standalone(self, question: str, earlier: Sequence[str], language: str) -> str | None:
+        """The question rewritten, or None (the caller keeps its own way)."""
+        messages = self.prompt.format_messages(
+            framework_title=self.framework_title,
+            language=language_name(language),
+            earlier="\n".join(f"<question>{_as_data(e)}</question>" for e in earlier) or "(none)",
+            question=_as_data(question),
+            format_instructions=REWRITE_FORMAT,
+        )
+        try:
+            reply = self._calls.submit(self.model.invoke, messages).result(timeout=self.timeout)
+            found = _JSON.search(str(reply.content))
+            if not found:
+                raise ValueError("not JSON")
+            return Rewritten.model_validate_json(found.group(0)).question.strip()
+        except FutureTimeout:
+            reason: FallbackReason = "timeout"
+        except (ValueError, ValidationError):
+            reason = "malformed"
+        except Exception as exc:
+            reason = _reason(exc)
+        log.warning("question not rewritten by the model (%s); kept as asked", reason)
+        self.on_fallback(reason)
+        return None
