@@ -72,20 +72,26 @@ def model_parts(
 ) -> tuple[LLMComposer, ModelRewriter]:
     """The answer composer and the question rewriter, sharing one model."""
     from prompts import prompt_text
-    from retrieval.llm_composer import LLMComposer, answer_prompt
+    from retrieval.llm_composer import LLMComposer, answer_prompt, prompt_version
+    from retrieval.llm_limits import CallBudget
     from retrieval.llm_rewrite import ModelRewriter
 
     provider, name = provider_and_model(settings.llm or "")
     model = chat_model(settings)
     folder = settings.prompts_dir
+    answer_text = prompt_text("answer", folder)
     composer = LLMComposer(
         model,
-        answer_prompt(prompt_text("answer", folder)),
+        answer_prompt(answer_text),
         timeout=settings.llm_timeout,
         provider=provider,
         model_name=name,
         on_fallback=on_fallback,
         on_usage=on_usage,
+        prompt_version=prompt_version(answer_text),
+        budget=CallBudget(
+            per_user=settings.llm_calls_per_user_hour, in_all=settings.llm_calls_per_hour
+        ),
     )
     rewriter = ModelRewriter(
         model,

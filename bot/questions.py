@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from retrieval.answer import Answer
 from retrieval.assistant import FrameworkAssistant
+from retrieval.llm_limits import current_user
 from retrieval.text import clean_text
 
 from .storage.store import Store
@@ -75,8 +76,12 @@ class QuestionService:
         q = clean_text(question)
         if conversation is None:
             conversation = self.conversation(channel_id, thread_ts)
-        resolved = self.assistant.standalone(q, conversation.earlier)
-        answer = self.assistant.ask(resolved or q, asked=q if resolved != q else None)
+        token = current_user.set(user_id)  # whose budget a model call counts against
+        try:
+            resolved = self.assistant.standalone(q, conversation.earlier)
+            answer = self.assistant.ask(resolved or q, asked=q if resolved != q else None)
+        finally:
+            current_user.reset(token)
         exchange_id = self.store.record_exchange(
             channel_id=channel_id,
             thread_ts=thread_ts,

@@ -110,6 +110,21 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(
         default=0.0, ge=0, le=2, validation_alias="FWBOT_LLM_TEMPERATURE"
     )
+    llm_calls_per_user_hour: int = Field(
+        default=60,
+        ge=0,
+        le=100_000,
+        validation_alias="FWBOT_LLM_CALLS_PER_USER_HOUR",
+        description="Model calls one user may cause in an hour (0: no limit); over it, the "
+        "offline answer.",
+    )
+    llm_calls_per_hour: int = Field(
+        default=2000,
+        ge=0,
+        le=10_000_000,
+        validation_alias="FWBOT_LLM_CALLS_PER_HOUR",
+        description="Model calls in all in an hour (0: no limit).",
+    )
     prompts_dir: Path | None = Field(default=None, validation_alias="FWBOT_PROMPTS_DIR")
     stop_grace: float = Field(
         default=8.0,

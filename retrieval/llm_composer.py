@@ -36,12 +36,20 @@ from pydantic import BaseModel, Field, ValidationError
 from framework_data.schema import Framework
 
 from .answer import Answer, AnswerComposer, OfflineComposer, cite
+from .llm_limits import AnswerCache, CallBudget, cache_key, current_user
 from .search import ScoredElement, SearchResult
 
 log = logging.getLogger(__name__)
 
 FallbackReason = Literal[
-    "timeout", "rate_limited", "error", "malformed", "unknown_id", "no_citation", "declined"
+    "timeout",
+    "rate_limited",
+    "error",
+    "malformed",
+    "unknown_id",
+    "no_citation",
+    "declined",
+    "over_limit",
 ]
 MAX_ELEMENTS = 5  # retrieved elements shown to the model
 _JSON = re.compile(r"\{.*\}", re.S)
@@ -91,11 +99,19 @@ class LLMComposer:
         offline: AnswerComposer | None = None,
         on_fallback: Callable[[FallbackReason], object] = lambda reason: None,
         on_usage: Callable[[Usage], object] = lambda usage: None,
+        prompt_version: str = "0",
+        cache: AnswerCache | None = None,
+        budget: CallBudget | None = None,
     ) -> None:
+        """``cache``: answers repeats without a model call; ``budget``: call limits (over
+        them, the offline answer)."""
         self.model, self.prompt, self.timeout = model, prompt, timeout
         self.provider, self.model_name = provider, model_name
         self.offline = offline or OfflineComposer()
         self.on_fallback, self.on_usage = on_fallback, on_usage
+        self.prompt_version = prompt_version
+        self.cache = cache if cache is not None else AnswerCache()
+        self.budget = budget
         self._calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fwbot-llm")
 
     def compose(self, result: SearchResult, framework: Framework) -> Answer:
@@ -103,6 +119,29 @@ class LLMComposer:
         if not offline.answered or result.structural is not None:
             return offline  # the engine's declines and exact lookups stand
         shown = result.results[:MAX_ELEMENTS]
+        key = cache_key(
+            result.asked or result.query,
+            framework.content_hash(),
+            f"{self.provider}:{self.model_name}",
+            self.prompt_version,
+        )
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        if self.budget is not None and not self.budget.take(current_user.get()):
+            return self._fall_back("over_limit", offline, "the model call limit is reached")
+        answer = self._written(result, framework, shown, offline)
+        if answer is not offline:
+            self.cache.put(key, answer)
+        return answer
+
+    def _written(
+        self,
+        result: SearchResult,
+        framework: Framework,
+        shown: Sequence[ScoredElement],
+        offline: Answer,
+    ) -> Answer:
         messages = self.prompt.format_messages(
             framework_title=framework.title,
             elements=_elements(shown),

@@ -284,3 +284,79 @@ def test_an_english_question_without_history_is_not_sent_to_the_rewriter(
     composer, _ = _scripted(_reply())
     _with_rewriter(assistant, composer, rewriter, recorder).ask(QUESTION)
     assert rewrites == []
+
+
+# ---- what the model may cost -----------------------------------------------------------------
+
+
+def test_a_repeated_question_is_answered_from_the_cache(assistant, recorder) -> None:
+    model, seen = _scripted(_reply(text="From the model."), _reply(text="Second call."))
+    llm = _assistant(assistant, model, recorder)
+    first = llm.ask(QUESTION)
+    again = llm.ask(f"  {QUESTION.upper()}  ")  # the same question, otherwise typed
+    assert first.text == again.text == "From the model." and len(seen) == 1
+    llm.composer.prompt_version = "2"  # type: ignore[attr-defined]  # a new prompt: new answer
+    assert llm.ask(QUESTION).text == "Second call." and len(seen) == 2
+
+
+def test_fallbacks_are_not_cached(assistant, recorder) -> None:
+    model, seen = _scripted(AIMessage(content="x"), AIMessage(content="y"), _reply())
+    llm = _assistant(assistant, model, recorder)
+    assert llm.ask(QUESTION) == assistant.ask(QUESTION)  # malformed twice: offline
+    assert llm.ask(QUESTION).text == "Objective 2.3 covers training." and len(seen) == 3
+
+
+def test_model_calls_are_limited_per_user_and_in_all(assistant, recorder) -> None:
+    from retrieval.llm_limits import CallBudget, current_user
+
+    questions = [
+        QUESTION,
+        "Which objective covers cybercrime?",
+        "Which objective is about forensic science?",
+        "What covers border security?",
+    ]
+    tops = [assistant.ask(q).citations[0].id for q in questions]
+    replies = [_reply(text="call 0", cited=[tops[0]]), _reply(text="call 1", cited=[tops[2]])]
+    model, seen = _scripted(*replies)
+    llm = _assistant(assistant, model, recorder)
+    llm.composer.budget = CallBudget(per_user=1, in_all=2)  # type: ignore[attr-defined]
+
+    def ask_as(user: str, question: str):
+        token = current_user.set(user)
+        try:
+            return llm.ask(question)
+        finally:
+            current_user.reset(token)
+
+    assert ask_as("U1", questions[0]).text == "call 0"
+    assert ask_as("U1", questions[1]) == assistant.ask(questions[1])  # U1's one call is used
+    assert ask_as("U2", questions[2]).text == "call 1"
+    assert ask_as("U3", questions[3]) == assistant.ask(questions[3])  # two calls in all
+    assert recorder.fallbacks == ["over_limit", "over_limit"] and len(seen) == 2
+
+
+def test_the_slack_service_names_the_user_whose_budget_a_call_counts_against(
+    assistant, recorder, tmp_path
+) -> None:
+    from bot.questions import QuestionService
+    from bot.storage.db import Database
+    from bot.storage.store import Store
+    from retrieval.llm_limits import CallBudget
+
+    second = "Which objective covers cybercrime?"
+    top = assistant.ask(second).citations[0].id
+    model, seen = _scripted(_reply(text="first"), _reply(text="second", cited=[top]))
+    llm = _assistant(assistant, model, recorder)
+    llm.composer.budget = CallBudget(per_user=1, in_all=0)  # type: ignore[attr-defined]
+    db = Database(f"sqlite:///{tmp_path / 'q.db'}")
+    db.migrate()
+    try:
+        service = QuestionService(llm, Store(db))
+        ask = dict(channel_id="C1", thread_ts=None)
+        assert service.answer(QUESTION, user_id="U1", **ask).answer.text == "first"
+        over = service.answer(second, user_id="U1", **ask)
+        assert over.answer.text != "second" and recorder.fallbacks == ["over_limit"]
+        other = service.answer(second, user_id="U2", **ask)
+        assert other.answer.text == "second" and len(seen) == 2
+    finally:
+        db.dispose()
