@@ -209,11 +209,24 @@ class LLMComposer:
         )
 
     def _fall_back(self, reason: FallbackReason, offline: Answer, detail: str) -> Answer:
+        detail = redact(detail)
         log.warning(
             "model answer not used (%s): %s; the offline answer is given", reason, detail[:200]
         )
         self.on_fallback(reason)
         return offline
+
+
+# Things that look like credentials: provider keys, Slack tokens, bearer tokens, URL passwords.
+_SECRET = re.compile(
+    r"(sk-[A-Za-z0-9_\-*]{4,}|xox[abpre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|"
+    r"(?i:bearer)\s+[A-Za-z0-9._\-]+|(?<=://)[^/\s:@]+:[^/\s@]+(?=@))"
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with anything that looks like a key, token or URL password replaced."""
+    return _SECRET.sub("[redacted]", text)
 
 
 def _parse(reply: str) -> ModelAnswer:

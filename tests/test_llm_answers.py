@@ -177,16 +177,20 @@ def test_a_model_that_does_not_answer_in_time_gives_the_offline_answer(assistant
     ("error", "reason"),
     [
         (RateLimitError("slow down"), "rate_limited"),
-        (RuntimeError("provider exploded with key sk-secret"), "error"),
+        (RuntimeError("provider exploded with key sk-secret123"), "error"),
+        (RuntimeError("401 for postgresql://fwbot:hunter2@db/x, token xoxb-1-secret"), "error"),
     ],
 )
 def test_provider_errors_give_the_offline_answer_and_never_show(
     assistant, recorder, caplog, error, reason
 ) -> None:
-    answer = _assistant(assistant, FailingModel(error=error), recorder).ask(QUESTION)
+    with caplog.at_level("DEBUG"):
+        answer = _assistant(assistant, FailingModel(error=error), recorder).ask(QUESTION)
     assert answer == assistant.ask(QUESTION)
     assert recorder.fallbacks == [reason]
     assert "sk-secret" not in answer.text and "Traceback" not in caplog.text
+    for secret in ("sk-secret", "hunter2", "xoxb-1-secret"):  # providers may quote them
+        assert secret not in caplog.text
 
 
 def test_an_injection_in_the_question_cannot_cite_what_was_not_retrieved(
