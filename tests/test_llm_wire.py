@@ -1,0 +1,94 @@
+"""The model path over the wire: the real ``langchain-openai`` client (built by LangChain's
+init_chat_model from FWBOT_LLM) against an OpenAI-compatible server on loopback. Good answers,
+429, 500 and a slow model; no provider is called."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+
+pytest.importorskip("langchain_openai", reason="the openai extra is part of the dev install")
+
+from bot.model import check
+from bot.services import Services
+from bot.settings import Settings
+from tests.openai_server import FakeOpenAI
+
+QUESTION = "Which objective is about training police officers?"
+GOOD = json.dumps({"answered": True, "text": "Training is 2.3.", "cited_ids": ["2.3"]})
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+def _services(assistant, server: FakeOpenAI, monkeypatch, timeout: float = 5.0) -> Services:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        fwbot_llm="openai:gpt-test",
+        fwbot_llm_base_url=server.base_url,
+        fwbot_llm_timeout=str(timeout),
+    )
+    services = Services(settings)
+    services.searcher = assistant.searcher  # type: ignore[misc]  # the session's index
+    return services
+
+
+def test_an_answer_from_the_wire(assistant, server, monkeypatch) -> None:
+    server.mode = ("ok", GOOD)
+    services = _services(assistant, server, monkeypatch)
+    answer = services.assistant.ask(QUESTION)
+    assert answer.text == "Training is 2.3." and [c.id for c in answer.citations] == ["2.3"]
+    [request] = server.requests
+    assert request["model"] == "gpt-test" and request["temperature"] == 0.0
+    assert QUESTION in request["messages"][-1]["content"]
+    tokens = services.metrics.llm_tokens
+    assert tokens.labels("openai", "gpt-test", "input")._value.get() == 321
+    assert tokens.labels("openai", "gpt-test", "output")._value.get() == 12
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"), [(("429", 30), "rate_limited"), (("500", None), "error")]
+)
+def test_provider_refusals_give_the_offline_answer(
+    assistant, server, monkeypatch, mode, reason
+) -> None:
+    server.mode = mode
+    services = _services(assistant, server, monkeypatch)
+    started = time.monotonic()
+    answer = services.assistant.ask(QUESTION)
+    assert time.monotonic() - started < 5  # no retry loop waiting out Retry-After
+    assert answer == assistant.ask(QUESTION)
+    assert services.metrics.llm_fallbacks.labels(reason)._value.get() == 1
+    assert len(server.requests) == 1  # the client does not retry by itself
+
+
+def test_a_slow_model_is_cut_off_at_the_timeout(assistant, server, monkeypatch) -> None:
+    server.mode = ("slow", 3.0)
+    services = _services(assistant, server, monkeypatch, timeout=1.0)
+    llm = services.assistant
+    started = time.monotonic()
+    answer = llm.ask(QUESTION)
+    took = time.monotonic() - started
+    assert answer == assistant.ask(QUESTION)
+    assert took < 1.0 + 0.2 + 0.5, took  # the timeout, and the engine's own time
+    assert services.metrics.llm_fallbacks.labels("timeout")._value.get() == 1
+
+
+def test_llm_check_over_the_wire(server, monkeypatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    server.mode = ("ok", "ok")
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, fwbot_llm="openai:gpt-test", fwbot_llm_base_url=server.base_url
+    )
+    result = check(settings)
+    assert result.ok and "'ok'" in result.line and "321 in, 12 out" in result.line
+    server.mode = ("500", None)
+    failed = check(settings)
+    assert not failed.ok and "the request failed" in failed.line
