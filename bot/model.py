@@ -16,6 +16,7 @@ from .settings import Settings, UnusableSetting
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
 
+    from retrieval.llm_align import ModelReviewer
     from retrieval.llm_composer import LLMComposer
     from retrieval.llm_rewrite import ModelRewriter
 
@@ -69,9 +70,11 @@ def chat_model(settings: Settings) -> BaseChatModel:
 
 def model_parts(
     settings: Settings, framework_title: str, *, on_fallback: Any, on_usage: Any
-) -> tuple[LLMComposer, ModelRewriter]:
-    """The answer composer and the question rewriter, sharing one model."""
+) -> tuple[LLMComposer, ModelRewriter, ModelReviewer]:
+    """The answer composer, the question rewriter and the /align reviewer, sharing one
+    model."""
     from prompts import prompt_text
+    from retrieval.llm_align import ModelReviewer
     from retrieval.llm_composer import LLMComposer, answer_prompt, prompt_version
     from retrieval.llm_limits import CallBudget
     from retrieval.llm_rewrite import ModelRewriter
@@ -100,7 +103,14 @@ def model_parts(
         framework_title=framework_title,
         on_fallback=on_fallback,
     )
-    return composer, rewriter
+    reviewer = ModelReviewer(
+        model,
+        answer_prompt(prompt_text("align", folder)),
+        timeout=settings.llm_timeout,
+        framework_title=framework_title,
+        on_fallback=on_fallback,
+    )
+    return composer, rewriter, reviewer
 
 
 @dataclass(frozen=True)

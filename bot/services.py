@@ -66,7 +66,7 @@ class Services:
         from .model import model_parts
 
         metrics = self.metrics
-        composer, rewriter = model_parts(
+        composer, rewriter, reviewer = model_parts(
             self.settings,
             self.framework.title,
             on_fallback=lambda reason: metrics.llm_fallbacks.labels(reason).inc(),
@@ -74,7 +74,9 @@ class Services:
                 u.provider, u.model, u.input_tokens, u.output_tokens
             ),
         )
-        return FrameworkAssistant(self.searcher, composer=composer, rewriter=rewriter)
+        return FrameworkAssistant(
+            self.searcher, composer=composer, rewriter=rewriter, reviewer=reviewer
+        )
 
     # ---- storage and Slack (imported late: the CLI's core commands don't need them) --------
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -129,10 +129,20 @@ class _Prepared:
     dense_passages: list[int]  # indices of the passages that are embedded
 
 
+class Reviewer(Protocol):
+    """Reviews the engine's candidates for a proposal (a chat model: retrieval.llm_align)."""
+
+    def review(self, proposal: str, offline: Alignment, proposed: Sequence[Tag]) -> Alignment: ...
+
+
+REVIEWED_CANDIDATES = 6  # the engine's candidates a reviewer chooses from
+
+
 class Aligner:
-    def __init__(self, searcher: FrameworkSearcher) -> None:
+    def __init__(self, searcher: FrameworkSearcher, reviewer: Reviewer | None = None) -> None:
         self.searcher = searcher
         self.framework = searcher.framework
+        self.reviewer = reviewer
 
     def align(self, text: str | bytes) -> Alignment:
         """Align one proposal; raises :class:`AlignInputError` for text that has no words."""
@@ -144,9 +154,25 @@ class Aligner:
     def align_many(self, texts: Sequence[str | bytes]) -> list[Alignment | AlignInputError]:
         """Align many proposals with one pass of the model over all their passages."""
         out: list[Alignment | AlignInputError] = []
-        for item in self.candidates_many(texts):
-            out.append(item if isinstance(item, AlignInputError) else self._decide(*item))
+        for text, item in zip(texts, self.candidates_many(texts), strict=True):
+            if isinstance(item, AlignInputError):
+                out.append(item)
+                continue
+            alignment = self._decide(*item)
+            if self.reviewer is not None:
+                alignment = self._reviewed(text, alignment, item[0])
+            out.append(alignment)
         return out
+
+    def _reviewed(
+        self, text: str | bytes, offline: Alignment, candidates: list[Candidate]
+    ) -> Alignment:
+        cal = self.searcher.calibration
+        proposed = [
+            self._tag(c, cal.tag.probability(c.features)) for c in candidates[:REVIEWED_CANDIDATES]
+        ]
+        assert self.reviewer is not None
+        return self.reviewer.review(clean_text(text), offline, proposed)
 
     def candidates_many(
         self, texts: Sequence[str | bytes]

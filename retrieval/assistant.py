@@ -7,7 +7,7 @@ from typing import Protocol
 
 from framework_data.schema import Framework
 
-from .align import Aligner, AlignInputError, Alignment
+from .align import Aligner, AlignInputError, Alignment, Reviewer
 from .answer import Answer, AnswerComposer, OfflineComposer, grounded
 from .calibration import default_calibration
 from .followup import resolve_followup
@@ -26,14 +26,16 @@ class FrameworkAssistant:
         searcher: FrameworkSearcher,
         composer: AnswerComposer | None = None,
         rewriter: Rewriter | None = None,
+        reviewer: Reviewer | None = None,
     ) -> None:
         """``rewriter``: a chat model that turns follow-ups and other languages into standalone
-        questions in the framework's language (None: the offline follow-up rules)."""
+        questions in the framework's language (None: the offline follow-up rules);
+        ``reviewer``: a chat model that reviews /align's candidates (None: the engine's)."""
         self.searcher = searcher
         self.framework: Framework = searcher.framework
         self.composer = composer or OfflineComposer()
         self.rewriter = rewriter
-        self.aligner = Aligner(searcher)
+        self.aligner = Aligner(searcher, reviewer)
 
     def standalone(self, question: str, earlier: Sequence[str]) -> str:
         """``question`` as one standalone question to search for, given the earlier questions

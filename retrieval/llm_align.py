@@ -1,0 +1,133 @@
+"""/align with a chat model: the engine proposes, the model reviews.
+
+The engine's best candidates (up to :data:`CANDIDATES`) go to the model with their
+probabilities; the model may reorder them, drop them or say none fits, and writes the one-line
+"why" of each kept tag. It can never add an objective the engine did not propose: a reply
+that does, or that is not the JSON asked for, is sent back once with the problem named, then
+the engine's own alignment is given. A timeout or provider error gives the engine's alignment
+too (reported by reason, like answers). Scores stay the engine's calibrated probabilities."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.prompts import ChatPromptTemplate
+from pydantic import BaseModel, Field, ValidationError
+
+from .align import MAX_TAGS, Alignment, Tag
+from .llm_composer import _JSON, FallbackReason, _as_data, _reason, redact
+
+log = logging.getLogger(__name__)
+
+CANDIDATES = 6
+MAX_WHY = 200
+REVIEW_FORMAT = (
+    'Reply with JSON only, no other text: {"tags": [{"id": "2.3", "why": "..."}, ...]} '
+    "(best first; an empty list when no candidate fits)"
+)
+
+
+class ReviewedTag(BaseModel):
+    id: str
+    why: str = Field(min_length=1, max_length=MAX_WHY)
+
+
+class Review(BaseModel):
+    tags: list[ReviewedTag] = Field(default_factory=list, max_length=MAX_TAGS)
+
+
+class _Rejected(Exception):
+    pass
+
+
+class ModelReviewer:
+    def __init__(
+        self,
+        model: BaseChatModel,
+        prompt: ChatPromptTemplate,
+        *,
+        timeout: float,
+        framework_title: str,
+        on_fallback: Callable[[FallbackReason], object] = lambda reason: None,
+    ) -> None:
+        self.model, self.prompt, self.timeout = model, prompt, timeout
+        self.framework_title, self.on_fallback = framework_title, on_fallback
+        self._calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fwbot-review")
+
+    def review(self, proposal: str, offline: Alignment, proposed: Sequence[Tag]) -> Alignment:
+        """The model's choice among ``proposed`` (the engine's candidates, best first), or
+        ``offline`` when the model fails."""
+        if not proposed:
+            return offline
+        by_id = {t.id: t for t in proposed}
+        messages = self.prompt.format_messages(
+            framework_title=self.framework_title,
+            candidates="\n".join(
+                f'<objective id="{t.id}" probability="{t.score:.2f}">{_as_data(t.why)}</objective>'
+                for t in proposed
+            ),
+            proposal=_as_data(proposal[:8000]),
+            format_instructions=REVIEW_FORMAT,
+        )
+        try:
+            reply = self._ask(messages)
+            try:
+                return self._checked(reply, by_id, offline, proposed)
+            except _Rejected as first:
+                repair = [
+                    *messages,
+                    AIMessage(content=reply),
+                    HumanMessage(content=f"That reply cannot be used: {first}. {REVIEW_FORMAT}"),
+                ]
+                return self._checked(self._ask(repair), by_id, offline, proposed)
+        except _Rejected as exc:
+            reason: FallbackReason = "unknown_id" if "not a candidate" in str(exc) else "malformed"
+            detail = str(exc)
+        except FutureTimeout:
+            reason, detail = "timeout", f"no answer within {self.timeout:.0f} s"
+        except Exception as exc:
+            reason, detail = _reason(exc), f"{type(exc).__name__}: {exc}"
+        log.warning(
+            "model review of /align not used (%s): %s; the engine's tags are given",
+            reason,
+            redact(detail)[:200],
+        )
+        self.on_fallback(reason)
+        return offline
+
+    def _ask(self, messages: Sequence) -> str:
+        reply = self._calls.submit(self.model.invoke, list(messages)).result(timeout=self.timeout)
+        return str(reply.content)
+
+    def _checked(
+        self, reply: str, by_id: dict[str, Tag], offline: Alignment, proposed: Sequence[Tag]
+    ) -> Alignment:
+        found = _JSON.search(reply or "")
+        if not found:
+            raise _Rejected("it is not the JSON asked for")
+        try:
+            review = Review.model_validate_json(found.group(0))
+        except ValidationError as exc:
+            raise _Rejected(f"its JSON does not fit: {exc.errors()[0]['msg']}") from None
+        unknown = [t.id for t in review.tags if t.id not in by_id]
+        if unknown:
+            raise _Rejected(
+                f"{', '.join(unknown)} is not a candidate (candidates: {', '.join(by_id)})"
+            )
+        kept = list(dict.fromkeys(t.id for t in review.tags))
+        why = {t.id: t.why.strip() for t in review.tags}
+        tags = [by_id[i].model_copy(update={"why": why[i]}) for i in kept]
+        if not tags:
+            return offline.model_copy(
+                update={
+                    "tags": [],
+                    "no_fit": True,
+                    "nearest": offline.nearest or list(proposed[:3]),
+                }
+            )
+        return offline.model_copy(update={"tags": tags, "no_fit": False, "nearest": []})
