@@ -15,6 +15,7 @@ fwbot progress import initiatives.csv
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -119,7 +120,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     services = _services(args, without_notes=args.no_scope)
     q, p = ev.evaluate(services.assistant, args.questions, args.proposals)
-    print(ev.dump(q, p) if args.json else ev.metrics_table(q, p))
+    mode = f"model {services.settings.llm}" if services.settings.llm else "offline"
+    if args.json:
+        print(json.dumps({"mode": mode, **json.loads(ev.dump(q, p))}, indent=2))
+    else:
+        print(f"mode: {mode}\n{ev.metrics_table(q, p)}")
     return EXIT_OK
 
 

@@ -120,10 +120,12 @@ def test_eval_prints_a_reliability_table_and_ece(fwbot_env, tmp_path) -> None:
     run = run_fwbot("eval", "--questions", questions, "--proposals", proposals, env=fwbot_env)
     out = run.stdout.decode()
     assert run.returncode == 0, run.stderr
+    assert out.startswith("mode: offline\n")
     assert "questions: calibration error (ECE)" in out
     assert "reliability of the questions' scores" in out
     assert "score bin" in out and "mean score" in out
     data = json.loads(run_fwbot("eval", "--json", "--questions", questions, env=fwbot_env).stdout)
+    assert data["mode"] == "offline"  # which mode (and model) was measured
     assert data["questions"]["off_topic_declined"] == 1.0
     assert data["questions"]["scores"]["shown"] >= 1
     assert 0.0 <= data["questions"]["scores"]["ece"] <= 1.0
