@@ -2,12 +2,18 @@
 model path through the real ``langchain-openai`` client (no provider is ever called).
 
 ``FakeOpenAI().mode`` says what the next requests get: ``("ok", content)``, ``("429",
-retry_after)``, ``("500", None)`` or ``("slow", seconds)``. Every request body is kept."""
+retry_after)``, ``("500", None)``, ``("slow", seconds)`` or ``("cite_first", None)`` (an
+answer citing the first element of the prompt). Every request body is kept.
+
+``python tests/openai_server.py MODE [VALUE]`` serves in a process of its own and prints its
+base URL (for benchmarks: a remote model server does not share the bot's interpreter)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +48,13 @@ class FakeOpenAI:
                 if kind == "slow":
                     time.sleep(float(value))
                     value = json.dumps({"answered": True, "text": "late", "cited_ids": []})
+                if kind == "cite_first":  # an answer citing the first element it was given
+                    prompt = str((body.get("messages") or [{}])[-1].get("content", ""))
+                    found = re.search(r'<element id="([^"]+)"', prompt)
+                    cited = [found.group(1)] if found else []
+                    value = json.dumps(
+                        {"answered": True, "text": "See the element.", "cited_ids": cited}
+                    )
                 self._send(200, _completion(body.get("model", "?"), str(value)))
 
             def _send(
@@ -85,3 +98,11 @@ def _completion(model: str, content: str) -> dict[str, Any]:
         ],
         "usage": {"prompt_tokens": 321, "completion_tokens": 12, "total_tokens": 333},
     }
+
+
+if __name__ == "__main__":
+    server = FakeOpenAI()
+    server.mode = (sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)
+    with server:
+        print(server.base_url, flush=True)
+        threading.Event().wait()

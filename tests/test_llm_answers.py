@@ -364,3 +364,34 @@ def test_the_slack_service_names_the_user_whose_budget_a_call_counts_against(
         assert other.answer.text == "second" and len(seen) == 2
     finally:
         db.dispose()
+
+
+def test_a_mention_is_answered_by_the_model_through_slack(
+    assistant, recorder, tmp_path, fake_slack
+) -> None:
+    """The Slack path end to end in model mode: a signed mention, the bolt app, the model's
+    answer posted in the thread with its citation."""
+    from bot.storage.db import Database
+    from tests.slack_fixtures import BOT_USER, close_bot, make_bot
+
+    model, _ = _scripted(_reply(text="Training belongs to objective 2.3."))
+    db = Database(f"sqlite:///{tmp_path / 'slack.db'}")
+    db.migrate()
+    bot = make_bot(_assistant(assistant, model, recorder), db, fake_slack)
+    try:
+        r = bot.requests
+        bot.send(
+            r.event(
+                r.app_mention_event(
+                    f"<@{BOT_USER}> {QUESTION}", user="U1", channel="C1", ts="20.000001"
+                )
+            )
+        )
+        bot.drain()
+        [post] = fake_slack.calls("chat.postMessage")
+        assert post.params["thread_ts"] == "20.000001"
+        assert "Training belongs to objective 2.3." in json.dumps(post.params)
+        assert recorder.fallbacks == []
+    finally:
+        close_bot(bot)
+        db.dispose()
