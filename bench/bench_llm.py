@@ -81,7 +81,7 @@ def main() -> None:
         f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; "
         f"{len(QUESTIONS)} questions × {args.rounds} rounds"
     )
-    offline = Services(Settings(_env_file=None)).assistant  # type: ignore[call-arg]
+    offline = Services(Settings(_env_file=None)).assistant
     fast, fast_url = _server("cite_first")
     slow, slow_url = _server("slow", "3")
     try:
@@ -89,7 +89,7 @@ def main() -> None:
             _env_file=None, fwbot_llm="openai:bench", fwbot_llm_base_url=fast_url
         )
         services = Services(settings)
-        services.searcher = offline.searcher  # type: ignore[misc]  # one index, one model
+        services.searcher = offline.searcher  # one index, one model
         model = services.assistant
         composer = model.composer
         for q in QUESTIONS:  # warm both paths (and the client's connection)
@@ -113,7 +113,7 @@ def main() -> None:
             fwbot_llm_timeout="1",
         )
         slow_services = Services(slow_settings)
-        slow_services.searcher = offline.searcher  # type: ignore[misc]
+        slow_services.searcher = offline.searcher
         timed_out = _timed(slow_services.assistant.ask, QUESTIONS[0])
     finally:
         for proc in (fast, slow):
