@@ -10,17 +10,14 @@ too (reported by reason, like answers). Scores stay the engine's calibrated prob
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage
-from langchain_core.prompts import ChatPromptTemplate
 from pydantic import BaseModel, Field, ValidationError
 
 from .align import MAX_TAGS, Alignment, Tag
-from .llm_composer import _JSON, FallbackReason, _as_data, _reason, redact
+from .llm_composer import _JSON, FallbackReason, ModelTask, _as_data, _reason, redact
 
 log = logging.getLogger(__name__)
 
@@ -45,20 +42,7 @@ class _Rejected(Exception):
     pass
 
 
-class ModelReviewer:
-    def __init__(
-        self,
-        model: BaseChatModel,
-        prompt: ChatPromptTemplate,
-        *,
-        timeout: float,
-        framework_title: str,
-        on_fallback: Callable[[FallbackReason], object] = lambda reason: None,
-    ) -> None:
-        self.model, self.prompt, self.timeout = model, prompt, timeout
-        self.framework_title, self.on_fallback = framework_title, on_fallback
-        self._calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fwbot-review")
-
+class ModelReviewer(ModelTask):
     def review(self, proposal: str, offline: Alignment, proposed: Sequence[Tag]) -> Alignment:
         """The model's choice among ``proposed`` (the engine's candidates, best first), or
         ``offline`` when the model fails."""
@@ -75,7 +59,7 @@ class ModelReviewer:
             format_instructions=REVIEW_FORMAT,
         )
         try:
-            reply = self._ask(messages)
+            reply = self.reply_text(messages)
             try:
                 return self._checked(reply, by_id, offline, proposed)
             except _Rejected as first:
@@ -84,7 +68,7 @@ class ModelReviewer:
                     AIMessage(content=reply),
                     HumanMessage(content=f"That reply cannot be used: {first}. {REVIEW_FORMAT}"),
                 ]
-                return self._checked(self._ask(repair), by_id, offline, proposed)
+                return self._checked(self.reply_text(repair), by_id, offline, proposed)
         except _Rejected as exc:
             reason: FallbackReason = "unknown_id" if "not a candidate" in str(exc) else "malformed"
             detail = str(exc)
@@ -99,10 +83,6 @@ class ModelReviewer:
         )
         self.on_fallback(reason)
         return offline
-
-    def _ask(self, messages: Sequence) -> str:
-        reply = self._calls.submit(self.model.invoke, list(messages)).result(timeout=self.timeout)
-        return str(reply.content)
 
     def _checked(
         self, reply: str, by_id: dict[str, Tag], offline: Alignment, proposed: Sequence[Tag]

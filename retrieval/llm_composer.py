@@ -229,6 +229,29 @@ def redact(text: str) -> str:
     return _SECRET.sub("[redacted]", text)
 
 
+class ModelTask:
+    """One kind of request to the chat model (rewrite a question, review /align): the model,
+    its prompt, a deadline per call, and where fallbacks are reported."""
+
+    def __init__(
+        self,
+        model: BaseChatModel,
+        prompt: ChatPromptTemplate,
+        *,
+        timeout: float,
+        framework_title: str,
+        on_fallback: Callable[[FallbackReason], object] = lambda reason: None,
+    ) -> None:
+        self.model, self.prompt, self.timeout = model, prompt, timeout
+        self.framework_title, self.on_fallback = framework_title, on_fallback
+        self._calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fwbot-model")
+
+    def reply_text(self, messages: Sequence[BaseMessage]) -> str:
+        """The model's reply to ``messages``; FutureTimeout after ``timeout`` seconds."""
+        reply = self._calls.submit(self.model.invoke, list(messages)).result(timeout=self.timeout)
+        return str(reply.content)
+
+
 def _parse(reply: str) -> ModelAnswer:
     found = _JSON.search(reply or "")
     if not found:

@@ -6,16 +6,13 @@ follow-up rules of :mod:`retrieval.followup`, or the question as asked)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.prompts import ChatPromptTemplate
 from pydantic import BaseModel, Field, ValidationError
 
 from .language import language_name
-from .llm_composer import _JSON, FallbackReason, _as_data, _reason
+from .llm_composer import _JSON, FallbackReason, ModelTask, _as_data, _reason
 
 log = logging.getLogger(__name__)
 
@@ -27,20 +24,7 @@ class Rewritten(BaseModel):
     question: str = Field(min_length=1, max_length=MAX_CHARS)
 
 
-class ModelRewriter:
-    def __init__(
-        self,
-        model: BaseChatModel,
-        prompt: ChatPromptTemplate,
-        *,
-        timeout: float,
-        framework_title: str,
-        on_fallback: Callable[[FallbackReason], object] = lambda reason: None,
-    ) -> None:
-        self.model, self.prompt, self.timeout = model, prompt, timeout
-        self.framework_title, self.on_fallback = framework_title, on_fallback
-        self._calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fwbot-rewrite")
-
+class ModelRewriter(ModelTask):
     def standalone(self, question: str, earlier: Sequence[str], language: str) -> str | None:
         """The question rewritten, or None (the caller keeps its own way)."""
         messages = self.prompt.format_messages(
@@ -51,8 +35,7 @@ class ModelRewriter:
             format_instructions=REWRITE_FORMAT,
         )
         try:
-            reply = self._calls.submit(self.model.invoke, messages).result(timeout=self.timeout)
-            found = _JSON.search(str(reply.content))
+            found = _JSON.search(self.reply_text(messages))
             if not found:
                 raise ValueError("not JSON")
             return Rewritten.model_validate_json(found.group(0)).question.strip()
