@@ -52,6 +52,11 @@ def _zipf_table() -> dict[str, float]:
     return {w: math.log10(f) + 9 for w, f in get_frequency_dict("en", wordlist="small").items()}
 
 
+def zipf_english(word: str) -> float:
+    """How common ``word`` is in English (Zipf scale: 7 "the" … 3 "canteen"; 0 unknown)."""
+    return _zipf_table().get(word.lower(), 0.0)
+
+
 def specificity(word: str) -> float:
     z = _zipf_table().get(word.lower(), ZIPF_RARE)
     s = (ZIPF_COMMON - z) / (ZIPF_COMMON - ZIPF_RARE)

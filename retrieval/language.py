@@ -1,9 +1,12 @@
 """Is a question clearly in another language than the framework's? Offline: py3langid ships
-its model (no download at run time), loaded on first use, only for questions the engine
-could not answer."""
+its model (no download at run time). It is loaded on first use (about 120 MB at its peak),
+only for a question the engine could not answer and, for an English framework, only when
+most of the question's words are not common English words (wordfreq's list, which the
+engine already holds) — so English questions never load it."""
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from typing import Any
@@ -52,11 +55,25 @@ def other_language(question: str, expected: str = "en") -> str | None:
         return code if code != expected else "??"
     if len(question.split()) < MIN_WORDS:
         return None
+    if expected == "en" and _mostly_common_english(question):
+        return None
     code, probability = _classify(question)
     return code if code != expected and probability >= MIN_PROBABILITY else None
 
 
 _LATIN = {"en", "fr", "es", "de", "pt", "it", "nl", "tr", "pl", "id", "sw", "sv"}
+
+
+def _mostly_common_english(text: str) -> bool:
+    from .evidence import zipf_english
+
+    words = [w for w in re.findall(r"[^\W\d_]{2,}", text)]
+    common = sum(1 for w in words if zipf_english(w) >= COMMON_ZIPF)
+    return bool(words) and common >= len(words) * COMMON_SHARE
+
+
+COMMON_ZIPF = 3.0  # "canteen" and commoner
+COMMON_SHARE = 0.6
 
 
 def _latin(char: str) -> bool:

@@ -359,3 +359,18 @@ def test_the_framework_says_its_language(assistant: FrameworkAssistant) -> None:
     assert assistant.framework.language == "en"
     assert other_language("Quel objectif concerne la formation des policiers ?", "fr") is None
     assert other_language("Which objective is about training police officers?", "fr") == "en"
+
+
+def test_english_questions_never_load_the_language_model(monkeypatch) -> None:
+    """The detector's model costs about 120 MB at load: common English words decide first."""
+    from retrieval import language
+
+    def must_not_load(text: str) -> tuple[str, float]:
+        raise AssertionError(f"the language model was asked about {text!r}")
+
+    monkeypatch.setattr(language, "_classify", must_not_load)
+    for question in (
+        "What time does the cafeteria open on Sundays?",
+        "How do we apply for a visa for the conference in Lyon next spring?",
+    ):
+        assert language.other_language(question) is None
