@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from retrieval.align import MAX_TAGS, Alignment, Tag
 from retrieval.assistant import FrameworkAssistant
 from retrieval.examples import ExampleMemory, LabelledExample, vote
+from retrieval.llm_limits import current_user
 
 from .storage.store import AlignmentRecord, Store
 
@@ -71,7 +72,11 @@ class AlignmentService:
         return alignment
 
     def align(self, text: str, *, user_id: str, channel_id: str | None) -> AlignmentRun:
-        alignment = self.align_text(text)
+        token = current_user.set(user_id)  # whose budget a model review counts against
+        try:
+            alignment = self.align_text(text)
+        finally:
+            current_user.reset(token)
         suggested = [t.model_dump() for t in alignment.tags]
         alignment_id = self.store.record_alignment(
             user_id=user_id,

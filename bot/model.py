@@ -82,6 +82,10 @@ def model_parts(
     provider, name = provider_and_model(settings.llm or "")
     model = chat_model(settings)
     folder = settings.prompts_dir
+    # One budget for every kind of call: answers, rewrites and /align reviews.
+    budget = CallBudget(
+        per_user=settings.llm_calls_per_user_hour, in_all=settings.llm_calls_per_hour
+    )
     answer_text = prompt_text("answer", folder)
     composer = LLMComposer(
         model,
@@ -92,9 +96,7 @@ def model_parts(
         on_fallback=on_fallback,
         on_usage=on_usage,
         prompt_version=prompt_version(answer_text),
-        budget=CallBudget(
-            per_user=settings.llm_calls_per_user_hour, in_all=settings.llm_calls_per_hour
-        ),
+        budget=budget,
     )
     rewriter = ModelRewriter(
         model,
@@ -102,6 +104,7 @@ def model_parts(
         timeout=settings.llm_timeout,
         framework_title=framework_title,
         on_fallback=on_fallback,
+        budget=budget,
     )
     reviewer = ModelReviewer(
         model,
@@ -109,6 +112,7 @@ def model_parts(
         timeout=settings.llm_timeout,
         framework_title=framework_title,
         on_fallback=on_fallback,
+        budget=budget,
     )
     return composer, rewriter, reviewer
 

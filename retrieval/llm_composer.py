@@ -36,7 +36,7 @@ from pydantic import BaseModel, Field, ValidationError
 from framework_data.schema import Framework
 
 from .answer import Answer, AnswerComposer, OfflineComposer, cite
-from .llm_limits import AnswerCache, CallBudget, cache_key, current_user
+from .llm_limits import AnswerCache, CallBudget, OverLimit, cache_key, current_user
 from .search import ScoredElement, SearchResult
 
 log = logging.getLogger(__name__)
@@ -241,13 +241,18 @@ class ModelTask:
         timeout: float,
         framework_title: str,
         on_fallback: Callable[[FallbackReason], object] = lambda reason: None,
+        budget: CallBudget | None = None,
     ) -> None:
         self.model, self.prompt, self.timeout = model, prompt, timeout
         self.framework_title, self.on_fallback = framework_title, on_fallback
+        self.budget = budget
         self._calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fwbot-model")
 
     def reply_text(self, messages: Sequence[BaseMessage]) -> str:
-        """The model's reply to ``messages``; FutureTimeout after ``timeout`` seconds."""
+        """The model's reply to ``messages``; FutureTimeout after ``timeout`` seconds,
+        OverLimit when the caller's call budget is spent."""
+        if self.budget is not None and not self.budget.take(current_user.get()):
+            raise OverLimit("the model call limit is reached")
         reply = self._calls.submit(self.model.invoke, list(messages)).result(timeout=self.timeout)
         return str(reply.content)
 
@@ -274,6 +279,8 @@ def _elements(shown: Sequence[ScoredElement]) -> str:
 
 
 def _reason(exc: BaseException) -> FallbackReason:
+    if isinstance(exc, OverLimit):
+        return "over_limit"
     status = getattr(exc, "status_code", None) or getattr(
         getattr(exc, "response", None), "status_code", None
     )

@@ -24,6 +24,10 @@ current_user: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 
 
+class OverLimit(Exception):
+    """The model call limit is reached (for this user, or in all)."""
+
+
 def cache_key(question: str, framework_hash: str, model: str, prompt_version: str) -> str:
     return "\x1f".join(
         (" ".join(question.casefold().split()), framework_hash, model, prompt_version)

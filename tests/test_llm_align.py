@@ -102,3 +102,17 @@ def test_a_malformed_review_gives_the_engine_s_alignment(assistant, reply) -> No
     llm, _, fallbacks = _with_reviewer(assistant, reply, reply)
     assert llm.align(PROPOSAL) == assistant.align(PROPOSAL)
     assert fallbacks == ["malformed"]
+
+
+def test_reviews_count_against_the_user_s_model_budget(assistant) -> None:
+    from retrieval.llm_limits import CallBudget, current_user
+
+    llm, seen, fallbacks = _with_reviewer(assistant, _review(), _review())
+    llm.aligner.reviewer.budget = CallBudget(per_user=1, in_all=0)  # type: ignore[union-attr]
+    token = current_user.set("U1")
+    try:
+        assert llm.align(PROPOSAL).no_fit  # the model's review: nothing fits
+        assert llm.align(PROPOSAL) == assistant.align(PROPOSAL)  # over the limit: the engine's
+    finally:
+        current_user.reset(token)
+    assert fallbacks == ["over_limit"] and len(seen) == 1
