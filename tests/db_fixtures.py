@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -107,3 +108,19 @@ def database(database_url: str) -> Iterator[Database]:
 @pytest.fixture
 def store(database: Database) -> Store:
     return Store(database)
+
+
+def claim_only(database: Database, key: str, now: datetime | None = None) -> str:
+    """Record ``key`` as a duplicate check only (no work kept): "new" the first time it is
+    seen, "duplicate" after (what the event middleware does for events nobody acts on)."""
+    from bot.storage.work_store import WorkStore
+
+    return WorkStore(database).receive(
+        key,
+        kind=None,
+        body=None,
+        owner="test",
+        lease=timedelta(minutes=1),
+        is_dead=lambda owner: False,
+        now=now,
+    )

@@ -13,6 +13,7 @@ from bot.settings import MissingSetting, Settings
 from bot.slack.incoming import mentions, plain_text
 from bot.storage.work_store import WorkStore
 from local_slack.limits import MAX_VIEW_BLOCKS
+from tests.db_fixtures import claim_only
 from tests.slack_fixtures import close_bot, make_bot
 
 
@@ -208,17 +209,7 @@ def test_event_claims_are_pruned_after_a_day(tmp_path):
     assert not event("Ev1")  # a late retry within the day is still dropped
     now[0] = start + timedelta(days=1, hours=2)
     assert event("Ev2")  # the hourly prune ran first and removed Ev1's claim
-    assert (
-        WorkStore(db).receive(
-            "Ev1",
-            kind=None,
-            body=None,
-            owner="t",
-            lease=timedelta(minutes=1),
-            is_dead=lambda o: False,
-        )
-        == "new"
-    )
+    assert claim_only(db, "Ev1") == "new"
 
 
 def test_channel_chatter_writes_no_event_claim(slack_bot):
@@ -227,31 +218,10 @@ def test_channel_chatter_writes_no_event_claim(slack_bot):
         r.channel_message_event("lunch?", user="U1", channel="C1", ts="1.000009"), event_id="EvChat"
     )
     assert slack_bot.send(chatter).status == 200
-    seen = WorkStore(slack_bot.store.database)
-    assert (
-        seen.receive(
-            "EvChat",
-            kind=None,
-            body=None,
-            owner="t",
-            lease=timedelta(minutes=1),
-            is_dead=lambda o: False,
-        )
-        == "new"
-    )  # nobody claimed it before
+    assert claim_only(slack_bot.store.database, "EvChat") == "new"  # nobody claimed it before
     dm = r.event(
         r.message_im_event("What does 1.1 say?", user="U1", channel="D1", ts="1.000010"),
         event_id="EvDM",
     )
     slack_bot.send(dm)
-    assert (
-        seen.receive(
-            "EvDM",
-            kind=None,
-            body=None,
-            owner="t",
-            lease=timedelta(minutes=1),
-            is_dead=lambda o: False,
-        )
-        == "duplicate"
-    )  # answered events are kept
+    assert claim_only(slack_bot.store.database, "EvDM") == "duplicate"  # answered events are kept

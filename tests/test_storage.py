@@ -19,7 +19,7 @@ from bot.storage.db import Database, alembic_config, make_engine, migrate, norma
 from bot.storage.models import Base
 from bot.storage.store import Store, UnknownRecord
 from bot.storage.work_store import WorkStore
-from tests.db_fixtures import postgres_unavailable
+from tests.db_fixtures import claim_only, postgres_unavailable
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 TABLES = {
@@ -217,18 +217,7 @@ def test_unreachable_postgres_skips_unless_required(monkeypatch: pytest.MonkeyPa
 
 def _claim(store: Store, key: str, now: datetime | None = None) -> bool:
     """A duplicate check only (no work kept): True the first time ``key`` is seen."""
-    return (
-        WorkStore(store.database).receive(
-            key,
-            kind=None,
-            body=None,
-            owner="test",
-            lease=timedelta(minutes=1),
-            is_dead=lambda owner: False,
-            now=now,
-        )
-        == "new"
-    )
+    return claim_only(store.database, key, now) == "new"
 
 
 def _prune(store: Store, older_than: datetime) -> int:
