@@ -65,10 +65,13 @@ class AlignmentService:
 
     def align_text(self, text: str) -> Alignment:
         """The engine's tags, with the votes of close labelled examples blended in."""
-        alignment = self.assistant.align(text)  # raises AlignInputError for wordless text
         memory = self.memory
-        if len(memory):
-            alignment = vote(alignment, memory.nearest(text), self.goal_of)
+        neighbours = memory.nearest(text) if len(memory) else []
+        examples = [(n.example.text, list(n.example.ids)) for n in neighbours]
+        # raises AlignInputError for wordless text; a model reviewer sees the examples
+        alignment = self.assistant.align(text, examples)
+        if neighbours:
+            alignment = vote(alignment, neighbours, self.goal_of)
         return alignment
 
     def align(self, text: str, *, user_id: str, channel_id: str | None) -> AlignmentRun:

@@ -132,7 +132,17 @@ class _Prepared:
 class Reviewer(Protocol):
     """Reviews the engine's candidates for a proposal (a chat model: retrieval.llm_align)."""
 
-    def review(self, proposal: str, offline: Alignment, proposed: Sequence[Tag]) -> Alignment: ...
+    def review(
+        self,
+        proposal: str,
+        offline: Alignment,
+        proposed: Sequence[Tag],
+        examples: Sequence[Example] = (),
+    ) -> Alignment: ...
+
+
+# A proposal staff tagged before, close to this one: its text and the ids they decided.
+Example = tuple[str, Sequence[str]]
 
 
 REVIEWED_CANDIDATES = 6  # the engine's candidates a reviewer chooses from
@@ -144,14 +154,17 @@ class Aligner:
         self.framework = searcher.framework
         self.reviewer = reviewer
 
-    def align(self, text: str | bytes) -> Alignment:
-        """Align one proposal; raises :class:`AlignInputError` for text that has no words."""
-        result = self.align_many([text])[0]
+    def align(self, text: str | bytes, examples: Sequence[Example] = ()) -> Alignment:
+        """Align one proposal; raises :class:`AlignInputError` for text that has no words.
+        ``examples``: close proposals staff tagged before, shown to a reviewer."""
+        result = self.align_many([text], examples)[0]
         if isinstance(result, AlignInputError):
             raise result
         return result
 
-    def align_many(self, texts: Sequence[str | bytes]) -> list[Alignment | AlignInputError]:
+    def align_many(
+        self, texts: Sequence[str | bytes], examples: Sequence[Example] = ()
+    ) -> list[Alignment | AlignInputError]:
         """Align many proposals with one pass of the model over all their passages."""
         out: list[Alignment | AlignInputError] = []
         for text, item in zip(texts, self.candidates_many(texts), strict=True):
@@ -160,19 +173,23 @@ class Aligner:
                 continue
             alignment = self._decide(*item)
             if self.reviewer is not None:
-                alignment = self._reviewed(text, alignment, item[0])
+                alignment = self._reviewed(text, alignment, item[0], examples)
             out.append(alignment)
         return out
 
     def _reviewed(
-        self, text: str | bytes, offline: Alignment, candidates: list[Candidate]
+        self,
+        text: str | bytes,
+        offline: Alignment,
+        candidates: list[Candidate],
+        examples: Sequence[Example],
     ) -> Alignment:
         cal = self.searcher.calibration
         proposed = [
             self._tag(c, cal.tag.probability(c.features)) for c in candidates[:REVIEWED_CANDIDATES]
         ]
         assert self.reviewer is not None
-        return self.reviewer.review(clean_text(text), offline, proposed)
+        return self.reviewer.review(clean_text(text), offline, proposed, examples)
 
     def candidates_many(
         self, texts: Sequence[str | bytes]

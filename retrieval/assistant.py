@@ -7,7 +7,7 @@ from typing import Protocol
 
 from framework_data.schema import Framework
 
-from .align import Aligner, AlignInputError, Alignment, Reviewer
+from .align import Aligner, AlignInputError, Alignment, Example, Reviewer
 from .answer import Answer, AnswerComposer, OfflineComposer, grounded
 from .calibration import default_calibration
 from .followup import resolve_followup
@@ -98,8 +98,9 @@ class FrameworkAssistant:
             ),
         )
 
-    def align(self, text: str | bytes) -> Alignment:
-        return self.aligner.align(text)
+    def align(self, text: str | bytes, examples: Sequence[Example] = ()) -> Alignment:
+        """``examples``: close proposals staff tagged before (a model reviewer sees them)."""
+        return self.aligner.align(text, examples)
 
     def align_many(self, texts: Sequence[str | bytes]) -> list[Alignment | AlignInputError]:
         """Many proposals in one pass of the model; a bad one yields its error in its place."""

@@ -16,12 +16,13 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import BaseModel, Field, ValidationError
 
-from .align import MAX_TAGS, Alignment, Tag
+from .align import MAX_TAGS, Alignment, Example, Tag
 from .llm_composer import _JSON, FallbackReason, ModelTask, _as_data, _reason, redact
 
 log = logging.getLogger(__name__)
 
 CANDIDATES = 6
+MAX_EXAMPLES = 3  # close proposals staff tagged before, shown as examples
 MAX_WHY = 200
 REVIEW_FORMAT = (
     'Reply with JSON only, no other text: {"tags": [{"id": "2.3", "why": "..."}, ...]} '
@@ -43,7 +44,13 @@ class _Rejected(Exception):
 
 
 class ModelReviewer(ModelTask):
-    def review(self, proposal: str, offline: Alignment, proposed: Sequence[Tag]) -> Alignment:
+    def review(
+        self,
+        proposal: str,
+        offline: Alignment,
+        proposed: Sequence[Tag],
+        examples: Sequence[Example] = (),
+    ) -> Alignment:
         """The model's choice among ``proposed`` (the engine's candidates, best first), or
         ``offline`` when the model fails."""
         if not proposed:
@@ -56,6 +63,11 @@ class ModelReviewer(ModelTask):
                 for t in proposed
             ),
             proposal=_as_data(proposal[:8000]),
+            examples="\n".join(
+                f'<example ids="{", ".join(ids)}">{_as_data(text[:600])}</example>'
+                for text, ids in examples[:MAX_EXAMPLES]
+            )
+            or "(none)",
             format_instructions=REVIEW_FORMAT,
         )
         try:

@@ -116,3 +116,34 @@ def test_reviews_count_against_the_user_s_model_budget(assistant) -> None:
     finally:
         current_user.reset(token)
     assert fallbacks == ["over_limit"] and len(seen) == 1
+
+
+def test_close_proposals_staff_tagged_are_shown_to_the_model(assistant) -> None:
+    llm, seen, _ = _with_reviewer(assistant, _review())
+    examples = [("Train airport police on the travel documents database.", ["2.1", "2.3"])]
+    llm.align(PROPOSAL, examples)
+    human = seen[0][-1].content
+    assert '<example ids="2.1, 2.3">Train airport police on the travel documents database.' in human
+    plain, plain_seen, _ = _with_reviewer(assistant, _review())
+    plain.align(PROPOSAL)
+    assert "(none)" in plain_seen[0][-1].content
+
+
+def test_the_slack_service_passes_its_labelled_examples(assistant, tmp_path) -> None:
+    """AlignmentService finds the close decided proposals and hands them to the reviewer."""
+    from bot.alignments import AlignmentService
+    from bot.storage.db import Database
+    from bot.storage.store import Store
+
+    db = Database(f"sqlite:///{tmp_path / 'a.db'}")
+    db.migrate()
+    try:
+        service = AlignmentService(assistant, Store(db))
+        first = service.align(PROPOSAL, user_id="U1", channel_id="C1")
+        service.decide(first.alignment_id, user_id="U1", ids=["2.3"])
+        llm, seen, _ = _with_reviewer(assistant, _review())
+        service.assistant = llm
+        service.align(PROPOSAL + " Also in Lyon.", user_id="U2", channel_id="C1")
+        assert '<example ids="2.3">' in seen[0][-1].content
+    finally:
+        db.dispose()
