@@ -1,9 +1,10 @@
 """Slack's message and view limits, and a validator returning the error Slack would give.
 
-The constants are the documented Block Kit / Web API limits. :func:`check_message` and
-:func:`check_view` return ``None`` for a payload Slack accepts, else a :class:`Violation` with
-the API error name (``no_text``, ``msg_too_long``, ``invalid_blocks``, ``invalid_arguments``)
-and the message/JSON pointer Slack reports in ``response_metadata.messages``.
+The constants are the documented Block Kit / Web API limits. :func:`check_message`,
+:func:`check_stream_content` and :func:`check_view` return ``None`` for a payload Slack
+accepts, else a :class:`Violation` with the API error name (``no_text``, ``msg_too_long``,
+``invalid_blocks``, ``invalid_arguments``, ``invalid_chunks``) and the message/JSON pointer
+Slack reports in ``response_metadata.messages``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 MAX_MESSAGE_TEXT = 40_000
+MAX_STREAM_MARKDOWN = 12_000  # markdown_text, and each markdown chunk, of one streaming call
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100  # modals and the home tab
 MAX_SECTION_TEXT = 3_000
@@ -37,6 +39,7 @@ MAX_MODAL_BUTTON_TEXT = 24  # submit / close
 MAX_PRIVATE_METADATA = 3_000
 MAX_CALLBACK_ID = 255
 MAX_SUGGESTED_PROMPTS = 4
+STREAM_CHUNK_TYPES = frozenset({"markdown_text", "task_update", "plan_update", "blocks"})
 RESPONSE_URL_MAX_USES = 5
 RESPONSE_URL_TTL_SECONDS = 30 * 60
 
@@ -200,6 +203,33 @@ def check_message(params: Mapping[str, Any]) -> Violation | None:
         return Violation("msg_too_long", f"must be less than {MAX_MESSAGE_TEXT + 1} characters")
     if blocks is not None:
         return check_blocks(blocks, MAX_MESSAGE_BLOCKS)
+    return None
+
+
+def check_stream_content(params: Mapping[str, Any]) -> Violation | None:
+    """Validates the ``markdown_text`` and ``chunks`` of chat.start/append/stopStream: each
+    text at most 12,000 characters (``msg_too_long``), chunks an array of objects of a known
+    type (``invalid_chunks``), a markdown chunk with a string ``text``."""
+    text, chunks = params.get("markdown_text"), params.get("chunks")
+    if text is not None and not isinstance(text, str):
+        return Violation("invalid_arguments", "must be a string", "/markdown_text")
+    found = _check_len(text, MAX_STREAM_MARKDOWN, "/markdown_text", "msg_too_long")
+    if found or chunks is None:
+        return found
+    if not isinstance(chunks, Sequence) or isinstance(chunks, str):
+        return Violation("invalid_chunks", "must be an array", "/chunks")
+    for i, chunk in enumerate(chunks):
+        kind = chunk.get("type") if isinstance(chunk, Mapping) else None
+        if kind not in STREAM_CHUNK_TYPES:
+            return Violation("invalid_chunks", "unknown or missing chunk type", f"/chunks/{i}")
+        if kind == "markdown_text":
+            if not isinstance(chunk.get("text"), str):
+                return Violation("invalid_chunks", "must be a string", f"/chunks/{i}/text")
+            found = _check_len(
+                chunk["text"], MAX_STREAM_MARKDOWN, f"/chunks/{i}/text", "msg_too_long"
+            )
+            if found:
+                return found
     return None
 
 

@@ -24,6 +24,7 @@ from local_slack.faults import Failure, Faults
 from local_slack.files import HostedFiles
 from local_slack.messages import dm_channel, error
 from local_slack.recording import Call, CallLog
+from local_slack.streams import StreamedMessages
 from local_slack.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -31,7 +32,9 @@ if TYPE_CHECKING:
 
 DEFAULT_TOKEN = "xoxb-test"
 # Params whose string values are JSON documents (WebClient json.dumps them in form bodies).
-JSON_FORM_FIELDS = frozenset({"blocks", "attachments", "view", "metadata", "prompts", "files"})
+JSON_FORM_FIELDS = frozenset(
+    {"blocks", "attachments", "view", "metadata", "prompts", "files", "chunks"}
+)
 
 Answer = tuple[int, dict[str, str], bytes]
 
@@ -103,7 +106,7 @@ class _Server(ThreadingHTTPServer):
     fake: FakeSlackAPI
 
 
-class FakeSlackAPI(HostedFiles):
+class FakeSlackAPI(HostedFiles, StreamedMessages):
     """Fake Slack Web API server. ``with FakeSlackAPI() as fake: WebClient(base_url=fake.base_url,
     token="xoxb-test")``. Valid tokens default to {"xoxb-test"}."""
 

@@ -23,6 +23,7 @@ from local_slack.limits import (
     check_view,
 )
 from local_slack.messages import MessageStore, Params, Response, error
+from local_slack.streams import Streams
 
 TEAM_ID, TEAM_NAME, TEAM_DOMAIN = "T0001", "Test Team", "testteam"
 BOT_USER_ID, BOT_ID, BOT_NAME, APP_ID = "UBOT", "BBOT", "fwbot", "A0001"
@@ -53,8 +54,8 @@ class Workspace:
         self.add_user(BOT_USER_ID, is_bot=True, real_name=BOT_NAME, name=BOT_NAME)
 
     def clear(self) -> None:
-        """Forgets messages, views, statuses, files and response URL uses (users, user groups
-        and unreachable users stay)."""
+        """Forgets messages and their streams, views, statuses, files and response URL uses
+        (users, user groups and unreachable users stay)."""
         with self.lock:
             self.messages.channels.clear()
             self.messages.ephemeral.clear()
@@ -65,6 +66,7 @@ class Workspace:
             self.files: dict[str, dict[str, Any]] = {}
             self.deleted_files: list[str] = []
             self.response_urls: dict[str, dict[str, Any]] = {}
+            self.streams = Streams(self.messages)
 
     def new_id(self, prefix: str) -> str:
         """A fresh Slack-looking id: ``V00000001``, ``F00000002``..."""
@@ -146,6 +148,9 @@ class Workspace:
             "chat.postEphemeral": m.post_ephemeral,
             "chat.update": m.update,
             "chat.delete": m.delete,
+            "chat.startStream": self.streams.start,
+            "chat.appendStream": self.streams.append,
+            "chat.stopStream": self.streams.stop,
             "conversations.open": m.open,
             "conversations.history": m.history,
             "conversations.replies": m.replies,
