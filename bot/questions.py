@@ -5,6 +5,7 @@ Plain Python over the knowledge core and the store; the Slack listeners call it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -43,6 +44,12 @@ class QuestionService:
         self.store = store
         self.framework_hash = assistant.framework.content_hash()
 
+    @property
+    def streams(self) -> bool:
+        """Whether answers can be handed over as they are written (a chat model writes
+        them)."""
+        return bool(getattr(self.assistant.composer, "streams", False))
+
     def conversation(
         self, channel_id: str, thread_ts: str | None, *, now: datetime | None = None
     ) -> Conversation:
@@ -70,16 +77,20 @@ class QuestionService:
         thread_ts: str | None,
         team_id: str | None = None,
         conversation: Conversation | None = None,
+        on_text: Callable[[str], object] | None = None,
     ) -> AnsweredQuestion:
         """Answer ``question`` in its conversation (read here unless the caller already did)
-        and remember the exchange."""
+        and remember the exchange. ``on_text``: a model-written answer's text as it is
+        written (see :meth:`FrameworkAssistant.ask`)."""
         q = clean_text(question)
         if conversation is None:
             conversation = self.conversation(channel_id, thread_ts)
         token = current_user.set(user_id)  # whose budget a model call counts against
         try:
             resolved = self.assistant.standalone(q, conversation.earlier)
-            answer = self.assistant.ask(resolved or q, asked=q if resolved != q else None)
+            answer = self.assistant.ask(
+                resolved or q, asked=q if resolved != q else None, on_text=on_text
+            )
         finally:
             current_user.reset(token)
         exchange_id = self.store.record_exchange(

@@ -163,6 +163,7 @@ class Services:
             work=self.work_pool,
             progress=self.progress,
             inbox=Inbox(WorkStore(self.database), settle=self.settings.slack_timeout + 5),
+            stream_answers=self.settings.slack_streaming,
         )
 
     @cached_property

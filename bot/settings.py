@@ -126,6 +126,12 @@ class Settings(BaseSettings):
         description="Model calls in all in an hour (0: no limit).",
     )
     prompts_dir: Path | None = Field(default=None, validation_alias="FWBOT_PROMPTS_DIR")
+    slack_streaming: bool = Field(
+        default=True,
+        validation_alias="FWBOT_SLACK_STREAMING",
+        description="Stream model-written answers into their threads as they are written "
+        "(chat.startStream); false: post each answer whole.",
+    )
     stop_grace: float = Field(
         default=8.0,
         ge=0,

@@ -8,7 +8,7 @@ exists, always. :class:`OfflineComposer` is the default: no model, no network.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
@@ -48,6 +48,19 @@ class Answer(BaseModel):
 
 class AnswerComposer(Protocol):
     def compose(self, result: SearchResult, framework: Framework) -> Answer: ...
+
+
+class StreamingComposer(Protocol):
+    """A composer that can hand its text over as it is written (``streams = True``)."""
+
+    streams: bool
+
+    def compose(
+        self,
+        result: SearchResult,
+        framework: Framework,
+        on_text: Callable[[str], object] | None = None,
+    ) -> Answer: ...
 
 
 def grounded(answer: Answer, framework: Framework, known: Collection[str] | None = None) -> Answer:

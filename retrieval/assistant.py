@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Protocol, cast
 
 from framework_data.schema import Framework
 
 from .align import Aligner, AlignInputError, Alignment, Example, Reviewer
-from .answer import Answer, AnswerComposer, OfflineComposer, grounded
+from .answer import Answer, AnswerComposer, OfflineComposer, StreamingComposer, grounded
 from .calibration import default_calibration
 from .followup import resolve_followup
 from .language import language_name, other_language
@@ -51,9 +51,18 @@ class FrameworkAssistant:
                 return clean_text(rewritten)
         return resolve_followup(q, earlier, self.framework) if earlier else q
 
-    def ask(self, question: str | bytes, *, asked: str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str | bytes,
+        *,
+        asked: str | None = None,
+        on_text: Callable[[str], object] | None = None,
+    ) -> Answer:
         """Answer ``question`` (as searched); ``asked``: the words the person used, when they
-        differ (a follow-up, another language) — a model answers those, in their language."""
+        differ (a follow-up, another language) — a model answers those, in their language.
+        ``on_text``: a model-written answer's text is handed over as it is written (the
+        answer returned is what to show in the end; an answer not written by a model is
+        never handed over)."""
         q = clean_text(question)
         if asked is None and self.rewriter is not None:
             asked, q = q, clean_text(self.standalone(q, []))
@@ -79,8 +88,14 @@ class FrameworkAssistant:
             other = other_language(q, self.framework.language)
             if other is not None:
                 return self._other_language(other)
+        composer = self.composer
+        composed = (
+            cast(StreamingComposer, composer).compose(result, self.framework, on_text)
+            if on_text is not None and getattr(composer, "streams", False)
+            else composer.compose(result, self.framework)
+        )
         answer = grounded(
-            self.composer.compose(result, self.framework),
+            composed,
             self.framework,
             self.searcher.elements.keys(),
         )

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -37,6 +38,7 @@ from framework_data.schema import Framework
 
 from .answer import Answer, AnswerComposer, OfflineComposer, cite
 from .llm_limits import AnswerCache, CallBudget, OverLimit, cache_key, current_user
+from .llm_stream import read_partial, releasable
 from .search import ScoredElement, SearchResult
 
 log = logging.getLogger(__name__)
@@ -59,16 +61,19 @@ class ModelAnswer(BaseModel):
     """What the model must reply, as JSON."""
 
     answered: bool = Field(description="false when the elements do not answer the question")
-    text: str = Field(description="the answer for the reader, in plain sentences")
     cited_ids: list[str] = Field(
         default_factory=list, description="ids of the elements the answer relies on"
     )
+    text: str = Field(description="the answer for the reader, in plain sentences")
 
 
+# The ids come before the text: a streamed answer's citations are checked before any of its
+# text is shown (retrieval/llm_stream.py).
 FORMAT_INSTRUCTIONS = (
-    'Reply with JSON only, no other text: {"answered": true or false, "text": "...", '
-    '"cited_ids": ["1.3", ...]}'
+    'Reply with JSON only, no other text, with the keys in this order: {"answered": true or '
+    'false, "cited_ids": ["1.3", ...], "text": "..."}'
 )
+TextSink = Callable[[str], object]
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,8 @@ class _Rejected(Exception):
 
 class LLMComposer:
     """See the module docstring. ``provider`` and ``model_name`` label the usage reports."""
+
+    streams = True  # compose() takes on_text
 
     def __init__(
         self,
@@ -114,7 +121,13 @@ class LLMComposer:
         self.budget = budget
         self._calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fwbot-llm")
 
-    def compose(self, result: SearchResult, framework: Framework) -> Answer:
+    def compose(
+        self, result: SearchResult, framework: Framework, on_text: TextSink | None = None
+    ) -> Answer:
+        """The answer; with ``on_text``, the model's reply is streamed and its text handed to
+        ``on_text`` piece by piece as it arrives, once its citations check out. The answer
+        returned is the one to show in the end: when it is not the text handed over (a reply
+        rejected half-way, a timeout), the caller replaces what it showed."""
         offline = self.offline.compose(result, framework)
         if not offline.answered or result.structural is not None:
             return offline  # the engine's declines and exact lookups stand
@@ -128,9 +141,11 @@ class LLMComposer:
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        if self.budget is not None and not self.budget.take(current_user.get()):
-            return self._fall_back("over_limit", offline, "the model call limit is reached")
-        answer = self._written(result, framework, shown, offline)
+        refused = self.budget.refusal(current_user.get()) if self.budget is not None else None
+        if refused is not None:
+            self._fall_back("over_limit", offline, f"the {refused.limit} model call limit")
+            return offline.model_copy(update={"text": f"{offline.text}\n\n{refused.note()}"})
+        answer = self._written(result, framework, shown, offline, on_text)
         if answer is not offline:
             self.cache.put(key, answer)
         return answer
@@ -141,6 +156,7 @@ class LLMComposer:
         framework: Framework,
         shown: Sequence[ScoredElement],
         offline: Answer,
+        on_text: TextSink | None = None,
     ) -> Answer:
         messages = self.prompt.format_messages(
             framework_title=framework.title,
@@ -149,7 +165,10 @@ class LLMComposer:
             format_instructions=FORMAT_INSTRUCTIONS,
         )
         try:
-            reply = self._ask(messages)
+            if on_text is None:
+                reply = self._ask(messages)
+            else:
+                reply = self._ask_streaming(messages, {s.element.id for s in shown}, on_text)
             try:
                 return self._checked(reply, shown)
             except _Rejected as first:
@@ -174,6 +193,41 @@ class LLMComposer:
     def _ask(self, messages: Sequence[BaseMessage]) -> str:
         future = self._calls.submit(self.model.invoke, list(messages))
         reply = future.result(timeout=self.timeout)
+        self._report_usage(reply)
+        content = reply.content
+        return content if isinstance(content, str) else json.dumps(content)
+
+    def _ask_streaming(
+        self, messages: Sequence[BaseMessage], allowed: set[str], on_text: TextSink
+    ) -> str:
+        """The model's reply, streamed: its text goes to ``on_text`` as it arrives, once the
+        reply says it answers and cites only ``allowed`` ids (:mod:`.llm_stream`). Nothing is
+        handed over after the deadline: the caller is giving the fallback by then."""
+        late = threading.Event()
+
+        def run() -> tuple[str, Any]:
+            reply, total, shown = "", None, 0
+            for chunk in self.model.stream(list(messages)):
+                if late.is_set():
+                    break
+                total = chunk if total is None else total + chunk
+                reply += _content_text(chunk.content)
+                ready = releasable(read_partial(reply), allowed)
+                if len(ready) > shown and not late.is_set():
+                    on_text(ready[shown:])
+                    shown = len(ready)
+            return reply, total
+
+        future = self._calls.submit(run)
+        try:
+            reply, total = future.result(timeout=self.timeout)
+        except FutureTimeout:
+            late.set()
+            raise
+        self._report_usage(total)
+        return reply
+
+    def _report_usage(self, reply: Any) -> None:
         usage = getattr(reply, "usage_metadata", None) or {}
         if usage:
             self.on_usage(
@@ -184,8 +238,6 @@ class LLMComposer:
                     int(usage.get("output_tokens", 0)),
                 )
             )
-        content = reply.content
-        return content if isinstance(content, str) else json.dumps(content)
 
     def _checked(self, reply: str, shown: Sequence[ScoredElement]) -> Answer:
         parsed = _parse(reply)
@@ -255,6 +307,17 @@ class ModelTask:
             raise OverLimit("the model call limit is reached")
         reply = self._calls.submit(self.model.invoke, list(messages)).result(timeout=self.timeout)
         return str(reply.content)
+
+
+def _content_text(content: Any) -> str:
+    """A streamed chunk's text (a string, or a provider's list of content parts)."""
+    if isinstance(content, str):
+        return content
+    parts = content if isinstance(content, list) else [content]
+    return "".join(
+        p if isinstance(p, str) else str(p.get("text", "")) if isinstance(p, dict) else ""
+        for p in parts
+    )
 
 
 def _parse(reply: str) -> ModelAnswer:

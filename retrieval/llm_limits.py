@@ -16,6 +16,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from .answer import Answer
 
@@ -74,18 +75,47 @@ class CallBudget:
 
     def take(self, user: str | None) -> bool:
         """One call for ``user`` if both limits allow it (and count it); False otherwise."""
+        return self.refusal(user) is None
+
+    def refusal(self, user: str | None) -> Refusal | None:
+        """Take one call for ``user`` (None: taken and counted), or say which limit refuses
+        it and how long until a call frees up."""
         now = self.clock()
         with self._lock:
             _forget(self._all, now - self.window)
             mine = self._users.setdefault(user or "", deque())
             _forget(mine, now - self.window)
             if self.in_all and len(self._all) >= self.in_all:
-                return False
+                return Refusal("in_all", self.in_all, self._all[0] + self.window - now)
             if user and self.per_user and len(mine) >= self.per_user:
-                return False
+                return Refusal("per_user", self.per_user, mine[0] + self.window - now)
             self._all.append(now)
             mine.append(now)
-            return True
+            return None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Which limit refused a model call (``per_user`` or ``in_all``), the limit, and the
+    seconds until the oldest counted call leaves the window."""
+
+    limit: str
+    calls: int
+    wait_seconds: float
+
+    def note(self) -> str:
+        """One line for the person asking, added to the offline answer they get instead."""
+        minutes = max(1, round(self.wait_seconds / 60))
+        when = f"in about {minutes} minute{'s' if minutes != 1 else ''}"
+        whose = (
+            f"You have used your {self.calls} model-written answers for this hour"
+            if self.limit == "per_user"
+            else "This workspace has used its model-written answers for this hour"
+        )
+        return (
+            f"_({whose}, so this answer quotes the framework directly; the next model-written "
+            f"answer is possible {when}.)_"
+        )
 
 
 def _forget(times: deque[float], before: float) -> None:

@@ -27,8 +27,8 @@ def _reply(
     cited: list[str] | None = None,
     **usage: int,
 ) -> AIMessage:
-    body = json.dumps(
-        {"answered": answered, "text": text, "cited_ids": ["2.3"] if cited is None else cited}
+    body = json.dumps(  # the keys in the order the format asks for
+        {"answered": answered, "cited_ids": ["2.3"] if cited is None else cited, "text": text}
     )
     meta = {
         "input_tokens": usage.get("i", 100),
@@ -299,7 +299,7 @@ def test_a_repeated_question_is_answered_from_the_cache(assistant, recorder) -> 
     first = llm.ask(QUESTION)
     again = llm.ask(f"  {QUESTION.upper()}  ")  # the same question, otherwise typed
     assert first.text == again.text == "From the model." and len(seen) == 1
-    llm.composer.prompt_version = "2"  # type: ignore[attr-defined]  # a new prompt: new answer
+    llm.composer.prompt_version = "3"  # type: ignore[attr-defined]  # a new prompt: new answer
     assert llm.ask(QUESTION).text == "Second call." and len(seen) == 2
 
 
@@ -333,9 +333,15 @@ def test_model_calls_are_limited_per_user_and_in_all(assistant, recorder) -> Non
             current_user.reset(token)
 
     assert ask_as("U1", questions[0]).text == "call 0"
-    assert ask_as("U1", questions[1]) == assistant.ask(questions[1])  # U1's one call is used
+    mine = ask_as("U1", questions[1])  # U1's one call is used: offline, and told so
+    offline = assistant.ask(questions[1])
+    assert mine.citations == offline.citations and mine.text.startswith(offline.text)
+    assert "You have used your 1 model-written answers for this hour" in mine.text
+    assert "in about 60 minutes" in mine.text
     assert ask_as("U2", questions[2]).text == "call 1"
-    assert ask_as("U3", questions[3]) == assistant.ask(questions[3])  # two calls in all
+    everyone = ask_as("U3", questions[3])  # two calls in all
+    assert everyone.text.startswith(assistant.ask(questions[3]).text)
+    assert "This workspace has used its model-written answers" in everyone.text
     assert recorder.fallbacks == ["over_limit", "over_limit"] and len(seen) == 2
 
 
@@ -370,7 +376,7 @@ def test_a_mention_is_answered_by_the_model_through_slack(
     assistant, recorder, tmp_path, fake_slack
 ) -> None:
     """The Slack path end to end in model mode: a signed mention, the bolt app, the model's
-    answer posted in the thread with its citation."""
+    answer in the thread with its citation."""
     from bot.storage.db import Database
     from tests.slack_fixtures import BOT_USER, close_bot, make_bot
 
@@ -388,10 +394,10 @@ def test_a_mention_is_answered_by_the_model_through_slack(
             )
         )
         bot.drain()
-        [post] = fake_slack.calls("chat.postMessage")
-        assert post.params["thread_ts"] == "20.000001"
-        assert "Training belongs to objective 2.3." in json.dumps(post.params)
-        assert recorder.fallbacks == []
+        [reply] = [m for m in fake_slack.messages("C1") if m.get("bot_id")]
+        assert reply["thread_ts"] == "20.000001"  # streamed (tests/test_slack_streaming.py)
+        assert reply["text"] == "Training belongs to objective 2.3."
+        assert "2.3" in json.dumps(reply["blocks"]) and recorder.fallbacks == []
     finally:
         close_bot(bot)
         db.dispose()

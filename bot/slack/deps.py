@@ -46,6 +46,8 @@ class SlackDeps:
     # and what to do with each kind of request (see bot.slack.durable).
     inbox: Inbox | None = None
     plans: dict[str, Plan] = field(default_factory=dict)
+    # Model-written answers in threads are streamed as they are written (bot.slack.streaming).
+    stream_answers: bool = True
 
     def plan(self, kind: str) -> Callable[[Plan], Plan]:
         """Register the plan for ``kind`` (used by the listener and by the recovery)."""

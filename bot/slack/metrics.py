@@ -65,6 +65,13 @@ class Metrics:
             ["provider", "model", "direction"],
             registry=r,
         )
+        self.streamed = Counter(
+            "fwbot_streamed_answers",
+            "Answers streamed into Slack, by outcome: streamed (as written), replaced (the "
+            "stream was updated to the final answer), reposted (it could not be: posted anew).",
+            ["outcome"],
+            registry=r,
+        )
         self.feedback = Counter(
             "fwbot_feedback_votes", "Helpful / not helpful votes.", ["vote"], registry=r
         )

@@ -18,6 +18,7 @@ from .answers import (
     citation_line,
     feedback_ack_context,
     replace_feedback_buttons,
+    streamed_answer_footer,
 )
 from .base import Message, fallback_text, paginate, to_dicts
 from .home import RecentAlignment, home_view
@@ -44,6 +45,7 @@ __all__ = [
     "shared_alignment_message",
     "shorten",
     "split_text",
+    "streamed_answer_footer",
     "to_dicts",
     "usage_message",
 ]

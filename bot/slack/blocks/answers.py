@@ -18,6 +18,7 @@ from retrieval.answer import RELATED_LEAD, Answer, Citation
 
 from ..ids import ACTION_FEEDBACK_HELPFUL, ACTION_FEEDBACK_NOT_HELPFUL
 from .base import Message, actions, button, context, line_contexts, paginate, sections
+from .limits import MAX_MESSAGE_BLOCKS
 from .text import escape
 
 FEEDBACK_ACTIONS = frozenset({ACTION_FEEDBACK_HELPFUL, ACTION_FEEDBACK_NOT_HELPFUL})
@@ -114,6 +115,20 @@ def answer_messages(
         content.append(context("_(no answer text)_"))
     last = [feedback_actions(exchange_id)] if exchange_id is not None else []
     return paginate(content, last, default_text="Answer")
+
+
+def streamed_answer_footer(
+    answer: Answer, framework: Framework, *, exchange_id: int | None
+) -> list[Block]:
+    """What closes an answer whose text was streamed (chat.stopStream's ``blocks``, shown
+    under the text): its sources and the feedback buttons, as :func:`answer_messages` lays
+    them out."""
+    footer: list[Block] = []
+    if answer.citations:
+        footer += line_contexts(_cited_lines("*Sources*", answer.citations, framework, True))
+    if exchange_id is not None:
+        footer.append(feedback_actions(exchange_id))
+    return footer[-MAX_MESSAGE_BLOCKS:]
 
 
 def feedback_ack_context(helpful: bool) -> ContextBlock:

@@ -8,12 +8,13 @@ from slack_bolt import App, Assistant
 from slack_sdk.errors import SlackApiError
 
 from ...questions import AnsweredQuestion, Conversation
-from ..blocks import Message, answer_messages
+from ..blocks import Message, answer_messages, streamed_answer_footer
 from ..deps import SlackDeps
 from ..durable import Job, Plan, Ticket
 from ..features import Feature
 from ..guard import reporting_failures
 from ..incoming import mentions, plain_text
+from ..streaming import StreamedReply
 
 log = logging.getLogger("fwbot.slack")
 THREAD_TITLE_CHARS = 80
@@ -52,6 +53,9 @@ def answer_and_post(
         )
     ):
         return None
+    stream = _stream_for(deps, channel=channel, reply_in=reply_in, user=user, team_id=team_id)
+    if stream is not None and ticket is not None and ticket.look_since is not None:
+        stream = None  # work taken over after a crash: post whole, after looking
     with deps.metrics.timed("answer"):
         done = deps.questions.answer(
             text,
@@ -60,12 +64,39 @@ def answer_and_post(
             thread_ts=thread_ts,
             team_id=team_id,
             conversation=conversation,
+            on_text=stream.append if stream is not None else None,
         )
     messages = answer_messages(done.answer, deps.framework, exchange_id=done.exchange_id)
-    ts = deps.delivery.post(channel, messages, thread_ts=reply_in, metadata=metadata)
+    ts = None
+    if stream is not None:
+        footer = streamed_answer_footer(done.answer, deps.framework, exchange_id=done.exchange_id)
+        ts = stream.finish(done.answer.text, messages[0], footer, metadata)
+        if ts is not None and len(messages) > 1:  # a long answer's further pages
+            deps.delivery.post(channel, messages[1:], thread_ts=reply_in)
+    if ts is None:
+        ts = deps.delivery.post(channel, messages, thread_ts=reply_in, metadata=metadata)
     if ts:
         deps.questions.replied(done.exchange_id, ts)
     return done
+
+
+def _stream_for(
+    deps: SlackDeps, *, channel: str, reply_in: str | None, user: str, team_id: str | None
+) -> StreamedReply | None:
+    """A stream for a model-written answer in a thread (the assistant pane's included); None:
+    the answer is posted whole (no model, a top-level DM, streaming switched off)."""
+    if not reply_in or not deps.stream_answers or not deps.questions.streams:
+        return None
+    if not channel.startswith("D") and not team_id:
+        return None  # outside a DM Slack needs the reader's team
+    return StreamedReply(
+        deps.delivery.client,
+        deps.metrics,
+        channel=channel,
+        thread_ts=reply_in,
+        user=user,
+        team_id=team_id,
+    )
 
 
 def _notify_in(deps: SlackDeps, channel: str, thread_ts: str | None):
