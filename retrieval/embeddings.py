@@ -114,6 +114,10 @@ class MiniLMEmbedder:
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = self.threads or min(2, os.cpu_count() or 1)
             opts.inter_op_num_threads = 1
+            # Its threads sleep when an inference ends instead of spinning for more work:
+            # spinning keeps both cores busy after every question, which slows whatever runs
+            # next (a model call, another request's work, the database).
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
             opts.enable_cpu_mem_arena = False  # the arena keeps the largest batch's memory
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             session = ort.InferenceSession(
