@@ -40,8 +40,12 @@ _ASKS_FOR_A_FACT = re.compile(
     r"|(?:^|[.?!,;:]\s*)how\s+(?:do|can|could|should|would)\s+(?:i|you)\b"
     r"|(?:^|[.?!,;:]\s*)can\s+you\s+(?:recommend|write|suggest|book|send|give\s+me)\b"
     r"|\b(?:what|which)\s+(?:time|year|date|day|hours?)\b"
+    # "what is the (guest network) password / the (visa) procedure / the opening hours …":
+    # a detail of how an office runs — contacts, access, forms, steps, hours, deadlines —
+    # which a framework of aims does not hold, whatever programme or place is named.
     r"|\b(?:what|which)(?:'s|’s|\s+is|\s+was|\s+are|\s+were)\s+(?:the\s+|our\s+|my\s+)?"
-    r"(?:address|phone|e-?mail|name|password)\b",
+    r"(?:[\w'’-]+\s+){0,2}(?:address|phone|e-?mail|name|password|procedure|steps|form"
+    r"|deadline|opening\s+hours|contact(?:\s+details)?|statistics)\b",
     re.IGNORECASE,
 )
 _DIGIT = re.compile(r"\d")

@@ -76,6 +76,13 @@ def test_the_fitted_file_loads_and_names_only_working_sets() -> None:
         ("Is there a percentage for how much of the sea should be protected?", True),
         ("Which objective covers training for officers who investigate fraud?", False),
         ("Is there anything on data quality?", False),
+        # the details of how an office runs (issue 13), with or without a word between
+        ("What is the visa application procedure for the annual conference?", True),
+        ("What's the guest network password?", True),
+        ("What are the opening hours of the Lyon library?", True),
+        ("What is the project team's contact?", True),
+        ("Which objective covers procedures for exchanging evidence?", False),
+        ("What is the framework's view on harmonising procedures?", False),
     ],
 )
 def test_what_a_question_asks_for(question: str, fact: bool) -> None:
