@@ -10,6 +10,8 @@ langchain-openai client talks to it (FWBOT_LLM=openai:bench, FWBOT_LLM_BASE_URL)
 * ask p50 / p95 ms, model: the same questions through the model path (retrieval, prompt
   rendering, the HTTP round trip to loopback, parsing, validation), the answer cache cleared
   before each call; target: p50 ≤ offline p50 + 10 ms;
+* the same, streamed (server-sent events, the text handed over as it arrives, as in Slack
+  threads), and when its first text was handed over;
 * fallback after a timeout: FWBOT_LLM_TIMEOUT=1 and a server that takes 3 s: the time until
   the offline answer is returned; target ≤ timeout + 200 ms.
 
@@ -69,6 +71,20 @@ def _timed(ask, question: str) -> float:
     return time.perf_counter() - started
 
 
+def _timed_stream(ask, question: str) -> tuple[float, float]:
+    """(whole answer, first text handed over) in seconds, through the streaming path."""
+    started = time.perf_counter()
+    first: list[float] = []
+
+    def on_text(piece: str) -> None:
+        if not first:
+            first.append(time.perf_counter() - started)
+
+    ask(question, on_text=on_text)
+    whole = time.perf_counter() - started
+    return whole, first[0] if first else whole
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -95,12 +111,16 @@ def main() -> None:
         for q in QUESTIONS:  # warm both paths (and the client's connection)
             offline.ask(q)
             model.ask(q)
-        off, llm = [], []
+        off, llm, streamed, first_text = [], [], [], []
         for _ in range(args.rounds):
             for q in QUESTIONS:
                 off.append(_timed(offline.ask, q))
                 composer.cache = type(composer.cache)()  # type: ignore[attr-defined]
                 llm.append(_timed(model.ask, q))
+                composer.cache = type(composer.cache)()  # type: ignore[attr-defined]
+                whole, first = _timed_stream(model.ask, q)
+                streamed.append(whole)
+                first_text.append(first)
         fallbacks = services.metrics.llm_fallbacks
         counted = sum(
             fallbacks.labels(r)._value.get()
@@ -120,6 +140,8 @@ def main() -> None:
             proc.kill()
     off50, off95 = _ms(off)
     llm50, llm95 = _ms(llm)
+    st50, st95 = _ms(streamed)
+    first50, _ = _ms(first_text)
     rows = [
         ("ask p50 / p95 ms, offline (baseline)", f"{off50:.1f} / {off95:.1f}", "—", "info"),
         (
@@ -129,6 +151,13 @@ def main() -> None:
             "ok" if llm50 <= off50 + 10 else "FAIL",
         ),
         ("  model path added, p50 ms", f"{llm50 - off50:.1f}", "≤ 10", "info"),
+        (
+            "ask p50 / p95 ms, model streamed (SSE)",
+            f"{st50:.1f} / {st95:.1f}",
+            f"p50 ≤ {off50 + 10:.1f}",
+            "ok" if st50 <= off50 + 10 else "FAIL",
+        ),
+        ("  first text handed over, p50 ms", f"{first50:.1f}", "—", "info"),
         (
             "fallback after a 1 s timeout, ms",
             f"{timed_out * 1000:.0f}",

@@ -46,12 +46,7 @@ def chat_model(settings: Settings) -> BaseChatModel:
             f"FWBOT_LLM={settings.llm} needs LangChain's model support: "
             f"pip install 'fwbot[{extra}]'"
         ) from None
-    kwargs: dict[str, Any] = {
-        "timeout": settings.llm_timeout,
-        "max_tokens": settings.llm_max_tokens,
-        "temperature": settings.llm_temperature,
-        "max_retries": 0,
-    }
+    kwargs = _client_kwargs(provider, settings)
     if settings.llm_base_url:
         kwargs["base_url"] = settings.llm_base_url
     try:
@@ -66,6 +61,30 @@ def chat_model(settings: Settings) -> BaseChatModel:
     except Exception as exc:  # the provider's client refused its settings (a missing key)
         hint = f"; set {key}" if key else ""
         raise UnusableSetting(f"FWBOT_LLM={settings.llm}: {_first_line(exc)}{hint}") from None
+
+
+def _client_kwargs(provider: str, settings: Settings) -> dict[str, Any]:
+    """The deadline, reply length, temperature and retries in the names ``provider``'s chat
+    model takes. ChatOllama has no ``timeout``, ``max_tokens`` or ``max_retries`` (it would
+    drop them unused): its reply length is ``num_predict``, its deadline is its HTTP
+    client's, and that client does not retry."""
+    if provider == "ollama":
+        return {
+            "num_predict": settings.llm_max_tokens,
+            "temperature": settings.llm_temperature,
+            "client_kwargs": {"timeout": settings.llm_timeout},
+        }
+    kwargs: dict[str, Any] = {
+        "timeout": settings.llm_timeout,
+        "max_tokens": settings.llm_max_tokens,
+        "temperature": settings.llm_temperature,
+        "max_retries": 0,
+    }
+    if provider in ("openai", "azure_openai"):
+        # Streamed answers report their tokens too (ChatOpenAI asks for that by default only
+        # without a base URL): the token metrics and the bill must not miss them.
+        kwargs["stream_usage"] = True
+    return kwargs
 
 
 def model_parts(

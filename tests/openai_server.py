@@ -2,8 +2,16 @@
 model path through the real ``langchain-openai`` client (no provider is ever called).
 
 ``FakeOpenAI().mode`` says what the next requests get: ``("ok", content)``, ``("429",
-retry_after)``, ``("500", None)``, ``("slow", seconds)`` or ``("cite_first", None)`` (an
-answer citing the first element of the prompt). Every request body is kept.
+retry_after)``, ``("500", None)``, ``("slow", seconds)`` (that long before any reply),
+``("stall", seconds)`` or ``("stall", (seconds, content))`` (a streamed reply stops after half
+its pieces for that long, then goes on; unstreamed, it is late by that long) or
+``("cite_first", None)`` (an answer citing the first element of the prompt). Every request
+body is kept, in ``requests``.
+
+A request with ``"stream": true`` is answered as OpenAI streams: ``text/event-stream``, one
+``data: {chat.completion.chunk}`` event per piece of the content (8 to 20 characters), a last
+chunk with ``finish_reason`` "stop", with ``stream_options.include_usage`` a usage chunk with
+no choices, then ``data: [DONE]``. A 429 or 500 is the JSON error, before any stream.
 
 ``python tests/openai_server.py MODE [VALUE]`` serves in a process of its own and prints its
 base URL (for benchmarks: a remote model server does not share the bot's interpreter)."""
@@ -19,11 +27,17 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+LATE = json.dumps({"answered": True, "text": "late", "cited_ids": []})
+USAGE = {"prompt_tokens": 321, "completion_tokens": 12, "total_tokens": 333}
+
 
 class FakeOpenAI:
+    """The server; ``with FakeOpenAI() as server`` serves on ``server.base_url``."""
+
     def __init__(self) -> None:
         self.mode: tuple[str, Any] = ("ok", "ok")
         self.requests: list[dict[str, Any]] = []
+        self._closing = threading.Event()  # ends the waits of "slow" and "stall" at exit
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -45,17 +59,46 @@ class FakeOpenAI:
                 if kind == "500":
                     self._send(500, {"error": {"message": "boom", "type": "server_error"}})
                     return
+                stall = 0.0
                 if kind == "slow":
-                    time.sleep(float(value))
-                    value = json.dumps({"answered": True, "text": "late", "cited_ids": []})
+                    owner._closing.wait(float(value))
+                    value = LATE
+                if kind == "stall":
+                    stall, value = (
+                        (float(value[0]), value[1])
+                        if isinstance(value, tuple | list)
+                        else (float(value), LATE)
+                    )
                 if kind == "cite_first":  # an answer citing the first element it was given
                     prompt = str((body.get("messages") or [{}])[-1].get("content", ""))
                     found = re.search(r'<element id="([^"]+)"', prompt)
                     cited = [found.group(1)] if found else []
-                    value = json.dumps(
-                        {"answered": True, "text": "See the element.", "cited_ids": cited}
-                    )
-                self._send(200, _completion(body.get("model", "?"), str(value)))
+                    text = "See the element: it says what the question asks about, in words "
+                    text += "the reader can check against the framework's own text."
+                    value = json.dumps({"answered": True, "cited_ids": cited, "text": text})
+                model = str(body.get("model", "?"))
+                if body.get("stream"):
+                    usage = bool((body.get("stream_options") or {}).get("include_usage"))
+                    self._stream(model, str(value), usage=usage, stall=stall)
+                    return
+                owner._closing.wait(stall)
+                self._send(200, _completion(model, str(value)))
+
+            def _stream(self, model: str, content: str, *, usage: bool, stall: float) -> None:
+                """``content`` as OpenAI streams it, stopping ``stall`` seconds half-way."""
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+                self.send_header("Cache-Control", "no-cache")
+                self.end_headers()  # HTTP/1.0: the stream ends when the connection closes
+                events = _chunks(model, content, usage=usage)
+                half = 1 + max(1, len(pieces(content)) // 2)  # the role, half the pieces
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    for i, event in enumerate(events):
+                        if i == half and stall:
+                            owner._closing.wait(stall)
+                        self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+                        self.wfile.flush()
+                    self.wfile.write(b"data: [DONE]\n\n")
 
             def _send(
                 self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
@@ -79,6 +122,7 @@ class FakeOpenAI:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._closing.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -96,8 +140,50 @@ def _completion(model: str, content: str) -> dict[str, Any]:
                 "message": {"role": "assistant", "content": content},
             }
         ],
-        "usage": {"prompt_tokens": 321, "completion_tokens": 12, "total_tokens": 333},
+        "usage": USAGE,
     }
+
+
+def pieces(text: str) -> list[str]:
+    """``text`` cut into pieces of 8 to 20 characters (the last may be shorter), as a model
+    streams it."""
+    sizes = (8, 13, 20, 11)
+    out: list[str] = []
+    at = 0
+    while at < len(text):
+        size = sizes[len(out) % len(sizes)]
+        out.append(text[at : at + size])
+        at += size
+    return out
+
+
+def _chunks(model: str, content: str, *, usage: bool) -> list[dict[str, Any]]:
+    """The chat.completion.chunk events streaming ``content``: the role, the pieces, the
+    stop, and with ``usage`` the usage (no choices)."""
+    created = int(time.time())
+
+    def chunk(choices: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+        event = {
+            "id": "chatcmpl-test",
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "system_fingerprint": None,
+            "choices": choices,
+        }
+        if usage:
+            event["usage"] = None  # as OpenAI: null on every chunk but the last
+        return {**event, **extra}
+
+    def choice(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+
+    events = [chunk([choice({"role": "assistant", "content": ""})])]
+    events += [chunk([choice({"content": piece})]) for piece in pieces(content)]
+    events.append(chunk([choice({}, "stop")]))
+    if usage:
+        events.append(chunk([], usage=USAGE))
+    return events
 
 
 if __name__ == "__main__":

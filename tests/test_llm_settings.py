@@ -103,6 +103,7 @@ def test_the_settings_reach_init_chat_model(init_chat_model) -> None:
             "max_tokens": 300,
             "temperature": 0.0,
             "max_retries": 0,
+            "stream_usage": True,
         }
     ]
 

@@ -1,6 +1,6 @@
 """The model path over the wire: the real ``langchain-openai`` client (built by LangChain's
 init_chat_model from FWBOT_LLM) against an OpenAI-compatible server on loopback. Good answers,
-429, 500 and a slow model; no provider is called."""
+429, 500 and a slow model, and streamed replies; no provider is called."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from langchain_core.language_models.chat_models import BaseChatModel
 
 pytest.importorskip("langchain_openai", reason="the openai extra is part of the dev install")
 
-from bot.model import check
+from bot.model import chat_model, check
 from bot.services import Services
 from bot.settings import Settings
-from tests.openai_server import FakeOpenAI
+from tests.openai_server import LATE, FakeOpenAI
 
 QUESTION = "Which objective is about training police officers?"
 GOOD = json.dumps({"answered": True, "text": "Training is 2.3.", "cited_ids": ["2.3"]})
@@ -92,3 +93,68 @@ def test_llm_check_over_the_wire(server, monkeypatch) -> None:
     server.mode = ("500", None)
     failed = check(settings)
     assert not failed.ok and "the request failed" in failed.line
+
+
+def _model(server: FakeOpenAI, monkeypatch, timeout: float = 5.0) -> BaseChatModel:
+    """The model FWBOT_LLM builds, pointed at ``server``."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        fwbot_llm="openai:gpt-test",
+        fwbot_llm_base_url=server.base_url,
+        fwbot_llm_timeout=str(timeout),
+    )
+    return chat_model(settings)
+
+
+def test_a_streamed_answer_from_the_wire(server, monkeypatch) -> None:
+    server.mode = ("ok", GOOD)
+    model = _model(server, monkeypatch)
+    # bot.model asks for streamed usage (ChatOpenAI does so by default only without a base URL)
+    chunks = list(model.stream("Which objective?"))
+    texts = [str(c.content) for c in chunks if c.content]
+    assert len(texts) >= 4 and "".join(texts) == GOOD
+    total = chunks[0]
+    for chunk in chunks[1:]:
+        total += chunk
+    usage = total.usage_metadata
+    assert usage is not None and usage["input_tokens"] == 321 and usage["output_tokens"] == 12
+    [request] = server.requests
+    assert request["stream"] is True and request["stream_options"] == {"include_usage": True}
+
+
+def test_a_stream_that_stalls_is_cut_off_at_the_timeout(server, monkeypatch) -> None:
+    server.mode = ("stall", 3.0)
+    model = _model(server, monkeypatch, timeout=0.5)
+    texts: list[str] = []
+    started = time.monotonic()
+    with pytest.raises(Exception, match="timed out"):
+        for chunk in model.stream("Which objective?"):
+            texts.append(str(chunk.content))
+    assert time.monotonic() - started < 0.5 + 0.5
+    shown = "".join(texts)
+    assert shown and LATE.startswith(shown) and shown != LATE  # half-way, then nothing
+
+
+def test_a_streamed_request_refused_before_any_chunk(server, monkeypatch) -> None:
+    server.mode = ("500", None)
+    model = _model(server, monkeypatch)
+    with pytest.raises(Exception, match="500") as refused:
+        next(iter(model.stream("Which objective?")))
+    assert getattr(refused.value, "status_code", None) == 500
+    assert server.requests[0]["stream"] is True
+
+
+def test_an_answer_streamed_from_the_wire_counts_its_tokens(assistant, server, monkeypatch) -> None:
+    """The composer's streaming path over SSE: the text arrives in pieces that make up the
+    answer, and the tokens of a streamed answer are counted like any other's."""
+    server.mode = ("ok", GOOD)
+    services = _services(assistant, server, monkeypatch)
+    pieces: list[str] = []
+    answer = services.assistant.ask(QUESTION, on_text=pieces.append)
+    assert answer.text == "Training is 2.3." and [c.id for c in answer.citations] == ["2.3"]
+    assert "".join(pieces) == answer.text
+    [request] = server.requests
+    assert request["stream"] is True
+    tokens = services.metrics.llm_tokens
+    assert tokens.labels("openai", "gpt-test", "input")._value.get() == 321
