@@ -5,7 +5,8 @@ model path through the real ``langchain-openai`` client (no provider is ever cal
 retry_after)``, ``("500", None)``, ``("slow", seconds)`` (that long before any reply),
 ``("stall", seconds)`` or ``("stall", (seconds, content))`` (a streamed reply stops after half
 its pieces for that long, then goes on; unstreamed, it is late by that long) or
-``("cite_first", None)`` (an answer citing the first element of the prompt). Every request
+``("cite_first", None)`` (an answer citing the first element of the prompt), ``("echo", None)``
+(a model that obeys any instruction: its answer repeats everything it was sent). Every request
 body is kept, in ``requests``.
 
 A request with ``"stream": true`` is answered as OpenAI streams: ``text/event-stream``, one
@@ -76,6 +77,11 @@ class FakeOpenAI:
                     text = "See the element: it says what the question asks about, in words "
                     text += "the reader can check against the framework's own text."
                     value = json.dumps({"answered": True, "cited_ids": cited, "text": text})
+                if kind == "echo":  # a model that obeys any instruction: it repeats all it saw
+                    seen = "\n".join(str(m.get("content", "")) for m in body.get("messages") or [])
+                    found = re.search(r'<element id="([^"]+)"', seen)
+                    cited = [found.group(1)] if found else []
+                    value = json.dumps({"answered": True, "cited_ids": cited, "text": seen})
                 model = str(body.get("model", "?"))
                 if body.get("stream"):
                     usage = bool((body.get("stream_options") or {}).get("include_usage"))
