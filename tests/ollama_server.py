@@ -30,14 +30,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import sys
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-LATE = json.dumps({"answered": True, "text": "late", "cited_ids": []})
+try:
+    from tests.model_replies import pieces, reply_for
+except ImportError:  # run as a script (python tests/openai_server.py): tests/ is on the path
+    from model_replies import pieces, reply_for  # type: ignore[import-not-found,no-redef]
+
 PROMPT_TOKENS = 287  # prompt_eval_count of every answer
 OUTPUT_TOKENS = 14  # eval_count
 
@@ -97,23 +100,7 @@ class FakeOllama:
                 if not owner.known(model):
                     self._json(404, {"error": f"model '{model}' not found"})
                     return
-                stall = 0.0
-                if kind == "slow":
-                    owner._closing.wait(float(value))
-                    value = LATE
-                if kind == "stall":
-                    stall, value = (
-                        (float(value[0]), value[1])
-                        if isinstance(value, tuple | list)
-                        else (float(value), LATE)
-                    )
-                if kind == "cite_first":  # an answer citing the first element it was given
-                    prompt = str((body.get("messages") or [{}])[-1].get("content", ""))
-                    found = re.search(r'<element id="([^"]+)"', prompt)
-                    cited = [found.group(1)] if found else []
-                    value = json.dumps(
-                        {"answered": True, "text": "See the element.", "cited_ids": cited}
-                    )
+                value, stall = reply_for(kind, value, body, owner._closing)
                 content = str(value)
                 if body.get("stream", True) is False:
                     owner._closing.wait(stall)
@@ -166,19 +153,6 @@ class FakeOllama:
         self._closing.set()
         self._server.shutdown()
         self._server.server_close()
-
-
-def pieces(text: str) -> list[str]:
-    """``text`` cut into pieces of 8 to 20 characters (the last may be shorter), as a model
-    streams it."""
-    sizes = (8, 13, 20, 11)
-    out: list[str] = []
-    at = 0
-    while at < len(text):
-        size = sizes[len(out) % len(sizes)]
-        out.append(text[at : at + size])
-        at += size
-    return out
 
 
 def _now() -> str:

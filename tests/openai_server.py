@@ -21,14 +21,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-LATE = json.dumps({"answered": True, "text": "late", "cited_ids": []})
+try:
+    from tests.model_replies import pieces, reply_for
+except ImportError:  # run as a script (python tests/openai_server.py): tests/ is on the path
+    from model_replies import pieces, reply_for  # type: ignore[import-not-found,no-redef]
+
 USAGE = {"prompt_tokens": 321, "completion_tokens": 12, "total_tokens": 333}
 
 
@@ -60,28 +63,7 @@ class FakeOpenAI:
                 if kind == "500":
                     self._send(500, {"error": {"message": "boom", "type": "server_error"}})
                     return
-                stall = 0.0
-                if kind == "slow":
-                    owner._closing.wait(float(value))
-                    value = LATE
-                if kind == "stall":
-                    stall, value = (
-                        (float(value[0]), value[1])
-                        if isinstance(value, tuple | list)
-                        else (float(value), LATE)
-                    )
-                if kind == "cite_first":  # an answer citing the first element it was given
-                    prompt = str((body.get("messages") or [{}])[-1].get("content", ""))
-                    found = re.search(r'<element id="([^"]+)"', prompt)
-                    cited = [found.group(1)] if found else []
-                    text = "See the element: it says what the question asks about, in words "
-                    text += "the reader can check against the framework's own text."
-                    value = json.dumps({"answered": True, "cited_ids": cited, "text": text})
-                if kind == "echo":  # a model that obeys any instruction: it repeats all it saw
-                    seen = "\n".join(str(m.get("content", "")) for m in body.get("messages") or [])
-                    found = re.search(r'<element id="([^"]+)"', seen)
-                    cited = [found.group(1)] if found else []
-                    value = json.dumps({"answered": True, "cited_ids": cited, "text": seen})
+                value, stall = reply_for(kind, value, body, owner._closing)
                 model = str(body.get("model", "?"))
                 if body.get("stream"):
                     usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -148,19 +130,6 @@ def _completion(model: str, content: str) -> dict[str, Any]:
         ],
         "usage": USAGE,
     }
-
-
-def pieces(text: str) -> list[str]:
-    """``text`` cut into pieces of 8 to 20 characters (the last may be shorter), as a model
-    streams it."""
-    sizes = (8, 13, 20, 11)
-    out: list[str] = []
-    at = 0
-    while at < len(text):
-        size = sizes[len(out) % len(sizes)]
-        out.append(text[at : at + size])
-        at += size
-    return out
 
 
 def _chunks(model: str, content: str, *, usage: bool) -> list[dict[str, Any]]:

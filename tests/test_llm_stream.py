@@ -15,10 +15,9 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from prompts import prompt_text
-from retrieval.assistant import FrameworkAssistant
-from retrieval.llm_composer import LLMComposer, answer_prompt
 from retrieval.llm_stream import read_partial, releasable
+from tests.test_llm_answers import Recorder as AnswersRecorder
+from tests.test_llm_answers import _assistant
 
 QUESTION = "Which objective is about training police officers?"
 
@@ -79,27 +78,17 @@ def test_text_is_released_only_once_the_citations_check_out() -> None:
 # ---- the composer, streaming ----------------------------------------------------------------
 
 
-class Recorder:
+class Recorder(AnswersRecorder):
+    """Fallbacks and usage, and the pieces of text handed over."""
+
     def __init__(self) -> None:
-        self.fallbacks: list[str] = []
+        super().__init__()
         self.pieces: list[str] = []
         self.lock = threading.Lock()
 
     def take(self, piece: str) -> None:
         with self.lock:
             self.pieces.append(piece)
-
-
-def _assistant(base: FrameworkAssistant, model: BaseChatModel, recorder: Recorder, timeout=5.0):
-    composer = LLMComposer(
-        model,
-        answer_prompt(prompt_text("answer")),
-        timeout=timeout,
-        provider="fake",
-        model_name="streamed",
-        on_fallback=recorder.fallbacks.append,
-    )
-    return FrameworkAssistant(base.searcher, composer=composer)
 
 
 def _model(*replies: str) -> GenericFakeChatModel:

@@ -16,7 +16,8 @@ pytest.importorskip("langchain_openai", reason="the openai extra is part of the 
 from bot.model import chat_model, check
 from bot.services import Services
 from bot.settings import Settings
-from tests.openai_server import LATE, FakeOpenAI
+from tests.model_replies import LATE
+from tests.openai_server import FakeOpenAI
 
 QUESTION = "Which objective is about training police officers?"
 GOOD = json.dumps({"answered": True, "text": "Training is 2.3.", "cited_ids": ["2.3"]})
@@ -28,15 +29,19 @@ def server() -> Iterator[FakeOpenAI]:
         yield fake
 
 
-def _services(assistant, server: FakeOpenAI, monkeypatch, timeout: float = 5.0) -> Services:
+def _settings(server: FakeOpenAI, monkeypatch, timeout: float) -> Settings:
+    """FWBOT_LLM pointed at ``server``."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
-    settings = Settings(  # type: ignore[call-arg]
+    return Settings(  # type: ignore[call-arg]
         _env_file=None,
         fwbot_llm="openai:gpt-test",
         fwbot_llm_base_url=server.base_url,
         fwbot_llm_timeout=str(timeout),
     )
-    services = Services(settings)
+
+
+def _services(assistant, server: FakeOpenAI, monkeypatch, timeout: float = 5.0) -> Services:
+    services = Services(_settings(server, monkeypatch, timeout))
     services.searcher = assistant.searcher  # type: ignore[misc]  # the session's index
     return services
 
@@ -97,14 +102,7 @@ def test_llm_check_over_the_wire(server, monkeypatch) -> None:
 
 def _model(server: FakeOpenAI, monkeypatch, timeout: float = 5.0) -> BaseChatModel:
     """The model FWBOT_LLM builds, pointed at ``server``."""
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        fwbot_llm="openai:gpt-test",
-        fwbot_llm_base_url=server.base_url,
-        fwbot_llm_timeout=str(timeout),
-    )
-    return chat_model(settings)
+    return chat_model(_settings(server, monkeypatch, timeout))
 
 
 def test_a_streamed_answer_from_the_wire(server, monkeypatch) -> None:
