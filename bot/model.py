@@ -15,6 +15,7 @@ from .settings import Settings, UnusableSetting
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
+    from langchain_core.runnables import Runnable
 
     from retrieval.llm_align import ModelReviewer
     from retrieval.llm_composer import LLMComposer
@@ -100,6 +101,8 @@ def model_parts(
 
     provider, name = provider_and_model(settings.llm or "")
     model = chat_model(settings)
+    # Answers and reviews are JSON: where the provider can hold the model to that, it does.
+    json_model = json_mode(model, provider) if settings.llm_json_mode else model
     folder = settings.prompts_dir
     # One budget for every kind of call: answers, rewrites and /align reviews.
     budget = CallBudget(
@@ -107,7 +110,7 @@ def model_parts(
     )
     answer_text = prompt_text("answer", folder)
     composer = LLMComposer(
-        model,
+        json_model,
         answer_prompt(answer_text),
         timeout=settings.llm_timeout,
         provider=provider,
@@ -126,7 +129,7 @@ def model_parts(
         budget=budget,
     )
     reviewer = ModelReviewer(
-        model,
+        json_model,
         answer_prompt(prompt_text("align", folder)),
         timeout=settings.llm_timeout,
         framework_title=framework_title,
@@ -134,6 +137,17 @@ def model_parts(
         budget=budget,
     )
     return composer, rewriter, reviewer
+
+
+def json_mode(model: BaseChatModel, provider: str) -> Runnable[Any, Any]:
+    """``model`` held to replying JSON by its provider (OpenAI's ``response_format``
+    json_object, Ollama's ``format``); other providers' models as they are (the reply is
+    checked either way)."""
+    if provider in ("openai", "azure_openai"):
+        return model.bind(response_format={"type": "json_object"})
+    if provider == "ollama":
+        return model.bind(format="json")
+    return model
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,12 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(
         default=0.0, ge=0, le=2, validation_alias="FWBOT_LLM_TEMPERATURE"
     )
+    llm_json_mode: bool = Field(
+        default=True,
+        validation_alias="FWBOT_LLM_JSON_MODE",
+        description="Ask the provider to hold answers and /align reviews to JSON (OpenAI's "
+        "response_format, Ollama's format); false for a compatible server that refuses it.",
+    )
     llm_calls_per_user_hour: int = Field(
         default=60,
         ge=0,

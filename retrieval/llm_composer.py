@@ -29,9 +29,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field, ValidationError
 
 from framework_data.schema import Framework
@@ -97,7 +97,7 @@ class LLMComposer:
 
     def __init__(
         self,
-        model: BaseChatModel,
+        model: Runnable[Any, Any],
         prompt: ChatPromptTemplate,
         *,
         timeout: float,
@@ -287,7 +287,7 @@ class ModelTask:
 
     def __init__(
         self,
-        model: BaseChatModel,
+        model: Runnable[Any, Any],
         prompt: ChatPromptTemplate,
         *,
         timeout: float,

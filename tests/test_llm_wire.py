@@ -53,6 +53,7 @@ def test_an_answer_from_the_wire(assistant, server, monkeypatch) -> None:
     assert answer.text == "Training is 2.3." and [c.id for c in answer.citations] == ["2.3"]
     [request] = server.requests
     assert request["model"] == "gpt-test" and request["temperature"] == 0.0
+    assert request["response_format"] == {"type": "json_object"}  # JSON mode
     assert QUESTION in request["messages"][-1]["content"]
     tokens = services.metrics.llm_tokens
     assert tokens.labels("openai", "gpt-test", "input")._value.get() == 321
@@ -191,3 +192,14 @@ def test_no_secret_reaches_the_model_so_none_can_be_revealed(
         assert value not in shown
     assert "hidden-name" not in shown and "topsecret" not in shown
     assert "sk-test" not in json.dumps(server.requests)  # the key goes in a header only
+
+
+def test_json_mode_can_be_switched_off_for_a_server_that_refuses_it(
+    assistant, server, monkeypatch
+) -> None:
+    server.mode = ("ok", GOOD)
+    monkeypatch.setenv("FWBOT_LLM_JSON_MODE", "false")
+    services = _services(assistant, server, monkeypatch)
+    assert services.assistant.ask(QUESTION).text == "Training is 2.3."
+    [request] = server.requests
+    assert "response_format" not in request

@@ -55,6 +55,7 @@ def test_an_answer_from_the_wire(assistant, server) -> None:
     assert request["model"] == "llama3.1" and request["stream"] is True
     # FWBOT_LLM_MAX_TOKENS and FWBOT_LLM_TEMPERATURE, in Ollama's names
     assert request["options"] == {"num_predict": 600, "temperature": 0.0}
+    assert request["format"] == "json"  # Ollama holds the answer to JSON
     assert QUESTION in request["messages"][-1]["content"]
     tokens = services.metrics.llm_tokens
     assert tokens.labels("ollama", "llama3.1", "input")._value.get() == PROMPT_TOKENS
