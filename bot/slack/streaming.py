@@ -76,6 +76,7 @@ class StreamedReply:
         self._lock = threading.Lock()
         self.handed = ""  # the text handed over so far (shown, or held in the buffer)
         self.broken = False
+        self.as_written = False  # finished as streamed (else replaced by ``whole``, or not at all)
         self._closed = False
         self._flushed = 0.0
 
@@ -120,6 +121,7 @@ class StreamedReply:
                 try:
                     self._stream.stop(blocks=to_dicts(footer), metadata=metadata)
                     self.metrics.streamed.labels("streamed").inc()
+                    self.as_written = True
                     return self.ts
                 except (SlackApiError, SlackRequestError, OSError) as exc:
                     self._broke("chat.stopStream", exc)

@@ -71,8 +71,8 @@ def answer_and_post(
     if stream is not None:
         footer = streamed_answer_footer(done.answer, deps.framework, exchange_id=done.exchange_id)
         ts = stream.finish(done.answer.text, messages[0], footer, metadata)
-        if ts is not None and len(messages) > 1:  # a long answer's further pages
-            deps.delivery.post(channel, messages[1:], thread_ts=reply_in)
+        if ts is not None and not stream.as_written and len(messages) > 1:
+            deps.delivery.post(channel, messages[1:], thread_ts=reply_in)  # further pages
     if ts is None:
         ts = deps.delivery.post(channel, messages, thread_ts=reply_in, metadata=metadata)
     if ts:
