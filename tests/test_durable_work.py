@@ -100,6 +100,22 @@ def test_received_work_is_new_then_duplicate_then_resumed_only_when_its_owner_is
     assert store.unfinished() == []
 
 
+def test_a_reply_being_streamed_is_kept_with_its_request_and_handed_to_who_takes_it_over(
+    database: Database,
+) -> None:
+    store = WorkStore(database)
+    lease = timedelta(minutes=15)
+    store.receive(
+        "EvS", kind="event:app_mention", body={}, owner="a", lease=lease, is_dead=set().__contains__
+    )
+    assert store.noted_reply("EvS") is None
+    store.note_reply("EvS", "1712.000100")
+    assert store.noted_reply("EvS") == "1712.000100"
+    taken = store.take_over("EvS", owner="b", lease=lease, is_dead={"a"}.__contains__)
+    assert taken is not None and taken.reply_ts == "1712.000100"
+    assert store.noted_reply("EvUnknown") is None
+
+
 def test_a_claim_without_work_is_done_when_written_and_pruning_counts_abandoned_work(
     database: Database,
 ) -> None:

@@ -201,3 +201,45 @@ def test_a_restart_finds_a_streamed_reply_by_its_metadata(assistant, database, f
         assert found == reply["ts"]
     finally:
         close_bot(bot)
+
+
+def test_a_reply_a_stopped_process_was_streaming_is_completed_not_posted_again(
+    assistant, database, fake_slack
+) -> None:
+    """The process dies while the model is writing: its stream's message is kept with the
+    request, and the process that takes the work over makes that message the whole answer."""
+    from bot.slack.durable import recover
+    from bot.storage.work_store import WorkStore
+    from tests.slack_fixtures import eventually
+
+    release = threading.Event()
+    stalling = StallingModel(reply=_json(LONG + " " + LONG, ["2.3"]), release=release)
+    first = _bot(assistant, stalling, database, fake_slack, timeout=30.0)
+    try:
+        r = first.requests
+        event = r.app_mention_event(f"<@{BOT_USER}> {QUESTION}", user="U1", channel="C1", ts="40.1")
+        first.send(r.event(event, event_id="EvStreaming"))
+        eventually(lambda: WorkStore(database).noted_reply("EvStreaming") is not None)
+        [partial] = _bot_messages(fake_slack, "C1")
+        assert partial["ts"] == WorkStore(database).noted_reply("EvStreaming")
+        assert first.deps.inbox is not None
+        first.deps.inbox.close()  # the process is gone (its model never finishes)
+
+        model, _ = _scripted()
+        model.messages = iter([_scripted_reply(LONG)])
+        second = _bot(assistant, model, database, fake_slack)
+        try:
+            assert second.deps.inbox is not None
+            assert recover(second.deps.inbox, second.deps.plans, second.deps.later) == 1
+            second.drain()
+            [reply] = _bot_messages(fake_slack, "C1")  # the same message, completed
+            assert reply["ts"] == partial["ts"]
+            assert LONG in json.dumps(reply["blocks"], ensure_ascii=False)
+            assert reply["metadata"]["event_type"] == REPLY_EVENT_TYPE
+            assert fake_slack.calls("chat.postMessage") == []
+            assert WorkStore(database).unfinished() == []
+        finally:
+            close_bot(second)
+    finally:
+        release.set()
+        close_bot(first)

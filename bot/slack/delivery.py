@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import logging
 import random
@@ -233,6 +234,29 @@ class Delivery:
                 raise
             self._count("views.open", "expired_trigger_id")
             return False
+
+    def complete_stream(
+        self, channel: str, ts: str, message: Message, metadata: dict | None
+    ) -> str | None:
+        """Make ``ts`` — a message a stopped process was streaming a reply into — the whole
+        ``message`` (with ``metadata``): its stream is stopped if Slack still has it open,
+        then it is updated. Its ts, or None when it cannot be (gone, or not ours): post."""
+        with contextlib.suppress(SlackApiError):  # already stopped, by Slack or by us
+            self.client.chat_stopStream(channel=channel, ts=ts)
+        try:
+            self.client.chat_update(
+                channel=channel,
+                ts=ts,
+                text=message.text,
+                blocks=to_dicts(message.blocks),
+                metadata=metadata,
+            )
+        except SlackApiError as exc:
+            self._count("chat.update", _error(exc))
+            log.info("the streamed reply %s could not be completed (%s)", ts, _error(exc))
+            return None
+        log.info("completed the reply a stopped process had been streaming (%s)", ts)
+        return ts
 
     def update(self, channel: str, ts: str, message: Message) -> None:
         try:

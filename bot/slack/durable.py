@@ -67,6 +67,8 @@ class Ticket:
     # A resumed ticket's work waits until then (epoch seconds): a post the dead process had
     # sent may still be on its way into the history until its client would have timed out.
     look_after: float = 0.0
+    # The message the dead process was streaming the reply into (a resumed ticket's), if any.
+    reply_ts: str | None = None
 
     @property
     def reply_metadata(self) -> dict[str, Any]:
@@ -153,7 +155,24 @@ class Inbox:
             now.timestamp(),
             resumed=resumed,
             look_after=now.timestamp() + self.settle if resumed else 0.0,
+            reply_ts=self._noted_reply(key) if resumed else None,
         )
+
+    def note_reply(self, ticket: Ticket, reply_ts: str) -> None:
+        """The reply to ``ticket`` is being streamed into ``reply_ts`` (kept so that a
+        restart completes that message; not kept, a restart posts the reply anew)."""
+        if not ticket.key:
+            return
+        try:
+            self.store.note_reply(ticket.key, reply_ts)
+        except Exception as exc:
+            log.warning("could not note the reply of %s (%s)", ticket.key, type(exc).__name__)
+
+    def _noted_reply(self, key: str) -> str | None:
+        try:
+            return self.store.noted_reply(key)
+        except Exception:  # the database was there a moment ago: a new post is the fallback
+            return None
 
     def finish(self, ticket: Ticket) -> None:
         if not ticket.key:
@@ -202,6 +221,7 @@ class Inbox:
                             item.received_at.timestamp(),
                             resumed=True,
                             look_after=self.clock().timestamp() + self.settle,
+                            reply_ts=item.reply_ts,
                         ),
                     )
                 )

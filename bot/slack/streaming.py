@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
@@ -62,7 +63,10 @@ class StreamedReply:
         user: str,
         team_id: str | None,
         buffer_size: int = STREAM_BUFFER,
+        on_started: Callable[[str], object] | None = None,
     ) -> None:
+        """``on_started``: told the message's ts once it exists (the request keeps it, so
+        that work taken over after a crash completes this message)."""
         # Slack needs the reader outside a DM; named in a DM too (it does no harm there, and
         # some workspaces ask for it with a bot token).
         recipients: dict[str, Any] = {"recipient_user_id": user}
@@ -79,6 +83,7 @@ class StreamedReply:
         self.as_written = False  # finished as streamed (else replaced by ``whole``, or not at all)
         self._closed = False
         self._flushed = 0.0
+        self._on_started = on_started
 
     @property
     def ts(self) -> str | None:
@@ -97,6 +102,7 @@ class StreamedReply:
             # The first piece starts the stream at once; then text is held until there is
             # enough of it, or it has waited long enough.
             flush = self.ts is None or now - self._flushed >= FLUSH_SECONDS
+            started = self.ts is not None
             try:
                 if flush:
                     self._stream.append(markdown_text=escape(piece), chunks=[])
@@ -105,6 +111,8 @@ class StreamedReply:
                     self._stream.append(markdown_text=escape(piece))
             except (SlackApiError, SlackRequestError, OSError) as exc:
                 self._broke("chat.appendStream" if self.ts else "chat.startStream", exc)
+            if not started and self.ts is not None and self._on_started is not None:
+                self._on_started(self.ts)
 
     def finish(
         self, answer_text: str, whole: Message, footer: list[Block], metadata: dict | None

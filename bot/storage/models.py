@@ -78,6 +78,9 @@ class SeenEvent(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer(), default=0, server_default="0")
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The message the reply is being streamed into, once it exists: work taken over after a
+    # crash completes that message instead of posting another.
+    reply_ts: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class Exchange(Base):

@@ -37,6 +37,7 @@ class WorkItem:
     owner: str
     received_at: datetime
     attempts: int
+    reply_ts: str | None = None  # a reply being streamed when its owner stopped
 
 
 def _item(row: SeenEvent) -> WorkItem:
@@ -51,6 +52,7 @@ def _item(row: SeenEvent) -> WorkItem:
         owner=row.owner or "",
         received_at=row.seen_at,
         attempts=row.attempts or 0,
+        reply_ts=row.reply_ts,
     )
 
 
@@ -135,6 +137,19 @@ class WorkStore:
             session.flush()
             session.refresh(row)
             return _item(row)
+
+    def note_reply(self, key: str, reply_ts: str) -> None:
+        """The reply to ``key`` is being streamed into the message ``reply_ts``."""
+        with self.database.session() as session:
+            session.execute(
+                update(SeenEvent).where(SeenEvent.event_id == key).values(reply_ts=reply_ts)
+            )
+
+    def noted_reply(self, key: str) -> str | None:
+        with self.database.session() as session:
+            return session.execute(
+                select(SeenEvent.reply_ts).where(SeenEvent.event_id == key)
+            ).scalar_one_or_none()
 
     def finish(self, key: str, *, now: datetime | None = None) -> None:
         with self.database.session() as session:

@@ -53,9 +53,10 @@ def answer_and_post(
         )
     ):
         return None
-    stream = _stream_for(deps, channel=channel, reply_in=reply_in, user=user, team_id=team_id)
-    if stream is not None and ticket is not None and ticket.look_since is not None:
-        stream = None  # work taken over after a crash: post whole, after looking
+    resumed = ticket is not None and ticket.look_since is not None
+    stream = None
+    if not resumed:  # work taken over after a crash is posted whole, after looking
+        stream = _stream_for(deps, channel, reply_in, user=user, team_id=team_id, ticket=ticket)
     with deps.metrics.timed("answer"):
         done = deps.questions.answer(
             text,
@@ -73,6 +74,11 @@ def answer_and_post(
         ts = stream.finish(done.answer.text, messages[0], footer, metadata)
         if ts is not None and not stream.as_written and len(messages) > 1:
             deps.delivery.post(channel, messages[1:], thread_ts=reply_in)  # further pages
+    if ts is None and ticket is not None and ticket.reply_ts:
+        # the dead process had begun streaming the reply: that message becomes the answer
+        ts = deps.delivery.complete_stream(channel, ticket.reply_ts, messages[0], metadata)
+        if ts is not None and len(messages) > 1:
+            deps.delivery.post(channel, messages[1:], thread_ts=reply_in)
     if ts is None:
         ts = deps.delivery.post(channel, messages, thread_ts=reply_in, metadata=metadata)
     if ts:
@@ -81,14 +87,22 @@ def answer_and_post(
 
 
 def _stream_for(
-    deps: SlackDeps, *, channel: str, reply_in: str | None, user: str, team_id: str | None
+    deps: SlackDeps,
+    channel: str,
+    reply_in: str | None,
+    *,
+    user: str,
+    team_id: str | None,
+    ticket: Ticket | None,
 ) -> StreamedReply | None:
     """A stream for a model-written answer in a thread (the assistant pane's included); None:
-    the answer is posted whole (no model, a top-level DM, streaming switched off)."""
+    the answer is posted whole (no model, a top-level DM, streaming switched off). The
+    request keeps the stream's message, so that a restart completes it."""
     if not reply_in or not deps.stream_answers or not deps.questions.streams:
         return None
     if not channel.startswith("D") and not team_id:
         return None  # outside a DM Slack needs the reader's team
+    inbox = deps.inbox
     return StreamedReply(
         deps.delivery.client,
         deps.metrics,
@@ -96,6 +110,9 @@ def _stream_for(
         thread_ts=reply_in,
         user=user,
         team_id=team_id,
+        on_started=(lambda ts: inbox.note_reply(ticket, ts))
+        if inbox is not None and ticket is not None and ticket.key
+        else None,
     )
 
 
