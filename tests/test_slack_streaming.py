@@ -38,6 +38,13 @@ def _bot(assistant, model, database, fake_slack, timeout: float = 5.0) -> SlackB
     return make_bot(_assistant(assistant, model, Recorder(), timeout=timeout), database, fake_slack)
 
 
+def _answering_bot(assistant, database, fake_slack) -> SlackBot:
+    """A bot whose model answers :data:`LONG`, citing 2.3, once."""
+    model, _ = _scripted()
+    model.messages = iter([_scripted_reply(LONG)])
+    return _bot(assistant, model, database, fake_slack)
+
+
 def _mention(bot: SlackBot, channel: str = "C1", ts: str = "20.000001") -> None:
     r = bot.requests
     event = r.app_mention_event(f"<@{BOT_USER}> {QUESTION}", user="U1", channel=channel, ts=ts)
@@ -52,9 +59,7 @@ def _bot_messages(fake_slack, channel: str) -> list[dict]:
 def test_a_model_answer_in_a_thread_is_streamed_then_closed_with_its_sources(
     assistant, database, fake_slack
 ) -> None:
-    model, _ = _scripted()
-    model.messages = iter([_scripted_reply(LONG)])
-    bot = _bot(assistant, model, database, fake_slack)
+    bot = _answering_bot(assistant, database, fake_slack)
     try:
         _mention(bot)
         [start] = fake_slack.calls("chat.startStream")
@@ -101,10 +106,8 @@ def test_a_model_answer_that_stalls_half_way_is_replaced_by_the_offline_one(
 
 
 def test_a_stream_slack_refuses_is_posted_whole(assistant, database, fake_slack) -> None:
-    model, _ = _scripted()
-    model.messages = iter([_scripted_reply(LONG)])
     fake_slack.fail_next("chat.startStream", error="not_allowed_token_type")
-    bot = _bot(assistant, model, database, fake_slack)
+    bot = _answering_bot(assistant, database, fake_slack)
     try:
         _mention(bot)
         [reply] = _bot_messages(fake_slack, "C1")
@@ -118,9 +121,7 @@ def test_a_stream_slack_refuses_is_posted_whole(assistant, database, fake_slack)
 
 
 def test_the_assistant_pane_streams_too(assistant, database, fake_slack) -> None:
-    model, _ = _scripted()
-    model.messages = iter([_scripted_reply(LONG)])
-    bot = _bot(assistant, model, database, fake_slack)
+    bot = _answering_bot(assistant, database, fake_slack)
     try:
         r = bot.requests
         event = r.message_im_event(QUESTION, user="U1", channel="D1", ts="31.1", thread_ts="30.1")
@@ -135,9 +136,7 @@ def test_the_assistant_pane_streams_too(assistant, database, fake_slack) -> None
 
 
 def test_streaming_switched_off_posts_answers_whole(assistant, database, fake_slack) -> None:
-    model, _ = _scripted()
-    model.messages = iter([_scripted_reply(LONG)])
-    bot = _bot(assistant, model, database, fake_slack)
+    bot = _answering_bot(assistant, database, fake_slack)
     bot.deps.stream_answers = False
     try:
         _mention(bot)
@@ -167,11 +166,9 @@ def _scripted_reply(text: str):
 def test_a_stream_broken_half_way_is_completed_in_the_same_message(
     assistant, database, fake_slack
 ) -> None:
-    model, _ = _scripted()
-    model.messages = iter([_scripted_reply(LONG)])
     # Slack ended the stream early (it does after a while): the rest cannot be appended
     fake_slack.fail_next("chat.appendStream", error="message_not_in_streaming_state")
-    bot = _bot(assistant, model, database, fake_slack)
+    bot = _answering_bot(assistant, database, fake_slack)
     try:
         _mention(bot)
         [reply] = _bot_messages(fake_slack, "C1")
@@ -187,9 +184,7 @@ def test_a_stream_broken_half_way_is_completed_in_the_same_message(
 def test_a_restart_finds_a_streamed_reply_by_its_metadata(assistant, database, fake_slack) -> None:
     """The reply names its request in metadata given at chat.stopStream: work taken over after
     a crash finds it and does not answer twice."""
-    model, _ = _scripted()
-    model.messages = iter([_scripted_reply(LONG)])
-    bot = _bot(assistant, model, database, fake_slack)
+    bot = _answering_bot(assistant, database, fake_slack)
     try:
         _mention(bot)
         [reply] = _bot_messages(fake_slack, "C1")
@@ -225,9 +220,7 @@ def test_a_reply_a_stopped_process_was_streaming_is_completed_not_posted_again(
         assert first.deps.inbox is not None
         first.deps.inbox.close()  # the process is gone (its model never finishes)
 
-        model, _ = _scripted()
-        model.messages = iter([_scripted_reply(LONG)])
-        second = _bot(assistant, model, database, fake_slack)
+        second = _answering_bot(assistant, database, fake_slack)
         try:
             assert second.deps.inbox is not None
             assert recover(second.deps.inbox, second.deps.plans, second.deps.later) == 1
