@@ -54,3 +54,13 @@ def pieces(text: str) -> list[str]:
         out.append(text[at : at + size])
         at += size
     return out
+
+
+def streamed(model: Any, prompt: str) -> tuple[list[str], dict[str, Any] | None]:
+    """What a chat model streams for ``prompt``: its non-empty text pieces, and the usage of
+    the whole reply (the chunks added up)."""
+    chunks = list(model.stream(prompt))
+    total = chunks[0]
+    for chunk in chunks[1:]:
+        total += chunk
+    return [str(c.content) for c in chunks if c.content], total.usage_metadata

@@ -16,7 +16,7 @@ pytest.importorskip("langchain_openai", reason="the openai extra is part of the 
 from bot.model import chat_model, check
 from bot.services import Services
 from bot.settings import Settings
-from tests.model_replies import LATE
+from tests.model_replies import LATE, streamed
 from tests.openai_server import FakeOpenAI
 
 QUESTION = "Which objective is about training police officers?"
@@ -110,13 +110,8 @@ def test_a_streamed_answer_from_the_wire(server, monkeypatch) -> None:
     server.mode = ("ok", GOOD)
     model = _model(server, monkeypatch)
     # bot.model asks for streamed usage (ChatOpenAI does so by default only without a base URL)
-    chunks = list(model.stream("Which objective?"))
-    texts = [str(c.content) for c in chunks if c.content]
+    texts, usage = streamed(model, "Which objective?")
     assert len(texts) >= 4 and "".join(texts) == GOOD
-    total = chunks[0]
-    for chunk in chunks[1:]:
-        total += chunk
-    usage = total.usage_metadata
     assert usage is not None and usage["input_tokens"] == 321 and usage["output_tokens"] == 12
     [request] = server.requests
     assert request["stream"] is True and request["stream_options"] == {"include_usage": True}

@@ -18,6 +18,7 @@ from langchain_ollama import ChatOllama
 from bot.model import chat_model, check
 from bot.services import Services
 from bot.settings import Settings
+from tests.model_replies import streamed
 from tests.ollama_server import OUTPUT_TOKENS, PROMPT_TOKENS, FakeOllama
 
 QUESTION = "Which objective is about training police officers?"
@@ -64,13 +65,8 @@ def test_an_answer_from_the_wire(assistant, server) -> None:
 
 def test_a_streamed_reply_comes_in_pieces_with_its_usage(server) -> None:
     server.mode = ("ok", GOOD)
-    chunks = list(chat_model(_settings(server)).stream("Which objective?"))
-    texts = [str(c.content) for c in chunks if c.content]
+    texts, usage = streamed(chat_model(_settings(server)), "Which objective?")
     assert len(texts) >= 4 and "".join(texts) == GOOD
-    total = chunks[0]
-    for chunk in chunks[1:]:
-        total += chunk
-    usage = total.usage_metadata
     assert usage is not None
     assert (usage["input_tokens"], usage["output_tokens"]) == (PROMPT_TOKENS, OUTPUT_TOKENS)
 
