@@ -38,7 +38,7 @@ class AlignmentService:
         self.store = store
         self.framework = assistant.framework
         self.framework_hash = self.framework.content_hash()
-        self.goal_of = {o.id: g.id for g, o in self.framework.objectives()}
+        self.goal_of = {o.id: g.citation_id for g, o in self.framework.objectives()}
         self._memory: ExampleMemory | None = None
         self._loaded_at = 0.0
         self._lock = threading.Lock()
@@ -110,6 +110,8 @@ class AlignmentService:
                         score=float(s.get("score", 0)),
                         confidence=s.get("confidence", "low"),
                         why=str(s.get("why", "")),
+                        evidence=str(s.get("evidence") or ""),
+                        note=s.get("note") or None,
                     )
                 )
         return Alignment(tags=tags[:MAX_TAGS], no_fit=not tags)

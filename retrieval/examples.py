@@ -115,8 +115,8 @@ def vote(
 
     Each id's vote is the similarity-weighted share of neighbours that carry it; its engine
     score is its tag score (0 when the engine did not tag it). The blend weighs the vote by how
-    close the nearest example is. ``goal_of`` maps objective ids to goal ids (unknown ids, e.g.
-    from an older framework, are ignored)."""
+    close the nearest example is. ``goal_of`` maps objective ids to their goals' citation ids
+    ("G1"); unknown ids, e.g. from an older framework, are ignored."""
     if not neighbours:
         return alignment
     w = _weight(neighbours[0].similarity)
@@ -147,6 +147,8 @@ def vote(
                 score=round(min(score, 1.0), 4),
                 confidence=confidence_of(score),
                 why=why,
+                evidence=tag.evidence if tag else "",
+                note=tag.note if tag else None,
             )
         )
     blended.sort(key=lambda t: -t.score)

@@ -277,3 +277,12 @@ def test_a_failure_after_the_ack_is_told_to_the_user(slack_bot, monkeypatch):
     assert ack.status == 200
     (reply,) = slack_bot.responses(url)
     assert "couldn't align" in reply["text"] and "ref" in reply["text"]
+
+
+def test_a_stored_alignment_is_rebuilt_as_it_was_suggested(slack_bot):
+    """What Share and the decided message are built from: the stored run, with each tag's
+    why, evidence and note as the engine gave them."""
+    run = slack_bot.deps.alignments.align(PROPOSAL, user_id="U1", channel_id="C1")
+    record = slack_bot.deps.alignments.find(run.alignment_id)
+    rebuilt = slack_bot.deps.alignments.stored(record)
+    assert run.alignment.tags and rebuilt.tags == run.alignment.tags
