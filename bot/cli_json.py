@@ -104,7 +104,10 @@ def align_json(pid: Any, alignment) -> dict[str, Any]:
     return {
         "id": pid,
         "tags": [
-            t.model_dump(include={"id", "goal", "score", "confidence", "why", "evidence"})
+            t.model_dump(
+                include={"id", "goal", "score", "confidence", "why", "evidence", "note"},
+                exclude_none=True,
+            )
             for t in alignment.tags
         ],
         "no_fit": alignment.no_fit,

@@ -19,9 +19,19 @@ from typing import Literal, Protocol
 import numpy as np
 from pydantic import BaseModel, Field
 
+from .evidence import matched_note
 from .lexical import LexicalHit
 from .search import FrameworkSearcher, ScoredElement
-from .text import clean_text, first_words, has_letters, shorten, split_passages, split_sentences
+from .text import (
+    clean_text,
+    first_words,
+    has_letters,
+    shorten,
+    split_passages,
+    split_sentences,
+    stem,
+    words,
+)
 
 MAX_WORDS = 20_000
 MAX_TAGS = 5  # the JSON contract's ceiling
@@ -33,6 +43,7 @@ MAX_CLOSE_TAGS = 3  # (≤ MAX_TAGS) tags shown at most
 SUPPORT_BONUS = 0.04  # per extra passage that supports an objective, capped at 2
 HIGH, MEDIUM = 0.9, 0.6  # "high": at least 9 in 10 such tags are right; "medium": 6 in 10
 EVIDENCE_CHARS = 280  # a quoted sentence is cut (at a word, with "…") past this
+NOTE_CLAUSE_CHARS = 100  # a scope-note clause in a why is cut past this
 Confidence = Literal["high", "medium", "low"]
 
 
@@ -47,6 +58,9 @@ class Tag(BaseModel):
     confidence: Confidence
     why: str
     evidence: str = Field(default="", description="The proposal's sentence that supports it.")
+    note: str | None = Field(
+        default=None, description="Which scope note or keywords matched, when they did."
+    )
 
 
 class Alignment(BaseModel):
@@ -69,34 +83,54 @@ def confidence_of(probability: float) -> Confidence:
 _CLAUSE_SPLIT = re.compile(r",|;|\(|\)|\band\b|\bthrough\b|\bto\b(?=\s+\w+\s)|\bfor\b|\bthat\b")
 
 
-def _clause_with(text: str, word: str) -> str:
-    """The clause of ``text`` that contains ``word`` (for readable explanations)."""
+def _clause_with(text: str, word: str) -> str | None:
+    """The clause of ``text`` with a word of the same stem as ``word`` (for readable
+    explanations), or None when it has none."""
+    target = stem(word.lower())
     clauses = [c.strip() for c in _CLAUSE_SPLIT.split(text) if c and len(c.strip()) > 2]
     for clause in clauses:
-        if word.lower() in clause.lower():
+        if target in {stem(w) for w in words(clause)}:
             return clause
-    return word
+    return None
 
 
 def _phrase_around(text: str, word: str, span: int = 3) -> str:
     ws = text.split()
-    low = [re.sub(r"\W", "", w.lower()) for w in ws]
-    target = re.sub(r"\W", "", word.lower())
-    for i, w in enumerate(low):
-        if w == target:
+    target = word.lower()
+    for i, w in enumerate(ws):
+        if target in words(w):
             return " ".join(ws[max(0, i - span) : i + span + 1]).strip(".,;:")
     return word
 
 
-def explain(passage: str, scored: ScoredElement) -> str:
-    """One line: the proposal phrase that matched and the objective phrase it matched."""
+def _theirs(scored: ScoredElement, word: str, note: str | None) -> str:
+    """Where the objective's side of a match is: a clause of its own text, else one of its
+    keywords or its scope note, said as such (the notes are not the framework's words)."""
+    own = _clause_with(scored.element.text, word)
+    if own is not None:
+        return f"“{own}”"
+    target = stem(word.lower())
+    for keyword in scored.element.keywords:
+        if target in {stem(w) for w in words(keyword)}:
+            return f"its keyword “{keyword}”"
+    for sentence in split_sentences(note or ""):
+        clause = _clause_with(sentence, word)
+        if clause is not None:
+            return f"its scope note: “{shorten(clause, NOTE_CLAUSE_CHARS)}”"
+    return f"“{word}”"
+
+
+def explain(passage: str, scored: ScoredElement, note: str | None = None) -> str:
+    """One line: the proposal phrase that matched and the objective phrase it matched
+    (``note``: the objective's scope note as search reads it)."""
     parts: list[str] = []
+    seen: set[str] = set()
     for m in (m for m in scored.matches if m.weight > 0):
-        ours = _phrase_around(passage, m.query_word)
-        theirs = _clause_with(scored.element.text, m.element_word)
-        part = f"“{ours}” ↔ “{theirs}”"
-        if part not in parts:
-            parts.append(part)
+        theirs = _theirs(scored, m.element_word, note)
+        if theirs in seen:
+            continue
+        seen.add(theirs)
+        parts.append(f"“{_phrase_around(passage, m.query_word)}” ↔ {theirs}")
         if len(parts) == 2:
             break
     if parts:
@@ -307,13 +341,16 @@ class Aligner:
         )
 
     def _tag(self, c: Candidate, probability: float) -> Tag:
+        el = c.scored.element
+        note = self.searcher.note_of(c.id)
         return Tag(
             id=c.id,
             goal=c.scored.element.goal_id,
             score=round(probability, 4),
             confidence=confidence_of(probability),
-            why=explain(c.passage, c.scored),
+            why=explain(c.passage, c.scored, note),
             evidence=self.evidence(c.passage, c.id),
+            note=matched_note(c.id, el.text, note, el.keywords, c.scored.matches),
         )
 
     def evidence(self, passage: str, objective_id: str) -> str:

@@ -192,6 +192,10 @@ class FrameworkSearcher:
         cols = np.arange(best.shape[1])
         return best[row, cols], best_view[row, cols]
 
+    def note_of(self, element_id: str) -> str | None:
+        """The element's scope note as search reads it (without pointers to other elements)."""
+        return self._notes.get(element_id)
+
     def read(self, text: str) -> str:
         """The text as it is scored: without the organisation's names (no evidence)."""
         return self.names.remove_from(text)
@@ -247,7 +251,7 @@ class FrameworkSearcher:
                 "top": 1.0 if j == 0 else 0.0,
             }
             note = matched_note(
-                s.id, s.element.text, self._notes.get(s.id), s.element.keywords, s.matches
+                s.id, s.element.text, self.note_of(s.id), s.element.keywords, s.matches
             )
             out.append((replace(s, explanation=ex, note=note), features))
         return out

@@ -187,3 +187,60 @@ def test_text_without_words_is_an_input_error(
     with pytest.raises(AlignInputError) as info:
         assistant.align(text)
     assert str(info.value).strip()
+
+
+# ---- the why says when a scope note or keyword matched ------------------------------------------
+
+# Each names tools that are in an objective's keywords or scope note, not in its own text.
+THROUGH_NOTES = [
+    "Connect two more national bureaus to the I-24/7 network and extend it to border posts.",
+    "Lend livescan devices so that fingerprint submissions to AFIS are no longer rejected.",
+    "Pilot a cryptocurrency tracing tool with investigators before offering it more widely.",
+]
+
+
+@pytest.mark.parametrize("proposal", THROUGH_NOTES)
+def test_the_why_never_passes_a_note_off_as_the_framework(
+    assistant: FrameworkAssistant, proposal: str
+) -> None:
+    """The objective's side of every match is a clause of its own text, or is said to be one
+    of its keywords or its scope note (and then it is really there)."""
+    al = assistant.align(proposal)
+    fw = assistant.framework
+    for tag in [*al.tags, *al.nearest]:
+        objective = fw.objective(tag.id)
+        assert objective is not None
+        for part in tag.why.split("; "):
+            if " ↔ " not in part:
+                continue  # "… is close in meaning to …"
+            theirs = part.split(" ↔ ", 1)[1]
+            if theirs.startswith("its keyword “"):
+                assert theirs[len("its keyword “") : -1] in objective.keywords, tag.why
+            elif theirs.startswith("its scope note: “"):
+                clause = theirs[len("its scope note: “") : -1].rstrip("…")
+                assert clause in (objective.scope or ""), tag.why
+            else:
+                assert theirs[1:-1].lower() in objective.text.lower(), tag.why
+
+
+def test_a_tag_found_through_a_note_says_which(assistant: FrameworkAssistant) -> None:
+    """Extending I-24/7 beyond the bureaus is in 1.3's keywords and scope, not in its text: the
+    tag's why and its note say that it was the note that matched."""
+    al = assistant.align(THROUGH_NOTES[0])
+    tag = al.tags[0]
+    assert tag.id == "1.3"
+    assert "I-24/7" not in (assistant.framework.objective("1.3").text or "")
+    assert tag.note is not None and tag.note.startswith("matched the ")
+    assert "I-24/7" in tag.note
+    assert "its keyword “" in tag.why or "its scope note: “" in tag.why
+
+
+def test_without_notes_a_tag_has_no_note(assistant: FrameworkAssistant) -> None:
+    from retrieval.search import FrameworkSearcher
+
+    bare = FrameworkAssistant(
+        FrameworkSearcher(assistant.framework.without_notes(), assistant.searcher.embedder)
+    )
+    for tag in bare.align(THROUGH_NOTES[1]).tags:
+        assert tag.note is None
+        assert "its keyword" not in tag.why and "its scope note" not in tag.why

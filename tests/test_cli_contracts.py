@@ -64,7 +64,9 @@ def check_align_object(obj: dict[str, Any], *, error: bool = False) -> None:
     assert isinstance(obj["tags"], list) and len(obj["tags"]) <= 5
     assert obj["no_fit"] == (not obj["tags"])
     for t in obj["tags"]:
-        assert set(t) == TAG_KEYS
+        assert set(t) - {"note"} == TAG_KEYS  # "note": only when a scope note matched
+        if "note" in t:
+            assert t["note"].startswith("matched the ") and f" of {t['id']}: " in t["note"]
         assert t["id"] in INTERPOL_OBJECTIVES
         assert t["goal"] == INTERPOL.goal_of(t["id"]).citation_id
         assert 0.0 <= t["score"] <= 1.0
