@@ -148,8 +148,8 @@ def rss_child(kind: str, data_dir: str) -> None:
     aligns.append(proposal(rng, 20_000))
     if kind == "fwbot":
         os.environ["FWBOT_DATA_DIR"] = data_dir
-        from bot.services import Services
-        from bot.settings import Settings
+        from bot.wiring.composition import Services
+        from bot.wiring.settings import Settings
 
         assistant = Services(Settings()).assistant
         ask: Callable[[str], object] = assistant.ask

@@ -33,8 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.services import Services  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from bot.wiring.composition import Services  # noqa: E402
+from bot.wiring.settings import Settings  # noqa: E402
 
 QUESTIONS = [
     "Which objective is about training police officers?",

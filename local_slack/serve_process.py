@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
-READY = re.compile(r"fwbot serving on port (\d+)")  # printed by bot/serve.py
+READY = re.compile(r"fwbot serving on port (\d+)")  # printed by bot/cli/serve.py
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -16,7 +16,7 @@ from .signed import SlackRequests, to_bolt_request
 from .web_api import FakeSlackAPI
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.wiring.composition import Services
 
 TOKEN = "xoxb-local-console"
 USER, CHANNEL, DM = "ULOCAL", "CLOCAL", "DLOCAL"
@@ -59,8 +59,8 @@ class LocalSlack:
     """One local user talking to the bot: ``ask`` is a DM, ``align`` is ``/align``."""
 
     def __init__(self, services: Services) -> None:
-        from bot.services import Services
-        from bot.settings import Settings
+        from bot.wiring.composition import Services
+        from bot.wiring.settings import Settings
 
         secret = secrets.token_hex(16)
         self.api = FakeSlackAPI(tokens=(TOKEN,)).start()

@@ -164,7 +164,7 @@ class _Prepared:
 
 
 class Reviewer(Protocol):
-    """Reviews the engine's candidates for a proposal (a chat model: retrieval.llm_align)."""
+    """Reviews the engine's candidates for a proposal (a chat model: retrieval.llm.review)."""
 
     def review(
         self,

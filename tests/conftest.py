@@ -229,7 +229,7 @@ def run_fwbot_here(
     import io
     import traceback
 
-    from bot.cli import main
+    from bot.cli.main import main
 
     out, err = io.BytesIO(), io.BytesIO()
     stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)

@@ -33,9 +33,9 @@ import pytest
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
-from bot.alignments import AlignmentService
 from bot.progress.service import Admins, ProgressService
-from bot.questions import QuestionService
+from bot.services.alignments import AlignmentService
+from bot.services.questions import QuestionService
 from bot.slack.app import build_app
 from bot.slack.delivery import Delivery, retry_handlers
 from bot.slack.deps import SlackDeps

@@ -295,13 +295,13 @@ def test_retriever_respects_k_and_looks_up_ids(assistant: FrameworkAssistant) ->
 
 
 def test_answer_prompt_renders(assistant: FrameworkAssistant) -> None:
-    from prompts import prompt_text
-    from retrieval.llm_composer import FORMAT_INSTRUCTIONS, answer_prompt, prompt_version
+    from retrieval.llm.composer import FORMAT_INSTRUCTIONS
+    from retrieval.llm.prompts import chat_prompt, prompt_text, prompt_version
 
     fw = assistant.framework
     text = prompt_text("answer")
     assert prompt_version(text) == "2"
-    template = answer_prompt(text)
+    template = chat_prompt(text)
     elements = "\n".join(f"{e.id}: {e.text}" for e in fw.elements()[:4])
     system, human = template.format_messages(
         question="Which objective is about training?",

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.console import run_console
-from bot.services import Services
-from bot.settings import Settings
+from bot.cli.console import run_console
+from bot.wiring.composition import Services
+from bot.wiring.settings import Settings
 
 TAG_LINE = re.compile(r"^\d+\.\d+\s+\[(high|medium|low), [01]\.\d\d\]\s+\S", re.MULTILINE)
 
@@ -184,9 +184,9 @@ def test_console_slack_runs_progress_commands(tmp_path, monkeypatch) -> None:
     """`/progress` in `fwbot console --slack` reaches the Slack app's own handler."""
     import io
 
-    from bot.console import run_console
-    from bot.services import Services
-    from bot.settings import Settings
+    from bot.cli.console import run_console
+    from bot.wiring.composition import Services
+    from bot.wiring.settings import Settings
 
     monkeypatch.setenv("FWBOT_DATA_DIR", str(tmp_path))
     for var in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DATABASE_URL"):

@@ -1,5 +1,6 @@
-"""Proposals as documents (bot/documents.py): PDF, DOCX, Markdown and text, every refusal with
-its one-line reason, and `fwbot align --file` on them (subprocesses, like the CLI contract)."""
+"""Proposals as documents (bot/services/documents.py): PDF, DOCX, Markdown and text, every
+refusal with its one-line reason, and `fwbot align --file` on them (subprocesses, like the CLI
+contract)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import pytest
 from conftest import run_fwbot
 from document_samples import TRAINING, blank_pdf, encrypted_pdf, make_docx, make_pdf
 
-from bot import documents
-from bot.documents import (
+from bot.services import documents
+from bot.services.documents import (
     MAX_BYTES,
     DocumentError,
     declared_kind,

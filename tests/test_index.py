@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from conftest import run_fwbot
 
-from bot.services import Services
-from bot.settings import Settings
+from bot.wiring.composition import Services
+from bot.wiring.settings import Settings
 from framework_data.loader import load_framework
 from framework_data.schema import Framework
 from retrieval.embeddings import MiniLMEmbedder

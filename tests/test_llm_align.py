@@ -11,10 +11,9 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from prompts import prompt_text
 from retrieval.assistant import FrameworkAssistant
-from retrieval.llm_align import ModelReviewer
-from retrieval.llm_composer import answer_prompt
+from retrieval.llm.prompts import chat_prompt, prompt_text
+from retrieval.llm.review import ModelReviewer
 
 PROPOSAL = (
     "Run a two-week course that trains border police officers to search the stolen "
@@ -37,7 +36,7 @@ def _with_reviewer(base: FrameworkAssistant, *replies: AIMessage):
 
     reviewer = ModelReviewer(
         Spy(messages=iter(replies)),
-        answer_prompt(prompt_text("align")),
+        chat_prompt(prompt_text("align")),
         timeout=5.0,
         framework_title=base.framework.title,
         on_fallback=fallbacks.append,
@@ -105,7 +104,7 @@ def test_a_malformed_review_gives_the_engine_s_alignment(assistant, reply) -> No
 
 
 def test_reviews_count_against_the_user_s_model_budget(assistant) -> None:
-    from retrieval.llm_limits import CallBudget, current_user
+    from retrieval.llm.limits import CallBudget, current_user
 
     llm, seen, fallbacks = _with_reviewer(assistant, _review(), _review())
     llm.aligner.reviewer.budget = CallBudget(per_user=1, in_all=0)  # type: ignore[union-attr]
@@ -131,7 +130,7 @@ def test_close_proposals_staff_tagged_are_shown_to_the_model(assistant) -> None:
 
 def test_the_slack_service_passes_its_labelled_examples(assistant, tmp_path) -> None:
     """AlignmentService finds the close decided proposals and hands them to the reviewer."""
-    from bot.alignments import AlignmentService
+    from bot.services.alignments import AlignmentService
     from bot.storage.db import Database
     from bot.storage.store import Store
 

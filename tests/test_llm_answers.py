@@ -14,9 +14,9 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from prompts import prompt_text
 from retrieval.assistant import FrameworkAssistant
-from retrieval.llm_composer import LLMComposer, Usage, answer_prompt
+from retrieval.llm.composer import LLMComposer, Usage
+from retrieval.llm.prompts import chat_prompt, prompt_text
 
 QUESTION = "Which objective is about training police officers?"
 
@@ -87,7 +87,7 @@ def _assistant(
 ) -> FrameworkAssistant:
     composer = LLMComposer(
         model,
-        answer_prompt(prompt_text("answer")),
+        chat_prompt(prompt_text("answer")),
         timeout=timeout,
         provider="fake",
         model_name="scripted",
@@ -236,12 +236,12 @@ def _with_rewriter(
     rewriter_model: BaseChatModel,
     recorder: Recorder,
 ) -> FrameworkAssistant:
-    from retrieval.llm_rewrite import ModelRewriter
+    from retrieval.llm.rewrite import ModelRewriter
 
     llm = _assistant(base, composer_model, recorder)
     llm.rewriter = ModelRewriter(
         rewriter_model,
-        answer_prompt(prompt_text("rewrite")),
+        chat_prompt(prompt_text("rewrite")),
         timeout=5.0,
         framework_title=base.framework.title,
         on_fallback=recorder.fallbacks.append,
@@ -311,7 +311,7 @@ def test_fallbacks_are_not_cached(assistant, recorder) -> None:
 
 
 def test_model_calls_are_limited_per_user_and_in_all(assistant, recorder) -> None:
-    from retrieval.llm_limits import CallBudget, current_user
+    from retrieval.llm.limits import CallBudget, current_user
 
     questions = [
         QUESTION,
@@ -348,10 +348,10 @@ def test_model_calls_are_limited_per_user_and_in_all(assistant, recorder) -> Non
 def test_the_slack_service_names_the_user_whose_budget_a_call_counts_against(
     assistant, recorder, tmp_path
 ) -> None:
-    from bot.questions import QuestionService
+    from bot.services.questions import QuestionService
     from bot.storage.db import Database
     from bot.storage.store import Store
-    from retrieval.llm_limits import CallBudget
+    from retrieval.llm.limits import CallBudget
 
     second = "Which objective covers cybercrime?"
     top = assistant.ask(second).citations[0].id

@@ -15,11 +15,11 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from bot.model import chat_model, check
-from bot.services import Services
-from bot.settings import Settings, UnusableSetting
+from bot.wiring.chat_model import chat_model, check
+from bot.wiring.composition import Services
+from bot.wiring.settings import Settings, UnusableSetting
 from retrieval.answer import OfflineComposer
-from retrieval.llm_composer import LLMComposer
+from retrieval.llm.composer import LLMComposer
 from tests.conftest import run_fwbot_here
 
 QUESTION = "Which objective is about training police officers?"

@@ -15,7 +15,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from retrieval.llm_stream import read_partial, releasable
+from retrieval.llm.stream import read_partial, releasable
 from tests.test_llm_answers import Recorder as AnswersRecorder
 from tests.test_llm_answers import _assistant
 

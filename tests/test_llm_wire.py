@@ -13,9 +13,9 @@ from langchain_core.language_models.chat_models import BaseChatModel
 
 pytest.importorskip("langchain_openai", reason="the openai extra is part of the dev install")
 
-from bot.model import chat_model, check
-from bot.services import Services
-from bot.settings import Settings
+from bot.wiring.chat_model import chat_model, check
+from bot.wiring.composition import Services
+from bot.wiring.settings import Settings
 from tests.model_replies import LATE, streamed
 from tests.openai_server import FakeOpenAI
 
@@ -109,7 +109,8 @@ def _model(server: FakeOpenAI, monkeypatch, timeout: float = 5.0) -> BaseChatMod
 def test_a_streamed_answer_from_the_wire(server, monkeypatch) -> None:
     server.mode = ("ok", GOOD)
     model = _model(server, monkeypatch)
-    # bot.model asks for streamed usage (ChatOpenAI does so by default only without a base URL)
+    # bot.wiring.chat_model asks for streamed usage (ChatOpenAI does so by default only without
+    # a base URL)
     texts, usage = streamed(model, "Which objective?")
     assert len(texts) >= 4 and "".join(texts) == GOOD
     assert usage is not None and usage["input_tokens"] == 321 and usage["output_tokens"] == 12

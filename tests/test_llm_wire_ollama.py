@@ -15,9 +15,9 @@ pytest.importorskip("langchain_ollama", reason="the ollama extra is part of the 
 
 from langchain_ollama import ChatOllama
 
-from bot.model import chat_model, check
-from bot.services import Services
-from bot.settings import Settings
+from bot.wiring.chat_model import chat_model, check
+from bot.wiring.composition import Services
+from bot.wiring.settings import Settings
 from tests.model_replies import streamed
 from tests.ollama_server import OUTPUT_TOKENS, PROMPT_TOKENS, FakeOllama
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.progress.time_zones import refresh_time_zones
-from bot.services import Services
-from bot.settings import Settings
 from bot.storage.progress_store import ProgressStore
+from bot.wiring.composition import Services
+from bot.wiring.settings import Settings
 
 NOW = datetime(2026, 11, 30, 9, tzinfo=UTC)
 

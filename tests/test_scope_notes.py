@@ -7,7 +7,7 @@ import json
 
 from conftest import run_fwbot
 
-from bot.render import render_answer
+from bot.cli.render import render_answer
 from bot.slack.blocks import answer_messages
 from framework_data.loader import load_framework
 from framework_data.notes import overlapping_notes

@@ -8,7 +8,7 @@ import json
 from conftest import run_fwbot
 from slack_sdk.models.blocks import ContextBlock, SectionBlock
 
-from bot.render import render_alignment
+from bot.cli.render import render_alignment
 from bot.slack.blocks import alignment_message, answer_messages
 from framework_data.loader import load_framework
 from retrieval.align import Alignment, Tag

@@ -200,7 +200,7 @@ def test_a_correction_to_no_objective_suppresses_the_tags_of_a_paraphrase(slack_
 
 
 def test_examples_are_shared_through_the_database(slack_bot, assistant):
-    from bot.alignments import AlignmentService
+    from bot.services.alignments import AlignmentService
 
     _align(slack_bot, PROPOSAL)
     (record,) = slack_bot.store.recent_alignments("U1")

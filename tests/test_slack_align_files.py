@@ -1,6 +1,6 @@
 """The "Align this message" shortcut on a message with documents: the real bolt app downloads
-each file from the fake Slack with the bot token, reads it (bot/documents.py) and aligns the
-message's text with the documents' text; unreadable files are named with their reason."""
+each file from the fake Slack with the bot token, reads it (bot/services/documents.py) and aligns
+the message's text with the documents' text; unreadable files are named with their reason."""
 
 from __future__ import annotations
 
@@ -13,14 +13,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from document_samples import TRAINING, blank_pdf, make_docx, make_pdf
 
-from bot.documents import MAX_BYTES, read_document
-from bot.proposal_files import (
-    FetchError,
+from bot.services.documents import MAX_BYTES, read_document
+from bot.services.proposal_files import (
     FilesRead,
     read_message_files,
-    slack_fetcher,
 )
 from bot.slack.ids import SHORTCUT_ALIGN_MESSAGE
+from bot.slack_api.files import FetchError, TooLarge, file_fetcher
 from local_slack.files import SIGN_IN_PAGE
 from tests.slack_fixtures import BOT_TOKEN
 
@@ -256,7 +255,7 @@ def test_the_token_goes_only_to_slack_and_never_along_a_redirect(fake_slack) -> 
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         root = f"http://127.0.0.1:{server.server_address[1]}"
-        fetch = slack_fetcher("xoxb-secret", api_url=f"{root}/api/")
+        fetch = file_fetcher("xoxb-secret", api_url=f"{root}/api/", max_bytes=MAX_BYTES)
         assert fetch(f"{root}/first") == b"bytes"
         assert seen == [("/first", "Bearer xoxb-secret"), ("/second", None)]
     finally:
@@ -273,12 +272,12 @@ def test_the_token_goes_only_to_slack_and_never_along_a_redirect(fake_slack) -> 
 
 def test_a_download_bigger_than_slack_said_is_refused(fake_slack) -> None:
     shared = fake_slack.add_file("big.txt", b"word " * 400, size=10)  # its size lies
-    fetch = slack_fetcher(BOT_TOKEN, api_url=fake_slack.base_url, max_bytes=1000)
-    with pytest.raises(FetchError) as caught:
+    fetch = file_fetcher(BOT_TOKEN, api_url=fake_slack.base_url, max_bytes=1000)
+    with pytest.raises(TooLarge) as caught:
         fetch(shared["url_private"])
-    assert caught.value.reason == (
-        "is 2 KB, over the 1 KB limit: attach a smaller file or paste the text"
-    )
+    assert (caught.value.size, caught.value.limit) == (2000, 1000)
+    problem = read_message_files([shared], fetch=fetch).problems[0]
+    assert problem.reason == "is 2 KB, over the 1 KB limit: attach a smaller file or paste the text"
 
 
 def test_read_message_files_takes_any_fetch() -> None:

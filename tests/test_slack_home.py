@@ -9,9 +9,9 @@ from typing import ClassVar
 
 import pytest
 
-from bot.settings import MissingSetting, Settings
 from bot.slack.incoming import mentions, plain_text
 from bot.storage.work_store import WorkStore
+from bot.wiring.settings import MissingSetting, Settings
 from local_slack.limits import MAX_VIEW_BLOCKS
 from tests.db_fixtures import claim_only
 from tests.slack_fixtures import close_bot, make_bot

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.feedback import eval_lines
+from bot.cli.feedback import eval_lines
 from bot.slack.ids import ACTION_FEEDBACK_HELPFUL, ACTION_FEEDBACK_NOT_HELPFUL
 from tests.slack_fixtures import eventually
 

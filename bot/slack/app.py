@@ -1,4 +1,5 @@
-"""The bolt app: settings-free; :mod:`bot.services` builds it with a client and a secret."""
+"""The bolt app, settings-free: :mod:`bot.wiring.composition` builds it with a client and a
+secret."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""What the Slack listeners need, wired once by the composition root (:mod:`bot.services`)."""
+"""What the Slack listeners need, wired once by the composition root
+(:mod:`bot.wiring.composition`)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from framework_data.schema import Framework
 
-from ..alignments import AlignmentService
 from ..progress.service import ProgressService
-from ..questions import QuestionService
+from ..services.alignments import AlignmentService
+from ..services.questions import QuestionService
 from ..storage.store import Store
 from .delivery import Delivery
 from .durable import TAKEN, TICKET, Inbox, Job, Plan, Ticket, request_key

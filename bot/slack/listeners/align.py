@@ -11,8 +11,8 @@ from slack_bolt import Ack, App
 
 from retrieval.align import AlignInputError
 
-from ...alignments import UnknownObjectives
-from ...proposal_files import slack_files_reader
+from ...services.alignments import UnknownObjectives
+from ...services.proposal_files import slack_files_reader
 from ...storage.store import AlignmentRecord, UnknownRecord
 from ..blocks import (
     Message,

@@ -7,7 +7,7 @@ import logging
 from slack_bolt import App, Assistant
 from slack_sdk.errors import SlackApiError
 
-from ...questions import AnsweredQuestion, Conversation
+from ...services.questions import AnsweredQuestion, Conversation
 from ..blocks import Message, answer_messages, streamed_answer_footer
 from ..deps import SlackDeps
 from ..durable import Job, Plan, Ticket

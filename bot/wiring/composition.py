@@ -63,7 +63,7 @@ class Services:
         back to the offline composer, counted in /metrics)."""
         if not self.settings.llm:
             return FrameworkAssistant(self.searcher)
-        from .model import model_parts
+        from .chat_model import model_parts
 
         metrics = self.metrics
         composer, rewriter, reviewer = model_parts(
@@ -82,7 +82,7 @@ class Services:
 
     @cached_property
     def database(self):  # -> bot.storage.db.Database, migrated
-        from .storage.db import Database, DatabaseUnreachable, printable_url
+        from ..storage.db import Database, DatabaseUnreachable, printable_url
 
         where = printable_url(self.settings.database)  # as written, without a password
         sqlite_check = "check that its folder can be written (FWBOT_DATA_DIR, or DATABASE_URL)"
@@ -111,25 +111,25 @@ class Services:
 
     @cached_property
     def store(self):  # -> bot.storage.store.Store
-        from .storage.store import Store
+        from ..storage.store import Store
 
         return Store(self.database)
 
     @cached_property
-    def questions(self):  # -> bot.questions.QuestionService
-        from .questions import QuestionService
+    def questions(self):  # -> bot.services.questions.QuestionService
+        from ..services.questions import QuestionService
 
         return QuestionService(self.assistant, self.store)
 
     @cached_property
-    def alignments(self):  # -> bot.alignments.AlignmentService
-        from .alignments import AlignmentService
+    def alignments(self):  # -> bot.services.alignments.AlignmentService
+        from ..services.alignments import AlignmentService
 
         return AlignmentService(self.assistant, self.store)
 
     @cached_property
     def metrics(self):  # -> bot.slack.metrics.Metrics
-        from .slack.metrics import Metrics
+        from ..slack.metrics import Metrics
 
         return Metrics()
 
@@ -137,7 +137,7 @@ class Services:
     def slack_client(self):  # -> slack_sdk.WebClient
         from slack_sdk import WebClient
 
-        from .slack.delivery import retry_handlers
+        from ..slack.delivery import retry_handlers
 
         return WebClient(
             token=self.settings.slack_bot_token,
@@ -148,10 +148,10 @@ class Services:
 
     @cached_property
     def slack_deps(self):  # -> bot.slack.deps.SlackDeps
-        from .slack.delivery import Delivery
-        from .slack.deps import SlackDeps
-        from .slack.durable import Inbox
-        from .storage.work_store import WorkStore
+        from ..slack.delivery import Delivery
+        from ..slack.deps import SlackDeps
+        from ..slack.durable import Inbox
+        from ..storage.work_store import WorkStore
 
         return SlackDeps(
             framework=self.framework,
@@ -228,7 +228,7 @@ class Services:
             ) from exc
 
     def slack_app(self, *, bot_user_id: str | None = None):  # -> slack_bolt.App
-        from .slack.app import build_app
+        from ..slack.app import build_app
 
         self.settings.require_slack()
         secret = None if self.settings.socket_mode else self.settings.slack_signing_secret
@@ -245,19 +245,19 @@ class Services:
 
     @cached_property
     def progress_store(self):  # -> bot.storage.progress_store.ProgressStore
-        from .storage.progress_store import ProgressStore
+        from ..storage.progress_store import ProgressStore
 
         return ProgressStore(self.database)
 
     @cached_property
     def claim_store(self):  # -> bot.storage.claims_store.ClaimStore
-        from .storage.claims_store import ClaimStore
+        from ..storage.claims_store import ClaimStore
 
         return ClaimStore(self.database)
 
     @cached_property
     def admins(self):  # -> bot.progress.service.Admins
-        from .progress.service import Admins
+        from ..progress.service import Admins
 
         group = self.settings.admin_usergroup
         members = None
@@ -270,7 +270,7 @@ class Services:
 
     @cached_property
     def progress(self):  # -> bot.progress.service.ProgressService
-        from .progress.service import ProgressService
+        from ..progress.service import ProgressService
 
         return ProgressService(
             self.progress_store,
@@ -281,9 +281,9 @@ class Services:
 
     @cached_property
     def sender(self):  # -> bot.slack_api.sender.SlackSender
-        from .slack_api.calls import sender_client
-        from .slack_api.pacing import AdaptivePacer
-        from .slack_api.sender import SlackSender
+        from ..slack_api.calls import sender_client
+        from ..slack_api.pacing import AdaptivePacer
+        from ..slack_api.sender import SlackSender
 
         self.settings.require_slack_token()
         client = sender_client(
@@ -298,16 +298,16 @@ class Services:
 
     @cached_property
     def send_rate_memory(self):  # -> bot.progress.passes.SendRateMemory
-        from .progress.passes import SendRateMemory
-        from .storage.app_state_store import AppStateStore
+        from ..progress.passes import SendRateMemory
+        from ..storage.app_state_store import AppStateStore
 
         return SendRateMemory(AppStateStore(self.database), cap=self.settings.send_rate)
 
     @cached_property
     def nudge_runner(self):  # -> bot.progress.nudges.NudgeRunner
-        from .progress.nudges import NudgeConfig, NudgeRunner
-        from .progress.time_zones import refresh_time_zones
-        from .slack.progress_render import renderers
+        from ..progress.nudges import NudgeConfig, NudgeRunner
+        from ..progress.time_zones import refresh_time_zones
+        from ..slack.progress_render import renderers
 
         s = self.settings
         config = NudgeConfig(
@@ -343,10 +343,10 @@ class Services:
     def digest_publisher(self):  # -> bot.progress.digest_post.DigestPublisher | None
         from datetime import time
 
-        from .progress.chart import status_chart_png
-        from .progress.digest_post import DigestConfig, DigestPublisher
-        from .slack.progress_render import render_digest
-        from .storage.progress_records import WEEKDAYS
+        from ..progress.chart import status_chart_png
+        from ..progress.digest_post import DigestConfig, DigestPublisher
+        from ..slack.progress_render import render_digest
+        from ..storage.progress_records import WEEKDAYS
 
         s = self.settings
         if not s.digest_channel:
@@ -369,7 +369,7 @@ class Services:
 
     @cached_property
     def progress_passes(self):  # -> bot.progress.passes.ProgressPass
-        from .progress.passes import ProgressPass
+        from ..progress.passes import ProgressPass
 
         return ProgressPass(
             self.nudge_runner,

@@ -11,14 +11,14 @@ import threading
 import time
 from concurrent.futures import Executor, Future, wait
 
-from .services import Services
-from .settings import MissingSetting
+from ..wiring.composition import Services
+from ..wiring.settings import MissingSetting
 
 log = logging.getLogger("fwbot")
 
 
 def serve(services: Services, *, host: str, port: int) -> int:
-    from .slack.server import HTTPServer, SlackWSGI
+    from ..slack.server import HTTPServer, SlackWSGI
 
     settings = services.settings
     try:
@@ -30,7 +30,7 @@ def serve(services: Services, *, host: str, port: int) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # What a setting can get wrong fails first, in one line, before the model loads: the
-    # token at Slack, then the database (migrated here); UnusableSetting, see cli_errors.
+    # token at Slack, then the database (migrated here); UnusableSetting, see bot/cli/errors.py.
     services.slack_identity  # noqa: B018
     services.database  # noqa: B018
     services.searcher  # noqa: B018 — load the model and the index before taking requests
@@ -226,7 +226,7 @@ class _WorkPool(Executor):
 
 def _start_recovery(services: Services):  # -> bot.slack.durable.RecoveryLoop
     """Finish what a stopped process acknowledged and left undone: now, then every minute."""
-    from .slack.durable import RecoveryLoop, recover
+    from ..slack.durable import RecoveryLoop, recover
 
     deps = services.slack_deps
     return RecoveryLoop(lambda: recover(deps.inbox, deps.plans, deps.later)).start()
@@ -237,7 +237,7 @@ def _start_scheduler(services: Services):  # -> bot.progress.scheduler.Scheduler
     if not services.settings.scheduler:
         log.info("fwbot: scheduler off (FWBOT_SCHEDULER=false); run `fwbot nudge run` from cron")
         return None
-    from .progress.scheduler import Scheduler
+    from ..progress.scheduler import Scheduler
 
     scheduler = Scheduler(
         lambda now: services.progress_pass(now), interval=services.settings.scheduler_interval

@@ -18,7 +18,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .answer import Answer
+from ..answer import Answer
 
 current_user: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "fwbot_current_user", default=None

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from .storage.store import FeedbackRow
+from ..storage.store import FeedbackRow
 
 
 def eval_lines(rows: list[FeedbackRow], *, unhelpful: bool = False) -> Iterator[dict[str, Any]]:

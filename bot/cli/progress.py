@@ -23,8 +23,8 @@ EXIT_OK, EXIT_ERROR = 0, 1
 
 
 def _services(args: argparse.Namespace) -> Any:
-    from .services import Services
-    from .settings import Settings
+    from ..wiring.composition import Services
+    from ..wiring.settings import Settings
 
     return Services(Settings(), framework_path=args.framework)
 
@@ -107,7 +107,7 @@ def cmd_progress(args: argparse.Namespace) -> int:
     if args.action == "import":
         return _import(services, args)
     if args.action == "export":
-        from .progress.csv_io import format_initiatives_csv
+        from ..progress.csv_io import format_initiatives_csv
 
         text = format_initiatives_csv(services.progress_store.initiatives(kind="initiative"))
         if args.output:
@@ -149,8 +149,8 @@ def cmd_progress(args: argparse.Namespace) -> int:
 def _import(services: Any, args: argparse.Namespace) -> int:
     """Create, update or leave each row's initiative, all in one transaction; print
     ``created N, updated N, unchanged N`` (with ``--dry-run`` the plan, row by row)."""
-    from .progress.csv_io import CsvImportError, read_initiatives_csv
-    from .progress.csv_plan import describe, plan_import
+    from ..progress.csv_io import CsvImportError, read_initiatives_csv
+    from ..progress.csv_plan import describe, plan_import
 
     if args.file is None:
         print("fwbot: give the CSV file to import: fwbot progress import FILE.csv", file=sys.stderr)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from retrieval.align import MAX_TAGS, Alignment, Tag
 from retrieval.assistant import FrameworkAssistant
 from retrieval.examples import ExampleMemory, LabelledExample, vote
-from retrieval.llm_limits import current_user
+from retrieval.llm.limits import current_user
 
-from .storage.store import AlignmentRecord, Store
+from ..storage.store import AlignmentRecord, Store
 
 REFRESH_SECONDS = 60.0
 

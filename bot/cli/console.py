@@ -20,7 +20,7 @@ from .render import render_alignment, render_answer
 if TYPE_CHECKING:
     from retrieval.assistant import FrameworkAssistant
 
-    from .services import Services
+    from ..wiring.composition import Services
 
 HELP = """\
 Type a question, e.g. "Which objective is about training?", or:
@@ -214,7 +214,7 @@ def _local_slack_session(services: Services):  # -> local_slack.session.LocalSla
     test support, not part of the installed package)."""
     from pathlib import Path
 
-    source = Path(__file__).resolve().parents[1]
+    source = Path(__file__).resolve().parents[2]
     if not (source / "local_slack" / "session.py").is_file():
         raise LocalSlackMissing(
             "--slack needs the local_slack folder of a clone of the "

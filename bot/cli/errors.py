@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from framework_data.loader import FrameworkError
 
-from .settings import MissingSetting, UnusableSetting
+from ..wiring.settings import MissingSetting, UnusableSetting
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -78,7 +78,7 @@ def describe(exc: BaseException) -> str | None:
         return "the port is already in use: stop what listens there or give another --port"
     pydantic_core = sys.modules.get("pydantic_core")
     if pydantic_core and isinstance(exc, pydantic_core.ValidationError) and exc.title == "Settings":
-        from .settings import describe_settings_error
+        from ..wiring.settings import describe_settings_error
 
         return describe_settings_error(exc)
     sa_exc = sys.modules.get("sqlalchemy.exc")
@@ -87,7 +87,7 @@ def describe(exc: BaseException) -> str | None:
         and isinstance(exc, sa_exc.OperationalError)
         and (exc.connection_invalidated or exc.statement is None)
     ):  # the database went away
-        from .storage.db import connect_failure
+        from ..storage.db import connect_failure
 
         return (
             f"the database stopped answering ({connect_failure(exc)}): check that it is "

@@ -22,15 +22,15 @@ from pathlib import Path
 
 from framework_data.loader import check_framework, render_framework
 
-from .cli_json import EXIT_ERROR, EXIT_OK, align_batch, align_json, ask_batch, ask_json, emit
-from .cli_progress import add_commands as add_progress_commands
-from .settings import Settings
+from ..wiring.settings import Settings
+from .json_output import EXIT_ERROR, EXIT_OK, align_batch, align_json, ask_batch, ask_json, emit
+from .progress import add_commands as add_progress_commands
 
 EXIT_USAGE = 2
 
 
 def _services(args: argparse.Namespace, **kw):  # -> Services (imported late: fast --help)
-    from .services import Services
+    from ..wiring.composition import Services
 
     return Services(Settings(), framework_path=args.framework, **kw)
 
@@ -75,8 +75,8 @@ def cmd_align(args: argparse.Namespace) -> int:
     if args.batch:
         return align_batch(services.assistant, Path(args.batch))
     document = None
-    if args.file:  # PDF, DOCX, Markdown or text (bot/documents.py)
-        from .documents import DocumentError, read_document_file
+    if args.file:  # PDF, DOCX, Markdown or text (bot/services/documents.py)
+        from ..services.documents import DocumentError, read_document_file
 
         try:
             document = read_document_file(args.file)
@@ -200,7 +200,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_llm(args: argparse.Namespace) -> int:
-    from .model import check
+    from ..wiring.chat_model import check
 
     result = check(Settings())
     print(result.line, file=sys.stdout if result.ok else sys.stderr)
@@ -316,13 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; a mistake in input or settings is one line on stderr and a non-zero
-    exit (bot/cli_errors.py), with the traceback under --debug or FWBOT_DEBUG=1."""
-    from .cli_errors import run
+    exit (bot/cli/errors.py), with the traceback under --debug or FWBOT_DEBUG=1."""
+    from .errors import run
 
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     return run(func, args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

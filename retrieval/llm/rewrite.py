@@ -11,8 +11,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .language import language_name
-from .llm_composer import _JSON, FallbackReason, ModelTask, _as_data, _reason
+from ..language import language_name
+from .task import FallbackReason, ModelTask, as_data, fallback_reason, find_json
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +30,12 @@ class ModelRewriter(ModelTask):
         messages = self.prompt.format_messages(
             framework_title=self.framework_title,
             language=language_name(language),
-            earlier="\n".join(f"<question>{_as_data(e)}</question>" for e in earlier) or "(none)",
-            question=_as_data(question),
+            earlier="\n".join(f"<question>{as_data(e)}</question>" for e in earlier) or "(none)",
+            question=as_data(question),
             format_instructions=REWRITE_FORMAT,
         )
         try:
-            found = _JSON.search(self.reply_text(messages))
+            found = find_json(self.reply_text(messages))
             if not found:
                 raise ValueError("not JSON")
             return Rewritten.model_validate_json(found.group(0)).question.strip()
@@ -44,7 +44,7 @@ class ModelRewriter(ModelTask):
         except (ValueError, ValidationError):
             reason = "malformed"
         except Exception as exc:
-            reason = _reason(exc)
+            reason = fallback_reason(exc)
         log.warning("question not rewritten by the model (%s); kept as asked", reason)
         self.on_fallback(reason)
         return None

@@ -16,8 +16,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import BaseModel, Field, ValidationError
 
-from .align import MAX_TAGS, Alignment, Example, Tag
-from .llm_composer import _JSON, FallbackReason, ModelTask, _as_data, _reason, redact
+from ..align import MAX_TAGS, Alignment, Example, Tag
+from .task import FallbackReason, ModelTask, as_data, fallback_reason, find_json, redact
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +59,12 @@ class ModelReviewer(ModelTask):
         messages = self.prompt.format_messages(
             framework_title=self.framework_title,
             candidates="\n".join(
-                f'<objective id="{t.id}" probability="{t.score:.2f}">{_as_data(t.why)}</objective>'
+                f'<objective id="{t.id}" probability="{t.score:.2f}">{as_data(t.why)}</objective>'
                 for t in proposed
             ),
-            proposal=_as_data(proposal[:8000]),
+            proposal=as_data(proposal[:8000]),
             examples="\n".join(
-                f'<example ids="{", ".join(ids)}">{_as_data(text[:600])}</example>'
+                f'<example ids="{", ".join(ids)}">{as_data(text[:600])}</example>'
                 for text, ids in examples[:MAX_EXAMPLES]
             )
             or "(none)",
@@ -87,7 +87,7 @@ class ModelReviewer(ModelTask):
         except FutureTimeout:
             reason, detail = "timeout", f"no answer within {self.timeout:.0f} s"
         except Exception as exc:
-            reason, detail = _reason(exc), f"{type(exc).__name__}: {exc}"
+            reason, detail = fallback_reason(exc), f"{type(exc).__name__}: {exc}"
         log.warning(
             "model review of /align not used (%s): %s; the engine's tags are given",
             reason,
@@ -99,7 +99,7 @@ class ModelReviewer(ModelTask):
     def _checked(
         self, reply: str, by_id: dict[str, Tag], offline: Alignment, proposed: Sequence[Tag]
     ) -> Alignment:
-        found = _JSON.search(reply or "")
+        found = find_json(reply or "")
         if not found:
             raise _Rejected("it is not the JSON asked for")
         try:

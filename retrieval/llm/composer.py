@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.prompts import ChatPromptTemplate
@@ -36,25 +35,22 @@ from pydantic import BaseModel, Field, ValidationError
 
 from framework_data.schema import Framework
 
-from .answer import Answer, AnswerComposer, OfflineComposer, cite
-from .llm_limits import AnswerCache, CallBudget, OverLimit, cache_key, current_user
-from .llm_stream import read_partial, releasable
-from .search import ScoredElement, SearchResult
+from ..answer import Answer, AnswerComposer, OfflineComposer, cite
+from ..search import ScoredElement, SearchResult
+from .limits import AnswerCache, CallBudget, cache_key, current_user
+from .stream import read_partial, releasable
+from .task import (
+    FallbackReason,
+    as_data,
+    content_text,
+    fallback_reason,
+    find_json,
+    redact,
+)
 
 log = logging.getLogger(__name__)
 
-FallbackReason = Literal[
-    "timeout",
-    "rate_limited",
-    "error",
-    "malformed",
-    "unknown_id",
-    "no_citation",
-    "declined",
-    "over_limit",
-]
 MAX_ELEMENTS = 5  # retrieved elements shown to the model
-_JSON = re.compile(r"\{.*\}", re.S)
 
 
 class ModelAnswer(BaseModel):
@@ -68,7 +64,7 @@ class ModelAnswer(BaseModel):
 
 
 # The ids come before the text: a streamed answer's citations are checked before any of its
-# text is shown (retrieval/llm_stream.py).
+# text is shown (retrieval/llm/stream.py).
 FORMAT_INSTRUCTIONS = (
     'Reply with JSON only, no other text, with the keys in this order: {"answered": true or '
     'false, "cited_ids": ["1.3", ...], "text": "..."}'
@@ -161,7 +157,7 @@ class LLMComposer:
         messages = self.prompt.format_messages(
             framework_title=framework.title,
             elements=_elements(shown),
-            question=_as_data(result.asked or result.query),
+            question=as_data(result.asked or result.query),
             format_instructions=FORMAT_INSTRUCTIONS,
         )
         try:
@@ -186,7 +182,7 @@ class LLMComposer:
         except FutureTimeout:
             return self._fall_back("timeout", offline, f"no answer within {self.timeout:.0f} s")
         except Exception as exc:  # the provider's own errors: never shown to the user
-            return self._fall_back(_reason(exc), offline, f"{type(exc).__name__}: {exc}")
+            return self._fall_back(fallback_reason(exc), offline, f"{type(exc).__name__}: {exc}")
 
     # ---- the call --------------------------------------------------------------------------
 
@@ -201,7 +197,7 @@ class LLMComposer:
         self, messages: Sequence[BaseMessage], allowed: set[str], on_text: TextSink
     ) -> str:
         """The model's reply, streamed: its text goes to ``on_text`` as it arrives, once the
-        reply says it answers and cites only ``allowed`` ids (:mod:`.llm_stream`). Nothing is
+        reply says it answers and cites only ``allowed`` ids (:mod:`.stream`). Nothing is
         handed over after the deadline: the caller is giving the fallback by then."""
         late = threading.Event()
 
@@ -211,7 +207,7 @@ class LLMComposer:
                 if late.is_set():
                     break
                 total = chunk if total is None else total + chunk
-                reply += _content_text(chunk.content)
+                reply += content_text(chunk.content)
                 ready = releasable(read_partial(reply), allowed)
                 if len(ready) > shown and not late.is_set():
                     on_text(ready[shown:])
@@ -269,59 +265,8 @@ class LLMComposer:
         return offline
 
 
-# Things that look like credentials: provider keys, Slack tokens, bearer tokens, URL passwords.
-_SECRET = re.compile(
-    r"(sk-[A-Za-z0-9_\-*]{4,}|xox[abpre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|"
-    r"(?i:bearer)\s+[A-Za-z0-9._\-]+|(?<=://)[^/\s:@]+:[^/\s@]+(?=@))"
-)
-
-
-def redact(text: str) -> str:
-    """``text`` with anything that looks like a key, token or URL password replaced."""
-    return _SECRET.sub("[redacted]", text)
-
-
-class ModelTask:
-    """One kind of request to the chat model (rewrite a question, review /align): the model,
-    its prompt, a deadline per call, and where fallbacks are reported."""
-
-    def __init__(
-        self,
-        model: Runnable[Any, Any],
-        prompt: ChatPromptTemplate,
-        *,
-        timeout: float,
-        framework_title: str,
-        on_fallback: Callable[[FallbackReason], object] = lambda reason: None,
-        budget: CallBudget | None = None,
-    ) -> None:
-        self.model, self.prompt, self.timeout = model, prompt, timeout
-        self.framework_title, self.on_fallback = framework_title, on_fallback
-        self.budget = budget
-        self._calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fwbot-model")
-
-    def reply_text(self, messages: Sequence[BaseMessage]) -> str:
-        """The model's reply to ``messages``; FutureTimeout after ``timeout`` seconds,
-        OverLimit when the caller's call budget is spent."""
-        if self.budget is not None and not self.budget.take(current_user.get()):
-            raise OverLimit("the model call limit is reached")
-        reply = self._calls.submit(self.model.invoke, list(messages)).result(timeout=self.timeout)
-        return str(reply.content)
-
-
-def _content_text(content: Any) -> str:
-    """A streamed chunk's text (a string, or a provider's list of content parts)."""
-    if isinstance(content, str):
-        return content
-    parts = content if isinstance(content, list) else [content]
-    return "".join(
-        p if isinstance(p, str) else str(p.get("text", "")) if isinstance(p, dict) else ""
-        for p in parts
-    )
-
-
 def _parse(reply: str) -> ModelAnswer:
-    found = _JSON.search(reply or "")
+    found = find_json(reply or "")
     if not found:
         raise _Rejected("malformed", "it is not the JSON asked for")
     try:
@@ -330,50 +275,7 @@ def _parse(reply: str) -> ModelAnswer:
         raise _Rejected("malformed", f"its JSON does not fit: {exc.errors()[0]['msg']}") from None
 
 
-def _as_data(text: str) -> str:
-    """User text as data: it cannot close its delimiter."""
-    return text.replace("<", "‹").replace(">", "›")
-
-
 def _elements(shown: Sequence[ScoredElement]) -> str:
     return "\n".join(
-        f'<element id="{s.element.id}">{_as_data(s.element.text)}</element>' for s in shown
+        f'<element id="{s.element.id}">{as_data(s.element.text)}</element>' for s in shown
     )
-
-
-def _reason(exc: BaseException) -> FallbackReason:
-    if isinstance(exc, OverLimit):
-        return "over_limit"
-    status = getattr(exc, "status_code", None) or getattr(
-        getattr(exc, "response", None), "status_code", None
-    )
-    if status == 429 or "RateLimit" in type(exc).__name__:
-        return "rate_limited"
-    if isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__:
-        return "timeout"
-    return "error"
-
-
-def answer_prompt(text: str) -> ChatPromptTemplate:
-    """The answer prompt from its file: a system part, then ``---- human ----``, then the
-    human part; variables ``{framework_title}``, ``{elements}``, ``{question}``,
-    ``{format_instructions}``."""
-    if text.lower().startswith("version:"):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-    system, sep, human = text.partition("\n---- human ----\n")
-    if not sep:
-        raise ValueError("the answer prompt needs a '---- human ----' line between its parts")
-    return ChatPromptTemplate.from_messages([("system", system.strip()), ("human", human.strip())])
-
-
-def prompt_version(text: str) -> str:
-    """The ``version:`` of a prompt file's first line (``0`` if it has none)."""
-    first = text.splitlines()[0] if text else ""
-    return first.split(":", 1)[1].strip() if first.lower().startswith("version:") else "0"
-
-
-def usage_total(usages: Sequence[Usage]) -> dict[str, Any]:
-    return {
-        "input_tokens": sum(u.input_tokens for u in usages),
-        "output_tokens": sum(u.output_tokens for u in usages),
-    }

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 from retrieval.answer import Answer
 from retrieval.assistant import FrameworkAssistant
-from retrieval.llm_limits import current_user
+from retrieval.llm.limits import current_user
 from retrieval.text import clean_text
 
-from .storage.store import Store
+from ..storage.store import Store
 
 HISTORY = 5  # earlier questions of a thread considered for a follow-up
 # Top-level DMs have no threads: questions this recent count as the same conversation.

@@ -2,46 +2,28 @@
 
 :func:`read_message_files` takes the message's ``files`` and two callables — ``fetch`` (URL →
 bytes) and ``file_info`` (file id → ``files.info``'s JSON answer) — and returns what was read
-and, one line each, what could not be. :func:`slack_fetcher` and :func:`slack_file_info` make
-those callables from the bot's WebClient: the bot token goes only to Slack's own hosts (or the
-configured API host, e.g. the local fake), never along a redirect, and downloads are bounded in
-size and time.
+and, one line each, what could not be. :func:`slack_files_reader` makes those callables from
+the bot's WebClient (:mod:`bot.slack_api.files`: the bot token goes only to Slack's own hosts,
+never along a redirect, and downloads are bounded in size and time).
 """
 
 from __future__ import annotations
 
-import ipaddress
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
+from ..slack_api.files import Fetch, FetchError, FileInfo, TooLarge, file_fetcher, file_info_reader
 from .documents import (
     MAX_BYTES,
     Document,
     DocumentError,
     looks_like_html,
     read_document,
-    size_text,
     too_large,
 )
 
 MAX_FILES = 3  # files of one message read; the rest are named in the note
-DOWNLOAD_TIMEOUT = 20.0  # seconds per file
-SLACK_HOSTS = ("slack.com", "slack-edge.com", "slack-files.com")
-
-Fetch = Callable[[str], bytes]  # url -> bytes; raises FetchError
-FileInfo = Callable[[str], Mapping[str, Any]]  # file id -> files.info's answer (ok, file|error)
-
-
-class FetchError(Exception):
-    """A download that failed; ``reason`` completes "<name> …"."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 NO_SCOPE = (
@@ -138,6 +120,8 @@ def read_shared_file(
         raise DocumentError(name, "has no download link on Slack", "download")
     try:
         data = fetch(str(url))
+    except TooLarge as exc:
+        raise too_large(name, exc.size, exc.limit) from exc
     except FetchError as exc:
         raise DocumentError(name, exc.reason, "download") from exc
     filetype, mimetype = file.get("filetype"), file.get("mimetype")
@@ -147,89 +131,8 @@ def read_shared_file(
     return read_document(data, name, filetype=filetype, mimetype=mimetype)
 
 
-# ---- Slack's side: the bot token's downloads and files.info ---------------------------------
-
-
-def _host_allowed(host: str, allowed: Sequence[str]) -> bool:
-    host = host.lower().rstrip(".")
-    return any(host == a or host.endswith("." + a) for a in allowed)
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
-def slack_fetcher(
-    token: str,
-    *,
-    api_url: str | None = None,
-    timeout: float = DOWNLOAD_TIMEOUT,
-    max_bytes: int = MAX_BYTES,
-) -> Fetch:
-    """A :data:`Fetch` that downloads with ``Authorization: Bearer <token>``, only from Slack's
-    hosts or ``api_url``'s host, reading at most ``max_bytes``. The token is not sent again
-    after a redirect."""
-    api_host = (urlsplit(api_url).hostname or "") if api_url else ""
-    allowed = (*SLACK_HOSTS, *([api_host] if api_host else []))
-
-    def fetch(url: str) -> bytes:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        secure = parts.scheme == "https" or (parts.scheme == "http" and host == api_host)
-        if not secure or not _host_allowed(host, allowed):
-            raise FetchError("is not stored on Slack, so I won't send it the app's token")
-        request = urllib.request.Request(url, method="GET")
-        request.add_unredirected_header("Authorization", f"Bearer {token}")
-        proxies = urllib.request.ProxyHandler({} if _is_loopback(host) else None)
-        opener = urllib.request.build_opener(proxies)
-        try:
-            with opener.open(request, timeout=timeout) as response:
-                declared = response.headers.get("Content-Length")
-                if declared and declared.isdigit() and int(declared) > max_bytes:
-                    raise FetchError(too_large("", int(declared), max_bytes).reason)
-                data = response.read(max_bytes + 1)
-        except urllib.error.HTTPError as exc:
-            if exc.code in (401, 403):
-                raise FetchError(
-                    f"can't be downloaded: Slack refused the app's token (HTTP {exc.code})"
-                ) from exc
-            if exc.code == 404:
-                raise FetchError("is no longer on Slack (deleted?)") from exc
-            raise FetchError(f"can't be downloaded: Slack answered HTTP {exc.code}") from exc
-        except (urllib.error.URLError, OSError) as exc:
-            why = getattr(exc, "reason", None) or exc
-            if isinstance(why, TimeoutError):
-                raise FetchError(f"took more than {timeout:g} s to download: try again") from exc
-            raise FetchError(f"can't be downloaded ({why})") from exc
-        if len(data) > max_bytes:
-            raise FetchError(
-                f"is over the {size_text(max_bytes)} limit: attach a smaller file or paste the text"
-            )
-        return data
-
-    return fetch
-
-
-def slack_file_info(client: Any) -> FileInfo:
-    """A :data:`FileInfo` calling ``files.info`` with a slack_sdk ``WebClient``; Slack's
-    errors come back as its ``{"ok": false, "error": …}`` answer."""
-    from slack_sdk.errors import SlackApiError
-
-    def info(file_id: str) -> Mapping[str, Any]:
-        try:
-            return dict(client.files_info(file=file_id).data)
-        except SlackApiError as exc:
-            data = getattr(exc.response, "data", None)
-            return dict(data) if isinstance(data, Mapping) else {"ok": False, "error": str(exc)}
-
-    return info
-
-
 def slack_files_reader(client: Any) -> Callable[[Sequence[Mapping[str, Any]] | None], FilesRead]:
     """:func:`read_message_files` bound to a WebClient's token and API host."""
-    fetch = slack_fetcher(client.token, api_url=client.base_url)
-    info = slack_file_info(client)
+    fetch = file_fetcher(client.token, api_url=client.base_url, max_bytes=MAX_BYTES)
+    info = file_info_reader(client)
     return lambda files: read_message_files(files, fetch=fetch, file_info=info)

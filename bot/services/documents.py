@@ -40,7 +40,7 @@ class DocumentError(ValueError):
     """A document that can't be read. ``reason`` completes "<name> …"; ``code`` is one of
     ``too_large``, ``empty``, ``no_text``, ``encrypted``, ``damaged``, ``unsupported``,
     ``binary``, ``html`` (a web page where a PDF or DOCX was expected), ``wrong_type`` (a
-    ``.pdf`` or ``.docx`` whose content is something else); :mod:`bot.proposal_files` adds
+    ``.pdf`` or ``.docx`` whose content is something else); :mod:`bot.services.proposal_files` adds
     ``download``, ``gone`` and ``scope`` for files it could not fetch from Slack."""
 
     def __init__(self, name: str, reason: str, code: str) -> None:

@@ -245,7 +245,7 @@ class Settings(BaseSettings):
     @classmethod
     def _database_url(cls, v: str | None) -> str | None:
         if v is not None:
-            from .storage.db import check_url  # SQLAlchemy only when a URL is given
+            from ..storage.db import check_url  # SQLAlchemy only when a URL is given
 
             check_url(v)  # ValueError: unparseable, another database, an unknown driver
         return v

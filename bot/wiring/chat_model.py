@@ -1,0 +1,127 @@
+"""The optional chat model: built from FWBOT_LLM through LangChain's ``init_chat_model``,
+checked with one tiny request (``fwbot llm check``), and turned into the answer composer.
+
+Without FWBOT_LLM nothing here is imported and the offline composer answers. A missing
+provider package or key is one line naming the package or variable (UnusableSetting)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from retrieval.llm.providers import (
+    ModelOptions,
+    ModelUnavailable,
+    build_chat_model,
+    first_line,
+    json_mode,
+    provider_and_model,
+)
+
+from .settings import Settings, UnusableSetting
+
+if TYPE_CHECKING:
+    from langchain_core.language_models.chat_models import BaseChatModel
+
+    from retrieval.llm.composer import LLMComposer
+    from retrieval.llm.review import ModelReviewer
+    from retrieval.llm.rewrite import ModelRewriter
+
+
+def chat_model(settings: Settings) -> BaseChatModel:
+    """The model FWBOT_LLM names, or UnusableSetting saying what is missing."""
+    assert settings.llm is not None
+    options = ModelOptions(
+        timeout=settings.llm_timeout,
+        max_tokens=settings.llm_max_tokens,
+        temperature=settings.llm_temperature,
+        base_url=settings.llm_base_url,
+    )
+    try:
+        return build_chat_model(settings.llm, options)
+    except ModelUnavailable as exc:
+        raise UnusableSetting(str(exc)) from None
+
+
+def model_parts(
+    settings: Settings, framework_title: str, *, on_fallback: Any, on_usage: Any
+) -> tuple[LLMComposer, ModelRewriter, ModelReviewer]:
+    """The answer composer, the question rewriter and the /align reviewer, sharing one
+    model."""
+    from retrieval.llm.composer import LLMComposer
+    from retrieval.llm.limits import CallBudget
+    from retrieval.llm.prompts import chat_prompt, prompt_text, prompt_version
+    from retrieval.llm.review import ModelReviewer
+    from retrieval.llm.rewrite import ModelRewriter
+
+    provider, name = provider_and_model(settings.llm or "")
+    model = chat_model(settings)
+    # Answers and reviews are JSON: where the provider can hold the model to that, it does.
+    json_model = json_mode(model, provider) if settings.llm_json_mode else model
+    folder = settings.prompts_dir
+    # One budget for every kind of call: answers, rewrites and /align reviews.
+    budget = CallBudget(
+        per_user=settings.llm_calls_per_user_hour, in_all=settings.llm_calls_per_hour
+    )
+    answer_text = prompt_text("answer", folder)
+    composer = LLMComposer(
+        json_model,
+        chat_prompt(answer_text),
+        timeout=settings.llm_timeout,
+        provider=provider,
+        model_name=name,
+        on_fallback=on_fallback,
+        on_usage=on_usage,
+        prompt_version=prompt_version(answer_text),
+        budget=budget,
+    )
+    rewriter = ModelRewriter(
+        model,
+        chat_prompt(prompt_text("rewrite", folder)),
+        timeout=settings.llm_timeout,
+        framework_title=framework_title,
+        on_fallback=on_fallback,
+        budget=budget,
+    )
+    reviewer = ModelReviewer(
+        json_model,
+        chat_prompt(prompt_text("align", folder)),
+        timeout=settings.llm_timeout,
+        framework_title=framework_title,
+        on_fallback=on_fallback,
+        budget=budget,
+    )
+    return composer, rewriter, reviewer
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    line: str
+
+
+def check(settings: Settings) -> CheckResult:
+    """One tiny request: the model, its latency and token usage, or why it failed."""
+    if not settings.llm:
+        return CheckResult(
+            False,
+            "no model configured (FWBOT_LLM is unset): answers come from the offline composer",
+        )
+    model = chat_model(settings)
+    started = time.perf_counter()
+    try:
+        reply = model.invoke("Reply with the single word: ok")
+    except Exception as exc:
+        return CheckResult(
+            False, f"{settings.llm}: the request failed: {type(exc).__name__}: {first_line(exc)}"
+        )
+    ms = (time.perf_counter() - started) * 1000
+    usage = getattr(reply, "usage_metadata", None) or {}
+    tokens = (
+        f"{usage.get('input_tokens', '?')} in, {usage.get('output_tokens', '?')} out"
+        if usage
+        else "usage not reported"
+    )
+    text = str(reply.content)[:40].strip()
+    return CheckResult(True, f"{settings.llm}: answered {text!r} in {ms:.0f} ms ({tokens})")

@@ -1,0 +1,117 @@
+"""Chat-model providers: which extra and key each needs, the names its client takes for a
+deadline and a reply length, how it is held to replying JSON, and the model built from a
+``provider:model`` spec through LangChain's ``init_chat_model``.
+
+To add a provider LangChain supports: one row in :data:`PROVIDERS` (and, if its client names
+the deadline or reply length differently, a branch in :func:`client_kwargs`), and an extra in
+pyproject.toml."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from langchain_core.language_models.chat_models import BaseChatModel
+    from langchain_core.runnables import Runnable
+
+# provider -> (the extra to install, the key variable its client reads, if any)
+PROVIDERS: dict[str, tuple[str, str | None]] = {
+    "openai": ("openai", "OPENAI_API_KEY"),
+    "azure_openai": ("openai", "AZURE_OPENAI_API_KEY"),
+    "anthropic": ("anthropic", "ANTHROPIC_API_KEY"),
+    "ollama": ("ollama", None),
+}
+
+
+class ModelUnavailable(RuntimeError):
+    """The model cannot be built: a package, a key or a setting is missing (one line)."""
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """What every provider's client is given, in fwbot's own names."""
+
+    timeout: float
+    max_tokens: int
+    temperature: float
+    base_url: str | None = None
+
+
+def provider_and_model(spec: str) -> tuple[str, str]:
+    provider, _, model = spec.partition(":")
+    return provider, model
+
+
+def build_chat_model(spec: str, options: ModelOptions) -> BaseChatModel:
+    """The model ``spec`` (``provider:model``) names, or ModelUnavailable saying what is
+    missing."""
+    provider, model = provider_and_model(spec)
+    extra, key = PROVIDERS.get(provider, (provider, None))
+    try:
+        from langchain.chat_models import init_chat_model
+    except ImportError:
+        raise ModelUnavailable(
+            f"FWBOT_LLM={spec} needs LangChain's model support: pip install 'fwbot[{extra}]'"
+        ) from None
+    kwargs = client_kwargs(provider, options)
+    if options.base_url:
+        kwargs["base_url"] = options.base_url
+    try:
+        return init_chat_model(model, model_provider=provider, **kwargs)
+    except ImportError as exc:
+        package = _package_named(str(exc)) or f"langchain-{provider.replace('_', '-')}"
+        raise ModelUnavailable(
+            f"FWBOT_LLM={spec} needs the package {package}: pip install 'fwbot[{extra}]'"
+        ) from None
+    except ValueError as exc:
+        raise ModelUnavailable(f"FWBOT_LLM={spec}: {first_line(exc)}") from None
+    except Exception as exc:  # the provider's client refused its settings (a missing key)
+        hint = f"; set {key}" if key else ""
+        raise ModelUnavailable(f"FWBOT_LLM={spec}: {first_line(exc)}{hint}") from None
+
+
+def client_kwargs(provider: str, options: ModelOptions) -> dict[str, Any]:
+    """The deadline, reply length, temperature and retries in the names ``provider``'s chat
+    model takes. ChatOllama has no ``timeout``, ``max_tokens`` or ``max_retries`` (it would
+    drop them unused): its reply length is ``num_predict``, its deadline is its HTTP
+    client's, and that client does not retry."""
+    if provider == "ollama":
+        return {
+            "num_predict": options.max_tokens,
+            "temperature": options.temperature,
+            "client_kwargs": {"timeout": options.timeout},
+        }
+    kwargs: dict[str, Any] = {
+        "timeout": options.timeout,
+        "max_tokens": options.max_tokens,
+        "temperature": options.temperature,
+        "max_retries": 0,
+    }
+    if provider in ("openai", "azure_openai"):
+        # Streamed answers report their tokens too (ChatOpenAI asks for that by default only
+        # without a base URL): the token metrics and the bill must not miss them.
+        kwargs["stream_usage"] = True
+    return kwargs
+
+
+def json_mode(model: BaseChatModel, provider: str) -> Runnable[Any, Any]:
+    """``model`` held to replying JSON by its provider (OpenAI's ``response_format``
+    json_object, Ollama's ``format``); other providers' models as they are (the reply is
+    checked either way)."""
+    if provider in ("openai", "azure_openai"):
+        return model.bind(response_format={"type": "json_object"})
+    if provider == "ollama":
+        return model.bind(format="json")
+    return model
+
+
+def _package_named(message: str) -> str | None:
+    found = re.search(r"(langchain[-_][a-z_-]+)", message)
+    return found.group(1).replace("_", "-") if found else None
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
