@@ -1,4 +1,4 @@
-"""Quality metrics on labelled sets (format: ../shared/eval/README.md).
+"""Quality metrics on labelled sets (format: tests/fixtures/eval/README.md).
 
 Questions: hit@1 and recall@3 on in-scope questions (a hit is any expected id cited first),
 off-topic questions correctly declined, in-scope questions wrongly declined.

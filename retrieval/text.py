@@ -114,11 +114,6 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in _WORD_RE.findall(text)]
 
 
-def content_stems(text: str) -> list[str]:
-    """Stems of the topic-bearing words of a text, in order (stopwords and numbers dropped)."""
-    return [stem(w) for w in words(text) if w not in STOPWORDS and not w.isdigit() and len(w) > 1]
-
-
 def has_letters(text: str) -> bool:
     return any(ch.isalpha() for ch in text)
 

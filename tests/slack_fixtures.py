@@ -196,8 +196,9 @@ def make_bot(
     *,
     progress: bool = True,
     work: Executor | None = None,
-    plugins: Sequence[Feature] = (),
+    plugins: Sequence[Feature] | None = (),
 ) -> SlackBot:
+    """``plugins``: None discovers the installed ones, as `fwbot serve` does."""
     store = Store(database)
     metrics = Metrics()
     clock = Clock()

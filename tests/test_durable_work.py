@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.slack.durable import REPLY_EVENT_TYPE, recover
+from bot.slack.durable import recover
+from bot.slack_api.events import REPLY_EVENT
 from bot.storage.db import Database
 from bot.storage.work_store import WorkStore
 from local_slack import FakeSlackAPI
@@ -164,7 +165,7 @@ def test_mentions_acked_by_a_process_that_died_are_answered_once_after_the_resta
         replies = _replies(fake_slack, "C1", f"10.00000{n}")
         assert len(replies) == 1, replies
         assert "1.1" in replies[0]["text"]
-        assert replies[0]["metadata"]["event_type"] == REPLY_EVENT_TYPE
+        assert replies[0]["metadata"]["event_type"] == REPLY_EVENT
     assert WorkStore(database).unfinished() == []
     assert recover(second.deps.inbox, second.deps.plans, second.deps.later) == 0
 
@@ -360,7 +361,7 @@ def test_a_taken_over_request_waits_for_a_post_still_landing_before_it_looks(
         channel="C1",
         thread_ts="15.000001",
         text="(the first process's answer)",
-        metadata={"event_type": REPLY_EVENT_TYPE, "event_payload": {"request": ticket_key}},
+        metadata={"event_type": REPLY_EVENT, "event_payload": {"request": ticket_key}},
     )
     eventually(lambda: not WorkStore(database).unfinished(), timeout=10)
     _drain(second)

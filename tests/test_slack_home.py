@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -68,6 +69,61 @@ def test_a_plugin_feature_adds_its_home_section_through_the_same_path(
     finally:
         close_bot(bot)
         db.dispose()
+
+
+def _install_plugin(root: Path, name: str, module_source: str) -> None:
+    """A distribution named ``name`` on ``root`` (put on sys.path) whose ``fwbot.features``
+    entry point is ``<name>_plugin:FEATURE``: what pip installing a plug-in package leaves."""
+    (root / f"{name}_plugin.py").write_text(module_source, encoding="utf-8")
+    info = root / f"{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n", encoding="utf-8"
+    )
+    (info / "entry_points.txt").write_text(
+        f"[fwbot.features]\n{name} = {name}_plugin:FEATURE\n", encoding="utf-8"
+    )
+
+
+def test_an_installed_plugin_is_found_through_its_entry_point(
+    assistant, fake_slack, tmp_path, monkeypatch
+):
+    """A package declaring a ``fwbot.features`` entry point is registered by the app with no
+    code change in fwbot, after the built-in features; its App Home section shows."""
+    from bot.storage.db import Database
+
+    _install_plugin(
+        tmp_path,
+        "teamnotes",
+        "from slack_sdk.models.blocks import SectionBlock\n"
+        "from bot.slack.features import Feature\n"
+        "FEATURE = Feature('teamnotes', lambda app, deps: None, home_section=lambda deps: "
+        "lambda user: [SectionBlock(text=f'*Team notes* for {user}')])\n",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    db = Database(f"sqlite:///{tmp_path / 'plugin.db'}")
+    db.migrate()
+    bot = make_bot(assistant, db, fake_slack, plugins=None)
+    try:
+        assert bot.deps.extensions is not None
+        assert bot.deps.extensions.names[-1] == "teamnotes"
+        bot.send(bot.requests.event(bot.requests.app_home_opened_event("U1")))
+        (published,) = bot.api.wait_for("views.publish")
+        assert "Team notes* for U1" in json.dumps(published.params["view"])
+    finally:
+        close_bot(bot)
+        db.dispose()
+
+
+def test_a_broken_plugin_is_one_line_naming_it(tmp_path, monkeypatch):
+    from bot.slack.features import PluginError, installed_features
+
+    _install_plugin(tmp_path, "brokenplug", "FEATURE = 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(
+        PluginError, match=r"'brokenplug' \(brokenplug_plugin:FEATURE.*not a Feature"
+    ):
+        installed_features()
 
 
 def test_two_features_cannot_both_handle_tracking(assistant, fake_slack, tmp_path):

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.slack.blocks import answer_messages, to_dicts
-from bot.slack.durable import REPLY_EVENT_TYPE
+from bot.slack_api.events import REPLY_EVENT
 from bot.storage.db import Database
 from tests.slack_fixtures import BOT_USER, SlackBot, close_bot, make_bot
 from tests.test_llm_answers import Recorder, _assistant, _scripted
@@ -73,8 +73,8 @@ def test_a_model_answer_in_a_thread_is_streamed_then_closed_with_its_sources(
         assert reply["text"] == LONG and reply["thread_ts"] == "20.000001"
         footer = json.dumps(reply["blocks"])
         assert "Sources" in footer and "2.3" in footer and "feedback" in footer
-        assert reply["metadata"]["event_type"] == REPLY_EVENT_TYPE
-        assert stop.params["metadata"]["event_type"] == REPLY_EVENT_TYPE
+        assert reply["metadata"]["event_type"] == REPLY_EVENT
+        assert stop.params["metadata"]["event_type"] == REPLY_EVENT
         # the exchange knows its reply: a vote on the streamed message finds it
         [exchange] = bot.store.thread_exchanges("C1", "20.000001")
         assert exchange.reply_ts == reply["ts"]
@@ -97,7 +97,7 @@ def test_a_model_answer_that_stalls_half_way_is_replaced_by_the_offline_one(
         [exchange] = bot.store.thread_exchanges("C1", "20.000001")
         [whole] = answer_messages(offline, assistant.framework, exchange_id=exchange.id)
         assert reply["text"] == whole.text and reply["blocks"] == to_dicts(whole.blocks)
-        assert reply["metadata"]["event_type"] == REPLY_EVENT_TYPE
+        assert reply["metadata"]["event_type"] == REPLY_EVENT
         assert fake_slack.calls("chat.postMessage") == []
         assert bot.deps.metrics.streamed.labels("replaced")._value.get() == 1
     finally:
@@ -174,7 +174,7 @@ def test_a_stream_broken_half_way_is_completed_in_the_same_message(
         [reply] = _bot_messages(fake_slack, "C1")
         shown = json.dumps(reply["blocks"], ensure_ascii=False)
         assert reply["text"].startswith(LONG) and LONG in shown and "Sources" in shown
-        assert reply["metadata"]["event_type"] == REPLY_EVENT_TYPE
+        assert reply["metadata"]["event_type"] == REPLY_EVENT
         assert fake_slack.calls("chat.update") and fake_slack.calls("chat.postMessage") == []
         assert bot.deps.metrics.streamed.labels("replaced")._value.get() == 1
     finally:
@@ -189,7 +189,7 @@ def test_a_restart_finds_a_streamed_reply_by_its_metadata(assistant, database, f
         _mention(bot)
         [reply] = _bot_messages(fake_slack, "C1")
         payload = reply["metadata"]["event_payload"]
-        metadata = {"event_type": REPLY_EVENT_TYPE, "event_payload": payload}
+        metadata = {"event_type": REPLY_EVENT, "event_payload": payload}
         found = bot.deps.delivery.find_reply(
             "C1", thread_ts="20.000001", metadata=metadata, since=float(reply["ts"]) - 5
         )
@@ -228,7 +228,7 @@ def test_a_reply_a_stopped_process_was_streaming_is_completed_not_posted_again(
             [reply] = _bot_messages(fake_slack, "C1")  # the same message, completed
             assert reply["ts"] == partial["ts"]
             assert LONG in json.dumps(reply["blocks"], ensure_ascii=False)
-            assert reply["metadata"]["event_type"] == REPLY_EVENT_TYPE
+            assert reply["metadata"]["event_type"] == REPLY_EVENT
             assert fake_slack.calls("chat.postMessage") == []
             assert WorkStore(database).unfinished() == []
         finally:

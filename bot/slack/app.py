@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from ..storage.work_store import WorkStore
 from .deps import SlackDeps
 from .durable import Inbox, receive_requests
-from .features import Extensions, Feature
+from .features import Extensions, Feature, installed_features
 from .listeners import align, feedback, home, progress, questions
 from .middleware import count_requests
 
@@ -27,11 +27,12 @@ def build_app(
     client: WebClient,
     signing_secret: str | None,
     bot_user_id: str | None = None,
-    plugins: Sequence[Feature] = (),
+    plugins: Sequence[Feature] | None = None,
 ) -> App:
     """The app with every listener registered. ``bot_user_id`` (from ``auth.test``) lets
     listeners tell mentions of the bot apart; without it the app asks Slack at start.
-    ``plugins``: more features, registered after the built-in ones through the same path."""
+    ``plugins``: more features, registered after the built-in ones through the same path;
+    None: the installed ones (:func:`~bot.slack.features.installed_features`)."""
     logger = logging.getLogger("fwbot.slack.bolt")
     # bolt reads SLACK_BOT_TOKEN itself and warns that the client's token wins over it: the
     # client was built from that same variable, so that one warning says nothing here.
@@ -55,6 +56,8 @@ def build_app(
         deps.inbox = Inbox(WorkStore(deps.store.database))
     app.use(count_requests(deps.metrics))
     app.use(receive_requests(deps.inbox, deps.plans, deps.metrics))
+    if plugins is None:
+        plugins = installed_features()
     features = [*built_in_features(deps, bot_user_id), *plugins]
     deps.extensions = Extensions.of(features, deps)
     for feature in features:

@@ -38,6 +38,7 @@ from typing import Any
 
 from slack_bolt import BoltRequest, BoltResponse
 
+from ..slack_api.events import REPLY_EVENT
 from ..storage.claimers import claimer, claimer_is_dead, run_ended, run_started
 from ..storage.work_store import WorkItem, WorkStore
 from .metrics import Metrics
@@ -50,7 +51,6 @@ KEEP = timedelta(days=1)  # Slack retries an event for about an hour; rows are k
 PRUNE_EVERY = timedelta(hours=1)
 TICKET = "fwbot_ticket"  # the key of the ticket in bolt's context
 TAKEN = "taken"  # ... once a listener has taken it
-REPLY_EVENT_TYPE = "fwbot_reply"  # message metadata naming the request a reply answers
 
 Job = Callable[[], object]
 
@@ -72,7 +72,7 @@ class Ticket:
 
     @property
     def reply_metadata(self) -> dict[str, Any]:
-        return {"event_type": REPLY_EVENT_TYPE, "event_payload": {"request": self.key}}
+        return {"event_type": REPLY_EVENT, "event_payload": {"request": self.key}}
 
     @property
     def look_since(self) -> float | None:

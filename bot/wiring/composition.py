@@ -229,17 +229,21 @@ class Services:
 
     def slack_app(self, *, bot_user_id: str | None = None):  # -> slack_bolt.App
         from ..slack.app import build_app
+        from ..slack.features import PluginError
 
         self.settings.require_slack()
         secret = None if self.settings.socket_mode else self.settings.slack_signing_secret
         if bot_user_id is None:  # the token is checked before the app is built
             bot_user_id = self.slack_identity.get("user_id")
-        return build_app(
-            self.slack_deps,
-            client=self.slack_client,
-            signing_secret=secret,
-            bot_user_id=bot_user_id,
-        )
+        try:
+            return build_app(
+                self.slack_deps,
+                client=self.slack_client,
+                signing_secret=secret,
+                bot_user_id=bot_user_id,
+            )
+        except PluginError as exc:
+            raise UnusableSetting(f"{exc}: fix or uninstall that package") from exc
 
     # ---- progress tracking -----------------------------------------------------------------
 
