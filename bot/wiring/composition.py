@@ -356,6 +356,7 @@ class Services:
             weekday=WEEKDAYS.index(s.digest_day),
             at=time.fromisoformat(s.digest_time),
             tz=s.digest_tz,
+            in_flight_grace=s.slack_timeout + 5,
         )
         return DigestPublisher(
             self.progress_store,
