@@ -1,17 +1,18 @@
 """Posting the weekly digest to its channel, exactly once a week, and keeping it current.
 
 The digest of a week covers the seven days before its slot (weekday and time in the digest's
-zone). It is claimed like a nudge (``send_claims``: kind ``digest``, the channel, the week)
-and carries metadata, so a crash between posting and recording never posts it twice. The
-chart goes into the digest's thread. An update that arrives after the digest was posted (and
-before the next one) marks it stale; the next pass re-renders it with ``chat.update`` and
-swaps the chart for a fresh one."""
+zone). It is sent through :class:`~.exactly_once.ExactlyOnceSender` like a nudge (claim kind
+``digest``, the channel, the week; metadata to find it by), so a crash between posting and
+recording never posts it twice. The chart goes into the digest's thread. An update that
+arrives after the digest was posted (and before the next one) marks it stale; the next pass
+re-renders it with ``chat.update`` and swaps the chart for a fresh one."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
 import time as wall_clock
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -20,12 +21,12 @@ from typing import Protocol
 from framework_data.schema import Framework
 
 from ..slack_api.events import DIGEST_EVENT
-from ..storage.claimers import claimed_at
+from ..storage.claimers import active_run, claimer
 from ..storage.claims_store import ClaimStore
 from ..storage.progress_records import DigestRecord
 from ..storage.progress_store import ProgressStore
 from .digest import DigestData, build_digest
-from .nudges import Rendered, Sender
+from .exactly_once import ExactlyOnceSender, Outcome, Outgoing, Rendered, Sender
 from .schedule import weekly_slot, zone
 
 log = logging.getLogger("fwbot.digest")
@@ -51,6 +52,8 @@ class DigestConfig:
     weekday: int = 0
     at: time = time(12, 0)
     tz: str = "UTC"
+    # Seconds a request may still be on its way to Slack (the client's timeout, plus margin).
+    in_flight_grace: float = 20.0
 
 
 class DigestPublisher:
@@ -64,11 +67,17 @@ class DigestPublisher:
         *,
         render: Callable[[DigestData, datetime | None], Rendered],
         chart: Callable[[DigestData], bytes],
-        claimer: str = "digest",
+        claimer: str | None = None,
+        sleep: Callable[[float], None] = wall_clock.sleep,
     ) -> None:
+        """``claimer``: who holds the digest's claim; default a new ``host:pid:run`` for
+        each pass, so that a pass known dead has its claim taken over at once."""
         self.store, self.claims, self.framework = store, claims, framework
         self.sender, self.config = sender, config
         self.render, self.chart, self.claimer = render, chart, claimer
+        self.once = ExactlyOnceSender(
+            claims, sender, lease=LEASE, in_flight_grace=config.in_flight_grace, sleep=sleep
+        )
 
     def slot(self, now: datetime) -> tuple[str, datetime]:
         c = self.config
@@ -112,87 +121,56 @@ class DigestPublisher:
         return "; ".join(done)
 
     def _post(self, period: str, slot: datetime, now: datetime) -> str:
+        if self.claimer is not None:
+            return self._post_as(self.claimer, period, slot, now)
+        run_id = uuid.uuid4().hex[:12]
+        with active_run(run_id):
+            return self._post_as(claimer(run_id), period, slot, now)
+
+    def _post_as(self, me: str, period: str, slot: datetime, now: datetime) -> str:
         channel = self.config.channel
         start = slot - timedelta(days=7)
-        claim = self.claims.claim(
+        message = Outgoing(
             "digest",
             channel,
             period,
-            claimed_by=self.claimer,
-            lease_until=now + LEASE,
-            now=now,
-            detail={"wall": wall_clock.time()},
+            to=channel,
+            event_type=DIGEST_EVENT,
+            payload={"period": period},
+            channel_id=channel,
         )
-        if claim is None:
-            existing = self.claims.claims("digest", period=period, subject=channel)
-            claim = existing[0] if existing else None
-            if claim is None or claim.state != "claimed" or now < claim.lease_until:
-                return f"digest for {period} is being posted by another pass"
-            claim = self.claims.take_over(
-                claim, claimed_by=self.claimer, lease_until=now + LEASE, now=now
-            )
-            if claim is None:
-                return f"digest for {period} is being posted by another pass"
-            found = self.sender.find_delivered(
-                channel,
-                event_type=DIGEST_EVENT,
-                match={"period": period},
-                since=claimed_at(claim),
-                channel_id=channel,
-            )
-            if found is not None:
-                return self._recorded(claim.id, period, start, slot, found[1], None, now)
-        data = self.data(start, slot, now)
-        text, blocks = self.render(data, None)
-        result = self.sender.post(
-            channel,
-            text=text,
-            blocks=blocks,
-            metadata={"event_type": DIGEST_EVENT, "event_payload": {"period": period}},
-        )
-        if getattr(result, "outcome", "") != "sent":
-            error = f"{getattr(result, 'outcome', '?')}: {getattr(result, 'error', '')}"
-            if getattr(result, "outcome", "") == "permanent":
-                self.claims.finish(
-                    claim.id, claimed_by=self.claimer, state="failed", error=error[:100], now=now
-                )
-            else:
-                self.claims.release(claim.id, claimed_by=self.claimer, error=error[:100], now=now)
-            log.error("posting the digest for %s to %s failed: %s", period, channel, error)
-            return f"digest for {period} NOT posted ({error})"
-        file_id = self._upload_chart(data, result.ts)
-        return self._recorded(claim.id, period, start, slot, result.ts, file_id, now)
+        made: list[DigestData] = []
 
-    def _recorded(
-        self,
-        claim_id: int,
-        period: str,
-        start: datetime,
-        slot: datetime,
-        ts: str,
-        file_id: str | None,
-        now: datetime,
-    ) -> str:
-        channel = self.config.channel
-        self.claims.finish(
-            claim_id,
-            claimed_by=self.claimer,
-            state="sent",
-            channel_id=channel,
-            message_ts=ts,
-            now=now,
-        )
-        self.store.record_digest(
-            channel_id=channel,
-            period=period,
-            period_start=start,
-            period_end=slot,
-            live_until=slot + timedelta(days=7),
-            message_ts=ts,
-            file_id=file_id,
-            now=now,
-        )
-        return f"posted the digest for {period} to {channel}"
+        def render() -> Rendered:
+            made.append(self.data(start, slot, now))
+            return self.render(made[0], None)
+
+        def delivered(outcome: Outcome) -> None:
+            """Kept before the claim is finished: a crash in between finds it posted."""
+            ts = outcome.ts or ""
+            file_id = self._upload_chart(made[0], ts) if made and outcome.step == "sent" else None
+            self.store.record_digest(
+                channel_id=channel,
+                period=period,
+                period_start=start,
+                period_end=slot,
+                live_until=slot + timedelta(days=7),
+                message_ts=ts,
+                file_id=file_id,
+                now=now,
+            )
+
+        outcome = self.once.once(message, render, me, now, on_delivered=delivered)
+        if outcome.delivered:
+            return f"posted the digest for {period} to {channel}"
+        if outcome.step in ("held", "done"):
+            return f"digest for {period} is being posted by another pass"
+        if outcome.step == "unverified":
+            error = f"could not check Slack: {outcome.error}"
+        else:
+            error = f"{outcome.step}: {outcome.error or ''}"
+        log.error("posting the digest for %s to %s failed: %s", period, channel, error)
+        return f"digest for {period} NOT posted ({error})"
 
     def _upload_chart(self, data: DigestData, thread_ts: str) -> str | None:
         """The chart in the digest's thread; None (logged) if it could not be made or sent —

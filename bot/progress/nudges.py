@@ -1,22 +1,20 @@
-"""One idempotent pass of the weekly nudges: plan, claim, send, record.
-
-Exactly once per (owner, week):
+"""One idempotent pass of the weekly nudges: plan, then send each DM exactly once.
 
 1. Who is due comes from :func:`bot.progress.schedule.plan_nudges`.
-2. Each DM is *claimed* in the database before it is sent (``send_claims``, unique on
-   kind/subject/period), a chunk at a time, so two passes — two processes, two replicas —
-   never both send it.
-3. The DM carries message metadata naming the owner and the week. A claim left unfinished
-   (its claimer died between sending and recording, or could not tell whether Slack got the
-   message) is taken over by a later pass only after its lease ended or its claimer is known
-   dead, and that pass first looks for the DM in the conversation's history: found, it is
-   recorded as sent; not found, it is sent.
+2. Each DM is claimed, sent and recorded through :class:`~.exactly_once.ExactlyOnceSender`
+   (the one copy of the protocol), a chunk of claims at a time and the posts on a few
+   threads. Claims left unfinished by earlier passes are taken over, looked up in Slack's
+   history and sent only if they are not there.
+3. Overdue initiatives are escalated, and nudges that could not be delivered are reported to
+   the admins, through the same protocol.
 4. Permanent errors (``account_inactive``, ``user_not_found``…) are recorded and reported to
-   the admins once; transient ones are retried with backoff, then left to the next pass.
+   the admins once; transient ones are retried by the sender, then left to the next pass; an
+   error no recipient escapes (a revoked token) stops the pass.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
@@ -24,45 +22,21 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from ..slack_api.events import ESCALATION_EVENT, NUDGE_EVENT, REPORT_EVENT
-from ..storage.claimers import active_run, claimed_at, claimer, takeover_due
+from ..storage.claimers import active_run, claimer
 from ..storage.claims_store import ClaimStore
 from ..storage.progress_records import ClaimRecord, InitiativeRecord, OwnerPrefs
 from ..storage.progress_store import ProgressStore
+from .exactly_once import ExactlyOnceSender, Outcome, Outgoing, Rendered, Sender
 from .schedule import NudgePlan, Skipped, plan_nudges, week_key, weeks_overdue
+
+__all__ = ["NudgeConfig", "NudgeRunner", "Rendered", "Renderers", "RunReport", "Sender"]
 
 log = logging.getLogger("fwbot.nudges")
 
 DEFAULT_LEASE = timedelta(minutes=10)
-
-# What a message to Slack is for the runner: (fallback text, blocks as dicts).
-Rendered = tuple[str, list[dict[str, Any]]]
-
-
-class Sender(Protocol):
-    """What :class:`bot.slack_api.sender.SlackSender` offers the runner."""
-
-    def post(
-        self,
-        channel: str,
-        *,
-        text: str,
-        blocks: list[dict] | None,
-        metadata: dict | None,
-        thread_ts: str | None = None,
-    ) -> Any: ...
-
-    def find_delivered(
-        self,
-        channel: str,
-        *,
-        event_type: str,
-        match: dict[str, Any],
-        since: datetime,
-        channel_id: str | None = None,
-    ) -> tuple[str, str] | None: ...
 
 
 @dataclass(frozen=True)
@@ -137,8 +111,10 @@ class NudgeRunner:
         self.config = config
         self.refresh_time_zones = refresh_time_zones
         self.admins = admins
+        self.once = ExactlyOnceSender(
+            claims, sender, lease=config.lease, in_flight_grace=config.in_flight_grace, sleep=sleep
+        )
         self._halted: str | None = None
-        self._sleep = sleep
         self._prefs: dict[str, OwnerPrefs] = {}  # the owners' preferences, loaded per pass
 
     # ---- planning ----------------------------------------------------------------------
@@ -192,8 +168,18 @@ class NudgeRunner:
         report.seconds = time.monotonic() - started
         return report
 
-    def _lease(self, now: datetime) -> datetime:
-        return now + self.config.lease
+    def _nudge(self, owner: str, week: str) -> Outgoing:
+        """The nudge DM of ``owner`` for ``week`` (its DM channel, when known, for look-ups)."""
+        known = self._prefs.get(owner)
+        return Outgoing(
+            "nudge",
+            owner,
+            week,
+            to=owner,
+            event_type=NUDGE_EVENT,
+            payload={"subject": owner, "period": week},
+            channel_id=known.dm_channel if known else None,
+        )
 
     def _send_fresh(
         self, plans: Sequence[NudgePlan], me: str, now: datetime, report: RunReport
@@ -206,16 +192,11 @@ class NudgeRunner:
                 part = plans[start : start + chunk]
                 if self._halted:
                     break
-                wall = time.time()  # Slack's clock: where to look in the history later
-                won = self.claims.claim_many(
+                won = self.once.claim_many(
                     "nudge",
-                    [
-                        (p.owner_id, p.key, {"items": [i.id for i in p.items], "wall": wall})
-                        for p in part
-                    ],
-                    claimed_by=me,
-                    lease_until=self._lease(now),
-                    now=now,
+                    [(p.owner_id, p.key, {"items": [i.id for i in p.items]}) for p in part],
+                    me,
+                    now,
                 )
                 by_owner = {(c.subject, c.period): c for c in won}
                 report.already += len(part) - len(won)
@@ -224,49 +205,28 @@ class NudgeRunner:
                     for p in part
                     if (p.owner_id, p.key) in by_owner
                 ]
-                for claim, plan, outcome in pool.map(
+                for claim, plan, result in pool.map(
                     lambda job: (*job, self._deliver(job[1], now)), jobs
                 ):
-                    self._record(claim, plan.owner_id, outcome, me, now, report)
+                    self._note(self.once.record(claim, result, me, now), plan.owner_id, now, report)
 
     def _deliver(self, plan: NudgePlan, now: datetime) -> Any:
+        """Posts one nudge (on a worker thread); the sender's result."""
         if self._halted:
             return _Halted()
-        text, blocks = self.render.nudge(plan, now)
-        if self.sender is None:
-            raise RuntimeError("sending nudges needs Slack: set SLACK_BOT_TOKEN")
-        return self.sender.post(
-            plan.owner_id,
-            text=text,
-            blocks=blocks,
-            metadata=self._metadata(NUDGE_EVENT, plan.owner_id, plan.key),
-        )
+        return self.once.post(self._nudge(plan.owner_id, plan.key), self.render.nudge(plan, now))
 
-    @staticmethod
-    def _metadata(event_type: str, subject: str, period: str) -> dict[str, Any]:
-        return {"event_type": event_type, "event_payload": {"subject": subject, "period": period}}
-
-    def _record(
-        self, claim: ClaimRecord, owner: str, result: Any, me: str, now: datetime, report: RunReport
-    ) -> None:
-        outcome = getattr(result, "outcome", "uncertain")
-        if getattr(result, "fatal", False):  # the token or its scopes: nobody can be reached
-            self._halted = str(result.error)
-            outcome = "retry"
-        if outcome == "sent":
-            self.claims.finish(
-                claim.id,
-                claimed_by=me,
-                state="sent",
-                channel_id=result.channel_id,
-                message_ts=result.ts,
-                now=now,
-            )
+    def _note(self, outcome: Outcome, owner: str, now: datetime, report: RunReport) -> None:
+        """What a recorded send means for the pass: the report, the audit, a halt."""
+        claim = outcome.claim
+        assert claim is not None
+        if outcome.fatal:  # the token or its scopes: nobody can be reached
+            self._halted = outcome.error
+        if outcome.step == "sent":
             report.sent.append(owner)
-            if claim.kind == "nudge" and result.channel_id:
-                self._remember_dm(owner, result.channel_id, now)
-        elif outcome == "permanent":
-            self.claims.finish(claim.id, claimed_by=me, state="failed", error=result.error, now=now)
+            if claim.kind == "nudge" and outcome.channel_id:
+                self._remember_dm(owner, outcome.channel_id, now)
+        elif outcome.step == "permanent":
             self.store.audit(
                 "system",
                 "delivery_failed",
@@ -274,21 +234,11 @@ class NudgeRunner:
                 now=now,
                 kind=claim.kind,
                 period=claim.period,
-                error=result.error,
+                error=outcome.error,
             )
-            report.failed.append((owner, str(result.error)))
-        else:  # retry / uncertain: a later pass takes the claim over (and checks Slack)
-            # An uncertain message may still land within the client's timeout: the claim
-            # stays held that long, so no pass reads the history before it could show.
-            hold = self.config.in_flight_grace if outcome == "uncertain" else 0.0
-            self.claims.release(
-                claim.id,
-                claimed_by=me,
-                error=f"{outcome}: {result.error}",
-                now=now,
-                lease_until=now + timedelta(seconds=hold),
-            )
-            report.deferred.append((owner, f"{outcome}: {result.error}"))
+            report.failed.append((owner, str(outcome.error)))
+        else:  # retry / uncertain: released for a later pass
+            report.deferred.append((owner, f"{outcome.step}: {outcome.error}"))
 
     def _remember_dm(self, owner: str, channel_id: str, now: datetime) -> None:
         known = self._prefs.get(owner)
@@ -309,27 +259,17 @@ class NudgeRunner:
         now: datetime,
         report: RunReport,
     ) -> None:
-        taken: list[ClaimRecord] = []
-        from_the_dead = False
+        taken: list[tuple[ClaimRecord, ClaimRecord]] = []  # (theirs, now mine)
         for claim in claims:
             if claim.state != "claimed":
                 continue
-            if not takeover_due(claim, now):
-                report.in_flight += 1
-                continue
-            mine = self.claims.take_over(
-                claim, claimed_by=me, lease_until=self._lease(now), now=now
-            )
+            mine = self.once.take_over(claim, me, now)
             if mine is None:
                 report.in_flight += 1
                 continue
-            taken.append(mine)
-            from_the_dead = from_the_dead or now < claim.lease_until
-        if from_the_dead:
-            # A pass that just died may have requests still on their way to Slack: give them
-            # the client's timeout to land before the history is read.
-            self._sleep(self.config.in_flight_grace)
-        for mine in taken:
+            taken.append((claim, mine))
+        self.once.wait_for_in_flight((old for old, _ in taken), now)
+        for _, mine in taken:
             plan = plan_of.get((mine.subject, mine.period))
             self._resolve(mine, plan, me, now, report)
 
@@ -338,33 +278,18 @@ class NudgeRunner:
     ) -> None:
         """A claim whose message may or may not have gone out: look before sending."""
         owner = claim.subject
-        known = self._prefs.get(owner)
-        dm = known.dm_channel if known else None
-        try:
-            found = self.sender.find_delivered(  # type: ignore[union-attr]
-                owner,
-                event_type=NUDGE_EVENT,
-                match={"subject": owner, "period": claim.period},
-                since=claimed_at(claim),
-                channel_id=dm,
-            )
-        except Exception as exc:  # can't tell: never resend blindly; try again next pass
-            self.claims.release(claim.id, claimed_by=me, error=f"unverified: {exc}", now=now)
-            report.deferred.append((owner, f"could not check Slack: {exc}"))
+        seen = self.once.look(claim, self._nudge(owner, claim.period), me, now)
+        if seen is not None and seen.step == "unverified":
+            report.deferred.append((owner, f"could not check Slack: {seen.error}"))
             return
-        if found is not None:
-            channel_id, ts = found
-            self.claims.finish(
-                claim.id, claimed_by=me, state="sent", channel_id=channel_id, message_ts=ts, now=now
-            )
+        if seen is not None:
             report.found_delivered.append(owner)
             return
         if plan is None:  # nothing is overdue any more: nothing to send
-            self.claims.finish(
-                claim.id, claimed_by=me, state="failed", error="no_longer_due", now=now
-            )
+            self.once.abandon(claim, me, now, "no_longer_due")
             return
-        self._record(claim, owner, self._deliver(plan, now), me, now, report)
+        result = self._deliver(plan, now)
+        self._note(self.once.record(claim, result, me, now), owner, now, report)
 
     # ---- escalation and failure reports -------------------------------------------------
 
@@ -384,76 +309,25 @@ class NudgeRunner:
                 due.append((item, weeks))
         for item, weeks in due:
             period = f"overdue-since-{item.overdue_from:%Y%m%dT%H%MZ}"
-            claim = self._claim_one(
-                "escalation", f"initiative:{item.id}", period, target, ESCALATION_EVENT, me, now
+            subject = f"initiative:{item.id}"
+            message = Outgoing(
+                "escalation",
+                subject,
+                period,
+                to=target,
+                event_type=ESCALATION_EVENT,
+                payload={"subject": subject, "period": period},
             )
-            if claim is None:
-                continue
-            text, blocks = self.render.escalation(item, weeks, now)
-            result = self.sender.post(  # type: ignore[union-attr]
-                target,
-                text=text,
-                blocks=blocks,
-                metadata=self._metadata(ESCALATION_EVENT, claim.subject, period),
+            outcome = self.once.once(
+                message,
+                functools.partial(self.render.escalation, item, weeks, now),
+                me,
+                now,
             )
-            self._record(claim, target, result, me, now, report)
-            if getattr(result, "outcome", "") == "sent":
-                report.sent.remove(target)
+            if outcome.step == "sent":
                 report.escalated.append(item.id)
-
-    def _claim_one(
-        self,
-        kind: str,
-        subject: str,
-        period: str,
-        target: str,
-        event_type: str,
-        me: str,
-        now: datetime,
-    ) -> ClaimRecord | None:
-        """Claim one message to ``target``; an unfinished claim of a dead pass is taken over
-        and, if Slack already has the message, finished. None: nothing to send."""
-        claim = self.claims.claim(
-            kind,
-            subject,
-            period,
-            claimed_by=me,
-            lease_until=self._lease(now),
-            now=now,
-            detail={"wall": time.time()},
-        )
-        if claim is not None:
-            return claim
-        found = self.claims.claims(kind, period=period, subject=subject)
-        old = found[0] if found else None
-        if old is None or not takeover_due(old, now):
-            return None
-        mine = self.claims.take_over(old, claimed_by=me, lease_until=self._lease(now), now=now)
-        if mine is None:
-            return None
-        if self.sender is None:
-            return None
-        try:
-            delivered = self.sender.find_delivered(
-                target,
-                event_type=event_type,
-                match={"subject": subject, "period": period},
-                since=claimed_at(mine),
-            )
-        except Exception as exc:
-            self.claims.release(mine.id, claimed_by=me, error=f"unverified: {exc}", now=now)
-            return None
-        if delivered is not None:
-            self.claims.finish(
-                mine.id,
-                claimed_by=me,
-                state="sent",
-                channel_id=delivered[0],
-                message_ts=delivered[1],
-                now=now,
-            )
-            return None
-        return mine
+            elif outcome.step in ("permanent", "retry", "uncertain"):
+                self._note(outcome, target, now, report)
 
     def _report_failures(self, me: str, now: datetime, report: RunReport) -> None:
         failures = sorted(set(report.failed))
@@ -461,29 +335,18 @@ class NudgeRunner:
         if not failures or not admins or self.sender is None:
             return
         period = f"{week_key(now.date())}/" + ",".join(f"{o}={e}" for o, e in failures)[:40]
-        text, blocks = self.render.failure_report(failures)
+        rendered = self.render.failure_report(failures)
         for admin in admins:
-            claim = self._claim_one(
-                "report", admin, f"{period}#{len(failures)}", admin, REPORT_EVENT, me, now
-            )
-            if claim is None:
-                continue
-            result = self.sender.post(
+            subject_period = f"{period}#{len(failures)}"
+            message = Outgoing(
+                "report",
                 admin,
-                text=text,
-                blocks=blocks,
-                metadata=self._metadata(REPORT_EVENT, admin, claim.period),
+                subject_period,
+                to=admin,
+                event_type=REPORT_EVENT,
+                payload={"subject": admin, "period": subject_period},
             )
-            outcome = getattr(result, "outcome", "uncertain")
-            state = "sent" if outcome == "sent" else "failed"
-            self.claims.finish(
-                claim.id,
-                claimed_by=me,
-                state=state,
-                channel_id=getattr(result, "channel_id", None),
-                message_ts=getattr(result, "ts", None),
-                error=None if state == "sent" else str(result.error),
-                now=now,
-            )
-            if state == "sent":
+            # A report is tried once: failed or not, no later pass sends it again.
+            outcome = self.once.once(message, lambda: rendered, me, now, give_up=True)
+            if outcome.step == "sent":
                 report.reported_to.append(admin)

@@ -11,6 +11,7 @@ from slack_bolt import App
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
+from ..slack_api.workspace import auth_test
 from ..storage.work_store import WorkStore
 from .deps import SlackDeps
 from .durable import Inbox, receive_requests
@@ -51,7 +52,7 @@ def build_app(
     finally:
         logger.removeFilter(_no_token_unused_warning)
     if bot_user_id is None:
-        bot_user_id = client.auth_test().get("user_id")
+        bot_user_id = auth_test(client).get("user_id")
     if deps.inbox is None:
         deps.inbox = Inbox(WorkStore(deps.store.database))
     app.use(count_requests(deps.metrics))

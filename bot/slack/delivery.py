@@ -1,5 +1,9 @@
 """Getting a reply to the user, whatever Slack says: the fallbacks live here.
 
+Every call goes through :mod:`bot.slack_api`; posts follow its one retry policy
+(:mod:`bot.slack_api.posting`, :data:`~bot.slack_api.retry.INTERACTIVE` with this
+delivery's ``max_attempts`` and ``backoff``):
+
 * A message Slack rejects as ``invalid_blocks`` or ``msg_too_long`` is sent again as plain
   text, split into pieces Slack accepts — the content is never dropped.
 * A private reply goes through the ``response_url``; when that is used up or expired it falls
@@ -20,12 +24,9 @@
 from __future__ import annotations
 
 import contextlib
-import http.client
+import dataclasses
 import logging
-import random
-import socket
 import time
-import urllib.error
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -33,11 +34,14 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
-from slack_sdk.webhook import WebhookClient
 
-from ..slack_api.calls import ApiAnswer, call_once, retry_handlers
+from ..slack_api.calls import retry_handlers
 from ..slack_api.history import DeliveryUnknown, History
+from ..slack_api.messages import stop_stream, update_message
 from ..slack_api.plain import PLAIN_TEXT_LIMIT, TEXT_FALLBACK_ERRORS
+from ..slack_api.posting import INTERACTIVE, Posted, RetryPolicy, post_message
+from ..slack_api.response_url import send_to_response_url
+from ..slack_api.views import error_of, open_view
 from .blocks import Message, split_text, to_dicts
 from .metrics import Metrics
 
@@ -45,31 +49,23 @@ __all__ = ["Delivery", "DeliveryUnknown", "retry_handlers"]
 
 _NOT_REACHABLE = {"channel_not_found", "not_in_channel", "is_archived", "user_not_in_channel"}
 
-MAX_ATTEMPTS = 3  # posts of one message at most (transient errors, checked uncertainties)
-BACKOFF = 1.0  # seconds before the 2nd attempt (or the look-up), doubling, jittered
+MAX_ATTEMPTS = INTERACTIVE.max_attempts  # posts of one message at most
+BACKOFF = INTERACTIVE.backoff  # seconds before the 2nd attempt (or the look-up), doubling
 LOOKBACK_SECONDS = 300  # a look-up considers the bot's messages this far back
 
 log = logging.getLogger(__name__)
 
 
-def _attempt(method: Callable[..., Any], **kwargs: Any) -> tuple[ApiAnswer, Exception | None]:
-    """One call, classified (:func:`~bot.slack_api.calls.call_once`), with the exception it
-    raised."""
-    caught: list[Exception] = []
-
-    def call(**kw: Any) -> Any:
-        try:
-            return method(**kw)
-        except Exception as exc:
-            caught.append(exc)
-            raise
-
-    answer = call_once(call, **kwargs)
-    return answer, (caught[0] if caught else None)
+def _plain_pieces(text: str) -> list[str]:
+    return split_text(text, PLAIN_TEXT_LIMIT)
 
 
-def _error(exc: SlackApiError) -> str:
-    return str(exc.response.get("error", "unknown")) if exc.response is not None else "unknown"
+def _raise(posted: Posted, method: str) -> None:
+    """Raise what a post that did not go through raised (:class:`DeliveryUnknown` when the
+    look-up could not tell)."""
+    if posted.exception is not None:
+        raise posted.exception
+    raise RuntimeError(f"{method} failed: {posted.error}")
 
 
 class Delivery:
@@ -120,58 +116,41 @@ class Delivery:
             first = first or ts
         return first
 
+    def _policy(self) -> RetryPolicy:
+        return dataclasses.replace(
+            INTERACTIVE, max_attempts=max(1, self.max_attempts), backoff=self.backoff
+        )
+
     def _post_one(
         self, channel: str, message: Message, *, thread_ts: str | None, metadata: dict | None
     ) -> str | None:
         since = time.time()
-        for attempt in range(1, self.max_attempts + 1):
-            answer, exc = _attempt(
-                self.client.chat_postMessage,
-                channel=channel,
-                thread_ts=thread_ts,
-                text=message.text,
-                blocks=to_dicts(message.blocks),
-                metadata=metadata,
-            )
-            if answer.kind == "ok":
-                return answer.data.get("ts")
-            self._count("chat.postMessage", answer.error or "unknown")
-            if answer.kind == "fallback":
-                log.warning(
-                    "chat.postMessage refused the blocks (%s); sending plain text", answer.error
-                )
-                return self._post_plain(channel, message, thread_ts=thread_ts)
-            if answer.kind in ("permanent", "limited") or exc is None:
-                raise exc or RuntimeError(f"chat.postMessage failed: {answer.error}")
-            last = attempt == self.max_attempts
-            if answer.kind == "transient" and last:
-                raise exc  # certainly not delivered: the caller tells the user
-            self._back_off(attempt)
-            if answer.kind != "transient":  # it may have arrived: look before posting again
-                ts = self._find_posted(
-                    channel, message, thread_ts=thread_ts, metadata=metadata, since=since
-                )
-                if ts:
-                    log.info(
-                        "chat.postMessage (%s) had arrived; not posting it again", answer.error
-                    )
-                    return ts
-                if last:
-                    raise exc  # looked: not there, so not delivered
-            log.warning(
-                "chat.postMessage failed (%s); attempt %d of %d",
-                answer.error,
-                attempt + 1,
-                self.max_attempts,
-            )
-        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _post_plain(self, channel: str, message: Message, *, thread_ts: str | None) -> str | None:
-        ts: str | None = None
-        for piece in split_text(message.text, PLAIN_TEXT_LIMIT):
-            resp = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=piece)
-            ts = ts or resp.get("ts")
-        return ts
+        def look(args: Mapping[str, Any]) -> tuple[str, str] | None:
+            shown = Message(text=str(args.get("text") or ""), blocks=[])
+            ts = self._find_posted(
+                channel, shown, thread_ts=thread_ts, metadata=metadata, since=since
+            )
+            return (channel, ts) if ts else None
+
+        posted = post_message(
+            self.client,
+            {
+                "channel": channel,
+                "thread_ts": thread_ts,
+                "text": message.text,
+                "blocks": to_dicts(message.blocks),
+                "metadata": metadata,
+            },
+            self._policy(),
+            look=look,
+            plain=_plain_pieces,
+            sleep=self._sleep,
+            on_error=lambda error: self._count("chat.postMessage", error),
+        )
+        if posted.outcome != "sent":
+            _raise(posted, "chat.postMessage")
+        return posted.ts
 
     def find_reply(
         self, channel: str, *, thread_ts: str | None, metadata: Mapping[str, Any], since: float
@@ -187,9 +166,6 @@ class Delivery:
                 (metadata.get("event_payload") or {}).get("request"),
             )
         return found
-
-    def _back_off(self, attempt: int) -> None:
-        self._sleep(self.backoff * 2 ** (attempt - 1) * random.uniform(0.75, 1.0))
 
     def _find_posted(
         self,
@@ -226,14 +202,10 @@ class Delivery:
     def open_view(self, trigger_id: str | None, view: dict | View) -> bool:
         """``views.open``; False (counted) when Slack says the trigger expired — the caller
         asks the user to click again. Other errors raise."""
-        try:
-            self.client.views_open(trigger_id=trigger_id or "", view=view)
+        if open_view(self.client, trigger_id, view):
             return True
-        except SlackApiError as exc:
-            if _error(exc) != "expired_trigger_id":
-                raise
-            self._count("views.open", "expired_trigger_id")
-            return False
+        self._count("views.open", "expired_trigger_id")
+        return False
 
     def complete_stream(
         self, channel: str, ts: str, message: Message, metadata: dict | None
@@ -242,53 +214,36 @@ class Delivery:
         ``message`` (with ``metadata``): its stream is stopped if Slack still has it open,
         then it is updated. Its ts, or None when it cannot be (gone, or not ours): post."""
         with contextlib.suppress(SlackApiError):  # already stopped, by Slack or by us
-            self.client.chat_stopStream(channel=channel, ts=ts)
+            stop_stream(self.client, channel, ts)
         try:
-            self.client.chat_update(
-                channel=channel,
-                ts=ts,
+            update_message(
+                self.client,
+                channel,
+                ts,
                 text=message.text,
                 blocks=to_dicts(message.blocks),
                 metadata=metadata,
             )
         except SlackApiError as exc:
-            self._count("chat.update", _error(exc))
-            log.info("the streamed reply %s could not be completed (%s)", ts, _error(exc))
+            self._count("chat.update", error_of(exc))
+            log.info("the streamed reply %s could not be completed (%s)", ts, error_of(exc))
             return None
         log.info("completed the reply a stopped process had been streaming (%s)", ts)
         return ts
 
     def update(self, channel: str, ts: str, message: Message) -> None:
-        try:
-            self.client.chat_update(
-                channel=channel, ts=ts, text=message.text, blocks=to_dicts(message.blocks)
-            )
-        except SlackApiError as exc:
-            error = _error(exc)
-            self._count("chat.update", error)
-            if error not in TEXT_FALLBACK_ERRORS:
-                raise
-            self.client.chat_update(
-                channel=channel, ts=ts, text=message.text[:PLAIN_TEXT_LIMIT], blocks=[]
-            )
+        """``chat.update`` of ``ts`` to ``message`` (plain text if Slack refuses its blocks);
+        other errors raise."""
+        update_message(
+            self.client,
+            channel,
+            ts,
+            text=message.text,
+            blocks=to_dicts(message.blocks),
+            on_error=lambda error: self._count("chat.update", error),
+        )
 
     # ---- private replies ------------------------------------------------------------------
-
-    def _via_response_url(self, url: str, payload: dict) -> tuple[bool, str]:
-        """(sent, why not). A refused connection is "not sent"; a timeout or lost answer
-        may have posted it and nothing can look: :class:`DeliveryUnknown`."""
-        hook = WebhookClient(url, retry_handlers=retry_handlers())
-        try:
-            resp = hook.send_dict(payload)
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, ConnectionRefusedError | socket.gaierror):
-                return False, "connection_refused"
-            raise DeliveryUnknown("response_url: no answer") from exc
-        except (TimeoutError, http.client.HTTPException, OSError) as exc:
-            raise DeliveryUnknown("response_url: no answer") from exc
-        if resp.status_code == 200:
-            return True, ""
-        return False, (resp.body or str(resp.status_code))[:200]
 
     def reply(
         self,
@@ -309,7 +264,7 @@ class Delivery:
                 "response_type": "in_channel" if in_channel else "ephemeral",
                 "replace_original": replace_original,
             }
-            ok, why = self._via_response_url(response_url, payload)
+            ok, why = send_to_response_url(response_url, payload)
             if ok:
                 return
             if "invalid_blocks" in why or "msg_too_long" in why:
@@ -317,7 +272,7 @@ class Delivery:
                     Message(text=p, blocks=[]) for p in split_text(message.text, PLAIN_TEXT_LIMIT)
                 ]
                 payload = {**payload, "blocks": [], "text": pieces[0].text}
-                ok, why = self._via_response_url(response_url, payload)
+                ok, why = send_to_response_url(response_url, payload)
                 if ok and len(pieces) == 1:
                     return
                 if ok:
@@ -332,23 +287,23 @@ class Delivery:
 
     def _ephemeral_or_dm(self, message: Message, *, user: str, channel: str | None) -> None:
         if channel and not channel.startswith("D"):
-            for attempt in range(1, self.max_attempts + 1):
-                answer, exc = _attempt(
-                    self.client.chat_postEphemeral,
-                    channel=channel,
-                    user=user,
-                    text=message.text,
-                    blocks=to_dicts(message.blocks),
-                )
-                if answer.kind == "ok":
-                    return
-                self._count("chat.postEphemeral", answer.error or "unknown")
-                if answer.kind in ("uncertain", "maybe"):  # can't be looked up: no resend
-                    raise DeliveryUnknown(f"chat.postEphemeral: {answer.error}") from exc
-                if answer.kind == "transient" and attempt < self.max_attempts:
-                    self._back_off(attempt)
-                    continue
-                if answer.error in _NOT_REACHABLE | TEXT_FALLBACK_ERRORS:
-                    break
-                raise exc or RuntimeError(f"chat.postEphemeral failed: {answer.error}")
+            posted = post_message(
+                self.client,
+                {
+                    "channel": channel,
+                    "user": user,
+                    "text": message.text,
+                    "blocks": to_dicts(message.blocks),
+                },
+                self._policy(),
+                ephemeral=True,
+                sleep=self._sleep,
+                on_error=lambda error: self._count("chat.postEphemeral", error),
+            )
+            if posted.outcome == "sent":
+                return
+            if posted.outcome in ("uncertain", "unknown"):  # can't be looked up: no resend
+                raise DeliveryUnknown(f"chat.postEphemeral: {posted.error}") from posted.exception
+            if posted.error not in _NOT_REACHABLE | TEXT_FALLBACK_ERRORS:
+                _raise(posted, "chat.postEphemeral")
         self.post(user if not channel or not channel.startswith("D") else channel, [message])

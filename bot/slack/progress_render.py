@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.progress.digest import DigestData
-from bot.progress.nudges import Rendered, Renderers
+from bot.progress.exactly_once import Rendered
+from bot.progress.nudges import Renderers
 
 from .blocks import Message, to_dicts
 from .blocks.digest import digest_message

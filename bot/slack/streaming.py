@@ -30,6 +30,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.models.blocks import Block
 
+from ..slack_api.messages import start_stream, update_message
 from .blocks import Message, escape, to_dicts
 from .metrics import Metrics
 
@@ -74,8 +75,8 @@ class StreamedReply:
             recipients["recipient_team_id"] = team_id
         self.channel, self.metrics = channel, metrics
         self._client = client
-        self._stream = client.chat_stream(
-            channel=channel, thread_ts=thread_ts, buffer_size=buffer_size, **recipients
+        self._stream = start_stream(
+            client, channel=channel, thread_ts=thread_ts, buffer_size=buffer_size, **recipients
         )
         self._lock = threading.Lock()
         self.handed = ""  # the text handed over so far (shown, or held in the buffer)
@@ -144,9 +145,10 @@ class StreamedReply:
         ts = self.ts
         assert ts is not None
         try:
-            self._client.chat_update(
-                channel=self.channel,
-                ts=ts,
+            update_message(
+                self._client,
+                self.channel,
+                ts,
                 text=whole.text,
                 blocks=to_dicts(whole.blocks),
                 metadata=metadata,

@@ -1,10 +1,11 @@
 """One Web API call, classified: what Slack's answer (or its absence) says about delivery.
 
 Every way out to Slack (answers and /align through :class:`bot.slack.delivery.Delivery`,
-nudges and the digest through :class:`bot.slack_api.sender.SlackSender`) classifies calls
-here, so "safe to send again", "look in the history first" and "never again" mean the same
-everywhere. The clients never retry a post by themselves (:func:`retry_handlers`,
-:func:`sender_client`): a retried timeout can post twice.
+nudges and the digest through :class:`bot.slack_api.sender.SlackSender`, both posting with
+:func:`bot.slack_api.posting.post_message`) classifies calls here, so "safe to send again",
+"look in the history first" and "never again" mean the same everywhere. The clients never
+retry a post by themselves (:func:`retry_handlers`, :func:`sender_client`): a retried
+timeout can post twice.
 """
 
 from __future__ import annotations

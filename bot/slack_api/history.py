@@ -18,9 +18,9 @@ from typing import Any
 from slack_sdk import WebClient
 
 from .calls import call_once
+from .retry import RetryPolicy
 
 HISTORY_SLACK_SECONDS = 60  # a look-up starts this far before ``since`` (clock skew)
-MAX_BACKOFF = 30.0
 
 
 class DeliveryUnknown(Exception):
@@ -49,7 +49,11 @@ class History:
         rng: random.Random | None = None,
     ) -> None:
         self.client = client
-        self.max_attempts, self.backoff = max(1, max_attempts), backoff
+        # Reads are safe to repeat: the one retry policy, with this reader's numbers.
+        self.policy = RetryPolicy(
+            max_attempts=max(1, max_attempts), backoff=backoff, max_rate_limited=max_rate_limited
+        )
+        self.max_attempts, self.backoff = self.policy.max_attempts, backoff
         self.max_rate_limited = max_rate_limited
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -59,8 +63,7 @@ class History:
         self._bot_id_known = False
 
     def back_off(self, attempt: int) -> None:
-        delay = min(MAX_BACKOFF, self.backoff * 2 ** (attempt - 1))
-        self._sleep(delay * self._rng.uniform(0.5, 1.0))
+        self._sleep(self.policy.delay(attempt, self._rng))
 
     def find(
         self,
@@ -137,14 +140,14 @@ class History:
                 return answer.data
             if answer.kind == "limited":
                 limited_for += answer.retry_after
-                if limited_for > self.max_rate_limited:
+                if limited_for > self.policy.max_rate_limited:
                     raise DeliveryUnknown("rate-limited for too long", error="ratelimited")
                 self._sleep(answer.retry_after)
                 continue
             if answer.kind in ("permanent", "fallback"):
                 raise DeliveryUnknown(f"Slack refused: {answer.error}", error=answer.error)
             attempts += 1
-            if attempts >= self.max_attempts:
+            if attempts >= self.policy.max_attempts:
                 raise DeliveryUnknown(f"no answer after {attempts} tries", error=answer.error)
             self.back_off(attempts)
 

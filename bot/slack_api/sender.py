@@ -22,6 +22,7 @@ must not retry on its own (a retried timeout can post twice): use
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
@@ -32,10 +33,12 @@ from typing import Any, Literal
 
 from slack_sdk import WebClient
 
-from .calls import FATAL_ERRORS, call_once
-from .history import DeliveryUnknown, History, is_user
+from .calls import FATAL_ERRORS
+from .history import History, is_user
+from .messages import update_message
 from .pacing import AdaptivePacer
 from .plain import plain_prefix
+from .posting import BACKGROUND, post_message
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +76,13 @@ class SlackSender:
         rng: random.Random | None = None,
     ) -> None:
         self.client, self.pacer = client, pacer
-        self.max_attempts = max(1, max_attempts)
-        self.max_rate_limited = max_rate_limited  # seconds of Retry-After before giving up
+        self.policy = dataclasses.replace(
+            BACKGROUND,
+            max_attempts=max(1, max_attempts),
+            backoff=backoff,
+            max_rate_limited=max_rate_limited,
+        )
+        self._sleep, self._rng = sleep, rng
         self.history = History(
             client,
             max_attempts=max_attempts,
@@ -96,13 +104,14 @@ class SlackSender:
         thread_ts: str | None = None,
     ) -> SendResult:
         """Posts one message to ``channel`` (a channel id, or a user id for the app's DM with
-        them) with ``metadata`` (``{"event_type": ..., "event_payload": {...}}``).
-
-        429s wait out Retry-After through the pacer (up to ``max_rate_limited`` seconds in
-        all); transient errors are retried with exponential backoff up to ``max_attempts``;
-        refused blocks are sent once more as plain text; ``internal_error`` / ``fatal_error``
-        (which Slack says may have applied) are checked in the history before a retry; a
-        timeout or lost connection is ``uncertain`` at once, never retried blindly."""
+        them) with ``metadata`` (``{"event_type": ..., "event_payload": {...}}``), under the
+        one retry policy (:mod:`bot.slack_api.posting`, :data:`~.posting.BACKGROUND` with
+        this sender's ``max_attempts``): 429s wait out Retry-After through the pacer (up to
+        ``max_rate_limited`` seconds in all); transient errors are retried with exponential
+        backoff; refused blocks are sent once more as plain text; ``internal_error`` /
+        ``fatal_error`` (which Slack says may have applied) are looked for in the history
+        before a retry; a timeout or lost connection is ``uncertain`` at once, never retried
+        blindly."""
         since = datetime.now(UTC)
         args: dict[str, Any] = {
             "channel": channel,
@@ -111,68 +120,35 @@ class SlackSender:
             "metadata": metadata,
             "thread_ts": thread_ts,
         }
-        attempts, limited_for, fell_back = 0, 0.0, False
-        while True:
-            self.pacer.wait_turn()
-            answer = call_once(self.client.chat_postMessage, **args)
-            if answer.kind == "limited":
-                self.pacer.on_rate_limited(answer.retry_after)
-                limited_for += answer.retry_after
-                if limited_for > self.max_rate_limited:
-                    return self._result("retry", channel, "ratelimited")
-                continue
-            if answer.kind in ("ok", "permanent", "fallback"):
-                self.pacer.on_success()  # it got past the rate limiter
-            if answer.kind == "ok":
-                channel_id = str(answer.data.get("channel") or "") or None
-                if channel_id and is_user(channel):
-                    self.history.remember_dm(channel, channel_id)
-                return SendResult("sent", channel_id, answer.data.get("ts"))
-            if answer.kind == "fallback" and not fell_back:
-                log.warning("chat.postMessage refused the message (%s); plain text", answer.error)
-                fell_back = True
-                args = {**args, "blocks": None, "text": plain_prefix(text)}
-                continue
-            if answer.kind in ("permanent", "fallback"):
-                return self._result("permanent", channel, answer.error)
-            if answer.kind == "uncertain":
-                return self._result("uncertain", channel, answer.error)
-            attempts += 1  # transient, or maybe applied
-            if attempts < self.max_attempts:
-                self.history.back_off(attempts)
-            if answer.kind == "maybe":
-                found = self._verify(channel, metadata, since, thread_ts, answer.error)
-                if found is not None:
-                    return found
-            if attempts >= self.max_attempts:
-                return SendResult("retry", self.history.known_channel(channel), error=answer.error)
+        look = None
+        if metadata and metadata.get("event_type"):
 
-    def _result(self, outcome: Outcome, channel: str, error: str | None) -> SendResult:
-        return SendResult(outcome, self.history.known_channel(channel), error=error)
+            def look(_args: Mapping[str, Any]) -> tuple[str, str] | None:
+                return self.find_delivered(
+                    channel,
+                    event_type=str(metadata["event_type"]),
+                    match=metadata.get("event_payload") or {},
+                    since=since,
+                    thread_ts=thread_ts,
+                )
 
-    def _verify(
-        self,
-        channel: str,
-        metadata: Mapping[str, Any] | None,
-        since: datetime,
-        thread_ts: str | None,
-        error: str | None,
-    ) -> SendResult | None:
-        """After an error Slack may have applied: ``sent`` if the message is in the history,
-        ``uncertain`` if that cannot be told, None if it is certainly not there."""
-        if not metadata or not metadata.get("event_type"):
-            return SendResult("uncertain", self.history.known_channel(channel), error=error)
-        try:
-            found = self.find_delivered(
-                channel,
-                event_type=str(metadata["event_type"]),
-                match=metadata.get("event_payload") or {},
-                since=since,
-                thread_ts=thread_ts,
-            )
-        except DeliveryUnknown:
-            return SendResult("uncertain", self.history.known_channel(channel), error=error)
-        return SendResult("sent", *found) if found else None
+        posted = post_message(
+            self.client,
+            args,
+            self.policy,
+            pacer=self.pacer,
+            look=look,
+            plain=lambda text: [plain_prefix(text)],
+            sleep=self._sleep,
+            rng=self._rng,
+        )
+        if posted.outcome == "sent":
+            channel_id = posted.channel_id
+            if channel_id and is_user(channel) and not posted.found:
+                self.history.remember_dm(channel, channel_id)
+            return SendResult("sent", channel_id, posted.ts)
+        outcome: Outcome = "uncertain" if posted.outcome == "unknown" else posted.outcome
+        return SendResult(outcome, self.history.known_channel(channel), error=posted.error)
 
     # ---- finding out -------------------------------------------------------------------
 
@@ -199,17 +175,9 @@ class SlackSender:
     # ---- the digest's other calls: an edit and its chart ------------------------------
 
     def update(self, channel: str, ts: str, *, text: str, blocks: list[dict] | None) -> None:
-        """``chat.update``; blocks Slack refuses are replaced by the plain text (the one
-        fallback rule). Other errors raise."""
-        answer = call_once(
-            self.client.chat_update, channel=channel, ts=ts, text=text, blocks=blocks
-        )
-        if answer.kind == "fallback":
-            answer = call_once(
-                self.client.chat_update, channel=channel, ts=ts, text=plain_prefix(text), blocks=[]
-            )
-        if answer.kind != "ok":
-            raise RuntimeError(f"chat.update failed: {answer.error}")
+        """``chat.update`` (:func:`~bot.slack_api.messages.update_message`: blocks Slack
+        refuses are replaced by the plain text, the one fallback rule). Other errors raise."""
+        update_message(self.client, channel, ts, text=text, blocks=blocks)
 
     def upload(
         self, channel: str, *, thread_ts: str | None, content: bytes, filename: str, title: str

@@ -187,6 +187,8 @@ class Services:
         from slack_sdk.errors import SlackApiError
         from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
+        from ..slack_api.workspace import auth_test
+
         self.settings.require_slack_token()
         url = self.settings.slack_api_url
         quiet = logging.getLogger("fwbot.slack.auth_check")  # a failure is our one line
@@ -201,7 +203,7 @@ class Services:
             logger=quiet,
         )
         try:
-            return dict(client.auth_test().data)  # type: ignore[arg-type]
+            return auth_test(client)
         except SlackApiError as exc:
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
             if error in {
@@ -268,7 +270,9 @@ class Services:
         if group and self.settings.slack_bot_token:
 
             def members():
-                return self.slack_client.usergroups_users_list(usergroup=group)["users"]
+                from ..slack_api.workspace import usergroup_members
+
+                return usergroup_members(self.slack_client, group)
 
         return Admins(self.settings.admins, group_members=members)
 
@@ -312,6 +316,7 @@ class Services:
         from ..progress.nudges import NudgeConfig, NudgeRunner
         from ..progress.time_zones import refresh_time_zones
         from ..slack.progress_render import renderers
+        from ..slack_api.workspace import user_info
 
         s = self.settings
         config = NudgeConfig(
@@ -328,7 +333,7 @@ class Services:
             if s.slack_bot_token:
                 refresh_time_zones(
                     self.progress_store,
-                    lambda u: self.slack_client.users_info(user=u)["user"],
+                    lambda u: user_info(self.slack_client, u),
                     owners,
                     now,
                 )
@@ -360,6 +365,7 @@ class Services:
             weekday=WEEKDAYS.index(s.digest_day),
             at=time.fromisoformat(s.digest_time),
             tz=s.digest_tz,
+            in_flight_grace=s.slack_timeout + 5,
         )
         return DigestPublisher(
             self.progress_store,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from ...slack_api.views import publish_home as publish_home_view
 from ..blocks import RecentAlignment, home_view
 from ..deps import SlackDeps
 from ..features import Feature
@@ -25,9 +26,10 @@ def publish_home(deps: SlackDeps, client: WebClient, user: str) -> None:
     ]
     sections = deps.extensions.home_sections if deps.extensions else ()
     extra = [blocks for section in sections if (blocks := section(user))]
-    client.views_publish(
-        user_id=user,
-        view=home_view(deps.framework, user_id=user, recent=recent, extra_sections=extra),
+    publish_home_view(
+        client,
+        user,
+        home_view(deps.framework, user_id=user, recent=recent, extra_sections=extra),
     )
 
 

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from ...progress.schedule import zone
 from ...progress.service import ProgressError, ProgressService
+from ...slack_api.workspace import user_info
 from ...storage.progress_records import CADENCES, WEEKDAYS, InitiativeRecord
 from ..blocks import Message
 from ..blocks.base import mention
@@ -220,7 +221,7 @@ def remember_time_zone(deps: SlackDeps, user: str) -> None:
     if prefs.tz and prefs.tz_checked_at and now - prefs.tz_checked_at < TZ_RECHECK:
         return
     try:
-        tz = (deps.delivery.client.users_info(user=user).get("user") or {}).get("tz")
+        tz = user_info(deps.delivery.client, user).get("tz")
     except SlackApiError as exc:
         log.info("users.info for %s failed: %s", user, exc.response.get("error"))
         return

@@ -22,6 +22,8 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from ...progress.service import MAX_NOTE, MAX_TITLE, ProgressError, ProgressService
+from ...slack_api.messages import message_at
+from ...slack_api.views import update_view
 from ...storage.progress_records import CADENCES, STATUS_LABELS, UPDATE_STATUSES, NewInitiative
 from ..blocks import Message
 from ..blocks.base import mention
@@ -221,13 +223,7 @@ def switch_initiative(deps: SlackDeps, body: dict) -> None:
             now=progress.clock(),
             private_metadata=where.metadata(i=record.id),
         )
-        try:
-            deps.delivery.client.views_update(
-                view_id=view.get("id"), hash=view.get("hash"), view=new
-            )
-        except SlackApiError as exc:
-            if exc.response.get("error") != "hash_conflict":
-                raise
+        if not update_view(deps.delivery.client, view.get("id"), view.get("hash"), new):
             log.info("update form changed meanwhile; not replaced")  # a newer switch won
 
 
@@ -337,17 +333,14 @@ def refresh_nudge(deps: SlackDeps, nudge: tuple[str, str], initiative_id: int, t
     item can't be found or changed (the caller then confirms some other way)."""
     channel, ts = nudge
     try:
-        found = deps.delivery.client.conversations_history(
-            channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1
-        )
-        messages = found.get("messages") or []
-        if not messages or messages[0].get("ts") != ts:
+        shown = message_at(deps.delivery.client, channel, ts)
+        if shown is None:
             return False
-        blocks = messages[0].get("blocks") or []
+        blocks = shown.get("blocks") or []
         if not has_item(blocks, initiative_id):
             return False
         new = nudge_item_done(blocks, initiative_id, text)
-        deps.delivery.update(channel, ts, as_message(new, messages[0].get("text") or text))
+        deps.delivery.update(channel, ts, as_message(new, shown.get("text") or text))
         return True
     except SlackApiError as exc:
         log.info("could not update the nudge %s/%s: %s", channel, ts, exc.response.get("error"))

@@ -8,6 +8,11 @@ from slack_bolt import App, Assistant
 from slack_sdk.errors import SlackApiError
 
 from ...services.questions import AnsweredQuestion, Conversation
+from ...slack_api.messages import (
+    set_assistant_status,
+    set_assistant_title,
+    set_suggested_prompts,
+)
 from ..blocks import Message, answer_messages, streamed_answer_footer
 from ..deps import SlackDeps
 from ..durable import Job, Plan, Ticket
@@ -188,13 +193,9 @@ def _assistant_status(
     question; a DM thread outside the pane has neither, which is fine."""
     client = deps.delivery.client
     try:
-        client.assistant_threads_setStatus(
-            channel_id=channel, thread_ts=thread_ts, status="is looking in the framework…"
-        )
+        set_assistant_status(client, channel, thread_ts, "is looking in the framework…")
         if first_question and text:
-            client.assistant_threads_setTitle(
-                channel_id=channel, thread_ts=thread_ts, title=text[:THREAD_TITLE_CHARS]
-            )
+            set_assistant_title(client, channel, thread_ts, text[:THREAD_TITLE_CHARS])
     except SlackApiError as exc:
         log.debug("assistant status/title unavailable: %s", exc.response.get("error"))
 
@@ -227,8 +228,8 @@ def plan_greeting(deps: SlackDeps) -> Plan:
                     thread_ts=thread_ts,
                     metadata=ticket.reply_metadata,
                 )
-                deps.delivery.client.assistant_threads_setSuggestedPrompts(
-                    channel_id=channel, thread_ts=thread_ts, prompts=suggested_prompts(deps)
+                set_suggested_prompts(
+                    deps.delivery.client, channel, thread_ts, suggested_prompts(deps)
                 )
 
         return job
