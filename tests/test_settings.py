@@ -1,5 +1,6 @@
 """The settings: five groups, each reading its variables (names unchanged: operators' contract)
-from the environment and `.env`; bad values in any group reported together by variable name."""
+from the environment and `.env`; bad values in any group reported together by variable name;
+and the README's tables, which must say what the model says."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from bot.wiring.settings import (
     VARIABLES,
     Settings,
     describe_settings_error,
+    settings_table,
 )
 
 ROOT = Path(__file__).parents[1]
@@ -129,6 +131,37 @@ def test_a_bad_keyword_argument_is_named_by_its_variable(clean_env) -> None:
     assert describe_settings_error(caught.value) == (
         "FWBOT_NUDGE_WORKERS must be a whole number from 1 to 64 (got '0')"
     )
+
+
+# ---- the README's tables --------------------------------------------------------------------
+
+REGENERATE = (
+    "the table differs from the settings model; paste the output of "
+    "`python -c 'from bot.wiring.settings import settings_table; print(settings_table({}))'`"
+)
+
+
+def table_after(path: Path, heading: str) -> str:
+    """The first Markdown table after the line ``heading``."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = lines.index(heading)
+    rows = []
+    for line in lines[start + 1 :]:
+        if line.startswith("|"):
+            rows.append(line)
+        elif rows:
+            break
+    return "\n".join(rows)
+
+
+def test_the_readme_settings_table_is_the_models() -> None:
+    table = table_after(ROOT / "README.md", "### Settings")
+    assert table == settings_table(), REGENERATE.format("")
+
+
+def test_the_deploy_readme_table_is_the_models_slack_and_storage() -> None:
+    table = table_after(ROOT / "deploy" / "README.md", "## Environment variables")
+    assert table == settings_table("slack", "storage"), REGENERATE.format('"slack", "storage"')
 
 
 def test_every_setting_has_a_description() -> None:
