@@ -60,18 +60,11 @@ class LocalSlack:
 
     def __init__(self, services: Services) -> None:
         from bot.wiring.composition import Services
-        from bot.wiring.settings import SlackSettings
 
         secret = secrets.token_hex(16)
         self.api = FakeSlackAPI(tokens=(TOKEN,)).start()
-        slack = SlackSettings(
-            **{
-                **services.settings.slack.model_dump(),
-                "bot_token": TOKEN,
-                "signing_secret": secret,
-                "api_url": self.api.base_url,
-                "app_token": None,
-            }
+        slack = services.settings.slack.replace(
+            bot_token=TOKEN, signing_secret=secret, api_url=self.api.base_url, app_token=None
         )
         settings = services.settings.model_copy(update={"slack": slack})
         self.services = Services(settings, framework_path=services.framework_path)

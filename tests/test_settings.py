@@ -76,6 +76,14 @@ def test_each_group_reads_its_variables_from_the_environment(clean_env, monkeypa
     assert s.runtime.model_threads == 3
 
 
+def test_an_aliased_variable_is_read_by_its_name_only(clean_env, monkeypatch) -> None:
+    monkeypatch.setenv("SLACK_TIMEOUT", "99")  # prefix + field name of FWBOT_SLACK_TIMEOUT
+    monkeypatch.setenv("FWBOT_DATABASE_URL", "sqlite:////tmp/not-this.db")
+    monkeypatch.setenv("FWBOT_LLM_MODEL", "openai:not-this")
+    s = Settings()
+    assert (s.slack.timeout, s.storage.database_url, s.llm.model) == (15.0, None, None)
+
+
 def test_dot_env_is_read_the_environment_wins_and_blank_is_unset(clean_env, monkeypatch) -> None:
     (clean_env / ".env").write_text(
         "SLACK_BOT_TOKEN=xoxb-file\nFWBOT_LLM_MAX_TOKENS=300\nFWBOT_DIGEST_DAY=fri\n"
@@ -123,6 +131,16 @@ def test_bad_values_in_several_groups_are_one_error_by_variable(clean_env, monke
     assert "FWBOT_DEFAULT_TZ: 'Mars/Olympus' is not an IANA time zone" in line
     assert "SLACK_API_URL: 'ftp://nope' is not an http(s) URL" in line
     assert "'maybe'" not in str(caught.value)  # inputs stay out of pydantic's report
+
+
+def test_a_group_is_replaced_validated(clean_env) -> None:
+    slack = Settings(SLACK_BOT_TOKEN="xoxb-a", FWBOT_SLACK_TIMEOUT=30).slack
+    other = slack.replace(api_url="http://127.0.0.1:9/api", app_token=None)
+    assert (other.api_url, other.bot_token, other.timeout) == (
+        "http://127.0.0.1:9/api/",
+        "xoxb-a",
+        30,
+    )
 
 
 def test_a_bad_keyword_argument_is_named_by_its_variable(clean_env) -> None:

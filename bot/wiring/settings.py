@@ -11,7 +11,7 @@ are the operators' contract: :func:`settings_table` lists them for the README, a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
@@ -45,13 +45,11 @@ class _Group(BaseSettings):
     """One group of settings; each reads the environment and ``.env`` itself."""
 
     # Inputs stay out of pydantic's report (a --debug traceback): tokens and URLs are secrets.
-    # populate_by_name: a group is also built from field names (Settings(...), model_dump()).
+    # Not populate_by_name: pydantic-settings would then also read prefix + name for a field
+    # with an alias (SLACK_TIMEOUT beside FWBOT_SLACK_TIMEOUT, FWBOT_DATABASE_URL beside
+    # DATABASE_URL); keyword arguments go through :meth:`key` instead.
     model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        hide_input_in_errors=True,
-        populate_by_name=True,
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
     )
 
     @classmethod
@@ -61,6 +59,17 @@ class _Group(BaseSettings):
         if isinstance(alias, str):
             return alias
         return (cls.model_config.get("env_prefix", "") + name).upper()
+
+    @classmethod
+    def key(cls, name: str) -> str:
+        """The keyword argument that sets field ``name``: its alias, else its name."""
+        alias = cls.model_fields[name].validation_alias
+        return alias if isinstance(alias, str) else name
+
+    def replace(self, **changes: Any) -> Self:
+        """A validated copy with ``changes`` (field names), e.g. ``api_url`` normalised."""
+        values = {**self.model_dump(), **changes}
+        return type(self)(_env_file=None, **{self.key(n): v for n, v in values.items()})
 
 
 class StorageSettings(_Group):
@@ -403,7 +412,7 @@ class Settings(BaseModel):
             if key.upper() not in VARIABLES:
                 raise TypeError(f"Settings() got an unknown variable {key!r}")
             attr, name = VARIABLES[key.upper()]
-            given[attr][name] = value
+            given[attr][GROUPS[attr].key(name)] = value
         groups: dict[str, _Group] = {}
         errors: list[InitErrorDetails] = []
         for attr, group in GROUPS.items():
