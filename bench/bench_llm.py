@@ -101,9 +101,7 @@ def main() -> None:
     fast, fast_url = _server("cite_first")
     slow, slow_url = _server("slow", "3")
     try:
-        settings = Settings(  # type: ignore[call-arg]
-            _env_file=None, fwbot_llm="openai:bench", fwbot_llm_base_url=fast_url
-        )
+        settings = Settings(_env_file=None, fwbot_llm="openai:bench", fwbot_llm_base_url=fast_url)
         services = Services(settings)
         services.searcher = offline.searcher  # one index, one model
         model = services.assistant
@@ -126,7 +124,7 @@ def main() -> None:
             fallbacks.labels(r)._value.get()
             for r in ("error", "malformed", "unknown_id", "timeout")
         )
-        slow_settings = Settings(  # type: ignore[call-arg]
+        slow_settings = Settings(
             _env_file=None,
             fwbot_llm="openai:bench",
             fwbot_llm_base_url=slow_url,

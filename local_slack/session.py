@@ -60,19 +60,13 @@ class LocalSlack:
 
     def __init__(self, services: Services) -> None:
         from bot.wiring.composition import Services
-        from bot.wiring.settings import Settings
 
         secret = secrets.token_hex(16)
         self.api = FakeSlackAPI(tokens=(TOKEN,)).start()
-        settings = Settings(
-            **{
-                **services.settings.model_dump(),
-                "slack_bot_token": TOKEN,
-                "slack_signing_secret": secret,
-                "slack_api_url": self.api.base_url,
-                "slack_app_token": None,
-            }
+        slack = services.settings.slack.replace(
+            bot_token=TOKEN, signing_secret=secret, api_url=self.api.base_url, app_token=None
         )
+        settings = services.settings.model_copy(update={"slack": slack})
         self.services = Services(settings, framework_path=services.framework_path)
         self.services.__dict__["assistant"] = services.assistant  # one model in memory
         self.app = self.services.slack_app(bot_user_id="UBOT")

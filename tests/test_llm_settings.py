@@ -26,7 +26,7 @@ QUESTION = "Which objective is about training police officers?"
 
 
 def _settings(**env: str) -> Settings:
-    return Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})  # type: ignore[call-arg]
+    return Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ def server() -> Iterator[FakeOpenAI]:
 def _settings(server: FakeOpenAI, monkeypatch, timeout: float) -> Settings:
     """FWBOT_LLM pointed at ``server``."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
-    return Settings(  # type: ignore[call-arg]
+    return Settings(
         _env_file=None,
         fwbot_llm="openai:gpt-test",
         fwbot_llm_base_url=server.base_url,
@@ -91,7 +91,7 @@ def test_a_slow_model_is_cut_off_at_the_timeout(assistant, server, monkeypatch) 
 def test_llm_check_over_the_wire(server, monkeypatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
     server.mode = ("ok", "ok")
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None, fwbot_llm="openai:gpt-test", fwbot_llm_base_url=server.base_url
     )
     result = check(settings)
@@ -170,7 +170,7 @@ def test_no_secret_reaches_the_model_so_none_can_be_revealed(
     for name, value in secrets.items():
         monkeypatch.setenv(name, value)
     server.mode = ("echo", None)
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None, fwbot_llm="openai:gpt-test", fwbot_llm_base_url=server.base_url
     )
     services = Services(settings)

@@ -32,7 +32,7 @@ def server() -> Iterator[FakeOllama]:
 
 
 def _settings(server: FakeOllama, timeout: float = 5.0) -> Settings:
-    return Settings(  # type: ignore[call-arg]
+    return Settings(
         _env_file=None,
         fwbot_llm="ollama:llama3.1",
         fwbot_llm_base_url=server.base_url,

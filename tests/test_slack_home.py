@@ -208,28 +208,28 @@ def test_plain_text_removes_the_bots_mention_and_unwraps_markup():
 )
 def test_slack_api_url_gets_one_trailing_slash(monkeypatch, given):
     monkeypatch.setenv("SLACK_API_URL", given)
-    assert Settings(_env_file=None).slack_api_url == "http://127.0.0.1:9/api/"
+    assert Settings(_env_file=None).slack.api_url == "http://127.0.0.1:9/api/"
 
 
 def test_missing_slack_settings_name_the_variable(monkeypatch):
     for var in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
         monkeypatch.delenv(var, raising=False)
     with pytest.raises(MissingSetting, match="SLACK_BOT_TOKEN"):
-        Settings(_env_file=None).require_slack()
+        Settings(_env_file=None).slack.require()
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
     with pytest.raises(MissingSetting, match="SLACK_SIGNING_SECRET"):
-        Settings(_env_file=None).require_slack()
+        Settings(_env_file=None).slack.require()
     monkeypatch.setenv("SLACK_APP_TOKEN", "xoxb-wrong-kind")
     with pytest.raises(MissingSetting, match="SLACK_APP_TOKEN"):
-        Settings(_env_file=None).require_slack()
+        Settings(_env_file=None).slack.require()
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")
-    Settings(_env_file=None).require_slack()  # Socket Mode needs no signing secret
+    Settings(_env_file=None).slack.require()  # Socket Mode needs no signing secret
 
 
 def test_default_database_is_sqlite_in_the_data_dir(monkeypatch, tmp_path):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("FWBOT_DATA_DIR", str(tmp_path))
-    assert Settings(_env_file=None).database == f"sqlite:///{tmp_path / 'fwbot.db'}"
+    assert Settings(_env_file=None).storage.database == f"sqlite:///{tmp_path / 'fwbot.db'}"
 
 
 def test_event_claims_are_pruned_after_a_day(tmp_path):

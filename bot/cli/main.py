@@ -120,7 +120,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     services = _services(args, without_notes=args.no_scope)
     q, p = ev.evaluate(services.assistant, args.questions, args.proposals)
-    mode = f"model {services.settings.llm}" if services.settings.llm else "offline"
+    mode = f"model {services.settings.llm.model}" if services.settings.llm.model else "offline"
     if args.json:
         print(json.dumps({"mode": mode, **json.loads(ev.dump(q, p))}, indent=2))
     else:
@@ -195,7 +195,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 def cmd_db(args: argparse.Namespace) -> int:
     services = _services(args)
     services.database  # noqa: B018 — migrates on first use
-    print(f"database is up to date: {services.settings.database}")
+    print(f"database is up to date: {services.settings.storage.database}")
     return EXIT_OK
 
 

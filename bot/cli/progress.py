@@ -56,7 +56,7 @@ def cmd_nudge(args: argparse.Namespace) -> int:
     services = _services(args)
     now = args.now or datetime.now(UTC)
     if not args.dry_run:
-        services.settings.require_slack_token()
+        services.settings.slack.require_token()
     report = services.progress_pass(now, dry_run=args.dry_run)
     out = sys.stdout
     stamp = f"{now:%Y-%m-%d %H:%M} UTC"

@@ -22,7 +22,7 @@ def serve(services: Services, *, host: str, port: int) -> int:
 
     settings = services.settings
     try:
-        settings.require_slack()
+        settings.slack.require()
     except MissingSetting as exc:
         print(f"fwbot serve: {exc}", file=sys.stderr)
         return 2
@@ -41,17 +41,17 @@ def serve(services: Services, *, host: str, port: int) -> int:
     app = services.slack_app()
     scheduler = _start_scheduler(services)
     recovery = _start_recovery(services)
-    if settings.socket_mode:
+    if settings.slack.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         http = HTTPServer(
             SlackWSGI(None, services.metrics, services.health), host=host, port=port
         ).start()
         log.info("fwbot: Socket Mode; health and metrics on http://%s:%d", host, http.port)
-        SocketModeHandler(app, settings.slack_app_token).start()
+        SocketModeHandler(app, settings.slack.app_token).start()
         return 0
     front = SlackWSGI(
-        app, services.metrics, services.health, signing_secret=settings.slack_signing_secret
+        app, services.metrics, services.health, signing_secret=settings.slack.signing_secret
     )
     http = HTTPServer(front, host=host, port=port)
     stop = _StopSignal()
@@ -69,9 +69,8 @@ def serve(services: Services, *, host: str, port: int) -> int:
     if stop.name is None:
         log.error("fwbot: the HTTP server stopped by itself; stopping")
     recovery.stop()
-    return _shut_down(
-        app, http, scheduler, work, stop.name or "server loop ended", grace=settings.stop_grace
-    )
+    grace = settings.runtime.stop_grace
+    return _shut_down(app, http, scheduler, work, stop.name or "server loop ended", grace=grace)
 
 
 def _shut_down(app, http, scheduler, work: _WorkPool, why: str, *, grace: float) -> int:
@@ -234,14 +233,13 @@ def _start_recovery(services: Services):  # -> bot.slack.durable.RecoveryLoop
 
 def _start_scheduler(services: Services):  # -> bot.progress.scheduler.Scheduler | None
     """Nudges and the digest, a pass a minute (FWBOT_SCHEDULER=false leaves them to cron)."""
-    if not services.settings.scheduler:
+    if not services.settings.progress.scheduler:
         log.info("fwbot: scheduler off (FWBOT_SCHEDULER=false); run `fwbot nudge run` from cron")
         return None
     from ..progress.scheduler import Scheduler
 
-    scheduler = Scheduler(
-        lambda now: services.progress_pass(now), interval=services.settings.scheduler_interval
-    )
+    interval = services.settings.progress.scheduler_interval
+    scheduler = Scheduler(lambda now: services.progress_pass(now), interval=interval)
     scheduler.start()
     log.info("fwbot: scheduler on, a pass every %.0f s", scheduler.interval)
     return scheduler

@@ -31,15 +31,15 @@ if TYPE_CHECKING:
 
 def chat_model(settings: Settings) -> BaseChatModel:
     """The model FWBOT_LLM names, or UnusableSetting saying what is missing."""
-    assert settings.llm is not None
+    assert settings.llm.model is not None
     options = ModelOptions(
-        timeout=settings.llm_timeout,
-        max_tokens=settings.llm_max_tokens,
-        temperature=settings.llm_temperature,
-        base_url=settings.llm_base_url,
+        timeout=settings.llm.timeout,
+        max_tokens=settings.llm.max_tokens,
+        temperature=settings.llm.temperature,
+        base_url=settings.llm.base_url,
     )
     try:
-        return build_chat_model(settings.llm, options)
+        return build_chat_model(settings.llm.model, options)
     except ModelUnavailable as exc:
         raise UnusableSetting(str(exc)) from None
 
@@ -55,20 +55,20 @@ def model_parts(
     from retrieval.llm.review import ModelReviewer
     from retrieval.llm.rewrite import ModelRewriter
 
-    provider, name = provider_and_model(settings.llm or "")
+    provider, name = provider_and_model(settings.llm.model or "")
     model = chat_model(settings)
     # Answers and reviews are JSON: where the provider can hold the model to that, it does.
-    json_model = json_mode(model, provider) if settings.llm_json_mode else model
-    folder = settings.prompts_dir
+    json_model = json_mode(model, provider) if settings.llm.json_mode else model
+    folder = settings.llm.prompts_dir
     # One budget for every kind of call: answers, rewrites and /align reviews.
     budget = CallBudget(
-        per_user=settings.llm_calls_per_user_hour, in_all=settings.llm_calls_per_hour
+        per_user=settings.llm.calls_per_user_hour, in_all=settings.llm.calls_per_hour
     )
     answer_text = prompt_text("answer", folder)
     composer = LLMComposer(
         json_model,
         chat_prompt(answer_text),
-        timeout=settings.llm_timeout,
+        timeout=settings.llm.timeout,
         provider=provider,
         model_name=name,
         on_fallback=on_fallback,
@@ -79,7 +79,7 @@ def model_parts(
     rewriter = ModelRewriter(
         model,
         chat_prompt(prompt_text("rewrite", folder)),
-        timeout=settings.llm_timeout,
+        timeout=settings.llm.timeout,
         framework_title=framework_title,
         on_fallback=on_fallback,
         budget=budget,
@@ -87,7 +87,7 @@ def model_parts(
     reviewer = ModelReviewer(
         json_model,
         chat_prompt(prompt_text("align", folder)),
-        timeout=settings.llm_timeout,
+        timeout=settings.llm.timeout,
         framework_title=framework_title,
         on_fallback=on_fallback,
         budget=budget,
@@ -103,7 +103,7 @@ class CheckResult:
 
 def check(settings: Settings) -> CheckResult:
     """One tiny request: the model, its latency and token usage, or why it failed."""
-    if not settings.llm:
+    if not settings.llm.model:
         return CheckResult(
             False,
             "no model configured (FWBOT_LLM is unset): answers come from the offline composer",
@@ -114,7 +114,8 @@ def check(settings: Settings) -> CheckResult:
         reply = model.invoke("Reply with the single word: ok")
     except Exception as exc:
         return CheckResult(
-            False, f"{settings.llm}: the request failed: {type(exc).__name__}: {first_line(exc)}"
+            False,
+            f"{settings.llm.model}: the request failed: {type(exc).__name__}: {first_line(exc)}",
         )
     ms = (time.perf_counter() - started) * 1000
     usage = getattr(reply, "usage_metadata", None) or {}
@@ -124,4 +125,4 @@ def check(settings: Settings) -> CheckResult:
         else "usage not reported"
     )
     text = str(reply.content)[:40].strip()
-    return CheckResult(True, f"{settings.llm}: answered {text!r} in {ms:.0f} ms ({tokens})")
+    return CheckResult(True, f"{settings.llm.model}: answered {text!r} in {ms:.0f} ms ({tokens})")

@@ -27,7 +27,7 @@ class Services:
         """``serving``: wired for `fwbot serve` (throughput over single-request latency);
         ``without_notes``: the framework without its scope notes and keywords (eval)."""
         self.settings = settings
-        self.framework_path = framework_path or settings.framework
+        self.framework_path = framework_path or settings.storage.framework
         self.serving = serving
         self.without_notes = without_notes
 
@@ -38,15 +38,15 @@ class Services:
 
     @cached_property
     def embedder(self) -> MiniLMEmbedder:
-        threads = self.settings.model_threads or (1 if self.serving else None)
+        threads = self.settings.runtime.model_threads or (1 if self.serving else None)
         return MiniLMEmbedder(threads=threads)
 
     @property
     def chroma_location(self) -> ChromaLocation:
         s = self.settings
-        if s.chroma_host:
-            return ChromaLocation(host=s.chroma_host, port=s.chroma_port)
-        return ChromaLocation(path=s.data_dir / "index")
+        if s.storage.chroma_host:
+            return ChromaLocation(host=s.storage.chroma_host, port=s.storage.chroma_port)
+        return ChromaLocation(path=s.storage.data_dir / "index")
 
     def build_searcher(self, *, rebuild: bool = False) -> FrameworkSearcher:
         return FrameworkSearcher(
@@ -61,7 +61,7 @@ class Services:
     def assistant(self) -> FrameworkAssistant:
         """The knowledge core; with FWBOT_LLM, answers are written by that model (and fall
         back to the offline composer, counted in /metrics)."""
-        if not self.settings.llm:
+        if not self.settings.llm.model:
             return FrameworkAssistant(self.searcher)
         from .chat_model import model_parts
 
@@ -84,10 +84,10 @@ class Services:
     def database(self):  # -> bot.storage.db.Database, migrated
         from ..storage.db import Database, DatabaseUnreachable, printable_url
 
-        where = printable_url(self.settings.database)  # as written, without a password
+        where = printable_url(self.settings.storage.database)  # as written, without a password
         sqlite_check = "check that its folder can be written (FWBOT_DATA_DIR, or DATABASE_URL)"
         try:
-            db = Database(self.settings.database)  # SQLite: creates the folder
+            db = Database(self.settings.storage.database)  # SQLite: creates the folder
         except OSError as exc:
             raise UnusableSetting(
                 f"cannot create the database at {where}: {exc.strerror or exc}; {sqlite_check}"
@@ -140,9 +140,9 @@ class Services:
         from ..slack.delivery import retry_handlers
 
         return WebClient(
-            token=self.settings.slack_bot_token,
-            base_url=self.settings.slack_api_url,
-            timeout=max(1, round(self.settings.slack_timeout)),
+            token=self.settings.slack.bot_token,
+            base_url=self.settings.slack.api_url,
+            timeout=max(1, round(self.settings.slack.timeout)),
             retry_handlers=retry_handlers(),
         )
 
@@ -162,8 +162,8 @@ class Services:
             metrics=self.metrics,
             work=self.work_pool,
             progress=self.progress,
-            inbox=Inbox(WorkStore(self.database), settle=self.settings.slack_timeout + 5),
-            stream_answers=self.settings.slack_streaming,
+            inbox=Inbox(WorkStore(self.database), settle=self.settings.slack.timeout + 5),
+            stream_answers=self.settings.slack.streaming,
         )
 
     @cached_property
@@ -189,14 +189,14 @@ class Services:
 
         from ..slack_api.workspace import auth_test
 
-        self.settings.require_slack_token()
-        url = self.settings.slack_api_url
+        self.settings.slack.require_token()
+        url = self.settings.slack.api_url
         quiet = logging.getLogger("fwbot.slack.auth_check")  # a failure is our one line
         quiet.propagate = False
         if not quiet.handlers:
             quiet.addHandler(logging.NullHandler())
         client = WebClient(
-            token=self.settings.slack_bot_token,
+            token=self.settings.slack.bot_token,
             base_url=url,
             timeout=15,
             retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2)],
@@ -233,8 +233,8 @@ class Services:
         from ..slack.app import build_app
         from ..slack.features import PluginError
 
-        self.settings.require_slack()
-        secret = None if self.settings.socket_mode else self.settings.slack_signing_secret
+        self.settings.slack.require()
+        secret = None if self.settings.slack.socket_mode else self.settings.slack.signing_secret
         if bot_user_id is None:  # the token is checked before the app is built
             bot_user_id = self.slack_identity.get("user_id")
         try:
@@ -265,16 +265,16 @@ class Services:
     def admins(self):  # -> bot.progress.service.Admins
         from ..progress.service import Admins
 
-        group = self.settings.admin_usergroup
+        group = self.settings.progress.admin_usergroup
         members = None
-        if group and self.settings.slack_bot_token:
+        if group and self.settings.slack.bot_token:
 
             def members():
                 from ..slack_api.workspace import usergroup_members
 
                 return usergroup_members(self.slack_client, group)
 
-        return Admins(self.settings.admins, group_members=members)
+        return Admins(self.settings.progress.admins, group_members=members)
 
     @cached_property
     def progress(self):  # -> bot.progress.service.ProgressService
@@ -284,7 +284,7 @@ class Services:
             self.progress_store,
             self.framework,
             admins=self.admins,
-            default_tz=self.settings.default_tz,
+            default_tz=self.settings.progress.default_tz,
         )
 
     @cached_property
@@ -293,15 +293,17 @@ class Services:
         from ..slack_api.pacing import AdaptivePacer
         from ..slack_api.sender import SlackSender
 
-        self.settings.require_slack_token()
+        self.settings.slack.require_token()
         client = sender_client(
-            self.settings.slack_bot_token or "",
-            self.settings.slack_api_url,
-            timeout=self.settings.slack_timeout,
+            self.settings.slack.bot_token or "",
+            self.settings.slack.api_url,
+            timeout=self.settings.slack.timeout,
         )
         return SlackSender(
             client,
-            AdaptivePacer(self.settings.send_rate, start_rate=self.send_rate_memory.learned()),
+            AdaptivePacer(
+                self.settings.progress.send_rate, start_rate=self.send_rate_memory.learned()
+            ),
         )
 
     @cached_property
@@ -309,7 +311,7 @@ class Services:
         from ..progress.passes import SendRateMemory
         from ..storage.app_state_store import AppStateStore
 
-        return SendRateMemory(AppStateStore(self.database), cap=self.settings.send_rate)
+        return SendRateMemory(AppStateStore(self.database), cap=self.settings.progress.send_rate)
 
     @cached_property
     def nudge_runner(self):  # -> bot.progress.nudges.NudgeRunner
@@ -320,17 +322,17 @@ class Services:
 
         s = self.settings
         config = NudgeConfig(
-            default_tz=s.default_tz,
-            workers=s.nudge_workers,
-            escalate_after_weeks=s.escalate_after_weeks,
-            escalate_to=s.escalate_to,
-            admins=s.admins,
-            in_flight_grace=s.slack_timeout + 5,
+            default_tz=s.progress.default_tz,
+            workers=s.progress.nudge_workers,
+            escalate_after_weeks=s.progress.escalate_after_weeks,
+            escalate_to=s.progress.escalate_to,
+            admins=s.progress.admins,
+            in_flight_grace=s.slack.timeout + 5,
         )
-        sender = self.sender if s.slack_bot_token else None
+        sender = self.sender if s.slack.bot_token else None
 
         def refresh(owners, now):
-            if s.slack_bot_token:
+            if s.slack.bot_token:
                 refresh_time_zones(
                     self.progress_store,
                     lambda u: user_info(self.slack_client, u),
@@ -358,14 +360,14 @@ class Services:
         from ..storage.progress_records import WEEKDAYS
 
         s = self.settings
-        if not s.digest_channel:
+        if not s.progress.digest_channel:
             return None
         config = DigestConfig(
-            channel=s.digest_channel,
-            weekday=WEEKDAYS.index(s.digest_day),
-            at=time.fromisoformat(s.digest_time),
-            tz=s.digest_tz,
-            in_flight_grace=s.slack_timeout + 5,
+            channel=s.progress.digest_channel,
+            weekday=WEEKDAYS.index(s.progress.digest_day),
+            at=time.fromisoformat(s.progress.digest_time),
+            tz=s.progress.digest_tz,
+            in_flight_grace=s.slack.timeout + 5,
         )
         return DigestPublisher(
             self.progress_store,
@@ -384,7 +386,7 @@ class Services:
         return ProgressPass(
             self.nudge_runner,
             self.digest_publisher,
-            can_send=bool(self.settings.slack_bot_token),
+            can_send=bool(self.settings.slack.bot_token),
             check_token=lambda: self.slack_identity,  # raises UnusableSetting
             after_sending=lambda: self.send_rate_memory.remember(self.sender.pacer),
         )

@@ -1,11 +1,21 @@
-"""Settings, read from the environment (and a `.env` file) by pydantic-settings."""
+"""Settings, read from the environment (and a `.env` file) by pydantic-settings.
+
+Five groups, each a :class:`BaseSettings` that declares its variables' prefix once
+(``env_prefix``): a field ``timeout`` of the LLM group (prefix ``FWBOT_LLM_``) is
+``FWBOT_LLM_TIMEOUT``. A variable whose name does not follow its group's prefix (``DATABASE_URL``,
+``ADMIN_USER_IDS``, ``FWBOT_SLACK_TIMEOUT``) names itself with ``validation_alias``. The names
+are the operators' contract: :func:`settings_table` lists them for the README, and
+``tests/test_settings.py`` checks the README's tables against it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import InitErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
@@ -21,153 +31,244 @@ class UnusableSetting(RuntimeError):
     what to check."""
 
 
-class Settings(BaseSettings):
+def _shown(default: str) -> dict[str, Any]:
+    """The default as the README says it, when the value itself says too little (None, a
+    relative path)."""
+    return {"shown_default": default}
+
+
+def _blank_is_unset(v: Any) -> Any:
+    return v.strip() or None if isinstance(v, str) else v
+
+
+class _Group(BaseSettings):
+    """One group of settings; each reads the environment and ``.env`` itself."""
+
     # Inputs stay out of pydantic's report (a --debug traceback): tokens and URLs are secrets.
+    # Not populate_by_name: pydantic-settings would then also read prefix + name for a field
+    # with an alias (SLACK_TIMEOUT beside FWBOT_SLACK_TIMEOUT, FWBOT_DATABASE_URL beside
+    # DATABASE_URL); keyword arguments go through :meth:`key` instead.
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
     )
 
+    @classmethod
+    def variable(cls, name: str) -> str:
+        """The environment variable of field ``name``: its alias, else prefix + name."""
+        alias = cls.model_fields[name].validation_alias
+        if isinstance(alias, str):
+            return alias
+        return (cls.model_config.get("env_prefix", "") + name).upper()
+
+    @classmethod
+    def key(cls, name: str) -> str:
+        """The keyword argument that sets field ``name``: its alias, else its name."""
+        alias = cls.model_fields[name].validation_alias
+        return alias if isinstance(alias, str) else name
+
+    def replace(self, **changes: Any) -> Self:
+        """A validated copy with ``changes`` (field names), e.g. ``api_url`` normalised."""
+        values = {**self.model_dump(), **changes}
+        return type(self)(_env_file=None, **{self.key(n): v for n, v in values.items()})
+
+
+class StorageSettings(_Group):
+    model_config = SettingsConfigDict(env_prefix="FWBOT_")
+
     framework: Path | None = Field(
         default=None,
-        validation_alias="FWBOT_FRAMEWORK",
-        description="Framework file (YAML/JSON); default: the packaged INTERPOL framework.",
+        description="framework file (YAML/JSON)",
+        json_schema_extra=_shown("the packaged INTERPOL framework"),
     )
-    data_dir: Path = Field(default=Path("data"), validation_alias="FWBOT_DATA_DIR")
-    chroma_host: str | None = Field(default=None, validation_alias="CHROMA_HOST")
-    chroma_port: int = Field(default=8000, validation_alias="CHROMA_PORT")
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="the search index (embedded Chroma) and the SQLite database",
+        json_schema_extra=_shown("`./data` (`/app/data` in the image)"),
+    )
+    database_url: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_URL",
+        description="SQLAlchemy URL, e.g. `postgresql://user:pass@host:5432/db` (sqlite or "
+        "postgresql; psycopg is used for postgresql)",
+        json_schema_extra=_shown("SQLite at `$FWBOT_DATA_DIR/fwbot.db`"),
+    )
+    chroma_host: str | None = Field(
+        default=None,
+        validation_alias="CHROMA_HOST",
+        description="Chroma server host; unset: embedded Chroma in `$FWBOT_DATA_DIR/index`",
+    )
+    chroma_port: int = Field(
+        default=8000, validation_alias="CHROMA_PORT", description="Chroma server port"
+    )
+
+    _blank = field_validator("database_url", "chroma_host", mode="before")(_blank_is_unset)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, v: str | None) -> str | None:
+        if v is not None:
+            from ..storage.db import check_url  # SQLAlchemy only when a URL is given
+
+            check_url(v)  # ValueError: unparseable, another database, an unknown driver
+        return v
+
+    @property
+    def database(self) -> str:
+        """The database URL in use (the SQLite default lives in the data directory)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'fwbot.db').resolve()}"
+
+
+class RuntimeSettings(_Group):
+    model_config = SettingsConfigDict(env_prefix="FWBOT_")
 
     model_threads: int | None = Field(
         default=None,
         ge=1,
         le=64,
-        validation_alias="FWBOT_MODEL_THREADS",
-        description="onnxruntime threads per inference; default 2, and 1 under `fwbot serve` "
-        "(which runs one inference per core at once).",
-    )
-    database_url: str | None = Field(
-        default=None,
-        validation_alias="DATABASE_URL",
-        description="SQLAlchemy URL; default: SQLite at <data dir>/fwbot.db.",
-    )
-    slack_bot_token: str | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
-    slack_signing_secret: str | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
-    slack_app_token: str | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
-    slack_api_url: str = Field(default=SLACK_API_DEFAULT, validation_alias="SLACK_API_URL")
-
-    # ---- progress tracking ----------------------------------------------------------------
-    admin_user_ids: str = Field(
-        default="",
-        validation_alias="ADMIN_USER_IDS",
-        description="Slack user ids of admins, separated by commas (U012AB3CD,U045EF6GH).",
-    )
-    admin_usergroup: str | None = Field(
-        default=None,
-        validation_alias="ADMIN_USERGROUP_ID",
-        description="A Slack user group (S…) whose members are admins too.",
-    )
-    default_tz: str = Field(
-        default="UTC",
-        validation_alias="FWBOT_DEFAULT_TZ",
-        description="Time zone for owners whose Slack time zone is not known yet.",
-    )
-    scheduler: bool = Field(
-        default=True,
-        validation_alias="FWBOT_SCHEDULER",
-        description="Run nudges and the digest inside `fwbot serve` (off: use cron with "
-        "`fwbot nudge run`).",
-    )
-    scheduler_interval: float = Field(
-        default=60.0, ge=5, le=3600, validation_alias="FWBOT_SCHEDULER_INTERVAL"
-    )
-    send_rate: float = Field(
-        default=20.0,
-        gt=0,
-        le=10_000,
-        validation_alias="FWBOT_SEND_RATE",
-        description="Most nudges a second; the sender also slows down when Slack says so.",
-    )
-    nudge_workers: int = Field(default=4, ge=1, le=64, validation_alias="FWBOT_NUDGE_WORKERS")
-    slack_timeout: float = Field(
-        default=15.0,
-        ge=1,
-        le=120,
-        validation_alias="FWBOT_SLACK_TIMEOUT",
-        description="Seconds a Web API call may wait for Slack's answer; an unanswered nudge is "
-        "looked up in the history, not resent, after this long, and a request taken over "
-        "after a crash waits this + 5 s before it looks for its reply.",
-    )
-    llm: str | None = Field(
-        default=None,
-        validation_alias="FWBOT_LLM",
-        description="provider:model of a chat model (LangChain's init_chat_model), e.g. "
-        "openai:gpt-4o-mini; unset: the offline composer.",
-    )
-    llm_base_url: str | None = Field(default=None, validation_alias="FWBOT_LLM_BASE_URL")
-    llm_timeout: float = Field(default=20.0, gt=0, le=300, validation_alias="FWBOT_LLM_TIMEOUT")
-    llm_max_tokens: int = Field(
-        default=600, ge=16, le=32_000, validation_alias="FWBOT_LLM_MAX_TOKENS"
-    )
-    llm_temperature: float = Field(
-        default=0.0, ge=0, le=2, validation_alias="FWBOT_LLM_TEMPERATURE"
-    )
-    llm_json_mode: bool = Field(
-        default=True,
-        validation_alias="FWBOT_LLM_JSON_MODE",
-        description="Ask the provider to hold answers and /align reviews to JSON (OpenAI's "
-        "response_format, Ollama's format); false for a compatible server that refuses it.",
-    )
-    llm_calls_per_user_hour: int = Field(
-        default=60,
-        ge=0,
-        le=100_000,
-        validation_alias="FWBOT_LLM_CALLS_PER_USER_HOUR",
-        description="Model calls one user may cause in an hour (0: no limit); over it, the "
-        "offline answer.",
-    )
-    llm_calls_per_hour: int = Field(
-        default=2000,
-        ge=0,
-        le=10_000_000,
-        validation_alias="FWBOT_LLM_CALLS_PER_HOUR",
-        description="Model calls in all in an hour (0: no limit).",
-    )
-    prompts_dir: Path | None = Field(default=None, validation_alias="FWBOT_PROMPTS_DIR")
-    slack_streaming: bool = Field(
-        default=True,
-        validation_alias="FWBOT_SLACK_STREAMING",
-        description="Stream model-written answers into their threads as they are written "
-        "(chat.startStream); false: post each answer whole.",
+        description="onnxruntime threads per inference; `fwbot serve` runs one inference per "
+        "core at once",
+        json_schema_extra=_shown("2 (1 under `fwbot serve`)"),
     )
     stop_grace: float = Field(
         default=8.0,
         ge=0,
         le=60,
-        validation_alias="FWBOT_STOP_GRACE",
-        description="Seconds `fwbot serve` gives acknowledged work to finish after SIGTERM or "
-        "SIGINT; what has not finished by then is logged as handed back.",
-    )
-    digest_channel: str | None = Field(
-        default=None,
-        validation_alias="FWBOT_DIGEST_CHANNEL",
-        description="Channel id (C…) for the weekly digest; unset: no digest.",
-    )
-    digest_day: str = Field(default="monday", validation_alias="FWBOT_DIGEST_DAY")
-    digest_time: str = Field(default="12:00", validation_alias="FWBOT_DIGEST_TIME")
-    digest_tz: str = Field(default="UTC", validation_alias="FWBOT_DIGEST_TZ")
-    escalate_after_weeks: int | None = Field(
-        default=None,
-        ge=1,
-        le=52,
-        validation_alias="FWBOT_ESCALATE_AFTER_WEEKS",
-        description="After this many weeks overdue, tell FWBOT_ESCALATE_TO (unset: never).",
-    )
-    escalate_to: str | None = Field(
-        default=None,
-        validation_alias="FWBOT_ESCALATE_TO",
-        description="Channel (C…) or manager (U…) that hears about long-overdue initiatives.",
+        description="seconds `fwbot serve` gives acknowledged work after SIGTERM / SIGINT "
+        "before it exits; what is unfinished then is logged as handed back, and the next start "
+        "finishes it",
     )
 
-    @field_validator("llm")
+    _blank = field_validator("model_threads", mode="before")(_blank_is_unset)
+
+
+class SlackSettings(_Group):
+    model_config = SettingsConfigDict(env_prefix="SLACK_")
+
+    bot_token: str | None = Field(
+        default=None,
+        description="the bot token (`xoxb-…`, *OAuth & Permissions*)",
+        json_schema_extra=_shown("unset (required to serve)"),
+    )
+    app_token: str | None = Field(
+        default=None,
+        description="app-level token (`xapp-…`, scope `connections:write`); set: Socket Mode",
+    )
+    signing_secret: str | None = Field(
+        default=None,
+        description="signing secret (*Basic Information*); HTTP mode verifies every request "
+        "with it",
+    )
+    api_url: str = Field(
+        default=SLACK_API_DEFAULT,
+        description="Web API base URL (a proxy, or the local fake in tests)",
+    )
+    timeout: float = Field(
+        default=15.0,
+        ge=1,
+        le=120,
+        validation_alias="FWBOT_SLACK_TIMEOUT",
+        description="seconds a Web API call may wait for Slack's answer; an unanswered nudge is "
+        "looked up in the history, not resent, after this long, and a request taken over after "
+        "a crash waits this + 5 s before it looks for its reply",
+    )
+    streaming: bool = Field(
+        default=True,
+        validation_alias="FWBOT_SLACK_STREAMING",
+        description="model-written answers in threads and the assistant pane appear as they are "
+        "written (`chat.startStream`); `false`: each answer is posted whole",
+    )
+
+    _blank = field_validator("bot_token", "signing_secret", "app_token", mode="before")(
+        _blank_is_unset
+    )
+
+    @field_validator("api_url")
+    @classmethod
+    def _one_trailing_slash(cls, v: str) -> str:
+        v = (v or SLACK_API_DEFAULT).strip()
+        if not v.lower().startswith(("http://", "https://")):
+            raise ValueError(
+                f"{v!r} is not an http(s) URL; leave it unset for Slack itself "
+                f"({SLACK_API_DEFAULT})"
+            )
+        return v.rstrip("/") + "/"
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.app_token is not None
+
+    def require_token(self) -> None:
+        """Raise :class:`MissingSetting` unless the bot token (all Web API calls) is set."""
+        if not self.bot_token:
+            raise MissingSetting(
+                "SLACK_BOT_TOKEN is not set: the bot token (xoxb-…) from your Slack app's "
+                "“OAuth & Permissions” page; see deploy/README.md."
+            )
+
+    def require(self) -> None:
+        """Raise :class:`MissingSetting` naming the first variable that serving Slack needs."""
+        self.require_token()
+        if self.socket_mode:
+            if not self.app_token.startswith("xapp-"):  # type: ignore[union-attr]
+                raise MissingSetting(
+                    "SLACK_APP_TOKEN must be an app-level token (xapp-…) with the "
+                    "connections:write scope, for Socket Mode."
+                )
+        elif not self.signing_secret:
+            raise MissingSetting(
+                "SLACK_SIGNING_SECRET is not set: HTTP mode verifies every request with it "
+                "(“Basic Information” page of your Slack app), or set SLACK_APP_TOKEN for "
+                "Socket Mode."
+            )
+
+
+class LLMSettings(_Group):
+    model_config = SettingsConfigDict(env_prefix="FWBOT_LLM_")
+
+    model: str | None = Field(
+        default=None,
+        validation_alias="FWBOT_LLM",
+        description="`provider:model` of a chat model for answers (LangChain's "
+        "`init_chat_model`), e.g. `openai:gpt-4o-mini`; unset: the offline composer",
+    )
+    base_url: str | None = Field(default=None, description="the model's endpoint")
+    timeout: float = Field(
+        default=20.0,
+        gt=0,
+        le=300,
+        description="seconds before the offline answer is given instead",
+    )
+    max_tokens: int = Field(default=600, ge=16, le=32_000, description="tokens per answer")
+    temperature: float = Field(default=0.0, ge=0, le=2, description="the model's temperature")
+    json_mode: bool = Field(
+        default=True,
+        description="the provider holds answers and /align reviews to JSON (OpenAI's "
+        "`response_format`, Ollama's `format`); `false` for a compatible server that refuses it "
+        "(replies are checked either way)",
+    )
+    calls_per_user_hour: int = Field(
+        default=60,
+        ge=0,
+        le=100_000,
+        description="model calls one user may cause in an hour, 0: no limit; over it, the "
+        "offline answer",
+    )
+    calls_per_hour: int = Field(
+        default=2000,
+        ge=0,
+        le=10_000_000,
+        description="model calls in all in an hour, 0: no limit",
+    )
+    prompts_dir: Path | None = Field(
+        default=None,
+        validation_alias="FWBOT_PROMPTS_DIR",
+        description="a folder of prompt files that replaces the packaged one",
+        json_schema_extra=_shown("the packaged `prompts/`"),
+    )
+
+    @field_validator("model")
     @classmethod
     def _provider_and_model(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
@@ -176,6 +277,65 @@ class Settings(BaseSettings):
         if not sep or not provider or not model or " " in value.strip():
             raise ValueError("use provider:model, e.g. openai:gpt-4o-mini or ollama:llama3.1")
         return value.strip()
+
+
+class ProgressSettings(_Group):
+    model_config = SettingsConfigDict(env_prefix="FWBOT_")
+
+    admin_user_ids: str = Field(
+        default="",
+        validation_alias="ADMIN_USER_IDS",
+        description="progress admins: Slack user ids, comma-separated (`U012AB3CD,U045EF6GH`)",
+        json_schema_extra=_shown("unset"),
+    )
+    admin_usergroup: str | None = Field(
+        default=None,
+        validation_alias="ADMIN_USERGROUP_ID",
+        description="members of this Slack user group (`S…`) are admins too",
+    )
+    default_tz: str = Field(
+        default="UTC",
+        description="owners' time zone until Slack's `users.info` told it",
+    )
+    scheduler: bool = Field(
+        default=True,
+        description="nudge and digest passes inside `fwbot serve`; `false`: use cron with "
+        "`fwbot nudge run`",
+    )
+    scheduler_interval: float = Field(
+        default=60.0,
+        ge=5,
+        le=3600,
+        description="seconds between two of those passes",
+    )
+    send_rate: float = Field(
+        default=20.0,
+        gt=0,
+        le=10_000,
+        description="most nudges a second; the sender also slows down when Slack says so",
+    )
+    nudge_workers: int = Field(default=4, ge=1, le=64, description="sending threads")
+    digest_channel: str | None = Field(
+        default=None,
+        description="channel id (`C…`) for the weekly digest; unset: no digest",
+    )
+    digest_day: str = Field(default="monday", description="the digest's weekday")
+    digest_time: str = Field(default="12:00", description="the digest's time of day")
+    digest_tz: str = Field(default="UTC", description="the time zone of that day and time")
+    escalate_after_weeks: int | None = Field(
+        default=None,
+        ge=1,
+        le=52,
+        description="after this many weeks overdue, tell `FWBOT_ESCALATE_TO`; unset: never",
+    )
+    escalate_to: str | None = Field(
+        default=None,
+        description="channel (`C…`) or manager (`U…`) that hears about long-overdue initiatives",
+    )
+
+    _blank = field_validator(
+        "admin_usergroup", "digest_channel", "escalate_to", "escalate_after_weeks", mode="before"
+    )(_blank_is_unset)
 
     @field_validator("default_tz", "digest_tz")
     @classmethod
@@ -213,81 +373,128 @@ class Settings(BaseSettings):
     def admins(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(u.strip() for u in self.admin_user_ids.split(",") if u.strip()))
 
-    @field_validator("slack_api_url")
-    @classmethod
-    def _one_trailing_slash(cls, v: str) -> str:
-        v = (v or SLACK_API_DEFAULT).strip()
-        if not v.lower().startswith(("http://", "https://")):
-            raise ValueError(
-                f"{v!r} is not an http(s) URL; leave it unset for Slack itself "
-                f"({SLACK_API_DEFAULT})"
-            )
-        return v.rstrip("/") + "/"
 
-    @field_validator(
-        "slack_bot_token",
-        "slack_signing_secret",
-        "slack_app_token",
-        "database_url",
-        "chroma_host",
-        "admin_usergroup",
-        "digest_channel",
-        "escalate_to",
-        "escalate_after_weeks",
-        "model_threads",
-        mode="before",
-    )
-    @classmethod
-    def _blank_is_unset(cls, v: str | None) -> str | None:
-        return v.strip() or None if isinstance(v, str) else v
+GROUPS: dict[str, type[_Group]] = {
+    "slack": SlackSettings,
+    "storage": StorageSettings,
+    "llm": LLMSettings,
+    "progress": ProgressSettings,
+    "runtime": RuntimeSettings,
+}
 
-    @field_validator("database_url")
-    @classmethod
-    def _database_url(cls, v: str | None) -> str | None:
-        if v is not None:
-            from ..storage.db import check_url  # SQLAlchemy only when a URL is given
+# Every variable: its group's attribute name and the field in it.
+VARIABLES: dict[str, tuple[str, str]] = {
+    group.variable(name): (attr, name)
+    for attr, group in GROUPS.items()
+    for name in group.model_fields
+}
 
-            check_url(v)  # ValueError: unparseable, another database, an unknown driver
-        return v
 
-    @property
-    def database(self) -> str:
-        """The database URL in use (the SQLite default lives in the data directory)."""
-        if self.database_url:
-            return self.database_url
-        return f"sqlite:///{(self.data_dir / 'fwbot.db').resolve()}"
+class Settings(BaseModel):
+    """All settings, one group each: ``settings.slack.bot_token``, ``settings.llm.timeout``.
 
-    @property
-    def socket_mode(self) -> bool:
-        return self.slack_app_token is not None
+    ``Settings()`` reads every group from the environment and ``.env``; keyword arguments name
+    variables (``Settings(FWBOT_LLM="openai:gpt-4o-mini", slack_bot_token="xoxb-…")``, any
+    case) and win over both; ``_env_file=None`` reads no ``.env``. Bad values in any group
+    are reported together, in one :class:`ValidationError` titled "Settings" whose locations
+    are the variables' names (:func:`describe_settings_error` makes a line of it).
+    """
 
-    def require_slack_token(self) -> None:
-        """Raise :class:`MissingSetting` unless the bot token (all Web API calls) is set."""
-        if not self.slack_bot_token:
-            raise MissingSetting(
-                "SLACK_BOT_TOKEN is not set: the bot token (xoxb-…) from your Slack app's "
-                "“OAuth & Permissions” page; see deploy/README.md."
-            )
+    slack: SlackSettings
+    storage: StorageSettings
+    llm: LLMSettings
+    progress: ProgressSettings
+    runtime: RuntimeSettings
 
-    def require_slack(self) -> None:
-        """Raise :class:`MissingSetting` naming the first variable that serving Slack needs."""
-        if not self.slack_bot_token:
-            raise MissingSetting(
-                "SLACK_BOT_TOKEN is not set: the bot token (xoxb-…) from your Slack app's "
-                "“OAuth & Permissions” page; see deploy/README.md."
-            )
-        if self.socket_mode:
-            if not self.slack_app_token.startswith("xapp-"):  # type: ignore[union-attr]
-                raise MissingSetting(
-                    "SLACK_APP_TOKEN must be an app-level token (xapp-…) with the "
-                    "connections:write scope, for Socket Mode."
-                )
-        elif not self.slack_signing_secret:
-            raise MissingSetting(
-                "SLACK_SIGNING_SECRET is not set: HTTP mode verifies every request with it "
-                "(“Basic Information” page of your Slack app), or set SLACK_APP_TOKEN for "
-                "Socket Mode."
-            )
+    def __init__(self, _env_file: str | Path | None = ".env", **variables: Any) -> None:
+        given: dict[str, dict[str, Any]] = {attr: {} for attr in GROUPS}
+        for key, value in variables.items():
+            if key.upper() not in VARIABLES:
+                raise TypeError(f"Settings() got an unknown variable {key!r}")
+            attr, name = VARIABLES[key.upper()]
+            given[attr][GROUPS[attr].key(name)] = value
+        groups: dict[str, _Group] = {}
+        errors: list[InitErrorDetails] = []
+        for attr, group in GROUPS.items():
+            try:
+                groups[attr] = group(_env_file=_env_file, **given[attr])
+            except ValidationError as exc:
+                errors.extend(_by_variable(group, exc))
+        if errors:
+            raise ValidationError.from_exception_data("Settings", errors, hide_input=True)
+        super().__init__(**groups)
+
+
+def _by_variable(group: type[_Group], exc: ValidationError) -> list[InitErrorDetails]:
+    """``exc``'s errors, each located at its variable's name (pydantic says the field's name
+    or the alias, by where the value came from)."""
+    names = {n.upper(): n for n in group.model_fields} | {
+        group.variable(n): n for n in group.model_fields
+    }
+    out: list[InitErrorDetails] = []
+    for err in exc.errors():
+        loc = err["loc"]
+        if loc and str(loc[0]).upper() in names:
+            loc = (group.variable(names[str(loc[0]).upper()]), *loc[1:])
+        detail = InitErrorDetails(type=err["type"], loc=loc, input=err.get("input"))
+        if "ctx" in err:
+            detail["ctx"] = err["ctx"]
+        out.append(detail)
+    return out
+
+
+# ---- the README's table --------------------------------------------------------------------
+
+
+def _field(variable: str) -> FieldInfo | None:
+    if variable not in VARIABLES:
+        return None
+    attr, name = VARIABLES[variable]
+    return GROUPS[attr].model_fields[name]
+
+
+def _default(field: FieldInfo) -> str:
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and "shown_default" in extra:
+        return str(extra["shown_default"])
+    value = field.default
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, int | float):
+        return _number(value)
+    return f"`{value}`"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:g}"
+
+
+def _bounds(field: FieldInfo) -> dict[str, float]:
+    return {
+        k: getattr(m, k)
+        for m in field.metadata
+        for k in ("ge", "gt", "le", "lt")
+        if getattr(m, k, None) is not None
+    }
+
+
+def settings_table(*groups: str) -> str:
+    """The Markdown table of the variables of ``groups`` (all when none are named), in order:
+    variable, default, meaning (the field's description, and its range)."""
+    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for attr in groups or tuple(GROUPS):
+        group = GROUPS[attr]
+        for name, field in group.model_fields.items():
+            meaning = field.description or ""
+            bounds = _bounds(field)
+            if {"ge", "le"} <= bounds.keys():
+                meaning += f" ({_number(bounds['ge'])}–{_number(bounds['le'])})"
+            elif {"gt", "le"} <= bounds.keys():
+                meaning += f" (above {_number(bounds['gt'])}, at most {_number(bounds['le'])})"
+            lines.append(f"| `{group.variable(name)}` | {_default(field)} | {meaning} |")
+    return "\n".join(lines)
 
 
 # ---- one line per bad setting (the CLI prints it instead of pydantic's report) -------------
@@ -298,19 +505,12 @@ _BOUND_WORDS = {"ge": "at least", "gt": "above", "le": "at most", "lt": "below"}
 
 def _valid_range(variable: str) -> str:
     """``FWBOT_MODEL_THREADS`` -> "a whole number from 1 to 64", from the field's bounds."""
-    field = next(
-        (f for f in Settings.model_fields.values() if f.validation_alias == variable), None
-    )
+    field = _field(variable)
     if field is None:
         return "a valid value"
     whole = int in getattr(field.annotation, "__args__", (field.annotation,))
     kind = "a whole number" if whole else "a number"
-    bounds = {
-        k: getattr(m, k)
-        for m in field.metadata
-        for k in _BOUND_WORDS
-        if getattr(m, k, None) is not None
-    }
+    bounds = {k: v for k, v in _bounds(field).items() if k in _BOUND_WORDS}
     if {"ge", "le"} <= bounds.keys():
         return f"{kind} from {bounds['ge']:g} to {bounds['le']:g}"
     said = [f"{_BOUND_WORDS[k]} {v:g}" for k, v in bounds.items()]
