@@ -17,7 +17,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from ...progress.service import ProgressError
-from ...storage.progress_records import STATUS_LABELS
 from ..blocks.base import header, sections
 from ..blocks.progress import (
     has_item,
@@ -194,7 +193,7 @@ def register(app: App, deps: SlackDeps) -> None:
         initiative_id = _clicked_initiative(body)
         update = service(deps).no_change(initiative_id, actor=where.user)
         percent = f" · {update.percent}%" if update.percent is not None else ""
-        text = f"No change: still {STATUS_LABELS[update.status]}{percent} — thank you!"
+        text = f"No change: still {update.status.label}{percent} — thank you!"
         after_change(where, body, _item_done(body, initiative_id, text), text)
 
     def snooze(spec: str):

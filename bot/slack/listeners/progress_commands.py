@@ -17,7 +17,8 @@ from slack_sdk.errors import SlackApiError
 
 from ...progress.schedule import zone
 from ...progress.service import ProgressError, ProgressService
-from ...storage.progress_records import CADENCES, WEEKDAYS, InitiativeRecord
+from ...storage.progress_records import WEEKDAYS, InitiativeRecord
+from ...storage.vocabulary import Cadence
 from ..blocks import Message
 from ..blocks.base import mention
 from ..blocks.progress import (
@@ -35,7 +36,6 @@ from ..deps import SlackDeps
 from ..guard import reporting_failures
 from ..incoming import plain_text
 from .progress_forms import (
-    CADENCE_WORDS,
     Where,
     open_new,
     open_update,
@@ -291,8 +291,8 @@ def _close(cmd: Command, args: list[str]) -> None:
 
 def _lead(cmd: Command, args: list[str]) -> None:
     users = [u for u in map(parse_user, args) if u is not None]
-    cadences = [a.lower() for a in args if a.lower() in CADENCES]
-    rest = [a for a in args if parse_user(a) is None and a.lower() not in CADENCES]
+    cadences = [Cadence(a.lower()) for a in args if a.lower() in set(Cadence)]
+    rest = [a for a in args if parse_user(a) is None and a.lower() not in set(Cadence)]
     if not users or len(rest) != 1:
         raise ProgressError(
             "Please write it like `/progress lead 2.3 @maria monthly` (the cadence is optional)."
@@ -300,7 +300,7 @@ def _lead(cmd: Command, args: list[str]) -> None:
     extra = {"cadence": cadences[0]} if cadences else {}
     record = cmd.progress.set_lead(rest[0].lstrip("#"), users[0], actor=cmd.user, **extra)
     oid = escape(record.objective_ids[0])
-    every = CADENCE_WORDS.get(record.cadence, record.cadence)
+    every = record.cadence.phrase
     cmd.tell(f"Done: {mention(users[0])} now leads objective {oid} and posts an update {every}.")
     if users[0] != cmd.user:
         _dm(

@@ -22,7 +22,8 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from ...progress.service import MAX_NOTE, MAX_TITLE, ProgressError, ProgressService
-from ...storage.progress_records import CADENCES, STATUS_LABELS, UPDATE_STATUSES, NewInitiative
+from ...storage.progress_records import NewInitiative
+from ...storage.vocabulary import Cadence, UpdateStatus
 from ..blocks import Message
 from ..blocks.base import mention
 from ..blocks.progress import (
@@ -256,7 +257,7 @@ def submit_update(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: di
     errors: dict[str, str] = {}
     if initiative_id is None:
         errors[form.initiative_block] = "Please choose an initiative."
-    if form.status not in UPDATE_STATUSES:
+    if form.status not in set(UpdateStatus):
         errors[form.status_block] = "Please choose a status."
     percent = None
     try:
@@ -316,7 +317,7 @@ def _after_update(deps: SlackDeps, where: Where, initiative_id: int) -> None:
         summary="Your update is saved, but I couldn't confirm it.",
     ):
         record = service(deps).get(initiative_id)
-        label = STATUS_LABELS.get(record.last_status or "", "")
+        label = record.last_status.label if record.last_status else ""
         percent = f" · {record.last_percent}%" if record.last_percent is not None else ""
         shown = where.nudge is not None and refresh_nudge(
             deps, where.nudge, initiative_id, f"Updated: {label}{percent} — thank you!"
@@ -376,7 +377,7 @@ def submit_new(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: dict)
         errors[BLOCK_NEW_OBJECTIVES] = _plain(str(exc))
     if not form.owner_id:
         errors[BLOCK_NEW_OWNER] = "Please choose who owns it."
-    if form.cadence not in CADENCES:
+    if form.cadence not in set(Cadence):
         errors[BLOCK_NEW_CADENCE] = "Please choose how often to post updates."
     if errors or not form.owner_id or form.cadence is None:
         ack(response_action="errors", errors=errors)
@@ -386,7 +387,7 @@ def submit_new(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: dict)
         title=title,
         owner_id=form.owner_id,
         objective_ids=objective_ids,
-        cadence=form.cadence,  # type: ignore[arg-type]
+        cadence=Cadence(form.cadence),
         description=form.description,
         source_alignment_id=alignment,
     )
@@ -409,9 +410,6 @@ def plan_after_create(deps: SlackDeps) -> Plan:
     return _plan_after(deps, _after_create)
 
 
-CADENCE_WORDS = {"weekly": "every week", "fortnightly": "every two weeks", "monthly": "every month"}
-
-
 def _after_create(deps: SlackDeps, where: Where, initiative_id: int) -> None:
     with reporting_failures(
         "progress_after_create",
@@ -420,7 +418,7 @@ def _after_create(deps: SlackDeps, where: Where, initiative_id: int) -> None:
         summary="The initiative is created, but I couldn't confirm it.",
     ):
         record = service(deps).get(initiative_id)
-        every = CADENCE_WORDS.get(record.cadence, record.cadence)
+        every = record.cadence.phrase
         ids = objective_ids_text(record)
         if record.owner_id == where.user:
             text = (

@@ -1,0 +1,147 @@
+"""One source per vocabulary: :mod:`bot.storage.vocabulary`'s cadences and statuses make the
+database's CHECK constraints, the CSV hint and check, the modals' menus, the digest's labels,
+colours and emoji, and every validity check. A cadence added to the type (one line, in a
+scratch copy of the module here) appears in all of them; only the database needs more (a
+migration, see the README's "How to add a cadence")."""
+
+from __future__ import annotations
+
+import types
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.progress import chart, csv_values, digest
+from bot.slack.blocks import digest as digest_blocks
+from bot.slack.blocks import progress_modals
+from bot.slack.blocks.progress_modals import new_initiative_modal, update_modal
+from bot.slack.ids import BLOCK_NEW_CADENCE, BLOCK_UPDATE_STATUS
+from bot.storage import progress_records, vocabulary
+from bot.storage.progress_models import Initiative, ProgressUpdate
+from bot.storage.progress_records import NewInitiative
+from bot.storage.vocabulary import Cadence, UpdateStatus, one_of, sql_in
+from framework_data.schema import Framework
+from local_slack.limits import check_view
+from tests.progress_fixtures import initiative_record
+
+NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
+QUARTERLY = '    QUARTERLY = "quarterly", "every three months", 3, 0\n'
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def scratch_vocabulary(line: str) -> types.ModuleType:
+    """A copy of bot.storage.vocabulary with ``line`` added after the last cadence: what the
+    README's recipe asks a new engineer to write."""
+    source = Path(vocabulary.__file__).read_text(encoding="utf-8")
+    anchor = '    MONTHLY = "monthly", "every month", 1, 0\n'
+    assert anchor in source
+    module = types.ModuleType("scratch_vocabulary")
+    exec(compile(source.replace(anchor, anchor + line), "scratch_vocabulary", "exec"), vars(module))
+    return module
+
+
+def check_text(model: Any, name: str) -> str:
+    (found,) = (c for c in model.__table__.constraints if str(c.name).endswith(f"_{name}"))
+    return str(found.sqltext)
+
+
+def test_the_check_constraints_are_made_from_the_types() -> None:
+    assert check_text(Initiative, "cadence") == sql_in("cadence", Cadence)
+    assert check_text(ProgressUpdate, "status") == sql_in("status", UpdateStatus)
+    # ... and are, word for word, what migration 0002 created
+    assert check_text(Initiative, "cadence") == "cadence IN ('weekly', 'fortnightly', 'monthly')"
+    assert (
+        check_text(ProgressUpdate, "status")
+        == "status IN ('on_track', 'at_risk', 'off_track', 'done')"
+    )
+    assert sql_in("x", ["it's"]) == "x IN ('it''s')"
+
+
+def test_a_cadence_owns_its_words_and_arithmetic() -> None:
+    assert [c.label for c in Cadence] == ["Every week", "Every two weeks", "Every month"]
+    assert Cadence.FORTNIGHTLY.phrase == "every two weeks"
+    assert Cadence.WEEKLY.after(utc(2026, 12, 29, 9)) == utc(2027, 1, 5, 9)
+    assert Cadence.MONTHLY.after(utc(2026, 12, 31)) == utc(2027, 1, 31)
+    assert Cadence.MONTHLY.after(utc(2028, 1, 30)) == utc(2028, 2, 29)  # a leap year
+    assert Cadence("weekly") is Cadence.WEEKLY and Cadence.WEEKLY == "weekly"
+    with pytest.raises(ValueError, match="unknown cadence 'daily': use one of weekly, fort"):
+        Cadence("daily")
+    with pytest.raises(ValueError, match="unknown status 'fine'"):
+        UpdateStatus("fine")
+    assert one_of(["a", "b", "c"], " or ") == "a, b or c" and one_of(["a"], " or ") == "a"
+
+
+def test_records_hold_members_and_refuse_unknown_values() -> None:
+    item = NewInitiative(title="T", owner_id="U1", objective_ids=("1.1",), cadence="monthly")  # type: ignore[arg-type]
+    assert item.cadence is Cadence.MONTHLY
+    record = initiative_record(now=NOW, cadence="fortnightly", last_status="at_risk")
+    assert record.cadence is Cadence.FORTNIGHTLY and record.last_status is UpdateStatus.AT_RISK
+    assert record.due_at == Cadence.FORTNIGHTLY.after(record.last_update_at or record.created_at)
+    with pytest.raises(ValueError, match="cadence"):
+        NewInitiative(title="T", owner_id="U1", objective_ids=("1.1",), cadence="daily")  # type: ignore[arg-type]
+
+
+def test_the_csv_hint_and_the_modals_list_every_member_in_order(interpol: Framework) -> None:
+    assert csv_values.cadence_hint() == "weekly, fortnightly (every two weeks) or monthly"
+    view = new_initiative_modal(interpol, owner_id="U1", private_metadata="").to_dict()
+    blocks = {b.get("block_id"): b for b in view["blocks"]}
+    options = blocks[BLOCK_NEW_CADENCE]["element"]["options"]
+    assert [(o["value"], o["text"]["text"]) for o in options] == [
+        (c.value, c.label) for c in Cadence
+    ]
+    record = initiative_record(now=NOW)
+    view = update_modal([record], record, private_metadata="", now=NOW).to_dict()
+    status = next(
+        b for b in view["blocks"] if b.get("block_id", "").startswith(BLOCK_UPDATE_STATUS)
+    )
+    assert [o["value"] for o in status["element"]["options"]] == list(UpdateStatus)
+    assert status["element"]["options"][1]["text"]["text"] == "🟡 At risk"
+
+
+def test_the_digest_shows_every_status_then_no_update() -> None:
+    assert (*UpdateStatus, digest.NO_UPDATE) == digest.DIGEST_STATUSES
+    for table in (digest.DIGEST_STATUS_LABELS, chart.STATUS_COLOURS, digest_blocks.STATUS_EMOJI):
+        assert list(table) == list(digest.DIGEST_STATUSES)
+    assert digest.DIGEST_STATUS_LABELS["off_track"] == "Off track"
+    assert chart.STATUS_COLOURS["done"] == "#0072B2"
+
+
+def test_one_line_in_the_type_is_a_new_cadence_everywhere(
+    monkeypatch: pytest.MonkeyPatch, interpol: Framework
+) -> None:
+    scratch = scratch_vocabulary(QUARTERLY)
+    quarterly = scratch.Cadence("quarterly")
+    assert quarterly.label == "Every three months"
+    assert quarterly.after(utc(2027, 1, 31, 9)) == utc(2027, 4, 30, 9)
+    assert quarterly.after(utc(2027, 11, 15)) == utc(2028, 2, 15)
+    # the database constraint
+    assert sql_in("cadence", scratch.Cadence) == (
+        "cadence IN ('weekly', 'fortnightly', 'monthly', 'quarterly')"
+    )
+    # the CSV hint and check
+    monkeypatch.setattr(csv_values, "Cadence", scratch.Cadence)
+    assert csv_values.cadence_hint() == (
+        "weekly, fortnightly (every two weeks), monthly or quarterly (every three months)"
+    )
+    assert csv_values.cadence(" Quarterly ") is quarterly
+    with pytest.raises(csv_values.Bad, match="quarterly"):
+        csv_values.cadence("yearly")
+    # the modal's menu
+    monkeypatch.setattr(progress_modals, "Cadence", scratch.Cadence)
+    view = new_initiative_modal(
+        interpol, owner_id="U1", cadence="quarterly", private_metadata=""
+    ).to_dict()
+    assert check_view(view) is None
+    menu = next(b for b in view["blocks"] if b.get("block_id") == BLOCK_NEW_CADENCE)["element"]
+    assert [o["value"] for o in menu["options"]][-1] == "quarterly"
+    assert menu["initial_option"]["text"]["text"] == "Every three months"
+    # records (and so the due dates, nudges and confirmations)
+    monkeypatch.setattr(progress_records, "Cadence", scratch.Cadence)
+    record = initiative_record(now=NOW, cadence="quarterly", last_update_at=utc(2026, 10, 1))
+    assert record.cadence is quarterly and record.due_at == utc(2027, 1, 1)
+    assert record.cadence.phrase == "every three months"
