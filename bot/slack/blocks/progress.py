@@ -233,24 +233,11 @@ def overdue_message(records: Sequence[InitiativeRecord], *, now: datetime) -> Me
     return _message(blocks, "Overdue initiatives")
 
 
-HELP_LINES = (
-    ("", "post an update on your most overdue initiative"),
-    ("list", "your initiatives, with buttons to update them"),
-    ("new", "start tracking a new initiative"),
-    ("snooze tomorrow", "no reminder until tomorrow (also `next week`, `3d`, `2w`, `off`)"),
-    ("leave until 2026-12-24", "no reminders while you are away (`leave off`: back early)"),
-    ("when tuesday 10:00", "the day and time of your weekly reminder"),
-    ("reassign #12 @person", "give an initiative to someone else (owner or admin)"),
-    ("close #12", "stop tracking an initiative (owner or admin)"),
-    ("overdue", "everyone's overdue initiatives (admins)"),
-    ("lead 2.3 @person [weekly|fortnightly|monthly]", "name an objective's lead (admins)"),
-)
-
-
-def help_message(*, unknown: str | None = None) -> Message:
-    """What `/progress` can do; ``unknown``: the word that was not understood."""
+def help_message(subcommands: Iterable[tuple[str, str]], *, unknown: str | None = None) -> Message:
+    """What `/progress` can do: one line per ``(usage, what it does)`` (the listener's
+    subcommand table); ``unknown``: the word that was not understood."""
     lines = [
-        f"• `{COMMAND_PROGRESS}{' ' + cmd if cmd else ''}` — {what}" for cmd, what in HELP_LINES
+        f"• `{COMMAND_PROGRESS}{' ' + cmd if cmd else ''}` — {what}" for cmd, what in subcommands
     ]
     first = (
         f"Sorry, I don't know `{escape(shorten(unknown, 40)).replace('`', '')}`. "
