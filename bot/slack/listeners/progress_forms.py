@@ -44,7 +44,7 @@ from ..blocks.progress_modals import (
 )
 from ..blocks.text import one_line, shorten
 from ..deps import SlackDeps
-from ..durable import Job, Plan, Ticket
+from ..durable import Job, Plan, Ticket, kind_of
 from ..guard import reporting_failures
 from ..ids import (
     BLOCK_NEW_CADENCE,
@@ -284,7 +284,7 @@ def submit_update(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: di
         return
     # Saved: the confirmation is kept (before the ack) so that a crash does not lose it.
     deps.run_durably(
-        f"view:{VIEW_PROGRESS_UPDATE}", {**body, "fwbot": {"initiative_id": initiative_id}}
+        kind_of("view", VIEW_PROGRESS_UPDATE), {**body, "fwbot": {"initiative_id": initiative_id}}
     )
     ack()
 
@@ -402,7 +402,9 @@ def submit_new(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: dict)
             errors={BLOCK_NEW_TITLE: _unexpected("progress_new_submit", deps)},
         )
         return
-    deps.run_durably(f"view:{VIEW_PROGRESS_NEW}", {**body, "fwbot": {"initiative_id": record.id}})
+    deps.run_durably(
+        kind_of("view", VIEW_PROGRESS_NEW), {**body, "fwbot": {"initiative_id": record.id}}
+    )
     ack()
 
 
