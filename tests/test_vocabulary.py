@@ -6,21 +6,28 @@ migration, see the README's "How to add a cadence")."""
 
 from __future__ import annotations
 
+import shutil
 import types
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from bot.progress import chart, csv_values, digest
 from bot.slack.blocks import digest as digest_blocks
 from bot.slack.blocks import progress_modals
 from bot.slack.blocks.progress_modals import new_initiative_modal, update_modal
 from bot.slack.ids import BLOCK_NEW_CADENCE, BLOCK_UPDATE_STATUS
+from bot.storage import db as db_module
 from bot.storage import progress_records, vocabulary
+from bot.storage.db import Database, alembic_config
 from bot.storage.progress_models import Initiative, ProgressUpdate
 from bot.storage.progress_records import NewInitiative
+from bot.storage.progress_store import ProgressStore
 from bot.storage.vocabulary import Cadence, UpdateStatus, one_of, sql_in
 from framework_data.schema import Framework
 from local_slack.limits import check_view
@@ -28,6 +35,40 @@ from tests.progress_fixtures import initiative_record
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
 QUARTERLY = '    QUARTERLY = "quarterly", "every three months", 3, 0\n'
+# The README's "How to add a cadence", step 2: the migration to copy (REVISION and
+# DOWN_REVISION filled in).
+NEW_CADENCE_MIGRATION = '''"""Initiatives may be updated quarterly.
+
+Revision ID: REVISION
+Revises: DOWN_REVISION
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "REVISION"
+down_revision = "DOWN_REVISION"
+branch_labels = None
+depends_on = None
+
+OLD = "cadence IN ('weekly', 'fortnightly', 'monthly')"
+NEW = "cadence IN ('weekly', 'fortnightly', 'monthly', 'quarterly')"
+
+
+def _allow(cadences: str) -> None:
+    with op.batch_alter_table("initiatives") as batch:  # SQLite: a copy of the table
+        batch.drop_constraint(op.f("ck_initiatives_cadence"), type_="check")
+        batch.create_check_constraint(op.f("ck_initiatives_cadence"), cadences)
+
+
+def upgrade() -> None:
+    _allow(NEW)
+
+
+def downgrade() -> None:
+    _allow(OLD)
+'''
 
 
 def utc(*args: int) -> datetime:
@@ -145,3 +186,38 @@ def test_one_line_in_the_type_is_a_new_cadence_everywhere(
     record = initiative_record(now=NOW, cadence="quarterly", last_update_at=utc(2026, 10, 1))
     assert record.cadence is quarterly and record.due_at == utc(2027, 1, 1)
     assert record.cadence.phrase == "every three months"
+
+
+def test_the_recipes_migration_allows_the_cadence_and_keeps_every_update(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Step 2 of the recipe on both backends. On SQLite the table is copied and the old one
+    dropped: with foreign keys on, that drop would delete every progress update (ON DELETE
+    CASCADE); migrate() turns them off while migrating."""
+    database = Database(database_url)
+    database.migrate()
+    store = ProgressStore(database)
+    record = store.create_initiative(
+        NewInitiative(title="Reef survey", owner_id="U1", objective_ids=("1.1",)), actor="U1"
+    )
+    store.add_update(record.id, status="at_risk", percent=40, note="", author_id="U1")
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    migrations = tmp_path / "migrations"
+    shutil.copytree(db_module.MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__py*"))
+    migration = NEW_CADENCE_MIGRATION.replace("DOWN_REVISION", str(head))
+    (migrations / "versions" / "9999_quarterly.py").write_text(
+        migration.replace("REVISION", "9999"), encoding="utf-8"
+    )
+    monkeypatch.setattr(db_module, "MIGRATIONS_DIR", migrations)
+    try:
+        database.migrate()
+        assert [u.percent for u in store.updates(record.id)] == [40]
+        with database.engine.begin() as connection:
+            connection.execute(text("UPDATE initiatives SET cadence = 'quarterly'"))
+        with pytest.raises(IntegrityError), database.engine.begin() as connection:
+            connection.execute(text("UPDATE initiatives SET cadence = 'yearly'"))
+        if database.dialect == "sqlite":
+            with database.engine.connect() as connection:
+                assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        database.dispose()
