@@ -115,6 +115,9 @@ def test_a_cadence_owns_its_words_and_arithmetic() -> None:
     with pytest.raises(ValueError, match="unknown status 'fine'"):
         UpdateStatus("fine")
     assert one_of(["a", "b", "c"], " or ") == "a, b or c" and one_of(["a"], " or ") == "a"
+    assert Cadence.lookup("monthly") is Cadence.MONTHLY and UpdateStatus.lookup("done")
+    assert Cadence.lookup("Monthly") is None and Cadence.lookup(None) is None
+    assert Cadence.WEEKLY.find("k") == 3  # still a str
 
 
 def test_records_hold_members_and_refuse_unknown_values() -> None:

@@ -78,8 +78,8 @@ def cadence_hint() -> str:
 
 def cadence(value: str) -> Cadence:
     cadence = " ".join(value.split()).casefold()
-    if cadence in set(Cadence):
-        return Cadence(cadence)
+    if found := Cadence.lookup(cadence):
+        return found
     allowed = cadence_hint()
     if not cadence:
         raise Bad(f"is empty; write {allowed}")

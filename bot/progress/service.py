@@ -191,7 +191,7 @@ class ProgressService:
         self._require_owner_or_admin(record, actor, "post updates on")
         if record.status != "active":
             raise ProgressError(f"#{record.id} “{record.title}” is closed.")
-        if status not in set(UpdateStatus):
+        if UpdateStatus.lookup(status) is None:
             raise ProgressError(f"Status must be one of: {one_of(s.label for s in UpdateStatus)}.")
         if percent is not None and not 0 <= percent <= 100:
             raise ProgressError("Percent complete must be a whole number from 0 to 100.")
@@ -246,11 +246,11 @@ class ProgressService:
         return self.store.close(initiative_id, actor=actor, now=self.clock())
 
     def set_lead(
-        self, objective_id: str, owner_id: str, *, actor: str, cadence: str = "monthly"
+        self, objective_id: str, owner_id: str, *, actor: str, cadence: str = Cadence.MONTHLY
     ) -> InitiativeRecord:
         self._require_admin(actor, "name objective leads")
         (oid,) = self.check_objectives([objective_id])
-        if cadence not in set(Cadence):
+        if Cadence.lookup(cadence) is None:
             raise ProgressError(f"Cadence must be one of {one_of(Cadence)}.")
         objective = self.framework.objective(oid)
         label = (

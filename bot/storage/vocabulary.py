@@ -19,6 +19,7 @@ import calendar
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Self
 
 
 def sql_in(column: str, values: Iterable[str]) -> str:
@@ -33,7 +34,20 @@ def one_of(values: Iterable[str], last: str = ", ") -> str:
     return last.join([", ".join(items[:-1]), items[-1]]) if len(items) > 1 else "".join(items)
 
 
-class Cadence(StrEnum):
+class Vocabulary(StrEnum):
+    """A closed set of words (no members here: each vocabulary below has its own)."""
+
+    @classmethod
+    def lookup(cls, value: str | None) -> Self | None:
+        """The member ``value`` names (exactly: no case folding), or None. ``cls(value)``
+        is the same but raises ValueError naming the allowed values."""
+        try:
+            return cls(value) if value is not None else None
+        except ValueError:
+            return None
+
+
+class Cadence(Vocabulary):
     """How often an initiative's owner posts an update.
 
     Each member is ``value, phrase, months, days``: ``phrase`` completes "an update …"
@@ -88,7 +102,7 @@ class Cadence(StrEnum):
         return when + timedelta(days=self.days)
 
 
-class UpdateStatus(StrEnum):
+class UpdateStatus(Vocabulary):
     """How an update says an initiative is going.
 
     Each member is ``value, label, glyph, emoji, colour``: the label people read

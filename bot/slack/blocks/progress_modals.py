@@ -239,7 +239,7 @@ def new_initiative_modal(
     goal, or a text field for ids when the framework has more than 100 objectives), its
     owner and how often they post an update."""
     _check_metadata(private_metadata)
-    chosen = Cadence(cadence) if cadence in set(Cadence) else Cadence.WEEKLY
+    chosen = Cadence.lookup(cadence) or Cadence.WEEKLY
     objectives = _objectives_element(framework, objective_ids)
     menu_hint = (
         "Pick one or more."

@@ -294,8 +294,8 @@ def _close(cmd: Command, args: list[str]) -> None:
 
 def _lead(cmd: Command, args: list[str]) -> None:
     users = [u for u in map(parse_user, args) if u is not None]
-    cadences = [Cadence(a.lower()) for a in args if a.lower() in set(Cadence)]
-    rest = [a for a in args if parse_user(a) is None and a.lower() not in set(Cadence)]
+    cadences = [c for c in (Cadence.lookup(a.lower()) for a in args) if c is not None]
+    rest = [a for a in args if parse_user(a) is None and Cadence.lookup(a.lower()) is None]
     if not users or len(rest) != 1:
         raise ProgressError(
             "Please write it like `/progress lead 2.3 @maria monthly` (the cadence is optional)."

@@ -257,7 +257,7 @@ def submit_update(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: di
     errors: dict[str, str] = {}
     if initiative_id is None:
         errors[form.initiative_block] = "Please choose an initiative."
-    if form.status not in set(UpdateStatus):
+    if UpdateStatus.lookup(form.status) is None:
         errors[form.status_block] = "Please choose a status."
     percent = None
     try:
@@ -377,9 +377,10 @@ def submit_new(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: dict)
         errors[BLOCK_NEW_OBJECTIVES] = _plain(str(exc))
     if not form.owner_id:
         errors[BLOCK_NEW_OWNER] = "Please choose who owns it."
-    if form.cadence not in set(Cadence):
+    cadence = Cadence.lookup(form.cadence)
+    if cadence is None:
         errors[BLOCK_NEW_CADENCE] = "Please choose how often to post updates."
-    if errors or not form.owner_id or form.cadence is None:
+    if errors or not form.owner_id or cadence is None:
         ack(response_action="errors", errors=errors)
         return
     alignment = meta.get("a") if isinstance(meta.get("a"), int) else None
@@ -387,7 +388,7 @@ def submit_new(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: dict)
         title=title,
         owner_id=form.owner_id,
         objective_ids=objective_ids,
-        cadence=Cadence(form.cadence),
+        cadence=cadence,
         description=form.description,
         source_alignment_id=alignment,
     )
