@@ -154,7 +154,6 @@ def test_help_lists_exactly_the_subcommands_it_dispatches():
     assert [(u.split() or [""])[0] for u in listed] == [s.name for s in SUBCOMMANDS]
     assert len({s.name for s in SUBCOMMANDS}) == len(SUBCOMMANDS)
     assert f"lead 2.3 @person [{'|'.join(Cadence)}]" in listed
-    assert "lead 2.3 @person [weekly|fortnightly|monthly]" in listed
 
 
 def test_home_section_has_a_new_initiative_button_even_when_empty():

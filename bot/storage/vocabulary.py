@@ -2,15 +2,24 @@
 updated (:class:`Cadence`) and how an update says it is going (:class:`UpdateStatus`).
 
 Everything else is made from these two types: the database's CHECK constraints
-(:func:`sql_in`), the CSV import's checks and hints, the modals' menus, the `/progress` help,
-the digest's legend and chart colours, and every validity check (``Cadence(value)`` raises
-:class:`ValueError` naming the allowed values). Both are :class:`~enum.StrEnum`: a member *is*
-its value (``Cadence.WEEKLY == "weekly"``), so it is stored, compared, written to CSV and
-JSON as the plain string. No I/O here.
+(:func:`sql_in`), the CSV import's check and hint, the modals' menus, the `/progress` help,
+the confirmations ("an update every two weeks"), the digest's labels, emoji and chart
+colours, and every validity check (``Cadence(value)`` raises :class:`ValueError` naming the
+allowed values; :meth:`Vocabulary.lookup` gives None instead). Both are
+:class:`~enum.StrEnum`: a member *is* its value (``Cadence.WEEKLY == "weekly"``), so it is
+stored, compared, written to CSV and JSON as the plain string. No I/O here.
 
-A new member needs a migration that replaces the CHECK constraint (the models take the new
-text from here, the database keeps the old one until migrated): see the README's "How to add
-a cadence".
+How to add a cadence (two files; a status is the same, with ``ck_progress_updates_status``
+on ``progress_updates``):
+
+1. Add a member here, in the order menus should show it:
+   ``QUARTERLY = "quarterly", "every three months", 3, 0`` (value, phrase, months, days).
+2. Add a migration in ``bot/storage/migrations/versions/`` that replaces the constraint
+   ``ck_initiatives_cadence`` with the new list: copy ``NEW_CADENCE_MIGRATION`` in
+   ``tests/test_vocabulary.py``. The models already build the new text from this file, but a
+   database keeps the old constraint until migrated, and refuses the new value;
+   ``test_the_migrated_database_takes_every_cadence_and_status`` fails until the migration
+   is there.
 """
 
 from __future__ import annotations
