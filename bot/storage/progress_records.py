@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Literal
 
-from .vocabulary import Cadence, UpdateStatus
+from .vocabulary import Cadence, UpdateStatus, Vocabulary
 
 InitiativeStatus = Literal["active", "closed"]
 InitiativeKind = Literal["initiative", "objective"]
@@ -38,7 +38,7 @@ def add_cadence(start: datetime, cadence: str) -> datetime:
     return Cadence(cadence).after(start)
 
 
-def _coerce(record: object, name: str, vocabulary: type[Cadence] | type[UpdateStatus]) -> None:
+def _coerce(record: object, name: str, vocabulary: type[Vocabulary]) -> None:
     """Make ``record.name`` (a frozen dataclass's field) a member of ``vocabulary`` (None
     stays None); ValueError naming the allowed values when it is none of them."""
     value = getattr(record, name)
