@@ -45,7 +45,7 @@ from bot.slack_api.pacing import AdaptivePacer  # noqa: E402
 from bot.slack_api.sender import SlackSender  # noqa: E402
 from bot.storage.claims_store import ClaimStore  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
-from bot.storage.progress_records import NewInitiative  # noqa: E402
+from bot.storage.progress_records import Cadence, NewInitiative  # noqa: E402
 from bot.storage.progress_store import ProgressStore  # noqa: E402
 from local_slack import FakeSlackAPI, web_api  # noqa: E402
 
@@ -96,7 +96,9 @@ def populate(
                 title=f"Initiative {n}",
                 owner_id=owner,
                 objective_ids=(rng.choice(OBJECTIVES),),
-                cadence=rng.choice(["weekly", "weekly", "fortnightly", "monthly"]),
+                cadence=rng.choice(
+                    [Cadence.WEEKLY, Cadence.WEEKLY, Cadence.FORTNIGHTLY, Cadence.MONTHLY]
+                ),
                 last_update_at=last,
             )
         )

@@ -10,17 +10,19 @@ test runs on SQLite and on PostgreSQL (the ``database`` fixture).
 
 from __future__ import annotations
 
+import re
 import time
 from concurrent.futures import Executor, Future
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.slack.durable import recover
+from bot.slack.durable import kind_of, recover
 from bot.slack_api.events import REPLY_EVENT
 from bot.storage.db import Database
 from bot.storage.work_store import WorkStore
 from local_slack import FakeSlackAPI
+from tests.conftest import REPO_ROOT
 from tests.slack_fixtures import BOT_TOKEN, BOT_USER, SlackBot, eventually, make_bot
 
 T0 = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -368,3 +370,17 @@ def test_a_taken_over_request_waits_for_a_post_still_landing_before_it_looks(
     assert [m["text"] for m in _replies(fake_slack, "C1", "15.000001")] == [
         "(the first process's answer)"
     ]
+
+
+def test_kinds_are_built_by_kind_of_alone() -> None:
+    """Plans and kept requests find each other by kind: no module spells one by hand."""
+    assert kind_of("command", "/align") == "command:/align"
+    assert kind_of("view", "progress_new") == "view:progress_new"
+    spelled = re.compile(r"""f?["'](event|command|action|view|shortcut):""")
+    found = [
+        f"{path.relative_to(REPO_ROOT)}:{n}"
+        for path in sorted((REPO_ROOT / "bot").rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if spelled.search(line) and "kind_of(" not in line
+    ]
+    assert found == []

@@ -3,6 +3,7 @@ the right things (pure: no Slack, no database)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -14,7 +15,6 @@ from bot.slack.blocks.progress import (
     escalation_message,
     failure_report_message,
     has_item,
-    help_message,
     initiatives_message,
     nudge_item_done,
     nudge_message,
@@ -42,6 +42,8 @@ from bot.slack.ids import (
     BLOCK_UPDATE_PERCENT,
     BLOCK_UPDATE_STATUS,
 )
+from bot.slack.listeners.progress_commands import SUBCOMMANDS, progress_help
+from bot.storage.vocabulary import Cadence
 from local_slack.limits import check_blocks, check_view
 from tests.progress_fixtures import dump, initiative_record
 
@@ -140,9 +142,18 @@ def test_overdue_groups_by_owner_with_mentions():
 
 
 def test_help_names_the_unknown_word():
-    message = help_message(unknown="frobnicate")
+    message = progress_help(unknown="frobnicate")
     message_ok(message)
     assert "I don't know `frobnicate`" in message.text and "/progress list" in message.text
+
+
+def test_help_lists_exactly_the_subcommands_it_dispatches():
+    body = dump(message_ok(progress_help()))
+    listed = [usage.strip() for usage in re.findall(r"• `/progress([^`]*)`", body)]
+    assert listed == [s.usage for s in SUBCOMMANDS]
+    assert [(u.split() or [""])[0] for u in listed] == [s.name for s in SUBCOMMANDS]
+    assert len({s.name for s in SUBCOMMANDS}) == len(SUBCOMMANDS)
+    assert f"lead 2.3 @person [{'|'.join(Cadence)}]" in listed
 
 
 def test_home_section_has_a_new_initiative_button_even_when_empty():

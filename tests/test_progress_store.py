@@ -13,6 +13,7 @@ from bot.storage.db import Database
 from bot.storage.progress_records import NewInitiative
 from bot.storage.progress_store import ProgressStore
 from bot.storage.store import UnknownRecord
+from bot.storage.vocabulary import Cadence, UpdateStatus
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -75,6 +76,23 @@ def test_bad_values_are_refused_before_anything_is_written(progress: ProgressSto
     with pytest.raises(ValueError, match="cadence"):
         progress.create_initiative(new(cadence="daily"), actor="U1")  # type: ignore[arg-type]
     assert progress.updates(record.id) == []
+
+
+def test_the_migrated_database_takes_every_cadence_and_status(progress: ProgressStore) -> None:
+    """The CHECK constraints the migrations made allow every member of the vocabulary: a
+    cadence or status added to the type without its migration fails here."""
+    for cadence in Cadence:
+        record = progress.create_initiative(new(f"Every {cadence}", cadence=cadence), actor="U1")
+        assert progress.initiative(record.id).cadence is cadence  # type: ignore[union-attr]
+        lead = progress.set_objective_lead(
+            "1.1", owner_id="U2", cadence=cadence, title="Lead", actor="U1"
+        )
+        assert lead.cadence is cadence
+    for status in UpdateStatus:
+        update = progress.add_update(
+            record.id, status=status.value, percent=None, note="", author_id="U1"
+        )
+        assert progress.updates(record.id, limit=1) == [update] and update.status is status
 
 
 def test_import_is_all_or_nothing(progress: ProgressStore) -> None:

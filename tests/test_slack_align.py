@@ -168,6 +168,20 @@ def test_edit_tags_opens_a_modal_and_a_correction_is_stored(slack_bot):
     assert decided.status == "corrected" and decided.final_ids == ("5.1",)
 
 
+def test_an_out_of_date_edit_form_is_answered_in_the_ack_and_not_kept(slack_bot):
+    r = slack_bot.requests
+    ack = slack_bot.send(
+        r.interaction(
+            r.view_submission_payload(VIEW_EDIT_TAGS, {}, user="U1", private_metadata="{}")
+        )
+    )
+    body = json.loads(ack.body)
+    assert ack.status == 200 and body["response_action"] == "errors"
+    assert "out of date" in body["errors"][BLOCK_EDIT_TAGS]
+    slack_bot.drain()
+    assert slack_bot.api.calls("response_url") == []
+
+
 def test_expired_trigger_tells_the_user_to_click_again(slack_bot):
     _align(slack_bot, PROPOSAL)
     (record,) = slack_bot.store.recent_alignments("U1")

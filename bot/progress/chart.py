@@ -11,19 +11,17 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
-from .digest import DIGEST_STATUS_LABELS, DIGEST_STATUSES, DigestData, shorten_text
+from ..storage.vocabulary import UpdateStatus
+from .digest import DIGEST_STATUS_LABELS, DIGEST_STATUSES, NO_UPDATE, DigestData, shorten_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.patches import Patch
 
-# Okabe–Ito colours (safe for the common colour-vision deficiencies), grey for "no update".
+# Each status's own colour (Okabe–Ito, see UpdateStatus), grey for "no update".
 STATUS_COLOURS: dict[str, str] = {
-    "on_track": "#009E73",  # bluish green
-    "at_risk": "#E69F00",  # orange
-    "off_track": "#D55E00",  # vermillion
-    "done": "#0072B2",  # blue
-    "no_update": "#BBBBBB",  # grey
+    **{s.value: s.colour for s in UpdateStatus},
+    NO_UPDATE: "#BBBBBB",
 }
 WIDTH_IN = 9.0
 DPI = 100

@@ -17,7 +17,8 @@ Decisions:
   :mod:`bot.slack.incoming` uses), or the mention forms ``<@U…>`` / ``<@U…|name>``.
 * Titles are stripped and their whitespace (newlines too) collapsed to single spaces.
   Descriptions keep their inner text; line endings become ``\\n`` and the ends are stripped.
-* Cadence: ``weekly``, ``fortnightly`` or ``monthly`` in any case. ``biweekly`` /
+* Cadence: a :class:`~bot.storage.vocabulary.Cadence` value in any case; a wrong one is told
+  the list (:func:`~bot.progress.csv_values.cadence_hint`). ``biweekly`` /
   ``bi-weekly`` are rejected with a hint: they mean "every two weeks" to some readers and
   "twice a week" to others.
 * ``last_update``: anything :meth:`datetime.fromisoformat` reads (``2026-11-20``,

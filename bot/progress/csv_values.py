@@ -8,9 +8,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import cast
 
-from bot.storage.progress_records import CADENCES, Cadence
+from bot.storage.vocabulary import Cadence, one_of
 from framework_data.schema import Framework
 
 TITLE_MAX = 200
@@ -72,11 +71,16 @@ def owner(value: str) -> str:
     )
 
 
+def cadence_hint() -> str:
+    """What the cadence column accepts: ``weekly, fortnightly (every two weeks) or monthly``."""
+    return one_of((c.explained for c in Cadence), " or ")
+
+
 def cadence(value: str) -> Cadence:
     cadence = " ".join(value.split()).casefold()
-    if cadence in CADENCES:
-        return cast(Cadence, cadence)
-    allowed = "weekly, fortnightly (every two weeks) or monthly"
+    if found := Cadence.lookup(cadence):
+        return found
+    allowed = cadence_hint()
     if not cadence:
         raise Bad(f"is empty; write {allowed}")
     if cadence in ("biweekly", "bi-weekly", "bi weekly"):

@@ -41,15 +41,13 @@ from datetime import datetime
 from framework_data.schema import Framework
 
 from ..storage.progress_records import InitiativeRecord, UpdateRecord
+from ..storage.vocabulary import UpdateStatus
 
 NO_UPDATE = "no_update"
 # The digest's statuses, in display order (the update statuses, then "never updated").
-DIGEST_STATUSES: tuple[str, ...] = ("on_track", "at_risk", "off_track", "done", NO_UPDATE)
+DIGEST_STATUSES: tuple[str, ...] = (*(s.value for s in UpdateStatus), NO_UPDATE)
 DIGEST_STATUS_LABELS: dict[str, str] = {
-    "on_track": "On track",
-    "at_risk": "At risk",
-    "off_track": "Off track",
-    "done": "Done",
+    **{s.value: s.label for s in UpdateStatus},
     NO_UPDATE: "No update",
 }
 GAP_TEXT_CHARS = 80

@@ -16,16 +16,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from framework_data.schema import Framework
 
 from ..storage.progress_records import (
-    CADENCES,
-    STATUS_LABELS,
-    UPDATE_STATUSES,
+    Cadence,
     InitiativeRecord,
     NewInitiative,
     OwnerPrefs,
     UpdateRecord,
+    UpdateStatus,
 )
 from ..storage.progress_store import ProgressStore
 from ..storage.store import UnknownRecord
+from ..storage.vocabulary import one_of
 from .schedule import local_instant, next_weekly_slot, week_start, zone
 
 MAX_TITLE = 200
@@ -164,8 +164,7 @@ class ProgressService:
             raise ProgressError(
                 f"Please keep the title under {MAX_TITLE} characters (it has {len(title)})."
             )
-        if new.cadence not in CADENCES:
-            raise ProgressError(f"Cadence must be one of {', '.join(CADENCES)}.")
+        # new.cadence is a Cadence: NewInitiative refuses any other value when it is made.
         item = replace(new, title=title, objective_ids=self.check_objectives(new.objective_ids))
         return self.store.create_initiative(item, actor=actor, now=self.clock())
 
@@ -192,12 +191,8 @@ class ProgressService:
         self._require_owner_or_admin(record, actor, "post updates on")
         if record.status != "active":
             raise ProgressError(f"#{record.id} “{record.title}” is closed.")
-        if status not in UPDATE_STATUSES:
-            raise ProgressError(
-                "Status must be one of: "
-                + ", ".join(STATUS_LABELS[s] for s in UPDATE_STATUSES)
-                + "."
-            )
+        if UpdateStatus.lookup(status) is None:
+            raise ProgressError(f"Status must be one of: {one_of(s.label for s in UpdateStatus)}.")
         if percent is not None and not 0 <= percent <= 100:
             raise ProgressError("Percent complete must be a whole number from 0 to 100.")
         note = note.strip()
@@ -251,12 +246,12 @@ class ProgressService:
         return self.store.close(initiative_id, actor=actor, now=self.clock())
 
     def set_lead(
-        self, objective_id: str, owner_id: str, *, actor: str, cadence: str = "monthly"
+        self, objective_id: str, owner_id: str, *, actor: str, cadence: str = Cadence.MONTHLY
     ) -> InitiativeRecord:
         self._require_admin(actor, "name objective leads")
         (oid,) = self.check_objectives([objective_id])
-        if cadence not in CADENCES:
-            raise ProgressError(f"Cadence must be one of {', '.join(CADENCES)}.")
+        if Cadence.lookup(cadence) is None:
+            raise ProgressError(f"Cadence must be one of {one_of(Cadence)}.")
         objective = self.framework.objective(oid)
         label = (
             objective.title

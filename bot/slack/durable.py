@@ -15,7 +15,9 @@ What to do with a request is a *plan*: a plain function of the request body (and
 that returns the job to run, or None when there is nothing to do. A listener and the recovery
 use the same plan, so a request recovered after a crash is handled exactly as it would have
 been. Plans are registered by kind (``event:app_mention``, ``command:/align``,
-``action:<action_id>``, ``view:<callback_id>``, ``shortcut:<callback_id>``).
+``action:<action_id>``, ``view:<callback_id>``, ``shortcut:<callback_id>``), which
+:func:`kind_of` alone builds; :func:`bot.slack.listeners.kept.kept` registers a plan and the
+listener that keeps its requests in one call.
 
 Work left undone by a process that died (on this host: its pid is gone; elsewhere: its lease
 ended) is taken over by a Slack retry of the same event, or by :func:`recover`, which the
@@ -34,7 +36,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from slack_bolt import BoltRequest, BoltResponse
 
@@ -81,6 +83,14 @@ class Ticket:
 
 
 Plan = Callable[[dict, Ticket], Job | None]
+
+RequestType = Literal["event", "command", "action", "view", "shortcut"]
+
+
+def kind_of(request_type: RequestType, name: str) -> str:
+    """The kind a request is kept and planned under: ``kind_of("command", "/align")`` is
+    ``command:/align``; ``name`` is the event type, command, action id or callback id."""
+    return f"{request_type}:{name}"
 
 
 def request_key(body: Mapping[str, Any]) -> str:
@@ -292,7 +302,7 @@ class RecoveryLoop:
 
 
 def event_kind(body: Mapping[str, Any]) -> str:
-    return f"event:{(body.get('event') or {}).get('type', '?')}"
+    return kind_of("event", (body.get("event") or {}).get("type", "?"))
 
 
 def receive_requests(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from slack_bolt import BoltResponse
 
+from .durable import kind_of
 from .metrics import Metrics
 
 log = logging.getLogger("fwbot.slack")
@@ -15,16 +16,17 @@ log = logging.getLogger("fwbot.slack")
 def request_kind(body: dict) -> str:
     kind = body.get("type")
     if kind == "event_callback":
-        return f"event:{body.get('event', {}).get('type', '?')}"
+        return kind_of("event", body.get("event", {}).get("type", "?"))
     if body.get("command"):
-        return f"command:{body['command']}"
+        return kind_of("command", body["command"])
     if kind == "block_actions":
         actions = body.get("actions") or [{}]
-        return f"action:{actions[0].get('action_id', '?')}"
+        return kind_of("action", actions[0].get("action_id", "?"))
     if kind in ("view_submission", "view_closed"):
+        # Counted apart (a submission is not a closing): not a kind that plans are kept by.
         return f"{kind}:{body.get('view', {}).get('callback_id', '?')}"
     if kind in ("shortcut", "message_action"):
-        return f"shortcut:{body.get('callback_id', '?')}"
+        return kind_of("shortcut", body.get("callback_id", "?"))
     return str(kind or "unknown")
 
 

@@ -14,7 +14,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Insert, create_engine, event, insert, make_url, pool, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    create_engine,
+    event,
+    insert,
+    make_url,
+    pool,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
@@ -174,9 +184,15 @@ def migrate(engine: Engine) -> None:
     Tables and ``alembic_version`` go to the connection's current schema (on PostgreSQL the
     first schema of its ``search_path``). Alembic's INFO chatter (plugins, context, each step)
     is kept quiet, its warnings are not; one INFO line says when the schema changed.
+    On SQLite foreign keys are off while migrating (:func:`_foreign_keys_off`).
     DatabaseUnreachable when no connection can be made."""
     check_connection(engine)
-    with _alembic_quiet(), engine.begin() as connection:
+    with (
+        _alembic_quiet(),
+        engine.connect() as connection,
+        _foreign_keys_off(connection),
+        connection.begin(),
+    ):
         from alembic import command
         from alembic.runtime.migration import MigrationContext
 
@@ -189,8 +205,32 @@ def migrate(engine: Engine) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
         after = MigrationContext.configure(connection).get_current_revision()
+        if connection.dialect.name == "sqlite":
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"a migration left rows that point nowhere: {broken[:5]}")
     if after != before:
         log.info("fwbot: database schema upgraded from %s to %s", before or "empty", after)
+
+
+@contextmanager
+def _foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """SQLite: foreign keys off while ``connection`` migrates (:func:`migrate` then checks
+    them). A migration that changes a table's constraints there (``batch_alter_table``: a new
+    CHECK, e.g. for a new cadence) copies the table and drops the old one; with foreign keys
+    on, that drop would delete or null every row elsewhere that points at it (``ON DELETE
+    CASCADE`` / ``SET NULL``): a new cadence would cost every progress update. The PRAGMA
+    works only outside a transaction, hence here. Other databases: nothing to do."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.commit()
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base, UTCDateTime
+from .vocabulary import Cadence, UpdateStatus, sql_in
 
 
 class Initiative(Base):
@@ -28,7 +29,8 @@ class Initiative(Base):
     __tablename__ = "initiatives"
     __table_args__ = (
         CheckConstraint("kind IN ('initiative', 'objective')", name="kind"),
-        CheckConstraint("cadence IN ('weekly', 'fortnightly', 'monthly')", name="cadence"),
+        # Made from the vocabulary: a new cadence also needs a migration that replaces it.
+        CheckConstraint(sql_in("cadence", Cadence), name="cadence"),
         CheckConstraint("status IN ('active', 'closed')", name="status"),
         Index(None, "owner_id", "status"),
         Index(None, "status"),
@@ -58,7 +60,7 @@ class Initiative(Base):
 class ProgressUpdate(Base):
     __tablename__ = "progress_updates"
     __table_args__ = (
-        CheckConstraint("status IN ('on_track', 'at_risk', 'off_track', 'done')", name="status"),
+        CheckConstraint(sql_in("status", UpdateStatus), name="status"),  # as cadence's
         CheckConstraint("percent IS NULL OR (percent >= 0 AND percent <= 100)", name="percent"),
         Index(None, "initiative_id", "created_at"),
         Index(None, "created_at"),

@@ -1,24 +1,16 @@
-"""The progress feature's vocabulary: cadences, statuses and the frozen records the store
-returns. No I/O here."""
+"""The frozen records the progress store returns, and the smaller vocabularies (initiative
+kinds and states, claim kinds). Cadences and update statuses are :mod:`bot.storage.vocabulary`'s
+(re-exported here); records turn the strings they are given into its members, so
+``record.cadence.phrase`` works on any record, and an unknown value fails where the record is
+made. No I/O here."""
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Literal
 
-Cadence = Literal["weekly", "fortnightly", "monthly"]
-CADENCES: tuple[str, ...] = ("weekly", "fortnightly", "monthly")
-
-UpdateStatus = Literal["on_track", "at_risk", "off_track", "done"]
-UPDATE_STATUSES: tuple[str, ...] = ("on_track", "at_risk", "off_track", "done")
-STATUS_LABELS: dict[str, str] = {
-    "on_track": "On track",
-    "at_risk": "At risk",
-    "off_track": "Off track",
-    "done": "Done",
-}
+from .vocabulary import Cadence, UpdateStatus, Vocabulary
 
 InitiativeStatus = Literal["active", "closed"]
 InitiativeKind = Literal["initiative", "objective"]
@@ -42,17 +34,16 @@ DEFAULT_NUDGE_TIME = time(9, 0)
 
 
 def add_cadence(start: datetime, cadence: str) -> datetime:
-    """``start`` plus one cadence: 7 days, 14 days, or one calendar month (the 31st of a
-    month becomes the last day of a shorter next month)."""
-    if cadence == "weekly":
-        return start + timedelta(days=7)
-    if cadence == "fortnightly":
-        return start + timedelta(days=14)
-    if cadence == "monthly":
-        year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
-        day = min(start.day, calendar.monthrange(year, month)[1])
-        return start.replace(year=year, month=month, day=day)
-    raise ValueError(f"unknown cadence {cadence!r}: use one of {', '.join(CADENCES)}")
+    """``start`` plus one cadence (:meth:`Cadence.after`); ValueError for an unknown one."""
+    return Cadence(cadence).after(start)
+
+
+def _coerce(record: object, name: str, vocabulary: type[Vocabulary]) -> None:
+    """Make ``record.name`` (a frozen dataclass's field) a member of ``vocabulary`` (None
+    stays None); ValueError naming the allowed values when it is none of them."""
+    value = getattr(record, name)
+    if value is not None and not isinstance(value, vocabulary):
+        object.__setattr__(record, name, vocabulary(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +69,14 @@ class InitiativeRecord:
     last_percent: int | None = None
     source_alignment_id: int | None = None
 
+    def __post_init__(self) -> None:
+        _coerce(self, "cadence", Cadence)
+        _coerce(self, "last_status", UpdateStatus)
+
     @property
     def due_at(self) -> datetime:
         """When the next update is due: one cadence after the last update (or creation)."""
-        return add_cadence(self.last_update_at or self.created_at, self.cadence)
+        return self.cadence.after(self.last_update_at or self.created_at)
 
     @property
     def overdue_from(self) -> datetime:
@@ -102,6 +97,9 @@ class UpdateRecord:
     author_id: str
     no_change: bool
     created_at: datetime
+
+    def __post_init__(self) -> None:
+        _coerce(self, "status", UpdateStatus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,10 +173,13 @@ class NewInitiative:
     title: str
     owner_id: str
     objective_ids: tuple[str, ...]
-    cadence: Cadence = "weekly"
+    cadence: Cadence = Cadence.WEEKLY
     description: str = ""
     last_update_at: datetime | None = None
     source_alignment_id: int | None = None
+
+    def __post_init__(self) -> None:
+        _coerce(self, "cadence", Cadence)
 
 
 # ---- a CSV import's plan: what each row does (bot.progress.csv_plan makes it; the store

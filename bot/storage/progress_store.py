@@ -16,8 +16,6 @@ from .db import Database
 from .db import aware_utc as _now
 from .progress_models import AuditLog, Digest, Initiative, OwnerPref, ProgressUpdate
 from .progress_records import (
-    CADENCES,
-    UPDATE_STATUSES,
     AuditEntry,
     DigestRecord,
     ImportPlan,
@@ -27,6 +25,7 @@ from .progress_records import (
     UpdateRecord,
 )
 from .store import UnknownRecord
+from .vocabulary import Cadence, UpdateStatus
 
 _PREF_FIELDS = frozenset(
     {
@@ -105,8 +104,7 @@ def _digest_record(row: Digest) -> DigestRecord:
 
 
 def _check_new(item: NewInitiative) -> None:
-    if item.cadence not in CADENCES:
-        raise ValueError(f"unknown cadence {item.cadence!r}: use one of {', '.join(CADENCES)}")
+    # Its cadence was checked when it was made (NewInitiative holds a Cadence).
     if not item.title.strip():
         raise ValueError("an initiative needs a title")
     if not item.objective_ids:
@@ -170,7 +168,7 @@ class ProgressStore:
             owner_id=item.owner_id,
             objective_ids=list(dict.fromkeys(item.objective_ids)),
             lead_of=None,
-            cadence=item.cadence,
+            cadence=item.cadence.value,
             status="active",
             created_by=actor,
             created_at=at,
@@ -262,7 +260,7 @@ class ProgressStore:
         objective_id: str,
         *,
         owner_id: str,
-        cadence: str,
+        cadence: Cadence | str,
         title: str,
         actor: str,
         now: datetime | None = None,
@@ -270,8 +268,7 @@ class ProgressStore:
         """Make ``owner_id`` the accountable lead of ``objective_id`` (replacing any lead):
         the lead posts updates on the objective itself, on ``cadence``."""
         at = _now(now)
-        if cadence not in CADENCES:
-            raise ValueError(f"unknown cadence {cadence!r}: use one of {', '.join(CADENCES)}")
+        cadence = Cadence(cadence).value  # ValueError naming the cadences
         with self.database.session() as session:
             row = session.scalars(
                 select(Initiative).where(Initiative.lead_of == objective_id)
@@ -378,8 +375,7 @@ class ProgressStore:
         now: datetime | None = None,
     ) -> UpdateRecord:
         """Record a progress update and make it the initiative's latest."""
-        if status not in UPDATE_STATUSES:
-            raise ValueError(f"unknown status {status!r}: use one of {', '.join(UPDATE_STATUSES)}")
+        status = UpdateStatus(status).value  # ValueError naming the statuses
         if percent is not None and not 0 <= percent <= 100:
             raise ValueError(f"percent must be between 0 and 100, not {percent}")
         at = _now(now)

@@ -17,21 +17,21 @@ from slack_sdk.models.blocks import Block, DividerBlock
 from bot.progress.digest import (
     DIGEST_STATUS_LABELS,
     DIGEST_STATUSES,
+    NO_UPDATE,
     DigestData,
     GoalStatus,
     OverdueItem,
 )
+from bot.storage.vocabulary import UpdateStatus
 
 from .base import Message, context, header, line_sections, mention, sections
 from .limits import MAX_MESSAGE_BLOCKS
+from .progress import NO_UPDATE_EMOJI
 from .text import clip, escape, shorten
 
 STATUS_EMOJI: dict[str, str] = {
-    "on_track": ":large_green_circle:",
-    "at_risk": ":large_yellow_circle:",
-    "off_track": ":red_circle:",
-    "done": ":white_check_mark:",
-    "no_update": ":white_circle:",
+    **{s.value: s.emoji for s in UpdateStatus},
+    NO_UPDATE: NO_UPDATE_EMOJI,
 }
 OVERDUE_COMMAND = "/progress overdue"
 MAX_OVERDUE = 15

@@ -17,7 +17,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, SectionBlock
 
 from bot.progress.schedule import NudgePlan
-from bot.storage.progress_records import STATUS_LABELS, InitiativeRecord
+from bot.storage.progress_records import InitiativeRecord
 
 from ..ids import (
     ACTION_PROGRESS_NEW,
@@ -45,12 +45,6 @@ from .base import (
 from .limits import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT
 from .text import clip, escape, shorten
 
-STATUS_EMOJI: dict[str, str] = {
-    "on_track": ":large_green_circle:",
-    "at_risk": ":large_yellow_circle:",
-    "off_track": ":red_circle:",
-    "done": ":white_check_mark:",
-}
 NO_UPDATE_EMOJI = ":white_circle:"
 TITLE_CHARS = 150
 MAX_LIST_ITEMS = 20  # /progress list: 2 blocks per item
@@ -134,10 +128,7 @@ def status_text(record: InitiativeRecord) -> str:
     """ ":large_green_circle: On track · 40%", or ":white_circle: No update yet"."""
     if record.last_status is None:
         return f"{NO_UPDATE_EMOJI} No update yet"
-    text = (
-        f"{STATUS_EMOJI.get(record.last_status, NO_UPDATE_EMOJI)} "
-        f"{STATUS_LABELS.get(record.last_status, escape(record.last_status))}"
-    )
+    text = f"{record.last_status.emoji} {record.last_status.label}"
     return text + (f" · {record.last_percent}%" if record.last_percent is not None else "")
 
 
@@ -242,24 +233,11 @@ def overdue_message(records: Sequence[InitiativeRecord], *, now: datetime) -> Me
     return _message(blocks, "Overdue initiatives")
 
 
-HELP_LINES = (
-    ("", "post an update on your most overdue initiative"),
-    ("list", "your initiatives, with buttons to update them"),
-    ("new", "start tracking a new initiative"),
-    ("snooze tomorrow", "no reminder until tomorrow (also `next week`, `3d`, `2w`, `off`)"),
-    ("leave until 2026-12-24", "no reminders while you are away (`leave off`: back early)"),
-    ("when tuesday 10:00", "the day and time of your weekly reminder"),
-    ("reassign #12 @person", "give an initiative to someone else (owner or admin)"),
-    ("close #12", "stop tracking an initiative (owner or admin)"),
-    ("overdue", "everyone's overdue initiatives (admins)"),
-    ("lead 2.3 @person [weekly|fortnightly|monthly]", "name an objective's lead (admins)"),
-)
-
-
-def help_message(*, unknown: str | None = None) -> Message:
-    """What `/progress` can do; ``unknown``: the word that was not understood."""
+def help_message(subcommands: Iterable[tuple[str, str]], *, unknown: str | None = None) -> Message:
+    """What `/progress` can do: one line per ``(usage, what it does)`` (the listener's
+    subcommand table); ``unknown``: the word that was not understood."""
     lines = [
-        f"• `{COMMAND_PROGRESS}{' ' + cmd if cmd else ''}` — {what}" for cmd, what in HELP_LINES
+        f"• `{COMMAND_PROGRESS}{' ' + cmd if cmd else ''}` — {what}" for cmd, what in subcommands
     ]
     first = (
         f"Sorry, I don't know `{escape(shorten(unknown, 40)).replace('`', '')}`. "

@@ -28,7 +28,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.storage.progress_records import CADENCES, STATUS_LABELS, UPDATE_STATUSES, InitiativeRecord
+from bot.storage.progress_records import InitiativeRecord
+from bot.storage.vocabulary import Cadence, UpdateStatus
 from framework_data.schema import Framework
 
 from ..ids import (
@@ -67,12 +68,6 @@ from .text import escape, shorten
 MAX_TITLE_INPUT = 200
 MAX_TEXT_INPUT = 3000
 MAX_OBJECTIVES_IN_MENU = 100  # more than this: a text field for the ids
-CADENCE_LABELS = {
-    "weekly": "Every week",
-    "fortnightly": "Every two weeks",
-    "monthly": "Every month",
-}
-STATUS_EMOJI_PLAIN = {"on_track": "🟢", "at_risk": "🟡", "off_track": "🔴", "done": "✅"}
 
 
 def _text(value: str) -> PlainTextObject:
@@ -109,8 +104,12 @@ def initiative_option(record: InitiativeRecord) -> Option:
     return _option(str(record.id), f"#{record.id} {record.title}")
 
 
-def status_option(status: str) -> Option:
-    return _option(status, f"{STATUS_EMOJI_PLAIN.get(status, '')} {STATUS_LABELS[status]}")
+def status_option(status: UpdateStatus) -> Option:
+    return _option(status.value, f"{status.glyph} {status.label}")
+
+
+def cadence_option(cadence: Cadence) -> Option:
+    return _option(cadence.value, cadence.label)
 
 
 def _objective_lines(record: InitiativeRecord, framework: Framework | None) -> list[str]:
@@ -147,7 +146,7 @@ def update_modal(
     status = StaticSelectElement(
         action_id=ACTION_UPDATE_STATUS,
         placeholder=_text("How is it going?"),
-        options=[status_option(s) for s in UPDATE_STATUSES],
+        options=[status_option(s) for s in UpdateStatus],
         initial_option=status_option(selected.last_status) if selected.last_status else None,
     )
     percent = NumberInputElement(
@@ -233,21 +232,20 @@ def new_initiative_modal(
     description: str = "",
     objective_ids: Sequence[str] = (),
     owner_id: str,
-    cadence: str = "weekly",
+    cadence: str = Cadence.WEEKLY,
     private_metadata: str,
 ) -> View:
     """ "New initiative": title, description, the objectives it serves (a menu grouped by
     goal, or a text field for ids when the framework has more than 100 objectives), its
     owner and how often they post an update."""
     _check_metadata(private_metadata)
-    cadence = cadence if cadence in CADENCES else "weekly"
+    chosen = Cadence.lookup(cadence) or Cadence.WEEKLY
     objectives = _objectives_element(framework, objective_ids)
     menu_hint = (
         "Pick one or more."
         if isinstance(objectives, StaticMultiSelectElement)
         else "Objective ids separated by commas, e.g. 1.2, 3.4."
     )
-    cadences = [_option(c, CADENCE_LABELS[c]) for c in CADENCES]
     blocks: list[Block] = [
         InputBlock(
             block_id=BLOCK_NEW_TITLE,
@@ -291,8 +289,8 @@ def new_initiative_modal(
             label=_text("Updates"),
             element=StaticSelectElement(
                 action_id=ACTION_NEW_CADENCE,
-                options=cadences,
-                initial_option=cadences[CADENCES.index(cadence)],
+                options=[cadence_option(c) for c in Cadence],
+                initial_option=cadence_option(chosen),
             ),
         ),
         context(f"Objectives are from *{escape(framework.title)}*."),

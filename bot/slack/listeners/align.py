@@ -6,8 +6,9 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import App
 
 from retrieval.align import AlignInputError
 
@@ -38,7 +39,7 @@ from ..ids import (
     VIEW_EDIT_TAGS,
 )
 from ..incoming import plain_text
-from .kept import kept_action
+from .kept import kept, kept_action
 
 log = logging.getLogger("fwbot.slack")
 
@@ -248,23 +249,15 @@ def _form_metadata(view: dict) -> dict | None:
 
 
 def register(app: App, deps: SlackDeps) -> None:
-    deps.plan(f"command:{COMMAND_ALIGN}")(plan_command(deps))
-    deps.plan(f"shortcut:{SHORTCUT_ALIGN_MESSAGE}")(plan_message_shortcut(deps))
-    deps.plan(f"view:{VIEW_EDIT_TAGS}")(plan_edit_tags(deps))
+    def usage_when_empty(command: dict) -> dict[str, Any] | None:
+        """A bare /align is answered in its ack: how to use it."""
+        if plain_text(command.get("text")):
+            return None
+        usage = usage_message(deps.framework)
+        return {"response_type": "ephemeral", "text": usage.text, "blocks": usage.blocks}
 
-    @app.command(COMMAND_ALIGN)
-    def on_align(ack: Ack, command: dict) -> None:
-        if not plain_text(command.get("text")):
-            usage = usage_message(deps.framework)
-            ack(response_type="ephemeral", text=usage.text, blocks=usage.blocks)
-            return
-        deps.run_durably(f"command:{COMMAND_ALIGN}", command)  # kept before the ack
-        ack()
-
-    @app.shortcut(SHORTCUT_ALIGN_MESSAGE)
-    def on_align_message(ack: Ack, shortcut: dict) -> None:
-        deps.run_durably(f"shortcut:{SHORTCUT_ALIGN_MESSAGE}", shortcut)
-        ack()
+    kept(app, deps, "command", COMMAND_ALIGN, plan_command(deps), answer_now=usage_when_empty)
+    kept(app, deps, "shortcut", SHORTCUT_ALIGN_MESSAGE, plan_message_shortcut(deps))
 
     def button(action_id: str, name: str):
         """Register ``handle(click, record, body)`` for a button of an /align result: kept,
@@ -337,16 +330,17 @@ def register(app: App, deps: SlackDeps) -> None:
             return
         track(body, record.id)
 
-    @app.view(VIEW_EDIT_TAGS)
-    def on_edit_submitted(ack: Ack, body: dict, view: dict) -> None:
-        if _form_metadata(view) is None:
-            ack(
-                response_action="errors",
-                errors={BLOCK_EDIT_TAGS: "This form is out of date — run /align again."},
-            )
-            return
-        deps.run_durably(f"view:{VIEW_EDIT_TAGS}", body)
-        ack()
+    def errors_when_out_of_date(body: dict) -> dict[str, Any] | None:
+        if _form_metadata(body.get("view") or {}) is not None:
+            return None
+        return {
+            "response_action": "errors",
+            "errors": {BLOCK_EDIT_TAGS: "This form is out of date — run /align again."},
+        }
+
+    kept(
+        app, deps, "view", VIEW_EDIT_TAGS, plan_edit_tags(deps), answer_now=errors_when_out_of_date
+    )
 
 
 FEATURE = Feature("align", register)

@@ -17,7 +17,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from ...progress.service import ProgressError
-from ...storage.progress_records import STATUS_LABELS
 from ..blocks.base import header, sections
 from ..blocks.progress import (
     has_item,
@@ -29,7 +28,7 @@ from ..blocks.progress import (
     slack_time,
 )
 from ..deps import SlackDeps
-from ..durable import Job, Ticket
+from ..durable import Job, Ticket, kind_of
 from ..features import Feature
 from ..guard import reporting_failures
 from ..ids import (
@@ -44,7 +43,7 @@ from ..ids import (
     VIEW_PROGRESS_UPDATE,
 )
 from .home import publish_home
-from .kept import kept_action
+from .kept import kept, kept_action
 from .progress_commands import run_command
 from .progress_forms import (
     Where,
@@ -120,8 +119,12 @@ def home_section(deps: SlackDeps) -> Callable[[str], list[Block]]:
 
 
 def register(app: App, deps: SlackDeps) -> None:
-    deps.plan(f"command:{COMMAND_PROGRESS}")(
-        lambda command, ticket: lambda: run_command(deps, command)
+    kept(
+        app,
+        deps,
+        "command",
+        COMMAND_PROGRESS,
+        lambda command, ticket: lambda: run_command(deps, command),
     )
     kept_action(
         app,
@@ -129,13 +132,9 @@ def register(app: App, deps: SlackDeps) -> None:
         ACTION_UPDATE_INITIATIVE,
         lambda body, ticket: lambda: switch_initiative(deps, body),
     )
-    deps.plan(f"view:{VIEW_PROGRESS_UPDATE}")(plan_after_update(deps))
-    deps.plan(f"view:{VIEW_PROGRESS_NEW}")(plan_after_create(deps))
-
-    @app.command(COMMAND_PROGRESS)
-    def on_progress(ack: Ack, command: dict) -> None:
-        deps.run_durably(f"command:{COMMAND_PROGRESS}", command)  # kept before the ack
-        ack()
+    # The forms are checked and saved before the ack; their confirmations are kept.
+    deps.plan(kind_of("view", VIEW_PROGRESS_UPDATE))(plan_after_update(deps))
+    deps.plan(kind_of("view", VIEW_PROGRESS_NEW))(plan_after_create(deps))
 
     def button(action_id: str, name: str):
         """Register ``handle(where, body)`` for a button: kept, acked, then run with any
@@ -194,7 +193,7 @@ def register(app: App, deps: SlackDeps) -> None:
         initiative_id = _clicked_initiative(body)
         update = service(deps).no_change(initiative_id, actor=where.user)
         percent = f" · {update.percent}%" if update.percent is not None else ""
-        text = f"No change: still {STATUS_LABELS[update.status]}{percent} — thank you!"
+        text = f"No change: still {update.status.label}{percent} — thank you!"
         after_change(where, body, _item_done(body, initiative_id, text), text)
 
     def snooze(spec: str):

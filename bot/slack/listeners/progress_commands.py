@@ -1,5 +1,8 @@
 """`/progress` and its subcommands: read the words, ask the service, answer privately.
 
+:data:`SUBCOMMANDS` is the one table of them: it dispatches the first word, and
+`/progress help` lists it (its usage and what it does), in its order.
+
 The manifest sets ``should_escape: true`` for /progress, so people arrive as ``<@U123>`` or
 ``<@U123|name>``; initiatives are ``#12`` or ``12``. Every refusal or mistake gets a kind
 answer (the service's own words); nothing fails silently.
@@ -18,7 +21,8 @@ from slack_sdk.errors import SlackApiError
 from ...progress.schedule import zone
 from ...progress.service import ProgressError, ProgressService
 from ...slack_api.workspace import user_info
-from ...storage.progress_records import CADENCES, WEEKDAYS, InitiativeRecord
+from ...storage.progress_records import WEEKDAYS, InitiativeRecord
+from ...storage.vocabulary import Cadence
 from ..blocks import Message
 from ..blocks.base import mention
 from ..blocks.progress import (
@@ -36,7 +40,6 @@ from ..deps import SlackDeps
 from ..guard import reporting_failures
 from ..incoming import plain_text
 from .progress_forms import (
-    CADENCE_WORDS,
     Where,
     open_new,
     open_update,
@@ -292,8 +295,8 @@ def _close(cmd: Command, args: list[str]) -> None:
 
 def _lead(cmd: Command, args: list[str]) -> None:
     users = [u for u in map(parse_user, args) if u is not None]
-    cadences = [a.lower() for a in args if a.lower() in CADENCES]
-    rest = [a for a in args if parse_user(a) is None and a.lower() not in CADENCES]
+    cadences = [c for c in (Cadence.lookup(a.lower()) for a in args) if c is not None]
+    rest = [a for a in args if parse_user(a) is None and Cadence.lookup(a.lower()) is None]
     if not users or len(rest) != 1:
         raise ProgressError(
             "Please write it like `/progress lead 2.3 @maria monthly` (the cadence is optional)."
@@ -301,7 +304,7 @@ def _lead(cmd: Command, args: list[str]) -> None:
     extra = {"cadence": cadences[0]} if cadences else {}
     record = cmd.progress.set_lead(rest[0].lstrip("#"), users[0], actor=cmd.user, **extra)
     oid = escape(record.objective_ids[0])
-    every = CADENCE_WORDS.get(record.cadence, record.cadence)
+    every = record.cadence.phrase
     cmd.tell(f"Done: {mention(users[0])} now leads objective {oid} and posts an update {every}.")
     if users[0] != cmd.user:
         _dm(
@@ -314,23 +317,64 @@ def _lead(cmd: Command, args: list[str]) -> None:
 
 
 def _help(cmd: Command, args: list[str]) -> None:
-    cmd.send(help_message())
+    cmd.send(progress_help())
 
 
-SUBCOMMANDS: dict[str, Callable[[Command, list[str]], None]] = {
-    "": _update,
-    "update": _update,
-    "list": _list,
-    "new": _new,
-    "snooze": _snooze,
-    "leave": _leave,
-    "when": _when,
-    "overdue": _overdue,
-    "reassign": _reassign,
-    "close": _close,
-    "lead": _lead,
-    "help": _help,
-}
+@dataclass(frozen=True)
+class Subcommand:
+    """``/progress <name> <example>`` runs ``run(cmd, the words after name)``; the help shows
+    it as ``/progress <name> <example>`` — ``what``."""
+
+    name: str
+    run: Callable[[Command, list[str]], None]
+    example: str
+    what: str
+
+    @property
+    def usage(self) -> str:
+        return " ".join(w for w in (self.name, self.example) if w)
+
+
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand("", _update, "", "post an update on your most overdue initiative"),
+    Subcommand("update", _update, "#12", "post an update on one initiative"),
+    Subcommand("list", _list, "", "your initiatives, with buttons to update them"),
+    Subcommand("new", _new, "", "start tracking a new initiative"),
+    Subcommand(
+        "snooze",
+        _snooze,
+        "tomorrow",
+        "no reminder until tomorrow (also `next week`, `3d`, `2w`, `off`)",
+    ),
+    Subcommand(
+        "leave",
+        _leave,
+        "until 2026-12-24",
+        "no reminders while you are away (`leave off`: back early)",
+    ),
+    Subcommand("when", _when, "tuesday 10:00", "the day and time of your weekly reminder"),
+    Subcommand(
+        "reassign",
+        _reassign,
+        "#12 @person",
+        "give an initiative to someone else (owner or admin)",
+    ),
+    Subcommand("close", _close, "#12", "stop tracking an initiative (owner or admin)"),
+    Subcommand("overdue", _overdue, "", "everyone's overdue initiatives (admins)"),
+    Subcommand(
+        "lead",
+        _lead,
+        f"2.3 @person [{'|'.join(Cadence)}]",
+        "name an objective's lead (admins)",
+    ),
+    Subcommand("help", _help, "", "this list"),
+)
+_BY_NAME = {s.name: s for s in SUBCOMMANDS}
+
+
+def progress_help(*, unknown: str | None = None) -> Message:
+    """`/progress help`: every subcommand of :data:`SUBCOMMANDS`, in its order."""
+    return help_message([(s.usage, s.what) for s in SUBCOMMANDS], unknown=unknown)
 
 
 def run_command(deps: SlackDeps, command: dict) -> None:
@@ -345,11 +389,11 @@ def run_command(deps: SlackDeps, command: dict) -> None:
         cmd.send,
         summary="I couldn't finish that /progress command.",
     ):
-        handler = SUBCOMMANDS.get(name)
-        if handler is None:
-            cmd.send(help_message(unknown=plain_text(words[0])))
+        subcommand = _BY_NAME.get(name)
+        if subcommand is None:
+            cmd.send(progress_help(unknown=plain_text(words[0])))
             return
         try:
-            handler(cmd, words[1:])
+            subcommand.run(cmd, words[1:])
         except ProgressError as exc:
             cmd.tell(service_text(str(exc)))

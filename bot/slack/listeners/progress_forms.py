@@ -24,7 +24,8 @@ from slack_sdk.models.views import View
 from ...progress.service import MAX_NOTE, MAX_TITLE, ProgressError, ProgressService
 from ...slack_api.messages import message_at
 from ...slack_api.views import update_view
-from ...storage.progress_records import CADENCES, STATUS_LABELS, UPDATE_STATUSES, NewInitiative
+from ...storage.progress_records import NewInitiative
+from ...storage.vocabulary import Cadence, UpdateStatus
 from ..blocks import Message
 from ..blocks.base import mention
 from ..blocks.progress import (
@@ -45,7 +46,7 @@ from ..blocks.progress_modals import (
 )
 from ..blocks.text import one_line, shorten
 from ..deps import SlackDeps
-from ..durable import Job, Plan, Ticket
+from ..durable import Job, Plan, Ticket, kind_of
 from ..guard import reporting_failures
 from ..ids import (
     BLOCK_NEW_CADENCE,
@@ -252,7 +253,7 @@ def submit_update(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: di
     errors: dict[str, str] = {}
     if initiative_id is None:
         errors[form.initiative_block] = "Please choose an initiative."
-    if form.status not in UPDATE_STATUSES:
+    if UpdateStatus.lookup(form.status) is None:
         errors[form.status_block] = "Please choose a status."
     percent = None
     try:
@@ -279,7 +280,7 @@ def submit_update(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: di
         return
     # Saved: the confirmation is kept (before the ack) so that a crash does not lose it.
     deps.run_durably(
-        f"view:{VIEW_PROGRESS_UPDATE}", {**body, "fwbot": {"initiative_id": initiative_id}}
+        kind_of("view", VIEW_PROGRESS_UPDATE), {**body, "fwbot": {"initiative_id": initiative_id}}
     )
     ack()
 
@@ -312,7 +313,7 @@ def _after_update(deps: SlackDeps, where: Where, initiative_id: int) -> None:
         summary="Your update is saved, but I couldn't confirm it.",
     ):
         record = service(deps).get(initiative_id)
-        label = STATUS_LABELS.get(record.last_status or "", "")
+        label = record.last_status.label if record.last_status else ""
         percent = f" · {record.last_percent}%" if record.last_percent is not None else ""
         shown = where.nudge is not None and refresh_nudge(
             deps, where.nudge, initiative_id, f"Updated: {label}{percent} — thank you!"
@@ -369,9 +370,10 @@ def submit_new(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: dict)
         errors[BLOCK_NEW_OBJECTIVES] = _plain(str(exc))
     if not form.owner_id:
         errors[BLOCK_NEW_OWNER] = "Please choose who owns it."
-    if form.cadence not in CADENCES:
+    cadence = Cadence.lookup(form.cadence)
+    if cadence is None:
         errors[BLOCK_NEW_CADENCE] = "Please choose how often to post updates."
-    if errors or not form.owner_id or form.cadence is None:
+    if errors or not form.owner_id or cadence is None:
         ack(response_action="errors", errors=errors)
         return
     alignment = meta.get("a") if isinstance(meta.get("a"), int) else None
@@ -379,7 +381,7 @@ def submit_new(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: dict)
         title=title,
         owner_id=form.owner_id,
         objective_ids=objective_ids,
-        cadence=form.cadence,  # type: ignore[arg-type]
+        cadence=cadence,
         description=form.description,
         source_alignment_id=alignment,
     )
@@ -394,15 +396,14 @@ def submit_new(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: dict)
             errors={BLOCK_NEW_TITLE: _unexpected("progress_new_submit", deps)},
         )
         return
-    deps.run_durably(f"view:{VIEW_PROGRESS_NEW}", {**body, "fwbot": {"initiative_id": record.id}})
+    deps.run_durably(
+        kind_of("view", VIEW_PROGRESS_NEW), {**body, "fwbot": {"initiative_id": record.id}}
+    )
     ack()
 
 
 def plan_after_create(deps: SlackDeps) -> Plan:
     return _plan_after(deps, _after_create)
-
-
-CADENCE_WORDS = {"weekly": "every week", "fortnightly": "every two weeks", "monthly": "every month"}
 
 
 def _after_create(deps: SlackDeps, where: Where, initiative_id: int) -> None:
@@ -413,7 +414,7 @@ def _after_create(deps: SlackDeps, where: Where, initiative_id: int) -> None:
         summary="The initiative is created, but I couldn't confirm it.",
     ):
         record = service(deps).get(initiative_id)
-        every = CADENCE_WORDS.get(record.cadence, record.cadence)
+        every = record.cadence.phrase
         ids = objective_ids_text(record)
         if record.owner_id == where.user:
             text = (

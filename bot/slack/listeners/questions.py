@@ -15,7 +15,7 @@ from ...slack_api.messages import (
 )
 from ..blocks import Message, answer_messages, streamed_answer_footer
 from ..deps import SlackDeps
-from ..durable import Job, Plan, Ticket
+from ..durable import Job, Plan, Ticket, kind_of
 from ..features import Feature
 from ..guard import reporting_failures
 from ..incoming import mentions, plain_text
@@ -237,18 +237,23 @@ def plan_greeting(deps: SlackDeps) -> Plan:
     return plan
 
 
+MENTION = kind_of("event", "app_mention")
+MESSAGE = kind_of("event", "message")
+THREAD_STARTED = kind_of("event", "assistant_thread_started")
+
+
 def register(app: App, deps: SlackDeps, bot_user_id: str | None) -> None:
-    deps.plan("event:app_mention")(plan_question(deps, bot_user_id))
-    deps.plan("event:message")(plan_question(deps, bot_user_id))
-    deps.plan("event:assistant_thread_started")(plan_greeting(deps))
+    deps.plan(MENTION)(plan_question(deps, bot_user_id))
+    deps.plan(MESSAGE)(plan_question(deps, bot_user_id))
+    deps.plan(THREAD_STARTED)(plan_greeting(deps))
 
     @app.event("app_mention")
     def on_mention(body: dict, context: dict) -> None:
-        deps.run_durably("event:app_mention", body, context)
+        deps.run_durably(MENTION, body, context)
 
     @app.event("message")
     def on_message(body: dict, context: dict) -> None:
-        deps.run_durably("event:message", body, context)
+        deps.run_durably(MESSAGE, body, context)
 
     app.use(_assistant(deps))
 
@@ -279,11 +284,11 @@ def _assistant(deps: SlackDeps) -> Assistant:
 
     @assistant.thread_started
     def started(body: dict, context: dict) -> None:
-        deps.run_durably("event:assistant_thread_started", body, context)
+        deps.run_durably(THREAD_STARTED, body, context)
 
     @assistant.user_message
     def user_message(body: dict, context: dict) -> None:
-        deps.run_durably("event:message", body, context)
+        deps.run_durably(MESSAGE, body, context)
 
     return assistant
 
