@@ -11,7 +11,7 @@ from bot.progress.nudges import RunReport
 from bot.slack_api.events import NUDGE_EVENT
 from bot.storage.claims_store import ClaimStore
 from bot.storage.progress_records import ClaimRecord
-from tests.progress_fixtures import MONDAY, make_runner, nudges_received, seed
+from tests.progress_fixtures import MONDAY, PacerClock, make_runner, nudges_received, seed
 
 OWNERS = ["U1", "U2", "U3"]
 
@@ -112,10 +112,13 @@ def test_429_storms_and_transient_errors_still_deliver_everything_once(
     seed(progress_store, owners)
     fake_slack.fail_next("chat.postMessage", retry_after=1, times=3)
     fake_slack.fail_next("chat.postMessage", error="service_unavailable", status=503, times=2)
-    report = run(database, fake_slack)
+    clock = PacerClock()  # the pauses pass on the pacer's clock, not in real time
+    report = run(database, fake_slack, clock=clock)
     assert sorted(report.sent) == sorted(owners) and report.deferred == []
     assert nudges_received(fake_slack) == {(o, "2026-W49"): 1 for o in owners}
     assert sum(c.status == 429 for c in fake_slack.calls("chat.postMessage")) == 3
+    # Retry-After (1 s) was waited out before sending again (spacing turns: far shorter)
+    assert max(clock.sleeps) >= 0.99
 
 
 def test_permanent_errors_are_recorded_reported_to_admins_once_and_the_run_goes_on(
