@@ -73,6 +73,7 @@ def migrated_sqlite(sqlite_url: str) -> str:
 # ---- settings: named, with what they should be ----------------------------------------------
 
 
+@pytest.mark.slow  # a fwbot subprocess
 @pytest.mark.parametrize("variable", ["FWBOT_DEFAULT_TZ", "FWBOT_DIGEST_TZ"])
 def test_an_unknown_time_zone_names_its_variable(fwbot_env, variable: str) -> None:
     env = {**fwbot_env, variable: "Mars/Olympus"}
@@ -81,6 +82,7 @@ def test_an_unknown_time_zone_names_its_variable(fwbot_env, variable: str) -> No
     assert "Europe/Paris" in line  # what a valid one looks like
 
 
+@pytest.mark.slow  # a fwbot subprocess
 @pytest.mark.parametrize("threads", ["0", "-2"])
 def test_model_threads_out_of_range_names_the_variable_and_the_range(
     fwbot_env, threads: str
@@ -110,6 +112,7 @@ def test_a_bad_database_url_names_the_variable(fwbot_env, url: str, said: str) -
     with_traceback(run_fwbot("progress", "list", "--debug", env=env), line)  # no password
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_settings_are_checked_before_anything_is_loaded(fwbot_env, tmp_path: Path) -> None:
     """A bad setting fails even a command that would only have read a file."""
     env = {**fwbot_env, "FWBOT_DEFAULT_TZ": "Mars/Olympus", "FWBOT_MODEL_THREADS": "0"}

@@ -250,6 +250,7 @@ def test_in_memory_index_embeds_and_writes_nothing(
 # ---- the CLI and the settings wiring --------------------------------------------------------
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_fwbot_index_cli_reports_the_element_count(
     tmp_path: Path, fwbot_env: dict[str, str]
 ) -> None:
