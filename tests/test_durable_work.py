@@ -385,8 +385,8 @@ def test_a_taken_over_request_waits_for_a_post_still_landing_before_it_looks(
 def test_a_taken_over_request_s_job_runs_on_a_timer_once_its_wait_is_over(
     assistant, database: Database, fake_slack: FakeSlackAPI
 ) -> None:
-    """``SlackDeps.later``'s own timer (the tests above drive a fake one): the job runs in
-    the work pool, not before the ticket's ``look_after``, and the ticket is marked done."""
+    """``SlackDeps.later``'s own timer (the test above drives a fake one): the job runs once
+    the ticket's ``look_after`` has passed, not before, and the ticket is then marked done."""
     bot = make_bot(assistant, database, fake_slack)
     ran_at: list[float] = []
     finished: list[Ticket] = []
