@@ -146,7 +146,10 @@ class FakeOllama:
         return model in self.models or f"{model}:latest" in self.models
 
     def __enter__(self) -> FakeOllama:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # shutdown() waits for the serving loop's next poll: 0.05 s, not the default 0.5 s
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -106,7 +106,10 @@ class FakeOpenAI:
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
     def __enter__(self) -> FakeOpenAI:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # shutdown() waits for the serving loop's next poll: 0.05 s, not the default 0.5 s
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def __exit__(self, *exc: object) -> None:

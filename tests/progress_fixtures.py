@@ -6,6 +6,7 @@ initiative records built by hand (:func:`initiative_record`); the packaged INTER
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -65,10 +66,34 @@ def nudges_received(api: FakeSlackAPI) -> Counter[tuple[str, str]]:
     return got
 
 
-def make_runner(database: Database, api: FakeSlackAPI, **config) -> NudgeRunner:
+class PacerClock:
+    """A monotonic clock for the pacer that moves only when the pacer sleeps: Retry-After
+    pauses and spacing pass at once, and ``sleeps`` says how long they were. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.now += max(0.0, seconds)
+            self.sleeps.append(seconds)
+
+
+def make_runner(
+    database: Database, api: FakeSlackAPI, *, clock: PacerClock | None = None, **config
+) -> NudgeRunner:
+    """A nudge runner on the fake Slack; its pacer runs on ``clock`` (a fresh
+    :class:`PacerClock` by default), so rate-limit pauses take no real time."""
+    clock = clock or PacerClock()
     sender = SlackSender(
         sender_client(BOT_TOKEN, api.base_url, timeout=5),
-        AdaptivePacer(config.pop("max_rate", 1000.0)),
+        AdaptivePacer(config.pop("max_rate", 1000.0), clock=clock, sleep=clock.sleep),
         backoff=0.01,
     )
     return NudgeRunner(

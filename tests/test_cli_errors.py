@@ -73,6 +73,7 @@ def migrated_sqlite(sqlite_url: str) -> str:
 # ---- settings: named, with what they should be ----------------------------------------------
 
 
+@pytest.mark.slow  # a fwbot subprocess
 @pytest.mark.parametrize("variable", ["FWBOT_DEFAULT_TZ", "FWBOT_DIGEST_TZ"])
 def test_an_unknown_time_zone_names_its_variable(fwbot_env, variable: str) -> None:
     env = {**fwbot_env, variable: "Mars/Olympus"}
@@ -81,6 +82,7 @@ def test_an_unknown_time_zone_names_its_variable(fwbot_env, variable: str) -> No
     assert "Europe/Paris" in line  # what a valid one looks like
 
 
+@pytest.mark.slow  # a fwbot subprocess
 @pytest.mark.parametrize("threads", ["0", "-2"])
 def test_model_threads_out_of_range_names_the_variable_and_the_range(
     fwbot_env, threads: str
@@ -90,6 +92,7 @@ def test_model_threads_out_of_range_names_the_variable_and_the_range(
     assert line == f"FWBOT_MODEL_THREADS must be a whole number from 1 to 64 (got '{threads}')"
 
 
+@pytest.mark.slow  # a fwbot subprocess
 @pytest.mark.parametrize(
     ("url", "said"),
     [
@@ -109,6 +112,7 @@ def test_a_bad_database_url_names_the_variable(fwbot_env, url: str, said: str) -
     with_traceback(run_fwbot("progress", "list", "--debug", env=env), line)  # no password
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_settings_are_checked_before_anything_is_loaded(fwbot_env, tmp_path: Path) -> None:
     """A bad setting fails even a command that would only have read a file."""
     env = {**fwbot_env, "FWBOT_DEFAULT_TZ": "Mars/Olympus", "FWBOT_MODEL_THREADS": "0"}
@@ -116,6 +120,7 @@ def test_settings_are_checked_before_anything_is_loaded(fwbot_env, tmp_path: Pat
     assert "FWBOT_DEFAULT_TZ" in line and "FWBOT_MODEL_THREADS" in line  # both, one line
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_debug_flag_and_variable_show_the_traceback(fwbot_env) -> None:
     env = {**fwbot_env, "FWBOT_DEFAULT_TZ": "Mars/Olympus"}
     line = one_line(run_fwbot("progress", "list", env=env))
@@ -127,6 +132,7 @@ def test_debug_flag_and_variable_show_the_traceback(fwbot_env) -> None:
 # ---- the database cannot be reached ---------------------------------------------------------
 
 
+@pytest.mark.slow  # a fwbot subprocess
 @pytest.mark.parametrize(
     "command", [("progress", "list"), ("db", "upgrade"), ("nudge", "run", "--dry-run")]
 )
@@ -144,6 +150,7 @@ def test_postgresql_down_says_where_and_what_to_check(
     with_traceback(run_fwbot(*command, "--debug", env={**fwbot_env, "DATABASE_URL": url}), line)
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_serve_with_postgresql_down_fails_in_one_line(
     fwbot_env, fake_slack, closed_port: int
 ) -> None:
@@ -160,6 +167,7 @@ def test_serve_with_postgresql_down_fails_in_one_line(
     assert "DATABASE_URL" in line
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_serve_on_a_port_in_use_says_so(fwbot_env, fake_slack, migrated_sqlite) -> None:
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
@@ -185,6 +193,7 @@ def test_serve_on_a_port_in_use_says_so(fwbot_env, fake_slack, migrated_sqlite) 
 # ---- Slack refuses the token, or cannot be reached -------------------------------------------
 
 
+@pytest.mark.slow  # a fwbot subprocess
 @pytest.mark.parametrize(
     "command", [("serve", "--host", "127.0.0.1", "--port", "0"), ("nudge", "run")]
 )
@@ -204,6 +213,7 @@ def test_a_token_slack_refuses_is_said_so(
     assert [c.method for c in fake_slack.calls()] == ["auth.test"]  # nothing else was tried
 
 
+@pytest.mark.slow  # a fwbot subprocess
 @pytest.mark.parametrize(
     "command", [("serve", "--host", "127.0.0.1", "--port", "0"), ("nudge", "run")]
 )
@@ -265,11 +275,13 @@ def many_initiatives(sqlite_url: str) -> str:
     return sqlite_url
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_progress_list_into_a_closed_pipe_exits_quietly(fwbot_env, many_initiatives) -> None:
     env = {**fwbot_env, "DATABASE_URL": many_initiatives}
     quiet_exit(run_into_closed_pipe("progress", "list", env=env))
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_progress_list_into_head_through_a_shell(fwbot_env, many_initiatives) -> None:
     env = {**fwbot_env, "DATABASE_URL": many_initiatives}
     proc = subprocess.run(
@@ -286,6 +298,7 @@ def test_progress_list_into_head_through_a_shell(fwbot_env, many_initiatives) ->
     assert proc.stderr == b"", proc.stderr.decode()
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_ask_and_eval_into_a_closed_pipe_exit_quietly(fwbot_env, tmp_path: Path) -> None:
     quiet_exit(run_into_closed_pipe("ask", "What does 1.3 say?", env=fwbot_env))
     questions = tmp_path / "questions.jsonl"
@@ -304,6 +317,7 @@ def write_lines(path: Path, lines: list[object]) -> Path:
     return path
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_ask_batch_answers_empty_lines_with_an_error_and_warns_once_about_repeated_ids(
     fwbot_env, tmp_path: Path
 ) -> None:
@@ -341,6 +355,7 @@ def test_ask_batch_answers_empty_lines_with_an_error_and_warns_once_about_repeat
     assert "Traceback" not in err
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_align_batch_answers_empty_lines_with_an_error(fwbot_env, tmp_path: Path) -> None:
     batch = write_lines(
         tmp_path / "p.jsonl",
@@ -360,6 +375,7 @@ def test_align_batch_answers_empty_lines_with_an_error(fwbot_env, tmp_path: Path
     assert err.count("warning:") == 1 and "id 1 is on line 1 and line 3;" in err
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_a_batch_file_without_a_final_newline_or_with_one_has_the_same_lines(
     fwbot_env, tmp_path: Path
 ) -> None:
@@ -374,6 +390,7 @@ def test_a_batch_file_without_a_final_newline_or_with_one_has_the_same_lines(
 # ---- framework validate: limits ---------------------------------------------------------------
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_framework_validate_refuses_an_oversized_file_in_one_line(
     fwbot_env, tmp_path: Path
 ) -> None:
@@ -393,6 +410,7 @@ def test_framework_validate_refuses_an_oversized_file_in_one_line(
 # ---- start-up noise ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_serve_starts_without_library_noise(
     fwbot_env, fake_slack, sqlite_url, tmp_path: Path
 ) -> None:

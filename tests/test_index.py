@@ -98,6 +98,7 @@ def built(tmp_path: Path, counting: CountingEmbedder) -> tuple[Path, FrameworkSe
 # ---- building and reopening -----------------------------------------------------------------
 
 
+@pytest.mark.slow  # embeds the framework into a new index
 def test_first_open_creates_a_collection_named_by_hash_and_a_snapshot(
     built: tuple[Path, FrameworkSearcher],
 ) -> None:
@@ -120,6 +121,7 @@ def test_first_open_creates_a_collection_named_by_hash_and_a_snapshot(
     assert searcher.index.vectors.dtype == np.float32
 
 
+@pytest.mark.slow  # embeds the framework into a new index
 def test_reopening_reads_the_snapshot_without_embedding(
     built: tuple[Path, FrameworkSearcher], counting: CountingEmbedder
 ) -> None:
@@ -133,6 +135,7 @@ def test_reopening_reads_the_snapshot_without_embedding(
     assert [s.id for s in again.score(q)[:3]] == [s.id for s in first.score(q)[:3]]
 
 
+@pytest.mark.slow  # embeds the framework into a new index
 def test_without_the_snapshot_vectors_come_back_from_chroma(
     built: tuple[Path, FrameworkSearcher], counting: CountingEmbedder
 ) -> None:
@@ -145,6 +148,7 @@ def test_without_the_snapshot_vectors_come_back_from_chroma(
     assert len(snapshots(where)) == 1, "the snapshot is written again"
 
 
+@pytest.mark.slow  # embeds the framework into a new index
 def test_a_changed_framework_gets_its_own_collection_and_the_old_one_stays(
     built: tuple[Path, FrameworkSearcher], counting: CountingEmbedder
 ) -> None:
@@ -167,6 +171,7 @@ def test_a_changed_framework_gets_its_own_collection_and_the_old_one_stays(
     assert counting.calls == 0
 
 
+@pytest.mark.slow  # embeds the framework into a new index
 def test_rebuild_re_embeds(
     built: tuple[Path, FrameworkSearcher], counting: CountingEmbedder
 ) -> None:
@@ -197,6 +202,7 @@ def _corrupt(snapshot: Path, how: str) -> None:
         raise AssertionError(how)
 
 
+@pytest.mark.slow  # embeds the framework into a new index
 @pytest.mark.parametrize("how", ["junk", "empty", "truncated", "flipped byte"])
 def test_a_corrupt_snapshot_is_rebuilt_with_a_warning(
     built: tuple[Path, FrameworkSearcher],
@@ -217,6 +223,7 @@ def test_a_corrupt_snapshot_is_rebuilt_with_a_warning(
         np.testing.assert_allclose(data["vectors"], first.index.vectors, atol=1e-6)
 
 
+@pytest.mark.slow  # embeds the framework into a new index
 def test_a_snapshot_of_the_wrong_shape_is_not_used(
     built: tuple[Path, FrameworkSearcher], counting: CountingEmbedder
 ) -> None:
@@ -243,6 +250,7 @@ def test_in_memory_index_embeds_and_writes_nothing(
 # ---- the CLI and the settings wiring --------------------------------------------------------
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_fwbot_index_cli_reports_the_element_count(
     tmp_path: Path, fwbot_env: dict[str, str]
 ) -> None:

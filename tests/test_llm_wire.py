@@ -76,6 +76,7 @@ def test_provider_refusals_give_the_offline_answer(
     assert len(server.requests) == 1  # the client does not retry by itself
 
 
+@pytest.mark.slow  # waits out a 1 s model timeout
 def test_a_slow_model_is_cut_off_at_the_timeout(assistant, server, monkeypatch) -> None:
     server.mode = ("slow", 3.0)
     services = _services(assistant, server, monkeypatch, timeout=1.0)

@@ -81,6 +81,7 @@ def test_server_errors_give_the_offline_answer(assistant, server, mode) -> None:
     assert len(server.requests) == 1  # the client does not retry by itself
 
 
+@pytest.mark.slow  # waits out a model timeout
 def test_a_slow_model_is_cut_off_at_the_timeout(assistant, server) -> None:
     server.mode = ("slow", 3.0)
     services = _services(assistant, server, timeout=1.0)
@@ -106,6 +107,7 @@ def test_llm_check_over_the_wire(server) -> None:
     assert not missing.ok and "model 'llama3.1' not found" in missing.line
 
 
+@pytest.mark.slow  # waits out a model timeout
 def test_llm_check_gives_up_at_the_timeout(server) -> None:
     """``check`` has no deadline of its own: FWBOT_LLM_TIMEOUT must reach Ollama's client."""
     server.mode = ("slow", 3.0)

@@ -273,6 +273,7 @@ def test_views_lifecycle_and_expired_trigger(
 # ---- fault injection ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # waits out a 1 s Retry-After
 def test_429_retry_after_is_honoured_by_the_sdk(fake_slack: FakeSlackAPI) -> None:
     fake_slack.fail_next("chat.postMessage", status=429, retry_after=1)
     client = WebClient(

@@ -11,7 +11,7 @@ from bot.progress.nudges import RunReport
 from bot.slack_api.events import NUDGE_EVENT
 from bot.storage.claims_store import ClaimStore
 from bot.storage.progress_records import ClaimRecord
-from tests.progress_fixtures import MONDAY, make_runner, nudges_received, seed
+from tests.progress_fixtures import MONDAY, PacerClock, make_runner, nudges_received, seed
 
 OWNERS = ["U1", "U2", "U3"]
 
@@ -112,10 +112,13 @@ def test_429_storms_and_transient_errors_still_deliver_everything_once(
     seed(progress_store, owners)
     fake_slack.fail_next("chat.postMessage", retry_after=1, times=3)
     fake_slack.fail_next("chat.postMessage", error="service_unavailable", status=503, times=2)
-    report = run(database, fake_slack)
+    clock = PacerClock()  # the pauses pass on the pacer's clock, not in real time
+    report = run(database, fake_slack, clock=clock)
     assert sorted(report.sent) == sorted(owners) and report.deferred == []
     assert nudges_received(fake_slack) == {(o, "2026-W49"): 1 for o in owners}
     assert sum(c.status == 429 for c in fake_slack.calls("chat.postMessage")) == 3
+    # Retry-After (1 s) was waited out before sending again (spacing turns: far shorter)
+    assert max(clock.sleeps) >= 0.99
 
 
 def test_permanent_errors_are_recorded_reported_to_admins_once_and_the_run_goes_on(
@@ -152,12 +155,21 @@ def test_a_bad_token_stops_the_pass_and_loses_nothing(database, fake_slack, prog
     assert nudges_received(fake_slack) == {("U1", "2026-W49"): 1, ("U2", "2026-W49"): 1}
 
 
-def _passes(database, api, start: datetime, hours: int, step_minutes: int = 15) -> list[str]:
-    """A pass every ``step_minutes`` for ``hours``; the UTC times at which nudges went out."""
+def _passes(
+    database, api, start: datetime, hours: int, around: list[datetime], every_hours: int = 3
+) -> list[str]:
+    """A pass every ``every_hours`` for ``hours`` from ``start``, and a minute before, at and
+    a minute after each instant ``around``; the UTC times at which nudges went out.
+
+    A slot at ``s`` sends at the first pass at or after ``s``: with passes a minute before and
+    at each expected slot, "sent at the expected slot" pins the slot to that minute, and the
+    passes all week long catch a nudge at any other time (twice, or a week early or late)."""
+    end = start + timedelta(hours=hours)
+    times = {start + timedelta(hours=h) for h in range(0, hours, every_hours)}
+    times |= {at + timedelta(minutes=m) for at in around for m in (-1, 0, 1)}
     sent_at = []
     runner = make_runner(database, api)
-    for n in range(hours * 60 // step_minutes):
-        now = start + timedelta(minutes=n * step_minutes)
+    for now in sorted(t for t in times if start <= t < end):
         if runner.run(now).sent:
             sent_at.append(f"{now:%Y-%m-%d %H:%M}")
     return sent_at
@@ -167,10 +179,18 @@ def test_paris_nudges_stay_at_nine_local_across_the_spring_change(
     database, fake_slack, progress_store
 ) -> None:
     seed(progress_store, ["U1"], tz="Europe/Paris", last=datetime(2027, 2, 1, tzinfo=UTC))
-    # Monday 22 Mar (CET, UTC+1) to Tuesday 30 Mar 2027 (CEST, UTC+2), a pass every 15 min.
-    sent = _passes(database, fake_slack, datetime(2027, 3, 22, 6, tzinfo=UTC), 8 * 24 + 6)
+    # Monday 22 Mar (CET, UTC+1) to Tuesday 30 Mar 2027 (CEST, UTC+2).
+    around = [
+        datetime(2027, 3, 22, 8, tzinfo=UTC),  # 9:00 CET: the first slot
+        datetime(2027, 3, 28, 1, tzinfo=UTC),  # the clocks go forward (2:00 CET → 3:00 CEST)
+        datetime(2027, 3, 28, 22, tzinfo=UTC),  # Monday 0:00 CEST: the local week begins
+        datetime(2027, 3, 29, 7, tzinfo=UTC),  # 9:00 CEST: the second slot
+        datetime(2027, 3, 29, 8, tzinfo=UTC),  # 9:00 at last week's offset: too late
+    ]
+    start = datetime(2027, 3, 22, 6, tzinfo=UTC)
+    sent = _passes(database, fake_slack, start, 8 * 24 + 6, around)
     assert sent == ["2027-03-22 08:00", "2027-03-29 07:00"]
-    assert set(nudges_received(fake_slack).values()) == {1}
+    assert nudges_received(fake_slack) == {("U1", "2027-W12"): 1, ("U1", "2027-W13"): 1}
 
 
 def test_new_york_nudges_stay_at_nine_local_across_the_autumn_change(
@@ -178,8 +198,17 @@ def test_new_york_nudges_stay_at_nine_local_across_the_autumn_change(
 ) -> None:
     seed(progress_store, ["U1"], tz="America/New_York", last=datetime(2026, 9, 1, tzinfo=UTC))
     # Monday 26 Oct (EDT, UTC-4) to Tuesday 3 Nov 2026 (EST, UTC-5).
-    sent = _passes(database, fake_slack, datetime(2026, 10, 26, 12, tzinfo=UTC), 8 * 24 + 6)
+    around = [
+        datetime(2026, 10, 26, 13, tzinfo=UTC),  # 9:00 EDT: the first slot
+        datetime(2026, 11, 1, 6, tzinfo=UTC),  # the clocks go back (2:00 EDT → 1:00 EST)
+        datetime(2026, 11, 2, 5, tzinfo=UTC),  # Monday 0:00 EST: the local week begins
+        datetime(2026, 11, 2, 13, tzinfo=UTC),  # 9:00 at last week's offset: too early
+        datetime(2026, 11, 2, 14, tzinfo=UTC),  # 9:00 EST: the second slot
+    ]
+    start = datetime(2026, 10, 26, 12, tzinfo=UTC)
+    sent = _passes(database, fake_slack, start, 8 * 24 + 6, around)
     assert sent == ["2026-10-26 13:00", "2026-11-02 14:00"]
+    assert nudges_received(fake_slack) == {("U1", "2026-W44"): 1, ("U1", "2026-W45"): 1}
 
 
 def test_after_downtime_this_weeks_nudge_goes_out_and_older_ones_do_not(

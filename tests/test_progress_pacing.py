@@ -252,6 +252,7 @@ class RecordingPacer(AdaptivePacer):
         super()._take_turn(now)
 
 
+@pytest.mark.slow  # 200 turns at 200 a second, in real time
 def test_many_threads_share_the_spacing() -> None:
     pacer = RecordingPacer(200)
 

@@ -398,6 +398,7 @@ def limited_slack() -> Iterator[FakeSlackAPI]:
         yield api
 
 
+@pytest.mark.slow  # a real-time rate limit
 def test_eight_threads_under_a_rate_limit_deliver_each_once(limited_slack: FakeSlackAPI) -> None:
     pacer = AdaptivePacer(100)  # learns the 20/s from the 429s
     sender = SlackSender(sender_client(TOKEN, limited_slack.base_url), pacer)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.progress.time_zones import refresh_time_zones
 from bot.storage.progress_store import ProgressStore
 from bot.wiring.composition import Services
@@ -57,6 +59,7 @@ def test_admins_come_from_settings_and_the_user_group(fake_slack, tmp_path) -> N
     assert "U3" not in admins
 
 
+@pytest.mark.slow  # real-time rate limits and Retry-After
 def test_the_send_rate_learned_from_429s_is_where_the_next_process_starts(
     fake_slack, tmp_path
 ) -> None:

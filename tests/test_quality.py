@@ -89,6 +89,7 @@ FLOORS = {
 }
 
 
+@pytest.mark.slow  # evaluates whole question sets
 @pytest.mark.parametrize("name", sorted(FLOORS))
 def test_quality_does_not_regress(name: str, request: pytest.FixtureRequest) -> None:
     q, p = request.getfixturevalue(name)
@@ -104,6 +105,7 @@ def test_quality_does_not_regress(name: str, request: pytest.FixtureRequest) -> 
     assert p.scores.ece <= p_ece
 
 
+@pytest.mark.slow  # evaluates whole question sets
 @pytest.mark.parametrize("name", ["working_interpol", "working_sdg"])
 def test_labels_keep_their_promise(name: str, request: pytest.FixtureRequest) -> None:
     """ "high" tags are right at least 9 times in 10, "medium" ones at least 6 in 10."""
@@ -112,6 +114,7 @@ def test_labels_keep_their_promise(name: str, request: pytest.FixtureRequest) ->
         assert shown == 0 or right / shown >= share, p.scores
 
 
+@pytest.mark.slow  # evaluates whole question sets
 @pytest.mark.xfail(strict=True, reason="issue 9's targets are not met on the working sets")
 @pytest.mark.parametrize("name", ["working_interpol", "working_sdg"])
 def test_issue_9_targets(name: str, request: pytest.FixtureRequest) -> None:

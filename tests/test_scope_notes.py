@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import run_fwbot
 
 from bot.cli.render import render_answer
@@ -37,6 +38,7 @@ def test_an_answer_from_the_framework_text_names_no_note(assistant: FrameworkAss
     assert answer.citations[0].note is None
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_json_carries_the_note_only_when_one_matched(fwbot_env) -> None:
     run = run_fwbot("ask", "--json", "Which objective covers the I-24/7 network?", env=fwbot_env)
     citation = json.loads(run.stdout)["citations"][0]
@@ -87,6 +89,7 @@ def test_a_pointer_to_the_neighbour_is_not_an_overlap() -> None:
     assert overlapping_notes(fw) == []
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_validate_prints_the_warnings_and_still_passes(fwbot_env, tmp_path) -> None:
     path = tmp_path / "fw.yaml"
     path.write_text(

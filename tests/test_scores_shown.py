@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import run_fwbot
 from slack_sdk.models.blocks import ContextBlock, SectionBlock
 
@@ -104,6 +105,7 @@ def test_slack_sources_show_how_likely_each_is_right() -> None:
     assert texts.count("likely right") == 1  # a lookup is certain: no figure
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_eval_prints_a_reliability_table_and_ece(fwbot_env, tmp_path) -> None:
     questions = tmp_path / "q.jsonl"
     proposals = tmp_path / "p.jsonl"
@@ -131,6 +133,7 @@ def test_eval_prints_a_reliability_table_and_ece(fwbot_env, tmp_path) -> None:
     assert 0.0 <= data["questions"]["scores"]["ece"] <= 1.0
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_eval_without_the_scope_notes_reads_the_bare_framework(fwbot_env, tmp_path) -> None:
     questions = tmp_path / "q.jsonl"
     # "I-24/7" is in 1.1's scope note and keywords, not in the framework's own text.
@@ -149,6 +152,7 @@ def test_eval_without_the_scope_notes_reads_the_bare_framework(fwbot_env, tmp_pa
     assert bare["questions"]["hit_at_1"] < 1.0
 
 
+@pytest.mark.slow  # a fwbot subprocess
 def test_framework_show_scope_prints_the_notes(fwbot_env) -> None:
     plain = run_fwbot("framework", "show", env=fwbot_env).stdout.decode()
     notes = run_fwbot("framework", "show", "--scope", env=fwbot_env).stdout.decode()

@@ -35,6 +35,7 @@ def _answered(bot):
     )
 
 
+@pytest.mark.slow  # waits out real client timeouts
 def test_a_post_slower_than_the_client_timeout_is_found_not_resent_nor_apologised(slack_bot):
     slack_bot.deps.delivery.client.timeout = 0.3  # the post takes 0.8 s but is delivered
     slack_bot.api.delay("chat.postMessage", 0.8)
@@ -96,6 +97,7 @@ def test_a_dropped_answer_is_found_in_the_thread_and_not_resent(slack_bot):
     assert post.status == 0  # delivered, the answer lost; no second post, no apology
 
 
+@pytest.mark.slow  # waits out real client timeouts
 def test_the_interactive_client_never_reposts_on_a_dropped_connection(fake_slack):
     client = fake_slack.client(BOT_TOKEN, retry_handlers=retry_handlers())
     fake_slack.drop_response("chat.postMessage")

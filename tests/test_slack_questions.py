@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bot.cli.feedback import eval_lines
 from bot.slack.ids import ACTION_FEEDBACK_HELPFUL, ACTION_FEEDBACK_NOT_HELPFUL
 from tests.slack_fixtures import eventually
@@ -297,6 +299,7 @@ def test_rejected_blocks_fall_back_to_plain_text(slack_bot):
     assert posts[1].ok and not posts[1].params.get("blocks") and "3.1" in posts[1].params["text"]
 
 
+@pytest.mark.slow  # waits out a 1 s Retry-After
 def test_rate_limits_are_retried_after_retry_after(slack_bot):
     r = slack_bot.requests
     slack_bot.api.fail_next("chat.postMessage", status=429, retry_after=1)

@@ -83,6 +83,7 @@ def test_a_model_answer_in_a_thread_is_streamed_then_closed_with_its_sources(
         close_bot(bot)
 
 
+@pytest.mark.slow  # waits out a 1 s model timeout
 def test_a_model_answer_that_stalls_half_way_is_replaced_by_the_offline_one(
     assistant, database, fake_slack
 ) -> None:

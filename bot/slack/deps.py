@@ -27,6 +27,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("fwbot.slack")
 
 
+def _timer(seconds: float, run: Callable[[], None]) -> None:
+    """Runs ``run`` in ``seconds``, in a daemon thread of its own."""
+    timer = threading.Timer(seconds, run)
+    timer.daemon = True
+    timer.start()
+
+
 @dataclass
 class SlackDeps:
     framework: Framework
@@ -49,6 +56,10 @@ class SlackDeps:
     plans: dict[str, Plan] = field(default_factory=dict)
     # Model-written answers in threads are streamed as they are written (bot.slack.streaming).
     stream_answers: bool = True
+    # A taken-over request's job waits until its ticket's ``look_after`` on this clock (epoch
+    # seconds), put off by ``defer(seconds, run)``: a daemon timer. Injectable for tests.
+    clock: Callable[[], float] = time.time
+    defer: Callable[[float, Callable[[], None]], None] = _timer
 
     def plan(self, kind: str) -> Callable[[Plan], Plan]:
         """Register the plan for ``kind`` (used by the listener and by the recovery)."""
@@ -104,11 +115,9 @@ class SlackDeps:
                 if ticket is not None and self.inbox is not None:
                     self.inbox.finish(ticket)
 
-        wait = ticket.look_after - time.time() if ticket is not None else 0.0
+        wait = ticket.look_after - self.clock() if ticket is not None else 0.0
         if wait > 0:  # taken over: what the dead process sent may still be landing
-            timer = threading.Timer(wait, self._run_now, (run,))
-            timer.daemon = True
-            timer.start()
+            self.defer(wait, lambda: self._run_now(run))
             return
         self._run_now(run)
 
