@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -104,6 +105,13 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # the default backlog (5) refuses bursts of concurrent clients
     fake: FakeSlackAPI
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (its timeout) before a slow answer: the call was executed
+        and recorded all the same, as Slack would; nothing to print."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class FakeSlackAPI(HostedFiles, StreamedMessages):
@@ -315,7 +323,10 @@ class FakeSlackAPI(HostedFiles, StreamedMessages):
         self.faults.rate_limit(per_channel_per_sec, workspace_per_sec, burst=burst)
 
     def delay(self, method: str, seconds: float) -> None:
-        """Every call of ``method`` (``"*"``: all) answers ``seconds`` later; 0 clears."""
+        """Every call of ``method`` (``"*"``: all) is executed and answered ``seconds`` later;
+        0 clears. As in Slack, a call whose client gave up meanwhile (its timeout) is still
+        executed then: a delayed chat.postMessage lands at the end of the delay, and shows in
+        the history (and in :meth:`calls`) only from then on."""
         self.faults.delay(method, seconds)
 
     def drop_response(self, method: str, times: int = 1) -> None:

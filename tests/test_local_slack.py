@@ -325,6 +325,22 @@ def test_delay_slows_a_method(fake_slack: FakeSlackAPI, slack_client: WebClient)
     assert fake_slack.calls() == []
 
 
+def test_a_delayed_post_lands_after_the_client_gave_up(fake_slack: FakeSlackAPI) -> None:
+    """As in Slack: a post slower than the client's timeout still lands, at the end of the
+    delay, and the history shows it only from then on."""
+    client = fake_slack.client(retry_handlers=[])
+    client.timeout = 0.2  # type: ignore[assignment]
+    fake_slack.delay("chat.postMessage", 0.6)
+    with pytest.raises(TimeoutError):
+        client.chat_postMessage(channel="C1", text="late")
+    assert fake_slack.messages("C1") == []  # not landed yet
+    assert client.conversations_history(channel="C1")["messages"] == []
+    (landed,) = fake_slack.wait_for("chat.postMessage")  # recorded when it landed
+    assert landed.status == 200
+    assert [m["text"] for m in fake_slack.messages("C1")] == ["late"]
+    assert [m["text"] for m in client.conversations_history(channel="C1")["messages"]] == ["late"]
+
+
 def test_wait_for_blocks_then_times_out_with_the_calls_seen(
     fake_slack: FakeSlackAPI, slack_client: WebClient
 ) -> None:
