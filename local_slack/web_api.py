@@ -126,6 +126,8 @@ class FakeSlackAPI(HostedFiles, StreamedMessages):
         self.workspace = Workspace(clock)
         self.faults = Faults()
         self._log = CallLog()
+        self._busy = 0  # requests being handled (a delayed one: until it landed)
+        self._idle = threading.Condition()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -218,6 +220,14 @@ class FakeSlackAPI(HostedFiles, StreamedMessages):
         """Blocks until ``count`` matching calls were recorded; returns all matching calls.
         Raises AssertionError (listing the calls seen) after ``timeout`` seconds."""
         return self._log.wait_for(method, count, timeout, where)
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Blocks until no request is being handled: every call received so far (a delayed
+        one too, whose client gave up) has been executed and recorded. Raises AssertionError
+        after ``timeout`` seconds."""
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._busy == 0, timeout):
+                raise AssertionError(f"{self._busy} request(s) still handled after {timeout} s")
 
     def reset(self, *, keep_state: bool = False) -> None:
         """Forgets recorded calls and, unless ``keep_state``, messages, views, files, response
@@ -339,6 +349,19 @@ class FakeSlackAPI(HostedFiles, StreamedMessages):
     # ---- request handling (server threads) ---------------------------------------------
 
     def _route(self, verb: str, path: str, headers: dict[str, str], raw: bytes) -> Answer | None:
+        with self._idle:
+            self._busy += 1
+        try:
+            return self._route_one(verb, path, headers, raw)
+        finally:
+            with self._idle:
+                self._busy -= 1
+                if self._busy == 0:
+                    self._idle.notify_all()
+
+    def _route_one(
+        self, verb: str, path: str, headers: dict[str, str], raw: bytes
+    ) -> Answer | None:
         at = time.monotonic()
         parts = urlsplit(path)
         route, _, name = parts.path.lstrip("/").partition("/")

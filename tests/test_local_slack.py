@@ -335,7 +335,8 @@ def test_a_delayed_post_lands_after_the_client_gave_up(fake_slack: FakeSlackAPI)
         client.chat_postMessage(channel="C1", text="late")
     assert fake_slack.messages("C1") == []  # not landed yet
     assert client.conversations_history(channel="C1")["messages"] == []
-    (landed,) = fake_slack.wait_for("chat.postMessage")  # recorded when it landed
+    fake_slack.wait_idle()  # the delayed call has been handled
+    (landed,) = fake_slack.calls("chat.postMessage")  # recorded when it landed
     assert landed.status == 200
     assert [m["text"] for m in fake_slack.messages("C1")] == ["late"]
     assert [m["text"] for m in client.conversations_history(channel="C1")["messages"]] == ["late"]
