@@ -86,13 +86,19 @@ class PacerClock:
 
 
 def make_runner(
-    database: Database, api: FakeSlackAPI, *, clock: PacerClock | None = None, **config
+    database: Database,
+    api: FakeSlackAPI,
+    *,
+    clock: PacerClock | None = None,
+    timeout: float = 5,
+    **config,
 ) -> NudgeRunner:
     """A nudge runner on the fake Slack; its pacer runs on ``clock`` (a fresh
-    :class:`PacerClock` by default), so rate-limit pauses take no real time."""
+    :class:`PacerClock` by default), so rate-limit pauses take no real time. ``timeout``:
+    the Slack client's."""
     clock = clock or PacerClock()
     sender = SlackSender(
-        sender_client(BOT_TOKEN, api.base_url, timeout=5),
+        sender_client(BOT_TOKEN, api.base_url, timeout=timeout),
         AdaptivePacer(config.pop("max_rate", 1000.0), clock=clock, sleep=clock.sleep),
         backoff=0.01,
     )
