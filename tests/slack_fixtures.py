@@ -216,7 +216,9 @@ def make_bot(
         questions=QuestionService(assistant, store),
         alignments=AlignmentService(assistant, store),
         store=store,
-        delivery=Delivery(client, metrics),
+        # the fake stores a post whose answer it drops at once: a short settle window (a
+        # test of a slow Slack sets the one it needs)
+        delivery=Delivery(client, metrics, settle=0.2),
         metrics=metrics,
         progress=tracking,
         work=pending.track(

@@ -115,3 +115,46 @@ def test_refused_blocks_go_again_as_plain_pieces_the_first_with_the_metadata() -
     assert (first["text"], second["text"]) == ("hel", "lo") and "metadata" not in second
     permanent = post_message(Scripted("invalid_blocks"), ARGS, INTERACTIVE)  # type: ignore[arg-type]
     assert (permanent.outcome, permanent.error) == ("permanent", "invalid_blocks")
+
+
+class SlowSlack(Scripted):
+    """chat.postMessage that times out (``"timeout"`` in the script), else as Scripted."""
+
+    def chat_postMessage(self, **kwargs: Any) -> SlackResponse:
+        if self.script and self.script[0] == "timeout":
+            self.script.pop(0)
+            self.posts.append(kwargs)
+            raise TimeoutError("timed out")
+        return super().chat_postMessage(**kwargs)
+
+
+def test_a_timed_out_post_is_looked_for_only_once_it_can_have_landed() -> None:
+    """Slack may store a post after the client gave up: the look-up waits the settle window
+    (not just the back-off), and finds it; nothing is posted again."""
+    events: list[tuple[str, float]] = []
+
+    def look(args: Mapping[str, Any]) -> tuple[str, str] | None:
+        events.append(("look", 0.0))
+        return ("C1", "1.1")
+
+    client = SlowSlack("timeout")
+    posted = post_message(
+        client,  # type: ignore[arg-type]
+        ARGS,
+        RetryPolicy(max_attempts=3, backoff=0.1, retry_uncertain=True, settle=7.0),
+        look=look,
+        sleep=lambda s: events.append(("sleep", s)),
+    )
+    assert (posted.outcome, posted.found, len(client.posts)) == ("sent", True, 1)
+    assert events == [("sleep", 7.0), ("look", 0.0)]
+    # an answered internal_error (no post still on its way) waits the back-off only
+    pauses: list[float] = []
+    post_message(
+        Scripted("internal_error"),  # type: ignore[arg-type]
+        ARGS,
+        RetryPolicy(max_attempts=3, backoff=0.1, jitter=0.0, retry_uncertain=True, settle=7.0),
+        look=lambda args: ("C1", "1.1"),
+        sleep=pauses.append,
+    )
+    assert pauses == [0.1]
+    assert INTERACTIVE.settle == 5.0  # the margin beyond the client's timeout, by default

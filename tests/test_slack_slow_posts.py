@@ -57,7 +57,6 @@ def _said_sorry(bot) -> bool:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20 item 6: looked up before it landed, posted twice")
 def test_a_slow_answer_in_a_thread_lands_once(slack_bot):
     _slow_replies(slack_bot, "chat.postMessage")
     slack_bot.api.add_message("C1", "<@UBOT> What does objective 1.3 say?", user="U1", ts=ROOT)
@@ -77,7 +76,6 @@ def test_a_slow_answer_in_a_thread_lands_once(slack_bot):
     assert len(slack_bot.api.calls("chat.postMessage")) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20 item 6: the response_url ignores the timeout")
 def test_a_slow_align_reply_through_the_response_url_lands_once(slack_bot, caplog):
     _slow_replies(slack_bot, "response_url")
     with caplog.at_level(logging.WARNING):

@@ -2,7 +2,7 @@
 
 Every call goes through :mod:`bot.slack_api`; posts follow its one retry policy
 (:mod:`bot.slack_api.posting`, :data:`~bot.slack_api.retry.INTERACTIVE` with this
-delivery's ``max_attempts`` and ``backoff``):
+delivery's ``max_attempts``, ``backoff`` and ``settle``):
 
 * A message Slack rejects as ``invalid_blocks`` or ``msg_too_long`` is sent again as plain
   text, split into pieces Slack accepts — the content is never dropped.
@@ -10,14 +10,17 @@ delivery's ``max_attempts`` and ``backoff``):
   back to ``chat.postEphemeral``, and when the bot is not in the channel, to a DM.
 * Rate limits are retried by the clients' retry handlers (honouring ``Retry-After``).
 * A chat.postMessage that timed out, lost its answer, or got ``internal_error`` /
-  ``fatal_error`` may have arrived: after a back-off the bot looks for it (its own message
-  with the same text or metadata in the conversation) and posts again only if it is not
-  there. Errors Slack gives before doing anything (``service_unavailable``,
-  ``request_timeout``, a 5xx with such a body, a refused connection) are retried with
-  back-off; at most ``max_attempts`` posts in all. An ephemeral or ``response_url`` reply
-  cannot be looked up, so it is retried only on those "not done" errors. When delivery
-  cannot be known, :class:`DeliveryUnknown` is raised: the guard then logs but neither
-  resends nor apologises. The clients never retry a post blindly on a dropped connection
+  ``fatal_error`` may have arrived: after a back-off — after a timeout or a lost answer,
+  once it can have landed: ``settle`` seconds (a slow Slack lands a post after the client
+  gave up) — the bot looks for it (its own message with the same text or metadata in the
+  conversation) and posts again only if it is not there. Errors Slack gives before doing
+  anything (``service_unavailable``, ``request_timeout``, a 5xx with such a body, a refused
+  connection) are retried with back-off; at most ``max_attempts`` posts in all. An
+  ephemeral or ``response_url`` reply cannot be looked up, so it is retried only on those
+  "not done" errors; one that timed out (the ``response_url`` too waits the client's
+  timeout) is sent again by no other way. When delivery cannot be known,
+  :class:`DeliveryUnknown` is raised: the guard then logs but neither resends nor
+  apologises. The clients never retry a post blindly on a dropped connection
   (:func:`retry_handlers`).
 """
 
@@ -39,7 +42,7 @@ from ..slack_api.calls import retry_handlers
 from ..slack_api.history import DeliveryUnknown, History
 from ..slack_api.messages import stop_stream, update_message
 from ..slack_api.plain import PLAIN_TEXT_LIMIT, TEXT_FALLBACK_ERRORS
-from ..slack_api.posting import INTERACTIVE, Posted, RetryPolicy, post_message
+from ..slack_api.posting import INTERACTIVE, SETTLE, Posted, RetryPolicy, post_message
 from ..slack_api.response_url import send_to_response_url
 from ..slack_api.views import error_of, open_view
 from .blocks import Message, split_text, to_dicts
@@ -76,11 +79,15 @@ class Delivery:
         *,
         max_attempts: int = MAX_ATTEMPTS,
         backoff: float = BACKOFF,
+        settle: float = SETTLE,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """``settle``: seconds after a post timed out (or lost its answer) before the history
+        is believed (:data:`~bot.slack_api.retry.SETTLE`)."""
         self.client = client
         self.metrics = metrics
         self.max_attempts, self.backoff, self._sleep = max(1, max_attempts), backoff, sleep
+        self.settle = settle
         # Look-ups answer once or raise: the post's own attempts are the retries.
         self.history = History(client, max_attempts=1, sleep=sleep)
 
@@ -118,7 +125,10 @@ class Delivery:
 
     def _policy(self) -> RetryPolicy:
         return dataclasses.replace(
-            INTERACTIVE, max_attempts=max(1, self.max_attempts), backoff=self.backoff
+            INTERACTIVE,
+            max_attempts=max(1, self.max_attempts),
+            backoff=self.backoff,
+            settle=self.settle,
         )
 
     def _post_one(
@@ -264,7 +274,7 @@ class Delivery:
                 "response_type": "in_channel" if in_channel else "ephemeral",
                 "replace_original": replace_original,
             }
-            ok, why = send_to_response_url(response_url, payload)
+            ok, why = send_to_response_url(response_url, payload, timeout=self.client.timeout)
             if ok:
                 return
             if "invalid_blocks" in why or "msg_too_long" in why:
@@ -272,7 +282,7 @@ class Delivery:
                     Message(text=p, blocks=[]) for p in split_text(message.text, PLAIN_TEXT_LIMIT)
                 ]
                 payload = {**payload, "blocks": [], "text": pieces[0].text}
-                ok, why = send_to_response_url(response_url, payload)
+                ok, why = send_to_response_url(response_url, payload, timeout=self.client.timeout)
                 if ok and len(pieces) == 1:
                     return
                 if ok:

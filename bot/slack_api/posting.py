@@ -16,12 +16,34 @@ What an answer means (classified once, by :func:`~bot.slack_api.calls.call_once`
   off and send again, ``max_attempts`` posts at most; then ``retry``.
 * ``maybe`` (``internal_error`` / ``fatal_error``: it may have applied) and ``uncertain``
   (a timeout, a lost answer): back off, look for the message in the history, and send again
-  only if it is not there. Without a look-up, or for ``uncertain`` when the policy leaves
-  that to the caller (the claims protocol looks on a later pass): ``uncertain`` at once.
-  When the look-up cannot tell: ``unknown`` — never send again.
+  only if it is not there — for ``uncertain``, no sooner than it can have landed (below).
+  Without a look-up, or for ``uncertain`` when the policy leaves that to the caller (the
+  claims protocol looks on a later pass): ``uncertain`` at once. When the look-up cannot
+  tell: ``unknown`` — never send again.
 * ``fallback`` (blocks refused, too long): once, the text again as plain text, cut into the
   pieces ``plain`` gives (the first carries the metadata); without ``plain``: ``permanent``.
 * ``permanent``: at once.
+
+**One message when Slack is slow.** Slack has no idempotency key for a post, and a post the
+client gave up on (its timeout, a dropped connection) may still land seconds later: a look-up
+made too soon finds nothing, and the message sent again lands beside the late one. So the
+rule, for every way out: *a post whose fate is unknown is never sent again until it can have
+landed* — ``policy.settle`` seconds after the client gave up
+(:data:`~bot.slack_api.retry.SETTLE`: the client's timeout has passed already; the margin is
+what Slack may take beyond it) — *and then only if its metadata (or text) is not in the
+history*. Where nothing can look it up, it is not sent again at all:
+
+* replies (:class:`~bot.slack.delivery.Delivery`, ``INTERACTIVE``): this loop waits the settle
+  window, then looks;
+* nudges and the digest (``BACKGROUND``): ``uncertain`` at once; the claims protocol
+  (:mod:`bot.progress.exactly_once`) holds the claim ``in_flight_grace`` (the client's timeout
+  plus the same margin) and a later pass looks before sending;
+* ``chat.postEphemeral`` and ``response_url`` replies cannot be looked up: after a timeout they
+  are not sent again by any way (:class:`~bot.slack_api.history.DeliveryUnknown`: no resend, no
+  apology).
+
+A post that lands later still than the settle window can still show twice: the window is the
+bound this rule trusts.
 """
 
 from __future__ import annotations
@@ -37,9 +59,17 @@ from slack_sdk import WebClient
 
 from .calls import ApiAnswer, call_once
 from .history import DeliveryUnknown
-from .retry import BACKGROUND, INTERACTIVE, RetryPolicy
+from .retry import BACKGROUND, INTERACTIVE, SETTLE, RetryPolicy
 
-__all__ = ["BACKGROUND", "INTERACTIVE", "Posted", "RetryPolicy", "attempt", "post_message"]
+__all__ = [
+    "BACKGROUND",
+    "INTERACTIVE",
+    "SETTLE",
+    "Posted",
+    "RetryPolicy",
+    "attempt",
+    "post_message",
+]
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +191,10 @@ def post_message(
             continue
         if look is None or (answer.kind == "uncertain" and not policy.retry_uncertain):
             return Posted("uncertain", answer.data, answer.error, exc)
-        sleep(policy.delay(attempts, rng))  # give it time to show in the history
+        pause = policy.delay(attempts, rng)  # give it time to show in the history
+        if answer.kind == "uncertain":  # still on its way, perhaps: until it can have landed
+            pause = max(pause, policy.settle)
+        sleep(pause)
         try:
             found = look(args)
         except DeliveryUnknown as unknown:

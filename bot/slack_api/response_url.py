@@ -1,5 +1,6 @@
 """A reply through an interaction's ``response_url`` (a webhook Slack gives each slash command
-and click): sent once, never repeated blindly — nothing can look it up afterwards."""
+and click): sent once, never repeated blindly — nothing can look it up afterwards, so one
+that timed out (it may land later) is sent again by no way (:mod:`.posting`'s rule)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,14 @@ from .calls import retry_handlers
 from .history import DeliveryUnknown
 
 
-def send_to_response_url(url: str, payload: dict[str, Any]) -> tuple[bool, str]:
-    """(sent, why not). A refused connection is "not sent"; a timeout or lost answer may
-    have posted it and nothing can look: :class:`DeliveryUnknown`."""
+def send_to_response_url(
+    url: str, payload: dict[str, Any], *, timeout: float = 30
+) -> tuple[bool, str]:
+    """(sent, why not). A refused connection is "not sent"; a timeout (``timeout`` seconds:
+    the Web API client's) or lost answer may have posted it and nothing can look:
+    :class:`DeliveryUnknown`."""
     hook = WebhookClient(url, retry_handlers=retry_handlers())
+    hook.timeout = timeout  # type: ignore[assignment]  # urllib takes float seconds
     try:
         resp = hook.send_dict(payload)
     except urllib.error.URLError as exc:

@@ -1,7 +1,7 @@
 """The one retry policy of every call to Slack that is tried again: how many tries, the
 back-off between them, how long 429s are waited out, and whether a post that may have
-arrived is looked for and sent again. Posts (:mod:`.posting`) and history reads
-(:mod:`.history`) take their delays from it."""
+arrived is looked for and sent again — no sooner than it can have landed. Posts
+(:mod:`.posting`) and history reads (:mod:`.history`) take their delays from it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ import random
 from dataclasses import dataclass
 
 MAX_BACKOFF = 30.0
+# Seconds after the client gave up on a post (its timeout, a dropped connection) by which
+# what Slack received has landed: only then does the history tell whether it arrived. Slack
+# has no idempotency key: a post that timed out may land seconds later.
+SETTLE = 5.0
 _RNG = random.Random()
 
 
@@ -20,7 +24,9 @@ class RetryPolicy:
     scaled by a random factor in [1 - ``jitter``, 1]. ``max_rate_limited``: seconds of
     Retry-After waited in all before giving up (0: give up at the first 429 — for a client
     whose own retry handlers already waited). ``retry_uncertain``: after a timeout or a lost
-    answer, look in the history and send again if it is not there (else: ``uncertain``)."""
+    answer, look in the history and send again if it is not there (else: ``uncertain``);
+    ``settle``: seconds from giving up on such a post to that look (at least the back-off),
+    the time a post Slack received may still take to land."""
 
     max_attempts: int
     backoff: float
@@ -28,6 +34,7 @@ class RetryPolicy:
     max_backoff: float = MAX_BACKOFF
     max_rate_limited: float = 600.0
     retry_uncertain: bool = False
+    settle: float = SETTLE
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
@@ -36,7 +43,8 @@ class RetryPolicy:
 
 
 # A reply someone is waiting for: few tries, no waiting out 429s (the interactive client's
-# retry handlers honour Retry-After), a look-up and another try after a timeout.
+# retry handlers honour Retry-After), a look-up once it can have landed and another try
+# after a timeout.
 INTERACTIVE = RetryPolicy(
     max_attempts=3, backoff=1.0, jitter=0.25, max_rate_limited=0.0, retry_uncertain=True
 )
