@@ -30,7 +30,6 @@ import secrets
 import shutil
 import signal
 import socket
-import socketserver
 import subprocess
 import sys
 import tempfile
@@ -41,12 +40,11 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from local_slack import FakeSlackAPI, SignedRequest, SlackRequests, post, web_api  # noqa: E402
+from local_slack import FakeSlackAPI, SignedRequest, SlackRequests, post  # noqa: E402
 from local_slack.recording import Call  # noqa: E402
 from local_slack.serve_process import start_serve, stop_serve  # noqa: E402
 
@@ -59,22 +57,6 @@ EXIT_LIMIT, LOG_BYTES_LIMIT = 10.0, 200.0
 APOLOGY = "something went wrong"  # the text of bot.slack.blocks.error_message
 SCENARIOS = ("kill9", "sigterm", "postgres", "flood")
 Events = list[tuple[dict, str]]  # (app_mention event, event id)
-
-_handle_error = web_api._Server.handle_error
-
-
-def _quiet(
-    self: socketserver.BaseServer,
-    request: socket.socket | tuple[bytes, socket.socket],
-    client_address: Any,
-) -> None:
-    """The fake answering a server that was killed meanwhile: a broken pipe, expected here."""
-    if not isinstance(sys.exc_info()[1], ConnectionError):
-        _handle_error(self, request, client_address)
-
-
-# mypy rejects any assignment to a method; this one is deliberate, for the fake's whole run.
-web_api._Server.handle_error = _quiet  # type: ignore[method-assign]
 
 
 class Report:
