@@ -12,6 +12,9 @@ from retrieval.embeddings import MiniLMEmbedder
 from retrieval.index import ChromaLocation
 from retrieval.search import FrameworkSearcher
 
+# the margin beyond the client's timeout by which a post Slack received has landed: the one
+# settle window of every "wait until what was sent can have landed" (bot/slack_api/posting.py)
+from ..slack_api.retry import SETTLE
 from .settings import Settings, UnusableSetting
 
 
@@ -162,7 +165,7 @@ class Services:
             metrics=self.metrics,
             work=self.work_pool,
             progress=self.progress,
-            inbox=Inbox(WorkStore(self.database), settle=self.settings.slack.timeout + 5),
+            inbox=Inbox(WorkStore(self.database), settle=self.settings.slack.timeout + SETTLE),
             stream_answers=self.settings.slack.streaming,
         )
 
@@ -327,7 +330,7 @@ class Services:
             escalate_after_weeks=s.progress.escalate_after_weeks,
             escalate_to=s.progress.escalate_to,
             admins=s.progress.admins,
-            in_flight_grace=s.slack.timeout + 5,
+            in_flight_grace=s.slack.timeout + SETTLE,
         )
         sender = self.sender if s.slack.bot_token else None
 
@@ -367,7 +370,7 @@ class Services:
             weekday=WEEKDAYS.index(s.progress.digest_day),
             at=time.fromisoformat(s.progress.digest_time),
             tz=s.progress.digest_tz,
-            in_flight_grace=s.slack.timeout + 5,
+            in_flight_grace=s.slack.timeout + SETTLE,
         )
         return DigestPublisher(
             self.progress_store,
