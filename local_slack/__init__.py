@@ -5,6 +5,10 @@
 * :class:`SlackRequests` / :func:`sign` (``signed``): events, slash commands and interactions
   signed like Slack's, for ``app.dispatch(to_bolt_request(...))`` or :func:`post`.
 * ``limits``: Slack's message and view limits as constants, and the validator the fake uses.
+* ``socket_mode``: :class:`~local_slack.socket_mode.SocketModeSlackAPI`, the fake Web API with
+  ``apps.connections.open`` and a fake Socket Mode WebSocket server (envelopes, acks with
+  their latency, redelivery, disconnect / close / drop); ``serve_socket`` runs ``fwbot serve``
+  in Socket Mode on it.
 """
 
 from local_slack.limits import Violation, check_message, check_view
