@@ -41,25 +41,33 @@ def serve(services: Services, *, host: str, port: int) -> int:
     app = services.slack_app()
     scheduler = _start_scheduler(services)
     recovery = _start_recovery(services)
+    readiness = services.readiness()
     if settings.slack.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         http = HTTPServer(
-            SlackWSGI(None, services.metrics, services.health), host=host, port=port
+            SlackWSGI(None, services.metrics, readiness), host=host, port=port
         ).start()
-        log.info("fwbot: Socket Mode; health and metrics on http://%s:%d", host, http.port)
+        log.info(
+            "fwbot: Socket Mode; liveness, readiness and metrics on http://%s:%d "
+            "(/healthz, /readyz, /metrics)",
+            host,
+            http.port,
+        )
         SocketModeHandler(app, settings.slack.app_token).start()
         return 0
     front = SlackWSGI(
-        app, services.metrics, services.health, signing_secret=settings.slack.signing_secret
+        app, services.metrics, readiness, signing_secret=settings.slack.signing_secret
     )
     http = HTTPServer(front, host=host, port=port)
     stop = _StopSignal()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, stop)
+    _warm(readiness)
     http.start()
     log.info(
-        "fwbot: listening on http://%s:%d/slack/events (health /healthz, metrics /metrics)",
+        "fwbot: listening on http://%s:%d/slack/events (liveness /healthz, readiness "
+        "/readyz, metrics /metrics)",
         host,
         http.port,
     )
@@ -69,8 +77,18 @@ def serve(services: Services, *, host: str, port: int) -> int:
     if stop.name is None:
         log.error("fwbot: the HTTP server stopped by itself; stopping")
     recovery.stop()
+    readiness.stopping = True
     grace = settings.runtime.stop_grace
     return _shut_down(app, http, scheduler, work, stop.name or "server loop ended", grace=grace)
+
+
+def _warm(readiness, *, but: tuple[str, ...] = ()) -> None:
+    """One readiness report before serving (the vector store's first check loads its
+    client); a failing check is logged (bot/slack/health.py), the start goes on."""
+    _ready, checks = readiness.report()
+    failing = {k: v for k, v in checks.items() if v != "ok" and k not in but}
+    if failing:
+        log.warning("fwbot: not ready yet: %s", ", ".join(f"{k} {v}" for k, v in failing.items()))
 
 
 def _shut_down(app, http, scheduler, work: _WorkPool, why: str, *, grace: float) -> int:
