@@ -217,8 +217,12 @@ def test_readiness_follows_the_socket(
         socket_server.close()  # Slack goes away
         assert serving.wait_for_readyz(503, 10)["checks"]["socket"] == "disconnected"
         assert serving.get("/healthz") == (200, {"ok": True})
+        signalled = time.monotonic()
         serving.proc.send_signal(signal.SIGTERM)
         assert serving.proc.wait(EXIT_LIMIT) == 0
+        print(
+            f"\nSocket Mode SIGTERM exit, nothing in flight: {time.monotonic() - signalled:.2f} s"
+        )
     finally:
         serving.stop()
     text = log_path.read_text(encoding="utf-8", errors="replace")
@@ -284,3 +288,23 @@ def test_sigterm_with_work_in_flight(
     else:
         handed = re.search(r"(\d+) job\(s\) still running [^\n]*handed back", text)
         assert handed and int(handed.group(1)) >= 1, text[-3000:]
+
+
+def test_a_refused_connection_at_start_is_one_line_and_exit_1(
+    module_fake_slack: FakeSlackAPI, env: dict[str, str], tmp_path: Path
+) -> None:
+    """apps.connections.open refused (here: no Socket Mode server to hand out): no readiness
+    line, one error line, exit 1, the health port closed."""
+    assert module_fake_slack.socket_mode_url is None
+    log_path = tmp_path / "server.log"
+    with log_path.open("w", encoding="utf-8") as log:
+        serving = Serving(env, log, _free_port())
+    try:
+        code = serving.proc.wait(START_TIMEOUT)
+    finally:
+        serving.stop()
+    text = log_path.read_text(encoding="utf-8", errors="replace")
+    assert code == 1, text[-3000:]
+    assert not any(READY_LINE in line for line in serving.lines)
+    assert text.count("cannot open the Socket Mode connection") == 1, text[-3000:]
+    assert "Traceback" not in text, text[-3000:]

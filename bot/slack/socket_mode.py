@@ -132,6 +132,9 @@ class SocketModeRunner:
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+        # Its message loop waits up to 1 s on its queue: mark it closed and wake it.
+        client.closed = True
+        client.message_queue.put(None)
         # close() joins the client's threads (and waits for its message workers): bounded here
         closing = threading.Thread(target=client.close, name="fwbot-socket-close", daemon=True)
         closing.start()
