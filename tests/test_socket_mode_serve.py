@@ -308,3 +308,61 @@ def test_a_refused_connection_at_start_is_one_line_and_exit_1(
     assert not any(READY_LINE in line for line in serving.lines)
     assert text.count("cannot open the Socket Mode connection") == 1, text[-3000:]
     assert "Traceback" not in text, text[-3000:]
+
+
+def test_work_cut_off_by_sigterm_is_finished_by_the_next_start(
+    module_fake_slack: FakeSlackAPI,
+    socket_server: SocketModeServer,
+    env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """Handed back means kept: a reply cut off by the stop is posted, once, after a restart
+    on the same database."""
+    fake = module_fake_slack
+    env = {**env, "FWBOT_SLACK_TIMEOUT": "2"}  # a taken-over job waits this + 5 s
+    channel = "C" + secrets.token_hex(5).upper()
+    ts = f"{time.time():.6f}"
+    slack = SlackRequests("unused")
+    event = slack.app_mention_event(
+        "<@UBOT> Which objective is about training?", user="U1", channel=channel, ts=ts
+    )
+    log_path = tmp_path / "server.log"
+    with log_path.open("w", encoding="utf-8") as log:
+        first = Serving(env, log, _free_port())
+        try:
+            first.wait_for_line(READY_LINE, START_TIMEOUT)
+            fake.delay("chat.postMessage", 30)
+            envelope = socket_server.send_event(json.loads(slack.event(event).body))
+            deadline = time.monotonic() + 10
+            while envelope not in socket_server.acks and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert envelope in socket_server.acks
+            time.sleep(0.5)
+            first.proc.send_signal(signal.SIGTERM)
+            assert first.proc.wait(EXIT_LIMIT + 5) == 0
+        finally:
+            fake.delay("chat.postMessage", 0)
+            first.stop()
+        second = Serving(env, log, _free_port())
+        try:
+            second.wait_for_line(READY_LINE, START_TIMEOUT)
+            deadline = time.monotonic() + 60
+
+            def replies() -> list[dict[str, Any]]:
+                return [
+                    m
+                    for m in fake.messages(channel)
+                    if m.get("bot_id") and m.get("thread_ts") == ts
+                ]
+
+            while not replies() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(1)  # a second reply would come now
+            got = replies()
+        finally:
+            second.proc.send_signal(signal.SIGTERM)
+            second.proc.wait(EXIT_LIMIT + 5)
+            second.stop()
+    text = log_path.read_text(encoding="utf-8", errors="replace")
+    assert len(got) == 1, f"{len(got)} replies\n{text[-3000:]}"
+    assert "handed back" in text, text[-3000:]
