@@ -101,7 +101,7 @@ def _serve_socket_mode(
         recovery.stop()
         if scheduler is not None:
             scheduler.stop(timeout=0)
-        http.stop(timeout=1)
+        _quietly("closing the health port", http.stop, timeout=1)
         return 1
     while stop.name is None and http.running:
         time.sleep(0.1)  # the handler only sets a flag: this thread drives the stop
@@ -117,18 +117,16 @@ def _serve_socket_mode(
         stop.name or "server loop ended",
         grace=services.settings.runtime.stop_grace,
         what="envelopes",
-        then=lambda: _quietly(http.stop, timeout=0.5),
+        then=lambda: _quietly("closing the health port", http.stop, timeout=0.5),
     )
 
 
-def _quietly(stop, **kwargs) -> None:
+def _quietly(what: str, stop, **kwargs) -> None:
     """A last step of the stop, whose failure must not change the exit code."""
     try:
         stop(**kwargs)
     except Exception as exc:
-        log.warning(
-            "fwbot: stop: %s failed (%s); exiting anyway", getattr(stop, "__name__", stop), exc
-        )
+        log.warning("fwbot: stop: %s failed (%s); exiting anyway", what, exc)
 
 
 def _warm(readiness) -> None:
