@@ -122,6 +122,8 @@ class FakeSlackAPI(HostedFiles, StreamedMessages):
         self, *, tokens: Iterable[str] = (DEFAULT_TOKEN,), clock: Callable[[], float] = time.time
     ) -> None:
         self.tokens: set[str] = set(tokens)
+        # apps.connections.open answers this URL to any xapp- token (a Socket Mode server's)
+        self.socket_mode_url: str | None = None
         self._lacking: dict[str, set[str]] = {}  # scope -> valid tokens without it
         self.workspace = Workspace(clock)
         self.faults = Faults()
@@ -396,6 +398,16 @@ class FakeSlackAPI(HostedFiles, StreamedMessages):
             time.sleep(pause)
         return self.faults.take_failure(method)
 
+    def _connections_open(self, token: str | None) -> dict[str, Any]:
+        """Slack's answer to an app-level token: a WebSocket URL (see :attr:`socket_mode_url`)."""
+        if not token:
+            return error("not_authed")
+        if not token.startswith("xapp-"):
+            return error("not_allowed_token_type")
+        if self.socket_mode_url is None:
+            return error("internal_error")
+        return {"ok": True, "url": self.socket_mode_url}
+
     @staticmethod
     def _token(params: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
         auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
@@ -415,6 +427,9 @@ class FakeSlackAPI(HostedFiles, StreamedMessages):
             body, answer = failure.body, _json(failure.status, failure.body, failure.headers)
         elif params is None:
             body = error("invalid_json")
+            answer = _json(200, body)
+        elif method == "apps.connections.open":
+            body = self._connections_open(self._token(params, headers))
             answer = _json(200, body)
         elif (problem := self._auth_error(params, headers)) is not None:
             body = error(problem)

@@ -62,6 +62,9 @@ class VectorIndex:
         self.views = list(views)
         self.vectors = vectors
         self.fingerprint = fingerprint
+        # where the index of record is (None: in memory only), for :meth:`check_store`
+        self.location: ChromaLocation | None = None
+        self.collection: str | None = None
 
     @classmethod
     def open(
@@ -72,6 +75,22 @@ class VectorIndex:
         *,
         framework_hash: str,
         rebuild: bool = False,
+    ) -> VectorIndex:
+        index = cls._open(views, embedder, location, framework_hash=framework_hash, rebuild=rebuild)
+        if location is not None:
+            index.location = location
+            index.collection = collection_name(framework_hash, index.fingerprint)
+        return index
+
+    @classmethod
+    def _open(
+        cls,
+        views: Sequence[View],
+        embedder: MiniLMEmbedder,
+        location: ChromaLocation | None,
+        *,
+        framework_hash: str,
+        rebuild: bool,
     ) -> VectorIndex:
         fp = _fingerprint(views, "minilm-int8")
         texts = [v.text for v in views]
@@ -92,6 +111,12 @@ class VectorIndex:
             tmp.replace(snapshot)
         return cls(views, vectors, fp)
 
+    def check_store(self, timeout: float = 2.0) -> None:
+        """Whether the index of record answers: a Chroma server's heartbeat (``timeout``
+        seconds), or the embedded collection read. Raises :class:`StoreUnavailable` (its
+        ``reason`` a word: ``down``, ``missing``) otherwise; nothing to check in memory."""
+        check_store(self.location, self.collection, timeout=timeout)
+
     def similarities(self, query_vectors: np.ndarray) -> np.ndarray:
         """Cosine similarity of each query vector (rows) to each view (columns)."""
         return query_vectors @ self.vectors.T
@@ -110,6 +135,40 @@ def _read_snapshot(path: Path, fingerprint: str, n_views: int) -> np.ndarray | N
         log.warning("index snapshot %s does not match the framework; rebuilding it", path)
         return None
     return vectors
+
+
+class StoreUnavailable(Exception):
+    """The vector store does not answer; ``reason`` is a word, the message is for logs."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+def check_store(
+    location: ChromaLocation | None, collection: str | None, *, timeout: float = 2.0
+) -> None:
+    """See :meth:`VectorIndex.check_store`."""
+    if location is None:
+        return
+    if location.host:
+        import urllib.error
+        import urllib.request
+
+        url = f"http://{location.host}:{location.port}/api/v2/heartbeat"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                if resp.status != 200:
+                    raise StoreUnavailable("down", f"Chroma heartbeat at {url}: {resp.status}")
+        except (OSError, ValueError) as exc:  # refused, timeout, an HTTP error status
+            raise StoreUnavailable("down", f"Chroma heartbeat at {url}: {exc}") from exc
+        return
+    try:
+        count = _client(location).get_collection(str(collection)).count()
+    except Exception as exc:  # chromadb raises its own types (NotFoundError, sqlite errors…)
+        raise StoreUnavailable("missing", f"collection {collection}: {exc}") from exc
+    if count <= 0:
+        raise StoreUnavailable("missing", f"collection {collection} is empty")
 
 
 def collection_name(framework_hash: str, fingerprint: str) -> str:

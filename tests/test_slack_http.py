@@ -182,10 +182,21 @@ def _kept(server: Server) -> int:
 
 
 def test_healthz_is_ok(server: Server) -> None:
+    """Liveness: minimal, and nothing about the dependencies."""
     status, headers, body = server.get("/healthz")
     assert status == 200, body
     assert headers["Content-Type"].startswith("application/json")
-    assert json.loads(body)["ok"] is True
+    assert json.loads(body) == {"ok": True}
+
+
+def test_readyz_checks_the_database_and_the_vector_store(server: Server) -> None:
+    status, headers, body = server.get("/readyz")
+    assert status == 200, body
+    assert headers["Content-Type"].startswith("application/json")
+    assert json.loads(body) == {
+        "ready": True,
+        "checks": {"database": "ok", "vector_store": "ok"},
+    }
 
 
 def test_metrics_count_slack_requests(server: Server) -> None:
@@ -583,7 +594,7 @@ def _call(wsgi: SlackWSGI, body: Any, headers: dict[str, str], length: int) -> t
 
 
 def _front(app: Any, metrics: Metrics) -> SlackWSGI:
-    return SlackWSGI(app, metrics, lambda: {"ok": True}, signing_secret=SECRET)
+    return SlackWSGI(app, metrics, signing_secret=SECRET)
 
 
 def _counted(metrics: Metrics, status: str, reason: str) -> float:

@@ -41,25 +41,23 @@ def serve(services: Services, *, host: str, port: int) -> int:
     app = services.slack_app()
     scheduler = _start_scheduler(services)
     recovery = _start_recovery(services)
+    readiness = services.readiness()
     if settings.slack.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        http = HTTPServer(
-            SlackWSGI(None, services.metrics, services.health), host=host, port=port
-        ).start()
-        log.info("fwbot: Socket Mode; health and metrics on http://%s:%d", host, http.port)
-        SocketModeHandler(app, settings.slack.app_token).start()
-        return 0
+        return _serve_socket_mode(
+            services, app, work, scheduler, recovery, readiness, host=host, port=port
+        )
     front = SlackWSGI(
-        app, services.metrics, services.health, signing_secret=settings.slack.signing_secret
+        app, services.metrics, readiness, signing_secret=settings.slack.signing_secret
     )
     http = HTTPServer(front, host=host, port=port)
     stop = _StopSignal()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, stop)
+    _warm(readiness)
     http.start()
     log.info(
-        "fwbot: listening on http://%s:%d/slack/events (health /healthz, metrics /metrics)",
+        "fwbot: listening on http://%s:%d/slack/events (liveness /healthz, readiness "
+        "/readyz, metrics /metrics)",
         host,
         http.port,
     )
@@ -69,25 +67,104 @@ def serve(services: Services, *, host: str, port: int) -> int:
     if stop.name is None:
         log.error("fwbot: the HTTP server stopped by itself; stopping")
     recovery.stop()
+    readiness.stopping = True
     grace = settings.runtime.stop_grace
     return _shut_down(app, http, scheduler, work, stop.name or "server loop ended", grace=grace)
 
 
-def _shut_down(app, http, scheduler, work: _WorkPool, why: str, *, grace: float) -> int:
-    """Stop accepting requests, answer those received, give the acknowledged work until
-    ``grace`` seconds from now, then exit; never later than HARD_STOP_MARGIN after that."""
+def _serve_socket_mode(
+    services: Services, app, work: _WorkPool, scheduler, recovery, readiness, *, host, port
+) -> int:
+    """Socket Mode (bot/slack/socket_mode.py), with /healthz, /readyz and /metrics on
+    ``port``; SIGTERM / SIGINT stop it as they stop HTTP (see :func:`_shut_down`)."""
+    from ..slack.server import HTTPServer, SlackWSGI
+    from ..slack.socket_mode import SocketModeRunner
+
+    runner = SocketModeRunner(app, services.settings.slack.app_token or "")
+    http = HTTPServer(SlackWSGI(None, services.metrics, readiness), host=host, port=port)
+    stop = _StopSignal()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+    http.start()
+    log.info(
+        "fwbot: Socket Mode; liveness, readiness and metrics on http://%s:%d "
+        "(/healthz, /readyz, /metrics)",
+        host,
+        http.port,
+    )
+    _warm(readiness)
+    readiness.add("socket", runner.check)  # not connected yet: /readyz says so
+    try:
+        runner.start()  # the readiness line comes with Slack's hello
+    except Exception as exc:  # apps.connections.open refused, Slack unreachable
+        log.error("fwbot: cannot open the Socket Mode connection: %s", exc)
+        recovery.stop()
+        if scheduler is not None:
+            scheduler.stop(timeout=0)
+        _quietly("closing the health port", http.stop, timeout=1)
+        return 1
+    while stop.name is None and http.running:
+        time.sleep(0.1)  # the handler only sets a flag: this thread drives the stop
+    if stop.name is None:
+        log.error("fwbot: the health server stopped by itself; stopping")
+    recovery.stop()
+    readiness.stopping = True  # /readyz answers 503 while the work drains
+    return _shut_down(
+        app,
+        runner,
+        scheduler,
+        work,
+        stop.name or "server loop ended",
+        grace=services.settings.runtime.stop_grace,
+        what="envelopes",
+        then=lambda: _quietly("closing the health port", http.stop, timeout=0.5),
+    )
+
+
+def _quietly(what: str, stop, **kwargs) -> None:
+    """A last step of the stop, whose failure must not change the exit code."""
+    try:
+        stop(**kwargs)
+    except Exception as exc:
+        log.warning("fwbot: stop: %s failed (%s); exiting anyway", what, exc)
+
+
+def _warm(readiness) -> None:
+    """One readiness report before serving (the vector store's first check loads its
+    client); a failing check is logged (bot/slack/health.py), the start goes on."""
+    _ready, checks = readiness.report()
+    failing = {k: v for k, v in checks.items() if v != "ok"}
+    if failing:
+        log.warning("fwbot: not ready yet: %s", ", ".join(f"{k} {v}" for k, v in failing.items()))
+
+
+def _shut_down(
+    app,
+    front,
+    scheduler,
+    work: _WorkPool,
+    why: str,
+    *,
+    grace: float,
+    what: str = "requests",
+    then=None,
+) -> int:
+    """Stop taking ``what`` (``front.stop``: HTTP requests, or Socket Mode envelopes), answer
+    those received, give the acknowledged work until ``grace`` seconds from now, run
+    ``then``, exit; never later than HARD_STOP_MARGIN after the grace."""
     deadline = time.monotonic() + grace
     _exit_at(deadline + HARD_STOP_MARGIN)
     log.info(
-        "fwbot: %s: stopping; no new requests, up to %.0f s for the work already "
+        "fwbot: %s: stopping; no new %s, up to %.0f s for the work already "
         "acknowledged (another signal is ignored)",
         why,
+        what,
         grace,
     )
     if scheduler is not None:
         scheduler.stop(timeout=0)  # no new pass; the running one is waited for below
-    if not http.stop(timeout=_left(deadline)):
-        log.warning("fwbot: stop: some requests were not answered in time (Slack retries them)")
+    if not front.stop(timeout=_left(deadline)):
+        log.warning("fwbot: stop: some %s were not answered in time (Slack retries them)", what)
     # bolt's listener threads ack, then hand the work over: let them finish handing it over
     listeners = getattr(getattr(app, "listener_runner", None), "listener_executor", None)
     if listeners is not None:
@@ -117,6 +194,8 @@ def _shut_down(app, http, scheduler, work: _WorkPool, why: str, *, grace: float)
             grace,
         )
         _exit_now(0)  # their threads would hold the interpreter's exit
+    if then is not None:
+        then()
     log.info("fwbot: stopped")
     return 0
 

@@ -1,9 +1,15 @@
-"""The HTTP front: Slack at ``POST /slack/events``, ``GET /healthz``, ``GET /metrics``.
+"""The HTTP front: Slack at ``POST /slack/events``, ``GET /healthz``, ``GET /readyz``,
+``GET /metrics``.
 
 A WSGI app served by waitress with a pool of threads: a request never waits for another's
 listener, and bolt sends each ack as soon as the listener calls ``ack()`` while the work
 goes on in bolt's own listener pool. In Socket Mode the same server answers health and
 metrics only.
+
+``/healthz`` is liveness: 200 ``{"ok": true}`` as long as the process serves, without
+looking at any dependency (nothing there can hang). ``/readyz`` is readiness (see
+:mod:`bot.slack.health`): 200 ``{"ready": true, "checks": {...}}``, or 503 with the failed
+check's reason word; never a host name or an error's text.
 
 Nothing reaches bolt before it is known to come from Slack. In order, a ``POST
 /slack/events`` is refused with:
@@ -37,6 +43,7 @@ from slack_bolt import App, BoltRequest
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 
+from .health import Readiness
 from .metrics import Metrics
 
 log = logging.getLogger("fwbot.slack")
@@ -47,7 +54,6 @@ SERVER_THREADS = 16
 MAX_BODY_BYTES = 1_000_000
 REPLAY_WINDOW = 5 * 60  # seconds: Slack's signatures are valid this long either side of now
 
-Health = Callable[[], dict[str, Any]]
 StartResponse = Callable[..., Any]
 
 
@@ -76,7 +82,7 @@ class SlackWSGI:
         self,
         app: App | None,
         metrics: Metrics,
-        health: Health,
+        readiness: Readiness | None = None,
         *,
         signing_secret: str | None = None,
         clock: Callable[[], float] = time.time,
@@ -84,7 +90,7 @@ class SlackWSGI:
     ) -> None:
         self.app = app
         self.metrics = metrics
-        self.health = health
+        self.readiness = readiness or Readiness({})
         self.clock = clock
         self.max_body = max_body
         self._secret = (signing_secret or "").encode()
@@ -109,13 +115,13 @@ class SlackWSGI:
                     remote=environ.get("REMOTE_ADDR", "?"),
                 )
                 return _send(start_response, _STATUS_LINES[no.status], no.answer)
-        if path == "/healthz" and method in ("GET", "HEAD"):
-            try:
-                body, status = self.health(), "200 OK"
-            except Exception as exc:  # a failing dependency: unhealthy, and say which
-                log.warning("health check failed: %s", exc)
-                body, status = {"ok": False, "error": str(exc)[:300]}, "503 Service Unavailable"
-            return _send(start_response, status, json.dumps(body).encode(), "application/json")
+        if path == "/healthz" and method in ("GET", "HEAD"):  # liveness: no dependency
+            return _send(start_response, "200 OK", b'{"ok": true}', "application/json")
+        if path == "/readyz" and method in ("GET", "HEAD"):
+            ready, checks = self.readiness.report()
+            status = "200 OK" if ready else "503 Service Unavailable"
+            body = json.dumps({"ready": ready, "checks": checks}).encode()
+            return _send(start_response, status, body, "application/json")
         if path == "/metrics" and method == "GET":
             return _send(
                 start_response, "200 OK", self.metrics.exposition(), self.metrics.content_type

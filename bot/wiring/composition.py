@@ -397,14 +397,27 @@ class Services:
     def progress_pass(self, now, *, dry_run: bool = False):  # -> bot.progress.nudges.RunReport
         return self.progress_passes.run(now, dry_run=dry_run)
 
-    def health(self) -> dict:
-        """What /healthz reports; raises when a dependency is down."""
-        from sqlalchemy import text
+    def readiness(self):  # -> bot.slack.health.Readiness
+        """What /readyz checks: the database (``SELECT 1``) and the vector store (the
+        embedded collection read, or the Chroma server's heartbeat); `fwbot serve` adds the
+        socket in Socket Mode. Each bounded in time and cached (bot/slack/health.py)."""
+        from ..slack.health import CHECK_TIMEOUT, NotReady, Readiness
 
-        with self.database.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return {
-            "ok": True,
-            "framework": self.framework.title,
-            "objectives": sum(1 for _ in self.framework.objectives()),
-        }
+        def database() -> None:
+            from sqlalchemy import text
+
+            try:
+                with self.database.engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+            except Exception as exc:
+                raise NotReady("down", f"{type(exc).__name__}: {exc}") from exc
+
+        def vector_store() -> None:
+            from retrieval.index import StoreUnavailable
+
+            try:
+                self.searcher.index.check_store(timeout=CHECK_TIMEOUT)
+            except StoreUnavailable as exc:
+                raise NotReady(exc.reason, str(exc)) from exc
+
+        return Readiness({"database": database, "vector_store": vector_store})
