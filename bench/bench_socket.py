@@ -134,13 +134,32 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, help="FWBOT_DATA_DIR to reuse (default: a new one)")
     ap.add_argument("--skip-slow", action="store_true", help="no FIN or silent drop (~2 min)")
     ap.add_argument("--log", type=Path, help="keep a copy of the server's log here")
+    ap.add_argument(
+        "--clients",
+        default="bolt,fwbot",
+        help="FWBOT_SOCKET_CLIENT values to measure, in order (bolt: the baseline)",
+    )
     args = ap.parse_args()
     print(
         f"machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
         f"python {platform.python_version()}, load average {os.getloadavg()[0]:.2f}; "
-        f"adapter: bolt's builtin SocketModeHandler; close after disconnect: "
-        f"{args.close_after:.1f} s"
+        f"clients: {args.clients} (bolt: its builtin SocketModeHandler, the baseline); "
+        f"close after disconnect: {args.close_after:.1f} s"
     )
+    tables = {client: measure(client, args) for client in args.clients.split(",")}
+    names = list(tables)
+    head = ("metric", *[f"{c}: {h}" for c in names for h in ("p50 / value", "p99", "max")])
+    rows = [
+        (metric, *[cell for c in names for cell in tables[c][metric][:3]])
+        for metric in tables[names[0]]
+    ]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    for r in [head, tuple("-" * w for w in widths), *rows]:
+        print(" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+
+
+def measure(client: str, args: argparse.Namespace) -> dict[str, tuple[str, ...]]:
+    """One run of the whole scenario with ``FWBOT_SOCKET_CLIENT=client``: metric -> cells."""
     tmp = tempfile.TemporaryDirectory(prefix="fwbot-bench-socket-")
     slack = SocketModeSlackAPI(tokens=(BOT_TOKEN,), close_after=args.close_after).start()
     env = {
@@ -154,6 +173,7 @@ def main() -> None:
         ANONYMIZED_TELEMETRY="False",
         PYTHONIOENCODING="utf-8",
         DATABASE_URL=f"sqlite:///{Path(tmp.name) / 'fwbot.db'}",
+        FWBOT_SOCKET_CLIENT=client,
     )
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     log_path = Path(tmp.name) / "server.log"
@@ -261,10 +281,7 @@ def main() -> None:
     redelivered = sum(1 for e in traffic.socket.envelopes() if e.retry_attempt > 0)
     rows.append(("redeliveries by the fake (unacked in 3 s)", str(redelivered), "", "", ""))
 
-    head = ("metric", "p50 / value", "p99", "max", "n")
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    for r in [head, tuple("-" * w for w in widths), *rows]:
-        print(" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    return {r[0]: r[1:] for r in rows}
 
 
 if __name__ == "__main__":

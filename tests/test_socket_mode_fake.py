@@ -9,8 +9,6 @@ import threading
 from collections.abc import Callable, Iterator
 
 import pytest
-
-pytest.importorskip("websockets", reason="the fake Socket Mode server: part of the dev install")
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.builtin import SocketModeClient

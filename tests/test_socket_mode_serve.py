@@ -25,8 +25,6 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("websockets", reason="the fake Socket Mode server: part of the dev install")
-
 from bot.slack.ids import ACTION_FEEDBACK_HELPFUL
 from framework_data.loader import load_framework
 from local_slack import Call, SlackRequests

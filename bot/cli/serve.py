@@ -79,8 +79,11 @@ def _serve_socket_mode(
     ``port``; SIGTERM / SIGINT stop it as they stop HTTP (see :func:`_shut_down`)."""
     from ..slack.server import HTTPServer, SlackWSGI
     from ..slack.socket_mode import SocketModeRunner
+    from ..slack.socket_mode_bolt import BoltSocketModeRunner
 
-    runner = SocketModeRunner(app, services.settings.slack.app_token or "")
+    slack = services.settings.slack
+    make_runner = BoltSocketModeRunner if slack.socket_client == "bolt" else SocketModeRunner
+    runner = make_runner(app, slack.app_token or "")
     http = HTTPServer(SlackWSGI(None, services.metrics, readiness), host=host, port=port)
     stop = _StopSignal()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -1,30 +1,32 @@
-"""Socket Mode: bolt's ``SocketModeHandler`` (the SDK's builtin client), run so that an
-orchestrator can tell when it serves and can stop it in order.
+"""Socket Mode: the bolt app served over Slack's WebSocket link
+(:class:`bot.slack_api.socket_mode.SocketModeLink`, which survives refreshes, closes and drops
+without a stall), run so that an orchestrator can tell when it serves and can stop it in order.
 
 * **Ready.** Slack says ``hello`` on a new connection when it is ready to send envelopes;
   the first one logs and prints ``fwbot: Socket Mode connected`` (once: a reconnection logs
   ``fwbot: Socket Mode reconnected``). :attr:`SocketModeRunner.connected` is what /readyz
-  reports: a ``hello`` on the current connection, and that connection not closed since.
+  reports: a connection that said ``hello`` is open.
+* **Envelopes** go to the app as bolt's own Socket Mode adapters hand them over
+  (``run_bolt_app``), and the app's response is the ack.
 * **Stop** (:meth:`SocketModeRunner.stop`). No new envelope is handled (one that arrives is
   not acknowledged: Slack sends it again, to the next connection), the envelopes being
-  handled are given until the deadline to be acknowledged, then the socket is closed
+  handled are given until the deadline to be acknowledged, then the sockets are closed
   without reconnecting. What was acknowledged is the work pool's to finish or hand back
   (bot/cli/serve.py), as over HTTP.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import socket
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
+from slack_bolt.adapter.socket_mode.internals import run_bolt_app
+from slack_sdk.socket_mode.request import SocketModeRequest
 
+from ..slack_api.socket_mode import SocketModeLink, socket_url
 from .health import NotReady
 
 log = logging.getLogger("fwbot")
@@ -33,39 +35,35 @@ READY_LINE = "fwbot: Socket Mode connected"
 
 class SocketModeRunner:
     def __init__(
-        self, app: App, app_token: str, *, announce: Callable[[str], None] | None = None
+        self,
+        app: App,
+        app_token: str,
+        *,
+        announce: Callable[[str], None] | None = None,
+        ping_interval: float = 5.0,
+        ping_timeout: float = 5.0,
     ) -> None:
         """``announce``: where the readiness line goes besides the log (stdout by default,
         where ``local_slack/serve_process.py`` waits for it)."""
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        self.handler = SocketModeHandler(app, app_token)
-        client = self.handler.client
-        self.client = client
-        client.socket_mode_request_listeners[:] = [self._handle]  # bolt's, counted
-        client.on_message_listeners.append(self._on_message)
-        # the builtin client tries to reconnect inside its close handler and calls its
-        # on_close listeners only after that try: learn about the close before it
-        original_on_close = client._on_close
-
-        def on_close(code: int, reason: str | None = None) -> None:
-            self._session_ok = False
-            original_on_close(code, reason)
-
-        client._on_close = on_close  # type: ignore[method-assign]
+        self.app = app
         self._announce = announce or (lambda line: print(line, flush=True))
-        self._lock = threading.Lock()
-        self._in_flight = 0
-        self._stopping = False
-        self._announced = False
-        self._session_ok = False
-        self.refused = 0  # envelopes that arrived while stopping (not acknowledged)
+        self.link = SocketModeLink(
+            lambda: socket_url(app.client, app_token),
+            self._handle,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            on_hello=self._on_hello,
+        )
 
     # ---- state ---------------------------------------------------------------------------------
 
     @property
     def connected(self) -> bool:
-        return self._session_ok and not self._stopping and self.client.is_connected()
+        return self.link.connected
+
+    @property
+    def refused(self) -> int:
+        return self.link.refused
 
     def check(self) -> None:
         """The /readyz check: raises NotReady("disconnected") unless connected."""
@@ -75,74 +73,45 @@ class SocketModeRunner:
     # ---- running -------------------------------------------------------------------------------
 
     def start(self) -> SocketModeRunner:
-        """Ask Slack for a socket URL (apps.connections.open) and connect; the client's own
+        """Ask Slack for a socket URL (apps.connections.open) and connect; the link's own
         threads take it from there. Raises when Slack refuses the token or cannot be reached."""
-        self.handler.connect()
+        self.link.start()
         return self
 
-    def _on_message(self, raw: str) -> None:
-        if not raw.startswith("{") or '"hello"' not in raw:
-            return
-        try:
-            kind = json.loads(raw).get("type")
-        except ValueError:
-            return
-        if kind != "hello":
-            return
-        self._session_ok = True
-        if not self._announced:
-            self._announced = True
+    def _on_hello(self, first: bool) -> None:
+        if first:
             log.info(READY_LINE)
             self._announce(READY_LINE)
         else:
             log.info("fwbot: Socket Mode reconnected")
 
-    def _handle(self, client: Any, request: Any) -> None:
-        with self._lock:
-            if self._stopping:
-                self.refused += 1  # not acknowledged: Slack sends it again
-                return
-            self._in_flight += 1
-        try:
-            self.handler.handle(client, request)  # bolt: dispatch, then the ack on the socket
-        finally:
-            with self._lock:
-                self._in_flight -= 1
+    def _handle(self, envelope: dict[str, Any]) -> dict[str, Any] | None:
+        """The app's answer to one envelope: the ack's payload ({} for none), or None (no
+        ack) when the app did not answer 200, as bolt's adapters do."""
+        request = SocketModeRequest.from_dict(envelope)
+        if request is None:
+            return {}
+        response = run_bolt_app(self.app, request)
+        if response.status != 200:
+            log.info("Socket Mode: the app answered %s; the envelope is not acked", response.status)
+            return None
+        if not response.body:
+            return {}
+        content_type = (response.headers.get("content-type") or [""])[0]
+        if content_type.startswith("application/json"):
+            return dict(json.loads(response.body))
+        return {"text": response.body}
 
     # ---- stopping ------------------------------------------------------------------------------
 
     def stop(self, timeout: float) -> bool:
         """Take no new envelope, give those being handled up to ``timeout`` seconds to be
-        acknowledged, close the socket (no reconnection). True when none was cut off."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            self._stopping = True
-        client = self.client
-        client.default_auto_reconnect_enabled = False
-        client.auto_reconnect_enabled = False
-        while True:
-            with self._lock:
-                busy = self._in_flight
-            if not busy or time.monotonic() >= deadline:
-                break
-            time.sleep(0.02)
-        # The client's receive loop holds a lock in recv() (a 3 s timeout) that its close()
-        # waits for: shutting the socket down first wakes it, so the close is immediate.
-        sock = getattr(client.current_session, "sock", None)
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        # Its message loop waits up to 1 s on its queue: mark it closed and wake it.
-        client.closed = True
-        client.message_queue.put(None)
-        # close() joins the client's threads (and waits for its message workers): bounded here
-        closing = threading.Thread(target=client.close, name="fwbot-socket-close", daemon=True)
-        closing.start()
-        closing.join(max(0.1, deadline - time.monotonic()))
+        acknowledged, close the sockets (no reconnection). True when none was cut off."""
+        finished = self.link.stop(timeout)
         if self.refused:
             log.info(
                 "fwbot: stop: %d envelope(s) arrived while stopping: not acknowledged "
                 "(Slack sends them again)",
                 self.refused,
             )
-        return busy == 0
+        return finished

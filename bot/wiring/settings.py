@@ -11,7 +11,7 @@ are the operators' contract: :func:`settings_table` lists them for the README, a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
@@ -172,6 +172,13 @@ class SlackSettings(_Group):
         description="seconds a Web API call may wait for Slack's answer; an unanswered nudge is "
         "looked up in the history, not resent, after this long, and a request taken over after "
         "a crash waits this + 5 s before it looks for its reply",
+    )
+    socket_client: Literal["fwbot", "bolt"] = Field(
+        default="fwbot",
+        validation_alias="FWBOT_SOCKET_CLIENT",
+        description="Socket Mode's client: `fwbot` (a second connection during a refresh, "
+        "a reconnect at once after a close, pings that find a dead link within 10 s) or "
+        "`bolt` (bolt's builtin `SocketModeHandler`, the baseline of `bench/bench_socket.py`)",
     )
     streaming: bool = Field(
         default=True,
