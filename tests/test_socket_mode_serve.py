@@ -2,10 +2,11 @@
 
 One server per module: ``python -m bot.cli serve`` with ``SLACK_APP_TOKEN`` set and
 ``SLACK_API_URL`` at a :class:`SocketModeSlackAPI` (the fake Web API with
-``apps.connections.open`` and its WebSocket endpoint), its own SQLite database, bolt's builtin
-``SocketModeHandler``. Requests are the bodies the HTTP tests sign (``SlackRequests``), sent in
-Socket Mode envelopes; every test waits for its envelope's ack and then for what the bot posts
-on the fake Web API, filtering by a channel or response URL only it uses.
+``apps.connections.open`` and its WebSocket endpoint), its own SQLite database, fwbot's own
+Socket Mode client (bot/slack_api/socket_mode.py). Requests are the bodies the HTTP tests sign
+(``SlackRequests``), sent in Socket Mode envelopes; every test waits for its envelope's ack
+and then for what the bot posts on the fake Web API, filtering by a channel or response URL
+only it uses.
 
 The fault tests (a ``refresh_requested`` disconnect, a close with 1001, a dropped TCP
 connection) check that a request after the fault is acked, and record the ack latencies
@@ -25,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.ids import ACTION_FEEDBACK_HELPFUL
+from bot.slack.ids import ACTION_FEEDBACK_HELPFUL, SHORTCUT_ALIGN_MESSAGE
 from framework_data.loader import load_framework
 from local_slack import Call, SlackRequests
 from local_slack.serve_socket import (
@@ -207,6 +208,49 @@ def test_align_without_text_answers_usage_in_the_ack_payload(server: Server) -> 
     assert usage is not None and "/align" in usage["text"], usage
 
 
+def test_a_reply_in_the_answered_thread_is_a_follow_up_answered_there(server: Server) -> None:
+    channel, ts, first, _ = _ask(server, "What does objective 2.4 say?")
+    assert "2.4" in _shown(first)
+    follow = server.requests.channel_message_event(
+        "and what about 2.1?", user="U1", channel=channel, ts=_ts(), thread_ts=ts
+    )
+    server.ack(server.socket.deliver_request(server.requests.event(follow)))
+    replies = server.wait_for("chat.postMessage", lambda c: _in(channel)(c) and "2.1" in _shown(c))
+    assert replies[0].params["thread_ts"] == ts
+
+
+def test_the_assistant_pane_greets_with_suggested_prompts(server: Server) -> None:
+    channel, thread_ts = _unique("D"), _ts()
+    started = server.requests.assistant_thread_started_event("U1", channel, thread_ts)
+    server.ack(server.socket.deliver_request(server.requests.event(started)))
+    [prompts] = server.wait_for(
+        "assistant.threads.setSuggestedPrompts", lambda c: c.params.get("channel_id") == channel
+    )
+    assert prompts.ok and prompts.params["prompts"], prompts.response
+
+
+def test_align_this_message_shortcut_answers_through_its_response_url(
+    server: Server, objective_ids: set[str]
+) -> None:
+    url = server.slack.response_url()
+    token = url.rsplit("/", 1)[-1]
+    message = {
+        "type": "message",
+        "user": "U3",
+        "ts": _ts(),
+        "text": "Set up a secure channel so member countries can exchange fingerprint data "
+        "with the central databases in real time.",
+    }
+    shortcut = server.requests.message_shortcut_payload(
+        SHORTCUT_ALIGN_MESSAGE, message, user="U1", channel=_unique("C"), response_url=url
+    )
+    envelope_id = server.socket.deliver_interaction(shortcut)
+    server.ack(envelope_id)
+    [reply] = server.wait_for("response_url", lambda c: c.params["_token"] == token)
+    shown = "\n".join(_texts(reply.params.get("blocks")))
+    assert any(f"*{oid}*" in shown for oid in objective_ids), shown
+
+
 def test_helpful_on_an_answer_is_thanked(server: Server) -> None:
     channel, _, answer, _ = _ask(server, "How do we work with the private sector?")
     [value] = [
@@ -322,3 +366,39 @@ def test_after_a_tcp_drop_a_request_is_acked(
 ) -> None:
     drop = server.socket.drop
     _after_fault(server, f"drop_{how}", lambda: drop(how), record_property)  # type: ignore[arg-type]
+
+
+# ---- the scheduler ----------------------------------------------------------------------
+
+
+def test_the_nudge_scheduler_runs_in_socket_mode(fwbot_env: dict[str, str], tmp_path: Path) -> None:
+    """`fwbot serve` in Socket Mode runs the progress passes itself, as over HTTP: an owner
+    overdue since 1 November is nudged once this week, with no cron."""
+    from datetime import UTC, datetime
+
+    from bot.progress.schedule import week_key
+    from bot.storage.db import Database
+    from bot.storage.progress_store import ProgressStore
+    from tests.progress_fixtures import nudges_received, seed
+
+    url = f"sqlite:///{tmp_path / 'fwbot.db'}"
+    db = Database(url)
+    db.migrate()
+    seed(ProgressStore(db), ["USOCKET"])
+    db.dispose()
+    now = datetime.now(UTC)
+    with SocketModeSlackAPI(tokens=(BOT_TOKEN,)) as slack:
+        env = socket_mode_env(fwbot_env, slack, bot_token=BOT_TOKEN)
+        env.update(DATABASE_URL=url, FWBOT_SCHEDULER_INTERVAL="5")
+        with (tmp_path / "serve.log").open("w", encoding="utf-8") as err:
+            proc, _ = start_socket_serve(env, err, slack, timeout=START_TIMEOUT, cwd=REPO_ROOT)
+            try:
+                deadline = time.monotonic() + REPLY_TIMEOUT
+                while not nudges_received(slack) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+            finally:
+                stop_serve(proc, grace=10)
+        expected = (
+            {} if now.weekday() == 0 and now.hour < 9 else {("USOCKET", week_key(now.date())): 1}
+        )
+        assert nudges_received(slack) == expected
