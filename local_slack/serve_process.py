@@ -21,11 +21,11 @@ class ServerDidNotStart(RuntimeError):
     """The server exited or stayed silent; the message has its exit code and stdout."""
 
 
-def start_serve(
-    env: Mapping[str, str], stderr: IO[str], *, timeout: float, cwd: Path = ROOT
-) -> tuple[subprocess.Popen[str], int]:
-    """Start ``python -m bot.cli serve --port 0`` on 127.0.0.1; return it and its port."""
-    proc = subprocess.Popen(
+def spawn_serve(
+    env: Mapping[str, str], stderr: IO[str], *, cwd: Path = ROOT
+) -> subprocess.Popen[str]:
+    """``python -m bot.cli serve --port 0`` on 127.0.0.1, its stdout a text pipe."""
+    return subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
         cwd=cwd,
         env=dict(env),
@@ -35,6 +35,13 @@ def start_serve(
         text=True,
         encoding="utf-8",
     )
+
+
+def start_serve(
+    env: Mapping[str, str], stderr: IO[str], *, timeout: float, cwd: Path = ROOT
+) -> tuple[subprocess.Popen[str], int]:
+    """Start ``python -m bot.cli serve --port 0`` on 127.0.0.1; return it and its port."""
+    proc = spawn_serve(env, stderr, cwd=cwd)
     lines: queue.Queue[str | None] = queue.Queue()
     stdout = proc.stdout
     assert stdout is not None  # stdout=PIPE above

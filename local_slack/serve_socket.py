@@ -2,21 +2,21 @@
 
 The process gets ``SLACK_APP_TOKEN`` and ``SLACK_API_URL`` of a
 :class:`~local_slack.socket_mode.SocketModeSlackAPI`; it is ready when the fake sees its
-WebSocket connection greeted (serve prints no readiness line in Socket Mode yet). Its stdout
+WebSocket connection greeted (the server's own readiness line, `fwbot: Socket Mode
+connected`, comes with the same hello). Its stdout
 is drained all the time so it never blocks on a full pipe, and kept for error messages.
 """
 
 from __future__ import annotations
 
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
-from local_slack.serve_process import ROOT, ServerDidNotStart, stop_serve
+from local_slack.serve_process import ROOT, ServerDidNotStart, spawn_serve, stop_serve
 from local_slack.socket_mode import DEFAULT_APP_TOKEN, Link, SocketModeSlackAPI
 
 __all__ = ["ServerDidNotStart", "socket_mode_env", "start_socket_serve", "stop_serve"]
@@ -46,16 +46,7 @@ def start_socket_serve(
     """Start ``python -m bot.cli serve --port 0`` (health on 127.0.0.1) and wait until its
     Socket Mode connection is live on ``slack``; the process and that connection."""
     known = max((link.id for link in slack.socket_mode.connections()), default=0)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
-        cwd=cwd,
-        env=dict(env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        text=True,
-        encoding="utf-8",
-    )
+    proc = spawn_serve(env, stderr, cwd=cwd)
     seen: list[str] = []
     stdout = proc.stdout
     assert stdout is not None  # stdout=PIPE above

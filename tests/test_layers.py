@@ -9,13 +9,13 @@ shows it failing."""
 from __future__ import annotations
 
 import ast
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.source_tree import append, scratch_tree
 
 # Bottom to top. Each layer is a tuple of independent groups; "x.*" is the package x and
 # everything under it, a name without ".*" is that module alone. ``third_party`` lists the
@@ -152,19 +152,6 @@ def test_every_module_is_ranked_and_imports_only_downwards() -> None:
     assert layer_violations(REPO_ROOT) == []
 
 
-def _scratch_tree(tmp_path: Path) -> Path:
-    root = tmp_path / "tree"
-    for folder in PRODUCT:
-        shutil.copytree(
-            REPO_ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__")
-        )
-    return root
-
-
-def _append(path: Path, line: str) -> None:
-    path.write_text(path.read_text(encoding="utf-8") + f"\n{line}\n", encoding="utf-8")
-
-
 @pytest.mark.parametrize(
     ("file", "line", "expected"),
     [
@@ -182,15 +169,15 @@ def _append(path: Path, line: str) -> None:
 def test_the_gate_fails_each_climbing_import_on_a_scratch_tree(
     tmp_path: Path, file: str, line: str, expected: str
 ) -> None:
-    root = _scratch_tree(tmp_path)
+    root = scratch_tree(tmp_path, PRODUCT)
     assert layer_violations(root) == []
-    _append(root / file, line)
+    append(root / file, line)
     problems = layer_violations(root)
     assert len(problems) == 1 and file in problems[0] and expected in problems[0], problems
 
 
 def test_a_module_without_a_rank_fails(tmp_path: Path) -> None:
-    root = _scratch_tree(tmp_path)
+    root = scratch_tree(tmp_path, PRODUCT)
     (root / "bot" / "helpers.py").write_text("X = 1\n", encoding="utf-8")
     (root / "bot" / "newpkg").mkdir()
     (root / "bot" / "newpkg" / "__init__.py").write_text("", encoding="utf-8")

@@ -9,13 +9,13 @@ Web API methods of the client and stay where the listeners are.
 from __future__ import annotations
 
 import ast
-import shutil
 from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
 
 from tests.conftest import REPO_ROOT
+from tests.source_tree import append, scratch_tree
 
 SCANNED = ("framework_data", "prompts", "retrieval", "bot")  # the product (not the fakes)
 ALLOWED_UNDER = Path("bot") / "slack_api"
@@ -70,19 +70,6 @@ def test_the_method_names_come_from_the_client() -> None:
     )
 
 
-def _scratch_tree(tmp_path: Path) -> Path:
-    root = tmp_path / "tree"
-    for folder in SCANNED:
-        shutil.copytree(
-            REPO_ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__")
-        )
-    return root
-
-
-def _append(path: Path, code: str) -> None:
-    path.write_text(path.read_text(encoding="utf-8") + f"\n\n{code}\n", encoding="utf-8")
-
-
 @pytest.mark.parametrize(
     ("file", "code", "method"),
     [
@@ -116,16 +103,16 @@ def _append(path: Path, code: str) -> None:
 def test_the_check_fails_on_a_call_inserted_on_a_scratch_tree(
     tmp_path: Path, file: str, code: str, method: str
 ) -> None:
-    root = _scratch_tree(tmp_path)
+    root = scratch_tree(tmp_path, SCANNED)
     assert calls_outside_slack_api(root) == []
-    _append(root / file, code)
+    append(root / file, code)
     problems = calls_outside_slack_api(root)
     assert len(problems) == 1 and problems[0].startswith(file) and method in problems[0], problems
 
 
 def test_calls_inside_bot_slack_api_are_allowed(tmp_path: Path) -> None:
-    root = _scratch_tree(tmp_path)
-    _append(root / "bot/slack_api/views.py", "def f(client):\n    client.views_push(view={})")
+    root = scratch_tree(tmp_path, SCANNED)
+    append(root / "bot/slack_api/views.py", "def f(client):\n    client.views_push(view={})")
     assert calls_outside_slack_api(root) == []
 
 
