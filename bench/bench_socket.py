@@ -108,7 +108,8 @@ class Traffic:
 def fault_round(
     traffic: Traffic, pid: int, name: str, fault: Callable[[], object]
 ) -> tuple[float, float, float]:
-    """(time back s, ack latency s of a request sent at the fault, CPU share meanwhile)."""
+    """(time back s, ack latency s of a request sent at the fault, CPU share from the fault
+    until the later of the reconnection and 2 s after it)."""
     [old] = traffic.socket.wait_connected(1, timeout=RECONNECT_TIMEOUT)
     cpu0, t0 = cpu_seconds(pid), time.monotonic()
     fault()
@@ -119,8 +120,12 @@ def fault_round(
     except AssertionError:
         print(f"warning: {name}: no new connection within {RECONNECT_TIMEOUT} s")
         back = float("nan")
+    latency = traffic.latency(at_fault, RECONNECT_TIMEOUT)
+    # over at least 2 s: a reconnection in milliseconds would otherwise show the answer to
+    # the request sent at the fault as a share of a window of a few milliseconds
+    time.sleep(max(0.0, t0 + 2.0 - time.monotonic()))
     cpu = (cpu_seconds(pid) - cpu0) / max(1e-9, time.monotonic() - t0)
-    return back, traffic.latency(at_fault, RECONNECT_TIMEOUT), cpu
+    return back, latency, cpu
 
 
 def main() -> None:
@@ -179,6 +184,7 @@ def measure(client: str, args: argparse.Namespace) -> dict[str, tuple[str, ...]]
     log_path = Path(tmp.name) / "server.log"
     rows: list[tuple[str, ...]] = []
     proc = None
+    sigterm_s = float("nan")
     try:
         with log_path.open("w", encoding="utf-8") as log:
             proc, _ = start_socket_serve(env, log, slack, timeout=START_TIMEOUT)
@@ -233,7 +239,9 @@ def measure(client: str, args: argparse.Namespace) -> dict[str, tuple[str, ...]]
         replies = traffic.replies()
     finally:
         if proc is not None:
+            stopping = time.monotonic()
             stop_serve(proc, grace=10)
+            sigterm_s = time.monotonic() - stopping
         slack.stop()
         if args.log and log_path.exists():
             args.log.write_text(log_path.read_text(encoding="utf-8", errors="replace"))
@@ -262,6 +270,7 @@ def measure(client: str, args: argparse.Namespace) -> dict[str, tuple[str, ...]]
             (f"  CPU while waiting, {name} (% of a core, max)", f"{cpu * 100:.0f}", "", "", "")
         )
     rows.append(("CPU idle, connected (% of a core)", f"{idle_cpu * 100:.1f}", "", "", ""))
+    rows.append(("SIGTERM to exit, idle (s)", f"{sigterm_s:.2f}", "", "", ""))
     unacked = sum(
         1 for e in traffic.sent.values() if traffic.latency(e, 0) != traffic.latency(e, 0)
     )
