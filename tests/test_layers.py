@@ -9,6 +9,7 @@ shows it failing."""
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,9 +79,17 @@ def module_name(root: Path, path: Path) -> str:
 def imports_of(root: Path, path: Path) -> set[str]:
     """Absolute names of every module ``path`` imports (relative imports resolved); for
     ``from x import y`` both ``x`` and ``x.y`` (y may be a module)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    package = module_name(root, path).split(".")
-    if path.name != "__init__.py":
+    source = path.read_text(encoding="utf-8")
+    return set(_imports_in(source, module_name(root, path), path.name == "__init__.py"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _imports_in(source: str, module: str, is_package: bool) -> frozenset[str]:
+    """:func:`imports_of` for a module's text (cached: the scratch-tree tests check copies
+    of the same files again and again)."""
+    tree = ast.parse(source, filename=module)
+    package = module.split(".")
+    if not is_package:
         package = package[:-1]
     found: set[str] = set()
     for node in ast.walk(tree):
@@ -94,7 +103,7 @@ def imports_of(root: Path, path: Path) -> set[str]:
                 name = node.module or ""
             found.add(name)
             found.update(f"{name}.{alias.name}" for alias in node.names)
-    return found
+    return frozenset(found)
 
 
 def sources(root: Path) -> list[Path]:

@@ -9,6 +9,7 @@ Web API methods of the client and stay where the listeners are.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,12 @@ WEB_API_METHODS = frozenset(
 )
 
 
-def _names_used(tree: ast.AST) -> list[tuple[int, str]]:
-    """(line, method) of every Web API method named in ``tree``: an attribute of that name
-    (called or not), or ``getattr(x, "name")``."""
+@functools.lru_cache(maxsize=4096)
+def _names_used(source: str) -> tuple[tuple[int, str], ...]:
+    """(line, method) of every Web API method named in a module's ``source``: an attribute
+    of that name (called or not), or ``getattr(x, "name")``. Cached: the scratch-tree tests
+    read copies of the same files again and again."""
+    tree = ast.parse(source)
     found: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr in WEB_API_METHODS:
@@ -40,7 +44,7 @@ def _names_used(tree: ast.AST) -> list[tuple[int, str]]:
             and node.args[1].value in WEB_API_METHODS
         ):
             found.append((node.lineno, str(node.args[1].value)))
-    return found
+    return tuple(found)
 
 
 def calls_outside_slack_api(root: Path) -> list[str]:
@@ -51,8 +55,7 @@ def calls_outside_slack_api(root: Path) -> list[str]:
             where = path.relative_to(root)
             if where.is_relative_to(ALLOWED_UNDER):
                 continue
-            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-            for line, method in sorted(_names_used(tree)):
+            for line, method in sorted(_names_used(path.read_text(encoding="utf-8"))):
                 problems.append(f"{where}:{line}: {method} (move it into bot/slack_api/)")
     return problems
 

@@ -95,6 +95,7 @@ def test_the_client_connects_and_is_greeted(slack: SocketModeSlackAPI, client: C
     assert hello["num_connections"] == 1
 
 
+@pytest.mark.slow  # waits out the fake's real-time ack deadlines
 def test_a_ticket_is_used_once(slack: SocketModeSlackAPI, client: Client) -> None:
     client.sdk.connect()
     slack.socket_mode.wait_connected(1)
@@ -150,6 +151,7 @@ def test_commands_and_interactions_from_signed_requests(
     assert by_id[ids[1]].payload["actions"][0]["action_id"] == "a1"
 
 
+@pytest.mark.slow  # waits out the fake's real-time ack deadlines
 def test_an_unacked_event_is_delivered_again_bounded(slack: SocketModeSlackAPI) -> None:
     seen: list[SocketModeRequest] = []
     silent = Client(slack, listener=lambda _c, req: seen.append(req))
@@ -172,6 +174,7 @@ def test_an_unacked_event_is_delivered_again_bounded(slack: SocketModeSlackAPI) 
         silent.close(slack)
 
 
+@pytest.mark.slow  # waits out the fake's real-time ack deadlines
 def test_a_retry_acked_ends_the_redelivery(slack: SocketModeSlackAPI) -> None:
     def ack_retries_only(client: SocketModeClient, req: SocketModeRequest) -> None:
         if req.retry_attempt:
@@ -190,6 +193,7 @@ def test_a_retry_acked_ends_the_redelivery(slack: SocketModeSlackAPI) -> None:
         c.close(slack)
 
 
+@pytest.mark.slow  # waits out the fake's real-time ack deadlines
 def test_an_unacked_command_is_a_failure(slack: SocketModeSlackAPI) -> None:
     c = Client(slack, listener=lambda _c, _req: None)
     try:
