@@ -57,6 +57,7 @@ class Faults:
         self._queued: defaultdict[str, deque[_Queued]] = defaultdict(deque)
         self._drops: defaultdict[str, int] = defaultdict(int)
         self._delays: dict[str, float] = {}
+        self._delays_left: dict[str, int] = {}  # method -> delayed calls left (absent: all)
         self._per_channel: float | None = None
         self._workspace: float | None = None
         self._burst = 1.0
@@ -106,18 +107,33 @@ class Faults:
             self._drops[method] -= 1
             return True
 
-    def delay(self, method: str, seconds: float) -> None:
-        """Makes every call of ``method`` (``"*"``: all) take ``seconds`` longer; 0 clears."""
+    def delay(self, method: str, seconds: float, *, times: int | None = None) -> None:
+        """Makes every call of ``method`` (``"*"``: all) take ``seconds`` longer — only the
+        next ``times`` calls if given; 0 clears."""
         with self._lock:
+            self._delays_left.pop(method, None)
             if seconds > 0:
                 self._delays[method] = seconds
+                if times is not None:
+                    self._delays_left[method] = max(0, times)
             else:
                 self._delays.pop(method, None)
 
     def delay_for(self, method: str) -> float:
-        """The configured delay for ``method`` (the larger of its own and ``"*"``)."""
+        """The delay for this call of ``method`` (the larger of its own and ``"*"``),
+        consuming one of a limited number of delayed calls."""
         with self._lock:
-            return max(self._delays.get(method, 0.0), self._delays.get(ANY_METHOD, 0.0))
+            pauses = []
+            for key in (method, ANY_METHOD):
+                if key not in self._delays:
+                    continue
+                left = self._delays_left.get(key)
+                if left is not None:
+                    if left <= 0:
+                        continue
+                    self._delays_left[key] = left - 1
+                pauses.append(self._delays[key])
+            return max(pauses, default=0.0)
 
     def rate_limit(
         self,
@@ -157,5 +173,6 @@ class Faults:
             self._queued.clear()
             self._drops.clear()
             self._delays.clear()
+            self._delays_left.clear()
             self._per_channel = self._workspace = None
             self._buckets.clear()

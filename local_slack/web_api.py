@@ -334,12 +334,13 @@ class FakeSlackAPI(HostedFiles, StreamedMessages):
         """Rate-limits chat.postMessage (None: no limit); excess calls get 429 + Retry-After."""
         self.faults.rate_limit(per_channel_per_sec, workspace_per_sec, burst=burst)
 
-    def delay(self, method: str, seconds: float) -> None:
-        """Every call of ``method`` (``"*"``: all) is executed and answered ``seconds`` later;
-        0 clears. As in Slack, a call whose client gave up meanwhile (its timeout) is still
-        executed then: a delayed chat.postMessage lands at the end of the delay, and shows in
-        the history (and in :meth:`calls`) only from then on."""
-        self.faults.delay(method, seconds)
+    def delay(self, method: str, seconds: float, *, times: int | None = None) -> None:
+        """Every call of ``method`` (``"*"``: all) — only the next ``times`` if given — is
+        executed and answered ``seconds`` later; 0 clears. As in Slack, a call whose client
+        gave up meanwhile (its timeout) is still executed then: a delayed chat.postMessage
+        lands at the end of the delay, and shows in the history (and in :meth:`calls`) only
+        from then on."""
+        self.faults.delay(method, seconds, times=times)
 
     def drop_response(self, method: str, times: int = 1) -> None:
         """The next ``times`` calls of Web API ``method`` that get past auth and rate limits

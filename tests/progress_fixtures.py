@@ -95,12 +95,14 @@ def make_runner(
 ) -> NudgeRunner:
     """A nudge runner on the fake Slack; its pacer runs on ``clock`` (a fresh
     :class:`PacerClock` by default), so rate-limit pauses take no real time. ``timeout``:
-    the Slack client's."""
+    the Slack client's; ``late_checks``: when its sender looks for late copies."""
     clock = clock or PacerClock()
+    late = config.pop("late_checks", None)
     sender = SlackSender(
         sender_client(BOT_TOKEN, api.base_url, timeout=timeout),
         AdaptivePacer(config.pop("max_rate", 1000.0), clock=clock, sleep=clock.sleep),
         backoff=0.01,
+        **({"late_checks": late} if late is not None else {}),
     )
     return NudgeRunner(
         ProgressStore(database),

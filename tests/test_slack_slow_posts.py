@@ -15,9 +15,11 @@ import pytest
 
 from bot.progress.chart import status_chart_png
 from bot.progress.digest_post import DigestConfig, DigestPublisher
+from bot.slack.blocks import Message
 from bot.slack.progress_render import render_digest
 from bot.slack_api.calls import sender_client
 from bot.slack_api.events import DIGEST_EVENT
+from bot.slack_api.late_copies import Watched
 from bot.slack_api.pacing import AdaptivePacer
 from bot.slack_api.sender import SlackSender
 from bot.storage.claims_store import ClaimStore
@@ -76,6 +78,59 @@ def test_a_slow_answer_in_a_thread_lands_once(slack_bot):
     assert len(slack_bot.api.calls("chat.postMessage")) == 1
 
 
+def test_a_post_slower_than_the_settle_window_is_deleted_when_it_lands(slack_bot):
+    """The first try lands after the bot looked and sent again: the late copy is deleted
+    (chat.delete), the copy the bot recorded stays, and nobody is told sorry."""
+    delivery = slack_bot.deps.delivery
+    delivery.client.timeout = TIMEOUT
+    delivery.settle = 0.2  # the bot looks before the first try lands...
+    delivery.late_copies.after = (SLOW + 1.0,)  # ...and again once it has
+    slack_bot.api.delay("chat.postMessage", SLOW, times=1)  # the first try only
+    slack_bot.api.add_message("C1", "<@UBOT> What does objective 1.3 say?", user="U1", ts=ROOT)
+    r = slack_bot.requests
+    event = r.app_mention_event(
+        "<@UBOT> What does objective 1.3 say?", user="U1", channel="C1", ts=ROOT
+    )
+    assert slack_bot.send(r.event(event)).status == 200
+    _all_done(slack_bot)
+    assert delivery.late_copies.wait_idle(timeout=30)
+    replies = [
+        m for m in slack_bot.api.messages("C1") if m.get("bot_id") and m.get("thread_ts") == ROOT
+    ]
+    assert len(slack_bot.api.calls("chat.postMessage")) == 2  # both tries landed...
+    assert len(replies) == 1 and "Goal 1 › 1.3" in replies[0]["text"]  # ...one is left
+    (exchange,) = slack_bot.store.thread_exchanges("C1", ROOT)
+    assert exchange.reply_ts == replies[0]["ts"]  # the one the bot recorded
+    (deleted,) = slack_bot.api.calls("chat.delete")
+    assert deleted.params["ts"] != exchange.reply_ts
+    assert slack_bot.deps.metrics.late_copies._value.get() == 1
+    assert not _said_sorry(slack_bot)
+
+
+def test_a_late_copy_leaves_other_messages_alone(slack_bot):
+    """The check deletes only this bot's copies of the same request: another answer in the
+    thread, with other metadata, and a person's message with the same words stay."""
+    delivery = slack_bot.deps.delivery
+    metadata = {"event_type": "fwbot_reply", "event_payload": {"request": "R1"}}
+    other = {"event_type": "fwbot_reply", "event_payload": {"request": "R2"}}
+    slack_bot.api.add_message("C1", "question", user="U1", ts=ROOT)
+    kept = delivery.post(
+        "C1", [Message(text="the answer", blocks=[])], thread_ts=ROOT, metadata=metadata
+    )
+    late = delivery.post(
+        "C1", [Message(text="the answer", blocks=[])], thread_ts=ROOT, metadata=metadata
+    )
+    another = delivery.post(
+        "C1", [Message(text="the answer", blocks=[])], thread_ts=ROOT, metadata=other
+    )
+    slack_bot.api.add_message("C1", "the answer", user="U2", ts="500.000009", thread_ts=ROOT)
+    watched = Watched("C1", kept or "", metadata, since=0.0, thread_ts=ROOT)
+    assert delivery.late_copies.sweep(watched) == [late]
+    left = {m["ts"] for m in slack_bot.api.messages("C1")}
+    assert {kept, another, "500.000009"} <= left and late not in left
+    assert delivery.late_copies.sweep(watched) == []  # nothing more to delete
+
+
 def test_a_slow_align_reply_through_the_response_url_lands_once(slack_bot, caplog):
     _slow_replies(slack_bot, "response_url")
     with caplog.at_level(logging.WARNING):
@@ -118,6 +173,29 @@ def test_a_slow_nudge_lands_once(database, fake_slack, progress_store):
     assert again.sent == [] and again.found_delivered == ["U1"]
     assert nudges_received(fake_slack) == {("U1", "2026-W49"): 1}
     assert len(fake_slack.calls("chat.postMessage")) == 1
+
+
+def test_a_nudge_the_next_pass_sent_again_loses_its_late_copy(database, fake_slack, progress_store):
+    """The first pass's post lands only after the next pass looked and sent it again: the
+    late copy is deleted, and the owner has one nudge."""
+    seed(progress_store, ["U1"])
+    fake_slack.delay("chat.postMessage", SLOW * 2, times=1)
+    first = make_runner(database, fake_slack, timeout=TIMEOUT, workers=1, in_flight_grace=0.0)
+    assert first.run(MONDAY).deferred[0][1].startswith("uncertain")
+    again = make_runner(
+        database,
+        fake_slack,
+        timeout=TIMEOUT,
+        workers=1,
+        in_flight_grace=0.0,
+        late_checks=(SLOW * 2 + 1.0,),
+    )
+    assert again.run(MONDAY).sent == ["U1"]  # looked too soon: sent again
+    assert again.once.sender.late_copies.wait_idle(timeout=30)
+    fake_slack.wait_idle(timeout=30)
+    assert len(fake_slack.calls("chat.postMessage")) == 2  # both landed...
+    assert nudges_received(fake_slack) == {("U1", "2026-W49"): 1}  # ...one is left
+    assert len(fake_slack.calls("chat.delete")) == 1
 
 
 SLOT = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # Monday 12:00 UTC

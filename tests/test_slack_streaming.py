@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.slack.blocks import answer_messages, to_dicts
+from bot.slack.blocks import Message, answer_messages, to_dicts
 from bot.slack_api.events import REPLY_EVENT
 from bot.storage.db import Database
 from tests.slack_fixtures import BOT_USER, SlackBot, close_bot, make_bot
@@ -178,6 +178,61 @@ def test_a_stream_broken_half_way_is_completed_in_the_same_message(
         assert reply["metadata"]["event_type"] == REPLY_EVENT
         assert fake_slack.calls("chat.update") and fake_slack.calls("chat.postMessage") == []
         assert bot.deps.metrics.streamed.labels("replaced")._value.get() == 1
+    finally:
+        close_bot(bot)
+
+
+@pytest.mark.slow  # waits out a client timeout and a late stream
+def test_a_stream_slack_starts_after_the_client_gave_up_becomes_the_answer(
+    assistant, database, fake_slack
+) -> None:
+    """chat.startStream times out, and Slack starts the stream later: the bot looks once it
+    can have landed and makes that message the answer — one message, none posted beside it."""
+    bot = _answering_bot(assistant, database, fake_slack)
+    try:
+        bot.deps.delivery.client.timeout = 0.3
+        bot.deps.delivery.settle = 2.0
+        fake_slack.delay("chat.startStream", 1.2, times=1)
+        _mention(bot)
+        fake_slack.wait_idle(timeout=30)
+        [reply] = _bot_messages(fake_slack, "C1")
+        assert reply["thread_ts"] == "20.000001"
+        shown = json.dumps(reply["blocks"], ensure_ascii=False)
+        assert LONG in shown and "Sources" in shown
+        assert reply["metadata"]["event_type"] == REPLY_EVENT
+        assert fake_slack.calls("chat.postMessage") == []
+        assert len(fake_slack.calls("chat.startStream")) == 1
+        [exchange] = bot.store.thread_exchanges("C1", "20.000001")
+        assert exchange.reply_ts == reply["ts"]
+        errors = bot.deps.metrics.api_errors
+        assert sum(m.value for m in errors.collect()[0].samples if "startStream" in str(m)) >= 1
+    finally:
+        close_bot(bot)
+
+
+def test_a_finished_answer_is_never_taken_for_a_late_stream(
+    assistant, database, fake_slack
+) -> None:
+    """An earlier, finished answer in the thread with the same first words (it carries its
+    request's metadata) is left alone: nothing to adopt, the caller posts."""
+    bot = _answering_bot(assistant, database, fake_slack)
+    try:
+        bot.deps.delivery.settle = 0.0
+        fake_slack.add_message("C1", QUESTION, user="U1", ts="20.000001")
+        earlier = {"event_type": REPLY_EVENT, "event_payload": {"request": "old"}}
+        first = Message(text="Training police officers belongs to 2.3", blocks=[])
+        kept = bot.deps.delivery.post("C1", [first], thread_ts="20.000001", metadata=earlier)
+        found = bot.deps.delivery.adopt_late_stream(
+            "C1",
+            thread_ts="20.000001",
+            first_text=first.text,
+            since=0.0,
+            message=Message(text=LONG, blocks=[]),
+            metadata=None,
+        )
+        assert found is None
+        [reply] = _bot_messages(fake_slack, "C1")
+        assert reply["ts"] == kept and reply["text"] == first.text  # untouched
     finally:
         close_bot(bot)
 

@@ -67,6 +67,10 @@ class Sender(Protocol):
         channel_id: str | None = None,
     ) -> tuple[str, str] | None: ...
 
+    def watch_late_copies(
+        self, channel_id: str, ts: str, metadata: Mapping[str, Any], *, since: datetime
+    ) -> None: ...
+
 
 @dataclass(frozen=True)
 class Outgoing:
@@ -222,10 +226,13 @@ class ExactlyOnceSender:
         *,
         give_up: bool = False,
         on_delivered: Callable[[Outcome], object] | None = None,
+        message: Outgoing | None = None,
     ) -> Outcome:
         """Finishes or releases ``claim`` by the sender's ``result`` (see the module
         docstring); ``give_up``: any failure finishes it failed, no later pass retries.
-        ``on_delivered`` is told of a sent message before its claim is finished."""
+        ``on_delivered`` is told of a sent message before its claim is finished.
+        ``message``: what was sent, so that a taken-over claim's message is watched for a
+        late copy of the earlier claimer's post (:mod:`bot.slack_api.late_copies`)."""
         step: Step = getattr(result, "outcome", "uncertain")
         error = getattr(result, "error", None)
         fatal = bool(getattr(result, "fatal", False))
@@ -240,6 +247,12 @@ class ExactlyOnceSender:
             fatal=fatal,
         )
         if step == "sent":
+            if claim.attempts > 1 and outcome.channel_id and outcome.ts and message is not None:
+                # taken over: an earlier claimer's post, not in the history when looked
+                # for, may still land beside this one
+                self._sender().watch_late_copies(
+                    outcome.channel_id, outcome.ts, message.metadata, since=claimed_at(claim)
+                )
             if on_delivered is not None:
                 on_delivered(outcome)
             self.claims.finish(
@@ -296,7 +309,9 @@ class ExactlyOnceSender:
             if seen is not None:
                 return seen
         result = self.post(message, render())
-        return self.record(claim, result, me, now, give_up=give_up, on_delivered=on_delivered)
+        return self.record(
+            claim, result, me, now, give_up=give_up, on_delivered=on_delivered, message=message
+        )
 
     def abandon(self, claim: ClaimRecord, me: str, now: datetime, error: str) -> None:
         """Finish ``claim`` failed without sending (nothing is due any more)."""

@@ -278,7 +278,8 @@ class NudgeRunner:
     ) -> None:
         """A claim whose message may or may not have gone out: look before sending."""
         owner = claim.subject
-        seen = self.once.look(claim, self._nudge(owner, claim.period), me, now)
+        nudge = self._nudge(owner, claim.period)
+        seen = self.once.look(claim, nudge, me, now)
         if seen is not None and seen.step == "unverified":
             report.deferred.append((owner, f"could not check Slack: {seen.error}"))
             return
@@ -289,7 +290,7 @@ class NudgeRunner:
             self.once.abandon(claim, me, now, "no_longer_due")
             return
         result = self._deliver(plan, now)
-        self._note(self.once.record(claim, result, me, now), owner, now, report)
+        self._note(self.once.record(claim, result, me, now, message=nudge), owner, now, report)
 
     # ---- escalation and failure reports -------------------------------------------------
 

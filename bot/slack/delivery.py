@@ -16,6 +16,8 @@ delivery's ``max_attempts``, ``backoff`` and ``settle``):
   conversation) and posts again only if it is not there. Errors Slack gives before doing
   anything (``service_unavailable``, ``request_timeout``, a 5xx with such a body, a refused
   connection) are retried with back-off; at most ``max_attempts`` posts in all. An
+  post sent again after a try the history did not show yet is checked later for a late
+  copy of that try, which is deleted (:mod:`~bot.slack_api.late_copies`). An
   ephemeral or ``response_url`` reply cannot be looked up, so it is retried only on those
   "not done" errors; one that timed out (the ``response_url`` too waits the client's
   timeout) is sent again by no other way. When delivery cannot be known,
@@ -40,6 +42,7 @@ from slack_sdk.models.views import View
 
 from ..slack_api.calls import retry_handlers
 from ..slack_api.history import DeliveryUnknown, History
+from ..slack_api.late_copies import LATE_CHECKS, LateCopies, Watched
 from ..slack_api.messages import stop_stream, update_message
 from ..slack_api.plain import PLAIN_TEXT_LIMIT, TEXT_FALLBACK_ERRORS
 from ..slack_api.posting import INTERACTIVE, SETTLE, Posted, RetryPolicy, post_message
@@ -81,15 +84,23 @@ class Delivery:
         backoff: float = BACKOFF,
         settle: float = SETTLE,
         sleep: Callable[[float], None] = time.sleep,
+        late_checks: Sequence[float] = LATE_CHECKS,
     ) -> None:
         """``settle``: seconds after a post timed out (or lost its answer) before the history
-        is believed (:data:`~bot.slack_api.retry.SETTLE`)."""
+        is believed (:data:`~bot.slack_api.retry.SETTLE`); ``late_checks``: when a post sent
+        again is checked for a late copy of the first try (:mod:`~bot.slack_api.late_copies`)."""
         self.client = client
         self.metrics = metrics
         self.max_attempts, self.backoff, self._sleep = max(1, max_attempts), backoff, sleep
         self.settle = settle
         # Look-ups answer once or raise: the post's own attempts are the retries.
         self.history = History(client, max_attempts=1, sleep=sleep)
+        self.late_copies = LateCopies(
+            History(client, sleep=sleep),  # off the reply's path: reads retried
+            after=late_checks,
+            on_deleted=metrics.late_copies.inc,
+            on_error=lambda error: self._count("chat.delete", error),
+        )
 
     def _count(self, method: str, error: str) -> None:
         self.metrics.api_errors.labels(method, error).inc()
@@ -160,6 +171,16 @@ class Delivery:
         )
         if posted.outcome != "sent":
             _raise(posted, "chat.postMessage")
+        if posted.may_land_twice and posted.ts:
+            self.late_copies.watch(
+                Watched(
+                    channel_id=posted.channel_id or channel,
+                    keep_ts=posted.ts,
+                    metadata=metadata or {},
+                    since=since,
+                    thread_ts=thread_ts,
+                )
+            )
         return posted.ts
 
     def find_reply(
@@ -240,6 +261,43 @@ class Delivery:
             return None
         log.info("completed the reply a stopped process had been streaming (%s)", ts)
         return ts
+
+    def adopt_late_stream(
+        self,
+        channel: str,
+        *,
+        thread_ts: str,
+        first_text: str,
+        since: float,
+        message: Message,
+        metadata: dict | None,
+    ) -> str | None:
+        """A ``chat.startStream`` that got no answer (sent at ``since``, showing
+        ``first_text``) may still land: once it can have (``settle`` seconds), look for it in
+        ``thread_ts``'s thread; found, it becomes the whole ``message``
+        (:meth:`complete_stream`) and its ts is returned; not there (or not to be
+        completed): None, the caller posts. Raises :class:`DeliveryUnknown` when Slack
+        cannot say — then nothing is posted."""
+        self._sleep(max(0.0, since + self.settle - time.time()))
+        try:  # a stream never stopped carries no metadata: a finished answer is never taken
+            found = self.history.find(
+                channel,
+                event_type=None,
+                match={},
+                since=datetime.fromtimestamp(since, UTC),
+                text=first_text,
+                thread_ts=thread_ts,
+                bare=True,
+            )
+        except DeliveryUnknown as exc:
+            raise DeliveryUnknown(
+                f"could not look in {channel} for a late stream", error=exc.error
+            ) from exc
+        ts = found[1] if found else None
+        if ts is None:
+            return None
+        log.info("a stream Slack started late (%s) becomes the answer", ts)
+        return self.complete_stream(channel, ts, message, metadata)
 
     def update(self, channel: str, ts: str, message: Message) -> None:
         """``chat.update`` of ``ts`` to ``message`` (plain text if Slack refuses its blocks);

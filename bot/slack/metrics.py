@@ -72,6 +72,11 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.late_copies = Counter(
+            "fwbot_late_copies_deleted",
+            "Copies of a message that Slack landed after it was sent again, deleted.",
+            registry=r,
+        )
         self.feedback = Counter(
             "fwbot_feedback_votes", "Helpful / not helpful votes.", ["vote"], registry=r
         )

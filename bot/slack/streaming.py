@@ -11,7 +11,12 @@ The model's thread hands text over (:meth:`StreamedReply.append`); the listener 
   offline answer replaces it): the stream is stopped and the message is updated to the
   whole answer — one message, never a second;
 * nothing was streamed, or Slack refused the stream before it started: ``finish`` returns
-  None and the caller posts the answer as usual.
+  None and the caller posts the answer as usual;
+* ``chat.startStream`` got no answer (a timeout, a dropped connection): Slack may still
+  start the stream later. ``finish`` returns None with :attr:`StreamedReply.start_unknown`
+  set; the caller looks for the late stream once it can have landed
+  (:meth:`bot.slack.delivery.Delivery.adopt_late_stream`) and makes it the answer, posting
+  only when it is not there — one message, never a second.
 
 A Slack error in the middle stops the streaming (counted); ``finish`` then makes the message
 right with ``chat.update``. The text is escaped as every other answer is, so nothing a model
@@ -85,6 +90,10 @@ class StreamedReply:
         self._closed = False
         self._flushed = 0.0
         self._on_started = on_started
+        # chat.startStream got no answer: the stream may still start, showing this text
+        self.start_unknown = False
+        self.first_text: str | None = None
+        self.started_at = time.time()
 
     @property
     def ts(self) -> str | None:
@@ -104,6 +113,8 @@ class StreamedReply:
             # enough of it, or it has waited long enough.
             flush = self.ts is None or now - self._flushed >= FLUSH_SECONDS
             started = self.ts is not None
+            if not started:
+                self.first_text, self.started_at = escape(piece), time.time()
             try:
                 if flush:
                     self._stream.append(markdown_text=escape(piece), chunks=[])
@@ -112,6 +123,8 @@ class StreamedReply:
                     self._stream.append(markdown_text=escape(piece))
             except (SlackApiError, SlackRequestError, OSError) as exc:
                 self._broke("chat.appendStream" if self.ts else "chat.startStream", exc)
+                if self.ts is None and not isinstance(exc, SlackApiError) and flush:
+                    self.start_unknown = True  # no answer: it may still land
             if not started and self.ts is not None and self._on_started is not None:
                 self._on_started(self.ts)
 

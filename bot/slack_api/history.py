@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,14 +75,67 @@ class History:
         text: str | None = None,
         channel_id: str | None = None,
         thread_ts: str | None = None,
+        bare: bool = False,
     ) -> tuple[str, str] | None:
         """``(channel_id, ts)`` of a message this bot posted in ``channel`` (a user id means
         the DM with them; ``channel_id`` skips looking that up) at or after ``since`` minus
         a minute, whose metadata has ``event_type`` and an ``event_payload`` containing every
         item of ``match`` (or, with ``text``, whose text is exactly that); None if there is
-        none. Looks in the thread of ``thread_ts`` if
-        given, else at top-level messages. Raises :class:`DeliveryUnknown` when Slack cannot
-        be asked (after retries): the caller must then not send again."""
+        none (``bare``: a text match only on a message without metadata). Looks in the
+        thread of ``thread_ts`` if given, else at top-level messages. Raises
+        :class:`DeliveryUnknown` when Slack cannot be asked (after retries): the caller must
+        then not send again."""
+        for found in self._matching(
+            channel,
+            event_type=event_type,
+            match=match,
+            since=since,
+            text=text,
+            channel_id=channel_id,
+            thread_ts=thread_ts,
+            bare=bare,
+        ):
+            return found
+        return None
+
+    def find_all(
+        self,
+        channel: str,
+        *,
+        event_type: str | None,
+        match: Mapping[str, Any],
+        since: datetime,
+        text: str | None = None,
+        channel_id: str | None = None,
+        thread_ts: str | None = None,
+    ) -> list[tuple[str, str]]:
+        """Every message :meth:`find` would consider a match, ``(channel_id, ts)`` each, in
+        Slack's order (newest first). Raises :class:`DeliveryUnknown` as :meth:`find`."""
+        return list(
+            self._matching(
+                channel,
+                event_type=event_type,
+                match=match,
+                since=since,
+                text=text,
+                channel_id=channel_id,
+                thread_ts=thread_ts,
+            )
+        )
+
+    def _matching(
+        self,
+        channel: str,
+        *,
+        event_type: str | None,
+        match: Mapping[str, Any],
+        since: datetime,
+        text: str | None,
+        channel_id: str | None,
+        thread_ts: str | None,
+        bare: bool = False,
+    ) -> Iterator[tuple[str, str]]:
+        """The matches of :meth:`find`, page by page (a page is read only when needed)."""
         conversation = channel_id or self._conversation(channel)
         bot_id = self.own_bot_id()
         moment = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
@@ -99,11 +152,13 @@ class History:
         while True:
             data = self._read(method, **params)
             for message in data.get("messages") or []:
+                if bare and message.get("metadata"):
+                    continue
                 if _matches(message, event_type, match, bot_id, oldest, text):
-                    return conversation, str(message["ts"])
+                    yield conversation, str(message["ts"])
             cursor = (data.get("response_metadata") or {}).get("next_cursor")
             if not data.get("has_more") or not cursor:
-                return None
+                return
             params["cursor"] = cursor
 
     def _conversation(self, channel: str) -> str:

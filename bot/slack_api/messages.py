@@ -1,7 +1,7 @@
 """Messages after they are posted, and the assistant pane: ``chat.update`` (with the one
 plain-text fallback), streams (``chat.startStream`` … ``chat.stopStream`` through slack_sdk's
-``ChatStream``), one message read back (``conversations.history``), and the assistant
-thread's status, title and suggested prompts. Posting itself is :mod:`.posting`."""
+``ChatStream``), ``chat.delete``, one message read back (``conversations.history``), and the
+assistant thread's status, title and suggested prompts. Posting itself is :mod:`.posting`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.web import SlackResponse
 from slack_sdk.web.chat_stream import ChatStream
 
 from .plain import plain_prefix
@@ -42,6 +43,11 @@ def update_message(
             on_error(answer.error or "unknown")
     if answer.kind != "ok":
         raise exc or RuntimeError(f"chat.update failed: {answer.error}")
+
+
+def delete_message(client: WebClient, channel: str, ts: str) -> SlackResponse:
+    """``chat.delete`` of this bot's message ``ts``; Slack's errors raise."""
+    return client.chat_delete(channel=channel, ts=ts)
 
 
 def start_stream(

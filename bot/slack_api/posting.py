@@ -42,8 +42,10 @@ history*. Where nothing can look it up, it is not sent again at all:
   are not sent again by any way (:class:`~bot.slack_api.history.DeliveryUnknown`: no resend, no
   apology).
 
-A post that lands later still than the settle window can still show twice: the window is the
-bound this rule trusts.
+A post that lands later still than the settle window would show twice: a post sent again
+after such a try comes back :attr:`Posted.may_land_twice`, and its sender has
+:class:`~bot.slack_api.late_copies.LateCopies` look again later and delete
+(``chat.delete``) every copy but the one it kept.
 """
 
 from __future__ import annotations
@@ -100,6 +102,13 @@ class Posted:
     error: str | None = None
     exception: BaseException | None = None
     found: bool = False
+    doubtful: bool = False
+
+    @property
+    def may_land_twice(self) -> bool:
+        """Posted again after a try whose fate was unknown and which the history did not show
+        yet: that try may still land beside this one (:mod:`.late_copies` removes it)."""
+        return self.doubtful and self.outcome == "sent" and not self.found
 
     @property
     def ts(self) -> str | None:
@@ -150,7 +159,7 @@ def post_message(
     call = client.chat_postEphemeral if ephemeral else client.chat_postMessage
     name = "chat.postEphemeral" if ephemeral else "chat.postMessage"
     args = dict(args)
-    attempts, limited_for, fell_back = 0, 0.0, False
+    attempts, limited_for, fell_back, doubtful = 0, 0.0, False, False
     rest: list[str] = []
     posted = Posted("retry")  # replaced when the loop ends with a message in Slack
     while True:
@@ -160,7 +169,7 @@ def post_message(
         if pacer is not None and answer.kind in ("ok", "permanent", "fallback"):
             pacer.on_success()  # it got past the rate limiter
         if answer.kind == "ok":
-            posted = Posted("sent", answer.data)
+            posted = Posted("sent", answer.data, doubtful=doubtful)
             break
         if on_error is not None:
             on_error(answer.error or "unknown")
@@ -203,8 +212,9 @@ def post_message(
             log.info("%s (%s) had arrived; not sending it again", name, answer.error)
             posted = Posted("sent", {"channel": found[0], "ts": found[1]}, found=True)
             break
-        if last:  # looked: not there, so not delivered
-            return Posted("retry", answer.data, answer.error, exc)
+        if last:  # looked: not there (yet)
+            return Posted("retry", answer.data, answer.error, exc, doubtful=True)
+        doubtful = True  # not there yet; it may still land beside the next try
         log.warning("%s failed (%s); attempt %d", name, answer.error, attempts + 1)
     for piece in rest:  # the rest of a refused message, as plain text
         more = {k: v for k, v in args.items() if k != "metadata"}

@@ -35,6 +35,7 @@ from slack_sdk import WebClient
 
 from .calls import FATAL_ERRORS
 from .history import History, is_user
+from .late_copies import LATE_CHECKS, LateCopies, Watched
 from .messages import update_message
 from .pacing import AdaptivePacer
 from .plain import plain_prefix
@@ -74,6 +75,7 @@ class SlackSender:
         sleep: Callable[[float], None] = time.sleep,
         max_rate_limited: float = 600.0,
         rng: random.Random | None = None,
+        late_checks: tuple[float, ...] = LATE_CHECKS,
     ) -> None:
         self.client, self.pacer = client, pacer
         self.policy = dataclasses.replace(
@@ -91,6 +93,7 @@ class SlackSender:
             max_rate_limited=max_rate_limited,
             rng=rng,
         )
+        self.late_copies = LateCopies(self.history, after=late_checks)
 
     # ---- sending -----------------------------------------------------------------------
 
@@ -146,9 +149,28 @@ class SlackSender:
             channel_id = posted.channel_id
             if channel_id and is_user(channel) and not posted.found:
                 self.history.remember_dm(channel, channel_id)
+            if posted.may_land_twice and channel_id and posted.ts and metadata:
+                self.watch_late_copies(
+                    channel_id, posted.ts, metadata, since=since, thread_ts=thread_ts
+                )
             return SendResult("sent", channel_id, posted.ts)
         outcome: Outcome = "uncertain" if posted.outcome == "unknown" else posted.outcome
         return SendResult(outcome, self.history.known_channel(channel), error=posted.error)
+
+    def watch_late_copies(
+        self,
+        channel_id: str,
+        ts: str,
+        metadata: Mapping[str, Any],
+        *,
+        since: datetime,
+        thread_ts: str | None = None,
+    ) -> None:
+        """``ts`` was sent after an earlier try whose fate was unknown (since ``since``):
+        a late copy of that try is deleted when it shows (:mod:`.late_copies`)."""
+        self.late_copies.watch(
+            Watched(channel_id, ts, metadata, since=since.timestamp(), thread_ts=thread_ts)
+        )
 
     # ---- finding out -------------------------------------------------------------------
 

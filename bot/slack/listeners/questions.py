@@ -77,6 +77,15 @@ def answer_and_post(
     if stream is not None:
         footer = streamed_answer_footer(done.answer, deps.framework, exchange_id=done.exchange_id)
         ts = stream.finish(done.answer.text, messages[0], footer, metadata)
+        if ts is None and stream.start_unknown and stream.first_text and reply_in:
+            ts = deps.delivery.adopt_late_stream(
+                channel,
+                thread_ts=reply_in,
+                first_text=stream.first_text,
+                since=stream.started_at,
+                message=messages[0],
+                metadata=metadata,
+            )
         if ts is not None and not stream.as_written and len(messages) > 1:
             deps.delivery.post(channel, messages[1:], thread_ts=reply_in)  # further pages
     if ts is None and ticket is not None and ticket.reply_ts:
