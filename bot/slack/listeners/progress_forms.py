@@ -18,11 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from ...progress.service import MAX_NOTE, MAX_TITLE, ProgressError, ProgressService
-from ...slack_api.messages import message_at
 from ...slack_api.views import update_view
 from ...storage.progress_records import NewInitiative
 from ...storage.vocabulary import Cadence, UpdateStatus
@@ -30,9 +28,7 @@ from ..blocks import Message
 from ..blocks.base import mention
 from ..blocks.progress import (
     failure_reason,
-    has_item,
     notice,
-    nudge_item_done,
     objective_ids_text,
     service_text,
     title_of,
@@ -57,6 +53,7 @@ from ..ids import (
     VIEW_PROGRESS_UPDATE,
 )
 from .home import publish_home
+from .progress_nudge import change_nudge, item_done
 
 log = logging.getLogger("fwbot.slack")
 MAX_METADATA = 3000
@@ -132,18 +129,10 @@ def open_view(deps: SlackDeps, trigger_id: str | None, view: View, where: Where)
 
 
 def open_update(deps: SlackDeps, initiative_id: int, trigger_id: str | None, where: Where) -> None:
-    """The "Post an update" modal on one initiative (the owner's or, for admins, anyone's)."""
+    """The "Post an update" modal on one initiative (the owner's or, for admins, anyone's);
+    ProgressError (for the caller to tell) when it is not the user's to change."""
     progress = service(deps)
-    record = progress.get(initiative_id)
-    if not progress.can_change(record, where.user):
-        where.tell(
-            deps,
-            notice(
-                f"Only {mention(record.owner_id)} (the owner) or an admin can "
-                f"post updates on {title_of(record)}."
-            ),
-        )
-        return
+    record = progress.changeable(initiative_id, where.user)
     if record.status != "active":
         where.tell(deps, notice(f"{title_of(record)} is closed, so it needs no more updates."))
         return
@@ -211,11 +200,9 @@ def switch_initiative(deps: SlackDeps, body: dict) -> None:
             return
         progress = service(deps)
         try:
-            record = progress.get(int(value))
+            record = progress.changeable(int(value), user)
         except ProgressError as exc:
             where.tell(deps, notice(service_text(str(exc))))
-            return
-        if not progress.can_change(record, user):
             return
         new = update_modal(
             progress.mine(user),
@@ -315,9 +302,8 @@ def _after_update(deps: SlackDeps, where: Where, initiative_id: int) -> None:
         record = service(deps).get(initiative_id)
         label = record.last_status.label if record.last_status else ""
         percent = f" · {record.last_percent}%" if record.last_percent is not None else ""
-        shown = where.nudge is not None and refresh_nudge(
-            deps, where.nudge, initiative_id, f"Updated: {label}{percent} — thank you!"
-        )
+        done = f"Updated: {label}{percent} — thank you!"
+        shown = change_nudge(deps, where, item_done(initiative_id, done), done)
         if where.home:  # the refreshed App Home shows the update
             publish_home(deps, deps.delivery.client, where.user)
         elif not shown:
@@ -327,29 +313,6 @@ def _after_update(deps: SlackDeps, where: Where, initiative_id: int) -> None:
                     f"Thank you! Your update on {title_of(record)} is posted: {label}{percent}."
                 ),
             )
-
-
-def refresh_nudge(deps: SlackDeps, nudge: tuple[str, str], initiative_id: int, text: str) -> bool:
-    """Mark one item of a nudge DM done (``chat.update``); False when the message or the
-    item can't be found or changed (the caller then confirms some other way)."""
-    channel, ts = nudge
-    try:
-        shown = message_at(deps.delivery.client, channel, ts)
-        if shown is None:
-            return False
-        blocks = shown.get("blocks") or []
-        if not has_item(blocks, initiative_id):
-            return False
-        new = nudge_item_done(blocks, initiative_id, text)
-        deps.delivery.update(channel, ts, as_message(new, shown.get("text") or text))
-        return True
-    except SlackApiError as exc:
-        log.info("could not update the nudge %s/%s: %s", channel, ts, exc.response.get("error"))
-        return False
-
-
-def as_message(blocks: list[dict[str, Any]], text: str) -> Message:
-    return Message(text=text, blocks=[b for b in map(Block.parse, blocks) if b is not None])
 
 
 def submit_new(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: dict) -> None:
