@@ -11,12 +11,14 @@ from bot.slack.ids import (
     ACTION_PROGRESS_SNOOZE_TOMORROW,
     ACTION_PROGRESS_UPDATE,
     ACTION_UPDATE_INITIATIVE,
+    VIEW_PROGRESS_NEW,
     VIEW_PROGRESS_UPDATE,
 )
 from tests.progress_fixtures import dump
 from tests.slack_fixtures import ADMIN
 from tests.test_slack_progress import (
     initiative,
+    new_state,
     opened,
     press,
     progress,
@@ -212,3 +214,63 @@ def test_no_change_in_a_list_rebuilds_the_list(slack_bot):
     assert "Listed" in dump(answer["blocks"]) and "No change: still At risk" in dump(
         answer["blocks"]
     )
+
+
+# ---- 3. replayed form submissions ----------------------------------------------------------
+
+
+def duplicates(bot) -> float:
+    return bot.deps.metrics.duplicates._value.get()
+
+
+def test_a_replayed_update_submission_writes_once(slack_bot):
+    bot = slack_bot
+    item = initiative(bot)
+    progress(bot, f"update #{item}")
+    view = opened(bot)
+    r = bot.requests
+    state = update_state(view, status="done", percent="100", note="Finished")
+    signed = r.interaction(
+        r.view_submission_payload(
+            VIEW_PROGRESS_UPDATE, state, user="U1", private_metadata=view["private_metadata"]
+        )
+    )
+    before = duplicates(bot)
+    for _ in range(2):
+        ack = bot.send(signed)
+        assert ack.status == 200 and not ack.body  # the modal closes, both times
+    bot.drain()
+    assert [u.note for u in bot.progress.store.updates(item)].count("Finished") == 1
+    assert duplicates(bot) == before + 1
+    # a genuine second submission (a new trigger id) still writes
+    again = r.interaction(
+        r.view_submission_payload(
+            VIEW_PROGRESS_UPDATE, state, user="U1", private_metadata=view["private_metadata"]
+        )
+    )
+    assert not bot.send(again).body
+    assert [u.note for u in bot.progress.store.updates(item)].count("Finished") == 2
+
+
+def test_a_replayed_new_initiative_submission_creates_one(slack_bot):
+    bot = slack_bot
+    progress(bot, "new")
+    view = opened(bot)
+    r = bot.requests
+    signed = r.interaction(
+        r.view_submission_payload(
+            VIEW_PROGRESS_NEW,
+            new_state(title="Only once"),
+            user="U1",
+            private_metadata=view["private_metadata"],
+        )
+    )
+    before = duplicates(bot)
+    for _ in range(2):
+        ack = bot.send(signed)
+        assert ack.status == 200 and not ack.body
+    bot.drain()
+    assert [i.title for i in bot.progress.store.initiatives()] == ["Only once"]
+    assert duplicates(bot) == before + 1
+    texts = [c.params.get("text", "") for c in bot.api.calls("response_url")]
+    assert sum("Only once" in t for t in texts) == 1  # confirmed once

@@ -3,8 +3,9 @@
 
 A submission is checked and saved *before* the ack, so a problem (a percent of 150, an
 unknown objective, someone else's initiative) is shown on the right field of the still-open
-form, with what was typed kept. Confirmations, the nudge DM's update, the new owner's DM and
-the App Home refresh come after the ack, in ``deps.later``.
+form, with what was typed kept; it is claimed before it is saved, so a replay of it saves
+nothing (:meth:`~bot.slack.deps.SlackDeps.first_submission`). Confirmations, the nudge DM's
+update, the new owner's DM and the App Home refresh come after the ack, in ``deps.later``.
 """
 
 from __future__ import annotations
@@ -252,6 +253,9 @@ def submit_update(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: di
     if errors or initiative_id is None or form.status is None:
         ack(response_action="errors", errors=errors)
         return
+    if not deps.first_submission(body):  # a replay: closed as before, nothing written
+        ack()
+        return
     try:
         service(deps).post_update(
             initiative_id, actor=where.user, status=form.status, percent=percent, note=form.note
@@ -338,6 +342,9 @@ def submit_new(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: dict)
         errors[BLOCK_NEW_CADENCE] = "Please choose how often to post updates."
     if errors or not form.owner_id or cadence is None:
         ack(response_action="errors", errors=errors)
+        return
+    if not deps.first_submission(body):  # a replay: closed as before, nothing written
+        ack()
         return
     alignment = meta.get("a") if isinstance(meta.get("a"), int) else None
     new = NewInitiative(
