@@ -55,7 +55,7 @@ def test_only_the_owner_or_an_admin_may_change_an_initiative(service: ProgressSe
         lambda: service.overdue("U2"),
         lambda: service.set_lead("2.3", "U2", actor="U2"),
     ):
-        with pytest.raises(NotAllowed, match=r"(owner|admins)"):
+        with pytest.raises(NotAllowed, match=r"(initiatives you own|admins)"):
             attempt()
     assert service.store.updates(record.id) == []
     assert service.get(record.id).owner_id == "U1"
@@ -74,6 +74,8 @@ def test_no_change_repeats_the_previous_status(service: ProgressService) -> None
     update = service.no_change(record.id, actor="U1")
     assert (update.status, update.percent, update.no_change) == ("at_risk", 45, True)
     with pytest.raises(UnknownInitiative, match="#999"):
+        service.no_change(999, actor="UADMIN")
+    with pytest.raises(NotAllowed, match="#999 isn't one of yours"):  # as if someone else's
         service.no_change(999, actor="U1")
 
 

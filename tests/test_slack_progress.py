@@ -24,10 +24,12 @@ from bot.slack.ids import (
     VIEW_PROGRESS_NEW,
     VIEW_PROGRESS_UPDATE,
 )
+from bot.storage.claims_store import ClaimStore
 from bot.storage.progress_records import NewInitiative
 from tests.progress_fixtures import dump
 from tests.slack_fixtures import ADMIN, START, eventually
 
+NOT_YOURS = "You can only change initiatives you own"
 PROPOSAL = (
     "Organise a regional workshop that trains border police officers to check "
     "travel documents against the stolen passport database."
@@ -178,12 +180,25 @@ def press(
     return url
 
 
-def send_nudge(bot, owner: str, *ids: int) -> tuple[str, dict]:
-    """Post the weekly nudge DM for these initiatives as the nudger would; (channel, msg)."""
+def send_nudge(bot, owner: str, *ids: int, week: str = "2026-W49") -> tuple[str, dict]:
+    """Post the weekly nudge DM for these initiatives as the nudger would, claim recorded;
+    (channel, msg)."""
     items = tuple(bot.progress.get(i) for i in ids)
-    message = nudge_message(NudgePlan(owner, "2026-W49", START, "UTC", items, ""), now=START)
+    message = nudge_message(NudgePlan(owner, week, START, "UTC", items, ""), now=START)
+    claims = ClaimStore(bot.progress.store.database)
+    claim = claims.claim(
+        "nudge",
+        owner,
+        week,
+        claimed_by="test",
+        lease_until=START + timedelta(minutes=10),
+        detail={"items": list(ids)},
+    )
     posted = bot.deps.delivery.client.chat_postMessage(channel=owner, **message.payload())
     channel = posted["channel"]
+    claims.finish(
+        claim.id, claimed_by="test", state="sent", channel_id=channel, message_ts=posted["ts"]
+    )
     return channel, bot.api.messages(channel)[-1]
 
 
@@ -442,11 +457,11 @@ def test_others_cannot_update_reassign_close_or_administer(slack_bot):
 
     url = press(bot, ACTION_PROGRESS_UPDATE, str(item), user="U2")
     (answer,) = bot.responses(url)
-    assert "Only <@U1> (the owner) or an admin" in answer["text"]
+    assert NOT_YOURS in answer["text"]
     assert bot.api.calls("views.open") == []
 
     url = press(bot, ACTION_PROGRESS_NO_CHANGE, str(item), user="U2")
-    assert "Only <@U1>" in bot.responses(url)[0]["text"]
+    assert NOT_YOURS in bot.responses(url)[0]["text"]
 
     # A crafted submission of the update form for someone else's initiative.
     progress(bot, "")  # U1's own form, to copy its shape
@@ -454,10 +469,10 @@ def test_others_cannot_update_reassign_close_or_administer(slack_bot):
     errors = submit(
         bot, VIEW_PROGRESS_UPDATE, update_state(view, status="done"), view=view, user="U2"
     )
-    assert "Only @U1 (the owner) or an admin" in errors["errors"]["pu_initiative"]
+    assert NOT_YOURS in errors["errors"]["pu_initiative"]
 
-    assert "Only <@U1>" in reply(bot, f"reassign #{item} <@U3>", user="U2")
-    assert "Only <@U1>" in reply(bot, f"close {item}", user="U2")
+    assert NOT_YOURS in reply(bot, f"reassign #{item} <@U3>", user="U2")
+    assert NOT_YOURS in reply(bot, f"close {item}", user="U2")
     assert "Only admins" in reply(bot, "overdue", user="U2")
     assert "Only admins" in reply(bot, "lead 2.3 <@U3>", user="U2")
 
@@ -495,15 +510,17 @@ def test_owners_may_reassign_and_close_their_own(slack_bot):
     bot = slack_bot
     item = initiative(bot, "Mine")
     assert "now belongs to <@U4>" in reply(bot, f"reassign {item} <@U4>")
-    assert "Only <@U4>" in reply(bot, f"close #{item}")  # not mine any more
+    assert NOT_YOURS in reply(bot, f"close #{item}")  # not mine any more
     assert "Closed" in reply(bot, f"close #{item}", user="U4")
 
 
 def test_unknown_things_get_kind_answers(slack_bot):
     text = reply(slack_bot, "frobnicate now")
     assert "I don't know `frobnicate`" in text and "/progress list" in text
-    assert "There is no initiative #999" in reply(slack_bot, "close #999")
-    assert "There is no initiative #999" in reply(slack_bot, "reassign 999 <@U2>")
+    # to an admin, an unknown number is unknown; to anyone else, just not theirs
+    assert "There is no initiative #999" in reply(slack_bot, "close #999", user=ADMIN)
+    assert "There is no initiative #999" in reply(slack_bot, "reassign 999 <@U2>", user=ADMIN)
+    assert "#999 isn't one of yours" in reply(slack_bot, "close #999")
     assert "like `/progress reassign #12 @maria`" in reply(slack_bot, "reassign 12")
     assert "pick the person" in reply(slack_bot, "reassign #12 @maria")
     assert "/progress list" in reply(slack_bot, "help")

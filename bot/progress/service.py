@@ -1,7 +1,8 @@
 """Progress tracking as a service: what the Slack listeners and the CLI call.
 
 Every change checks who may make it: the initiative's owner or an admin may post updates,
-reassign and close; only admins may name objective leads and see everyone's overdue work.
+reassign and close (:meth:`ProgressService.changeable`, whose refusal names nothing the asker
+may not see); only admins may name objective leads and see everyone's overdue work.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from framework_data.schema import Framework
 
+from ..storage.claims_store import ClaimStore
 from ..storage.progress_records import (
     Cadence,
     InitiativeRecord,
@@ -44,6 +46,15 @@ class NotAllowed(ProgressError):
 
 class UnknownInitiative(ProgressError):
     pass
+
+
+def not_yours(initiative_id: int) -> str:
+    """The one refusal of a change to an initiative: the same words whether it exists or not,
+    without its title or owner (see :meth:`ProgressService.changeable`)."""
+    return (
+        f"You can only change initiatives you own: #{initiative_id} isn't one of yours. "
+        "`/progress list` shows yours."
+    )
 
 
 class Admins:
@@ -100,6 +111,7 @@ class ProgressService:
         self.admins = admins
         self.default_tz = default_tz
         self.clock = clock
+        self.claims = ClaimStore(store.database)
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -131,6 +143,16 @@ class ProgressService:
 
     def prefs(self, user_id: str) -> OwnerPrefs:
         return self.store.prefs(user_id)
+
+    def is_nudge_of(self, user_id: str, channel_id: str, message_ts: str) -> bool:
+        """Whether the message ``message_ts`` in ``channel_id`` is a nudge the bot sent to
+        ``user_id`` (so in their DM), as its sent claim recorded it."""
+        return any(
+            claim.channel_id == channel_id
+            for claim in self.claims.claims(
+                "nudge", subject=user_id, state="sent", message_ts=message_ts
+            )
+        )
 
     # ---- initiatives -----------------------------------------------------------------------
 
@@ -173,12 +195,18 @@ class ProgressService:
         admin."""
         return user_id == record.owner_id or self.is_admin(user_id)
 
-    def _require_owner_or_admin(self, record: InitiativeRecord, user_id: str, doing: str) -> None:
-        if not self.can_change(record, user_id):
-            raise NotAllowed(
-                f"Only <@{record.owner_id}> (the owner) or an admin can {doing} "
-                f"#{record.id} “{record.title}”."
-            )
+    def changeable(self, initiative_id: int, user_id: str) -> InitiativeRecord:
+        """The initiative ``user_id`` wants to change, if they may (its owner or an admin);
+        every check of an initiative number someone gives goes through here, before anything
+        else about it is looked at or said. To anyone else, an initiative that is not theirs
+        and one that does not exist get the same :func:`not_yours` answer, which names
+        neither its title nor its owner (only admins hear that a number is unknown)."""
+        record = self.store.initiative(initiative_id)
+        if record is not None and self.can_change(record, user_id):
+            return record
+        if record is None and self.is_admin(user_id):
+            return self.get(initiative_id)  # raises UnknownInitiative
+        raise NotAllowed(not_yours(initiative_id))
 
     def _require_admin(self, user_id: str, doing: str) -> None:
         if not self.is_admin(user_id):
@@ -187,8 +215,7 @@ class ProgressService:
     def post_update(
         self, initiative_id: int, *, actor: str, status: str, percent: int | None, note: str = ""
     ) -> UpdateRecord:
-        record = self.get(initiative_id)
-        self._require_owner_or_admin(record, actor, "post updates on")
+        record = self.changeable(initiative_id, actor)
         if record.status != "active":
             raise ProgressError(f"#{record.id} “{record.title}” is closed.")
         if UpdateStatus.lookup(status) is None:
@@ -214,13 +241,12 @@ class ProgressService:
 
     def no_change(self, initiative_id: int, *, actor: str) -> UpdateRecord:
         """An update that repeats the previous status and percent."""
-        record = self.get(initiative_id)
+        record = self.changeable(initiative_id, actor)
         if record.last_status is None:
             raise ProgressError(
                 f"#{record.id} “{record.title}” has no update yet, so there is "
                 "no status to repeat: please post a first update."
             )
-        self._require_owner_or_admin(record, actor, "post updates on")
         if record.status != "active":
             raise ProgressError(f"#{record.id} “{record.title}” is closed.")
         return self.store.add_update(
@@ -234,13 +260,11 @@ class ProgressService:
         )
 
     def reassign(self, initiative_id: int, new_owner: str, *, actor: str) -> InitiativeRecord:
-        record = self.get(initiative_id)
-        self._require_owner_or_admin(record, actor, "reassign")
+        self.changeable(initiative_id, actor)
         return self.store.reassign(initiative_id, new_owner, actor=actor, now=self.clock())
 
     def close(self, initiative_id: int, *, actor: str) -> InitiativeRecord:
-        record = self.get(initiative_id)
-        self._require_owner_or_admin(record, actor, "close")
+        record = self.changeable(initiative_id, actor)
         if record.status == "closed":
             raise ProgressError(f"#{record.id} “{record.title}” is already closed.")
         return self.store.close(initiative_id, actor=actor, now=self.clock())

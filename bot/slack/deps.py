@@ -18,7 +18,7 @@ from ..services.alignments import AlignmentService
 from ..services.questions import QuestionService
 from ..storage.store import Store
 from .delivery import Delivery
-from .durable import TAKEN, TICKET, Inbox, Job, Plan, Ticket, request_key
+from .durable import TAKEN, TICKET, Inbox, Job, Plan, Ticket, request_key, submission_key
 from .metrics import Metrics
 
 if TYPE_CHECKING:
@@ -101,6 +101,26 @@ class SlackDeps:
                     log.info("request %s (%s) already handled: dropped", key, kind)
                     return
         self.later(self.plans[kind](body, ticket or Ticket("", kind, time.time())), ticket)
+
+    def first_submission(self, body: dict) -> bool:
+        """Whether the form submission ``body`` is seen for the first time. Called before a
+        form writes anything: it claims the submission (:func:`submission_key`), so that a
+        replay of it, now or later, gets False (and is counted among the duplicates) and
+        writes nothing. True without an inbox, or when the claim can't be written (the
+        database is away: the write that follows says so on the form)."""
+        if self.inbox is None:
+            return True
+        key = submission_key(body)
+        try:
+            ticket = self.inbox.receive(key, None, None)
+        except Exception as exc:
+            log.warning("submission %s could not be claimed (%s)", key, type(exc).__name__)
+            return True
+        if ticket is None:
+            log.info("submission %s seen before (a replay): nothing written", key)
+            self.metrics.duplicates.inc()
+            return False
+        return True
 
     def later(self, job: Job | None, ticket: Ticket | None = None) -> None:
         """Run ``job`` (which reports its own failures to the user) after the ack; then mark

@@ -10,6 +10,9 @@ then marked done:
   always made — and hands the listener a :class:`Ticket` in ``context``.
 * **Commands, shortcuts, buttons and forms** are acknowledged by their listener's ``ack()``:
   the listener calls :meth:`~bot.slack.deps.SlackDeps.run_durably` *before* ``ack()``.
+* **Forms that write before their ack** (so a problem shows on the form) first claim the
+  submission (:meth:`~bot.slack.deps.SlackDeps.first_submission`, :func:`submission_key`):
+  a replay of a signed submission within its five minutes is acknowledged and writes nothing.
 
 What to do with a request is a *plan*: a plain function of the request body (and its ticket)
 that returns the job to run, or None when there is nothing to do. A listener and the recovery
@@ -30,6 +33,8 @@ arrived and a mark that did not leaves a window of milliseconds for.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 import uuid
@@ -100,6 +105,18 @@ def request_key(body: Mapping[str, Any]) -> str:
         return str(body["event_id"])
     trigger = body.get("trigger_id")
     return f"trigger:{trigger}" if trigger else f"request:{uuid.uuid4().hex}"
+
+
+def submission_key(body: Mapping[str, Any]) -> str:
+    """The key of a form submission (``view_submission``) that a replay of it repeats and a
+    second genuine submission does not: its trigger id (Slack gives each submission a new
+    one), else a digest of the whole body (a replay repeats it byte for byte). Apart from
+    :func:`request_key`'s keys: the submission's confirmation is kept under that one."""
+    trigger = body.get("trigger_id")
+    if trigger:
+        return f"submitted:{trigger}"
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return f"submitted:{hashlib.sha256(canonical.encode()).hexdigest()}"
 
 
 def never_answered(event: Mapping[str, Any]) -> bool:

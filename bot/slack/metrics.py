@@ -31,7 +31,7 @@ class Metrics:
         )
         self.duplicates = Counter(
             "fwbot_duplicate_events",
-            "Events dropped as already handled (Slack retries).",
+            "Requests dropped as already handled (Slack retries, replayed form submissions).",
             registry=r,
         )
         self.failures = Counter(

@@ -122,8 +122,11 @@ class ClaimStore:
         periods: Iterable[str] | None = None,
         state: str | None = None,
         subject: str | None = None,
+        message_ts: str | None = None,
     ) -> list[ClaimRecord]:
         stmt = select(SendClaim).where(SendClaim.kind == kind).order_by(SendClaim.id)
+        if message_ts is not None:
+            stmt = stmt.where(SendClaim.message_ts == message_ts)
         if period is not None:
             stmt = stmt.where(SendClaim.period == period)
         if periods is not None:

@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from slack_bolt import Ack, App
-from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from ...progress.service import ProgressError
 from ..blocks.base import header, sections
 from ..blocks.progress import (
-    has_item,
     notice,
-    nudge_item_done,
     nudge_snoozed,
     progress_home_blocks,
     service_text,
@@ -47,7 +43,6 @@ from .kept import kept, kept_action
 from .progress_commands import run_command
 from .progress_forms import (
     Where,
-    as_message,
     on_track,
     open_new,
     open_update,
@@ -58,6 +53,7 @@ from .progress_forms import (
     submit_update,
     switch_initiative,
 )
+from .progress_nudge import Change, change_nudge, item_done, refresh_list
 
 log = logging.getLogger("fwbot.slack")
 
@@ -87,16 +83,6 @@ def _clicked_initiative(body: dict) -> int:
         raise ProgressError(
             "I can't tell which initiative that was — try `/progress list`."
         ) from None
-
-
-def _message_blocks(body: dict) -> list[dict[str, Any]]:
-    return list((body.get("message") or {}).get("blocks") or [])
-
-
-def _item_done(body: dict, initiative_id: int, text: str) -> list[dict[str, Any]] | None:
-    """The clicked message's blocks with the item marked done; None if it isn't there."""
-    blocks = _message_blocks(body)
-    return nudge_item_done(blocks, initiative_id, text) if has_item(blocks, initiative_id) else None
 
 
 def home_section(deps: SlackDeps) -> Callable[[str], list[Block]]:
@@ -157,30 +143,18 @@ def register(app: App, deps: SlackDeps) -> None:
 
         return register_handler
 
-    def after_change(
-        where: Where, body: dict, blocks: list[dict[str, Any]] | None, text: str
-    ) -> None:
-        """Show a change where the click was: the App Home, the message clicked (``blocks``:
-        its new blocks), or else a reply saying ``text``."""
+    def after_change(where: Where, change: Change | None, text: str) -> None:
+        """Show a change where the click was: the App Home, the message clicked (``change``
+        applied to it as the bot's records and Slack have it, never as the request says), or
+        else a reply saying ``text``."""
         if where.home:
             publish_home(deps, deps.delivery.client, where.user)
             return
-        if blocks is not None:
-            message = as_message(blocks, (body.get("message") or {}).get("text") or text)
+        if change is not None:
             if where.nudge:
-                try:
-                    deps.delivery.update(*where.nudge, message)
+                if change_nudge(deps, where, change, text):
                     return
-                except SlackApiError as exc:
-                    log.info("could not update the message: %s", exc.response.get("error"))
-            elif where.response_url:  # an ephemeral message: replaced through its URL
-                deps.delivery.reply(
-                    message,
-                    user=where.user,
-                    channel=where.channel,
-                    response_url=where.response_url,
-                    replace_original=True,
-                )
+            elif refresh_list(deps, where, change):  # an ephemeral list: built anew
                 return
         where.tell(deps, notice(text))
 
@@ -194,16 +168,15 @@ def register(app: App, deps: SlackDeps) -> None:
         update = service(deps).no_change(initiative_id, actor=where.user)
         percent = f" · {update.percent}%" if update.percent is not None else ""
         text = f"No change: still {update.status.label}{percent} — thank you!"
-        after_change(where, body, _item_done(body, initiative_id, text), text)
+        after_change(where, item_done(initiative_id, text), text)
 
     def snooze(spec: str):
         def handle(where: Where, body: dict) -> None:
             prefs = service(deps).snooze(where.user, spec)
             until = prefs.snoozed_until
             text = f"Snoozed until {slack_time(until)}." if until else "Snooze ended."
-            clicked = _message_blocks(body)
-            blocks = nudge_snoozed(clicked, until) if until and clicked else None
-            after_change(where, body, blocks, text)
+            snoozed = (lambda blocks: nudge_snoozed(blocks, until)) if until else None
+            after_change(where, snoozed if where.nudge else None, text)
 
         return handle
 

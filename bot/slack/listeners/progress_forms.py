@@ -3,8 +3,9 @@
 
 A submission is checked and saved *before* the ack, so a problem (a percent of 150, an
 unknown objective, someone else's initiative) is shown on the right field of the still-open
-form, with what was typed kept. Confirmations, the nudge DM's update, the new owner's DM and
-the App Home refresh come after the ack, in ``deps.later``.
+form, with what was typed kept; it is claimed before it is saved, so a replay of it saves
+nothing (:meth:`~bot.slack.deps.SlackDeps.first_submission`). Confirmations, the nudge DM's
+update, the new owner's DM and the App Home refresh come after the ack, in ``deps.later``.
 """
 
 from __future__ import annotations
@@ -18,11 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from ...progress.service import MAX_NOTE, MAX_TITLE, ProgressError, ProgressService
-from ...slack_api.messages import message_at
 from ...slack_api.views import update_view
 from ...storage.progress_records import NewInitiative
 from ...storage.vocabulary import Cadence, UpdateStatus
@@ -30,9 +29,7 @@ from ..blocks import Message
 from ..blocks.base import mention
 from ..blocks.progress import (
     failure_reason,
-    has_item,
     notice,
-    nudge_item_done,
     objective_ids_text,
     service_text,
     title_of,
@@ -57,6 +54,7 @@ from ..ids import (
     VIEW_PROGRESS_UPDATE,
 )
 from .home import publish_home
+from .progress_nudge import change_nudge, item_done
 
 log = logging.getLogger("fwbot.slack")
 MAX_METADATA = 3000
@@ -132,18 +130,10 @@ def open_view(deps: SlackDeps, trigger_id: str | None, view: View, where: Where)
 
 
 def open_update(deps: SlackDeps, initiative_id: int, trigger_id: str | None, where: Where) -> None:
-    """The "Post an update" modal on one initiative (the owner's or, for admins, anyone's)."""
+    """The "Post an update" modal on one initiative (the owner's or, for admins, anyone's);
+    ProgressError (for the caller to tell) when it is not the user's to change."""
     progress = service(deps)
-    record = progress.get(initiative_id)
-    if not progress.can_change(record, where.user):
-        where.tell(
-            deps,
-            notice(
-                f"Only {mention(record.owner_id)} (the owner) or an admin can "
-                f"post updates on {title_of(record)}."
-            ),
-        )
-        return
+    record = progress.changeable(initiative_id, where.user)
     if record.status != "active":
         where.tell(deps, notice(f"{title_of(record)} is closed, so it needs no more updates."))
         return
@@ -211,11 +201,9 @@ def switch_initiative(deps: SlackDeps, body: dict) -> None:
             return
         progress = service(deps)
         try:
-            record = progress.get(int(value))
+            record = progress.changeable(int(value), user)
         except ProgressError as exc:
             where.tell(deps, notice(service_text(str(exc))))
-            return
-        if not progress.can_change(record, user):
             return
         new = update_modal(
             progress.mine(user),
@@ -264,6 +252,9 @@ def submit_update(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: di
         errors[form.note_block] = f"Please keep the note under {MAX_NOTE:,} characters."
     if errors or initiative_id is None or form.status is None:
         ack(response_action="errors", errors=errors)
+        return
+    if not deps.first_submission(body):  # a replay: closed as before, nothing written
+        ack()
         return
     try:
         service(deps).post_update(
@@ -315,9 +306,8 @@ def _after_update(deps: SlackDeps, where: Where, initiative_id: int) -> None:
         record = service(deps).get(initiative_id)
         label = record.last_status.label if record.last_status else ""
         percent = f" · {record.last_percent}%" if record.last_percent is not None else ""
-        shown = where.nudge is not None and refresh_nudge(
-            deps, where.nudge, initiative_id, f"Updated: {label}{percent} — thank you!"
-        )
+        done = f"Updated: {label}{percent} — thank you!"
+        shown = change_nudge(deps, where, item_done(initiative_id, done), done)
         if where.home:  # the refreshed App Home shows the update
             publish_home(deps, deps.delivery.client, where.user)
         elif not shown:
@@ -327,29 +317,6 @@ def _after_update(deps: SlackDeps, where: Where, initiative_id: int) -> None:
                     f"Thank you! Your update on {title_of(record)} is posted: {label}{percent}."
                 ),
             )
-
-
-def refresh_nudge(deps: SlackDeps, nudge: tuple[str, str], initiative_id: int, text: str) -> bool:
-    """Mark one item of a nudge DM done (``chat.update``); False when the message or the
-    item can't be found or changed (the caller then confirms some other way)."""
-    channel, ts = nudge
-    try:
-        shown = message_at(deps.delivery.client, channel, ts)
-        if shown is None:
-            return False
-        blocks = shown.get("blocks") or []
-        if not has_item(blocks, initiative_id):
-            return False
-        new = nudge_item_done(blocks, initiative_id, text)
-        deps.delivery.update(channel, ts, as_message(new, shown.get("text") or text))
-        return True
-    except SlackApiError as exc:
-        log.info("could not update the nudge %s/%s: %s", channel, ts, exc.response.get("error"))
-        return False
-
-
-def as_message(blocks: list[dict[str, Any]], text: str) -> Message:
-    return Message(text=text, blocks=[b for b in map(Block.parse, blocks) if b is not None])
 
 
 def submit_new(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: dict) -> None:
@@ -375,6 +342,9 @@ def submit_new(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: dict)
         errors[BLOCK_NEW_CADENCE] = "Please choose how often to post updates."
     if errors or not form.owner_id or cadence is None:
         ack(response_action="errors", errors=errors)
+        return
+    if not deps.first_submission(body):  # a replay: closed as before, nothing written
+        ack()
         return
     alignment = meta.get("a") if isinstance(meta.get("a"), int) else None
     new = NewInitiative(
