@@ -117,10 +117,12 @@ class HostedFiles:
         user: str = "U1",
         title: str | None = None,
         size: int | None = None,
+        redirect_to: str | None = None,
     ) -> dict[str, Any]:
         """Stores a file someone shared; returns its Slack file object (``url_private`` on
         this server). ``size`` overrides the reported size (the bytes served stay
-        ``content``)."""
+        ``content``); ``redirect_to``: a download with the right token is answered
+        ``302 Location: <redirect_to>`` instead of the bytes (a redirect off Slack's host)."""
         ws = self.workspace
         file_id = ws.new_id("F")
         record: dict[str, Any] = {
@@ -134,6 +136,7 @@ class HostedFiles:
             "size": size,
             "created": int(time.time()),
             "shares": [],
+            "redirect_to": redirect_to,
         }
         with ws.lock:
             ws.files[file_id] = record
@@ -171,6 +174,9 @@ class HostedFiles:
             record = copy.copy(self.workspace.files.get(file_id))
         if not record or record.get("content") is None:
             return (404, {"Content-Type": "text/plain"}, b"Not Found"), {"error": "file_not_found"}
+        if record.get("redirect_to"):
+            moved = (302, {"Location": str(record["redirect_to"])}, b"")
+            return moved, {"redirect": record["redirect_to"]}
         mimetype = file_object(record, "")["mimetype"]
         name = quote(str(record["name"]))
         answer = (

@@ -24,11 +24,13 @@ class ServerDidNotStart(RuntimeError):
 def spawn_serve(
     env: Mapping[str, str], stderr: IO[str], *, cwd: Path = ROOT
 ) -> subprocess.Popen[str]:
-    """``python -m bot.cli serve --port 0`` on 127.0.0.1, its stdout a text pipe."""
+    """``python -m bot.cli serve --port 0`` on 127.0.0.1, its stdout a text pipe. Its Slack is
+    the local fake (``SLACK_API_URL`` on loopback), so ``FWBOT_TRUST_LOCAL_SLACK`` is true
+    unless ``env`` says otherwise: the fake's response URLs and files are plain http."""
     return subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
         cwd=cwd,
-        env=dict(env),
+        env={"FWBOT_TRUST_LOCAL_SLACK": "true", **env},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=stderr,

@@ -31,6 +31,7 @@ def socket_mode_env(
         SLACK_BOT_TOKEN=bot_token,
         SLACK_APP_TOKEN=next(iter(slack.socket_mode.app_tokens), DEFAULT_APP_TOKEN),
         SLACK_API_URL=slack.base_url.rstrip("/"),
+        FWBOT_TRUST_LOCAL_SLACK="true",  # its response URLs and files are plain http
     )
     return env
 

@@ -64,7 +64,11 @@ class LocalSlack:
         secret = secrets.token_hex(16)
         self.api = FakeSlackAPI(tokens=(TOKEN,)).start()
         slack = services.settings.slack.replace(
-            bot_token=TOKEN, signing_secret=secret, api_url=self.api.base_url, app_token=None
+            bot_token=TOKEN,
+            signing_secret=secret,
+            api_url=self.api.base_url,
+            app_token=None,
+            trust_local_slack=True,  # replies and files come from this fake
         )
         settings = services.settings.model_copy(update={"slack": slack})
         self.services = Services(settings, framework_path=services.framework_path)

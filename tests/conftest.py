@@ -187,6 +187,7 @@ def fwbot_env(fwbot_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
         "SLACK_SIGNING_SECRET",
         "SLACK_APP_TOKEN",
         "SLACK_API_URL",
+        "FWBOT_TRUST_LOCAL_SLACK",
     ):  # no outside config
         env.pop(var, None)
     pythonpath = [str(guard_dir)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])

@@ -42,6 +42,7 @@ from bot.slack.deps import SlackDeps
 from bot.slack.durable import Inbox
 from bot.slack.features import Feature
 from bot.slack.metrics import Metrics
+from bot.slack_api.hosts import trust_local_slack
 from bot.storage.db import Database
 from bot.storage.progress_store import ProgressStore
 from bot.storage.store import Store
@@ -197,12 +198,17 @@ def make_bot(
     progress: bool = True,
     work: Executor | None = None,
     plugins: Sequence[Feature] | None = (),
+    trust_fake: bool = True,
 ) -> SlackBot:
-    """``plugins``: None discovers the installed ones, as `fwbot serve` does."""
+    """``plugins``: None discovers the installed ones, as `fwbot serve` does; ``trust_fake``
+    false: the bot as in production, which sends replies and the token only to Slack's hosts
+    (not the fake's http URLs)."""
     store = Store(database)
     metrics = Metrics()
     clock = Clock()
     client = api.client(BOT_TOKEN, retry_handlers=retry_handlers())
+    if trust_fake:  # what FWBOT_TRUST_LOCAL_SLACK does: the fake's response URLs and files
+        trust_local_slack(client)
     tracking = (
         ProgressService(
             ProgressStore(database), assistant.framework, admins=Admins({ADMIN}), clock=clock
@@ -278,11 +284,11 @@ def no_retry_client(fake_slack: FakeSlackAPI) -> WebClient:
 
 
 def _sqlite_bot(
-    assistant, api: FakeSlackAPI, tmp_path: Path, *, progress: bool
+    assistant, api: FakeSlackAPI, tmp_path: Path, *, progress: bool, trust_fake: bool = True
 ) -> Iterator[SlackBot]:
     db = Database(f"sqlite:///{tmp_path / 'fwbot.db'}")
     db.migrate()
-    bot = make_bot(assistant, db, api, progress=progress)
+    bot = make_bot(assistant, db, api, progress=progress, trust_fake=trust_fake)
     try:
         yield bot
     finally:
@@ -293,6 +299,14 @@ def _sqlite_bot(
 @pytest.fixture
 def slack_bot(assistant, fake_slack: FakeSlackAPI, tmp_path: Path) -> Iterator[SlackBot]:
     yield from _sqlite_bot(assistant, fake_slack, tmp_path, progress=True)
+
+
+@pytest.fixture
+def untrusting_slack_bot(assistant, fake_slack: FakeSlackAPI, tmp_path: Path) -> Iterator[SlackBot]:
+    """The bot as in production (``FWBOT_TRUST_LOCAL_SLACK`` unset): the fake's own http
+    response URLs and file URLs are not Slack's, so it neither posts to nor downloads from
+    them."""
+    yield from _sqlite_bot(assistant, fake_slack, tmp_path, progress=False, trust_fake=False)
 
 
 @pytest.fixture

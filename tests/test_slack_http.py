@@ -24,11 +24,13 @@ import re
 import secrets
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -263,6 +265,49 @@ def test_align_acks_empty_then_replies_privately(server: Server, objective_ids: 
     assert reply.params["response_type"] == "ephemeral"
     shown = "\n".join(_texts(reply.params["blocks"]))
     assert any(f"*{oid}*" in shown for oid in objective_ids), shown
+
+
+def test_a_response_url_off_slack_is_not_posted_to_and_the_reply_comes_ephemeral(
+    server: Server,
+) -> None:
+    """serve with FWBOT_TRUST_LOCAL_SLACK (spawn_serve sets it): the fake's own response URLs
+    work (the test above), a loopback listener elsewhere gets nothing (issue 21)."""
+    seen: list[str] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            seen.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    channel = _unique("C")
+    try:
+        url = f"http://127.0.0.1:{hook.server_address[1]}/services/T1/s3cr3t"
+        req = server.slack.slash_command(
+            "/align", "Train border police officers", user_id="U1", channel_id=channel,
+            response_url=url,
+        )  # fmt: skip
+        assert server.send(req)[0] == 200
+        [reply] = server.fake.wait_for(
+            "chat.postEphemeral",
+            timeout=REPLY_TIMEOUT,
+            where=lambda c: c.params.get("channel") == channel,
+        )
+    finally:
+        hook.shutdown()
+        hook.server_close()
+    assert seen == []  # decided before the fallback, which the fake has recorded
+    assert reply.params["user"] == "U1" and reply.status == 200
+    log = server.log.read_text(encoding="utf-8", errors="replace")
+    assert f"url_not_allowed (http://127.0.0.1:{hook.server_address[1]})" in log
+    assert "s3cr3t" not in log
 
 
 def test_align_without_text_answers_usage_in_the_ack(server: Server) -> None:

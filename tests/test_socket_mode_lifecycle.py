@@ -172,6 +172,7 @@ def env(module_fake_slack: FakeSlackAPI, fwbot_env: dict[str, str], tmp_path: Pa
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_APP_TOKEN": APP_TOKEN,
         "SLACK_API_URL": module_fake_slack.base_url.rstrip("/"),
+        "FWBOT_TRUST_LOCAL_SLACK": "true",
         "FWBOT_SCHEDULER": "false",
         "FWBOT_STOP_GRACE": str(GRACE),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'fwbot.db'}",

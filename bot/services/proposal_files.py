@@ -3,7 +3,7 @@
 :func:`read_message_files` takes the message's ``files`` and two callables — ``fetch`` (URL →
 bytes) and ``file_info`` (file id → ``files.info``'s JSON answer) — and returns what was read
 and, one line each, what could not be. :func:`slack_files_reader` makes those callables from
-the bot's WebClient (:mod:`bot.slack_api.files`: the bot token goes only to Slack's own hosts,
+the bot's WebClient (:mod:`bot.slack_api.files`: the bot token goes only to Slack's file hosts,
 never along a redirect, and downloads are bounded in size and time).
 """
 
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..slack_api.files import Fetch, FetchError, FileInfo, TooLarge, file_fetcher, file_info_reader
+from ..slack_api.hosts import trusted_local
 from .documents import (
     MAX_BYTES,
     Document,
@@ -132,7 +133,8 @@ def read_shared_file(
 
 
 def slack_files_reader(client: Any) -> Callable[[Sequence[Mapping[str, Any]] | None], FilesRead]:
-    """:func:`read_message_files` bound to a WebClient's token and API host."""
-    fetch = file_fetcher(client.token, api_url=client.base_url, max_bytes=MAX_BYTES)
+    """:func:`read_message_files` bound to a WebClient's token (sent only to Slack's file
+    hosts, or to the local fake if that client trusts it: :func:`trusted_local`)."""
+    fetch = file_fetcher(client.token, local=trusted_local(client), max_bytes=MAX_BYTES)
     info = file_info_reader(client)
     return lambda files: read_message_files(files, fetch=fetch, file_info=info)

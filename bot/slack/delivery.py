@@ -42,6 +42,7 @@ from slack_sdk.models.views import View
 
 from ..slack_api.calls import retry_handlers
 from ..slack_api.history import DeliveryUnknown, History
+from ..slack_api.hosts import trusted_local
 from ..slack_api.late_copies import LATE_CHECKS, LateCopies, Watched
 from ..slack_api.messages import stop_stream, update_message
 from ..slack_api.plain import PLAIN_TEXT_LIMIT, TEXT_FALLBACK_ERRORS
@@ -332,7 +333,10 @@ class Delivery:
                 "response_type": "in_channel" if in_channel else "ephemeral",
                 "replace_original": replace_original,
             }
-            ok, why = send_to_response_url(response_url, payload, timeout=self.client.timeout)
+            local = trusted_local(self.client)
+            ok, why = send_to_response_url(
+                response_url, payload, timeout=self.client.timeout, local=local
+            )
             if ok:
                 return
             if "invalid_blocks" in why or "msg_too_long" in why:
@@ -340,13 +344,18 @@ class Delivery:
                     Message(text=p, blocks=[]) for p in split_text(message.text, PLAIN_TEXT_LIMIT)
                 ]
                 payload = {**payload, "blocks": [], "text": pieces[0].text}
-                ok, why = send_to_response_url(response_url, payload, timeout=self.client.timeout)
+                ok, why = send_to_response_url(
+                    response_url, payload, timeout=self.client.timeout, local=local
+                )
                 if ok and len(pieces) == 1:
                     return
                 if ok:
                     pieces = pieces[1:]
             self._count("response_url", why.split()[0] if why else "failed")
-            log.info("response_url failed (%s); falling back to the Web API", why)
+            if why.startswith("url_not_allowed"):  # a forged or replayed request's URL
+                log.warning("response_url refused, %s; replying through the Web API", why)
+            else:
+                log.info("response_url failed (%s); falling back to the Web API", why)
         if in_channel and channel:
             self.post(channel, pieces)
             return

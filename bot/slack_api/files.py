@@ -1,22 +1,25 @@
 """Files shared in Slack: downloads with the bot token and ``files.info``.
 
-The bot token goes only to Slack's own hosts (or the configured API host, e.g. the local
-fake), never along a redirect; downloads are bounded in size and time. What the bytes hold is
-read elsewhere (:mod:`bot.services.documents`)."""
+The bot token goes only to Slack's file hosts over https (:func:`.hosts.file_url_allowed`;
+the local fake only when trusted, ``FWBOT_TRUST_LOCAL_SLACK``). A redirect is followed only
+to such a host, and without the token (urllib would carry an ``add_header`` header to any
+host; the token is an unredirected header); one elsewhere is refused, its page never read.
+Downloads are bounded in size and time. What the bytes hold is read elsewhere
+(:mod:`bot.services.documents`)."""
 
 from __future__ import annotations
 
-import ipaddress
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import Callable, Mapping
+from typing import IO, Any
 
 from slack_sdk.errors import SlackApiError
 
+from .hosts import Origin, file_url_allowed, is_loopback, origin
+
 DOWNLOAD_TIMEOUT = 20.0  # seconds per file
-SLACK_HOSTS = ("slack.com", "slack-edge.com", "slack-files.com")
+NOT_ON_SLACK = "is not stored on Slack, so I won't send it the app's token"
 
 Fetch = Callable[[str], bytes]  # url -> bytes; raises FetchError
 FileInfo = Callable[[str], Mapping[str, Any]]  # file id -> files.info's answer (ok, file|error)
@@ -38,41 +41,52 @@ class TooLarge(FetchError):
         self.size, self.limit = size, limit
 
 
-def _host_allowed(host: str, allowed: Sequence[str]) -> bool:
-    host = host.lower().rstrip(".")
-    return any(host == a or host.endswith("." + a) for a in allowed)
+class _SlackRedirectsOnly(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only to an allowed file host (the token stays behind: it is an
+    unredirected header); any other raises :class:`FetchError` before connecting there."""
 
+    def __init__(self, local: Origin | None) -> None:
+        self.local = local
 
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        if not file_url_allowed(newurl, local=self.local):
+            fp.close()
+            raise FetchError(
+                "can't be downloaded: Slack sent the download elsewhere, and I only read files "
+                "from Slack's file hosts"
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 def file_fetcher(
     token: str,
     *,
-    api_url: str | None = None,
+    local: Origin | None = None,
     timeout: float = DOWNLOAD_TIMEOUT,
     max_bytes: int,
 ) -> Fetch:
     """A :data:`Fetch` that downloads with ``Authorization: Bearer <token>``, only from Slack's
-    hosts or ``api_url``'s host, reading at most ``max_bytes``. The token is not sent again
-    after a redirect."""
-    api_host = (urlsplit(api_url).hostname or "") if api_url else ""
-    allowed = (*SLACK_HOSTS, *([api_host] if api_host else []))
+    file hosts over https or exactly the trusted ``local`` origin (the fake's, from
+    :func:`.hosts.trusted_local`), reading at most ``max_bytes``. The token is not sent again
+    after a redirect, and a redirect off those hosts is refused."""
 
     def fetch(url: str) -> bytes:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        secure = parts.scheme == "https" or (parts.scheme == "http" and host == api_host)
-        if not secure or not _host_allowed(host, allowed):
-            raise FetchError("is not stored on Slack, so I won't send it the app's token")
+        if not file_url_allowed(url, local=local):
+            raise FetchError(NOT_ON_SLACK)
+        found = origin(url)
         request = urllib.request.Request(url, method="GET")
         request.add_unredirected_header("Authorization", f"Bearer {token}")
-        proxies = urllib.request.ProxyHandler({} if _is_loopback(host) else None)
-        opener = urllib.request.build_opener(proxies)
+        loopback = found is not None and is_loopback(found.host)
+        proxies = urllib.request.ProxyHandler({} if loopback else None)
+        opener = urllib.request.build_opener(proxies, _SlackRedirectsOnly(local))
         try:
             with opener.open(request, timeout=timeout) as response:
                 declared = response.headers.get("Content-Length")

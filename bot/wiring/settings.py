@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import InitErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -186,6 +186,15 @@ class SlackSettings(_Group):
         description="model-written answers in threads and the assistant pane appear as they are "
         "written (`chat.startStream`); `false`: each answer is posted whole",
     )
+    trust_local_slack: bool = Field(
+        default=False,
+        validation_alias="FWBOT_TRUST_LOCAL_SLACK",
+        description="tests and local runs only: replies and file downloads may also go to "
+        "`SLACK_API_URL`'s own origin over http (the local fake, `local_slack/`); refused "
+        "unless that URL is on loopback. Otherwise only `https://hooks.slack.com` (and "
+        "`hooks.slack-gov.com`) get replies and only `https://files.slack.com` (and "
+        "`files.slack-gov.com`) the bot token",
+    )
 
     _blank = field_validator("bot_token", "signing_secret", "app_token", mode="before")(
         _blank_is_unset
@@ -201,6 +210,19 @@ class SlackSettings(_Group):
                 f"({SLACK_API_DEFAULT})"
             )
         return v.rstrip("/") + "/"
+
+    @field_validator("trust_local_slack")
+    @classmethod
+    def _only_a_local_slack(cls, v: bool, info: ValidationInfo) -> bool:
+        from ..slack_api.hosts import local_origin
+
+        api_url = info.data.get("api_url")
+        if v and api_url and local_origin(api_url) is None:
+            raise ValueError(
+                "is for tests and local runs against the fake Slack only: SLACK_API_URL must "
+                "then be on loopback (127.0.0.1, ::1, localhost); unset it for Slack itself"
+            )
+        return v
 
     @property
     def socket_mode(self) -> bool:
