@@ -5,12 +5,16 @@ proposal close in meaning to one or more examples (cosine similarity of their em
 above ``MIN_SIMILARITY``) gets their tags blended with the engine's: the closer the examples,
 the more their vote weighs, up to ``MAX_WEIGHT``. Far-away examples change nothing, so a
 handful of corrections cannot drag unrelated proposals around.
+
+An example's words belong to whoever wrote them (``owner_id``): a tag it voted for says so,
+but quotes its opening only when the caller's ``may_quote`` allows (e.g. the asker wrote it,
+or it was shared); otherwise only the similarity is given.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +36,8 @@ EXAMPLE_WORDS = 256  # examples and proposals are compared on their opening word
 class LabelledExample:
     text: str
     ids: tuple[str, ...]
+    owner_id: str | None = None  # who wrote the text
+    shared: bool = False  # its owner made it public
 
 
 @dataclass(frozen=True)
@@ -102,21 +108,33 @@ def _weight(similarity: float) -> float:
     return MIN_WEIGHT + (MAX_WEIGHT - MIN_WEIGHT) * min(max(span, 0.0), 1.0)
 
 
-def _because(neighbour: Neighbour) -> str:
+def never_quote(example: LabelledExample) -> bool:
+    return False
+
+
+def _because(neighbour: Neighbour, *, quote: bool) -> str:
+    similarity = f"similarity {neighbour.similarity:.2f}"
+    if not quote:
+        return f"confirmed for a similar proposal ({similarity})"
     opening, cut = first_words(neighbour.example.text, 12)
     quoted = opening + ("…" if cut else "")
-    return f"confirmed for a similar proposal (“{quoted}”, similarity {neighbour.similarity:.2f})"
+    return f"confirmed for a similar proposal (“{quoted}”, {similarity})"
 
 
 def vote(
-    alignment: Alignment, neighbours: Sequence[Neighbour], goal_of: dict[str, str]
+    alignment: Alignment,
+    neighbours: Sequence[Neighbour],
+    goal_of: dict[str, str],
+    *,
+    may_quote: Callable[[LabelledExample], bool] = never_quote,
 ) -> Alignment:
     """Blend the engine's tags with the examples' tags.
 
     Each id's vote is the similarity-weighted share of neighbours that carry it; its engine
     score is its tag score (0 when the engine did not tag it). The blend weighs the vote by how
     close the nearest example is. ``goal_of`` maps objective ids to their goals' citation ids
-    ("G1"); unknown ids, e.g. from an older framework, are ignored."""
+    ("G1"); unknown ids, e.g. from an older framework, are ignored. A tag's "why" quotes the
+    opening of the example that voted for it only when ``may_quote(example)``."""
     if not neighbours:
         return alignment
     w = _weight(neighbours[0].similarity)
@@ -136,7 +154,8 @@ def vote(
         if score < KEEP_SCORE:
             continue
         if oid in first_voter:
-            because = _because(first_voter[oid])
+            voter = first_voter[oid]
+            because = _because(voter, quote=may_quote(voter.example))
             why = f"{tag.why}; also {because}" if tag else because[0].upper() + because[1:]
         else:
             why = tag.why if tag else ""

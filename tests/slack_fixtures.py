@@ -6,7 +6,8 @@ in bolt's pool and its Web API calls reach ``bot.api`` (a :class:`FakeSlackAPI`)
 for them with ``bot.api.wait_for(...)``. The knowledge core is the session's in-memory
 ``assistant``; the store is SQLite in ``tmp_path`` (``slack_bot_pg`` uses PostgreSQL).
 
-Every bot tracks progress too (``bot.progress``, admins ``{"UADMIN"}``) on a hand-moved
+Admins are ``{"UADMIN"}`` (``ADMIN``): they may act on anyone's /align run or answer. Every
+bot tracks progress too (``bot.progress``, the same admins) on a hand-moved
 clock, ``bot.clock`` (Monday 30 Nov 2026 10:00 UTC until moved), unless built with
 ``make_bot(..., progress=False)`` (``slack_bot_without_progress``).
 
@@ -217,10 +218,11 @@ def make_bot(
         else None
     )
     pending = PendingTasks()
+    admins = Admins({ADMIN})
     deps = SlackDeps(
         framework=assistant.framework,
-        questions=QuestionService(assistant, store),
-        alignments=AlignmentService(assistant, store),
+        questions=QuestionService(assistant, store, admins=admins),
+        alignments=AlignmentService(assistant, store, admins=admins),
         store=store,
         # the fake stores a post whose answer it drops at once: a short settle window (a
         # test of a slow Slack sets the one it needs)

@@ -265,7 +265,7 @@ def test_helpful_on_an_answer_is_thanked(server: Server) -> None:
     payload = server.requests.block_actions_payload(
         ACTION_FEEDBACK_HELPFUL,
         value,
-        user="U2",
+        user="U1",  # who asked: only their vote counts
         channel=channel,
         response_url=url,
         message={"ts": answer.response["ts"], "blocks": answer.params["blocks"]},

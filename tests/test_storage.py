@@ -428,6 +428,26 @@ def test_labelled_examples(store: Store) -> None:
     assert store.labelled_examples("h3") == []
 
 
+def test_an_example_knows_whose_words_it_is_and_whether_they_were_shared(store: Store) -> None:
+    """Who ran the /align (not who decided it) owns the text; a text is shared once any
+    decided alignment of it was."""
+    private = _alignment(store, "private plan", user_id="U1", now=T0)
+    store.decide_alignment(private, user_id="UADMIN", ids=["G1"], now=T0)
+    public = _alignment(store, "public plan", user_id="U2", now=T0)
+    store.decide_alignment(public, user_id="U2", ids=["G2"], now=T0)
+    assert store.alignment(public).shared_at is None
+    shared = store.mark_shared(public, now=T0 + timedelta(minutes=1))
+    assert shared.shared_at == T0 + timedelta(minutes=1)
+    assert store.mark_shared(public, now=T0 + timedelta(hours=1)).shared_at == shared.shared_at
+    again = _alignment(store, "public plan", user_id="U3", now=T0 + timedelta(minutes=2))
+    store.decide_alignment(again, user_id="U3", ids=["G3"], now=T0 + timedelta(minutes=2))
+    examples = {e.text: e for e in store.labelled_examples("h1")}
+    assert (examples["private plan"].owner_id, examples["private plan"].shared) == ("U1", False)
+    assert (examples["public plan"].owner_id, examples["public plan"].shared) == ("U3", True)
+    with pytest.raises(UnknownRecord):
+        store.mark_shared(424242)
+
+
 def test_recent_exchanges_are_top_level_recent_and_oldest_first(store):
     from datetime import UTC, datetime, timedelta
 

@@ -5,7 +5,7 @@ Plain Python over the knowledge core and the store; the Slack listeners call it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +14,8 @@ from retrieval.assistant import FrameworkAssistant
 from retrieval.llm.limits import current_user
 from retrieval.text import clean_text
 
-from ..storage.store import Store
+from ..storage.store import Store, UnknownRecord
+from .ownership import NOT_YOUR_QUESTION, require_owner_or_admin
 
 HISTORY = 5  # earlier questions of a thread considered for a follow-up
 # Top-level DMs have no threads: questions this recent count as the same conversation.
@@ -39,9 +40,16 @@ class AnsweredQuestion:
 
 
 class QuestionService:
-    def __init__(self, assistant: FrameworkAssistant, store: Store) -> None:
+    def __init__(
+        self,
+        assistant: FrameworkAssistant,
+        store: Store,
+        *,
+        admins: Container[str] = frozenset(),
+    ) -> None:
         self.assistant = assistant
         self.store = store
+        self.admins = admins  # who may act on anyone's exchange (see .ownership)
         self.framework_hash = assistant.framework.content_hash()
 
     @property
@@ -108,7 +116,13 @@ class QuestionService:
 
     def vote(self, exchange_id: int, user_id: str, helpful: bool) -> None:
         """A Helpful / Not helpful vote on an answer (a later vote of the same user replaces
-        theirs); UnknownRecord if the exchange is gone."""
+        theirs); UnknownRecord if the exchange is gone, NotYours (and nothing stored) when
+        ``user_id`` did not ask the question and is not an admin: an answer in a channel
+        thread carries buttons anyone there can press."""
+        exchange = self.store.exchange(exchange_id)
+        if exchange is None:
+            raise UnknownRecord(f"no exchange with id {exchange_id}")
+        require_owner_or_admin(exchange.user_id, user_id, self.admins, NOT_YOUR_QUESTION)
         self.store.record_vote(exchange_id, user_id, helpful)
 
     def replied(self, exchange_id: int, reply_ts: str) -> None:

@@ -60,3 +60,11 @@ def reporting_failures(
             notify(error_message(summary, ref))
         except Exception:
             log.exception("could not tell the user about failure %s", ref)
+
+
+def refuse(action: str, metrics: Metrics, tell: Callable[[Message], object], refusal: str) -> None:
+    """A button or form that acts on someone else's /align run or answer: the user is told
+    ``refusal`` (one line that names nothing of the other person's), the refusal counted."""
+    log.info("%s refused: the user is neither the owner nor an admin", action)
+    metrics.refused.labels(action).inc()
+    tell(Message(text=refusal, blocks=[]))

@@ -80,6 +80,13 @@ class Metrics:
         self.feedback = Counter(
             "fwbot_feedback_votes", "Helpful / not helpful votes.", ["vote"], registry=r
         )
+        self.refused = Counter(
+            "fwbot_actions_refused",
+            "Buttons and forms refused because they act on someone else's /align run or "
+            "answer (the user is neither its owner nor an admin), by action.",
+            ["action"],
+            registry=r,
+        )
         self.rejected = Counter(
             "fwbot_http_rejected",
             "Requests to the Slack endpoint refused before the app "

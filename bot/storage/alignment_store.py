@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, cast
@@ -47,6 +48,7 @@ def _alignment_record(row: Alignment) -> AlignmentRecord:
         framework_hash=row.framework_hash,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        shared_at=row.shared_at,
     )
 
 
@@ -116,6 +118,18 @@ class AlignmentStore:
             session.flush()
             return _alignment_record(row)
 
+    def mark_shared(self, alignment_id: int, *, now: datetime | None = None) -> AlignmentRecord:
+        """Remember that the alignment was shared in a channel (the first time counts)."""
+        at = _now(now)
+        with self.database.session() as session:
+            row = session.get(Alignment, alignment_id, with_for_update=True)
+            if row is None:
+                raise UnknownRecord(f"no alignment with id {alignment_id}")
+            if row.shared_at is None:
+                row.shared_at = at
+                session.flush()
+            return _alignment_record(row)
+
     def recent_alignments(self, user_id: str, limit: int = 5) -> list[AlignmentRecord]:
         """A user's latest alignments, newest first."""
         with self.database.session(write=False) as session:
@@ -129,9 +143,10 @@ class AlignmentStore:
 
     def labelled_examples(self, framework_hash: str) -> list[LabelledExample]:
         """Decided alignments for one framework version, newest decision first, one per text
-        (the newest decision on a text wins)."""
+        (the newest decision on a text wins, and its owner is the text's owner); a text is
+        shared when any decided alignment of it was."""
         stmt = (
-            select(Alignment.text, Alignment.final_ids)
+            select(Alignment.text, Alignment.final_ids, Alignment.user_id, Alignment.shared_at)
             .where(
                 Alignment.framework_hash == framework_hash,
                 Alignment.status.in_(("confirmed", "corrected")),
@@ -139,8 +154,13 @@ class AlignmentStore:
             .order_by(Alignment.updated_at.desc(), Alignment.id.desc())
         )
         examples: dict[str, LabelledExample] = {}
+        shared: set[str] = set()
         with self.database.session(write=False) as session:
-            for text, final_ids in session.execute(stmt):
+            for text, final_ids, owner_id, shared_at in session.execute(stmt):
+                if shared_at is not None:
+                    shared.add(text)
                 if text not in examples:
-                    examples[text] = LabelledExample(text=text, ids=tuple(final_ids or ()))
-        return list(examples.values())
+                    examples[text] = LabelledExample(
+                        text=text, ids=tuple(final_ids or ()), owner_id=owner_id
+                    )
+        return [replace(e, shared=e.text in shared) for e in examples.values()]

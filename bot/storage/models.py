@@ -138,3 +138,6 @@ class Alignment(Base):
     framework_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When its owner (``user_id``) first shared it in a channel: its text is public from then
+    # on and may be quoted to others; until then only its owner sees it.
+    shared_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

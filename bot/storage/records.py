@@ -60,6 +60,7 @@ class AlignmentRecord:
     framework_hash: str
     created_at: datetime
     updated_at: datetime
+    shared_at: datetime | None = None  # when its owner shared it in a channel
 
     @property
     def suggested_ids(self) -> tuple[str, ...]:
@@ -68,7 +69,11 @@ class AlignmentRecord:
 
 @dataclass(frozen=True, slots=True)
 class LabelledExample:
-    """A decided alignment: the proposal text and the objective ids it was aligned to."""
+    """A decided alignment: the proposal text and the objective ids it was aligned to;
+    ``owner_id``: who wrote the text (ran the /align), ``shared``: whether the text was
+    shared in a channel (then anyone may see it; otherwise only its owner)."""
 
     text: str
     ids: tuple[str, ...]
+    owner_id: str | None = None
+    shared: bool = False

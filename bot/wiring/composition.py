@@ -122,13 +122,13 @@ class Services:
     def questions(self):  # -> bot.services.questions.QuestionService
         from ..services.questions import QuestionService
 
-        return QuestionService(self.assistant, self.store)
+        return QuestionService(self.assistant, self.store, admins=self.admins)
 
     @cached_property
     def alignments(self):  # -> bot.services.alignments.AlignmentService
         from ..services.alignments import AlignmentService
 
-        return AlignmentService(self.assistant, self.store)
+        return AlignmentService(self.assistant, self.store, admins=self.admins)
 
     @cached_property
     def metrics(self):  # -> bot.slack.metrics.Metrics

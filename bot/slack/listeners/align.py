@@ -13,6 +13,7 @@ from slack_bolt import App
 from retrieval.align import AlignInputError
 
 from ...services.alignments import UnknownObjectives
+from ...services.ownership import NotYours
 from ...services.proposal_files import slack_files_reader
 from ...storage.store import AlignmentRecord, UnknownRecord
 from ..blocks import (
@@ -27,7 +28,7 @@ from ..blocks import (
 from ..deps import SlackDeps
 from ..durable import Job, Plan, Ticket
 from ..features import Feature
-from ..guard import reporting_failures
+from ..guard import refuse, reporting_failures
 from ..ids import (
     ACTION_ALIGN_CONFIRM,
     ACTION_ALIGN_EDIT,
@@ -220,6 +221,9 @@ def plan_edit_tags(deps: SlackDeps) -> Plan:
             with reporting_failures("align_edit_tags", deps.metrics, notify):
                 try:
                     decided = deps.alignments.decide(alignment_id, user_id=user, ids=ids)
+                except NotYours as exc:
+                    refuse("align_edit_tags", deps.metrics, notify, str(exc))
+                    return
                 except UnknownObjectives as exc:
                     notify(_text(str(exc)))
                     return
@@ -261,7 +265,8 @@ def register(app: App, deps: SlackDeps) -> None:
 
     def button(action_id: str, name: str):
         """Register ``handle(click, record, body)`` for a button of an /align result: kept,
-        acked, then the alignment found (or said to be gone) and any failure reported."""
+        acked, then the alignment found (or said to be gone), the user refused unless it is
+        theirs (or they are an admin), and any failure reported."""
         Handler = Callable[[Click, AlignmentRecord, dict], None]
 
         def register_handler(handle: Handler) -> Handler:
@@ -269,8 +274,11 @@ def register(app: App, deps: SlackDeps) -> None:
                 def job() -> None:
                     click = Click.of(body)
                     with reporting_failures(name, deps.metrics, click.notify(deps)):
-                        alignment_id = _alignment_id(body)
-                        record = deps.alignments.find(alignment_id)
+                        try:
+                            record = deps.alignments.owned(_alignment_id(body), click.user)
+                        except NotYours as exc:
+                            refuse(name, deps.metrics, lambda m: click.reply(deps, m), str(exc))
+                            return
                         if record is None:
                             click.reply(
                                 deps,
@@ -288,11 +296,12 @@ def register(app: App, deps: SlackDeps) -> None:
 
     @button(ACTION_ALIGN_SHARE, "align_share")
     def share(click: Click, record: AlignmentRecord, body: dict) -> None:
+        record = deps.alignments.share(record.id, user_id=click.user)
         decided = None if record.final_ids is None else list(record.final_ids)
         message = shared_alignment_message(
             deps.alignments.stored(record),
             deps.framework,
-            user_id=click.user,
+            user_id=record.user_id,  # who ran it (an admin may share it for them)
             proposal=record.text,
             status=record.status,
             decided_ids=decided,

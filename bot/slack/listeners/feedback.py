@@ -1,14 +1,16 @@
-"""Helpful / Not helpful on an answer: the vote is stored with the exchange."""
+"""Helpful / Not helpful on an answer: the vote is stored with the exchange. Only the person
+who asked (or an admin) may vote; anyone else is told so and nothing is stored."""
 
 from __future__ import annotations
 
 from slack_bolt import App
 
+from ...services.ownership import NotYours
 from ...storage.store import UnknownRecord
 from ..blocks import Message
 from ..deps import SlackDeps
 from ..features import Feature
-from ..guard import reporting_failures
+from ..guard import refuse, reporting_failures
 from ..ids import ACTION_FEEDBACK_HELPFUL, ACTION_FEEDBACK_NOT_HELPFUL
 from .kept import kept_action
 
@@ -29,6 +31,9 @@ def record_vote(deps: SlackDeps, body: dict, *, helpful: bool) -> None:
         try:
             exchange_id = int(body["actions"][0]["value"])
             deps.questions.vote(exchange_id, user, helpful)
+        except NotYours as exc:
+            refuse("feedback", deps.metrics, lambda m: tell(m.text), str(exc))
+            return
         except (KeyError, IndexError, ValueError, UnknownRecord):
             tell("I couldn't find that answer any more, so the vote wasn't recorded.")
             return
