@@ -235,3 +235,29 @@ def test_the_asker_and_an_admin_may_vote(slack_bot):
     (row,) = slack_bot.store.feedback_rows()
     assert (row.helpful, row.not_helpful) == (0, 2)
     assert _refusals(slack_bot, "feedback") == 0
+
+
+def test_a_new_initiative_form_naming_someone_elses_alignment_does_not_link_it(slack_bot):
+    """The form's metadata comes back from the client: a forged one naming another user's
+    alignment creates the initiative without the link (the owner's own still links)."""
+    from bot.slack.ids import VIEW_PROGRESS_NEW
+    from tests.test_slack_progress import new_state
+
+    alignment_id = _owned_alignment(slack_bot)
+    r = slack_bot.requests
+    for user, title in ((OTHER, "Forged link"), (OWNER, "Own link")):
+        meta = json.dumps({"a": alignment_id, "c": "C1", "r": None})
+        ack = slack_bot.send(
+            r.interaction(
+                r.view_submission_payload(
+                    VIEW_PROGRESS_NEW,
+                    new_state(title=title, owner=user),
+                    user=user,
+                    private_metadata=meta,
+                )
+            )
+        )
+        assert ack.status == 200
+    slack_bot.drain()
+    linked = {i.title: i.source_alignment_id for i in slack_bot.progress.store.initiatives()}
+    assert linked == {"Forged link": None, "Own link": alignment_id}

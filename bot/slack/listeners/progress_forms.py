@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 
 from ...progress.service import MAX_NOTE, MAX_TITLE, ProgressError, ProgressService
+from ...services.ownership import NotYours
 from ...slack_api.views import update_view
 from ...storage.progress_records import NewInitiative
 from ...storage.vocabulary import Cadence, UpdateStatus
@@ -190,6 +191,19 @@ def on_track(deps: SlackDeps, body: dict, alignment_id: int) -> None:
     )
 
 
+def _own_alignment(deps: SlackDeps, value: object, user_id: str) -> int | None:
+    """The alignment a new-initiative form says it came from, if the submitter may link it
+    (theirs, or they are an admin): the form's metadata comes back from the client."""
+    if not isinstance(value, int):
+        return None
+    try:
+        record = deps.alignments.owned(value, user_id)
+    except NotYours:
+        log.warning("a new-initiative form named an alignment not the submitter's; not linked")
+        return None
+    return record.id if record is not None else None
+
+
 def switch_initiative(deps: SlackDeps, body: dict) -> None:
     """The update form's initiative menu changed: show that initiative's form instead."""
     user, view = body["user"]["id"], body.get("view") or {}
@@ -346,7 +360,7 @@ def submit_new(deps: SlackDeps, ack: Callable[..., Any], body: dict, view: dict)
     if not deps.first_submission(body):  # a replay: closed as before, nothing written
         ack()
         return
-    alignment = meta.get("a") if isinstance(meta.get("a"), int) else None
+    alignment = _own_alignment(deps, meta.get("a"), where.user)
     new = NewInitiative(
         title=title,
         owner_id=form.owner_id,
