@@ -13,6 +13,7 @@ from concurrent.futures import Executor, Future, wait
 
 from ..wiring.composition import Services
 from ..wiring.settings import MissingSetting
+from .logs import configure_logging
 
 log = logging.getLogger("fwbot")
 
@@ -26,9 +27,7 @@ def serve(services: Services, *, host: str, port: int) -> int:
     except MissingSetting as exc:
         print(f"fwbot serve: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()  # INFO and up; no Slack payload (user text) in any record
     # What a setting can get wrong fails first, in one line, before the model loads: the
     # token at Slack, then the database (migrated here); UnusableSetting, see bot/cli/errors.py.
     services.slack_identity  # noqa: B018
