@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from local_slack import FakeSlackAPI, SignedRequest, SlackRequests, post, web_api  # noqa: E402
-from local_slack.serve_process import start_serve, stop_serve  # noqa: E402
+from local_slack.serve_process import admin_port, start_serve, stop_serve  # noqa: E402
 
 # The fake's ThreadingHTTPServer listens with socketserver's default backlog of 5: with more
 # connections arriving at once, the kernel drops SYNs and the client retries after 1 s, which
@@ -402,6 +402,7 @@ def main() -> None:
             proc, port = start_serve(env, log, timeout=START_TIMEOUT)
         start_s = time.perf_counter() - t
         root = f"http://127.0.0.1:{port}"
+        admin = f"http://127.0.0.1:{admin_port(proc)}"  # /metrics: the admin listener
         traffic = Traffic(fake, SlackRequests(SECRET), f"{root}/slack/events", args.seed)
 
         # ---- warm-up (not measured): the model, the index, the database, bolt's first calls --
@@ -430,7 +431,7 @@ def main() -> None:
         fake_rt = run_concurrently(direct, n, c)
 
         # ---- the measured run ----------------------------------------------------------------
-        before = http_get(f"{root}/metrics")[1].decode()
+        before = http_get(f"{admin}/metrics")[1].decode()
         kinds = ["align", "mention"] * (n // 2) + ["align"] * (n % 2)
         random.Random(args.seed).shuffle(kinds)
         planned = [traffic.build(kind) for kind in kinds]
@@ -453,7 +454,7 @@ def main() -> None:
         wall = time.perf_counter() - t
         running.clear()
         prober.join()
-        after = http_get(f"{root}/metrics")[1].decode()
+        after = http_get(f"{admin}/metrics")[1].decode()
     finally:
         rc = stop_serve(proc) if proc is not None else None
         fake.stop()

@@ -1,5 +1,9 @@
 """`fwbot serve` in a subprocess, for tests and benchmarks: start it, wait until it listens,
-stop it. The server's stdout is drained all the time so it never blocks on a full pipe."""
+stop it. The server's stdout is drained all the time so it never blocks on a full pipe.
+
+Its metrics are on the admin listener (``FWBOT_ADMIN_PORT``; 0 here unless the environment
+says otherwise, so that servers side by side never collide): :func:`admin_port` is the port
+it said on stdout (``fwbot admin on port N``)."""
 
 from __future__ import annotations
 
@@ -14,7 +18,27 @@ from pathlib import Path
 from typing import IO
 
 READY = re.compile(r"fwbot serving on port (\d+)")  # printed by bot/cli/serve.py
+ADMIN = re.compile(r"fwbot admin on port (\d+)")  # the same, before it
+HEALTH = re.compile(r"fwbot health on port (\d+)")  # Socket Mode's public port
 ROOT = Path(__file__).resolve().parents[1]
+_ports: dict[tuple[int, str], int] = {}  # (pid, "admin" or "health") -> port
+
+
+def admin_port(proc: subprocess.Popen[str]) -> int:
+    """The admin listener's port (``/metrics``) of a server started here."""
+    return _ports[proc.pid, "admin"]
+
+
+def health_port(proc: subprocess.Popen[str]) -> int:
+    """Socket Mode's public port (``/healthz``, ``/readyz``) of a server started here."""
+    return _ports[proc.pid, "health"]
+
+
+def note_ports(proc: subprocess.Popen[str], line: str) -> None:
+    """Remember the ports a line of the server's stdout announces."""
+    for kind, pattern in (("admin", ADMIN), ("health", HEALTH)):
+        if m := pattern.search(line):
+            _ports[proc.pid, kind] = int(m.group(1))
 
 
 class ServerDidNotStart(RuntimeError):
@@ -26,11 +50,12 @@ def spawn_serve(
 ) -> subprocess.Popen[str]:
     """``python -m bot.cli serve --port 0`` on 127.0.0.1, its stdout a text pipe. Its Slack is
     the local fake (``SLACK_API_URL`` on loopback), so ``FWBOT_TRUST_LOCAL_SLACK`` is true
-    unless ``env`` says otherwise: the fake's response URLs and files are plain http."""
+    unless ``env`` says otherwise (the fake's response URLs and files are plain http); the
+    admin listener is on any free port unless ``env`` sets ``FWBOT_ADMIN_PORT``."""
     return subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
         cwd=cwd,
-        env={"FWBOT_TRUST_LOCAL_SLACK": "true", **env},
+        env={"FWBOT_TRUST_LOCAL_SLACK": "true", "FWBOT_ADMIN_PORT": "0", **env},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=stderr,
@@ -68,6 +93,7 @@ def start_serve(
                 f"{proc.returncode}); stdout: {''.join(seen)!r}"
             )
         seen.append(line)
+        note_ports(proc, line)
         if m := READY.search(line):
             return proc, int(m.group(1))
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
-from local_slack.serve_process import ROOT, ServerDidNotStart, spawn_serve, stop_serve
+from local_slack.serve_process import ROOT, ServerDidNotStart, note_ports, spawn_serve, stop_serve
 from local_slack.socket_mode import DEFAULT_APP_TOKEN, Link, SocketModeSlackAPI
 
 __all__ = ["ServerDidNotStart", "socket_mode_env", "start_socket_serve", "stop_serve"]
@@ -45,7 +45,9 @@ def start_socket_serve(
     cwd: Path = ROOT,
 ) -> tuple[subprocess.Popen[str], Link]:
     """Start ``python -m bot.cli serve --port 0`` (health on 127.0.0.1) and wait until its
-    Socket Mode connection is live on ``slack``; the process and that connection."""
+    Socket Mode connection is live on ``slack``; the process and that connection
+    (:func:`~local_slack.serve_process.health_port` and ``admin_port`` then know its ports,
+    unless ``env`` has FWBOT_ADMIN_PORT=off)."""
     known = max((link.id for link in slack.socket_mode.connections()), default=0)
     proc = spawn_serve(env, stderr, cwd=cwd)
     seen: list[str] = []
@@ -54,13 +56,17 @@ def start_socket_serve(
 
     def pump() -> None:
         for line in stdout:
+            note_ports(proc, line)
             seen.append(line)
 
     threading.Thread(target=pump, daemon=True).start()
     deadline = time.monotonic() + timeout
     while True:
         live = [link for link in slack.socket_mode.connections(live_only=True) if link.id > known]
-        if live:
+        if live:  # the ports were said before the connection: give the pump a moment
+            settle = time.monotonic() + 2
+            while not any("fwbot admin on port" in x for x in seen) and time.monotonic() < settle:
+                time.sleep(0.02)
             return proc, live[0]
         if proc.poll() is not None or time.monotonic() > deadline:
             stop_serve(proc)

@@ -188,11 +188,14 @@ def fwbot_env(fwbot_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
         "SLACK_APP_TOKEN",
         "SLACK_API_URL",
         "FWBOT_TRUST_LOCAL_SLACK",
+        "FWBOT_ADMIN_HOST",
+        "FWBOT_ADMIN_TOKEN",
     ):  # no outside config
         env.pop(var, None)
     pythonpath = [str(guard_dir)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
     env.update(
         FWBOT_DATA_DIR=str(fwbot_data_dir),
+        FWBOT_ADMIN_PORT="0",  # the admin listener on any free port: servers side by side
         PYTHONIOENCODING="utf-8",
         PYTHONPATH=os.pathsep.join(pythonpath),
     )

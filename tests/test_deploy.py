@@ -545,6 +545,20 @@ def test_compose_services_and_health(compose: dict[str, Any]) -> None:
     assert any(v.endswith(":/data") for v in chroma["volumes"])
 
 
+def test_compose_keeps_the_admin_listener_off_the_hosts_public_interfaces(
+    compose: dict[str, Any],
+) -> None:
+    """Metrics on the admin listener: open to the compose network (a Prometheus there), and
+    published on the host's loopback only; the probes stay on the public port."""
+    bot = compose["services"]["bot"]
+    env = bot["environment"]
+    admin = env["FWBOT_ADMIN_PORT"]
+    assert env["FWBOT_ADMIN_HOST"] == "0.0.0.0"
+    published = [p for p in bot["ports"] if p.split(":")[-1] == admin]
+    assert published == [f"127.0.0.1:{admin}:{admin}"]
+    assert "http://127.0.0.1:3000/healthz" in healthcheck_command()[-1]
+
+
 def test_compose_points_the_bot_at_its_database_and_chroma(compose: dict[str, Any]) -> None:
     from sqlalchemy.engine import make_url
 

@@ -163,3 +163,72 @@ def test_sqlite_database_is_ready_and_an_unreadable_embedded_store_is_not(
     ready, checks = readiness.report()
     assert (ready, checks) == (False, {"database": "ok", "vector_store": "missing"})
     services.database.dispose()
+
+
+# ---- the detail: the admin listener only --------------------------------------------------------
+
+
+def _get_with(wsgi: SlackWSGI, path: str, **headers: str) -> tuple[str, dict[str, Any]]:
+    got: list[str] = []
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "SERVER_PROTOCOL": "HTTP/1.1"}
+    environ.update({"HTTP_" + k.upper(): v for k, v in headers.items()})
+    body = b"".join(wsgi(environ, lambda status, _headers: got.append(status)))
+    return got[0], json.loads(body)
+
+
+def test_a_postgresql_down_is_a_word_in_public_and_its_error_on_the_admin_listener(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    db_port = _closed_port()
+    services = _services(
+        monkeypatch, tmp_path, f"postgresql+psycopg://fwbot:secret@127.0.0.1:{db_port}/fwbot"
+    )
+    services.__dict__["searcher"] = _index_at(ChromaLocation(path=tmp_path / "index"), "nothing")
+    readiness = services.readiness()
+    readiness.timeout = 30  # the first check imports chromadb
+    public = SlackWSGI(None, Metrics(), readiness, admin_token="s3cret-admin")
+    admin = SlackWSGI(None, Metrics(), readiness, admin=True)
+
+    status, body = _get_with(public, "/readyz")
+    assert status == "503 Service Unavailable"
+    assert body == {"ready": False, "checks": {"database": "down", "vector_store": "missing"}}
+    text = json.dumps(body)
+    for leak in (str(db_port), "127.0.0.1", "Error", "refused", "connection", "fwbot:secret"):
+        assert leak not in text, leak
+    # a wrong token changes nothing
+    assert _get_with(public, "/readyz", authorization="Bearer nope")[1] == body
+
+    status, detailed = _get_with(admin, "/readyz")
+    assert status == "503 Service Unavailable"
+    assert detailed["checks"] == body["checks"]
+    assert set(detailed["detail"]) == {"database", "vector_store"}
+    assert "Connection refused" in detailed["detail"]["database"]
+    assert f"127.0.0.1:{db_port}" in detailed["detail"]["database"]
+    assert "secret" not in json.dumps(detailed)  # the URL's password is not in the error
+    # the public port with the admin token: the same detail
+    assert _get_with(public, "/readyz", authorization="Bearer s3cret-admin")[1] == detailed
+
+
+def test_an_unopenable_sqlite_database_is_down_without_its_path_in_public(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    where = tmp_path / "a-dir-not-a-file" / "fwbot.db"
+    where.mkdir(parents=True)  # SQLite cannot open a directory (a chmod would not stop root)
+    services = _services(monkeypatch, tmp_path, f"sqlite:///{where}")
+    readiness = Readiness({"database": services.readiness().checks["database"]})
+    status, body = _get(SlackWSGI(None, Metrics(), readiness), "/readyz")
+    assert (status, body) == (
+        "503 Service Unavailable",
+        {"ready": False, "checks": {"database": "down"}},
+    )
+    status, detailed = _get(SlackWSGI(None, Metrics(), readiness, admin=True), "/readyz")
+    assert "unable to open database file" in detailed["detail"]["database"], detailed
+    assert "a-dir-not-a-file" not in json.dumps(body)
+
+
+def test_a_stopping_process_says_so_in_the_detail() -> None:
+    readiness = Readiness({"database": lambda: None})
+    readiness.stopping = True
+    ready, checks, detail = readiness.report_detail()
+    assert (ready, checks) == (False, {"database": "ok", "process": "stopping"})
+    assert list(detail) == ["process"]

@@ -42,7 +42,7 @@ from bot.storage.db import Database
 from bot.storage.work_store import WorkStore
 from framework_data.loader import load_framework
 from local_slack import Call, FakeSlackAPI, SignedRequest, SlackRequests, post, sign
-from local_slack.serve_process import ServerDidNotStart, start_serve, stop_serve
+from local_slack.serve_process import ServerDidNotStart, admin_port, start_serve, stop_serve
 from tests.conftest import REPO_ROOT, run_fwbot
 
 pytestmark = pytest.mark.slow  # a real `fwbot serve` over HTTP
@@ -74,9 +74,15 @@ class Server:
     def send(self, req: SignedRequest) -> tuple[int, dict[str, str], bytes]:
         return post(self.events_url, req)
 
-    def get(self, path: str) -> tuple[int, dict[str, str], bytes]:
+    @property
+    def admin_root(self) -> str:
+        """The admin listener (metrics, readiness in detail)."""
+        return f"http://127.0.0.1:{admin_port(self.proc)}"
+
+    def get(self, path: str, *, admin: bool = False) -> tuple[int, dict[str, str], bytes]:
         try:
-            with urllib.request.urlopen(self.root + path, timeout=10) as resp:
+            root = self.admin_root if admin else self.root
+            with urllib.request.urlopen(root + path, timeout=10) as resp:
                 return resp.status, dict(resp.headers.items()), resp.read()
         except urllib.error.HTTPError as err:
             return err.code, dict(err.headers.items()), err.read()
@@ -159,8 +165,8 @@ def _thread_posts(fake: FakeSlackAPI, channel: str, ts: str) -> list[Call]:
 
 
 def _total(server: Server, metric: str) -> float:
-    """The sum of ``metric``'s samples (every label set) in /metrics."""
-    status, _, body = server.get("/metrics")
+    """The sum of ``metric``'s samples (every label set) in the admin listener's /metrics."""
+    status, _, body = server.get("/metrics", admin=True)
     assert status == 200
     return sum(
         float(value)
@@ -206,7 +212,7 @@ def test_metrics_count_slack_requests(server: Server) -> None:
         "/align", "", user_id="U1", channel_id=_unique("C"), response_url=server.fake.response_url()
     )
     assert server.send(usage)[0] == 200
-    status, headers, body = server.get("/metrics")
+    status, headers, body = server.get("/metrics", admin=True)
     assert status == 200
     assert headers["Content-Type"].startswith("text/plain")
     text = body.decode()
@@ -216,9 +222,32 @@ def test_metrics_count_slack_requests(server: Server) -> None:
     )
 
 
+def test_metrics_are_on_the_admin_listener_on_loopback_not_the_public_port(
+    server: Server,
+) -> None:
+    status, _, body = server.get("/metrics")
+    assert status == 404 and b"fwbot_" not in body
+    log = server.log.read_text(encoding="utf-8", errors="replace")
+    assert f"admin listener on http://127.0.0.1:{admin_port(server.proc)} " in log
+    status, _, body = server.get("/readyz", admin=True)
+    assert status == 200
+    assert json.loads(body) == {
+        "ready": True,
+        "checks": {"database": "ok", "vector_store": "ok"},
+        "detail": {},
+    }
+    assert server.get("/slack/events", admin=True)[0] == 404  # Slack: the public port only
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/nope"), ("POST", "/nope"), ("GET", "/slack/events"), ("POST", "/healthz")],
+    [
+        ("GET", "/nope"),
+        ("POST", "/nope"),
+        ("GET", "/slack/events"),
+        ("POST", "/healthz"),
+        ("GET", "/metrics"),
+    ],
 )
 def test_unknown_routes_are_404(server: Server, method: str, path: str) -> None:
     request = urllib.request.Request(
@@ -464,8 +493,8 @@ def _refusals_since(server: Server, offset: int, count: int) -> list[re.Match[st
 
 
 def _rejections(server: Server) -> dict[tuple[str, str], float]:
-    """``fwbot_http_rejected_total`` from /metrics, by (status, reason)."""
-    status, _, body = server.get("/metrics")
+    """``fwbot_http_rejected_total`` from the admin listener's /metrics, by (status, reason)."""
+    status, _, body = server.get("/metrics", admin=True)
     assert status == 200
     counts = {}
     for m in re.finditer(r"^fwbot_http_rejected_total\{([^}]*)\} (\S+)$", body.decode(), re.M):

@@ -16,9 +16,12 @@ connection) check that a request after the fault is acked, and record the ack la
 
 from __future__ import annotations
 
+import json
 import secrets
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +32,7 @@ import pytest
 from bot.slack.ids import ACTION_FEEDBACK_HELPFUL, SHORTCUT_ALIGN_MESSAGE
 from framework_data.loader import load_framework
 from local_slack import Call, SlackRequests
+from local_slack.serve_process import admin_port, health_port
 from local_slack.serve_socket import (
     ServerDidNotStart,
     socket_mode_env,
@@ -145,6 +149,35 @@ def _ask(server: Server, question: str) -> tuple[str, str, Call, float]:
     latency = server.ack(server.socket.deliver_event(body))
     [reply] = server.wait_for("chat.postMessage", _in(channel))
     return channel, ts, reply, latency
+
+
+def _get(port: int, path: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+# ---- the health port and the admin listener ------------------------------------------------
+
+
+def test_probes_on_the_health_port_and_metrics_on_the_admin_listener(server: Server) -> None:
+    health, admin = health_port(server.proc), admin_port(server.proc)
+    assert health != admin
+    assert _get(health, "/healthz") == (200, b'{"ok": true}')
+    status, body = _get(health, "/readyz")
+    assert status == 200, body
+    assert json.loads(body) == {
+        "ready": True,
+        "checks": {"database": "ok", "vector_store": "ok", "socket": "ok"},
+    }
+    assert _get(health, "/metrics")[0] == 404
+    status, body = _get(admin, "/metrics")
+    assert status == 200 and b"fwbot_slack_requests" in body
+    status, body = _get(admin, "/readyz")
+    assert (status, json.loads(body)["detail"]) == (200, {})
+    assert f"admin listener on http://127.0.0.1:{admin} " in server.log_tail(100_000)
 
 
 # ---- requests answered -------------------------------------------------------------------

@@ -12,7 +12,8 @@ import time
 from concurrent.futures import Executor, Future, wait
 
 from ..wiring.composition import Services
-from ..wiring.settings import MissingSetting
+from ..wiring.settings import MissingSetting, UnusableSetting
+from .logs import configure_logging
 
 log = logging.getLogger("fwbot")
 
@@ -26,14 +27,14 @@ def serve(services: Services, *, host: str, port: int) -> int:
     except MissingSetting as exc:
         print(f"fwbot serve: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()  # INFO and up; no Slack payload (user text) in any record
     # What a setting can get wrong fails first, in one line, before the model loads: the
     # token at Slack, then the database (migrated here); UnusableSetting, see bot/cli/errors.py.
     services.slack_identity  # noqa: B018
     services.database  # noqa: B018
     services.searcher  # noqa: B018 — load the model and the index before taking requests
+    readiness = services.readiness()
+    admin = _admin_listener(services, readiness)  # bound now: a port in use fails the start
     # Acks wait for the GIL behind answers being computed: hand it over more often.
     sys.setswitchinterval(0.001)
     work = _WorkPool(services.work_pool)
@@ -41,23 +42,28 @@ def serve(services: Services, *, host: str, port: int) -> int:
     app = services.slack_app()
     scheduler = _start_scheduler(services)
     recovery = _start_recovery(services)
-    readiness = services.readiness()
     if settings.slack.socket_mode:
         return _serve_socket_mode(
-            services, app, work, scheduler, recovery, readiness, host=host, port=port
+            services, app, work, scheduler, recovery, readiness, admin, host=host, port=port
         )
     front = SlackWSGI(
-        app, services.metrics, readiness, signing_secret=settings.slack.signing_secret
+        app,
+        services.metrics,
+        readiness,
+        signing_secret=settings.slack.signing_secret,
+        admin_token=settings.admin.token,
     )
     http = HTTPServer(front, host=host, port=port)
     stop = _StopSignal()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, stop)
     _warm(readiness)
+    if admin is not None:
+        admin.start()
+        _log_admin(admin)
     http.start()
     log.info(
-        "fwbot: listening on http://%s:%d/slack/events (liveness /healthz, readiness "
-        "/readyz, metrics /metrics)",
+        "fwbot: listening on http://%s:%d/slack/events (liveness /healthz, readiness /readyz)",
         host,
         http.port,
     )
@@ -69,14 +75,58 @@ def serve(services: Services, *, host: str, port: int) -> int:
     recovery.stop()
     readiness.stopping = True
     grace = settings.runtime.stop_grace
-    return _shut_down(app, http, scheduler, work, stop.name or "server loop ended", grace=grace)
+    return _shut_down(
+        app,
+        http,
+        scheduler,
+        work,
+        stop.name or "server loop ended",
+        grace=grace,
+        then=lambda: _stop_admin(admin),
+    )
+
+
+def _admin_listener(services: Services, readiness):  # -> bot.slack.server.HTTPServer | None
+    """The admin listener (FWBOT_ADMIN_HOST / FWBOT_ADMIN_PORT): /metrics and /readyz with
+    each failed check's error; None when FWBOT_ADMIN_PORT=off. Bound, not started."""
+    from ..slack.server import HTTPServer, SlackWSGI
+
+    settings = services.settings.admin
+    if settings.port is None:
+        log.info("fwbot: admin listener off (FWBOT_ADMIN_PORT=off): no /metrics")
+        return None
+    wsgi = SlackWSGI(None, services.metrics, readiness, admin=True)
+    try:
+        return HTTPServer(wsgi, host=settings.host, port=settings.port, name="fwbot-admin")
+    except OSError as exc:
+        raise UnusableSetting(
+            f"FWBOT_ADMIN_HOST / FWBOT_ADMIN_PORT: cannot listen on {settings.host}:"
+            f"{settings.port} for the admin listener ({exc.strerror or exc}); give another "
+            "port (0: any free one) or FWBOT_ADMIN_PORT=off"
+        ) from exc
+
+
+def _log_admin(admin) -> None:
+    """The one line that says where the admin listener is (and a line on stdout for tools)."""
+    log.info(
+        "fwbot: admin listener on http://%s:%d (metrics /metrics, readiness in detail /readyz)",
+        admin.host,
+        admin.port,
+    )
+    print(f"fwbot admin on port {admin.port}", flush=True)
+
+
+def _stop_admin(admin) -> None:
+    if admin is not None:
+        _quietly("closing the admin listener", admin.stop, timeout=0.5)
 
 
 def _serve_socket_mode(
-    services: Services, app, work: _WorkPool, scheduler, recovery, readiness, *, host, port
+    services: Services, app, work: _WorkPool, scheduler, recovery, readiness, admin, *, host, port
 ) -> int:
-    """Socket Mode (bot/slack/socket_mode.py), with /healthz, /readyz and /metrics on
-    ``port``; SIGTERM / SIGINT stop it as they stop HTTP (see :func:`_shut_down`)."""
+    """Socket Mode (bot/slack/socket_mode.py), with /healthz and /readyz on ``port`` and the
+    admin listener as in HTTP mode; SIGTERM / SIGINT stop it as they stop HTTP (see
+    :func:`_shut_down`)."""
     from ..slack.server import HTTPServer, SlackWSGI
     from ..slack.socket_mode import SocketModeRunner
     from ..slack.socket_mode_bolt import BoltSocketModeRunner
@@ -84,17 +134,21 @@ def _serve_socket_mode(
     slack = services.settings.slack
     make_runner = BoltSocketModeRunner if slack.socket_client == "bolt" else SocketModeRunner
     runner = make_runner(app, slack.app_token or "")
-    http = HTTPServer(SlackWSGI(None, services.metrics, readiness), host=host, port=port)
+    health = SlackWSGI(None, services.metrics, readiness, admin_token=services.settings.admin.token)
+    http = HTTPServer(health, host=host, port=port)
     stop = _StopSignal()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, stop)
     http.start()
     log.info(
-        "fwbot: Socket Mode; liveness, readiness and metrics on http://%s:%d "
-        "(/healthz, /readyz, /metrics)",
+        "fwbot: Socket Mode; liveness and readiness on http://%s:%d (/healthz, /readyz)",
         host,
         http.port,
     )
+    print(f"fwbot health on port {http.port}", flush=True)
+    if admin is not None:
+        admin.start()
+        _log_admin(admin)
     _warm(readiness)
     readiness.add("socket", runner.check)  # not connected yet: /readyz says so
     try:
@@ -105,6 +159,7 @@ def _serve_socket_mode(
         if scheduler is not None:
             scheduler.stop(timeout=0)
         _quietly("closing the health port", http.stop, timeout=1)
+        _stop_admin(admin)
         return 1
     while stop.name is None and http.running:
         time.sleep(0.1)  # the handler only sets a flag: this thread drives the stop
@@ -120,8 +175,13 @@ def _serve_socket_mode(
         stop.name or "server loop ended",
         grace=services.settings.runtime.stop_grace,
         what="envelopes",
-        then=lambda: _quietly("closing the health port", http.stop, timeout=0.5),
+        then=lambda: _stop_both(http, admin),
     )
+
+
+def _stop_both(http, admin) -> None:
+    _quietly("closing the health port", http.stop, timeout=0.5)
+    _stop_admin(admin)
 
 
 def _quietly(what: str, stop, **kwargs) -> None:

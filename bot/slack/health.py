@@ -20,6 +20,7 @@ log = logging.getLogger("fwbot.health")
 
 CHECK_TIMEOUT = 2.0  # seconds each check is given
 CACHE_SECONDS = 1.5  # a report is reused this long
+DETAIL_CHARS = 300  # of a failed check's error, in the log and the admin detail
 
 Check = Callable[[], object]
 
@@ -50,7 +51,7 @@ class Readiness:
         self.clock = clock
         self.stopping = False  # set when the process stops: not ready, whatever the checks say
         self._lock = threading.Lock()
-        self._cached: tuple[float, dict[str, str]] | None = None
+        self._cached: tuple[float, dict[str, str], dict[str, str]] | None = None
         self._running: dict[str, threading.Thread] = {}
         self._last: dict[str, str] = {}
 
@@ -61,26 +62,35 @@ class Readiness:
 
     def report(self) -> tuple[bool, dict[str, str]]:
         """(ready, {check: "ok" or a reason word})."""
+        ready, results, _detail = self.report_detail()
+        return ready, results
+
+    def report_detail(self) -> tuple[bool, dict[str, str], dict[str, str]]:
+        """(ready, {check: "ok" or a reason word}, {failed check: what went wrong}): the
+        detail names hosts and quotes errors, for the admin listener only."""
         with self._lock:  # one evaluation at a time; the others wait for it and reuse it
             now = self.clock()
             if self._cached is None or now - self._cached[0] >= self.cache_seconds:
-                self._cached = (now, self._run_all())
-            results = dict(self._cached[1])
+                self._cached = (now, *self._run_all())
+            results, detail = dict(self._cached[1]), dict(self._cached[2])
         if self.stopping:
             results["process"] = "stopping"
-        return all(v == "ok" for v in results.values()), results
+            detail["process"] = "the process is stopping (SIGTERM / SIGINT)"
+        return all(v == "ok" for v in results.values()), results, detail
 
-    def _run_all(self) -> dict[str, str]:
+    def _run_all(self) -> tuple[dict[str, str], dict[str, str]]:
         outcomes: dict[str, list[str]] = {name: [] for name in self.checks}
+        details: dict[str, str] = {}
         started: list[tuple[str, threading.Thread]] = []
         for name, check in self.checks.items():
             previous = self._running.get(name)
             if previous is not None and previous.is_alive():
                 outcomes[name].append("timeout")  # still hung since an earlier probe
+                details[name] = "still no answer to an earlier probe's check"
                 continue
             thread = threading.Thread(
                 target=self._run_one,
-                args=(name, check, outcomes[name]),
+                args=(name, check, outcomes[name], details),
                 name=f"fwbot-ready-{name}",
                 daemon=True,
             )
@@ -92,16 +102,20 @@ class Readiness:
             thread.join(max(0.0, deadline - self.clock()))
             if thread.is_alive() and not outcomes[name]:
                 outcomes[name].append("timeout")
-                self._log_change(name, "timeout", f"no answer within {self.timeout:.1f} s")
-        return {name: (got[0] if got else "timeout") for name, got in outcomes.items()}
+                details[name] = f"no answer within {self.timeout:.1f} s"
+                self._log_change(name, "timeout", details[name])
+        results = {name: (got[0] if got else "timeout") for name, got in outcomes.items()}
+        return results, {k: v for k, v in details.items() if results.get(k) != "ok"}
 
-    def _run_one(self, name: str, check: Check, out: list[str]) -> None:
+    def _run_one(self, name: str, check: Check, out: list[str], details: dict[str, str]) -> None:
         try:
             check()
         except NotReady as exc:
+            details[name] = str(exc)[:DETAIL_CHARS]
             out.append(exc.reason)
             self._log_change(name, exc.reason, str(exc))
         except Exception as exc:  # anything else: a word for the answer, the text for the log
+            details[name] = f"{type(exc).__name__}: {exc}"[:DETAIL_CHARS]
             out.append("error")
             self._log_change(name, "error", f"{type(exc).__name__}: {exc}")
         else:
@@ -117,6 +131,6 @@ class Readiness:
         if outcome == "ok":
             log.info("readiness: %s ok", name)
         elif before is None:  # not ready yet at the start (a socket not connected yet…)
-            log.info("readiness: %s %s (%s)", name, outcome, detail[:300])
+            log.info("readiness: %s %s (%s)", name, outcome, detail[:DETAIL_CHARS])
         else:
-            log.warning("readiness: %s %s (%s)", name, outcome, detail[:300])
+            log.warning("readiness: %s %s (%s)", name, outcome, detail[:DETAIL_CHARS])

@@ -91,7 +91,8 @@ class Metrics:
             "fwbot_http_rejected",
             "Requests to the Slack endpoint refused before the app "
             "(401 bad_signature / stale, 413 too_large, 400 malformed / bad_http) or failed in "
-            "it (500 error), by HTTP status and reason.",
+            "it (500 error), and public /metrics without the admin token (401 bad_token), by "
+            "HTTP status and reason.",
             ["status", "reason"],
             registry=r,
         )

@@ -1,15 +1,20 @@
-"""The HTTP front: Slack at ``POST /slack/events``, ``GET /healthz``, ``GET /readyz``,
-``GET /metrics``.
+"""The HTTP front: Slack at ``POST /slack/events``, ``GET /healthz``, ``GET /readyz`` on the
+public port; ``GET /metrics`` and readiness in detail on the admin listener.
 
 A WSGI app served by waitress with a pool of threads: a request never waits for another's
 listener, and bolt sends each ack as soon as the listener calls ``ack()`` while the work
-goes on in bolt's own listener pool. In Socket Mode the same server answers health and
-metrics only.
+goes on in bolt's own listener pool. In Socket Mode the public port answers health only.
 
 ``/healthz`` is liveness: 200 ``{"ok": true}`` as long as the process serves, without
 looking at any dependency (nothing there can hang). ``/readyz`` is readiness (see
 :mod:`bot.slack.health`): 200 ``{"ready": true, "checks": {...}}``, or 503 with the failed
-check's reason word; never a host name or an error's text.
+check's reason word; on the public port never a host name or an error's text.
+
+The admin listener (``admin=True``: its own host and port, loopback by default, see
+``FWBOT_ADMIN_*``) serves ``/metrics`` and adds ``"detail"`` to ``/readyz``: each failed
+check's error, hosts and ports included. The public port serves neither (``/metrics`` is
+404) unless an admin token is set: then a request with ``Authorization: Bearer <token>``
+(compared in constant time) gets both there too, and ``/metrics`` without it is 401.
 
 Nothing reaches bolt before it is known to come from Slack. In order, a ``POST
 /slack/events`` is refused with:
@@ -69,14 +74,17 @@ class Refused(Exception):
 _STATUS_LINES = {
     400: "400 Bad Request",
     401: "401 Unauthorized",
+    404: "404 Not Found",
     413: "413 Payload Too Large",
     500: "500 Internal Server Error",
 }
 
 
 class SlackWSGI:
-    """``app`` None: health and metrics only (Socket Mode). ``signing_secret``: the app's
-    (SLACK_SIGNING_SECRET); without one, requests to Slack's path are refused."""
+    """``app`` None: health only (Socket Mode's public port, or the admin listener).
+    ``signing_secret``: the app's (SLACK_SIGNING_SECRET); without one, requests to Slack's
+    path are refused. ``admin``: the admin listener (metrics, readiness in detail).
+    ``admin_token``: the bearer token that opens the same on the public port."""
 
     def __init__(
         self,
@@ -85,15 +93,19 @@ class SlackWSGI:
         readiness: Readiness | None = None,
         *,
         signing_secret: str | None = None,
+        admin: bool = False,
+        admin_token: str | None = None,
         clock: Callable[[], float] = time.time,
         max_body: int = MAX_BODY_BYTES,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.readiness = readiness or Readiness({})
+        self.admin = admin
         self.clock = clock
         self.max_body = max_body
         self._secret = (signing_secret or "").encode()
+        self._admin_token = (admin_token or "").encode()
         if app is not None:
             # bolt logs a failed verification with the whole body at INFO, and others at
             # DEBUG/INFO: its own loggers say only warnings and errors.
@@ -118,15 +130,50 @@ class SlackWSGI:
         if path == "/healthz" and method in ("GET", "HEAD"):  # liveness: no dependency
             return _send(start_response, "200 OK", b'{"ok": true}', "application/json")
         if path == "/readyz" and method in ("GET", "HEAD"):
-            ready, checks = self.readiness.report()
+            ready, checks, detail = self.readiness.report_detail()
             status = "200 OK" if ready else "503 Service Unavailable"
-            body = json.dumps({"ready": ready, "checks": checks}).encode()
-            return _send(start_response, status, body, "application/json")
+            answer: dict[str, object] = {"ready": ready, "checks": checks}
+            if self._is_admin(environ):
+                answer["detail"] = detail
+            return _send(start_response, status, json.dumps(answer).encode(), "application/json")
         if path == "/metrics" and method == "GET":
+            try:
+                self._admin_only(environ)
+            except Refused as no:
+                if no.status == 401:
+                    remote = environ.get("REMOTE_ADDR", "?")
+                    self.refused(401, no.reason, no.detail, method=method, path=path, remote=remote)
+                return _send(
+                    start_response,
+                    _STATUS_LINES[no.status],
+                    no.answer,
+                    extra=[("WWW-Authenticate", "Bearer")] if no.status == 401 else [],
+                )
             return _send(
                 start_response, "200 OK", self.metrics.exposition(), self.metrics.content_type
             )
         return _send(start_response, "404 Not Found", b"not found\n")
+
+    def _is_admin(self, environ: dict) -> bool:
+        """The admin listener, or the public port with the admin token."""
+        try:
+            self._admin_only(environ)
+        except Refused:
+            return False
+        return True
+
+    def _admin_only(self, environ: dict) -> None:
+        """Raise :class:`Refused`: 404 on the public port without an admin token set, 401
+        without the right ``Authorization: Bearer`` one."""
+        if self.admin:
+            return
+        if not self._admin_token:
+            raise Refused(404, "not_found", b"not found\n", "no admin token set")
+        scheme, _, given = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if scheme.lower() != "bearer" or not given.strip():
+            raise Refused(401, "bad_token", b"unauthorized\n", "no bearer token")
+        if not hmac.compare_digest(self._admin_token, given.strip().encode("latin-1", "replace")):
+            raise Refused(401, "bad_token", b"unauthorized\n", "wrong bearer token")
 
     def refused(
         self, status: int, reason: str, detail: str, *, method: str, path: str, remote: str
@@ -232,8 +279,11 @@ def _send(
     status: str,
     body: bytes,
     content_type: str = "text/plain; charset=utf-8",
+    *,
+    extra: list[tuple[str, str]] | None = None,
 ) -> list[bytes]:
-    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+    start_response(status, headers + (extra or []))
     return [body]
 
 
@@ -274,7 +324,9 @@ class HTTPServer:
     """waitress on ``host:port`` (port 0: any free port, see :attr:`port`), its loop in a
     thread of its own (:meth:`start`); :meth:`stop` ends it gracefully from another thread."""
 
-    def __init__(self, wsgi: SlackWSGI, *, host: str = "0.0.0.0", port: int = 3000) -> None:
+    def __init__(
+        self, wsgi: SlackWSGI, *, host: str = "0.0.0.0", port: int = 3000, name: str = "fwbot-http"
+    ) -> None:
         from waitress.server import create_server
 
         sockets: dict[int, Any] = {}
@@ -296,13 +348,15 @@ class HTTPServer:
         self._map = sockets
         self._dispatcher = self._server.task_dispatcher
         self.port = int(self._server.effective_port)  # type: ignore[union-attr]
+        self.host = host
+        self.name = name
         self._thread: threading.Thread | None = None
 
     def serve_forever(self) -> None:
         self._server.run()
 
     def start(self) -> HTTPServer:
-        self._thread = threading.Thread(target=self.serve_forever, name="fwbot-http", daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, name=self.name, daemon=True)
         self._thread.start()
         return self
 

@@ -1,6 +1,6 @@
 """Settings, read from the environment (and a `.env` file) by pydantic-settings.
 
-Five groups, each a :class:`BaseSettings` that declares its variables' prefix once
+Six groups, each a :class:`BaseSettings` that declares its variables' prefix once
 (``env_prefix``): a field ``timeout`` of the LLM group (prefix ``FWBOT_LLM_``) is
 ``FWBOT_LLM_TIMEOUT``. A variable whose name does not follow its group's prefix (``DATABASE_URL``,
 ``ADMIN_USER_IDS``, ``FWBOT_SLACK_TIMEOUT``) names itself with ``validation_alias``. The names
@@ -19,6 +19,7 @@ from pydantic_core import InitErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
+ADMIN_PORT_DEFAULT = 9464  # the admin listener (metrics): a port in Prometheus exporters' range
 
 
 class MissingSetting(RuntimeError):
@@ -141,6 +142,42 @@ class RuntimeSettings(_Group):
     )
 
     _blank = field_validator("model_threads", mode="before")(_blank_is_unset)
+
+
+class AdminSettings(_Group):
+    """The admin listener of `fwbot serve`: metrics and detailed readiness, off the public
+    port (bot/slack/server.py)."""
+
+    model_config = SettingsConfigDict(env_prefix="FWBOT_ADMIN_")
+
+    host: str = Field(
+        default="127.0.0.1",
+        description="the admin listener's address (`/metrics`, `/readyz` with each check's "
+        "error, `/healthz`); `0.0.0.0` for a scraper outside the host or container",
+    )
+    port: int | None = Field(
+        default=ADMIN_PORT_DEFAULT,
+        ge=0,
+        le=65535,
+        description="the admin listener's port; 0: any free port (logged); `off`: no admin "
+        "listener",
+    )
+    token: str | None = Field(
+        default=None,
+        description="a bearer token that also opens `/metrics` and `/readyz`'s detail on the "
+        "public port (`Authorization: Bearer …`); unset: the public port has no metrics",
+    )
+
+    _blank = field_validator("token", mode="before")(_blank_is_unset)
+
+    @field_validator("port", mode="before")
+    @classmethod
+    def _off(cls, v: Any) -> Any:
+        if isinstance(v, str) and v.strip().lower() in ("off", "none", "false", "no"):
+            return None
+        if isinstance(v, str) and not v.strip():  # blank: unset, the default
+            return ADMIN_PORT_DEFAULT
+        return v
 
 
 class SlackSettings(_Group):
@@ -409,6 +446,7 @@ GROUPS: dict[str, type[_Group]] = {
     "llm": LLMSettings,
     "progress": ProgressSettings,
     "runtime": RuntimeSettings,
+    "admin": AdminSettings,
 }
 
 # Every variable: its group's attribute name and the field in it.
@@ -434,6 +472,7 @@ class Settings(BaseModel):
     llm: LLMSettings
     progress: ProgressSettings
     runtime: RuntimeSettings
+    admin: AdminSettings
 
     def __init__(self, _env_file: str | Path | None = ".env", **variables: Any) -> None:
         given: dict[str, dict[str, Any]] = {attr: {} for attr in GROUPS}
@@ -528,7 +567,13 @@ def settings_table(*groups: str) -> str:
 
 # ---- one line per bad setting (the CLI prints it instead of pydantic's report) -------------
 
-_SECRET_VARS = {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DATABASE_URL"}
+_SECRET_VARS = {
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "DATABASE_URL",
+    "FWBOT_ADMIN_TOKEN",
+}
 _BOUND_WORDS = {"ge": "at least", "gt": "above", "le": "at most", "lt": "below"}
 
 
