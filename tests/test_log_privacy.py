@@ -44,14 +44,14 @@ def test_an_unknown_block_in_a_nudge_logs_no_user_text(
     channel, _ = send_nudge(bot, "U1", item)
     # What conversations.history returns from now on: the nudge plus a block slack_sdk does
     # not know, carrying what a user wrote.
+    unknown = {
+        "type": "fancy_future_block",
+        "block_id": "x1",
+        "text": {"type": "mrkdwn", "text": USER_TEXT},
+    }
+    with bot.api.workspace.lock:  # the message as Slack holds it (the bot reads it there)
+        bot.api.workspace.messages.channels[channel][-1]["blocks"].append(unknown)
     stored = bot.api.messages(channel)[-1]
-    stored["blocks"].append(
-        {
-            "type": "fancy_future_block",
-            "block_id": "x1",
-            "text": {"type": "mrkdwn", "text": USER_TEXT},
-        }
-    )
     with caplog.at_level(logging.DEBUG):
         press(bot, ACTION_PROGRESS_NO_CHANGE, str(item), channel=channel, message=stored)
         bot.api.wait_for("chat.update")
