@@ -10,7 +10,7 @@ from framework_data.schema import Framework
 from .align import Aligner, AlignInputError, Alignment, Example, Reviewer
 from .answer import Answer, AnswerComposer, OfflineComposer, StreamingComposer, grounded
 from .calibration import default_calibration
-from .followup import resolve_followup
+from .conversation import Turn, resolve
 from .language import language_name, other_language
 from .search import MAX_QUERY_CHARS, FrameworkSearcher
 from .text import clean_text
@@ -37,19 +37,21 @@ class FrameworkAssistant:
         self.rewriter = rewriter
         self.aligner = Aligner(searcher, reviewer)
 
-    def standalone(self, question: str, earlier: Sequence[str]) -> str:
-        """``question`` as one standalone question to search for, given the earlier questions
-        of its conversation (oldest first)."""
+    def standalone(self, question: str, earlier: Sequence[Turn | str]) -> str:
+        """``question`` as one standalone question to search for, given the earlier turns of
+        its conversation (oldest first; a bare string is a turn whose answer is unknown)."""
         q = clean_text(question)
+        turns = [t if isinstance(t, Turn) else Turn(t) for t in earlier]
         if (
             self.rewriter is not None
             and q
             and (earlier or other_language(q, self.framework.language))
         ):
-            rewritten = self.rewriter.standalone(q, earlier, self.framework.language)
+            asked = [t.question for t in turns]
+            rewritten = self.rewriter.standalone(q, asked, self.framework.language)
             if rewritten:
                 return clean_text(rewritten)
-        return resolve_followup(q, earlier, self.framework) if earlier else q
+        return resolve(q, turns, self.framework).query if turns else q
 
     def ask(
         self,

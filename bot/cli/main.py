@@ -115,12 +115,25 @@ def cmd_align(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from retrieval import evaluation as ev
 
-    if not args.questions and not args.proposals:
-        print("fwbot: eval needs --questions FILE and/or --proposals FILE", file=sys.stderr)
+    if not args.questions and not args.proposals and not args.conversations:
+        print(
+            "fwbot: eval needs --questions FILE, --proposals FILE and/or --conversations FILE",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     services = _services(args, without_notes=args.no_scope)
-    q, p = ev.evaluate(services.assistant, args.questions, args.proposals)
     mode = f"model {services.settings.llm.model}" if services.settings.llm.model else "offline"
+    if args.conversations:
+        from retrieval import conversation_eval as cev
+
+        c = cev.evaluate_conversations(services.assistant, args.conversations)
+        if args.json:
+            print(json.dumps({"mode": mode, "topic_accuracy": c.topic_accuracy, **c.model_dump()}))
+        else:
+            print(f"mode: {mode}\n{cev.conversation_table(c)}")
+        if not args.questions and not args.proposals:
+            return EXIT_OK
+    q, p = ev.evaluate(services.assistant, args.questions, args.proposals)
     if args.json:
         print(json.dumps({"mode": mode, **json.loads(ev.dump(q, p))}, indent=2))
     else:
@@ -254,6 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", parents=[common], help="measure quality on labelled sets")
     p.add_argument("--questions", type=Path)
     p.add_argument("--proposals", type=Path)
+    p.add_argument(
+        "--conversations",
+        type=Path,
+        help="JSONL of labelled follow-up conversations: prints their topic accuracy",
+    )
     p.add_argument(
         "--no-scope",
         action="store_true",
