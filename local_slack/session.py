@@ -75,6 +75,9 @@ class LocalSlack:
         self.services.__dict__["assistant"] = services.assistant  # one model in memory
         self.app = self.services.slack_app(bot_user_id="UBOT")
         self.requests = SlackRequests(secret)
+        # A run is a conversation of its own: a DM channel of its own, so that a new run never
+        # borrows the topic of the last one (DM questions within minutes are follow-ups).
+        self.dm = f"{DM}{secrets.token_hex(4).upper()}"
         self._n = 0
 
     def close(self) -> None:
@@ -88,7 +91,7 @@ class LocalSlack:
     def ask(self, text: str) -> str:
         ts = self._ts()
         seen = len(self.api.calls("chat.postMessage"))
-        event = self.requests.message_im_event(text, user=USER, channel=DM, ts=ts)
+        event = self.requests.message_im_event(text, user=USER, channel=self.dm, ts=ts)
         self.app.dispatch(to_bolt_request(self.requests.event(event)))
         calls = self.api.wait_for("chat.postMessage", count=seen + 1, timeout=REPLY_SECONDS)
         return "\n".join(

@@ -18,7 +18,6 @@ A follow-up then either
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal

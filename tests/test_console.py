@@ -318,3 +318,19 @@ def test_interactive_paste_prompts_ctrl_c_and_quit(
     assert "align… ^C\n(Paste cancelled.)\n" in screen
     assert "2.3" in screen.split("> what is goal 2\n", 1)[1]
     assert not TAG_LINE.search(screen)  # neither paste was aligned
+
+
+def test_a_new_slack_console_run_starts_a_new_conversation(services: Services) -> None:
+    """The DM of the last run (minutes ago, same database) lends no topic to a new run."""
+    first = io.StringIO()
+    run_console(services, stdin=io.StringIO("What does 1.2 say?\n"), stdout=first, slack=True)
+    assert "1.2" in after(first.getvalue(), "What does 1.2 say?")
+    question = "and the objective just before it?"
+    second = io.StringIO()
+    run_console(services, stdin=io.StringIO(f"{question}\n"), stdout=second, slack=True)
+    assert "› 1.1" not in after(second.getvalue(), question)
+    # Within one run it is a follow-up.
+    third = io.StringIO()
+    typed = f"What does 1.2 say?\n{question}\n"
+    run_console(services, stdin=io.StringIO(typed), stdout=third, slack=True)
+    assert "› 1.1" in after(third.getvalue(), question)

@@ -72,7 +72,7 @@ def test_followups_in_the_thread_use_the_earlier_question(slack_bot):
     posts = slack_bot.api.wait_for("chat.postMessage", count=2)
     assert posts[1].params["thread_ts"] == "200.000001"
     assert "2.4" in _text_of(posts[1])
-    # A follow-up that only points back: answered about the earlier topic.
+    # A follow-up that only points back: answered about the latest topic (2.4, named since).
     slack_bot.send(
         r.event(
             r.channel_message_event(
@@ -85,8 +85,8 @@ def test_followups_in_the_thread_use_the_earlier_question(slack_bot):
         )
     )
     posts = slack_bot.api.wait_for("chat.postMessage", count=3)
-    first, third = slack_bot.store.thread_exchanges("C1", "200.000001")[0::2]
-    assert third.cited_ids[:1] == first.cited_ids[:1] and first.cited_ids
+    first, _, third = slack_bot.store.thread_exchanges("C1", "200.000001")
+    assert first.cited_ids[:1] == ("1.4",) and third.cited_ids[:1] == ("2.4",)
 
 
 def test_thread_replies_the_bot_did_not_answer_and_bot_messages_are_ignored(slack_bot):

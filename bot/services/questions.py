@@ -5,30 +5,38 @@ Plain Python over the knowledge core and the store; the Slack listeners call it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from retrieval.answer import Answer
 from retrieval.assistant import FrameworkAssistant
+from retrieval.conversation import Turn
 from retrieval.llm.limits import current_user
 from retrieval.text import clean_text
 
+from ..storage.records import ExchangeRecord
 from ..storage.store import Store, UnknownRecord
 from .ownership import NOT_YOUR_QUESTION, require_owner_or_admin
 
-HISTORY = 5  # earlier questions of a thread considered for a follow-up
+HISTORY = 5  # earlier exchanges of a thread considered for a follow-up
 # Top-level DMs have no threads: questions this recent count as the same conversation.
 DM_CONVERSATION = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
 class Conversation:
-    """The earlier questions of a thread (or recent DM), oldest first, and whether the bot
-    has answered in that thread."""
+    """The earlier turns of a thread (or recent DM), oldest first — each question with the
+    ids its answer cited and whether it was answered — and whether the bot has answered in
+    that thread."""
 
-    earlier: list[str]
+    turns: list[Turn]
     bot_answered_in_thread: bool
+
+    @property
+    def earlier(self) -> list[str]:
+        """The earlier questions, oldest first."""
+        return [t.question for t in self.turns]
 
 
 @dataclass(frozen=True)
@@ -64,11 +72,11 @@ class QuestionService:
         """What the bot said before in this thread (or recent DM): read once per message."""
         if thread_ts:
             exchanges = self.store.thread_exchanges(channel_id, thread_ts)
-            return Conversation([e.question for e in exchanges][-HISTORY:], bool(exchanges))
+            return Conversation(_turns(exchanges)[-HISTORY:], bool(exchanges))
         if channel_id.startswith("D"):
             since = (now or datetime.now(UTC)) - DM_CONVERSATION
             exchanges = self.store.recent_exchanges(channel_id, since=since, limit=HISTORY)
-            return Conversation([e.question for e in exchanges][-HISTORY:], False)
+            return Conversation(_turns(exchanges)[-HISTORY:], False)
         return Conversation([], False)
 
     def earlier_questions(
@@ -95,7 +103,7 @@ class QuestionService:
             conversation = self.conversation(channel_id, thread_ts)
         token = current_user.set(user_id)  # whose budget a model call counts against
         try:
-            resolved = self.assistant.standalone(q, conversation.earlier)
+            resolved = self.assistant.standalone(q, conversation.turns)
             answer = self.assistant.ask(
                 resolved or q, asked=q if resolved != q else None, on_text=on_text
             )
@@ -128,3 +136,7 @@ class QuestionService:
     def replied(self, exchange_id: int, reply_ts: str) -> None:
         """The answer was posted as ``reply_ts`` (its votes and threads find it by that)."""
         self.store.set_reply_ts(exchange_id, reply_ts)
+
+
+def _turns(exchanges: Sequence[ExchangeRecord]) -> list[Turn]:
+    return [Turn(e.question, tuple(e.cited_ids), e.answered) for e in exchanges]
