@@ -76,6 +76,10 @@ eval: $(STAMP)
 	$(BIN)/fwbot eval --framework tests/fixtures/frameworks/sdg.yaml \
 		--questions tests/fixtures/eval/sdg_questions.jsonl \
 		--proposals tests/fixtures/eval/sdg_proposals.jsonl
+	@echo "== follow-up conversations (topic accuracy over follow-up turns): INTERPOL, UN SDGs"
+	$(BIN)/fwbot eval --conversations tests/fixtures/eval/followups_interpol.jsonl
+	$(BIN)/fwbot eval --framework tests/fixtures/frameworks/sdg.yaml \
+		--conversations tests/fixtures/eval/followups_sdg.jsonl
 
 # The sealed sets (tests/fixtures/eval/sealed) are not here: they are scored once, by hand.
 calibrate: $(STAMP)

@@ -52,14 +52,13 @@ _PREVIOUS = frozenset({"before", "previous", "preceding", "precedes", "precede",
 _NEXT = frozenset({"next", "after", "following", "follows", "follow", "subsequent"})
 _FIRST = frozenset({"first", "opening", "initial", "1st"})
 _LAST = frozenset({"last", "final", "closing", "concluding"})
+_ORDINAL_WORDS = (
+    "second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
+    "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth"
+).split()
 _ORDINALS = (
-    {
-        w: i
-        for i, w in enumerate(
-            ("second third fourth fifth sixth seventh eighth ninth tenth".split()), start=2
-        )
-    }
-    | {f"{i}{s}": i for i, s in ((2, "nd"), (3, "rd"))}
+    {w: i for i, w in enumerate(_ORDINAL_WORDS, start=2)}
+    | {"2nd": 2, "3rd": 3}
     | {f"{i}th": i for i in range(4, 21)}
 )
 # Words that relate a question to something already said ("that goal", "the same goal").
