@@ -42,6 +42,9 @@ class FrameworkAssistant:
         its conversation (oldest first; a bare string is a turn whose answer is unknown)."""
         q = clean_text(question)
         turns = [t if isinstance(t, Turn) else Turn(t) for t in earlier]
+        offline = resolve(q, turns, self.framework) if turns else None
+        if offline is not None and offline.kind == "navigation":
+            return offline.query  # read off the framework's order: nothing for a model to add
         if (
             self.rewriter is not None
             and q
@@ -51,7 +54,7 @@ class FrameworkAssistant:
             rewritten = self.rewriter.standalone(q, asked, self.framework.language)
             if rewritten:
                 return clean_text(rewritten)
-        return resolve(q, turns, self.framework).query if turns else q
+        return offline.query if offline is not None else q
 
     def ask(
         self,

@@ -401,3 +401,14 @@ def test_a_mention_is_answered_by_the_model_through_slack(
     finally:
         close_bot(bot)
         db.dispose()
+
+
+def test_a_position_follow_up_is_read_off_the_framework_not_rewritten(assistant, recorder) -> None:
+    """ "The one before it" is the framework's order, even with a model: no rewrite asked."""
+    from retrieval.conversation import Turn
+
+    rewriter, rewrites = _scripted(_rewrite("Which objective is about research?"))
+    llm = _with_rewriter(assistant, _scripted()[0], rewriter, recorder)
+    earlier = [Turn("What does 3.2 say?", ("3.2",))]
+    assert llm.standalone("and the objective right before that one?", earlier) == "3.1"
+    assert rewrites == []
