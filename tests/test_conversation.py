@@ -98,3 +98,23 @@ def test_the_labelled_conversations_are_well_formed(interpol, sdg):
 def test_topic_accuracy_on_the_sdg_conversations(sdg_assistant):
     metrics = evaluate_conversations(sdg_assistant, EVAL / "followups_sdg.jsonl")
     assert metrics.followup_turns >= 24 and metrics.topic_accuracy >= 0.9
+
+
+def test_fwbot_eval_prints_the_topic_accuracy_of_conversations(fwbot_env, tmp_path):
+    import json
+
+    from tests.conftest import run_fwbot
+
+    path = tmp_path / "conversations.jsonl"
+    turns = [
+        {"question": "What does 4.2 say?", "expected": "4.2"},
+        {"question": "what's the office wifi password?", "expected": None},
+        {"question": "and the one after it?", "expected": "4.3"},
+        {"question": "which goal is that in?", "expected": "G3"},  # wrong on purpose
+    ]
+    path.write_text(json.dumps({"id": "c1", "turns": turns}) + "\n", encoding="utf-8")
+    run = run_fwbot("eval", "--conversations", path, env=fwbot_env)
+    out = run.stdout.decode()
+    assert run.returncode == 0, run.stderr.decode()
+    assert "topic accuracy: 0.667 (2/3)" in out
+    assert "miss c1 turn 3: 'which goal is that in?' expected G3, got G4" in out
