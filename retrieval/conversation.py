@@ -24,7 +24,7 @@ from typing import Literal
 
 from framework_data.schema import Framework
 
-from .followup import _LEADING_CUE, points_back, resolve_followup, topic_words
+from .followup import LEADING_CUE, points_back, resolve_followup, topic_words
 from .structure import find_structural
 from .text import clean_text, words
 
@@ -171,7 +171,7 @@ def resolve(question: str, turns: Sequence[Turn], fw: Framework) -> Resolution:
         if target is not None:
             return Resolution(_as_query(fw, [target]), "navigation", (target,))
         if points_back(q):
-            rest = _LEADING_CUE.sub("", q)
+            rest = LEADING_CUE.sub("", q)
             return Resolution(f"{_as_query(fw, topic)} {rest}".strip(), "pointer", topic)
         return Resolution(q, "standalone")
     # No element established (only statements or nothing answered): the earlier words.

@@ -49,7 +49,7 @@ _FILLERS = frozenset(
         "further",
     }
 )
-_LEADING_CUE = re.compile(r"^\s*(?:and|also|but|so|then|what about|how about)\b[\s,]*", re.I)
+LEADING_CUE = re.compile(r"^\s*(?:and|also|but|so|then|what about|how about)\b[\s,]*", re.I)
 
 
 def topic_words(text: str) -> list[str]:
@@ -75,5 +75,5 @@ def resolve_followup(question: str, earlier: Sequence[str], framework: Framework
         return q
     # The latest earlier question that named its own topic (a chain of "why?"s keeps it).
     previous = clean_text(next((e for e in reversed(earlier) if not points_back(e)), earlier[0]))
-    rest = _LEADING_CUE.sub("", q)
+    rest = LEADING_CUE.sub("", q)
     return f"{previous} {rest}".strip() if rest else previous
