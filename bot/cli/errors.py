@@ -93,6 +93,15 @@ def describe(exc: BaseException) -> str | None:
             f"the database stopped answering ({connect_failure(exc)}): check that it is "
             "running and reachable at DATABASE_URL, then run the command again"
         )
+    if sa_exc and isinstance(exc, sa_exc.DatabaseError):  # damaged after it was opened
+        from ..wiring.places import not_sqlite
+
+        reason = " ".join(str(exc.orig or exc).split())
+        if not_sqlite(reason):
+            return (
+                f"the SQLite database is damaged ({reason}): restore it from a backup, or "
+                "point DATABASE_URL (or FWBOT_DATA_DIR) elsewhere"
+            )
     return None
 
 
