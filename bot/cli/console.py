@@ -154,7 +154,7 @@ def run_console(
             backend = local_slack = _local_slack_session(services)
     except LocalSlackMissing as exc:
         out.write(f"fwbot console: {exc}\n")
-        return 2
+        return 1
     except Exception as exc:
         out.write(f"Sorry, the model could not be loaded: {exc}\n")
         return 1
