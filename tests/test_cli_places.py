@@ -102,3 +102,24 @@ def test_a_file_that_is_not_a_database_is_said_so(not_a_database: Path) -> None:
     storage = StorageSettings(_env_file=None, DATABASE_URL=f"sqlite:///{not_a_database}")
     with pytest.raises(UnusableSetting, match=r"^DATABASE_URL: .* \(file is not a database\)"):
         open_database(storage)
+
+
+@pytest.mark.slow  # fwbot subprocesses
+@pytest.mark.parametrize("slack", [False, True], ids=["console", "console-slack"])
+def test_the_console_names_the_setting_too(fwbot_env, not_a_database, slack: bool) -> None:
+    args = ("console", "--slack") if slack else ("console",)
+    env = {**fwbot_env, "FWBOT_DATA_DIR": str(not_a_database)}
+    proc = run_fwbot(*args, input=b"hello\n", env=env)
+    assert proc.returncode == 1
+    err = proc.stderr.decode().strip()
+    assert err.startswith(f"fwbot: FWBOT_DATA_DIR={not_a_database} is a file"), err
+    assert "Sorry" not in proc.stdout.decode()
+
+
+@pytest.mark.slow  # a fwbot subprocess
+def test_console_slack_checks_the_database_first(fwbot_env, not_a_database) -> None:
+    env = {**fwbot_env, "DATABASE_URL": f"sqlite:///{not_a_database}"}
+    proc = run_fwbot("console", "--slack", input=b"/progress list\n", env=env)
+    assert proc.returncode == 1
+    err = proc.stderr.decode().strip()
+    assert err.startswith("fwbot: DATABASE_URL: ") and "file is not a database" in err, err

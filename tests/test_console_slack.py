@@ -80,7 +80,7 @@ def test_a_form_is_filled_in_field_by_field(services: Services) -> None:
     )
     out = console(services, typed)
     reply = after(out, "/progress new Cyber lab")
-    assert "Form “New initiative”" in reply and "Title — Enter keeps: Cyber lab" in reply
+    assert "Form “New initiative”" in reply and "Title — Enter keeps: Cyber lab\nform> \n" in reply
     assert "'9.9' is not one of the choices; try again." in reply
     assert re.search(r"#\d+ “Cyber lab” is tracked, serving 4\.1, 4\.2\. @maria owns it", reply)
     assert "cannot fill" not in reply

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 
 from framework_data.loader import render_framework
 
+from ..wiring.settings import MissingSetting, UnusableSetting
 from .render import render_alignment, render_answer
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ def _reader(inp: TextIO, out: TextIO, interactive: bool) -> Callable[[str], str 
         line = inp.readline()
         if not line:
             return None
-        if line.strip():
+        if line.strip() or prompt == FORM_PROMPT:  # an empty answer keeps a field: shown
             out.write(f"{prompt}{_printable(line.strip())}\n")
         return line
 
@@ -167,6 +168,8 @@ def run_console(
     except LocalSlackMissing as exc:
         out.write(f"fwbot console: {exc}\n")
         return 1
+    except (MissingSetting, UnusableSetting):
+        raise  # a setting to fix: one line naming it, exit 1 (bot/cli/errors.py)
     except Exception as exc:
         out.write(f"Sorry, the model could not be loaded: {exc}\n")
         return 1
@@ -252,4 +255,5 @@ def _local_slack_session(services: Services):  # -> local_slack.session.LocalSla
         sys.path.insert(0, str(source))
     from local_slack.session import LocalSlack
 
+    services.database  # noqa: B018 — a database it cannot use fails now, naming the setting
     return LocalSlack(services)
