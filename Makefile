@@ -1,10 +1,13 @@
 # fwbot: make run | test | lint | format | eval | bench.  The venv (.venv) is created on first
-# use and reinstalled only when pyproject.toml is newer than the stamp .venv/.installed.
+# use and reinstalled only when pyproject.toml is newer than its stamp: `run` needs only the
+# runtime (.venv/.installed-run: `pip install -e .`), the other targets the dev tools too
+# (.venv/.installed: `pip install -e '.[dev]'`, which also satisfies `run`).
 
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 DEV_EVAL ?= tests/fixtures/eval/dev
 HOLDOUT := tests/fixtures/eval/interpol_holdout
 WORKING := tests/fixtures/eval/working
@@ -26,12 +29,16 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[dev]'
+	@touch $@ $(RUN_STAMP)
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e .
 	@touch $@
 
 # Slack tokens (in the environment or .env) mean serve; without them, the local console.
 # The index is built on first use and rebuilt when the framework changes, so run does not
 # force a rebuild (`fwbot index` does that explicitly).
-run: $(STAMP)
+run: $(RUN_STAMP)
 	@if [ -n "$${SLACK_BOT_TOKEN:-}" ] || grep -qs '^SLACK_BOT_TOKEN=..' .env; then \
 		exec $(BIN)/fwbot serve; \
 	else \

@@ -154,16 +154,18 @@ def test_ask_batch_one_line_per_input_in_order(tmp_path: Path, fwbot_env: dict[s
     ) = out
     assert q1["question"] == "What does 2.3 say?"
     assert [c["id"] for c in q1["citations"]] == ["2.3"] and q1["answered"]
-    for err in (bad_json, no_question, empty, not_obj):
+    for err in (bad_json, no_question, empty, blank, not_obj):
         assert err["answered"] is False and err["citations"] == []
         assert err["error"] == err["text"]  # the same key as align --batch's errors
     assert all("error" not in o for o in (q1, goal, mission, funding))
     assert "line 2" in bad_json["text"] and "line 3" in no_question["text"]
     assert empty["text"] == "line 5 is empty"
+    assert blank["text"] == "line 10 has an empty 'question'" and blank["question"] == "   "
     assert "line 11" in not_obj["text"]
     assert re.search(r"\bline 2\b", stderr) and re.search(r"\bline 3\b", stderr)
     assert re.search(r"\bline 5\b", stderr) and re.search(r"\bline 11\b", stderr)
-    assert not re.search(r"\bline (1|4|6|7|8|9|10|12)\b", stderr), stderr
+    assert re.search(r"\bline 10\b", stderr)
+    assert not re.search(r"\bline (1|4|6|7|8|9|12)\b", stderr), stderr
     assert "Traceback" not in stderr
     assert [c["id"] for c in goal["citations"]] == ["G3", "3.1", "3.2", "3.3", "3.4"]
     assert [c["id"] for c in mission["citations"]] == ["mission"]
@@ -313,12 +315,12 @@ def test_align_file_plain_text(tmp_path: Path, fwbot_env: dict[str, str]) -> Non
     [(("align", "", "--json"), None), (("align", "-", "--json"), b" \t\r\n \x00 \n")],
     ids=["empty-argument", "whitespace-stdin"],
 )
-def test_align_empty_is_a_usage_error(
+def test_align_empty_is_an_input_error(
     args: tuple[str, ...], stdin: bytes | None, fwbot_env: dict[str, str]
 ) -> None:
     proc = run_fwbot(*args, input=stdin, env=fwbot_env)
     stderr = proc.stderr.decode()
-    assert proc.returncode == 2, stderr
+    assert proc.returncode == 1, stderr  # an input error (2 is argparse's)
     assert proc.stdout == b""
     assert "empty" in stderr.lower() and "Traceback" not in stderr
 

@@ -170,7 +170,7 @@ def test_a_changed_row_is_updated_and_audited(env, tmp_path: Path) -> None:
     audit = run_fwbot("progress", "audit", "--initiative", "2", env=env).stdout.decode()
     newest = audit.splitlines()[-1].split("\t")
     assert newest[1:4] == ["cli:bo", "import_update", "initiative:2"]
-    assert newest[4] == "{'before': {'owner_id': 'U0AAA2'}, 'after': {'owner_id': 'U0AAA3'}}"
+    assert newest[4] == "owner_id: U0AAA2 → U0AAA3"  # readable, not a dict repr
     audit = run_fwbot("progress", "audit", "--initiative", "1", env=env).stdout.decode()
     assert "import_update" not in audit
 

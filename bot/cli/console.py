@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 
 from framework_data.loader import render_framework
 
+from ..wiring.settings import MissingSetting, UnusableSetting
 from .render import render_alignment, render_answer
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ Type a question, e.g. "Which objective is about training?", or:
                       (Ctrl-C cancels the paste)
   /framework          show the whole framework
   /progress [help]    progress tracking (with --slack: the Slack app's own /progress)
+  /press <n|label>    with --slack: press a button of the last reply (/press 1, /press Confirm)
+  /users              with --slack: the people of the local workspace, to @mention
   /help               show this help
   /quit               leave (or Ctrl-D)"""
 ALIGN_USAGE = 'Usage: /align <proposal>, e.g. "/align Train border officers to use the databases"'
@@ -37,6 +40,7 @@ PASTE_PROMPT = (
 )
 PASTE_CANCELLED = "(Paste cancelled.)"
 PROMPT = "> "
+FORM_PROMPT = "form> "  # while the fields of a Slack form are asked (console --slack)
 PASTE_MODE_PROMPT = "align… "  # while the lines of a bare /align's proposal are read
 QUIT = ("/quit", "/exit", "/q")
 COLLECT = object()  # _reply's signal: the next lines, up to an empty one, are a proposal
@@ -99,6 +103,15 @@ def _reply(line: str, services: Services, backend: Backend) -> str | object | No
         return backend.align(rest[0])
     if command == "/progress":
         return backend.progress(rest[0] if rest else "")
+    if command in ("/press", "/users"):
+        action = getattr(backend, command[1:], None)  # only the Slack app has them
+        if action is None:
+            return f"{command} works with the Slack app's handlers: run `fwbot console --slack`."
+        if command == "/users":
+            return str(action())
+        if not rest or not rest[0].strip():
+            return "Usage: /press <number or label>, e.g. /press 1 or /press Helpful"
+        return str(action(rest[0]))
     return f"Unknown command {_printable(command, 40)}.\n{HELP}"
 
 
@@ -116,7 +129,7 @@ def _reader(inp: TextIO, out: TextIO, interactive: bool) -> Callable[[str], str 
         line = inp.readline()
         if not line:
             return None
-        if line.strip():
+        if line.strip() or prompt == FORM_PROMPT:  # an empty answer keeps a field: shown
             out.write(f"{prompt}{_printable(line.strip())}\n")
         return line
 
@@ -154,12 +167,30 @@ def run_console(
             backend = local_slack = _local_slack_session(services)
     except LocalSlackMissing as exc:
         out.write(f"fwbot console: {exc}\n")
-        return 2
+        return 1
+    except (MissingSetting, UnusableSetting):
+        raise  # a setting to fix: one line naming it, exit 1 (bot/cli/errors.py)
     except Exception as exc:
         out.write(f"Sorry, the model could not be loaded: {exc}\n")
         return 1
-    out.write("Ready (the Slack app's handlers, on a local fake Slack).\n" if slack else "Ready.\n")
+    if local_slack is not None:
+        out.write(
+            f"Ready (the Slack app's handlers, on a local fake Slack).\n{local_slack.users()}\n"
+        )
+    else:
+        out.write("Ready.\n")
     read = _reader(inp, out, interactive)
+    if local_slack is not None:  # a form the app opens is filled in here, field by field
+
+        def say(line: str) -> None:
+            out.write(f"{line}\n")
+            out.flush()
+
+        def field() -> str | None:
+            line = read(FORM_PROMPT)
+            return None if line is None else line.rstrip("\n")
+
+        local_slack.say, local_slack.prompt = say, field
     pasted: list[str] | None = None  # lines of a multi-line /align, while collecting
     while True:
         try:
@@ -224,4 +255,5 @@ def _local_slack_session(services: Services):  # -> local_slack.session.LocalSla
         sys.path.insert(0, str(source))
     from local_slack.session import LocalSlack
 
+    services.database  # noqa: B018 — a database it cannot use fails now, naming the setting
     return LocalSlack(services)

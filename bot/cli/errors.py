@@ -1,9 +1,10 @@
 """What the CLI says when something goes wrong: one line on stderr and a non-zero exit code.
 
 Every mistake in input or settings is one line naming the setting or the cause and what to
-do; ``--debug`` (or ``FWBOT_DEBUG=1``) prints the traceback above it. A reader that closes
-the pipe early (``fwbot progress list | head -1``) ends the command quietly. Exceptions that
-are not mistakes (bugs) keep their traceback.
+do, and exit code 1 (2 is argparse's alone: an unknown option, a missing argument, a value of
+the wrong type); ``--debug`` (or ``FWBOT_DEBUG=1``) prints the traceback above it. A reader
+that closes the pipe early (``fwbot progress list | head -1``) ends the command quietly.
+Exceptions that are not mistakes (bugs) keep their traceback.
 
 Exception types of heavy libraries are looked up only when their module is already loaded:
 this module stays cheap to import (``fwbot --help``).
@@ -93,6 +94,15 @@ def describe(exc: BaseException) -> str | None:
             f"the database stopped answering ({connect_failure(exc)}): check that it is "
             "running and reachable at DATABASE_URL, then run the command again"
         )
+    if sa_exc and isinstance(exc, sa_exc.DatabaseError):  # damaged after it was opened
+        from ..wiring.places import not_sqlite
+
+        reason = " ".join(str(exc.orig or exc).split())
+        if not_sqlite(reason):
+            return (
+                f"the SQLite database is damaged ({reason}): restore it from a backup, or "
+                "point DATABASE_URL (or FWBOT_DATA_DIR) elsewhere"
+            )
     return None
 
 

@@ -1,5 +1,7 @@
 """The CLI's JSON contracts (README, "JSON contracts") and its batch runs: one JSON object
-per input line, in order, with an error object in place of a line that cannot be read."""
+per input line, in order, with an error object in place of a line that cannot be read (empty,
+not JSON, no text field, or a text field with nothing in it). A batch prints JSON whether or
+not ``--json`` is given: it is for programs (``--help`` and the README say so)."""
 
 from __future__ import annotations
 
@@ -52,6 +54,8 @@ def _batch_line(n: int, line: str, field: str) -> tuple[Any, str | None, str | N
     text = obj.get(field)
     if not isinstance(text, str):
         return obj.get("id"), None, f"line {n} has no text field {field!r}"
+    if not text.strip():
+        return obj.get("id"), text, f"line {n} has an empty {field!r}"
     return obj.get("id"), text, None
 
 

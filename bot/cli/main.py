@@ -26,8 +26,6 @@ from ..wiring.settings import Settings
 from .json_output import EXIT_ERROR, EXIT_OK, align_batch, align_json, ask_batch, ask_json, emit
 from .progress import add_commands as add_progress_commands
 
-EXIT_USAGE = 2
-
 
 def _services(args: argparse.Namespace, **kw):  # -> Services (imported late: fast --help)
     from ..wiring.composition import Services
@@ -54,7 +52,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             'fwbot: ask needs a question, e.g. fwbot ask "Which objective is about training?"',
             file=sys.stderr,
         )
-        return EXIT_USAGE
+        return EXIT_ERROR
     answer = services.assistant.ask(question)
     if args.json:
         emit(sys.stdout, ask_json(None, question, answer))
@@ -89,12 +87,12 @@ def cmd_align(args: argparse.Namespace) -> int:
             'fwbot: align needs a proposal: fwbot align "text", --file F, or - for stdin',
             file=sys.stderr,
         )
-        return EXIT_USAGE
+        return EXIT_ERROR
     try:
         alignment = services.assistant.align(text)
     except AlignInputError as exc:
         print(f"fwbot: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_ERROR
     if args.json:
         out = align_json(None, alignment)
         if document is not None:
@@ -120,7 +118,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             "fwbot: eval needs --questions FILE, --proposals FILE and/or --conversations FILE",
             file=sys.stderr,
         )
-        return EXIT_USAGE
+        return EXIT_ERROR
     services = _services(args, without_notes=args.no_scope)
     mode = f"model {services.settings.llm.model}" if services.settings.llm.model else "offline"
     if args.conversations:
@@ -249,7 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", parents=[common], help="answer a question from the framework")
     p.add_argument("text", nargs="*", help='the question, or "-" to read stdin')
-    p.add_argument("--batch", type=Path, help='JSONL file of {"id", "question"} lines')
+    p.add_argument(
+        "--batch",
+        type=Path,
+        help='JSONL file of {"id", "question"} lines; prints one JSON object per line, in '
+        "order (JSON with or without --json: a batch is for programs)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_ask)
 
@@ -260,7 +263,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="read the proposal from a PDF, Word (.docx), Markdown or text file",
     )
-    p.add_argument("--batch", type=Path, help='JSONL file of {"id", "text"} lines')
+    p.add_argument(
+        "--batch",
+        type=Path,
+        help='JSONL file of {"id", "text"} lines; prints one JSON object per line, in order '
+        "(JSON with or without --json: a batch is for programs)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_align)
 

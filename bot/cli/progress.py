@@ -6,7 +6,7 @@ fwbot nudge run --now 2026-11-30T09:05:00+01:00
 fwbot progress import initiatives.csv   # matched by id, else by title + owner
 fwbot progress import initiatives.csv --dry-run   # what it would create / update
 fwbot progress export -o initiatives.csv
-fwbot progress list
+fwbot progress list                   # a header line, then one line per initiative
 fwbot progress audit --initiative 12
 """
 
@@ -119,15 +119,7 @@ def cmd_progress(args: argparse.Namespace) -> int:
             sys.stdout.write(text)
         return EXIT_OK
     if args.action == "list":
-        now = datetime.now(UTC)
-        status = None if args.all else "active"
-        for item in services.progress_store.initiatives(status=status):
-            state = "OVERDUE" if item.is_overdue(now) else f"due {item.due_at:%Y-%m-%d}"
-            last = item.last_status or "no update"
-            print(
-                f"#{item.id}\t{item.owner_id}\t{item.status}\t{state}\t{last}\t"
-                f"{','.join(item.objective_ids)}\t{item.title}"
-            )
+        _list(services, every=args.all)
         return EXIT_OK
     subject = f"initiative:{args.initiative}" if args.initiative else None
     entries = services.progress_store.audit_entries(subject=subject, limit=args.limit)
@@ -141,9 +133,56 @@ def cmd_progress(args: argparse.Namespace) -> int:
     for entry in reversed(entries):
         print(
             f"{entry.at:%Y-%m-%d %H:%M:%S}Z\t{entry.actor}\t{entry.action}\t"
-            f"{entry.subject}\t{entry.detail}"
+            f"{entry.subject}\t{readable_detail(entry.detail)}"
         )
     return EXIT_OK
+
+
+LIST_HEADER = "#id\towner\tstate\tdue\tlast update\tobjectives\ttitle"
+
+
+def _list(services: Any, *, every: bool) -> None:
+    """``fwbot progress list``: a header, then one tab-separated line per initiative."""
+    now = datetime.now(UTC)
+    print(LIST_HEADER)
+    for item in services.progress_store.initiatives(status=None if every else "active"):
+        due = "OVERDUE" if item.is_overdue(now) else f"due {item.due_at:%Y-%m-%d}"
+        print(
+            f"#{item.id}\t{item.owner_id}\t{item.status}\t{due}\t{last_update(item)}\t"
+            f"{','.join(item.objective_ids)}\t{item.title}"
+        )
+
+
+def last_update(item: Any) -> str:
+    """The latest update: its status and day; a day alone for one known only from a CSV's
+    ``last_update`` column; "no update yet"."""
+    if item.last_update_at is None:
+        return "no update yet"
+    day = f"{item.last_update_at:%Y-%m-%d}"
+    if item.last_status is None:
+        return f"updated {day}"
+    return f"{item.last_status.label} {day}"
+
+
+def readable_detail(detail: dict[str, Any]) -> str:
+    """An audit entry's detail as ``key: value; key: value`` (a list as ``a, b``; an import's
+    before and after as ``key: old → new``), not Python's dict repr."""
+    before, after = detail.get("before"), detail.get("after")
+    if set(detail) == {"before", "after"} and isinstance(before, dict) and isinstance(after, dict):
+        return "; ".join(
+            f"{key}: {_value(before.get(key))} → {_value(value)}" for key, value in after.items()
+        )
+    return "; ".join(f"{key}: {_value(value)}" for key, value in detail.items())
+
+
+def _value(value: Any) -> str:
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, list | tuple):
+        return ", ".join(_value(v) for v in value) or "–"
+    if isinstance(value, dict):
+        return "(" + readable_detail(value) + ")"
+    return str(value)
 
 
 def _import(services: Any, args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ import time
 from concurrent.futures import Executor, Future, wait
 
 from ..wiring.composition import Services
-from ..wiring.settings import MissingSetting, UnusableSetting
+from ..wiring.settings import UnusableSetting
 from .logs import configure_logging
 
 log = logging.getLogger("fwbot")
@@ -22,11 +22,7 @@ def serve(services: Services, *, host: str, port: int) -> int:
     from ..slack.server import HTTPServer, SlackWSGI
 
     settings = services.settings
-    try:
-        settings.slack.require()
-    except MissingSetting as exc:
-        print(f"fwbot serve: {exc}", file=sys.stderr)
-        return 2
+    settings.slack.require()  # MissingSetting: one line and exit 1 (bot/cli/errors.py)
     configure_logging()  # INFO and up; no Slack payload (user text) in any record
     # What a setting can get wrong fails first, in one line, before the model loads: the
     # token at Slack, then the database (migrated here); UnusableSetting, see bot/cli/errors.py.

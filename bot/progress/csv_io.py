@@ -63,6 +63,11 @@ REQUIRED: tuple[str, ...] = ("title", "owner", "objectives", "cadence")
 MAX_ROWS = 20_000  # initiatives in one file
 
 _HEADER_EXAMPLE = ",".join(COLUMNS)
+# what a row holds, said where the file's shape is wrong (no header, columns missing)
+_ROW_EXAMPLE = (
+    "; then one initiative a line, e.g. Train border officers,U012AB3CD,1.1;2.3,weekly,,"
+    " (owner: the Slack member id, not a name; objectives: ids separated by ';')"
+)
 _NEEDS_ESCAPE = re.compile(r"'*[=+\-@\t\r]")  # export: prefix one more "'"
 _ESCAPED = re.compile(r"'+[=+\-@\t\r]")  # import: remove one "'"
 
@@ -231,7 +236,7 @@ def _header(line: int, fields: list[str]) -> tuple[list[str | None], list[RowErr
     if missing:
         msg = (
             f"missing required column{'s' * (len(missing) > 1)}: {', '.join(missing)}. The"
-            f" first line must be the header, for example: {_HEADER_EXAMPLE}"
+            f" first line must be the header, for example: {_HEADER_EXAMPLE}{_ROW_EXAMPLE}"
         )
         errors.append(RowError(line, None, msg))
     return names, errors
@@ -281,7 +286,9 @@ def read_initiatives_csv(
     records = _records(_decode(data))
     head = next(records, None)
     if head is None:
-        msg = f"the file is empty; the first line must be the header: {_HEADER_EXAMPLE}"
+        msg = (
+            f"the file is empty; the first line must be the header: {_HEADER_EXAMPLE}{_ROW_EXAMPLE}"
+        )
         raise CsvImportError([RowError(0, None, msg)])
     if isinstance(head, RowError):
         raise CsvImportError([head])

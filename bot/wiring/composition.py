@@ -15,6 +15,7 @@ from retrieval.search import FrameworkSearcher
 # the margin beyond the client's timeout by which a post Slack received has landed: the one
 # settle window of every "wait until what was sent can have landed" (bot/slack_api/posting.py)
 from ..slack_api.retry import SETTLE
+from .places import data_dir_failure, usable_data_dir
 from .settings import Settings, UnusableSetting
 
 
@@ -52,9 +53,18 @@ class Services:
         return ChromaLocation(path=s.storage.data_dir / "index")
 
     def build_searcher(self, *, rebuild: bool = False) -> FrameworkSearcher:
-        return FrameworkSearcher(
-            self.framework, self.embedder, location=self.chroma_location, rebuild=rebuild
-        )
+        location, data_dir = self.chroma_location, self.settings.storage.data_dir
+        if location.path is not None:  # before the model loads: a bad folder fails at once
+            usable_data_dir(data_dir)
+        try:
+            return FrameworkSearcher(
+                self.framework, self.embedder, location=location, rebuild=rebuild
+            )
+        except OSError as exc:  # the index could not be written there: name FWBOT_DATA_DIR
+            failure = data_dir_failure(data_dir, exc) if location.path is not None else None
+            if failure is None:
+                raise
+            raise failure from exc
 
     @cached_property
     def searcher(self) -> FrameworkSearcher:
@@ -85,32 +95,9 @@ class Services:
 
     @cached_property
     def database(self):  # -> bot.storage.db.Database, migrated
-        from ..storage.db import Database, DatabaseUnreachable, printable_url
+        from .places import open_database  # SQLAlchemy only when a command needs it
 
-        where = printable_url(self.settings.storage.database)  # as written, without a password
-        sqlite_check = "check that its folder can be written (FWBOT_DATA_DIR, or DATABASE_URL)"
-        try:
-            db = Database(self.settings.storage.database)  # SQLite: creates the folder
-        except OSError as exc:
-            raise UnusableSetting(
-                f"cannot create the database at {where}: {exc.strerror or exc}; {sqlite_check}"
-            ) from exc
-        try:
-            db.migrate()
-        except DatabaseUnreachable as exc:
-            db.dispose()
-            check = (
-                sqlite_check
-                if exc.dialect == "sqlite"
-                else (
-                    "check that PostgreSQL is running there and accepts connections, and the "
-                    "host, port, user and database name in DATABASE_URL"
-                )
-            )
-            raise UnusableSetting(
-                f"cannot connect to the database at {where}: {exc.reason}; {check}"
-            ) from exc
-        return db
+        return open_database(self.settings.storage)
 
     @cached_property
     def store(self):  # -> bot.storage.store.Store

@@ -298,9 +298,14 @@ def _lead(cmd: Command, args: list[str]) -> None:
     cadences = [c for c in (Cadence.lookup(a.lower()) for a in args) if c is not None]
     rest = [a for a in args if parse_user(a) is None and Cadence.lookup(a.lower()) is None]
     if not users or len(rest) != 1:
-        raise ProgressError(
-            "Please write it like `/progress lead 2.3 @maria monthly` (the cadence is optional)."
-        )
+        example = "`/progress lead 2.3 @maria monthly` (the cadence is optional)"
+        stray = next((a for a in args if a.startswith("@")), None)
+        if stray:  # a name typed, not a person picked: Slack sends <@U…> only for those
+            raise ProgressError(
+                f"I couldn't tell who `{escape(stray)}` is — pick the person from Slack's @ list "
+                f"(a name typed without picking it does not work), e.g. {example}."
+            )
+        raise ProgressError(f"Please write it like {example}.")
     extra = {"cadence": cadences[0]} if cadences else {}
     record = cmd.progress.set_lead(rest[0].lstrip("#"), users[0], actor=cmd.user, **extra)
     oid = escape(record.objective_ids[0])
