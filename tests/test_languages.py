@@ -74,6 +74,8 @@ def test_the_testers_short_questions_are_told_in_their_language(
         ("谁领导国际刑警组织？", "zh", []),
         ("ما هو الهدف بخصوص التدريب؟", "ar", []),
         ("Hoe wordt INTERPOL gefinancierd?", "nl", []),
+        ("¿Fondos?", "es", []),  # one word is enough
+        ("Finanzierung?", "de", []),
     ],
 )
 def test_short_questions_in_other_languages_are_told_so_with_the_ids_they_name(
@@ -120,6 +122,10 @@ def test_another_framework_takes_other_languages_the_same_way(
         "Who pays for I-24/7?",
         "Schengen visa help",
         "Do we have a modus operandi database?",
+        "Sûreté du Québec: any cooperation?",
+        "What is our stance on the droit à l’oubli?",
+        "do we work with la guardia civil",
+        "Comment on 2.4?",
     ],
 )
 def test_english_with_foreign_words_names_and_short_questions_is_not_flagged(
