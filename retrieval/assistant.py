@@ -11,7 +11,8 @@ from .align import Aligner, AlignInputError, Alignment, Example, Reviewer
 from .answer import Answer, AnswerComposer, OfflineComposer, StreamingComposer, grounded
 from .calibration import default_calibration
 from .conversation import Turn, resolve
-from .language import language_name, other_language
+from .language import other_language
+from .language_reply import other_language_reply
 from .search import MAX_QUERY_CHARS, FrameworkSearcher
 from .text import clean_text
 
@@ -92,7 +93,7 @@ class FrameworkAssistant:
         if declined and self.rewriter is None:
             other = other_language(q, self.framework.language)
             if other is not None:
-                return self._other_language(other)
+                return self._other_language(other, q)
         composer = self.composer
         composed = (
             cast(StreamingComposer, composer).compose(result, self.framework, on_text)
@@ -106,17 +107,11 @@ class FrameworkAssistant:
         )
         return answer.model_copy(update={"text": answer.text + note}) if note else answer
 
-    def _other_language(self, code: str) -> Answer:
-        mine = language_name(self.framework.language)
-        theirs = language_name(code) if code != "??" else "another language"
-        return Answer(
-            answered=False,
-            text=(
-                f"Your question looks like {theirs}. I can only read {mine} for now, the "
-                f"language {self.framework.title} is written in: please ask in {mine}. "
-                "(A chat model, if your workspace sets one up, can read other languages.)"
-            ),
-        )
+    def _other_language(self, code: str, question: str) -> Answer:
+        """Says so in the asker's language when there is a reply in it, and lists the
+        objectives the question's names, acronyms and cognates point to, if any."""
+        text, _ = other_language_reply(code, question, self.framework)
+        return Answer(answered=False, text=text)
 
     def align(self, text: str | bytes, examples: Sequence[Example] = ()) -> Alignment:
         """``examples``: close proposals staff tagged before (a model reviewer sees them)."""

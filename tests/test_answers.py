@@ -362,13 +362,13 @@ def test_the_framework_says_its_language(assistant: FrameworkAssistant) -> None:
 
 
 def test_english_questions_never_load_the_language_model(monkeypatch) -> None:
-    """The detector's model costs about 120 MB at load: common English words decide first."""
+    """The other languages' word lists load on first use: common English words decide first."""
     from retrieval import language
 
-    def must_not_load(text: str) -> tuple[str, float]:
-        raise AssertionError(f"the language model was asked about {text!r}")
+    def must_not_load(code: str) -> dict[str, float]:
+        raise AssertionError(f"the {code} word list was loaded")
 
-    monkeypatch.setattr(language, "_classify", must_not_load)
+    monkeypatch.setattr(language, "_table", must_not_load)
     for question in (
         "What time does the cafeteria open on Sundays?",
         "How do we apply for a visa for the conference in Lyon next spring?",
