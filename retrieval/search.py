@@ -221,12 +221,13 @@ class FrameworkSearcher:
         return self._fuse(dense, best_view, lex, kinds)
 
     def question_evidence(
-        self, question: str, k: int = 5
+        self, question: str, k: int = 5, within: frozenset[str] | None = None
     ) -> list[tuple[ScoredElement, dict[str, float]]]:
-        """The ``k`` best elements for a question, each with its explanation and the evidence
-        features the calibration weighs."""
+        """The ``k`` best elements for a question (``within``: among those ids only), each
+        with its explanation and the evidence features the calibration weighs."""
         text = self.read(question)
-        ranked = self.score(text, read=False)[:k]
+        ranked = [s for s in self.score(text, read=False) if within is None or s.id in within]
+        ranked = ranked[:k]
         if not ranked:
             return []
         tokens = topic_words(text, self.names.title_stems)
@@ -309,6 +310,12 @@ class FrameworkSearcher:
         """Structure first (ids, statements, counts), then hybrid search."""
         q = clean_text(query, max_chars=MAX_QUERY_CHARS)
         structural = find_structural(self.framework, q)
+        if structural is not None and structural.kind == "within":
+            found = self._search_within(q, structural, k)
+            if found.results and found.covered >= self.calibration.answer_threshold:
+                return found
+            # Nothing in the goal is close: the goal itself, with all its objectives.
+            structural = StructuralHit("goal", structural.ids)
         if structural is not None and structural.kind in ("objective", "goal", "statement"):
             results = [self.exact(eid) for eid in structural.ids]
             if structural.kind == "goal":
@@ -319,14 +326,28 @@ class FrameworkSearcher:
             return SearchResult(q, structural, results)
         if structural is not None:
             return SearchResult(q, structural, [])
+        return self._calibrated(q, None, self.question_evidence(q, k))
+
+    def _search_within(self, q: str, structural: StructuralHit, k: int) -> SearchResult:
+        """A question that names goals and asks for one of their objectives: searched among
+        those objectives only (the question without its goal references)."""
+        goals = [self.framework.goal(gid) for gid in structural.ids]
+        scope = frozenset(o.id for g in goals if g is not None for o in g.objectives)
+        return self._calibrated(q, structural, self.question_evidence(structural.detail, k, scope))
+
+    def _calibrated(
+        self,
+        q: str,
+        structural: StructuralHit | None,
+        evidence: list[tuple[ScoredElement, dict[str, float]]],
+    ) -> SearchResult:
         cal = self.calibration
-        evidence = self.question_evidence(q, k)
         results = sorted(
             (replace(s, score=cal.citation.probability(f)) for s, f in evidence),
             key=lambda s: -s.score,
         )  # best first: the most likely right
         covered = cal.covered.probability(evidence[0][1]) if evidence else 0.0
-        return SearchResult(q, None, results, covered=covered)
+        return SearchResult(q, structural, results, covered=covered)
 
     def exact(self, element_id: str) -> ScoredElement:
         """An element found by lookup: certain, score 1."""
