@@ -60,4 +60,3 @@ def own_stems(fw: Framework) -> frozenset[str]:
 def framework_stems(fw: Framework) -> frozenset[str]:
     """Stems of the words the framework's elements use (its topics), its own names aside."""
     return _words_of(fw)[1]
-

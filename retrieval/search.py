@@ -36,7 +36,7 @@ from .evidence import (
 )
 from .index import ChromaLocation, VectorIndex, View
 from .lexical import ConceptLexicon, LexicalHit, LexicalIndex, Match
-from .structure import StructuralHit, find_structural
+from .structure import StructuralHit, asks_for_a_goal, find_structural
 from .text import STOPWORDS, clean_text, has_letters, split_sentences, words
 
 # Fusion weights (see README "How retrieval works"): they rank; the calibration scores.
@@ -54,6 +54,7 @@ class ScoredElement:
     concept: float
     matches: tuple[Match, ...] = ()
     best_view: str = ""
+    own: float = 0.0  # closeness in meaning to the element's own text (a goal's: its title)
     explanation: Explanation | None = None  # how much of a question this element explains
     note: str | None = None  # which of its scope note or keywords matched, if they did
 
@@ -125,6 +126,41 @@ def _lexical_docs(
     return docs
 
 
+def goals_after_their_objectives(ranked: list[ScoredElement]) -> list[ScoredElement]:
+    """``ranked`` (best first) for a question that names no goal: each goal moved just below
+    its best objective, unless the goal's own words (its title) are at least as close to the
+    question as that objective. A goal's notes sum up its objectives, so they match whatever
+    one of them is about; a goal answers a question about the goal as a whole."""
+    out = list(ranked)
+    for goal in [s for s in ranked if s.element.kind == "goal"]:
+        i = out.index(goal)
+        j = next(
+            (
+                j
+                for j, s in enumerate(out)
+                if s.element.kind == "objective" and s.element.goal_id == goal.id
+            ),
+            None,
+        )
+        if j is not None and j > i and goal.own < out[j].dense:
+            out.insert(j, out.pop(i))
+    return out
+
+
+def goals_for_their_objectives(results: list[ScoredElement]) -> list[ScoredElement]:
+    """Calibrated ``results`` of a question that asks for a goal: a goal is the right answer
+    at least as surely as one of its objectives would be, and comes before them."""
+    best: dict[str, float] = {}
+    for s in results:
+        if s.element.kind == "objective" and s.element.goal_id:
+            best[s.element.goal_id] = max(best.get(s.element.goal_id, 0.0), s.score)
+    lifted = [
+        replace(s, score=max(s.score, best.get(s.id, 0.0))) if s.element.kind == "goal" else s
+        for s in results
+    ]
+    return sorted(lifted, key=lambda s: (-s.score, s.element.kind != "goal"))
+
+
 def focus_text(text: str) -> str:
     """The topic words of a question, without the wrapper ("which objective talks about")."""
     kept = [w for w in words(text) if w not in STOPWORDS]
@@ -178,19 +214,25 @@ class FrameworkSearcher:
     def dense_matrix(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per query vector (rows) and element (columns): the best view's cosine similarity,
         and which view it was."""
-        sims = self.index.similarities(vectors)  # (queries, views); views grouped by element
+        return self._best_views(self.index.similarities(vectors))
+
+    def _best_views(self, sims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``sims``: (queries, views), views grouped by element."""
         best = np.maximum.reduceat(sims, self._view_starts, axis=1)
         best_view = np.empty(best.shape, dtype=np.int64)
         for col, (start, stop) in enumerate(zip(self._view_starts, self._view_stops, strict=True)):
             best_view[:, col] = start + sims[:, start:stop].argmax(axis=1)
         return best, best_view
 
-    def _dense(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Best similarity per element over all query vectors (a question and its focus)."""
-        best, best_view = self.dense_matrix(vectors)
+    def _dense(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Best similarity per element over all query vectors (a question and its focus),
+        which view it was, and the similarity to the element's own text (its first view)."""
+        sims = self.index.similarities(vectors)
+        best, best_view = self._best_views(sims)
         row = best.argmax(axis=0)
         cols = np.arange(best.shape[1])
-        return best[row, cols], best_view[row, cols]
+        own = sims[:, self._view_starts].max(axis=0)
+        return best[row, cols], best_view[row, cols], own
 
     def note_of(self, element_id: str) -> str | None:
         """The element's scope note as search reads it (without pointers to other elements)."""
@@ -216,9 +258,9 @@ class FrameworkSearcher:
             return self._fuse(np.zeros(n), np.zeros(n, dtype=np.int64), {}, kinds)
         if query_vectors is None:
             query_vectors = self.embed_query(text)
-        dense, best_view = self._dense(query_vectors)
+        dense, best_view, own = self._dense(query_vectors)
         lex = self.lexical.score(text)
-        return self._fuse(dense, best_view, lex, kinds)
+        return self._fuse(dense, best_view, lex, kinds, own)
 
     def question_evidence(
         self, question: str, k: int = 5, within: frozenset[str] | None = None
@@ -227,6 +269,8 @@ class FrameworkSearcher:
         with its explanation and the evidence features the calibration weighs."""
         text = self.read(question)
         ranked = [s for s in self.score(text, read=False) if within is None or s.id in within]
+        if asks_for_a_goal(question) is False:
+            ranked = goals_after_their_objectives(ranked)
         ranked = ranked[:k]
         if not ranked:
             return []
@@ -280,7 +324,9 @@ class FrameworkSearcher:
         best_view: np.ndarray,
         lex: dict[str, LexicalHit],
         kinds: Sequence[ElementKind],
+        own: np.ndarray | None = None,
     ) -> list[ScoredElement]:
+        """``own``: per element, the closeness to its own text (0 when not given)."""
         out: list[ScoredElement] = []
         for eid, el in self.elements.items():
             if el.kind not in kinds:
@@ -299,6 +345,7 @@ class FrameworkSearcher:
                     concept=hit.concept,
                     matches=tuple(sorted(hit.matches, key=lambda m: -m.weight)),
                     best_view=self._views[int(best_view[i])].text,
+                    own=float(own[i]) if own is not None else 0.0,
                 )
             )
         out.sort(key=lambda s: -s.raw)
@@ -326,7 +373,10 @@ class FrameworkSearcher:
             return SearchResult(q, structural, results)
         if structural is not None:
             return SearchResult(q, structural, [])
-        return self._calibrated(q, None, self.question_evidence(q, k))
+        found = self._calibrated(q, None, self.question_evidence(q, k))
+        if asks_for_a_goal(q):
+            found.results = goals_for_their_objectives(found.results)
+        return found
 
     def _search_within(self, q: str, structural: StructuralHit, k: int) -> SearchResult:
         """A question that names goals and asks for one of their objectives: searched among

@@ -75,6 +75,20 @@ _ORGANIZATION = re.compile(
 )
 
 
+def asks_for_a_goal(question: str) -> bool | None:
+    """True when the question asks for a goal ("which goal is about…", "the innovation
+    goal", "which goals cover…"); False when it names no goal; None otherwise: it names goals
+    and objectives both ("the goal on X with its objectives") or names the goals as the
+    framework ("where do the SDGs talk about…")."""
+    if re.search(rf"\b{_GOAL_WORDS}\b", question, re.I) is None:
+        return False
+    if re.search(rf"\b{_OBJ_WORDS}\b", question, re.I):
+        return None
+    one = re.search(r"\b(?:goal|pillar|sdg)\b", question, re.I)
+    which = re.search(r"\b(?:which|what)\s+(?:\w+\s+)?(?:goals|pillars|sdgs)\b", question, re.I)
+    return True if one or which else None
+
+
 def _normalise_obj_id(fw: Framework, raw: str) -> str | None:
     raw = raw.strip(".")
     obj = fw.objective(raw)

@@ -231,3 +231,53 @@ def test_counts_of_one_goal(assistant, sdg_assistant) -> None:
 def test_a_topic_question_with_a_date_word_is_still_searched(assistant) -> None:
     answer = assistant.ask("When will the sustainable funding model be implemented?")
     assert assistant.framework.period not in answer.text
+
+
+# ---- a goal answers only a question about the goal as a whole ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What does the strategy say about a secure network for sharing police data?", "1.1"),
+        ("Anything in the framework on a protected communications system for police?", "1.1"),
+    ],
+)
+def test_an_objective_outranks_its_goal_on_its_own_topic(
+    assistant, question: str, expected: str
+) -> None:
+    assert top_id(assistant.ask(question)) == expected
+
+
+def test_sdg_an_objective_outranks_its_goal_on_its_own_topic(sdg_assistant) -> None:
+    answer = sdg_assistant.ask(
+        "What does it say about protecting forests and stopping deforestation?"
+    )
+    assert top_id(answer) == "15.2"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What is our approach to being the global information hub for police?", "G1"),
+        ("What's INTERPOL's role in the global security architecture?", "G4"),
+        ("Which goal is about innovation?", "G3"),  # asks for a goal: the goal, not 3.3
+        ("which goal covers funding?", "G5"),
+    ],
+)
+def test_a_question_about_the_goal_as_a_whole_is_the_goal(
+    assistant, question: str, expected: str
+) -> None:
+    assert top_id(assistant.ask(question)) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Which SDG deals with forests and deforestation?", "G15"),
+        ("Which goal is about forests?", "G15"),
+        ("where do the SDGs mention informal settlements and adequate housing?", "11.1"),
+    ],
+)
+def test_sdg_a_goal_when_a_goal_is_asked_for(sdg_assistant, question: str, expected: str) -> None:
+    assert top_id(sdg_assistant.ask(question)) == expected
