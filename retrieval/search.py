@@ -34,6 +34,7 @@ from .evidence import (
     matched_note,
     topic_words,
 )
+from .goal_rank import goals_after_their_objectives, goals_for_their_objectives
 from .index import ChromaLocation, VectorIndex, View
 from .lexical import ConceptLexicon, LexicalHit, LexicalIndex, Match
 from .structure import StructuralHit, asks_for_a_goal, find_structural
@@ -124,41 +125,6 @@ def _lexical_docs(
         if el.kind == "statement":
             docs[el.id].append(el.id)  # the word "values" finds the values
     return docs
-
-
-def goals_after_their_objectives(ranked: list[ScoredElement]) -> list[ScoredElement]:
-    """``ranked`` (best first) for a question that names no goal: each goal moved just below
-    its best objective, unless the goal's own words (its title) are at least as close to the
-    question as that objective. A goal's notes sum up its objectives, so they match whatever
-    one of them is about; a goal answers a question about the goal as a whole."""
-    out = list(ranked)
-    for goal in [s for s in ranked if s.element.kind == "goal"]:
-        i = out.index(goal)
-        j = next(
-            (
-                j
-                for j, s in enumerate(out)
-                if s.element.kind == "objective" and s.element.goal_id == goal.id
-            ),
-            None,
-        )
-        if j is not None and j > i and goal.own < out[j].dense:
-            out.insert(j, out.pop(i))
-    return out
-
-
-def goals_for_their_objectives(results: list[ScoredElement]) -> list[ScoredElement]:
-    """Calibrated ``results`` of a question that asks for a goal: a goal is the right answer
-    at least as surely as one of its objectives would be, and comes before them."""
-    best: dict[str, float] = {}
-    for s in results:
-        if s.element.kind == "objective" and s.element.goal_id:
-            best[s.element.goal_id] = max(best.get(s.element.goal_id, 0.0), s.score)
-    lifted = [
-        replace(s, score=max(s.score, best.get(s.id, 0.0))) if s.element.kind == "goal" else s
-        for s in results
-    ]
-    return sorted(lifted, key=lambda s: (-s.score, s.element.kind != "goal"))
 
 
 def focus_text(text: str) -> str:
