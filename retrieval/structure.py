@@ -64,8 +64,8 @@ _FRAMEWORK_NOUNS = frozenset("framework strategy plan agenda document".split())
 # Facts about the framework as a whole, by the words that ask for them.
 _PERIOD = re.compile(
     r"\b(?:period|time\s*frame|time\s*span|time\s*horizon|horizon|duration|dates?|years?"
-    r"|when|until|how\s+long|end|ends|ending|start|starts|begin|begins|expire|expires"
-    r"|runs?|lasts?|covers?|valid|finish(?:es)?|conclude[sd]?)\b",
+    r"|how\s+long|end|ends|ending|start|starts|begin|begins|expire|expires|runs?|lasts?"
+    r"|covers?|valid|finish(?:es)?|conclude[sd]?)\b",
     re.I,
 )
 _PERIOD_NOUN = re.compile(r"\b(?:period|time\s*frame|time\s*span|time\s*horizon|duration)\b", re.I)
@@ -248,8 +248,9 @@ def _statements_asked(fw: Framework, ws: list[str]) -> list[str]:
 
 def _about_statement(fw: Framework, ws: list[str], sid: str) -> bool:
     """Whether a question naming statement ``sid`` asks for the statement itself: it is not
-    "a mission" (some other one), asks for no objective or goal, and its other words name no
-    topic of the framework (the statement's own words aside) and are few ("simply put")."""
+    "a mission" (some other one), asks for no objective or goal, and its other words are one,
+    or a few that name no topic of the framework, the statement's own words aside ("simply
+    put")."""
     keys = _STATEMENT_WORDS[sid]
     plain = _plain(ws)
     if all(i > 0 and plain[i - 1] in _INDEFINITE for i, w in enumerate(plain) if w in keys):
@@ -258,7 +259,9 @@ def _about_statement(fw: Framework, ws: list[str], sid: str) -> bool:
         return False
     element = fw.element(sid)
     own = frozenset(stem(w) for w in (*keys, *words(element.text if element else "")))
-    return not _names_a_topic(fw, ws, own) and len(_topic_words(fw, ws, own)) <= 2
+    others = _topic_words(fw, ws, own)
+    # One other word may be anything ("what values does it promote"); more must be no topic.
+    return len(others) <= 1 or (len(others) <= 2 and not _names_a_topic(fw, ws, own))
 
 
 def _fact_asked(fw: Framework, q: str, ws: list[str]) -> str | None:
@@ -266,6 +269,8 @@ def _fact_asked(fw: Framework, q: str, ws: list[str]) -> str | None:
     framework itself (it names the framework, or asks for the period outright, and no topic
     of the framework)."""
     plain = _plain(ws)
+    if any(re.fullmatch(_OBJ_WORDS, w) or re.fullmatch(_GOAL_WORDS, w) for w in plain):
+        return None  # about an objective or a goal, not the framework as a whole
     names_it = any(w in _FRAMEWORK_NOUNS for w in plain) or bool(
         own_stems(fw) & {stem(w) for w in plain}
     )
