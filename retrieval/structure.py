@@ -84,7 +84,8 @@ def asks_for_a_goal(question: str) -> bool | None:
         return False
     if re.search(rf"\b{_OBJ_WORDS}\b", question, re.I):
         return None
-    one = re.search(r"\b(?:goal|pillar|sdg)\b", question, re.I)
+    # "which goal", "the innovation goal"; not "SDG 2030" (a number: a name or a reference)
+    one = re.search(r"\b(?:goal|pillar|sdg)\b(?!\s*(?:no\.?|number|n°|#)?\s*\d)", question, re.I)
     which = re.search(r"\b(?:which|what)\s+(?:\w+\s+)?(?:goals|pillars|sdgs)\b", question, re.I)
     return True if one or which else None
 
@@ -181,7 +182,8 @@ def find_structural(fw: Framework, question: str) -> StructuralHit | None:
             if _topic_words(fw, [w for w in words(without) if not re.match(_OBJ_WORDS, w)], titles):
                 return StructuralHit("within", tuple(goal_ids), without)
         return StructuralHit("goal", tuple(goal_ids))
-    if missing_goals:
+    # "goal 9" alone is a goal that is missing; "the SDG 2030 agenda on water" is a topic.
+    if missing_goals and not _topic_words(fw, words(without)):
         return StructuralHit("missing", (), f"goal {missing_goals[0]}")
 
     # 4. Vision, mission, values: only when the question is about the statement itself.
@@ -217,8 +219,10 @@ def _goal_ids(fw: Framework, q: str) -> tuple[list[str], list[str], str]:
             spans.append(m.span())
             if g.citation_id not in found:
                 found.append(g.citation_id)
-        elif _id_shaped(m.group(1), goal_numbers) and m.group(1) not in missing:
-            missing.append(m.group(1))
+        elif _id_shaped(m.group(1), goal_numbers):
+            spans.append(m.span())
+            if m.group(1) not in missing:
+                missing.append(m.group(1))
     for i, ordinal in enumerate(_ORDINALS, start=1):
         o = re.search(rf"\b{ordinal}\s+(?:strategic\s+)?{_GOAL_WORDS}\b", q, re.I)
         if o is None:

@@ -114,6 +114,14 @@ def test_a_number_in_a_topic_question_is_not_a_missing_id(assistant) -> None:
     assert top_id(answer) == "5.1"
 
 
+def test_a_number_after_a_goal_word_in_a_topic_question_is_not_a_missing_goal(
+    sdg_assistant,
+) -> None:
+    answer = sdg_assistant.ask("What does the SDG 2030 agenda say about safe drinking water?")
+    assert "no goal" not in answer.text
+    assert top_id(answer) == "6.1"
+
+
 def test_a_lookup_with_a_missing_id_says_which_is_missing(assistant) -> None:
     answer = assistant.ask("What do 1.4 and 9.9 say?")
     assert [c.id for c in answer.citations] == ["1.4"]
