@@ -17,6 +17,7 @@ from framework_data.schema import Element, Framework
 
 from .calibration import default_calibration
 from .search import ScoredElement, SearchResult
+from .structure_answers import count_text, fact_text, missing_note, missing_text, overview_text
 
 # Runner-ups are cited too when they are more likely right than wrong themselves.
 SEE_ALSO_PROBABILITY = 0.5
@@ -101,16 +102,20 @@ class OfflineComposer:
 
     def compose(self, result: SearchResult, framework: Framework) -> Answer:
         st = result.structural
+        goals = [Citation(id=g.citation_id, kind="goal", score=1.0) for g in framework.goals]
         if st is not None and st.kind == "count":
-            n_obj = sum(1 for _ in framework.objectives())
-            text = f"{framework.title} has {len(framework.goals)} goals and {n_obj} objectives."
-            cites = [Citation(id=g.citation_id, kind="goal", score=1.0) for g in framework.goals]
-            return Answer(answered=True, text=text, citations=cites)
+            goal = framework.goal(st.detail) if st.detail not in ("goals", "objectives") else None
+            cites = goals if goal is None else [goals[framework.goals.index(goal)]]
+            return Answer(answered=True, text=count_text(framework, st), citations=cites)
         if st is not None and st.kind == "overview":
-            lines = [f"{framework.title} has {len(framework.goals)} goals:"]
-            lines += [f"• Goal {g.id} — {g.title}" for g in framework.goals]
-            cites = [Citation(id=g.citation_id, kind="goal", score=1.0) for g in framework.goals]
-            return Answer(answered=True, text="\n".join(lines), citations=cites)
+            return Answer(answered=True, text=overview_text(framework), citations=goals)
+        if st is not None and st.kind == "fact":
+            stated, text = fact_text(framework, st.detail)
+            return Answer(answered=stated, text=text)
+        if st is not None and st.kind == "missing":
+            return Answer(answered=False, text=missing_text(framework, st.detail))
+        if st is not None and st.kind == "within":
+            st = None  # a search within a goal: answered as a search is
         results = result.results
         top = results[0] if results else None
         threshold = default_calibration().answer_threshold
@@ -126,6 +131,8 @@ class OfflineComposer:
         if st is not None:  # explicit ids: cite exactly those
             chosen = results
         parts = [self._describe(s.element, framework) for s in chosen]
+        if st is not None and st.missing:
+            parts.append(missing_note(framework, st.missing))
         return Answer(answered=True, text="\n\n".join(parts), citations=[cite(s) for s in chosen])
 
     def _describe(self, el: Element, fw: Framework) -> str:

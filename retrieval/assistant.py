@@ -105,6 +105,9 @@ class FrameworkAssistant:
             self.framework,
             self.searcher.elements.keys(),
         )
+        if result.structural is not None and result.structural.kind == "fact":
+            # The title, period or organisation: read off the file, no element to cite.
+            answer = answer.model_copy(update={"answered": composed.answered})
         return answer.model_copy(update={"text": answer.text + note}) if note else answer
 
     def _other_language(self, code: str, question: str) -> Answer:

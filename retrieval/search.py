@@ -34,9 +34,10 @@ from .evidence import (
     matched_note,
     topic_words,
 )
+from .goal_rank import goals_after_their_objectives, goals_for_their_objectives
 from .index import ChromaLocation, VectorIndex, View
 from .lexical import ConceptLexicon, LexicalHit, LexicalIndex, Match
-from .structure import StructuralHit, find_structural
+from .structure import StructuralHit, asks_for_a_goal, find_structural
 from .text import STOPWORDS, clean_text, has_letters, split_sentences, words
 
 # Fusion weights (see README "How retrieval works"): they rank; the calibration scores.
@@ -54,6 +55,7 @@ class ScoredElement:
     concept: float
     matches: tuple[Match, ...] = ()
     best_view: str = ""
+    own: float = 0.0  # closeness in meaning to the element's own text (a goal's: its title)
     explanation: Explanation | None = None  # how much of a question this element explains
     note: str | None = None  # which of its scope note or keywords matched, if they did
 
@@ -178,19 +180,25 @@ class FrameworkSearcher:
     def dense_matrix(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per query vector (rows) and element (columns): the best view's cosine similarity,
         and which view it was."""
-        sims = self.index.similarities(vectors)  # (queries, views); views grouped by element
+        return self._best_views(self.index.similarities(vectors))
+
+    def _best_views(self, sims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``sims``: (queries, views), views grouped by element."""
         best = np.maximum.reduceat(sims, self._view_starts, axis=1)
         best_view = np.empty(best.shape, dtype=np.int64)
         for col, (start, stop) in enumerate(zip(self._view_starts, self._view_stops, strict=True)):
             best_view[:, col] = start + sims[:, start:stop].argmax(axis=1)
         return best, best_view
 
-    def _dense(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Best similarity per element over all query vectors (a question and its focus)."""
-        best, best_view = self.dense_matrix(vectors)
+    def _dense(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Best similarity per element over all query vectors (a question and its focus),
+        which view it was, and the similarity to the element's own text (its first view)."""
+        sims = self.index.similarities(vectors)
+        best, best_view = self._best_views(sims)
         row = best.argmax(axis=0)
         cols = np.arange(best.shape[1])
-        return best[row, cols], best_view[row, cols]
+        own = sims[:, self._view_starts].max(axis=0)
+        return best[row, cols], best_view[row, cols], own
 
     def note_of(self, element_id: str) -> str | None:
         """The element's scope note as search reads it (without pointers to other elements)."""
@@ -216,17 +224,20 @@ class FrameworkSearcher:
             return self._fuse(np.zeros(n), np.zeros(n, dtype=np.int64), {}, kinds)
         if query_vectors is None:
             query_vectors = self.embed_query(text)
-        dense, best_view = self._dense(query_vectors)
+        dense, best_view, own = self._dense(query_vectors)
         lex = self.lexical.score(text)
-        return self._fuse(dense, best_view, lex, kinds)
+        return self._fuse(dense, best_view, lex, kinds, own)
 
     def question_evidence(
-        self, question: str, k: int = 5
+        self, question: str, k: int = 5, within: frozenset[str] | None = None
     ) -> list[tuple[ScoredElement, dict[str, float]]]:
-        """The ``k`` best elements for a question, each with its explanation and the evidence
-        features the calibration weighs."""
+        """The ``k`` best elements for a question (``within``: among those ids only), each
+        with its explanation and the evidence features the calibration weighs."""
         text = self.read(question)
-        ranked = self.score(text, read=False)[:k]
+        ranked = [s for s in self.score(text, read=False) if within is None or s.id in within]
+        if asks_for_a_goal(question) is False:
+            ranked = goals_after_their_objectives(ranked)
+        ranked = ranked[:k]
         if not ranked:
             return []
         tokens = topic_words(text, self.names.title_stems)
@@ -279,7 +290,9 @@ class FrameworkSearcher:
         best_view: np.ndarray,
         lex: dict[str, LexicalHit],
         kinds: Sequence[ElementKind],
+        own: np.ndarray | None = None,
     ) -> list[ScoredElement]:
+        """``own``: per element, the closeness to its own text (0 when not given)."""
         out: list[ScoredElement] = []
         for eid, el in self.elements.items():
             if el.kind not in kinds:
@@ -298,6 +311,7 @@ class FrameworkSearcher:
                     concept=hit.concept,
                     matches=tuple(sorted(hit.matches, key=lambda m: -m.weight)),
                     best_view=self._views[int(best_view[i])].text,
+                    own=float(own[i]) if own is not None else 0.0,
                 )
             )
         out.sort(key=lambda s: -s.raw)
@@ -309,6 +323,12 @@ class FrameworkSearcher:
         """Structure first (ids, statements, counts), then hybrid search."""
         q = clean_text(query, max_chars=MAX_QUERY_CHARS)
         structural = find_structural(self.framework, q)
+        if structural is not None and structural.kind == "within":
+            found = self._search_within(q, structural, k)
+            if found.results and found.covered >= self.calibration.answer_threshold:
+                return found
+            # Nothing in the goal is close: the goal itself, with all its objectives.
+            structural = StructuralHit("goal", structural.ids)
         if structural is not None and structural.kind in ("objective", "goal", "statement"):
             results = [self.exact(eid) for eid in structural.ids]
             if structural.kind == "goal":
@@ -319,14 +339,31 @@ class FrameworkSearcher:
             return SearchResult(q, structural, results)
         if structural is not None:
             return SearchResult(q, structural, [])
+        found = self._calibrated(q, None, self.question_evidence(q, k))
+        if asks_for_a_goal(q):
+            found.results = goals_for_their_objectives(found.results)
+        return found
+
+    def _search_within(self, q: str, structural: StructuralHit, k: int) -> SearchResult:
+        """A question that names goals and asks for one of their objectives: searched among
+        those objectives only (the question without its goal references)."""
+        goals = [self.framework.goal(gid) for gid in structural.ids]
+        scope = frozenset(o.id for g in goals if g is not None for o in g.objectives)
+        return self._calibrated(q, structural, self.question_evidence(structural.detail, k, scope))
+
+    def _calibrated(
+        self,
+        q: str,
+        structural: StructuralHit | None,
+        evidence: list[tuple[ScoredElement, dict[str, float]]],
+    ) -> SearchResult:
         cal = self.calibration
-        evidence = self.question_evidence(q, k)
         results = sorted(
             (replace(s, score=cal.citation.probability(f)) for s, f in evidence),
             key=lambda s: -s.score,
         )  # best first: the most likely right
         covered = cal.covered.probability(evidence[0][1]) if evidence else 0.0
-        return SearchResult(q, None, results, covered=covered)
+        return SearchResult(q, structural, results, covered=covered)
 
     def exact(self, element_id: str) -> ScoredElement:
         """An element found by lookup: certain, score 1."""
