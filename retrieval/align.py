@@ -130,7 +130,8 @@ def explain(passage: str, scored: ScoredElement, note: str | None = None) -> str
         if theirs in seen:
             continue
         seen.add(theirs)
-        parts.append(f"“{_phrase_around(passage, m.query_word)}” ↔ {theirs}")
+        related = f" (a related term, not “{m.query_word}”)" if m.concept is not None else ""
+        parts.append(f"“{_phrase_around(passage, m.query_word)}” ↔ {theirs}{related}")
         if len(parts) == 2:
             break
     if parts:
@@ -218,10 +219,7 @@ class Aligner:
         candidates: list[Candidate],
         examples: Sequence[Example],
     ) -> Alignment:
-        cal = self.searcher.calibration
-        proposed = [
-            self._tag(c, cal.tag.probability(c.features)) for c in candidates[:REVIEWED_CANDIDATES]
-        ]
+        proposed = [self._tag(c, self._probability(c)) for c in candidates[:REVIEWED_CANDIDATES]]
         assert self.reviewer is not None
         return self.reviewer.review(clean_text(text), offline, proposed, examples)
 
@@ -322,7 +320,7 @@ class Aligner:
         """Tags: the best objective when it is likely enough to fit at all, then the others
         that are more likely right than wrong; each with its probability."""
         cal = self.searcher.calibration
-        probs = [cal.tag.probability(c.features) for c in candidates]
+        probs = [self._probability(c) for c in candidates]
         tags: list[Tag] = []
         if candidates and probs[0] >= cal.fit_threshold:
             tags.append(self._tag(candidates[0], probs[0]))
@@ -339,6 +337,11 @@ class Aligner:
             words_ignored=ignored,
             nearest=nearest,
         )
+
+    def _probability(self, c: Candidate) -> float:
+        """P(the tag is acceptable), held below "high" on related terms alone."""
+        p = self.searcher.calibration.tag.probability(c.features)
+        return self.searcher.probability(p, c.scored)
 
     def _tag(self, c: Candidate, probability: float) -> Tag:
         el = c.scored.element

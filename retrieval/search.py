@@ -27,11 +27,15 @@ from .calibration import (
 )
 from .embeddings import MiniLMEmbedder
 from .evidence import (
+    RELATED_CEILING,
     Explanation,
     OwnNames,
     WordMeanings,
     explain_question,
     matched_note,
+    related_note,
+    rests_on_related,
+    shared_stems,
     topic_words,
 )
 from .index import ChromaLocation, VectorIndex, View
@@ -161,6 +165,7 @@ class FrameworkSearcher:
         )
         docs = _lexical_docs(framework, self.names, self._notes)
         self.lexical = LexicalIndex(docs, lexicon, neutral=self.names.neutral_stems)
+        self.shared = shared_stems(framework, docs)
         self._meaning_texts = docs
         self._meanings: WordMeanings | None = None
         self._meanings_lock = threading.Lock()
@@ -191,6 +196,13 @@ class FrameworkSearcher:
         row = best.argmax(axis=0)
         cols = np.arange(best.shape[1])
         return best[row, cols], best_view[row, cols]
+
+    def probability(self, p: float, s: ScoredElement) -> float:
+        """A calibrated probability, held below "high" when the evidence is only related
+        terms (concept neighbours, shared terms), not the person's own words."""
+        if rests_on_related(s.matches, self.shared, s.dense):
+            return min(p, RELATED_CEILING)
+        return p
 
     def note_of(self, element_id: str) -> str | None:
         """The element's scope note as search reads it (without pointers to other elements)."""
@@ -252,7 +264,7 @@ class FrameworkSearcher:
             }
             note = matched_note(
                 s.id, s.element.text, self.note_of(s.id), s.element.keywords, s.matches
-            )
+            ) or related_note(s.id, s.matches)
             out.append((replace(s, explanation=ex, note=note), features))
         return out
 
@@ -322,7 +334,10 @@ class FrameworkSearcher:
         cal = self.calibration
         evidence = self.question_evidence(q, k)
         results = sorted(
-            (replace(s, score=cal.citation.probability(f)) for s, f in evidence),
+            (
+                replace(s, score=self.probability(cal.citation.probability(f), s))
+                for s, f in evidence
+            ),
             key=lambda s: -s.score,
         )  # best first: the most likely right
         covered = cal.covered.probability(evidence[0][1]) if evidence else 0.0

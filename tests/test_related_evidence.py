@@ -1,0 +1,84 @@
+"""Evidence that is not the person's own words (issue 22): a concept neighbour of their word,
+or an acronym the objectives of several goals share, is weaker evidence than their words. A
+citation or tag resting only on it never reaches "high", and its why line says it was found
+through a related term."""
+
+from __future__ import annotations
+
+from framework_data.loader import load_framework
+from retrieval.align import HIGH
+from retrieval.evidence import RELATED_CEILING, matched_note, shared_stems
+from retrieval.lexical import Match
+
+
+def test_a_shared_acronym_and_a_concept_neighbour_never_make_a_tag_high(assistant):
+    for proposal in (
+        "Train NCB staff on notices",
+        "Coach NCB personnel in handling red notices",
+    ):
+        tags = assistant.align(proposal).tags
+        assert all(t.confidence != "high" for t in tags), (proposal, tags)
+
+
+def test_a_why_line_says_which_match_is_a_related_term(assistant):
+    tag = assistant.align("Train NCB staff on notices").tags[0]
+    assert tag.score <= RELATED_CEILING < HIGH
+    assert "(a related term, not “staff”)" in tag.why
+
+
+def test_a_question_answered_through_a_concept_neighbour_is_not_sure(assistant):
+    for question in (
+        "Is there anything in the strategy about cybercrime?",
+        "is cyber-crime part of the strategy?",
+    ):
+        top = assistant.ask(question).citations[0]
+        assert top.score <= RELATED_CEILING, (question, top)
+        assert top.note is not None and "through a related term, not “cyber" in top.note
+
+
+def test_on_the_sdgs_too(sdg_assistant):
+    for question in (
+        "Which target deals with cigarettes?",
+        "Is there a goal about vaping and cigars?",
+    ):
+        top = sdg_assistant.ask(question).citations[0]
+        assert top.id == "3.a"
+        assert top.score <= RELATED_CEILING
+        assert top.note is not None and "through a related term (tobacco)" in top.note
+    tag = sdg_assistant.align("Open smoking cessation clinics for teenagers who use cigarettes")
+    assert tag.tags and tag.tags[0].confidence != "high"
+
+
+def test_the_users_own_words_still_reach_high(assistant):
+    top = assistant.ask("Which objective covers the I-24/7 network?").citations[0]
+    assert top.id == "1.1" and top.score > RELATED_CEILING
+    assert top.note is not None and "related term" not in top.note
+
+
+def test_a_note_quotes_the_sentence_with_the_most_specific_word_matched(assistant):
+    top = assistant.ask("What about environmental crime?").citations[0]
+    assert top.id == "2.2"
+    assert top.note is not None and "environmental crime" in top.note
+
+
+def test_shared_acronyms_are_those_of_several_goals():
+    fw = load_framework()
+    docs = {o.id: [o.text, o.scope or "", *o.keywords] for _, o in fw.objectives()}
+    shared = shared_stems(fw, docs)
+    assert "ncb" in shared  # 1.3 and 2.1: goals 1 and 2
+    assert "training" not in shared and "i-24" not in shared
+
+
+def test_matched_note_prefers_the_keyword_holding_the_most_specific_word():
+    matches = [
+        Match("network", "network", None, 1.5),
+        Match("i-24", "i-24", None, 2.4),
+    ]
+    note = matched_note(
+        "1.1",
+        "Own words",
+        "The I-24/7 network and its hosting. Other network matters.",
+        ["I-24/7", "network infrastructure"],
+        matches,
+    )
+    assert note == "matched the keywords of 1.1: I-24/7, network infrastructure"
