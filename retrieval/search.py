@@ -97,6 +97,19 @@ def _notes_for(el: Element, ids: frozenset[str]) -> str | None:
     return " ".join(kept) or None
 
 
+def _pointers_of(el: Element, ids: frozenset[str]) -> list[tuple[str, list[str]]]:
+    """The parts of an element's scope note that point to other elements, with the ids they
+    name: each clause with its own ("… belong to 1.2, and linking … belongs to 1.3")."""
+    out = []
+    for sentence in split_sentences(el.scope or ""):
+        for clause in _CLAUSES.split(sentence):
+            targets = [i for i in _ID_TOKEN.findall(clause) if i != el.id and i in ids]
+            if targets:
+                out.append((clause, targets))
+    return out
+
+
+_CLAUSES = re.compile(r";|,\s+(?:and|while|whereas)\s+")
 _ID_TOKEN = re.compile(r"(?<![\w.])(?:[Gg]?\d+(?:\.[A-Za-z0-9]+)*)(?![\w])")
 
 
@@ -164,7 +177,10 @@ class FrameworkSearcher:
             rebuild=rebuild,
         )
         docs = _lexical_docs(framework, self.names, self._notes)
-        self.lexical = LexicalIndex(docs, lexicon, neutral=self.names.neutral_stems)
+        pointers = {el.id: _pointers_of(el, citable) for el in framework.elements()}
+        self.lexical = LexicalIndex(
+            docs, lexicon, neutral=self.names.neutral_stems, pointers=pointers
+        )
         self.shared = shared_stems(framework, docs)
         self._meaning_texts = docs
         self._meanings: WordMeanings | None = None
@@ -299,7 +315,8 @@ class FrameworkSearcher:
             i = self._col[eid]
             hit = lex.get(eid) or LexicalHit()
             d = float(dense[i])
-            raw = W_DENSE * d + W_EXACT * hit.exact + W_CONCEPT * hit.concept
+            words_ = hit.exact + hit.pointed - hit.against  # a note's pointer moves a word
+            raw = W_DENSE * d + W_EXACT * words_ + W_CONCEPT * hit.concept
             out.append(
                 ScoredElement(
                     element=el,
