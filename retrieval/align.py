@@ -327,6 +327,9 @@ class Aligner:
             for c, p in zip(candidates[1:MAX_CLOSE_TAGS], probs[1:MAX_CLOSE_TAGS], strict=False):
                 if p >= SECONDARY_PROBABILITY:
                     tags.append(self._tag(c, p))
+            # Most likely first: a ceiling on related terms, or a note's pointer moving a
+            # word, can leave the fused ranking and the probabilities in different orders.
+            tags.sort(key=lambda t: -t.score)
         nearest = (
             [] if tags else [self._tag(c, p) for c, p in zip(candidates[:3], probs, strict=False)]
         )

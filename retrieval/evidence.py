@@ -44,6 +44,10 @@ UNEXPLAINED = 0.5  # a word explained less than this is "left unexplained"
 # rests only on such matches (and is not close in meaning on its own) is at most this likely:
 # never "high".
 RELATED_CEILING = 0.85
+# A question whose topic the framework's own words do not name (the best element reaches it
+# only through a related term of its scope note): its closest elements are at most this
+# likely ("low").
+UNNAMED_CEILING = 0.5
 SHARED_BY_GOALS = 2  # a term in the objectives of this many goals names many kinds of work
 MEANING_ON_ITS_OWN = 0.6  # a cosine at which closeness in meaning is evidence by itself
 NOTE_CHARS = 100  # how much of a matched scope-note sentence is quoted
@@ -246,6 +250,26 @@ def rests_on_related(matches: Iterable[Match], shared: frozenset[str], dense: fl
     not close in meaning on its own: weaker evidence than the person's own words."""
     found = [m for m in matches if m.weight > 0]
     return bool(found) and dense < MEANING_ON_ITS_OWN and all(is_related(m, shared) for m in found)
+
+
+def not_named(
+    top: Sequence[Match],
+    top_own: frozenset[str],
+    others: Iterable[tuple[Sequence[Match], frozenset[str]]],
+) -> tuple[str, ...]:
+    """The person's words that the best element (its matches, the stems of its own words)
+    reaches only through a related term of its scope note or keywords, and that no element
+    found names in its own words, by the same word or a related one ("cybercrime": 3.2's note
+    has "darknet"; the framework's text has neither)."""
+    via_note = {m.query_word for m in top if m.concept is not None and m.weight > 0}
+    via_note -= {m.query_word for m in top if stem(m.element_word) in top_own}
+    for matches, own in others:  # a concept family is too broad a relation to name it
+        via_note -= {
+            m.query_word
+            for m in matches
+            if stem(m.element_word) in own and not (m.concept or "").endswith(" family")
+        }
+    return tuple(m.query_word for m in top if m.query_word in via_note)
 
 
 def related_caveat(matches: Iterable[Match]) -> str:

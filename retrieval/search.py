@@ -28,11 +28,13 @@ from .calibration import (
 from .embeddings import MiniLMEmbedder
 from .evidence import (
     RELATED_CEILING,
+    UNNAMED_CEILING,
     Explanation,
     OwnNames,
     WordMeanings,
     explain_question,
     matched_note,
+    not_named,
     related_note,
     rests_on_related,
     shared_stems,
@@ -41,7 +43,7 @@ from .evidence import (
 from .index import ChromaLocation, VectorIndex, View
 from .lexical import ConceptLexicon, LexicalHit, LexicalIndex, Match
 from .structure import StructuralHit, find_structural
-from .text import STOPWORDS, clean_text, has_letters, split_sentences, words
+from .text import STOPWORDS, clean_text, has_letters, split_sentences, stem, words
 
 # Fusion weights (see README "How retrieval works"): they rank; the calibration scores.
 W_DENSE, W_EXACT, W_CONCEPT = 1.0, 0.6, 0.8
@@ -73,6 +75,7 @@ class SearchResult:
     results: list[ScoredElement] = field(default_factory=list)
     covered: float = 1.0  # P(the framework covers the question); 1 for lookups
     asked: str | None = None  # the person's own words, when the search used others
+    unnamed: tuple[str, ...] = ()  # the question's words the framework's own text never names
 
     @property
     def top(self) -> ScoredElement | None:
@@ -182,6 +185,11 @@ class FrameworkSearcher:
             docs, lexicon, neutral=self.names.neutral_stems, pointers=pointers
         )
         self.shared = shared_stems(framework, docs)
+        # Each element's own words (its text and title: what answers quote).
+        self._own = {
+            el.id: frozenset(stem(w) for t in (el.text, el.title) if t for w in words(t))
+            for el in framework.elements()
+        }
         self._meaning_texts = docs
         self._meanings: WordMeanings | None = None
         self._meanings_lock = threading.Lock()
@@ -358,7 +366,19 @@ class FrameworkSearcher:
             key=lambda s: -s.score,
         )  # best first: the most likely right
         covered = cal.covered.probability(evidence[0][1]) if evidence else 0.0
-        return SearchResult(q, None, results, covered=covered)
+        unnamed = self._unnamed(results)
+        if unnamed:  # the closest elements to a topic the framework does not name: "low"
+            results = [replace(s, score=min(s.score, UNNAMED_CEILING)) for s in results]
+        return SearchResult(q, None, results, covered=covered, unnamed=unnamed)
+
+    def _unnamed(self, results: Sequence[ScoredElement]) -> tuple[str, ...]:
+        """The question's words that the best element reaches only through a related term of
+        its note (and no element found names in its own words), when that is all it rests on."""
+        if not results or not rests_on_related(results[0].matches, self.shared, results[0].dense):
+            return ()
+        top = results[0]
+        others = [(s.matches, self._own[s.id]) for s in results[1:]]
+        return not_named(top.matches, self._own[top.id], others)
 
     def exact(self, element_id: str) -> ScoredElement:
         """An element found by lookup: certain, score 1."""

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from framework_data.loader import load_framework
 from retrieval.align import HIGH
-from retrieval.evidence import RELATED_CEILING, matched_note, shared_stems
+from retrieval.evidence import (
+    RELATED_CEILING,
+    UNNAMED_CEILING,
+    matched_note,
+    not_named,
+    shared_stems,
+)
 from retrieval.lexical import LexicalIndex, Match
 
 
@@ -117,3 +123,41 @@ def test_training_for_ncbs_is_tagged_to_training_as_2_1s_note_says(assistant):
         "Organise a training course for NCB heads on 24/7 service standards"
     ).tags[0]
     assert first.id == "2.3"
+
+
+# ---- a topic the framework's own words do not name ------------------------------------------
+
+
+def test_a_topic_the_framework_does_not_name_is_said_so_with_the_closest_at_low(assistant):
+    for question, word in (
+        ("Is there anything in the strategy about cybercrime?", "cybercrime"),
+        ("Does the framework say anything about ransomware?", "ransomware"),
+    ):
+        answer = assistant.ask(question)
+        assert answer.text.startswith(
+            f"{assistant.framework.title} does not name “{word}” in its own words"
+        ), answer.text
+        assert answer.citations and all(c.score <= UNNAMED_CEILING for c in answer.citations)
+
+
+def test_a_topic_named_in_the_framework_s_own_words_is_not_said_unnamed(assistant, sdg_assistant):
+    for a, question in (
+        (assistant, "Which objective covers the I-24/7 network?"),
+        (assistant, "What about environmental crime?"),
+        (sdg_assistant, "Which target deals with cigarettes?"),  # 3.a names tobacco
+    ):
+        answer = a.ask(question)
+        assert "does not name" not in answer.text, (question, answer.text)
+
+
+def test_not_named_needs_the_best_to_reach_the_word_only_through_its_note():
+    darknet = Match("cybercrime", "darknet", "cybercrime", 2.0)
+    # 3.2's own words do not hold "darknet", and no other element names it: not named.
+    assert not_named([darknet], frozenset({"incub"}), []) == ("cybercrime",)
+    # Its own words hold it: named.
+    assert not_named([darknet], frozenset({"darknet"}), []) == ()
+    # Another element's own words name it (a family is too broad to count).
+    other = Match("cybercrime", "crime", "crime family", 0.5)
+    assert not_named([darknet], frozenset(), [([other], frozenset({"crime"}))]) == ("cybercrime",)
+    same = Match("cybercrime", "cybercrime", None, 3.0)
+    assert not_named([darknet], frozenset(), [([same], frozenset({"cybercrim"}))]) == ()
