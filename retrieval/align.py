@@ -19,7 +19,7 @@ from typing import Literal, Protocol
 import numpy as np
 from pydantic import BaseModel, Field
 
-from .evidence import matched_note
+from .evidence import matched_note, specificity
 from .lexical import LexicalHit
 from .search import FrameworkSearcher, ScoredElement
 from .text import (
@@ -42,6 +42,9 @@ SECONDARY_PROBABILITY = 0.5  # a tag after the first is shown only when at least
 MAX_CLOSE_TAGS = 3  # (≤ MAX_TAGS) tags shown at most
 SUPPORT_BONUS = 0.04  # per extra passage that supports an objective, capped at 2
 HIGH, MEDIUM = 0.9, 0.6  # "high": at least 9 in 10 such tags are right; "medium": 6 in 10
+# A word this common in English ("new", "people", "work") shared with an objective says
+# nothing about what the two are about: it is never shown as a why pair.
+WHY_SPECIFICITY = 0.2
 EVIDENCE_CHARS = 280  # a quoted sentence is cut (at a word, with "…") past this
 NOTE_CLAUSE_CHARS = 100  # a scope-note clause in a why is cut past this
 Confidence = Literal["high", "medium", "low"]
@@ -125,7 +128,8 @@ def explain(passage: str, scored: ScoredElement, note: str | None = None) -> str
     (``note``: the objective's scope note as search reads it)."""
     parts: list[str] = []
     seen: set[str] = set()
-    for m in (m for m in scored.matches if m.weight > 0):
+    telling = (m for m in scored.matches if m.weight > 0)
+    for m in (m for m in telling if specificity(m.query_word) >= WHY_SPECIFICITY):
         theirs = _theirs(scored, m.element_word, note)
         if theirs in seen:
             continue

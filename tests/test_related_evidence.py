@@ -161,3 +161,23 @@ def test_not_named_needs_the_best_to_reach_the_word_only_through_its_note():
     assert not_named([darknet], frozenset(), [([other], frozenset({"crime"}))]) == ("cybercrime",)
     same = Match("cybercrime", "cybercrime", None, 3.0)
     assert not_named([darknet], frozenset(), [([same], frozenset({"cybercrim"}))]) == ()
+
+
+# ---- why pairs with no shared meaning (issue 22, item 6) -------------------------------------
+
+
+def test_a_word_as_common_as_new_is_never_a_why_pair(assistant, sdg_assistant):
+    for a, proposal in (
+        (assistant, "Redesign the canteen and buy new coffee machines"),
+        (assistant, "Repaint the staff kitchen and get new fridges"),
+        (sdg_assistant, "Put new vending machines in the office lobby"),
+    ):
+        al = a.align(proposal)
+        for t in [*al.tags, *al.nearest]:
+            for part in t.why.split("; "):
+                if " ↔ " in part:
+                    theirs = part.split(" ↔ ", 1)[1].lower()
+                    assert "new" not in theirs.replace("“", " ").replace("”", " ").split(), (
+                        proposal,
+                        t.why,
+                    )
