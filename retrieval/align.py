@@ -19,7 +19,7 @@ from typing import Literal, Protocol
 import numpy as np
 from pydantic import BaseModel, Field
 
-from .evidence import matched_note
+from .evidence import matched_note, specificity
 from .lexical import LexicalHit
 from .search import FrameworkSearcher, ScoredElement
 from .text import (
@@ -42,6 +42,9 @@ SECONDARY_PROBABILITY = 0.5  # a tag after the first is shown only when at least
 MAX_CLOSE_TAGS = 3  # (≤ MAX_TAGS) tags shown at most
 SUPPORT_BONUS = 0.04  # per extra passage that supports an objective, capped at 2
 HIGH, MEDIUM = 0.9, 0.6  # "high": at least 9 in 10 such tags are right; "medium": 6 in 10
+# A word this common in English ("new", "people", "work") shared with an objective says
+# nothing about what the two are about: it is never shown as a why pair.
+WHY_SPECIFICITY = 0.2
 EVIDENCE_CHARS = 280  # a quoted sentence is cut (at a word, with "…") past this
 NOTE_CLAUSE_CHARS = 100  # a scope-note clause in a why is cut past this
 Confidence = Literal["high", "medium", "low"]
@@ -125,12 +128,14 @@ def explain(passage: str, scored: ScoredElement, note: str | None = None) -> str
     (``note``: the objective's scope note as search reads it)."""
     parts: list[str] = []
     seen: set[str] = set()
-    for m in (m for m in scored.matches if m.weight > 0):
+    telling = (m for m in scored.matches if m.weight > 0)
+    for m in (m for m in telling if specificity(m.query_word) >= WHY_SPECIFICITY):
         theirs = _theirs(scored, m.element_word, note)
         if theirs in seen:
             continue
         seen.add(theirs)
-        parts.append(f"“{_phrase_around(passage, m.query_word)}” ↔ {theirs}")
+        related = f" (a related term, not “{m.query_word}”)" if m.concept is not None else ""
+        parts.append(f"“{_phrase_around(passage, m.query_word)}” ↔ {theirs}{related}")
         if len(parts) == 2:
             break
     if parts:
@@ -218,10 +223,7 @@ class Aligner:
         candidates: list[Candidate],
         examples: Sequence[Example],
     ) -> Alignment:
-        cal = self.searcher.calibration
-        proposed = [
-            self._tag(c, cal.tag.probability(c.features)) for c in candidates[:REVIEWED_CANDIDATES]
-        ]
+        proposed = [self._tag(c, self._probability(c)) for c in candidates[:REVIEWED_CANDIDATES]]
         assert self.reviewer is not None
         return self.reviewer.review(clean_text(text), offline, proposed, examples)
 
@@ -322,13 +324,16 @@ class Aligner:
         """Tags: the best objective when it is likely enough to fit at all, then the others
         that are more likely right than wrong; each with its probability."""
         cal = self.searcher.calibration
-        probs = [cal.tag.probability(c.features) for c in candidates]
+        probs = [self._probability(c) for c in candidates]
         tags: list[Tag] = []
         if candidates and probs[0] >= cal.fit_threshold:
             tags.append(self._tag(candidates[0], probs[0]))
             for c, p in zip(candidates[1:MAX_CLOSE_TAGS], probs[1:MAX_CLOSE_TAGS], strict=False):
                 if p >= SECONDARY_PROBABILITY:
                     tags.append(self._tag(c, p))
+            # Most likely first: a ceiling on related terms, or a note's pointer moving a
+            # word, can leave the fused ranking and the probabilities in different orders.
+            tags.sort(key=lambda t: -t.score)
         nearest = (
             [] if tags else [self._tag(c, p) for c, p in zip(candidates[:3], probs, strict=False)]
         )
@@ -339,6 +344,11 @@ class Aligner:
             words_ignored=ignored,
             nearest=nearest,
         )
+
+    def _probability(self, c: Candidate) -> float:
+        """P(the tag is acceptable), held below "high" on related terms alone."""
+        p = self.searcher.calibration.tag.probability(c.features)
+        return self.searcher.probability(p, c.scored)
 
     def _tag(self, c: Candidate, probability: float) -> Tag:
         el = c.scored.element

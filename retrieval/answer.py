@@ -130,7 +130,19 @@ class OfflineComposer:
         ]
         if st is not None:  # explicit ids: cite exactly those
             chosen = results
+        if result.unnamed:  # the closest elements to a topic the framework does not name
+            chosen = [top] + [
+                s
+                for s in results[1:3]
+                if s.score >= RELATED_FLOOR and s.element.kind == top.element.kind
+            ]
         parts = [self._describe(s.element, framework) for s in chosen]
+        if result.unnamed:
+            named = ", ".join(f"“{w}”" for w in result.unnamed)
+            closest = (
+                "the closest objectives are" if len(chosen) > 1 else "the closest objective is"
+            )
+            parts.insert(0, f"{framework.title} does not name {named} in its own words; {closest}:")
         if st is not None and st.missing:
             parts.append(missing_note(framework, st.missing))
         return Answer(answered=True, text="\n\n".join(parts), citations=[cite(s) for s in chosen])

@@ -39,6 +39,17 @@ EXPLAINED_BY_CONCEPT, EXPLAINED_BY_FAMILY = 0.85, 0.5
 # SOFT_LOW explains nothing, SOFT_HIGH and above fully.
 SOFT_LOW, SOFT_HIGH = 0.55, 0.85
 UNEXPLAINED = 0.5  # a word explained less than this is "left unexplained"
+# Evidence that is not the person's own word: a concept neighbour of it ("cybercrime" ->
+# "darknet"), or an acronym the objectives of several goals share ("NCB"). A citation or tag that
+# rests only on such matches (and is not close in meaning on its own) is at most this likely:
+# never "high".
+RELATED_CEILING = 0.85
+# A question whose topic the framework's own words do not name (the best element reaches it
+# only through a related term of its scope note): its closest elements are at most this
+# likely ("low").
+UNNAMED_CEILING = 0.5
+SHARED_BY_GOALS = 2  # a term in the objectives of this many goals names many kinds of work
+MEANING_ON_ITS_OWN = 0.6  # a cosine at which closeness in meaning is evidence by itself
 NOTE_CHARS = 100  # how much of a matched scope-note sentence is quoted
 WORD_CACHE = 20_000  # question words whose vectors are kept (about 30 MB)
 
@@ -213,6 +224,76 @@ def explain_question(
     )
 
 
+def shared_stems(framework: Framework, docs: Mapping[str, Iterable[str]]) -> frozenset[str]:
+    """Acronyms ("NCB", "ICT") that the objectives of ``SHARED_BY_GOALS`` or more goals use
+    (in their text, the notes as search reads them, their keywords): a unit or a tool that
+    takes part in many kinds of work, so naming it says little about which."""
+    goals: dict[str, set[str]] = {}
+    for goal in framework.goals:
+        for o in goal.objectives:
+            for text in docs.get(o.id, ()):
+                for w in _ACRONYM.findall(text):
+                    goals.setdefault(stem(w), set()).add(goal.id)
+    return frozenset(s for s, g in goals.items() if len(g) >= SHARED_BY_GOALS)
+
+
+_ACRONYM = re.compile(r"(?<![\w-])[A-Z]{2,}(?=s?(?![\w-]))")
+
+
+def is_related(m: Match, shared: frozenset[str] = frozenset()) -> bool:
+    """The match is not the person's own word: a concept neighbour, or a shared acronym."""
+    return m.concept is not None or stem(m.query_word) in shared
+
+
+def rests_on_related(matches: Iterable[Match], shared: frozenset[str], dense: float) -> bool:
+    """True when every word match is a related term (see :func:`is_related`) and the text is
+    not close in meaning on its own: weaker evidence than the person's own words."""
+    found = [m for m in matches if m.weight > 0]
+    return bool(found) and dense < MEANING_ON_ITS_OWN and all(is_related(m, shared) for m in found)
+
+
+def not_named(
+    top: Sequence[Match],
+    top_own: frozenset[str],
+    others: Iterable[tuple[Sequence[Match], frozenset[str]]],
+) -> tuple[str, ...]:
+    """The person's words that the best element (its matches, the stems of its own words)
+    reaches only through a related term of its scope note or keywords, and that no element
+    found names in its own words, by the same word or a related one ("cybercrime": 3.2's note
+    has "darknet"; the framework's text has neither)."""
+    via_note = {m.query_word for m in top if m.concept is not None and m.weight > 0}
+    via_note -= {m.query_word for m in top if stem(m.element_word) in top_own}
+    for matches, own in others:  # a concept family is too broad a relation to name it
+        via_note -= {
+            m.query_word
+            for m in matches
+            if stem(m.element_word) in own and not (m.concept or "").endswith(" family")
+        }
+    return tuple(m.query_word for m in top if m.query_word in via_note)
+
+
+def related_caveat(matches: Iterable[Match]) -> str:
+    """ " (through a related term, not “cybercrime”)" when the note was reached only through
+    concept neighbours of the person's words; "" otherwise."""
+    found = [m for m in matches if m.weight > 0]
+    if not found or any(m.concept is None for m in found):
+        return ""
+    theirs = ", ".join(f"“{w}”" for w in dict.fromkeys(m.query_word for m in found))
+    return f" (through a related term, not {theirs})"
+
+
+def related_note(element_id: str, matches: Iterable[Match]) -> str | None:
+    """For an element found only through concept neighbours of the person's words in its own
+    text: "matched 3.a through a related term (tobacco), not “cigarettes”"."""
+    found = [m for m in matches if m.weight > 0]
+    if not found or any(m.concept is None for m in found):
+        return None
+    names = (str(m.concept).removesuffix(" family").replace("_", " ") for m in found)
+    ours = ", ".join(dict.fromkeys(names))
+    theirs = ", ".join(f"“{w}”" for w in dict.fromkeys(m.query_word for m in found))
+    return f"matched {element_id} through a related term ({ours}), not {theirs}"
+
+
 def matched_note(
     element_id: str,
     text: str,
@@ -221,15 +302,43 @@ def matched_note(
     matches: Iterable[Match],
 ) -> str | None:
     """Which scope note or keywords of an element the question matched, when it was they and
-    not the framework's own words ("matched the scope of 1.2: new biometric services…")."""
+    not the framework's own words ("matched the scope of 1.2: new biometric services…"):
+    those that hold the person's most specific matched word, keywords first."""
     if not note and not keywords:
         return None
+    matches = sorted(matches, key=lambda m: -specificity(m.query_word))
     own = {stem(w) for w in words(text)}
-    from_notes = {stem(m.element_word) for m in matches} - own
-    hit_keywords = [k for k in keywords if {stem(w) for w in words(k)} & from_notes]
-    if hit_keywords:
-        return f"matched the keywords of {element_id}: {', '.join(hit_keywords[:3])}"
-    for sentence in split_sentences(note or ""):
-        if {stem(w) for w in words(sentence)} & from_notes:
-            return f"matched the scope of {element_id}: {shorten(sentence, NOTE_CHARS)}"
+    # The matched words of the notes, for the person's most specific words first.
+    from_notes = [s for s in dict.fromkeys(stem(m.element_word) for m in matches) if s not in own]
+    if not from_notes:
+        return None
+    caveat = related_caveat(matches)
+
+    def held(t: str) -> tuple[bool, ...]:
+        stems = {stem(w) for w in words(t)}
+        return tuple(s in stems for s in from_notes)
+
+    ranked = sorted((k for k in keywords if any(held(k))), key=held, reverse=True)
+    sentences = [s for s in split_sentences(note or "") if any(held(s))]
+    best = max(sentences, key=held, default=None)
+    # Keywords (the names staff use) unless a note sentence holds a more telling word.
+    if ranked and (best is None or held(ranked[0]).index(True) <= held(best).index(True)):
+        return f"matched the keywords of {element_id}: {', '.join(ranked[:3])}{caveat}"
+    if best is not None:
+        quoted = _excerpt(best, [s for s, h in zip(from_notes, held(best), strict=True) if h])
+        return f"matched the scope of {element_id}: {quoted}{caveat}"
     return None
+
+
+def _excerpt(sentence: str, stems: Sequence[str]) -> str:
+    """The sentence, or (when long) its part from a little before the most telling matched
+    word (``stems``: most telling first)."""
+    if len(sentence) <= NOTE_CHARS:
+        return sentence
+    found = [m for m in re.finditer(r"[\w'’/-]+", sentence) if stem(m.group().lower()) in stems]
+    spans = sorted(found, key=lambda m: stems.index(stem(m.group().lower())))
+    start = spans[0].start() if spans else 0
+    if start > NOTE_CHARS // 3:
+        cut = sentence.rfind(" ", 0, start - NOTE_CHARS // 5)
+        return "…" + shorten(sentence[cut + 1 :], NOTE_CHARS)
+    return shorten(sentence, NOTE_CHARS)

@@ -27,18 +27,24 @@ from .calibration import (
 )
 from .embeddings import MiniLMEmbedder
 from .evidence import (
+    RELATED_CEILING,
+    UNNAMED_CEILING,
     Explanation,
     OwnNames,
     WordMeanings,
     explain_question,
     matched_note,
+    not_named,
+    related_note,
+    rests_on_related,
+    shared_stems,
     topic_words,
 )
 from .goal_rank import goals_after_their_objectives, goals_for_their_objectives
 from .index import ChromaLocation, VectorIndex, View
 from .lexical import ConceptLexicon, LexicalHit, LexicalIndex, Match
 from .structure import StructuralHit, asks_for_a_goal, find_structural
-from .text import STOPWORDS, clean_text, has_letters, split_sentences, words
+from .text import STOPWORDS, clean_text, has_letters, split_sentences, stem, words
 
 # Fusion weights (see README "How retrieval works"): they rank; the calibration scores.
 W_DENSE, W_EXACT, W_CONCEPT = 1.0, 0.6, 0.8
@@ -71,6 +77,7 @@ class SearchResult:
     results: list[ScoredElement] = field(default_factory=list)
     covered: float = 1.0  # P(the framework covers the question); 1 for lookups
     asked: str | None = None  # the person's own words, when the search used others
+    unnamed: tuple[str, ...] = ()  # the question's words the framework's own text never names
 
     @property
     def top(self) -> ScoredElement | None:
@@ -95,6 +102,19 @@ def _notes_for(el: Element, ids: frozenset[str]) -> str | None:
     return " ".join(kept) or None
 
 
+def _pointers_of(el: Element, ids: frozenset[str]) -> list[tuple[str, list[str]]]:
+    """The parts of an element's scope note that point to other elements, with the ids they
+    name: each clause with its own ("… belong to 1.2, and linking … belongs to 1.3")."""
+    out = []
+    for sentence in split_sentences(el.scope or ""):
+        for clause in _CLAUSES.split(sentence):
+            targets = [i for i in _ID_TOKEN.findall(clause) if i != el.id and i in ids]
+            if targets:
+                out.append((clause, targets))
+    return out
+
+
+_CLAUSES = re.compile(r";|,\s+(?:and|while|whereas)\s+")
 _ID_TOKEN = re.compile(r"(?<![\w.])(?:[Gg]?\d+(?:\.[A-Za-z0-9]+)*)(?![\w])")
 
 
@@ -162,7 +182,16 @@ class FrameworkSearcher:
             rebuild=rebuild,
         )
         docs = _lexical_docs(framework, self.names, self._notes)
-        self.lexical = LexicalIndex(docs, lexicon, neutral=self.names.neutral_stems)
+        pointers = {el.id: _pointers_of(el, citable) for el in framework.elements()}
+        self.lexical = LexicalIndex(
+            docs, lexicon, neutral=self.names.neutral_stems, pointers=pointers
+        )
+        self.shared = shared_stems(framework, docs)
+        # Each element's own words (its text and title: what answers quote).
+        self._own = {
+            el.id: frozenset(stem(w) for t in (el.text, el.title) if t for w in words(t))
+            for el in framework.elements()
+        }
         self._meaning_texts = docs
         self._meanings: WordMeanings | None = None
         self._meanings_lock = threading.Lock()
@@ -199,6 +228,13 @@ class FrameworkSearcher:
         cols = np.arange(best.shape[1])
         own = sims[:, self._view_starts].max(axis=0)
         return best[row, cols], best_view[row, cols], own
+
+    def probability(self, p: float, s: ScoredElement) -> float:
+        """A calibrated probability, held below "high" when the evidence is only related
+        terms (concept neighbours, shared terms), not the person's own words."""
+        if rests_on_related(s.matches, self.shared, s.dense):
+            return min(p, RELATED_CEILING)
+        return p
 
     def note_of(self, element_id: str) -> str | None:
         """The element's scope note as search reads it (without pointers to other elements)."""
@@ -263,7 +299,7 @@ class FrameworkSearcher:
             }
             note = matched_note(
                 s.id, s.element.text, self.note_of(s.id), s.element.keywords, s.matches
-            )
+            ) or related_note(s.id, s.matches)
             out.append((replace(s, explanation=ex, note=note), features))
         return out
 
@@ -300,7 +336,8 @@ class FrameworkSearcher:
             i = self._col[eid]
             hit = lex.get(eid) or LexicalHit()
             d = float(dense[i])
-            raw = W_DENSE * d + W_EXACT * hit.exact + W_CONCEPT * hit.concept
+            words_ = hit.exact + hit.pointed - hit.against  # a note's pointer moves a word
+            raw = W_DENSE * d + W_EXACT * words_ + W_CONCEPT * hit.concept
             out.append(
                 ScoredElement(
                     element=el,
@@ -359,11 +396,26 @@ class FrameworkSearcher:
     ) -> SearchResult:
         cal = self.calibration
         results = sorted(
-            (replace(s, score=cal.citation.probability(f)) for s, f in evidence),
+            (
+                replace(s, score=self.probability(cal.citation.probability(f), s))
+                for s, f in evidence
+            ),
             key=lambda s: -s.score,
         )  # best first: the most likely right
         covered = cal.covered.probability(evidence[0][1]) if evidence else 0.0
-        return SearchResult(q, structural, results, covered=covered)
+        unnamed = self._unnamed(results)
+        if unnamed:  # the closest elements to a topic the framework does not name: "low"
+            results = [replace(s, score=min(s.score, UNNAMED_CEILING)) for s in results]
+        return SearchResult(q, structural, results, covered=covered, unnamed=unnamed)
+
+    def _unnamed(self, results: Sequence[ScoredElement]) -> tuple[str, ...]:
+        """The question's words that the best element reaches only through a related term of
+        its note (and no element found names in its own words), when that is all it rests on."""
+        if not results or not rests_on_related(results[0].matches, self.shared, results[0].dense):
+            return ()
+        top = results[0]
+        others = [(s.matches, self._own[s.id]) for s in results[1:]]
+        return not_named(top.matches, self._own[top.id], others)
 
     def exact(self, element_id: str) -> ScoredElement:
         """An element found by lookup: certain, score 1."""
