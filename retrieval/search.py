@@ -10,7 +10,6 @@ result carries the probability that the framework covers the question at all.
 from __future__ import annotations
 
 import math
-import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -41,10 +40,11 @@ from .evidence import (
     topic_words,
 )
 from .goal_rank import goals_after_their_objectives, goals_for_their_objectives
-from .index import ChromaLocation, VectorIndex, View
+from .index import ChromaLocation, VectorIndex
 from .lexical import ConceptLexicon, LexicalHit, LexicalIndex, Match
+from .search_views import element_views, lexical_docs, note_pointers, note_without_pointers
 from .structure import StructuralHit, asks_for_a_goal, find_structural
-from .text import STOPWORDS, clean_text, has_letters, split_sentences, stem, words
+from .text import STOPWORDS, clean_text, has_letters, stem, words
 
 # Fusion weights (see README "How retrieval works"): they rank; the calibration scores.
 W_DENSE, W_EXACT, W_CONCEPT = 1.0, 0.6, 0.8
@@ -84,69 +84,6 @@ class SearchResult:
         return self.results[0] if self.results else None
 
 
-def _views(fw: Framework, names: OwnNames, notes: dict[str, str | None]) -> list[View]:
-    # A view that is nothing but the organisation's name keeps its words.
-    return [View(v.element_id, names.remove_from(v.text) or v.text) for v in _raw_views(fw, notes)]
-
-
-def _notes_for(el: Element, ids: frozenset[str]) -> str | None:
-    """An element's scope note without the sentences that point to another element ("Training
-    courses themselves belong to 2.3."): their words are evidence for that one, not this."""
-    if not el.scope:
-        return None
-    kept = [
-        s
-        for s in split_sentences(el.scope)
-        if not any(i != el.id and i in ids for i in _ID_TOKEN.findall(s))
-    ]
-    return " ".join(kept) or None
-
-
-def _pointers_of(el: Element, ids: frozenset[str]) -> list[tuple[str, list[str]]]:
-    """The parts of an element's scope note that point to other elements, with the ids they
-    name: each clause with its own ("… belong to 1.2, and linking … belongs to 1.3")."""
-    out = []
-    for sentence in split_sentences(el.scope or ""):
-        for clause in _CLAUSES.split(sentence):
-            targets = [i for i in _ID_TOKEN.findall(clause) if i != el.id and i in ids]
-            if targets:
-                out.append((clause, targets))
-    return out
-
-
-_CLAUSES = re.compile(r";|,\s+(?:and|while|whereas)\s+")
-_ID_TOKEN = re.compile(r"(?<![\w.])(?:[Gg]?\d+(?:\.[A-Za-z0-9]+)*)(?![\w])")
-
-
-def _raw_views(fw: Framework, notes: dict[str, str | None]) -> list[View]:
-    views: list[View] = []
-    for el in fw.elements():
-        views.append(View(el.id, el.text))
-        if el.kind == "objective":
-            goal = fw.goal(el.goal_id or "")
-            if goal is not None:
-                views.append(View(el.id, f"{goal.title}: {el.text}"))
-        if el.kind == "statement":  # "Our values: Respect, …", "Our mission: …"
-            views.append(View(el.id, f"Our {el.id}: {el.text}"))
-        for extra in (el.title, notes[el.id], ", ".join(el.keywords) if el.keywords else None):
-            if extra and (el.kind != "goal" or extra != el.title):
-                views.append(View(el.id, extra))
-    return views
-
-
-def _lexical_docs(
-    fw: Framework, names: OwnNames, notes: dict[str, str | None]
-) -> dict[str, list[str]]:
-    docs = {
-        el.id: [names.remove_from(t) for t in (el.text, el.title, notes[el.id], *el.keywords) if t]
-        for el in fw.elements()
-    }
-    for el in fw.elements():
-        if el.kind == "statement":
-            docs[el.id].append(el.id)  # the word "values" finds the values
-    return docs
-
-
 def focus_text(text: str) -> str:
     """The topic words of a question, without the wrapper ("which objective talks about")."""
     kept = [w for w in words(text) if w not in STOPWORDS]
@@ -171,9 +108,9 @@ class FrameworkSearcher:
         self.elements = {el.id: el for el in framework.elements()}
         self.names = OwnNames(framework)
         citable = frozenset(framework.citation_ids())
-        self._notes = {el.id: _notes_for(el, citable) for el in framework.elements()}
+        self._notes = {el.id: note_without_pointers(el, citable) for el in framework.elements()}
         self.calibration = calibration or default_calibration()
-        self._views = _views(framework, self.names, self._notes)
+        self._views = element_views(framework, self.names, self._notes)
         self.index = VectorIndex.open(
             self._views,
             embedder,
@@ -181,8 +118,8 @@ class FrameworkSearcher:
             framework_hash=framework.content_hash(),
             rebuild=rebuild,
         )
-        docs = _lexical_docs(framework, self.names, self._notes)
-        pointers = {el.id: _pointers_of(el, citable) for el in framework.elements()}
+        docs = lexical_docs(framework, self.names, self._notes)
+        pointers = {el.id: note_pointers(el, citable) for el in framework.elements()}
         self.lexical = LexicalIndex(
             docs, lexicon, neutral=self.names.neutral_stems, pointers=pointers
         )
