@@ -21,7 +21,6 @@ from .text import STOPWORDS, stem, words
 
 CONCEPTS_PATH = Path(__file__).with_name("concepts.txt")
 FAMILY_FACTOR = 0.5  # a family match counts half as much as a shared group
-POINTER_FACTOR = 0.5  # a word a note sends elsewhere moves at half its weight (a hint)
 _HEADER_RE = re.compile(r"^(?P<name>[^\[\]:]+?)\s*(?:\[(?P<families>[^\]]*)\])?\s*$")
 
 
@@ -40,12 +39,6 @@ class LexicalHit:
     exact: float = 0.0  # share of query weight matched by the same stem
     concept: float = 0.0  # share matched only through a shared concept (or concept family)
     matches: list[Match] = field(default_factory=list)
-    # Share of query weight that this element's own scope note sends to another element
-    # ("training courses themselves belong to 2.3"), when the query also matches this one:
-    # evidence against it (``against``), and for the element pointed to (``pointed``) when
-    # the query shares more of its words with this one (a question of this one's work).
-    against: float = 0.0
-    pointed: float = 0.0
 
 
 class ConceptLexicon:
@@ -142,11 +135,8 @@ class LexicalIndex:
         lexicon: ConceptLexicon | None = None,
         *,
         neutral: frozenset[str] = frozenset(),
-        pointers: Mapping[str, Sequence[tuple[str, Sequence[str]]]] | None = None,
     ) -> None:
-        """``neutral``: stems that are no evidence in a query (the framework's own name);
-        ``pointers``: per element, the sentences of its note that send work to other elements
-        (the sentence, the ids it names)."""
+        """``neutral``: stems that are no evidence in a query (the framework's own name)."""
         self.lexicon = lexicon or default_lexicon()
         self.neutral = neutral
         self.docs: dict[str, _Doc] = {}
@@ -172,18 +162,6 @@ class LexicalIndex:
         self._cidf = {c: math.log((n + 1) / (k + 0.5)) for c, k in cdf.items()}
         self._fidf = {f: math.log((n + 1) / (k + 0.5)) for f, k in fdf.items()}
         self._max_idf = math.log((n + 1) / 0.5)
-        # Per element: (the words a pointer sends elsewhere, the elements it sends them to).
-        # Only words the element itself does not use and the elements pointed to do use:
-        # "training" in "training courses themselves belong to 2.3", not "belong".
-        self.pointers: dict[str, list[tuple[frozenset[str], tuple[str, ...]]]] = {}
-        for key, sentences in (pointers or {}).items():
-            own = self.docs[key].stems if key in self.docs else frozenset()
-            for sentence, targets in sentences:
-                known = tuple(t for t in targets if t in self.docs)
-                sent = {stem(w) for w in words(sentence) if _is_content(w)} - own
-                sent &= set().union(*(self.docs[t].stems for t in known)) if known else set()
-                if sent:
-                    self.pointers.setdefault(key, []).append((frozenset(sent), known))
 
     def idf(self, stem_: str) -> float:
         return self._idf.get(stem_, self._max_idf)
@@ -227,15 +205,4 @@ class LexicalIndex:
                     hit.concept += fw / total
                     hit.matches.append(Match(w, doc.families[fam], f"{fam} family", fw))
             hits[key] = hit
-        for key, sent in self.pointers.items():
-            hit = hits[key]
-            if not hit.exact:  # the query is not about this element's work at all
-                continue
-            for stems_, targets in sent:
-                share = POINTER_FACTOR * sum(self.idf(s) for s in query if s in stems_) / total
-                if share:
-                    hit.against = max(hit.against, share)
-                    for t in targets:  # for the other, when the query is more about this one
-                        if hits[t].exact <= hit.exact:
-                            hits[t].pointed = max(hits[t].pointed, share)
         return hits

@@ -42,7 +42,7 @@ from .evidence import (
 from .goal_rank import goals_after_their_objectives, goals_for_their_objectives
 from .index import ChromaLocation, VectorIndex
 from .lexical import ConceptLexicon, LexicalHit, LexicalIndex, Match
-from .search_views import element_views, lexical_docs, note_pointers, note_without_pointers
+from .search_views import element_views, lexical_docs, note_without_pointers
 from .structure import StructuralHit, asks_for_a_goal, find_structural
 from .text import STOPWORDS, clean_text, has_letters, stem, words
 
@@ -119,10 +119,7 @@ class FrameworkSearcher:
             rebuild=rebuild,
         )
         docs = lexical_docs(framework, self.names, self._notes)
-        pointers = {el.id: note_pointers(el, citable) for el in framework.elements()}
-        self.lexical = LexicalIndex(
-            docs, lexicon, neutral=self.names.neutral_stems, pointers=pointers
-        )
+        self.lexical = LexicalIndex(docs, lexicon, neutral=self.names.neutral_stems)
         self.shared = shared_stems(framework, docs)
         # Each element's own words (its text and title: what answers quote).
         self._own = {
@@ -273,8 +270,7 @@ class FrameworkSearcher:
             i = self._col[eid]
             hit = lex.get(eid) or LexicalHit()
             d = float(dense[i])
-            words_ = hit.exact + hit.pointed - hit.against  # a note's pointer moves a word
-            raw = W_DENSE * d + W_EXACT * words_ + W_CONCEPT * hit.concept
+            raw = W_DENSE * d + W_EXACT * hit.exact + W_CONCEPT * hit.concept
             out.append(
                 ScoredElement(
                     element=el,

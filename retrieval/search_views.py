@@ -1,7 +1,7 @@
 """What search reads of each element: its views (the texts embedded for it — its own text,
-"goal title: text", its title, its scope note, its keywords), its lexical documents, and the
-parts of scope notes that point to other elements ("Training courses themselves belong to
-2.3."), which are evidence for those, not for the element itself."""
+"goal title: text", its title, its scope note, its keywords), its lexical documents, and its
+scope note without the sentences that point to other elements ("Training courses themselves
+belong to 2.3."), whose words are evidence for those, not for the element itself."""
 
 from __future__ import annotations
 
@@ -14,11 +14,9 @@ from .index import View
 from .text import split_sentences
 
 __all__ = [
-    "CLAUSES",
     "ID_TOKEN",
     "element_views",
     "lexical_docs",
-    "note_pointers",
     "note_without_pointers",
     "raw_views",
 ]
@@ -42,19 +40,6 @@ def note_without_pointers(el: Element, ids: frozenset[str]) -> str | None:
     return " ".join(kept) or None
 
 
-def note_pointers(el: Element, ids: frozenset[str]) -> list[tuple[str, list[str]]]:
-    """The parts of an element's scope note that point to other elements, with the ids they
-    name: each clause with its own ("… belong to 1.2, and linking … belongs to 1.3")."""
-    out = []
-    for sentence in split_sentences(el.scope or ""):
-        for clause in CLAUSES.split(sentence):
-            targets = [i for i in ID_TOKEN.findall(clause) if i != el.id and i in ids]
-            if targets:
-                out.append((clause, targets))
-    return out
-
-
-CLAUSES = re.compile(r";|,\s+(?:and|while|whereas)\s+")
 ID_TOKEN = re.compile(r"(?<![\w.])(?:[Gg]?\d+(?:\.[A-Za-z0-9]+)*)(?![\w])")
 
 

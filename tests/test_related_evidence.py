@@ -14,7 +14,7 @@ from retrieval.evidence import (
     not_named,
     shared_stems,
 )
-from retrieval.lexical import LexicalIndex, Match
+from retrieval.lexical import Match
 
 
 def test_a_shared_acronym_and_a_concept_neighbour_never_make_a_tag_high(assistant):
@@ -88,41 +88,6 @@ def test_matched_note_prefers_the_keyword_holding_the_most_specific_word():
         matches,
     )
     assert note == "matched the keywords of 1.1: I-24/7, network infrastructure"
-
-
-# ---- a scope note that sends work elsewhere ("training courses themselves belong to 2.3") ----
-
-
-def test_a_note_sending_work_elsewhere_counts_against_its_objective_and_for_the_other():
-    docs = {
-        "A": ["Standards of operation for bureaus", "bureau capacity and staffing"],
-        "B": ["Training and exchange of best practices", "courses and workshops"],
-        "C": ["Secure networks"],
-    }
-    pointers = {"A": [("Training courses themselves belong to B.", ["B"])]}
-    index = LexicalIndex(docs, pointers=pointers)
-    hits = index.score("training courses for bureau staffing")
-    assert hits["A"].against > 0 and hits["B"].pointed == hits["A"].against
-    assert hits["C"].pointed == 0 and hits["B"].against == 0
-    # Only the words the pointed-to element itself uses are sent there ("belong" is not).
-    assert index.pointers["A"] == [(frozenset({"train", "cours"}), ("B",))]
-    # A question that is not about A's work at all moves nothing.
-    alone = index.score("training courses")
-    assert alone["A"].against == 0 and alone["B"].pointed == 0
-
-
-def test_training_for_ncbs_is_tagged_to_training_as_2_1s_note_says(assistant):
-    for proposal in (
-        "Organise a training course for NCB heads on 24/7 service standards",
-        "Train NCB staff on notices",
-    ):
-        tags = assistant.align(proposal).tags
-        by_id = {t.id: t for t in tags}
-        assert "2.1" not in by_id or by_id["2.1"].confidence != "high", (proposal, tags)
-    first = assistant.align(
-        "Organise a training course for NCB heads on 24/7 service standards"
-    ).tags[0]
-    assert first.id == "2.3"
 
 
 # ---- a topic the framework's own words do not name ------------------------------------------
