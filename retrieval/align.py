@@ -26,6 +26,7 @@ from .text import (
     clean_text,
     first_words,
     has_letters,
+    is_prose,
     shorten,
     split_passages,
     split_sentences,
@@ -98,11 +99,14 @@ def _clause_with(text: str, word: str) -> str | None:
 
 
 def _phrase_around(text: str, word: str, span: int = 3) -> str:
-    ws = text.split()
+    """Up to ``span`` words either side of ``word``, within its sentence (or heading, or
+    table row): a phrase never runs across a sentence's end."""
     target = word.lower()
-    for i, w in enumerate(ws):
-        if target in words(w):
-            return " ".join(ws[max(0, i - span) : i + span + 1]).strip(".,;:")
+    for sentence in split_sentences(text):
+        ws = sentence.split()
+        for i, w in enumerate(ws):
+            if target in words(w):
+                return " ".join(ws[max(0, i - span) : i + span + 1]).strip(".,;:")
     return word
 
 
@@ -366,15 +370,18 @@ class Aligner:
     def evidence(self, passage: str, objective_id: str) -> str:
         """The sentence of ``passage`` that carries the most of the objective's evidence
         (the words it shares with the objective, weighed as in search), for a reader to
-        check the tag at a glance."""
+        check the tag at a glance. A heading ("Objectives.") or a table row is quoted only
+        when no sentence of prose carries any."""
         sentences = split_sentences(passage)
         if not sentences:
             return ""
-        best, best_weight = sentences[0], 0.0
+        best, best_key = sentences[0], (False, False, 0.0)
         if len(sentences) > 1:
             for sentence in sentences:
                 hit = self.searcher.lexical.score(self.searcher.read(sentence)).get(objective_id)
                 weight = hit.exact + hit.concept if hit else 0.0
-                if weight > best_weight:
-                    best, best_weight = sentence, weight
+                prose = is_prose(sentence)
+                key = (weight > 0 and prose, weight > 0 or prose, weight)
+                if key > best_key:
+                    best, best_key = sentence, key
         return shorten(best, EVIDENCE_CHARS)

@@ -11,6 +11,7 @@ import re
 import threading
 import unicodedata
 from functools import lru_cache
+from itertools import pairwise
 
 import snowballstemmer
 
@@ -126,10 +127,67 @@ def first_words(text: str, limit: int) -> tuple[str, int]:
     return text[: spans[limit - 1]], len(spans) - limit
 
 
+# A line this short, with no sentence punctuation, followed by a line that starts a sentence,
+# is a heading ("Background", "Year 1 activities"), not the start of a wrapped sentence.
+HEADING_WORDS = 8
+# A line ending in one of these (or in a comma, a dash, an opening bracket) wraps on.
+_WRAPS_ON = frozenset(
+    """a an the of to for and or nor but in on at by with from into onto as than our their its
+    his her your my this that these those which who whose is are was were be been will would
+    shall should can could may might must has have had not no per via""".split()
+)
+
+
+def _starts_sentence(line: str) -> bool:
+    first = line.lstrip(" \t\"'“‘(#*-•")[:1]
+    return first.isupper() or first.isdigit()
+
+
+def _is_heading(line: str) -> bool:
+    """A line that reads as a heading: short, starting like a sentence, not wrapping on."""
+    line = line.strip()
+    ws = words(line)
+    if not ws or len(line.split()) > HEADING_WORDS or not _starts_sentence(line):
+        return False
+    # a comma is a sentence's, not a heading's ("The system, bought from a local")
+    return not re.search(r",|[:(\[/&–—-]$", line) and ws[-1] not in _WRAPS_ON
+
+
+def _is_row(line: str) -> bool:
+    """A table row as the document readers write it: cells between "|"."""
+    return "|" in line
+
+
+def _units(text: str) -> list[str]:
+    """The text in its units: sentences, list items, and each heading and table row on its own
+    (a line break after a heading, or around a row, ends a unit; other line breaks may be a
+    wrapped sentence's)."""
+    lines = text.split("\n")
+    marked = [lines[0]]
+    for before, line in pairwise(lines):
+        ends = (
+            before.strip()
+            and line.strip()
+            and (
+                _is_row(before) or _is_row(line) or (_is_heading(before) and _starts_sentence(line))
+            )
+        )
+        marked.append(("\n\n" if ends else "\n") + line)
+    pieces = (p.strip(" \n-*•") for p in _SENTENCE_RE.split("".join(marked)) if p)
+    return [p for p in pieces if p]
+
+
+def is_prose(sentence: str) -> bool:
+    """A sentence of prose, not a heading ("Objectives.") or a table row: what a reader can
+    check a tag against."""
+    n = len(words(sentence))
+    ends = sentence.rstrip()[-1:] in (".", "!", "?", ";")
+    return not _is_row(sentence) and (n > HEADING_WORDS // 2 or (n >= 3 and ends))
+
+
 def split_sentences(text: str) -> list[str]:
-    """The sentences (and list items) of a text, trimmed, in order."""
-    pieces = (p.strip(" \n-*•") for p in _SENTENCE_RE.split(text) if p)
-    return [p for p in pieces if p and has_letters(p)]
+    """The sentences (and list items, headings, table rows) of a text, trimmed, in order."""
+    return [p for p in _units(text) if has_letters(p)]
 
 
 def shorten(text: str, limit: int) -> str:
@@ -143,19 +201,22 @@ def shorten(text: str, limit: int) -> str:
 
 def split_passages(text: str, *, max_words: int = 60) -> list[str]:
     """Split a long text into passages of whole sentences, at most ``max_words`` words each
-    (consecutive short sentences are merged; an over-long sentence is cut)."""
-    pieces = [p.strip(" \n-*•") for p in _SENTENCE_RE.split(text) if p and p.strip(" \n-*•")]
+    (consecutive short sentences are merged; an over-long sentence is cut). A passage keeps
+    its sentences apart (a blank line between them), so that :func:`split_sentences` finds
+    them again: a heading or a table row is never glued to the next sentence."""
     sentences: list[list[str]] = []
-    for piece in pieces:
+    for piece in _units(text):
         ws = piece.split()
         sentences += [ws[i : i + max_words] for i in range(0, len(ws), max_words)]
     out: list[str] = []
     current: list[str] = []
+    size = 0
     for ws in sentences:
-        if current and len(current) + len(ws) > max_words:
-            out.append(" ".join(current))
-            current = []
-        current += ws
+        if current and size + len(ws) > max_words:
+            out.append("\n\n".join(current))
+            current, size = [], 0
+        current.append(" ".join(ws))
+        size += len(ws)
     if current:
-        out.append(" ".join(current))
+        out.append("\n\n".join(current))
     return [p for p in out if has_letters(p)]

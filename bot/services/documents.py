@@ -386,7 +386,8 @@ _INLINE_RULES = (
 
 def markdown_to_text(markdown: str) -> str:
     """Markdown's words without its markup: headings, emphasis, list and quote markers, code
-    fences, tables' rules and pipes, HTML tags and links' URLs go; their text stays."""
+    fences, tables' rules, HTML tags and links' URLs go; their text stays (a table row's
+    cells between "|", as a DOCX table's, so that the row is read as its own unit)."""
     markdown = _FRONT_MATTER.sub("", markdown.replace("\r\n", "\n"))
     markdown = _ESCAPED.sub(lambda m: chr(0xE000 + ord(m.group(1))), markdown)
     out: list[str] = []
@@ -407,7 +408,8 @@ def markdown_to_text(markdown: str) -> str:
         for pattern, repl in _LINE_RULES:
             line = pattern.sub(repl, line)
         if "|" in line and line.strip().startswith("|"):
-            line = " ".join(c.strip() for c in line.strip().strip("|").split("|"))
+            # a row stays a row, cells between "|" as a DOCX table's: read as its own unit
+            line = " | ".join(c.strip() for c in line.strip().strip("|").split("|"))
         out.append(line)
     text = "\n".join(out)
     for pattern, repl in _INLINE_RULES:
