@@ -59,18 +59,25 @@ def _said_sorry(bot) -> bool:
     )
 
 
+def _ask_in_thread(bot) -> None:
+    """A mention asking about 1.3 at :data:`ROOT` in C1, until the bot's work is done."""
+    question = "<@UBOT> What does objective 1.3 say?"
+    bot.api.add_message("C1", question, user="U1", ts=ROOT)
+    r = bot.requests
+    event = r.app_mention_event(question, user="U1", channel="C1", ts=ROOT)
+    assert bot.send(r.event(event)).status == 200
+    _all_done(bot)
+
+
+def _replies(bot) -> list[dict]:
+    """The bot's messages in :data:`ROOT`'s thread."""
+    return [m for m in bot.api.messages("C1") if m.get("bot_id") and m.get("thread_ts") == ROOT]
+
+
 def test_a_slow_answer_in_a_thread_lands_once(slack_bot):
     _slow_replies(slack_bot, "chat.postMessage")
-    slack_bot.api.add_message("C1", "<@UBOT> What does objective 1.3 say?", user="U1", ts=ROOT)
-    r = slack_bot.requests
-    event = r.app_mention_event(
-        "<@UBOT> What does objective 1.3 say?", user="U1", channel="C1", ts=ROOT
-    )
-    assert slack_bot.send(r.event(event)).status == 200
-    _all_done(slack_bot)
-    replies = [
-        m for m in slack_bot.api.messages("C1") if m.get("bot_id") and m.get("thread_ts") == ROOT
-    ]
+    _ask_in_thread(slack_bot)
+    replies = _replies(slack_bot)
     assert len(replies) == 1 and "Goal 1 › 1.3" in replies[0]["text"]
     assert not _said_sorry(slack_bot)
     (exchange,) = slack_bot.store.thread_exchanges("C1", ROOT)
@@ -86,17 +93,9 @@ def test_a_post_slower_than_the_settle_window_is_deleted_when_it_lands(slack_bot
     delivery.settle = 0.2  # the bot looks before the first try lands...
     delivery.late_copies.after = (SLOW + 1.0,)  # ...and again once it has
     slack_bot.api.delay("chat.postMessage", SLOW, times=1)  # the first try only
-    slack_bot.api.add_message("C1", "<@UBOT> What does objective 1.3 say?", user="U1", ts=ROOT)
-    r = slack_bot.requests
-    event = r.app_mention_event(
-        "<@UBOT> What does objective 1.3 say?", user="U1", channel="C1", ts=ROOT
-    )
-    assert slack_bot.send(r.event(event)).status == 200
-    _all_done(slack_bot)
+    _ask_in_thread(slack_bot)
     assert delivery.late_copies.wait_idle(timeout=30)
-    replies = [
-        m for m in slack_bot.api.messages("C1") if m.get("bot_id") and m.get("thread_ts") == ROOT
-    ]
+    replies = _replies(slack_bot)
     assert len(slack_bot.api.calls("chat.postMessage")) == 2  # both tries landed...
     assert len(replies) == 1 and "Goal 1 › 1.3" in replies[0]["text"]  # ...one is left
     (exchange,) = slack_bot.store.thread_exchanges("C1", ROOT)
