@@ -44,6 +44,7 @@ from framework_data.loader import load_framework
 from local_slack import Call, FakeSlackAPI, SignedRequest, SlackRequests, post, sign
 from local_slack.serve_process import ServerDidNotStart, admin_port, start_serve, stop_serve
 from tests.conftest import REPO_ROOT, run_fwbot
+from tests.served import block_texts, now_ts, unique
 
 pytestmark = pytest.mark.slow  # a real `fwbot serve` over HTTP
 
@@ -129,29 +130,8 @@ def objective_ids() -> set[str]:
     return {o.id for _, o in load_framework().objectives()}
 
 
-def _unique(prefix: str) -> str:
-    return prefix + secrets.token_hex(4).upper()
-
-
-def _ts() -> str:
-    return f"{time.time():.6f}"
-
-
-def _texts(obj: Any) -> Iterator[str]:
-    """Every string under ``text`` keys of a block structure."""
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            if key == "text" and isinstance(value, str):
-                yield value
-            else:
-                yield from _texts(value)
-    elif isinstance(obj, list):
-        for item in obj:
-            yield from _texts(item)
-
-
 def _mention(server: Server, question: str, channel: str) -> tuple[dict[str, Any], str]:
-    ts = _ts()
+    ts = now_ts()
     event = server.slack.app_mention_event(f"<@UBOT> {question}", user="U1", channel=channel, ts=ts)
     return event, ts
 
@@ -209,7 +189,7 @@ def test_readyz_checks_the_database_and_the_vector_store(server: Server) -> None
 
 def test_metrics_count_slack_requests(server: Server) -> None:
     usage = server.slack.slash_command(
-        "/align", "", user_id="U1", channel_id=_unique("C"), response_url=server.fake.response_url()
+        "/align", "", user_id="U1", channel_id=unique("C"), response_url=server.fake.response_url()
     )
     assert server.send(usage)[0] == 200
     status, headers, body = server.get("/metrics", admin=True)
@@ -276,7 +256,7 @@ def test_align_acks_empty_then_replies_privately(server: Server, objective_ids: 
         "We will train forensic specialists from member countries in digital evidence "
         "and share best practices through regional workshops.",
         user_id="U1",
-        channel_id=_unique("C"),
+        channel_id=unique("C"),
         response_url=url,
     )
     kept = _kept(server)
@@ -292,7 +272,7 @@ def test_align_acks_empty_then_replies_privately(server: Server, objective_ids: 
     )
     assert reply.status == 200, reply.response
     assert reply.params["response_type"] == "ephemeral"
-    shown = "\n".join(_texts(reply.params["blocks"]))
+    shown = "\n".join(block_texts(reply.params["blocks"]))
     assert any(f"*{oid}*" in shown for oid in objective_ids), shown
 
 
@@ -316,7 +296,7 @@ def test_a_response_url_off_slack_is_not_posted_to_and_the_reply_comes_ephemeral
 
     hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
-    channel = _unique("C")
+    channel = unique("C")
     try:
         url = f"http://127.0.0.1:{hook.server_address[1]}/services/T1/s3cr3t"
         req = server.slack.slash_command(
@@ -343,7 +323,7 @@ def test_align_without_text_answers_usage_in_the_ack(server: Server) -> None:
     url = server.fake.response_url()
     token = url.rsplit("/", 1)[-1]
     req = server.slack.slash_command(
-        "/align", "  ", user_id="U1", channel_id=_unique("C"), response_url=url
+        "/align", "  ", user_id="U1", channel_id=unique("C"), response_url=url
     )
     kept = _kept(server)
     status, headers, body = server.send(req)
@@ -352,7 +332,7 @@ def test_align_without_text_answers_usage_in_the_ack(server: Server) -> None:
     usage = json.loads(body)
     assert usage["response_type"] == "ephemeral"
     assert "/align" in usage["text"]
-    assert "/align" in "\n".join(_texts(usage["blocks"]))
+    assert "/align" in "\n".join(block_texts(usage["blocks"]))
     # Nothing kept for after the ack, so nothing is done after it (checked in process, with
     # the pools drained: tests/test_slack_align.py).
     assert _kept(server) == kept
@@ -363,7 +343,7 @@ def test_align_without_text_answers_usage_in_the_ack(server: Server) -> None:
 
 
 def test_mention_is_answered_in_its_thread(server: Server) -> None:
-    channel = _unique("C")
+    channel = unique("C")
     event, ts = _mention(server, "Which objective is about training?", channel)
     status, _, _ = server.send(server.slack.event(event))
     assert status == 200
@@ -378,9 +358,9 @@ def test_mention_is_answered_in_its_thread(server: Server) -> None:
 
 
 def test_a_retried_event_is_answered_once(server: Server) -> None:
-    channel = _unique("C")
+    channel = unique("C")
     event, ts = _mention(server, "How do we work with the private sector?", channel)
-    event_id = _unique("Ev")
+    event_id = unique("Ev")
     assert server.send(server.slack.event(event, event_id=event_id))[0] == 200
     server.fake.wait_for(
         "chat.postMessage",
@@ -402,7 +382,7 @@ def test_a_retried_event_is_answered_once(server: Server) -> None:
 
 def _command_or_mention(server: Server, kind: str) -> tuple[SignedRequest, Any]:
     """A valid request of ``kind`` and a function returning what the fake got for it."""
-    channel = _unique("C")
+    channel = unique("C")
     if kind == "command":
         url = server.fake.response_url()
         token = url.rsplit("/", 1)[-1]
@@ -515,7 +495,7 @@ def _raw_http(server: Server, head: bytes, timeout: float = 10) -> bytes:
 
 
 def test_unsigned_malformed_json_is_401_and_one_short_log_line(server: Server) -> None:
-    marker = _unique("BODYMARK")
+    marker = unique("BODYMARK")
     start = _log_size(server)
     status, body = _post_bytes(
         server.events_url,
@@ -535,7 +515,7 @@ def test_unsigned_malformed_json_is_401_and_one_short_log_line(server: Server) -
 
 
 def test_ten_unsigned_large_bodies_add_little_to_the_log(server: Server) -> None:
-    marker = _unique("BIGMARK").encode()
+    marker = unique("BIGMARK").encode()
     body = b'{"type": "event_callback", "text": "' + marker + b"x" * 500_000 + b'"}'
     start = _log_size(server)
     statuses = [

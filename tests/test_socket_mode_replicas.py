@@ -15,7 +15,6 @@ business (bench/bench_socket.py).
 
 from __future__ import annotations
 
-import secrets
 import shutil
 import statistics
 import time
@@ -34,6 +33,7 @@ from local_slack.serve_socket import (
 )
 from local_slack.socket_mode import ACK_TIMEOUT, SocketModeSlackAPI
 from tests.conftest import REPO_ROOT
+from tests.served import unique
 
 pytestmark = pytest.mark.slow  # two real `fwbot serve` processes
 
@@ -88,10 +88,6 @@ def _logs(tmp_path: Path) -> str:
     )
 
 
-def _unique(prefix: str) -> str:
-    return prefix + secrets.token_hex(4).upper()
-
-
 def _wait(check: Callable[[], Any], timeout: float, what: str) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -121,12 +117,12 @@ def test_two_replicas_answer_everything_once_through_refreshes_and_a_close(
         if n % 3 == 2:
             url = slack.response_url()
             command = requests.slash_command(
-                "/align", PROPOSAL, user_id="U1", channel_id=_unique("C"), response_url=url
+                "/align", PROPOSAL, user_id="U1", channel_id=unique("C"), response_url=url
             )
             sent.append(socket.deliver_request(command))
             urls.append(url.rsplit("/", 1)[-1])
         else:
-            channel = _unique("C")
+            channel = unique("C")
             event = requests.app_mention_event(
                 f"<@UBOT> {QUESTIONS[n % len(QUESTIONS)]}",
                 user="U1",

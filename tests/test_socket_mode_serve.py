@@ -41,6 +41,7 @@ from local_slack.serve_socket import (
 )
 from local_slack.socket_mode import SocketModeServer, SocketModeSlackAPI
 from tests.conftest import REPO_ROOT
+from tests.served import block_texts, now_ts, unique
 
 pytestmark = pytest.mark.slow  # a real `fwbot serve` in Socket Mode
 
@@ -105,33 +106,12 @@ def objective_ids() -> set[str]:
     return {o.id for _, o in load_framework().objectives()}
 
 
-def _unique(prefix: str) -> str:
-    return prefix + secrets.token_hex(4).upper()
-
-
-def _ts() -> str:
-    return f"{time.time():.6f}"
-
-
-def _texts(obj: Any) -> Iterator[str]:
-    """Every string under ``text`` keys of a block structure."""
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            if key == "text" and isinstance(value, str):
-                yield value
-            else:
-                yield from _texts(value)
-    elif isinstance(obj, list):
-        for item in obj:
-            yield from _texts(item)
-
-
 def _shown(call: Call) -> str:
-    return "\n".join([str(call.params.get("text") or ""), *_texts(call.params.get("blocks"))])
+    return "\n".join([str(call.params.get("text") or ""), *block_texts(call.params.get("blocks"))])
 
 
 def _mention(server: Server, question: str, channel: str) -> tuple[dict[str, Any], str]:
-    ts = _ts()
+    ts = now_ts()
     event = server.requests.app_mention_event(
         f"<@UBOT> {question}", user="U1", channel=channel, ts=ts
     )
@@ -144,7 +124,7 @@ def _in(channel: str) -> Callable[[Call], bool]:
 
 def _ask(server: Server, question: str) -> tuple[str, str, Call, float]:
     """A mention in a new channel, acked and answered: channel, ts, the reply, ack latency."""
-    channel = _unique("C")
+    channel = unique("C")
     body, ts = _mention(server, question, channel)
     latency = server.ack(server.socket.deliver_event(body))
     [reply] = server.wait_for("chat.postMessage", _in(channel))
@@ -194,9 +174,9 @@ def test_a_mention_is_acked_and_answered_in_its_thread_citing_an_objective(
 
 
 def test_a_dm_is_answered(server: Server) -> None:
-    channel = _unique("D")
+    channel = unique("D")
     event = server.requests.message_im_event(
-        "Which objective is about training?", user="U1", channel=channel, ts=_ts()
+        "Which objective is about training?", user="U1", channel=channel, ts=now_ts()
     )
     server.ack(server.socket.deliver_request(server.requests.event(event)))
     [reply] = server.wait_for("chat.postMessage", _in(channel))
@@ -214,7 +194,7 @@ def test_align_is_answered_through_its_response_url(
         "We will train forensic specialists from member countries in digital evidence "
         "and share best practices through regional workshops.",
         user_id="U1",
-        channel_id=_unique("C"),
+        channel_id=unique("C"),
         response_url=url,
     )
     envelope_id = server.socket.deliver_request(command)
@@ -223,7 +203,7 @@ def test_align_is_answered_through_its_response_url(
     [reply] = server.wait_for("response_url", lambda c: c.params["_token"] == token)
     assert reply.status == 200, reply.response
     assert reply.params["response_type"] == "ephemeral"
-    shown = "\n".join(_texts(reply.params["blocks"]))
+    shown = "\n".join(block_texts(reply.params["blocks"]))
     assert any(f"*{oid}*" in shown for oid in objective_ids), shown
 
 
@@ -232,7 +212,7 @@ def test_align_without_text_answers_usage_in_the_ack_payload(server: Server) -> 
         "/align",
         " ",
         user_id="U1",
-        channel_id=_unique("C"),
+        channel_id=unique("C"),
         response_url=server.slack.response_url(),
     )
     envelope_id = server.socket.deliver_request(command)
@@ -245,7 +225,7 @@ def test_a_reply_in_the_answered_thread_is_a_follow_up_answered_there(server: Se
     channel, ts, first, _ = _ask(server, "What does objective 2.4 say?")
     assert "2.4" in _shown(first)
     follow = server.requests.channel_message_event(
-        "and what about 2.1?", user="U1", channel=channel, ts=_ts(), thread_ts=ts
+        "and what about 2.1?", user="U1", channel=channel, ts=now_ts(), thread_ts=ts
     )
     server.ack(server.socket.deliver_request(server.requests.event(follow)))
     replies = server.wait_for("chat.postMessage", lambda c: _in(channel)(c) and "2.1" in _shown(c))
@@ -253,7 +233,7 @@ def test_a_reply_in_the_answered_thread_is_a_follow_up_answered_there(server: Se
 
 
 def test_the_assistant_pane_greets_with_suggested_prompts(server: Server) -> None:
-    channel, thread_ts = _unique("D"), _ts()
+    channel, thread_ts = unique("D"), now_ts()
     started = server.requests.assistant_thread_started_event("U1", channel, thread_ts)
     server.ack(server.socket.deliver_request(server.requests.event(started)))
     [prompts] = server.wait_for(
@@ -270,17 +250,17 @@ def test_align_this_message_shortcut_answers_through_its_response_url(
     message = {
         "type": "message",
         "user": "U3",
-        "ts": _ts(),
+        "ts": now_ts(),
         "text": "Set up a secure channel so member countries can exchange fingerprint data "
         "with the central databases in real time.",
     }
     shortcut = server.requests.message_shortcut_payload(
-        SHORTCUT_ALIGN_MESSAGE, message, user="U1", channel=_unique("C"), response_url=url
+        SHORTCUT_ALIGN_MESSAGE, message, user="U1", channel=unique("C"), response_url=url
     )
     envelope_id = server.socket.deliver_interaction(shortcut)
     server.ack(envelope_id)
     [reply] = server.wait_for("response_url", lambda c: c.params["_token"] == token)
-    shown = "\n".join(_texts(reply.params.get("blocks")))
+    shown = "\n".join(block_texts(reply.params.get("blocks")))
     assert any(f"*{oid}*" in shown for oid in objective_ids), shown
 
 
@@ -315,7 +295,7 @@ def test_progress_new_opens_its_modal(server: Server) -> None:
         "/progress",
         "new",
         user_id="U1",
-        channel_id=_unique("C"),
+        channel_id=unique("C"),
         response_url=server.slack.response_url(),
         trigger_id=trigger,
     )
@@ -326,7 +306,7 @@ def test_progress_new_opens_its_modal(server: Server) -> None:
 
 
 def test_a_redelivered_event_is_answered_once(server: Server) -> None:
-    channel = _unique("C")
+    channel = unique("C")
     body, ts = _mention(server, "What is our vision?", channel)
     server.ack(server.socket.deliver_event(body))
     server.wait_for("chat.postMessage", _in(channel))
@@ -358,7 +338,7 @@ def _after_fault(
     [old] = server.socket.wait_connected(1)
     started = time.monotonic()
     assert fault() == [old.id]
-    channel = _unique("C")
+    channel = unique("C")
     body, _ = _mention(server, "What does objective 2.1 say?", channel)
     during = server.socket.deliver_event(body)
     [new] = server.socket.wait_connected(1, timeout=RECONNECT_WAIT, after=old.id)
