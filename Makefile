@@ -87,6 +87,10 @@ eval: $(STAMP)
 	$(BIN)/fwbot eval --conversations tests/fixtures/eval/followups_interpol.jsonl
 	$(BIN)/fwbot eval --framework tests/fixtures/frameworks/sdg.yaml \
 		--conversations tests/fixtures/eval/followups_sdg.jsonl
+	@echo "== long proposals with several aims (aim recall, wrong tags; beside the whole text's tags alone)"
+	$(BIN)/fwbot eval --multi-aim tests/fixtures/eval/multiaim_interpol.jsonl
+	$(BIN)/fwbot eval --framework tests/fixtures/frameworks/sdg.yaml \
+		--multi-aim tests/fixtures/eval/multiaim_sdg.jsonl
 
 # The sealed sets (tests/fixtures/eval/sealed) are not here: they are scored once, by hand.
 calibrate: $(STAMP)

@@ -11,7 +11,6 @@ most three); when none clears the bar the result says no objective fits well.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -19,7 +18,9 @@ from typing import Literal, Protocol
 import numpy as np
 from pydantic import BaseModel, Field
 
-from .evidence import matched_note, specificity
+from .align_parts import PASSAGE_WORDS, Candidate, Proposal, is_part, paragraph_candidate, where_in
+from .align_why import explain
+from .evidence import matched_note
 from .lexical import LexicalHit
 from .search import FrameworkSearcher, ScoredElement
 from .text import (
@@ -28,26 +29,26 @@ from .text import (
     has_letters,
     is_prose,
     shorten,
+    split_parts,
     split_passages,
     split_sentences,
-    stem,
-    words,
 )
 
 MAX_WORDS = 20_000
 MAX_TAGS = 5  # the JSON contract's ceiling
-PASSAGE_WORDS = 60  # a proposal up to this long is read whole; longer ones in passages
 MAX_DENSE_PASSAGES = 48  # bounds model time for very long proposals (~3,000 words)
 MAX_CANDIDATES = 5  # objectives whose probability is worked out per proposal
 SECONDARY_PROBABILITY = 0.5  # a tag after the first is shown only when at least this likely
 MAX_CLOSE_TAGS = 3  # (≤ MAX_TAGS) tags shown at most
 SUPPORT_BONUS = 0.04  # per extra passage that supports an objective, capped at 2
+# A long proposal's part (a paragraph) that, read as a proposal of its own, is at least this
+# likely to serve its best objective adds that objective as a tag of its own when the whole
+# text ranks it among its MAX_CLOSE_TAGS best (after the whole text's tags, at most MAX_TAGS
+# in all): a programme with several aims is tagged with each, while a budget or background
+# paragraph's passing match adds nothing.
+PART_PROBABILITY = 0.8
 HIGH, MEDIUM = 0.9, 0.6  # "high": at least 9 in 10 such tags are right; "medium": 6 in 10
-# A word this common in English ("new", "people", "work") shared with an objective says
-# nothing about what the two are about: it is never shown as a why pair.
-WHY_SPECIFICITY = 0.2
 EVIDENCE_CHARS = 280  # a quoted sentence is cut (at a word, with "…") past this
-NOTE_CLAUSE_CHARS = 100  # a scope-note clause in a why is cut past this
 Confidence = Literal["high", "medium", "low"]
 
 
@@ -62,6 +63,10 @@ class Tag(BaseModel):
     confidence: Confidence
     why: str
     evidence: str = Field(default="", description="The proposal's sentence that supports it.")
+    part: str | None = Field(
+        default=None,
+        description='Where in a long proposal the evidence is ("paragraph 3", "sentence 7").',
+    )
     note: str | None = Field(
         default=None, description="Which scope note or keywords matched, when they did."
     )
@@ -84,87 +89,15 @@ def confidence_of(probability: float) -> Confidence:
     return "low"
 
 
-_CLAUSE_SPLIT = re.compile(r",|;|\(|\)|\band\b|\bthrough\b|\bto\b(?=\s+\w+\s)|\bfor\b|\bthat\b")
-
-
-def _clause_with(text: str, word: str) -> str | None:
-    """The clause of ``text`` with a word of the same stem as ``word`` (for readable
-    explanations), or None when it has none."""
-    target = stem(word.lower())
-    clauses = [c.strip() for c in _CLAUSE_SPLIT.split(text) if c and len(c.strip()) > 2]
-    for clause in clauses:
-        if target in {stem(w) for w in words(clause)}:
-            return clause
-    return None
-
-
-def _phrase_around(text: str, word: str, span: int = 3) -> str:
-    """Up to ``span`` words either side of ``word``, within its sentence (or heading, or
-    table row): a phrase never runs across a sentence's end."""
-    target = word.lower()
-    for sentence in split_sentences(text):
-        ws = sentence.split()
-        for i, w in enumerate(ws):
-            if target in words(w):
-                return " ".join(ws[max(0, i - span) : i + span + 1]).strip(".,;:")
-    return word
-
-
-def _theirs(scored: ScoredElement, word: str, note: str | None) -> str:
-    """Where the objective's side of a match is: a clause of its own text, else one of its
-    keywords or its scope note, said as such (the notes are not the framework's words)."""
-    own = _clause_with(scored.element.text, word)
-    if own is not None:
-        return f"“{own}”"
-    target = stem(word.lower())
-    for keyword in scored.element.keywords:
-        if target in {stem(w) for w in words(keyword)}:
-            return f"its keyword “{keyword}”"
-    for sentence in split_sentences(note or ""):
-        clause = _clause_with(sentence, word)
-        if clause is not None:
-            return f"its scope note: “{shorten(clause, NOTE_CLAUSE_CHARS)}”"
-    return f"“{word}”"
-
-
-def explain(passage: str, scored: ScoredElement, note: str | None = None) -> str:
-    """One line: the proposal phrase that matched and the objective phrase it matched
-    (``note``: the objective's scope note as search reads it)."""
-    parts: list[str] = []
-    seen: set[str] = set()
-    telling = (m for m in scored.matches if m.weight > 0)
-    for m in (m for m in telling if specificity(m.query_word) >= WHY_SPECIFICITY):
-        theirs = _theirs(scored, m.element_word, note)
-        if theirs in seen:
-            continue
-        seen.add(theirs)
-        related = f" (a related term, not “{m.query_word}”)" if m.concept is not None else ""
-        parts.append(f"“{_phrase_around(passage, m.query_word)}” ↔ {theirs}{related}")
-        if len(parts) == 2:
-            break
-    if parts:
-        return "; ".join(parts)
-    snippet = " ".join(passage.split()[:14])
-    return f"“{snippet}” is close in meaning to “{scored.best_view}”"
-
-
-_Best = tuple[float, ScoredElement, str, int]  # fused score, its scoring, its passage, support
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """An objective a proposal may serve, with the evidence the calibration weighs."""
-
-    id: str
-    raw: float
-    scored: ScoredElement
-    passage: str
-    features: dict[str, float]
+_Best = tuple[float, ScoredElement, int, int]  # fused score, its scoring, its passage, support
 
 
 @dataclass
 class _Prepared:
-    passages: list[str]
+    text: str  # the proposal as read (cleaned, cut at MAX_WORDS)
+    passages: list[str]  # the whole text's passages, then (long texts) its parts' passages
+    whole: int  # how many of them are the whole text's
+    parts: list[list[int]]  # per paragraph of a long text, its passages (prose only)
     scoring: list[str]  # the passages as scored (the organisation's names removed)
     considered: int
     ignored: int
@@ -192,10 +125,19 @@ REVIEWED_CANDIDATES = 6  # the engine's candidates a reviewer chooses from
 
 
 class Aligner:
-    def __init__(self, searcher: FrameworkSearcher, reviewer: Reviewer | None = None) -> None:
+    def __init__(
+        self,
+        searcher: FrameworkSearcher,
+        reviewer: Reviewer | None = None,
+        *,
+        read_parts: bool = True,
+    ) -> None:
+        """``read_parts``: a long proposal's parts may add their own aims (False: the whole
+        text's tags only, as before parts were read; kept to measure what they add)."""
         self.searcher = searcher
         self.framework = searcher.framework
         self.reviewer = reviewer
+        self.read_parts = read_parts
 
     def align(self, text: str | bytes, examples: Sequence[Example] = ()) -> Alignment:
         """Align one proposal; raises :class:`AlignInputError` for text that has no words.
@@ -214,9 +156,9 @@ class Aligner:
             if isinstance(item, AlignInputError):
                 out.append(item)
                 continue
-            alignment = self._decide(*item)
+            alignment = self._decide(item)
             if self.reviewer is not None:
-                alignment = self._reviewed(text, alignment, item[0], examples)
+                alignment = self._reviewed(text, alignment, item.whole, examples)
             out.append(alignment)
         return out
 
@@ -231,11 +173,10 @@ class Aligner:
         assert self.reviewer is not None
         return self.reviewer.review(clean_text(text), offline, proposed, examples)
 
-    def candidates_many(
-        self, texts: Sequence[str | bytes]
-    ) -> list[tuple[list[Candidate], int, int] | AlignInputError]:
-        """Per proposal: its best objectives with their evidence, and the words considered
-        and ignored (or the reason it cannot be aligned)."""
+    def candidates_many(self, texts: Sequence[str | bytes]) -> list[Proposal | AlignInputError]:
+        """Per proposal: its best objectives with their evidence, for the whole text and for
+        each of its parts, and the words considered and ignored (or why it cannot be
+        aligned)."""
         prepared: list[_Prepared | AlignInputError] = []
         for text in texts:
             try:
@@ -252,15 +193,19 @@ class Aligner:
         vectors = self.searcher.embedder.embed([passage for _, _, passage in passages])
         dense, best_view = self.searcher.dense_matrix(vectors)
         rows: dict[tuple[int, int], int] = {job: r for r, job in enumerate(jobs)}
-        out: list[tuple[list[Candidate], int, int] | AlignInputError] = []
+        out: list[Proposal | AlignInputError] = []
         for k, p in enumerate(prepared):
             if isinstance(p, AlignInputError):
                 out.append(p)
                 continue
-            per_objective = self._score(
+            per_objective, per_passage = self._score(
                 p, {i: rows[(k, i)] for i in p.dense_passages}, dense, best_view
             )
-            out.append((self._candidates(per_objective, len(p.passages)), p.considered, p.ignored))
+            whole = self._candidates(p, per_objective)
+            parts = [
+                paragraph_candidate(p.passages, p.text, group, per_passage) for group in p.parts
+            ]
+            out.append(Proposal(whole, parts, p.considered, p.ignored))
         return out
 
     def _prepare(self, text: str | bytes) -> _Prepared:
@@ -271,6 +216,18 @@ class Aligner:
             raise AlignInputError("The proposal has no words to align; paste it as plain text.")
         cleaned, ignored = first_words(cleaned, MAX_WORDS)
         passages = split_passages(cleaned, max_words=PASSAGE_WORDS)
+        whole, parts = len(passages), []
+        if whole > 1:
+            # The parts of a long text: passages that keep within a paragraph, so that each
+            # has one part's topic (the whole text's passages may join two paragraphs).
+            paragraphs: dict[int, list[int]] = {}
+            for number, part in split_parts(cleaned, max_words=PASSAGE_WORDS):
+                if not is_part(part):
+                    continue
+                if part not in passages:
+                    passages.append(part)
+                paragraphs.setdefault(number, []).append(passages.index(part))
+            parts = list(paragraphs.values())
         # Scored without the organisation's names (no evidence); quoted as written.
         scoring = [self.searcher.read(p) for p in passages]
         lexical = [self.searcher.lexical.score(p) for p in scoring]
@@ -283,33 +240,44 @@ class Aligner:
             ]
             chosen = sorted(chosen, key=lambda i: -evidence[i])[:MAX_DENSE_PASSAGES]
         chosen = [i for i in chosen if has_letters(scoring[i])]
-        return _Prepared(passages, scoring, len(cleaned.split()), ignored, lexical, chosen)
+        considered = len(cleaned.split())
+        return _Prepared(
+            cleaned, passages, whole, parts, scoring, considered, ignored, lexical, chosen
+        )
 
     def _score(
         self, p: _Prepared, row_of: dict[int, int], dense: np.ndarray, best_view: np.ndarray
-    ) -> dict[str, _Best]:
+    ) -> tuple[dict[str, _Best], dict[int, list[ScoredElement]]]:
         """Per objective: its best passage's fused score, nudged up when other passages
-        support it almost as well."""
+        support it almost as well; and per passage of a long proposal's parts, its scores."""
         n_elements = len(self.searcher.elements)
         no_dense = (np.zeros(n_elements, dtype=np.float32), np.zeros(n_elements, dtype=np.int64))
         best: dict[str, _Best] = {}
         raws: dict[str, list[float]] = {}
-        for i, passage in enumerate(p.passages):
+        per_passage: dict[int, list[ScoredElement]] = {}
+        parts = {i for paragraph in p.parts for i in paragraph}
+        for i in range(len(p.passages)):
             row = row_of.get(i)
             d, v = (dense[row], best_view[row]) if row is not None else no_dense
-            for s in self.searcher._fuse(d, v, p.lexical[i], ("objective",)):
+            fused = self.searcher._fuse(d, v, p.lexical[i], ("objective",))
+            if i in parts:
+                per_passage[i] = fused
+            if i >= p.whole:
+                continue
+            for s in fused:
                 raws.setdefault(s.id, []).append(s.raw)
                 if s.id not in best or s.raw > best[s.id][0]:
-                    best[s.id] = (s.raw, s, passage, 0)
+                    best[s.id] = (s.raw, s, i, 0)
         out: dict[str, _Best] = {}
-        for oid, (raw, scored, passage, _) in best.items():
+        for oid, (raw, scored, i, _) in best.items():
             support = sum(1 for r in raws[oid] if r >= raw - 0.05) - 1
-            out[oid] = (raw + SUPPORT_BONUS * min(support, 2), scored, passage, support)
-        return out
+            out[oid] = (raw + SUPPORT_BONUS * min(support, 2), scored, i, support)
+        return out, per_passage
 
     @staticmethod
-    def _candidates(per_objective: dict[str, _Best], passages: int) -> list[Candidate]:
+    def _candidates(p: _Prepared, per_objective: dict[str, _Best]) -> list[Candidate]:
         ranked = sorted(per_objective.items(), key=lambda kv: -kv[1][0])[:MAX_CANDIDATES]
+        passages = p.whole
         out = []
         for i, (oid, (raw, scored, passage, support)) in enumerate(ranked):
             other = ranked[1][1][0] if i == 0 and len(ranked) > 1 else ranked[0][1][0]
@@ -321,13 +289,15 @@ class Aligner:
                 "top": 1.0 if i == 0 else 0.0,
                 "support": min(support, 3) / max(1, min(passages - 1, 3)),
             }
-            out.append(Candidate(oid, raw, scored, passage, features))
+            out.append(Candidate(oid, raw, scored, p.passages[passage], features, p.text))
         return out
 
-    def _decide(self, candidates: list[Candidate], considered: int, ignored: int) -> Alignment:
+    def _decide(self, proposal: Proposal) -> Alignment:
         """Tags: the best objective when it is likely enough to fit at all, then the others
-        that are more likely right than wrong; each with its probability."""
+        that are more likely right than wrong; then, in a long proposal, the objective each
+        part serves when that part alone makes it likely; each with its probability."""
         cal = self.searcher.calibration
+        candidates = proposal.whole
         probs = [self._probability(c) for c in candidates]
         tags: list[Tag] = []
         if candidates and probs[0] >= cal.fit_threshold:
@@ -338,16 +308,36 @@ class Aligner:
             # Most likely first: a ceiling on related terms, or a note's pointer moving a
             # word, can leave the fused ranking and the probabilities in different orders.
             tags.sort(key=lambda t: -t.score)
+            if self.read_parts:
+                shown = {t.id for t in tags}
+                close = {c.id for c in candidates[:MAX_CLOSE_TAGS]}
+                tags += self._part_tags(proposal.parts, shown, close, MAX_TAGS - len(tags))
         nearest = (
             [] if tags else [self._tag(c, p) for c, p in zip(candidates[:3], probs, strict=False)]
         )
         return Alignment(
             tags=tags,
             no_fit=not tags,
-            words_considered=considered,
-            words_ignored=ignored,
+            words_considered=proposal.considered,
+            words_ignored=proposal.ignored,
             nearest=nearest,
         )
+
+    def _part_tags(
+        self, parts: list[Candidate], shown: set[str], close: set[str], room: int
+    ) -> list[Tag]:
+        """The aims of a long proposal's parts not among its tags yet: a part's best objective
+        when the part alone makes it at least ``PART_PROBABILITY`` likely and the whole text
+        ranks it among its ``close`` few, most likely first."""
+        best: dict[str, tuple[float, Candidate]] = {}
+        for c in parts:
+            if c.id in shown or c.id not in close:
+                continue
+            p = self._probability(c)
+            if p >= PART_PROBABILITY and p > best.get(c.id, (0.0,))[0]:
+                best[c.id] = (p, c)
+        ranked = sorted(best.values(), key=lambda pc: -pc[0])[: max(0, room)]
+        return [self._tag(c, p) for p, c in ranked]
 
     def _probability(self, c: Candidate) -> float:
         """P(the tag is acceptable), held below "high" on related terms alone."""
@@ -357,13 +347,15 @@ class Aligner:
     def _tag(self, c: Candidate, probability: float) -> Tag:
         el = c.scored.element
         note = self.searcher.note_of(c.id)
+        evidence = self.evidence(c.passage, c.id)
         return Tag(
             id=c.id,
             goal=c.scored.element.goal_id,
             score=round(probability, 4),
             confidence=confidence_of(probability),
             why=explain(c.passage, c.scored, note),
-            evidence=self.evidence(c.passage, c.id),
+            evidence=evidence,
+            part=where_in(c.source, evidence),
             note=matched_note(c.id, el.text, note, el.keywords, c.scored.matches),
         )
 

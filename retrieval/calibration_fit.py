@@ -101,7 +101,7 @@ def collect(assistant: FrameworkAssistant, questions: Path, proposals: Path) -> 
     ):
         if isinstance(item, Exception):
             continue
-        cands = [(c.features, c.id in case.acceptable) for c in item[0]]
+        cands = [(c.features, c.id in case.acceptable) for c in item.whole]
         out.proposals.append((cands, case.primary is not None))
     return out
 

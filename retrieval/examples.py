@@ -167,6 +167,7 @@ def vote(
                 confidence=confidence_of(score),
                 why=why,
                 evidence=tag.evidence if tag else "",
+                part=tag.part if tag else None,
                 note=tag.note if tag else None,
             )
         )

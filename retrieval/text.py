@@ -220,3 +220,26 @@ def split_passages(text: str, *, max_words: int = 60) -> list[str]:
     if current:
         out.append("\n\n".join(current))
     return [p for p in out if has_letters(p)]
+
+
+# A block this short ("Background", a title line) is read with the block after it: it names
+# a part, it is not one.
+PART_MIN_WORDS = 12
+
+
+def split_parts(text: str, *, max_words: int = 60) -> list[tuple[int, str]]:
+    """:func:`split_passages` within each paragraph (blocks between blank lines): a passage
+    never joins the end of one paragraph to the start of the next, so each has one part's
+    topic. Returns (paragraph number, 1-based, as a reader counts them; passage). A block
+    shorter than ``PART_MIN_WORDS`` words (a heading, a title) joins the block after it."""
+    blocks = [b for b in re.split(r"\n\s*\n", text) if has_letters(b)]
+    out: list[tuple[int, str]] = []
+    carried: list[str] = []
+    for number, block in enumerate(blocks, start=1):
+        if len(block.split()) < PART_MIN_WORDS and number < len(blocks):
+            carried.append(block)
+            continue
+        whole = "\n\n".join([*carried, block])
+        carried = []
+        out += [(number, p) for p in split_passages(whole, max_words=max_words)]
+    return out

@@ -27,6 +27,9 @@ SEALED_SHA256 = {  # as committed before any engine change (tests/fixtures/eval/
     "interpol_questions.jsonl": "883abfb38c0c17e26e321399c533ca19e9d35b7a34c5c9a28ea80cc0c1565edc",
     "sdg_proposals.jsonl": "838b4f77f71c21ddae68536cdebbc85536ff010d917aeeeeaec5f9fa05ee8cda",
     "sdg_questions.jsonl": "0eefe30f2eb16373042e599aee3303faffe1726046800e0dda237e482ca62d42",
+    # issue 22: long proposals with several aims, written from the framework files alone
+    "multiaim_interpol.jsonl": "43cca88a9d6703f1e20413ee5e17ed1f4f870a3c384adc40a48f685fa67f3fcf",
+    "multiaim_sdg.jsonl": "b8a3add8035856e0ea49e2f805e6e955a58e21c2eb592bd1d9c9c7f54ec13d8d",
 }
 
 

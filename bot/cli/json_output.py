@@ -109,7 +109,7 @@ def align_json(pid: Any, alignment) -> dict[str, Any]:
         "id": pid,
         "tags": [
             t.model_dump(
-                include={"id", "goal", "score", "confidence", "why", "evidence", "note"},
+                include={"id", "goal", "score", "confidence", "why", "evidence", "part", "note"},
                 exclude_none=True,
             )
             for t in alignment.tags

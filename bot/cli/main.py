@@ -113,9 +113,10 @@ def cmd_align(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from retrieval import evaluation as ev
 
-    if not args.questions and not args.proposals and not args.conversations:
+    if not (args.questions or args.proposals or args.conversations or args.multi_aim):
         print(
-            "fwbot: eval needs --questions FILE, --proposals FILE and/or --conversations FILE",
+            "fwbot: eval needs --questions FILE, --proposals FILE, --conversations FILE "
+            "and/or --multi-aim FILE",
             file=sys.stderr,
         )
         return EXIT_ERROR
@@ -129,8 +130,24 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(json.dumps({"mode": mode, "topic_accuracy": c.topic_accuracy, **c.model_dump()}))
         else:
             print(f"mode: {mode}\n{cev.conversation_table(c)}")
-        if not args.questions and not args.proposals:
-            return EXIT_OK
+    if args.multi_aim:
+        from retrieval import multiaim_eval as mev
+
+        now, whole = mev.evaluate_multi_aim(services.assistant.aligner, args.multi_aim)
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "mode": mode,
+                        "multi_aim": now.model_dump(),
+                        "whole_text_only": whole.model_dump(),
+                    }
+                )
+            )
+        else:
+            print(f"mode: {mode}\n{mev.multi_aim_table(now, whole)}")
+    if not args.questions and not args.proposals:
+        return EXIT_OK
     q, p = ev.evaluate(services.assistant, args.questions, args.proposals)
     if args.json:
         print(json.dumps({"mode": mode, **json.loads(ev.dump(q, p))}, indent=2))
@@ -279,6 +296,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--conversations",
         type=Path,
         help="JSONL of labelled follow-up conversations: prints their topic accuracy",
+    )
+    p.add_argument(
+        "--multi-aim",
+        type=Path,
+        help="JSONL of long proposals labelled with each aim: prints aim recall and wrong tags",
     )
     p.add_argument(
         "--no-scope",

@@ -41,7 +41,8 @@ def render_alignment(alignment: Alignment, fw: Framework) -> str:
         lines.append(_wrap(f"{t.id}  [{t.confidence}, {t.score:.2f}]  {obj.text if obj else ''}"))
         lines.append(_wrap(f"why: {t.why}", "      "))
         if t.evidence:
-            lines.append(_wrap(f"says: “{t.evidence}”", "      "))
+            where = f" ({t.part})" if t.part else ""
+            lines.append(_wrap(f"says{where}: “{t.evidence}”", "      "))
     if alignment.words_ignored:
         lines.append(
             f"(Only the first {alignment.words_considered:,} words were considered; "

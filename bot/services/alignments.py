@@ -152,6 +152,7 @@ class AlignmentService:
                         confidence=s.get("confidence", "low"),
                         why=str(s.get("why", "")),
                         evidence=str(s.get("evidence") or ""),
+                        part=s.get("part") or None,
                         note=s.get("note") or None,
                     )
                 )

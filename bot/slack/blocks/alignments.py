@@ -62,7 +62,8 @@ def _tag_blocks(tags: Sequence[Tag], framework: Framework, *, why: bool) -> list
         if why and tag.why.strip():
             blocks.append(context(f"Why: {escape(tag.why)}"))
         if why and tag.evidence.strip():
-            blocks.append(context(f"Your proposal says: “{escape(tag.evidence)}”"))
+            where = f" ({escape(tag.part)})" if tag.part else ""
+            blocks.append(context(f"Your proposal says{where}: “{escape(tag.evidence)}”"))
     return blocks
 
 
