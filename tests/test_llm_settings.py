@@ -104,6 +104,7 @@ def test_the_settings_reach_init_chat_model(init_chat_model) -> None:
             "temperature": 0.0,
             "max_retries": 0,
             "stream_usage": True,
+            "extra_body": {"max_tokens": 300},  # what a compatible server reads
         }
     ]
 

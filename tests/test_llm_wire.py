@@ -16,6 +16,8 @@ pytest.importorskip("langchain_openai", reason="the openai extra is part of the 
 from bot.wiring.chat_model import chat_model, check
 from bot.wiring.composition import Services
 from bot.wiring.settings import Settings
+from retrieval.llm.composer import ModelAnswer
+from retrieval.llm.providers import compatible_server, json_mode
 from tests.model_replies import LATE, streamed
 from tests.openai_server import FakeOpenAI
 
@@ -53,7 +55,11 @@ def test_an_answer_from_the_wire(assistant, server, monkeypatch) -> None:
     assert answer.text == "Training is 2.3." and [c.id for c in answer.citations] == ["2.3"]
     [request] = server.requests
     assert request["model"] == "gpt-test" and request["temperature"] == 0.0
-    assert request["response_format"] == {"type": "json_object"}  # JSON mode
+    # A compatible server (a base URL not OpenAI's): held to the answer's JSON schema the way
+    # llama.cpp's server decodes it, and the reply length sent as `max_tokens` too.
+    assert request["response_format"]["type"] == "json_object"
+    assert request["response_format"]["schema"] == ModelAnswer.model_json_schema()
+    assert request["max_tokens"] == request["max_completion_tokens"] == 600
     assert QUESTION in request["messages"][-1]["content"]
     tokens = services.metrics.llm_tokens
     assert tokens.labels("openai", "gpt-test", "input")._value.get() == 321
@@ -201,3 +207,49 @@ def test_json_mode_can_be_switched_off_for_a_server_that_refuses_it(
     assert services.assistant.ask(QUESTION).text == "Training is 2.3."
     [request] = server.requests
     assert "response_format" not in request
+
+
+OPENAI = "https://api.openai.com/v1"
+
+
+@pytest.mark.parametrize(
+    ("base_url", "mode", "expected"),
+    [
+        (
+            None,
+            "schema",
+            {"type": "json_schema", "json_schema": {"name": "reply", "strict": False}},
+        ),
+        (OPENAI, "schema", {"type": "json_schema"}),
+        ("http://127.0.0.1:8080/v1", "schema", {"type": "json_object", "schema": True}),
+        ("http://gateway.internal/v1", "object", {"type": "json_object"}),
+    ],
+)
+def test_each_server_is_held_to_the_schema_in_the_form_it_reads(
+    base_url, mode, expected, monkeypatch
+) -> None:
+    """OpenAI reads `json_schema`; llama.cpp's server answers it with HTTP 500 and reads
+    `json_object` + `schema` instead (grammar-constrained decoding)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    settings = Settings(_env_file=None, fwbot_llm="openai:gpt-test", fwbot_llm_base_url=base_url)
+    schema = ModelAnswer.model_json_schema()
+    bound = json_mode(chat_model(settings), "openai", mode=mode, schema=schema, base_url=base_url)
+    sent = bound.kwargs["response_format"]  # type: ignore[attr-defined]
+    assert sent["type"] == expected["type"]
+    if expected["type"] == "json_schema":
+        assert sent["json_schema"]["schema"] == schema
+        assert sent["json_schema"]["strict"] is False and sent["json_schema"]["name"] == "reply"
+    assert ("schema" in sent) == ("schema" in expected)
+    assert compatible_server("openai", base_url) == (base_url not in (None, OPENAI))
+
+
+def test_the_reply_length_reaches_a_compatible_server_as_max_tokens(
+    assistant, server, monkeypatch
+) -> None:
+    """llama.cpp's server ignores `max_completion_tokens` (what ChatOpenAI sends)."""
+    server.mode = ("ok", GOOD)
+    monkeypatch.setenv("FWBOT_LLM_MAX_TOKENS", "64")
+    services = _services(assistant, server, monkeypatch)
+    services.assistant.ask(QUESTION)
+    [request] = server.requests
+    assert request["max_tokens"] == 64

@@ -57,8 +57,24 @@ def model_parts(
 
     provider, name = provider_and_model(settings.llm.model or "")
     model = chat_model(settings)
-    # Answers and reviews are JSON: where the provider can hold the model to that, it does.
-    json_model = json_mode(model, provider) if settings.llm.json_mode else model
+    # Answers and reviews are JSON: where the provider can hold the model to their schema
+    # (or to JSON at all), it does.
+    from retrieval.llm.composer import ModelAnswer
+    from retrieval.llm.review import Review
+
+    def held_to(schema: dict[str, Any]) -> Any:
+        return json_mode(
+            model,
+            provider,
+            mode=settings.llm.json_mode,
+            schema=schema,
+            base_url=settings.llm.base_url,
+        )
+
+    answer_model, review_model = (
+        held_to(ModelAnswer.model_json_schema()),
+        held_to(Review.model_json_schema()),
+    )
     folder = settings.llm.prompts_dir
     # One budget for every kind of call: answers, rewrites and /align reviews.
     budget = CallBudget(
@@ -66,7 +82,7 @@ def model_parts(
     )
     answer_text = prompt_text("answer", folder)
     composer = LLMComposer(
-        json_model,
+        answer_model,
         chat_prompt(answer_text),
         timeout=settings.llm.timeout,
         provider=provider,
@@ -85,7 +101,7 @@ def model_parts(
         budget=budget,
     )
     reviewer = ModelReviewer(
-        json_model,
+        review_model,
         chat_prompt(prompt_text("align", folder)),
         timeout=settings.llm.timeout,
         framework_title=framework_title,

@@ -308,12 +308,22 @@ class LLMSettings(_Group):
     )
     max_tokens: int = Field(default=600, ge=16, le=32_000, description="tokens per answer")
     temperature: float = Field(default=0.0, ge=0, le=2, description="the model's temperature")
-    json_mode: bool = Field(
-        default=True,
-        description="the provider holds answers and /align reviews to JSON (OpenAI's "
-        "`response_format`, Ollama's `format`); `false` for a compatible server that refuses it "
-        "(replies are checked either way)",
+    json_mode: Literal["schema", "object", "off"] = Field(
+        default="schema",
+        description="how the provider holds answers and /align reviews to JSON: `schema` "
+        "(the reply's JSON schema: OpenAI's `json_schema`, a compatible server's "
+        "`json_object` + `schema`, decoded by grammar on llama.cpp and vLLM, Ollama's `format` "
+        "schema), `object` (any JSON object), `off` for a server that refuses both "
+        "(`true`/`false` mean `schema`/`off`; replies are checked either way)",
     )
+
+    @field_validator("json_mode", mode="before")
+    @classmethod
+    def _json_mode_words(cls, value: object) -> object:
+        words = {"true": "schema", "1": "schema", "false": "off", "0": "off"}
+        if isinstance(value, bool):
+            return "schema" if value else "off"
+        return words.get(str(value).strip().lower(), str(value).strip().lower())
     calls_per_user_hour: int = Field(
         default=60,
         ge=0,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
@@ -23,6 +24,11 @@ PROVIDERS: dict[str, tuple[str, str | None]] = {
     "anthropic": ("anthropic", "ANTHROPIC_API_KEY"),
     "ollama": ("ollama", None),
 }
+
+
+# How a reply is held to JSON: by the reply's schema (grammar-constrained decoding on llama.cpp,
+# Ollama and vLLM; structured outputs on OpenAI), to any JSON object, or not at all.
+JsonMode = Literal["schema", "object", "off"]
 
 
 class ModelUnavailable(RuntimeError):
@@ -93,18 +99,48 @@ def client_kwargs(provider: str, options: ModelOptions) -> dict[str, Any]:
         # Streamed answers report their tokens too (ChatOpenAI asks for that by default only
         # without a base URL): the token metrics and the bill must not miss them.
         kwargs["stream_usage"] = True
+    if compatible_server(provider, options.base_url):
+        # ChatOpenAI sends the limit as ``max_completion_tokens``, which OpenAI reads and
+        # llama.cpp's server ignores (replies ran to its context length): a compatible server
+        # (llama.cpp, vLLM, Ollama's /v1, LiteLLM) is sent ``max_tokens`` as well.
+        kwargs["extra_body"] = {"max_tokens": options.max_tokens}
     return kwargs
 
 
-def json_mode(model: BaseChatModel, provider: str) -> Runnable[Any, Any]:
-    """``model`` held to replying JSON by its provider (OpenAI's ``response_format``
-    json_object, Ollama's ``format``); other providers' models as they are (the reply is
-    checked either way)."""
-    if provider in ("openai", "azure_openai"):
-        return model.bind(response_format={"type": "json_object"})
+def compatible_server(provider: str, base_url: str | None) -> bool:
+    """An OpenAI-compatible server that is not OpenAI's own (a base URL elsewhere)."""
+    if provider != "openai" or not base_url:
+        return False
+    return (urlsplit(base_url).hostname or "") != "api.openai.com"
+
+
+def json_mode(
+    model: BaseChatModel,
+    provider: str,
+    *,
+    mode: JsonMode = "schema",
+    schema: dict[str, Any] | None = None,
+    base_url: str | None = None,
+) -> Runnable[Any, Any]:
+    """``model`` held to replying JSON by its provider, in the form each server reads:
+    with a ``schema`` (``mode="schema"``), OpenAI's ``json_schema`` response format, a
+    compatible server's ``json_object`` with ``schema`` (llama.cpp's server answers
+    ``json_schema`` with HTTP 500, and decodes ``schema`` by grammar), Ollama's ``format``
+    schema; ``mode="object"``: any JSON object; other providers' models as they are (the
+    reply is checked either way)."""
+    if mode == "off":
+        return model
+    with_schema = mode == "schema" and schema is not None
     if provider == "ollama":
-        return model.bind(format="json")
-    return model
+        return model.bind(format=schema if with_schema else "json")
+    if provider not in ("openai", "azure_openai"):
+        return model
+    if not with_schema:
+        return model.bind(response_format={"type": "json_object"})
+    if compatible_server(provider, base_url):
+        return model.bind(response_format={"type": "json_object", "schema": schema})
+    named = {"name": "reply", "schema": schema, "strict": False}
+    return model.bind(response_format={"type": "json_schema", "json_schema": named})
 
 
 def _package_named(message: str) -> str | None:
