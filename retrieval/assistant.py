@@ -90,7 +90,9 @@ class FrameworkAssistant:
         if asked and asked != q:
             result.asked = asked
         declined = not result.results or result.covered < default_calibration().answer_threshold
-        if declined and self.rewriter is None:
+        if declined and (self.rewriter is None or asked in (None, q)):
+            # Offline, or a model's rewrite that did not happen (failed, refused, over
+            # budget): a question in another language is told so in its language.
             other = other_language(q, self.framework.language)
             if other is not None:
                 return self._other_language(other, q)

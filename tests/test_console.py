@@ -334,3 +334,10 @@ def test_a_new_slack_console_run_starts_a_new_conversation(services: Services) -
     typed = f"What does 1.2 say?\n{question}\n"
     run_console(services, stdin=io.StringIO(typed), stdout=third, slack=True)
     assert "› 1.1" in after(third.getvalue(), question)
+
+
+def test_a_follow_up_in_the_plain_console_keeps_the_topic(services: Services) -> None:
+    """The run is one conversation: "the one after it" is read off the turn before."""
+    _, transcript = chat(services, "What does 4.2 say?\nand the one after it?\n/quit\n")
+    assert "Sources: 4.2" in after(transcript, "What does 4.2 say?")
+    assert "Sources: 4.3" in after(transcript, "and the one after it?")

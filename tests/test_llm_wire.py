@@ -253,3 +253,16 @@ def test_the_reply_length_reaches_a_compatible_server_as_max_tokens(
     services.assistant.ask(QUESTION)
     [request] = server.requests
     assert request["max_tokens"] == 64
+
+
+def test_a_question_the_model_could_not_rewrite_is_still_told_its_language(
+    assistant, server, monkeypatch
+) -> None:
+    """Model mode keeps the offline behaviour when the model fails: a French question whose
+    rewrite failed is told, in French, that it looks like French (not "doesn't cover that")."""
+    server.mode = ("500", None)
+    services = _services(assistant, server, monkeypatch)
+    answer = services.assistant.ask("Comment INTERPOL est-il financé ?")
+    assert not answer.answered
+    assert "Votre question semble être en français" in answer.text
+    assert server.requests  # the rewrite was tried

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from framework_data.loader import render_framework
+from retrieval.conversation import Turn
 
 from ..wiring.settings import MissingSetting, UnusableSetting
 from .render import render_alignment, render_answer
@@ -43,6 +44,7 @@ PROMPT = "> "
 FORM_PROMPT = "form> "  # while the fields of a Slack form are asked (console --slack)
 PASTE_MODE_PROMPT = "align… "  # while the lines of a bare /align's proposal are read
 QUIT = ("/quit", "/exit", "/q")
+CONSOLE_TURNS = 5  # earlier turns a follow-up is read with (as a Slack thread's, HISTORY)
 COLLECT = object()  # _reply's signal: the next lines, up to an empty one, are a proposal
 
 
@@ -60,11 +62,18 @@ class Backend(Protocol):
 
 
 class CoreBackend:
+    """The knowledge core directly; the run is one conversation, so a follow-up ("does it
+    cover Africa?") is read with the turns before it, offline or by a model."""
+
     def __init__(self, services: Services, assistant: FrameworkAssistant) -> None:
         self.fw, self.assistant = services.framework, assistant
+        self.turns: list[Turn] = []
 
     def ask(self, text: str) -> str:
-        return render_answer(self.assistant.ask(text), self.fw)
+        resolved = self.assistant.standalone(text, self.turns[-CONSOLE_TURNS:])
+        answer = self.assistant.ask(resolved, asked=text if resolved != text else None)
+        self.turns.append(Turn(text, tuple(c.id for c in answer.citations), answer.answered))
+        return render_answer(answer, self.fw)
 
     def align(self, text: str) -> str:
         from retrieval.align import AlignInputError
