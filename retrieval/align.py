@@ -78,6 +78,12 @@ class Alignment(BaseModel):
     words_considered: int = 0
     words_ignored: int = 0
     nearest: list[Tag] = Field(default_factory=list, description="Best guesses when no_fit.")
+    reviewer: Literal["engine", "model"] = Field(
+        default="engine", description="Whose tags: the engine's, or a model's review of them."
+    )
+    fallback: str | None = Field(
+        default=None, description="Why a configured model's review was not used (a reason)."
+    )
 
 
 def confidence_of(probability: float) -> Confidence:

@@ -45,6 +45,12 @@ class Answer(BaseModel):
     related: list[Citation] = Field(
         default_factory=list, description="Possibly related elements of a declined question."
     )
+    composer: Literal["offline", "model"] = Field(
+        default="offline", description="Who wrote the text: the offline composer or a model."
+    )
+    fallback: str | None = Field(
+        default=None, description="Why a configured model's answer was not used (a reason)."
+    )
 
 
 class AnswerComposer(Protocol):

@@ -68,6 +68,23 @@ class ScoreMetrics(BaseModel):
         )
 
 
+class ModelShare(BaseModel):
+    """In model mode: how many answers (or reviews) the model gave, and why the others fell
+    back to the engine's (reason -> count)."""
+
+    by_model: int = 0
+    fallbacks: dict[str, int] = Field(default_factory=dict)
+
+    def add(self, by_model: bool, fallback: str | None) -> None:
+        self.by_model += by_model
+        if fallback:
+            self.fallbacks[fallback] = self.fallbacks.get(fallback, 0) + 1
+
+    def line(self, total: int) -> str:
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.fallbacks.items()))
+        return f"{self.by_model}/{total}" + (f"  (fell back: {reasons})" if reasons else "")
+
+
 class QuestionMetrics(BaseModel):
     in_scope: int
     off_topic: int
@@ -77,6 +94,7 @@ class QuestionMetrics(BaseModel):
     in_scope_declined: float
     misses: list[str]
     scores: ScoreMetrics = Field(default_factory=ScoreMetrics)
+    model: ModelShare = Field(default_factory=ModelShare)
 
 
 class ProposalMetrics(BaseModel):
@@ -88,6 +106,7 @@ class ProposalMetrics(BaseModel):
     no_fit_detected: float
     misses: list[str]
     scores: ScoreMetrics = Field(default_factory=ScoreMetrics)
+    model: ModelShare = Field(default_factory=ModelShare)
 
 
 def read_jsonl(path: Path, model: type[BaseModel]) -> list:
@@ -211,21 +230,39 @@ def evaluate(
 ) -> tuple[QuestionMetrics | None, ProposalMetrics | None]:
     """Metrics of a ``FrameworkAssistant`` on labelled files (either may be None)."""
 
+    answers, reviews = ModelShare(), ModelShare()
+
     def ask(text: str) -> tuple[bool, Cited]:
         a = assistant.ask(text)
+        answers.add(a.composer == "model", a.fallback)
         return a.answered, [(c.id, c.score) for c in a.citations]
 
     def align(text: str) -> tuple[bool, Tagged]:
         a = assistant.align(text)
+        reviews.add(a.reviewer == "model", a.fallback)
         return a.no_fit, [(t.id, t.score, t.confidence) for t in a.tags]
 
     q = question_metrics(read_jsonl(questions, QuestionCase), ask) if questions else None
     p = proposal_metrics(read_jsonl(proposals, ProposalCase), align) if proposals else None
+    if q is not None:
+        q.model = answers
+    if p is not None:
+        p.model = reviews
     return q, p
 
 
-def metrics_table(q: QuestionMetrics | None, p: ProposalMetrics | None) -> str:
+def metrics_table(
+    q: QuestionMetrics | None, p: ProposalMetrics | None, *, model: bool = False
+) -> str:
+    """``model``: a chat model is configured; the table says how many answers and reviews
+    it actually gave."""
     rows: list[tuple[str, str]] = []
+    if model and q is not None:
+        rows.append(
+            ("questions: answers written by the model", q.model.line(q.in_scope + q.off_topic))
+        )
+    if model and p is not None:
+        rows.append(("proposals: reviews by the model", p.model.line(p.fitting + p.no_fit_cases)))
     if q is not None:
         rows += [
             ("questions: hit@1 (in-scope)", f"{q.hit_at_1:.3f}  ({q.in_scope} questions)"),

@@ -20,7 +20,6 @@ from bot.wiring.composition import Services
 from bot.wiring.settings import Settings
 from retrieval.llm.composer import ModelAnswer
 from tests.model_replies import streamed
-from retrieval.llm.composer import ModelAnswer
 from tests.ollama_server import OUTPUT_TOKENS, PROMPT_TOKENS, FakeOllama
 
 QUESTION = "Which objective is about training police officers?"

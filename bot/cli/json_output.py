@@ -78,6 +78,9 @@ def ask_json(qid: Any, question: str, answer) -> dict[str, Any]:
         "answered": answer.answered,
         "text": answer.text,
         "citations": [c.model_dump(exclude_none=True) for c in answer.citations],
+        # who wrote the text, and (model mode) why a model's answer was not used
+        "composer": answer.composer,
+        **({"fallback": answer.fallback} if answer.fallback else {}),
     }
 
 
@@ -115,6 +118,9 @@ def align_json(pid: Any, alignment) -> dict[str, Any]:
             for t in alignment.tags
         ],
         "no_fit": alignment.no_fit,
+        # whose tags, and (model mode) why a model's review was not used
+        "reviewer": alignment.reviewer,
+        **({"fallback": alignment.fallback} if alignment.fallback else {}),
     }
 
 

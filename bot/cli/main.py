@@ -152,7 +152,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"mode": mode, **json.loads(ev.dump(q, p))}, indent=2))
     else:
-        print(f"mode: {mode}\n{ev.metrics_table(q, p)}")
+        table = ev.metrics_table(q, p, model=bool(services.settings.llm.model))
+        print(f"mode: {mode}\n{table}")
     return EXIT_OK
 
 
