@@ -324,6 +324,7 @@ class LLMSettings(_Group):
         if isinstance(value, bool):
             return "schema" if value else "off"
         return words.get(str(value).strip().lower(), str(value).strip().lower())
+
     calls_per_user_hour: int = Field(
         default=60,
         ge=0,
