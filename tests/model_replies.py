@@ -1,6 +1,10 @@
 """What the loopback model servers (tests/openai_server.py, tests/ollama_server.py) reply in
-each mode, whatever their wire format: the content, how long to stall half-way, and how a
-model streams it."""
+each mode, whatever their wire format: the content, how long to stall half-way, how a model
+streams it, and how a server holds a reply to its length limit and to a JSON schema.
+
+Tokens are counted roughly, as a real tokenizer would not: :data:`CHARS_PER_TOKEN` characters
+make a token (English text runs at about four). A reply longer than its limit is cut at
+``limit * CHARS_PER_TOKEN`` characters, and the server says it stopped for length."""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ import threading
 from typing import Any
 
 LATE = json.dumps({"answered": True, "text": "late", "cited_ids": []})
+CHARS_PER_TOKEN = 4
+LONG_WORDS = 3000  # the "long" mode's answer: more than any reply limit the tests set
 CITE_FIRST_TEXT = (
     "See the element: it says what the question asks about, in words the reader can check "
     "against the framework's own text."
@@ -25,7 +31,9 @@ def reply_for(
       server closes); ``stall``: ``value`` seconds half-way through (``(seconds, content)``
       for other content than ``LATE``);
     * ``cite_first``: an answer citing the first element of the prompt; ``echo``: a model that
-      obeys any instruction, repeating everything it was sent."""
+      obeys any instruction, repeating everything it was sent;
+    * ``long``: a model that rambles: an answer citing the first element whose text runs to
+      ``value`` words (:data:`LONG_WORDS` by default), so the length limit is what ends it."""
     if kind == "slow":
         closing.wait(float(value))
         return LATE, 0.0
@@ -34,13 +42,51 @@ def reply_for(
             return str(value[1]), float(value[0])
         return LATE, float(value)
     messages = body.get("messages") or [{}]
-    if kind in ("cite_first", "echo"):
+    if kind in ("cite_first", "echo", "long"):
         seen = "\n".join(str(m.get("content", "")) for m in messages)
         found = re.search(r'<element id="([^"]+)"', seen)
         cited = [found.group(1)] if found else []
         text = CITE_FIRST_TEXT if kind == "cite_first" else seen
+        if kind == "long":
+            words = int(value or LONG_WORDS)
+            text = " ".join(f"word{i}" for i in range(words))
         return json.dumps({"answered": True, "cited_ids": cited, "text": text}), 0.0
     return str(value), 0.0
+
+
+def limited(content: str, limit: int | None) -> tuple[str, bool]:
+    """``content`` held to ``limit`` tokens (None: no limit), and whether it was cut."""
+    if limit is None or len(content) <= limit * CHARS_PER_TOKEN:
+        return content, False
+    return content[: max(0, limit) * CHARS_PER_TOKEN], True
+
+
+def as_int(value: Any) -> int | None:
+    """A limit read from a request body: an int, or None when absent or not a number."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def fitted(content: str, schema: Any) -> str:
+    """``content`` held to a JSON ``schema`` as a server's grammar holds a model to it: the
+    model cannot write anything else, so an object missing a required key gets it (empty, of
+    its type) and keys the schema forbids are left out. Top-level keys only; a reply that is
+    not a JSON object is left as it is."""
+    if not isinstance(schema, dict) or schema.get("type") != "object":
+        return content
+    try:
+        value = json.loads(content)
+    except json.JSONDecodeError:
+        return content
+    if not isinstance(value, dict):
+        return content
+    properties = schema.get("properties") or {}
+    if schema.get("additionalProperties") is False:
+        value = {k: v for k, v in value.items() if k in properties}
+    empty = {"string": "", "array": [], "boolean": False, "object": {}, "integer": 0}
+    for key in schema.get("required") or []:
+        if key not in value:
+            value[key] = empty.get(str((properties.get(key) or {}).get("type")))
+    return json.dumps(value)
 
 
 def pieces(text: str) -> list[str]:

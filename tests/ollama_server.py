@@ -19,9 +19,13 @@ model is pulled: ``/api/chat`` and ``/api/show`` answer 404 "model 'x' not found
 ``/api/tags`` lists nothing), ``("slow", seconds)`` (that long before any reply),
 ``("stall", seconds)`` or ``("stall", (seconds, content))`` (a streamed reply stops after half
 its pieces for that long, then goes on) or ``("cite_first", None)`` (an answer citing the
-first element of the prompt). A model not in ``models`` is not found either (``llama3.1``
-names ``llama3.1:latest``). The body of every ``/api/chat`` request is kept in ``requests``,
-and every request's method and path in ``calls``.
+first element of the prompt) or ``("long", words)`` (a model that rambles on: only the
+length limit ends its reply). As the real Ollama, it holds a reply to ``options.num_predict``
+tokens (about four characters each, tests/model_replies.py): a longer one is cut there, with
+``done_reason`` "length" and ``eval_count`` the limit; and ``format`` is "json" or a JSON
+schema, which holds the reply to that schema. A model not in ``models`` is not found either
+(``llama3.1`` names ``llama3.1:latest``). The body of every ``/api/chat`` request is kept
+in ``requests``, and every request's method and path in ``calls``.
 
 ``python tests/ollama_server.py MODE [VALUE]`` serves in a process of its own and prints its
 base URL (for FWBOT_LLM_BASE_URL)."""
@@ -37,9 +41,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 try:
-    from tests.model_replies import pieces, reply_for
-except ImportError:  # run as a script (python tests/openai_server.py): tests/ is on the path
-    from model_replies import pieces, reply_for  # type: ignore[import-not-found,no-redef]
+    from tests.model_replies import as_int, fitted, limited, pieces, reply_for
+except ImportError:  # run as a script (python tests/ollama_server.py): tests/ is on the path
+    from model_replies import (  # type: ignore[import-not-found,no-redef]
+        as_int,
+        fitted,
+        limited,
+        pieces,
+        reply_for,
+    )
 
 PROMPT_TOKENS = 287  # prompt_eval_count of every answer
 OUTPUT_TOKENS = 14  # eval_count
@@ -101,20 +111,24 @@ class FakeOllama:
                     self._json(404, {"error": f"model '{model}' not found"})
                     return
                 value, stall = reply_for(kind, value, body, owner._closing)
-                content = str(value)
+                limit = as_int((body.get("options") or {}).get("num_predict"))
+                content, cut = limited(fitted(str(value), body.get("format")), limit)
+                ending = {"done_reason": "length", "eval_count": limit} if cut else {}
                 if body.get("stream", True) is False:
                     owner._closing.wait(stall)
-                    self._json(200, _done(model, content))
+                    self._json(200, {**_done(model, content), **ending})
                     return
-                self._stream(model, content, stall)
+                self._stream(model, content, stall, ending)
 
-            def _stream(self, model: str, content: str, stall: float) -> None:
+            def _stream(
+                self, model: str, content: str, stall: float, ending: dict[str, Any]
+            ) -> None:
                 """``content`` as Ollama streams it, stopping ``stall`` seconds half-way."""
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-ndjson")
                 self.end_headers()  # HTTP/1.0: the stream ends when the connection closes
                 parts = pieces(content)
-                lines = [_part(model, piece) for piece in parts] + [_done(model, "")]
+                lines = [_part(model, piece) for piece in parts] + [{**_done(model, ""), **ending}]
                 half = max(1, len(parts) // 2)
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     for i, line in enumerate(lines):

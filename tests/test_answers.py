@@ -300,7 +300,7 @@ def test_answer_prompt_renders(assistant: FrameworkAssistant) -> None:
 
     fw = assistant.framework
     text = prompt_text("answer")
-    assert prompt_version(text) == "2"
+    assert prompt_version(text) == "3"
     template = chat_prompt(text)
     elements = "\n".join(f"{e.id}: {e.text}" for e in fw.elements()[:4])
     system, human = template.format_messages(

@@ -12,15 +12,18 @@ checked before anyone sees it:
   not asked), lookups by id, counts and overviews are quoted as the offline composer quotes
   them, and a model that declines what the engine answered gets the offline answer.
 
-A timeout, a provider error, a 429, or malformed output falls back to the offline answer, and
-each fallback is reported (``on_fallback(reason)``) for the metrics, as is token usage
-(``on_usage``). Nothing here imports Slack.
+A timeout, a provider error, a 429, malformed output, or a reply cut off at its length limit
+("truncated": not repaired, a repair would be cut off too) falls back to the offline answer,
+and each fallback is reported (``on_fallback(reason)``) for the metrics, as is token usage
+(``on_usage``; estimated from the text for a stream that reports none). Nothing here imports
+Slack.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,10 +44,14 @@ from .limits import AnswerCache, CallBudget, cache_key, current_user
 from .stream import read_partial, releasable
 from .task import (
     FallbackReason,
+    Truncated,
     as_data,
     content_text,
+    cut_off,
+    failure,
     fallback_reason,
     find_json,
+    misfit,
     redact,
 )
 
@@ -67,8 +74,9 @@ class ModelAnswer(BaseModel):
 # text is shown (retrieval/llm/stream.py).
 FORMAT_INSTRUCTIONS = (
     'Reply with JSON only, no other text, with the keys in this order: {"answered": true or '
-    'false, "cited_ids": ["1.3", ...], "text": "..."}'
+    'false, "cited_ids": ["<id from the list>", ...], "text": "..."}'
 )
+CHARS_PER_TOKEN = 4  # a rough count of tokens, for a stream that reports none
 TextSink = Callable[[str], object]
 
 
@@ -182,7 +190,7 @@ class LLMComposer:
         except FutureTimeout:
             return self._fall_back("timeout", offline, f"no answer within {self.timeout:.0f} s")
         except Exception as exc:  # the provider's own errors: never shown to the user
-            return self._fall_back(fallback_reason(exc), offline, f"{type(exc).__name__}: {exc}")
+            return self._fall_back(fallback_reason(exc), offline, failure(exc))
 
     # ---- the call --------------------------------------------------------------------------
 
@@ -190,6 +198,8 @@ class LLMComposer:
         future = self._calls.submit(self.model.invoke, list(messages))
         reply = future.result(timeout=self.timeout)
         self._report_usage(reply)
+        if cut_off(reply):
+            raise Truncated("the reply was cut off at its length limit")
         content = reply.content
         return content if isinstance(content, str) else json.dumps(content)
 
@@ -220,11 +230,26 @@ class LLMComposer:
         except FutureTimeout:
             late.set()
             raise
-        self._report_usage(total)
+        self._report_usage(total, estimate=(messages, reply))
+        if cut_off(total):
+            raise Truncated("the streamed reply was cut off at its length limit")
         return reply
 
-    def _report_usage(self, reply: Any) -> None:
+    def _report_usage(
+        self, reply: Any, estimate: tuple[Sequence[BaseMessage], str] | None = None
+    ) -> None:
+        """The tokens ``reply`` used, as the server reports them; with ``estimate`` (the
+        messages sent, the text streamed back), counted from the text when it reports none
+        (llama.cpp's server streams no usage)."""
         usage = getattr(reply, "usage_metadata", None) or {}
+        if not usage and estimate is not None:
+            messages, text = estimate
+            # estimated, not counted: about CHARS_PER_TOKEN characters a token
+            sent = sum(len(content_text(m.content)) for m in messages)
+            usage = {
+                "input_tokens": math.ceil(sent / CHARS_PER_TOKEN),
+                "output_tokens": math.ceil(len(text) / CHARS_PER_TOKEN),
+            }
         if usage:
             self.on_usage(
                 Usage(
@@ -272,7 +297,7 @@ def _parse(reply: str) -> ModelAnswer:
     try:
         return ModelAnswer.model_validate_json(found.group(0))
     except ValidationError as exc:
-        raise _Rejected("malformed", f"its JSON does not fit: {exc.errors()[0]['msg']}") from None
+        raise _Rejected("malformed", misfit(exc)) from None
 
 
 def _elements(shown: Sequence[ScoredElement]) -> str:

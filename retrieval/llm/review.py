@@ -5,7 +5,11 @@ probabilities; the model may reorder them, drop them or say none fits, and write
 "why" of each kept tag. It can never add an objective the engine did not propose: a reply
 that does, or that is not the JSON asked for, is sent back once with the problem named, then
 the engine's own alignment is given. A timeout or provider error gives the engine's alignment
-too (reported by reason, like answers). Scores stay the engine's calibrated probabilities."""
+too (reported by reason, like answers). Scores stay the engine's calibrated probabilities.
+
+A review that keeps no candidate while the engine is confident (a tag of "high" or "medium"
+confidence) must say why in ``no_fit_reason``; without a reason it is sent back once, then
+the engine's alignment is given (reason "declined")."""
 
 from __future__ import annotations
 
@@ -17,16 +21,27 @@ from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import BaseModel, Field, ValidationError
 
 from ..align import MAX_TAGS, Alignment, Example, Tag
-from .task import FallbackReason, ModelTask, as_data, fallback_reason, find_json, redact
+from .task import (
+    FallbackReason,
+    ModelTask,
+    as_data,
+    failure,
+    fallback_reason,
+    find_json,
+    misfit,
+    redact,
+)
 
 log = logging.getLogger(__name__)
 
 CANDIDATES = 6
 MAX_EXAMPLES = 3  # close proposals staff tagged before, shown as examples
 MAX_WHY = 200
+CONFIDENT = ("high", "medium")  # the engine's tags a review may drop only with a reason
 REVIEW_FORMAT = (
-    'Reply with JSON only, no other text: {"tags": [{"id": "2.3", "why": "..."}, ...]} '
-    "(best first; an empty list when no candidate fits)"
+    'Reply with JSON only, no other text: {"tags": [{"id": "<candidate id>", "why": "..."}, '
+    '...]} (best first). When no candidate fits: {"tags": [], "no_fit_reason": "..."}, '
+    "saying in one line why none does."
 )
 
 
@@ -37,10 +52,13 @@ class ReviewedTag(BaseModel):
 
 class Review(BaseModel):
     tags: list[ReviewedTag] = Field(default_factory=list, max_length=MAX_TAGS)
+    no_fit_reason: str | None = Field(default=None, max_length=MAX_WHY)
 
 
 class _Rejected(Exception):
-    pass
+    def __init__(self, problem: str, reason: FallbackReason = "malformed") -> None:
+        super().__init__(problem)
+        self.reason = reason
 
 
 class ModelReviewer(ModelTask):
@@ -82,12 +100,12 @@ class ModelReviewer(ModelTask):
                 ]
                 return self._checked(self.reply_text(repair), by_id, offline, proposed)
         except _Rejected as exc:
-            reason: FallbackReason = "unknown_id" if "not a candidate" in str(exc) else "malformed"
+            reason: FallbackReason = exc.reason
             detail = str(exc)
         except FutureTimeout:
             reason, detail = "timeout", f"no answer within {self.timeout:.0f} s"
         except Exception as exc:
-            reason, detail = fallback_reason(exc), f"{type(exc).__name__}: {exc}"
+            reason, detail = fallback_reason(exc), failure(exc)
         log.warning(
             "model review of /align not used (%s): %s; the engine's tags are given",
             reason,
@@ -105,15 +123,24 @@ class ModelReviewer(ModelTask):
         try:
             review = Review.model_validate_json(found.group(0))
         except ValidationError as exc:
-            raise _Rejected(f"its JSON does not fit: {exc.errors()[0]['msg']}") from None
+            raise _Rejected(misfit(exc)) from None
         unknown = [t.id for t in review.tags if t.id not in by_id]
         if unknown:
             raise _Rejected(
-                f"{', '.join(unknown)} is not a candidate (candidates: {', '.join(by_id)})"
+                f"{', '.join(unknown)} is not a candidate (candidates: {', '.join(by_id)})",
+                "unknown_id",
             )
         kept = list(dict.fromkeys(t.id for t in review.tags))
         why = {t.id: t.why.strip() for t in review.tags}
         tags = [by_id[i].model_copy(update={"why": why[i]}) for i in kept]
+        confident = [t.id for t in offline.tags if t.confidence in CONFIDENT]
+        if not tags and confident and not (review.no_fit_reason or "").strip():
+            raise _Rejected(
+                f"it keeps no candidate, though the engine is confident in "
+                f"{', '.join(confident)}; keep the candidates that fit, or say in "
+                "no_fit_reason why none does",
+                "declined",
+            )
         if not tags:
             return offline.model_copy(
                 update={
