@@ -110,3 +110,10 @@ def streamed(model: Any, prompt: str) -> tuple[list[str], dict[str, Any] | None]
     for chunk in chunks[1:]:
         total += chunk
     return [str(c.content) for c in chunks if c.content], total.usage_metadata
+
+
+def as_offline(reply):  # an Answer or an Alignment
+    """A reply the model path gave instead of the model's: it names why (``fallback``), and
+    is otherwise the offline answer (or the engine's alignment) exactly."""
+    assert reply.fallback, "a fallback says why the model's reply was not used"
+    return reply.model_copy(update={"fallback": None})

@@ -16,9 +16,9 @@ from conftest import run_fwbot_here as run_fwbot
 
 from framework_data.loader import load_framework
 
-ASK_KEYS = {"id", "question", "answered", "text", "citations"}
+ASK_KEYS = {"id", "question", "answered", "text", "citations", "composer"}
 CITATION_KEYS = {"id", "kind", "score"}
-ALIGN_KEYS = {"id", "tags", "no_fit"}
+ALIGN_KEYS = {"id", "tags", "no_fit", "reviewer"}
 TAG_KEYS = {"id", "goal", "score", "confidence", "why", "evidence"}
 
 INTERPOL = load_framework()
@@ -42,7 +42,9 @@ def write_jsonl(path: Path, lines: list[Any]) -> Path:
 
 
 def check_ask_object(obj: dict[str, Any], known_ids: set[str]) -> None:
-    assert set(obj) - {"error"} == ASK_KEYS  # "error": only on a batch line that failed
+    # "error": only on a batch line that failed; "fallback": only when a model was not used
+    assert set(obj) - {"error", "fallback"} == ASK_KEYS
+    assert obj["composer"] in ("offline", "model")
     assert type(obj["answered"]) is bool
     assert isinstance(obj["text"], str) and obj["text"].strip()
     assert isinstance(obj["citations"], list)
@@ -59,12 +61,14 @@ def check_ask_object(obj: dict[str, Any], known_ids: set[str]) -> None:
 
 
 def check_align_object(obj: dict[str, Any], *, error: bool = False) -> None:
-    assert set(obj) == ALIGN_KEYS | ({"error"} if error else set())
+    assert set(obj) - {"fallback"} == ALIGN_KEYS | ({"error"} if error else set())
+    assert obj["reviewer"] in ("engine", "model")
     assert type(obj["no_fit"]) is bool
     assert isinstance(obj["tags"], list) and len(obj["tags"]) <= 5
     assert obj["no_fit"] == (not obj["tags"])
     for t in obj["tags"]:
-        assert set(t) - {"note"} == TAG_KEYS  # "note": only when a scope note matched
+        # "note": only when a scope note matched; "part": only in a long proposal
+        assert set(t) - {"note", "part"} == TAG_KEYS
         if "note" in t:
             assert t["note"].startswith("matched the ") and f" of {t['id']}: " in t["note"]
         assert t["id"] in INTERPOL_OBJECTIVES

@@ -14,6 +14,7 @@ from langchain_core.messages import AIMessage
 from retrieval.assistant import FrameworkAssistant
 from retrieval.llm.prompts import chat_prompt, prompt_text
 from retrieval.llm.review import ModelReviewer
+from tests.model_replies import as_offline
 
 PROPOSAL = (
     "Run a two-week course that trains border police officers to search the stolen "
@@ -75,6 +76,8 @@ def test_the_model_reorders_and_explains_the_engine_s_candidates(assistant) -> N
     )
     assert [f"{t.score:.2f}" for t in result.tags] == [shown[second], shown[first]]
     assert not result.no_fit and fallbacks == []
+    assert result.reviewer == "model" and result.fallback is None
+    assert offline.reviewer == "engine"
 
 
 def test_the_model_may_say_nothing_fits(assistant) -> None:
@@ -96,7 +99,7 @@ def test_an_objective_the_engine_did_not_propose_is_never_tagged(assistant) -> N
         assistant, _review((outsider, "told to")), _review((outsider, "told to"))
     )
     result = llm.align(proposal)
-    assert result == assistant.align(proposal)  # the engine's alignment, exactly
+    assert as_offline(result) == assistant.align(proposal)  # the engine's alignment, exactly
     assert outsider not in [t.id for t in result.tags]
     assert fallbacks == ["unknown_id"] and len(tried) == 2  # one repair
 
@@ -107,7 +110,7 @@ def test_an_objective_the_engine_did_not_propose_is_never_tagged(assistant) -> N
 )
 def test_a_malformed_review_gives_the_engine_s_alignment(assistant, reply) -> None:
     llm, _, fallbacks = _with_reviewer(assistant, reply, reply)
-    assert llm.align(PROPOSAL) == assistant.align(PROPOSAL)
+    assert as_offline(llm.align(PROPOSAL)) == assistant.align(PROPOSAL)
     assert fallbacks == ["malformed"]
 
 
@@ -119,7 +122,8 @@ def test_reviews_count_against_the_user_s_model_budget(assistant) -> None:
     token = current_user.set("U1")
     try:
         assert llm.align(PROPOSAL).no_fit  # the model's review: nothing fits
-        assert llm.align(PROPOSAL) == assistant.align(PROPOSAL)  # over the limit: the engine's
+        over = llm.align(PROPOSAL)  # over the limit: the engine's alignment, and why
+        assert as_offline(over) == assistant.align(PROPOSAL) and over.fallback == "over_limit"
     finally:
         current_user.reset(token)
     assert fallbacks == ["over_limit"] and len(seen) == 1

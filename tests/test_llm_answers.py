@@ -17,6 +17,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from retrieval.assistant import FrameworkAssistant
 from retrieval.llm.composer import LLMComposer, Usage
 from retrieval.llm.prompts import chat_prompt, prompt_text
+from tests.model_replies import as_offline
 
 QUESTION = "Which objective is about training police officers?"
 
@@ -137,7 +138,7 @@ def test_a_bad_answer_is_repaired_once_then_replaced_by_the_offline_one(
 ) -> None:
     model, seen = _scripted(*replies)
     answer = _assistant(assistant, model, recorder).ask(QUESTION)
-    assert answer == assistant.ask(QUESTION)  # the offline answer, exactly
+    assert as_offline(answer) == assistant.ask(QUESTION)  # the offline answer, exactly
     assert recorder.fallbacks == [reason]
     assert len(seen) == 2  # one repair
     assert "cannot be used" in seen[1][-1].content
@@ -169,7 +170,7 @@ def test_a_model_that_does_not_answer_in_time_gives_the_offline_answer(assistant
         )
     finally:
         release.set()
-    assert answer == assistant.ask(QUESTION)
+    assert as_offline(answer) == assistant.ask(QUESTION)
     assert recorder.fallbacks == ["timeout"]
 
 
@@ -186,7 +187,7 @@ def test_provider_errors_give_the_offline_answer_and_never_show(
 ) -> None:
     with caplog.at_level("DEBUG"):
         answer = _assistant(assistant, FailingModel(error=error), recorder).ask(QUESTION)
-    assert answer == assistant.ask(QUESTION)
+    assert as_offline(answer) == assistant.ask(QUESTION)
     assert recorder.fallbacks == [reason]
     assert "sk-secret" not in answer.text and "Traceback" not in caplog.text
     for secret in ("sk-secret", "hunter2", "xoxb-1-secret"):  # providers may quote them
@@ -306,7 +307,7 @@ def test_a_repeated_question_is_answered_from_the_cache(assistant, recorder) -> 
 def test_fallbacks_are_not_cached(assistant, recorder) -> None:
     model, seen = _scripted(AIMessage(content="x"), AIMessage(content="y"), _reply())
     llm = _assistant(assistant, model, recorder)
-    assert llm.ask(QUESTION) == assistant.ask(QUESTION)  # malformed twice: offline
+    assert as_offline(llm.ask(QUESTION)) == assistant.ask(QUESTION)  # malformed twice: offline
     assert llm.ask(QUESTION).text == "Objective 2.3 covers training." and len(seen) == 3
 
 

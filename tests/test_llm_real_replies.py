@@ -17,12 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.model_replies import as_offline
+
 pytest.importorskip("langchain_openai", reason="the openai extra is part of the dev install")
 
 from langchain_core.messages import AIMessage
 
-from bot.cli.llm_check import llm_check
 from bot.cli.main import main
+from bot.wiring.chat_model import check as llm_check
 from bot.wiring.composition import Services
 from bot.wiring.settings import Settings
 from framework_data import __file__ as framework_package
@@ -80,7 +82,7 @@ def test_a_reply_cut_off_at_the_limit_is_truncated_not_repaired(
     pieces: list[str] = []
     on_text = pieces.append if streamed else None
     answer = services.assistant.ask(QUESTION, on_text=on_text)
-    assert answer == assistant.ask(QUESTION)
+    assert as_offline(answer) == assistant.ask(QUESTION)
     assert _fallbacks(services, "truncated") == 1 and _fallbacks(services, "malformed") == 0
     assert len(llama.requests) == 1
     assert ("response_format" in llama.requests[0]) is (json_mode == "true")
@@ -90,7 +92,7 @@ def test_an_ollama_reply_cut_off_at_num_predict_is_truncated(assistant, monkeypa
     with FakeOllama() as ollama:
         ollama.mode = ("long", None)
         services = _services(assistant, ollama.base_url, monkeypatch, "ollama:llama3.1")
-        assert services.assistant.ask(QUESTION) == assistant.ask(QUESTION)
+        assert as_offline(services.assistant.ask(QUESTION)) == assistant.ask(QUESTION)
         assert _fallbacks(services, "truncated") == 1
         assert ollama.requests[0]["options"]["num_predict"] == services.settings.llm.max_tokens
 
@@ -100,7 +102,7 @@ def test_a_review_cut_off_at_the_limit_keeps_the_engine_s_tags(
 ) -> None:
     llama.mode = ("long", None)
     services = _services(assistant, llama.base_url, monkeypatch)
-    assert services.assistant.align(PROPOSAL) == assistant.align(PROPOSAL)
+    assert as_offline(services.assistant.align(PROPOSAL)) == assistant.align(PROPOSAL)
     assert _fallbacks(services, "truncated") == 1 and len(llama.requests) == 1
 
 
@@ -140,7 +142,7 @@ def test_an_answer_s_repair_names_the_missing_field(assistant) -> None:
 def test_a_review_s_repair_names_each_field_and_its_problem(assistant) -> None:
     bad = AIMessage(content=json.dumps({"tags": [{"id": 23, "why": ""}]}))
     llm, seen, fallbacks = _with_reviewer(assistant, bad, bad)
-    assert llm.align(PROPOSAL) == assistant.align(PROPOSAL)
+    assert as_offline(llm.align(PROPOSAL)) == assistant.align(PROPOSAL)
     assert fallbacks == ["malformed"]
     repair = str(seen[1][-1].content)
     assert (
@@ -159,7 +161,7 @@ def test_a_review_dropping_every_confident_tag_without_a_reason_is_not_used(
     assert any(t.confidence in ("high", "medium") for t in offline.tags)
     llama.mode = ("ok", json.dumps({"tags": []}))
     services = _services(assistant, llama.base_url, monkeypatch)
-    assert services.assistant.align(PROPOSAL) == offline  # not "no fit"
+    assert as_offline(services.assistant.align(PROPOSAL)) == offline  # not "no fit"
     assert _fallbacks(services, "declined") == 1
     _, repair = llama.requests  # asked once more, with the problem named
     assert "keeps no candidate" in repair["messages"][-1]["content"]
@@ -240,6 +242,6 @@ def test_the_fallback_warning_names_the_url_it_could_not_reach(
     dead = _dead_url()
     services = _services(assistant, dead, monkeypatch)
     caplog.set_level(logging.WARNING, logger="retrieval.llm")
-    assert services.assistant.ask(QUESTION) == assistant.ask(QUESTION)
+    assert as_offline(services.assistant.ask(QUESTION)) == assistant.ask(QUESTION)
     [warning] = [r.getMessage() for r in caplog.records if "not used" in r.getMessage()]
     assert "(error)" in warning and f"tried {dead}/chat/completions" in warning

@@ -16,6 +16,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from retrieval.llm.stream import read_partial, releasable
+from tests.model_replies import as_offline
 from tests.test_llm_answers import Recorder as AnswersRecorder
 from tests.test_llm_answers import _assistant
 
@@ -164,7 +165,7 @@ def test_a_stream_that_stalls_gives_the_offline_answer_at_the_deadline(assistant
         shown = "".join(recorder.pieces)
     finally:
         release.set()
-    assert answer == assistant.ask(QUESTION) and recorder.fallbacks == ["timeout"]
+    assert as_offline(answer) == assistant.ask(QUESTION) and recorder.fallbacks == ["timeout"]
     assert took < 0.5 + 0.2
     assert shown and text.startswith(shown) and shown != answer.text  # the caller replaces it
     llm.composer._calls.shutdown(wait=True)  # type: ignore[attr-defined]

@@ -18,7 +18,7 @@ from bot.wiring.composition import Services
 from bot.wiring.settings import Settings
 from retrieval.llm.composer import ModelAnswer
 from retrieval.llm.providers import compatible_server, json_mode
-from tests.model_replies import LATE, streamed
+from tests.model_replies import LATE, as_offline, streamed
 from tests.openai_server import FakeOpenAI
 
 QUESTION = "Which objective is about training police officers?"
@@ -53,6 +53,7 @@ def test_an_answer_from_the_wire(assistant, server, monkeypatch) -> None:
     services = _services(assistant, server, monkeypatch)
     answer = services.assistant.ask(QUESTION)
     assert answer.text == "Training is 2.3." and [c.id for c in answer.citations] == ["2.3"]
+    assert answer.composer == "model" and answer.fallback is None
     [request] = server.requests
     assert request["model"] == "gpt-test" and request["temperature"] == 0.0
     # A compatible server (a base URL not OpenAI's): held to the answer's JSON schema the way
@@ -77,7 +78,7 @@ def test_provider_refusals_give_the_offline_answer(
     started = time.monotonic()
     answer = services.assistant.ask(QUESTION)
     assert time.monotonic() - started < 5  # no retry loop waiting out Retry-After
-    assert answer == assistant.ask(QUESTION)
+    assert as_offline(answer) == assistant.ask(QUESTION)
     assert services.metrics.llm_fallbacks.labels(reason)._value.get() == 1
     assert len(server.requests) == 1  # the client does not retry by itself
 
@@ -90,7 +91,7 @@ def test_a_slow_model_is_cut_off_at_the_timeout(assistant, server, monkeypatch) 
     started = time.monotonic()
     answer = llm.ask(QUESTION)
     took = time.monotonic() - started
-    assert answer == assistant.ask(QUESTION)
+    assert as_offline(answer) == assistant.ask(QUESTION)
     # cut off at the 1 s timeout, not after the model's 3 s (the margin is for a busy machine)
     assert took < 3.0, took
     assert services.metrics.llm_fallbacks.labels("timeout")._value.get() == 1
@@ -106,7 +107,7 @@ def test_llm_check_over_the_wire(server, monkeypatch) -> None:
     assert result.ok and "'ok'" in result.line and "321 in, 12 out" in result.line
     server.mode = ("500", None)
     failed = check(settings)
-    assert not failed.ok and "the request failed" in failed.line
+    assert not failed.ok and f"the request to {server.base_url} failed" in failed.line
 
 
 def _model(server: FakeOpenAI, monkeypatch, timeout: float = 5.0) -> BaseChatModel:
@@ -266,3 +267,33 @@ def test_a_question_the_model_could_not_rewrite_is_still_told_its_language(
     assert not answer.answered
     assert "Votre question semble être en français" in answer.text
     assert server.requests  # the rewrite was tried
+
+
+def test_eval_in_model_mode_says_how_many_answers_the_model_wrote(
+    server, monkeypatch, tmp_path, fwbot_env
+) -> None:
+    """`mode: model` alone hides a model whose every answer fell back."""
+    from tests.conftest import run_fwbot
+
+    cases = [
+        {"id": "q1", "question": QUESTION, "expected": ["2.3"]},
+        {
+            "id": "q2",
+            "question": "What does the framework say about data quality?",
+            "expected": ["1.4"],
+        },
+    ]
+    path = tmp_path / "questions.jsonl"
+    path.write_text("".join(json.dumps(c) + "\n" for c in cases), encoding="utf-8")
+    env = {
+        **fwbot_env,
+        "FWBOT_LLM": "openai:gpt-test",
+        "FWBOT_LLM_BASE_URL": server.base_url,
+        "OPENAI_API_KEY": "sk-test-not-a-real-key",
+    }
+    server.mode = ("ok", GOOD)  # cites 2.3: right for q1, not among q2's elements
+    run = run_fwbot("eval", "--questions", path, env=env)
+    out = run.stdout.decode()
+    assert run.returncode == 0, run.stderr.decode()
+    assert "mode: model openai:gpt-test" in out
+    assert "questions: answers written by the model  1/2  (fell back: unknown_id 1)" in out

@@ -99,6 +99,7 @@ def ask_batch(assistant, path: Path) -> int:
                     "answered": False,
                     "text": error,
                     "citations": [],
+                    "composer": "offline",
                     "error": error,
                 },
             )
@@ -145,5 +146,8 @@ def align_batch(assistant, path: Path) -> int:
             failed = True
             where = f"id {pid}: " if pid is not None else ""
             print(f"fwbot: {path}: {where}{message}", file=sys.stderr)
-            emit(sys.stdout, {"id": pid, "tags": [], "no_fit": True, "error": message})
+            emit(
+                sys.stdout,
+                {"id": pid, "tags": [], "no_fit": True, "reviewer": "engine", "error": message},
+            )
     return EXIT_ERROR if failed else EXIT_OK

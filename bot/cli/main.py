@@ -229,9 +229,9 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_llm(args: argparse.Namespace) -> int:
-    from .llm_check import llm_check
+    from ..wiring.chat_model import check
 
-    result = llm_check(Settings())
+    result = check(Settings())
     print(result.line, file=sys.stdout if result.ok else sys.stderr)
     return EXIT_OK if result.ok else EXIT_ERROR
 

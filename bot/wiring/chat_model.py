@@ -18,8 +18,11 @@ from retrieval.llm.providers import (
     json_mode,
     provider_and_model,
 )
+from retrieval.llm.task import content_text, redact, tried
 
 from .settings import Settings, UnusableSetting
+
+PROBE = "Reply with the single word: ok"  # what `fwbot llm check` sends
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
@@ -118,20 +121,25 @@ class CheckResult:
 
 
 def check(settings: Settings) -> CheckResult:
-    """One tiny request: the model, its latency and token usage, or why it failed."""
+    """One tiny request: the model, its latency and token usage; or why it cannot be used —
+    a failed request (naming the URL it tried: FWBOT_LLM_BASE_URL when set, else the one the
+    client's error names), or an empty reply (a server that replies empty would give every
+    answer as a fallback)."""
     if not settings.llm.model:
         return CheckResult(
             False,
             "no model configured (FWBOT_LLM is unset): answers come from the offline composer",
         )
+    spec = settings.llm.model
     model = chat_model(settings)
     started = time.perf_counter()
     try:
-        reply = model.invoke("Reply with the single word: ok")
+        reply = model.invoke(PROBE)
     except Exception as exc:
+        url = settings.llm.base_url or tried(exc) or "the provider's default URL"
         return CheckResult(
             False,
-            f"{settings.llm.model}: the request failed: {type(exc).__name__}: {first_line(exc)}",
+            redact(f"{spec}: the request to {url} failed: {type(exc).__name__}: {first_line(exc)}"),
         )
     ms = (time.perf_counter() - started) * 1000
     usage = getattr(reply, "usage_metadata", None) or {}
@@ -140,5 +148,9 @@ def check(settings: Settings) -> CheckResult:
         if usage
         else "usage not reported"
     )
-    text = str(reply.content)[:40].strip()
-    return CheckResult(True, f"{settings.llm.model}: answered {text!r} in {ms:.0f} ms ({tokens})")
+    text = content_text(reply.content).strip()
+    if not text:
+        return CheckResult(
+            False, f"{spec}: the model answered an empty reply in {ms:.0f} ms ({tokens})"
+        )
+    return CheckResult(True, f"{spec}: answered {text[:40].strip()!r} in {ms:.0f} ms ({tokens})")

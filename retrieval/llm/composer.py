@@ -147,10 +147,10 @@ class LLMComposer:
             return cached
         refused = self.budget.refusal(current_user.get()) if self.budget is not None else None
         if refused is not None:
-            self._fall_back("over_limit", offline, f"the {refused.limit} model call limit")
-            return offline.model_copy(update={"text": f"{offline.text}\n\n{refused.note()}"})
+            held = self._fall_back("over_limit", offline, f"the {refused.limit} model call limit")
+            return held.model_copy(update={"text": f"{offline.text}\n\n{refused.note()}"})
         answer = self._written(result, framework, shown, offline, on_text)
-        if answer is not offline:
+        if answer.composer == "model":
             self.cache.put(key, answer)
         return answer
 
@@ -278,7 +278,10 @@ class LLMComposer:
             raise _Rejected("malformed", "its text is empty")
         cited = list(dict.fromkeys(parsed.cited_ids))
         return Answer(
-            answered=True, text=parsed.text.strip(), citations=[cite(by_id[i]) for i in cited]
+            answered=True,
+            text=parsed.text.strip(),
+            citations=[cite(by_id[i]) for i in cited],
+            composer="model",
         )
 
     def _fall_back(self, reason: FallbackReason, offline: Answer, detail: str) -> Answer:
@@ -287,7 +290,7 @@ class LLMComposer:
             "model answer not used (%s): %s; the offline answer is given", reason, detail[:200]
         )
         self.on_fallback(reason)
-        return offline
+        return offline.model_copy(update={"fallback": reason})
 
 
 def _parse(reply: str) -> ModelAnswer:

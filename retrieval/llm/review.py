@@ -112,7 +112,7 @@ class ModelReviewer(ModelTask):
             redact(detail)[:200],
         )
         self.on_fallback(reason)
-        return offline
+        return offline.model_copy(update={"fallback": reason})
 
     def _checked(
         self, reply: str, by_id: dict[str, Tag], offline: Alignment, proposed: Sequence[Tag]
@@ -147,6 +147,9 @@ class ModelReviewer(ModelTask):
                     "tags": [],
                     "no_fit": True,
                     "nearest": offline.nearest or list(proposed[:3]),
+                    "reviewer": "model",
                 }
             )
-        return offline.model_copy(update={"tags": tags, "no_fit": False, "nearest": []})
+        return offline.model_copy(
+            update={"tags": tags, "no_fit": False, "nearest": [], "reviewer": "model"}
+        )
