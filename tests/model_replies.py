@@ -117,3 +117,20 @@ def as_offline(reply):  # an Answer or an Alignment
     is otherwise the offline answer (or the engine's alignment) exactly."""
     assert reply.fallback, "a fallback says why the model's reply was not used"
     return reply.model_copy(update={"fallback": None})
+
+
+def assert_held_to_the_elements_shown(schema: dict, prompt: str) -> None:
+    """``schema`` is the answer's JSON schema with ``cited_ids`` held to the ids of the
+    elements in ``prompt`` (at least one), and nothing else changed."""
+    import re
+
+    from retrieval.llm.composer import ModelAnswer
+
+    shown = re.findall(r'<element id="([^"]+)"', prompt)
+    cited = schema["properties"]["cited_ids"]
+    assert shown and cited["items"] == {"type": "string", "enum": shown}
+    assert cited["minItems"] == 1
+    plain = ModelAnswer.model_json_schema()
+    assert {k: v for k, v in schema["properties"].items() if k != "cited_ids"} == {
+        k: v for k, v in plain["properties"].items() if k != "cited_ids"
+    }

@@ -18,7 +18,7 @@ from bot.wiring.composition import Services
 from bot.wiring.settings import Settings
 from retrieval.llm.composer import ModelAnswer
 from retrieval.llm.providers import compatible_server, json_mode
-from tests.model_replies import LATE, as_offline, streamed
+from tests.model_replies import LATE, as_offline, assert_held_to_the_elements_shown, streamed
 from tests.openai_server import FakeOpenAI
 
 QUESTION = "Which objective is about training police officers?"
@@ -59,7 +59,8 @@ def test_an_answer_from_the_wire(assistant, server, monkeypatch) -> None:
     # A compatible server (a base URL not OpenAI's): held to the answer's JSON schema the way
     # llama.cpp's server decodes it, and the reply length sent as `max_tokens` too.
     assert request["response_format"]["type"] == "json_object"
-    assert request["response_format"]["schema"] == ModelAnswer.model_json_schema()
+    sent = request["response_format"]["schema"]
+    assert_held_to_the_elements_shown(sent, request["messages"][-1]["content"])
     assert request["max_tokens"] == request["max_completion_tokens"] == 600
     assert QUESTION in request["messages"][-1]["content"]
     tokens = services.metrics.llm_tokens
@@ -297,3 +298,17 @@ def test_eval_in_model_mode_says_how_many_answers_the_model_wrote(
     assert run.returncode == 0, run.stderr.decode()
     assert "mode: model openai:gpt-test" in out
     assert "questions: answers written by the model  1/2  (fell back: unknown_id 1)" in out
+
+
+def test_a_review_is_held_to_the_engine_s_candidates(assistant, server, monkeypatch) -> None:
+    """A server that decodes by the schema cannot tag an objective the engine did not
+    propose: the review's schema lists the candidates."""
+    import re
+
+    server.mode = ("ok", json.dumps({"tags": []}))
+    services = _services(assistant, server, monkeypatch)
+    services.assistant.align("Train border police officers to check passports against databases")
+    request = server.requests[0]
+    candidates = re.findall(r'<objective id="([^"]+)"', request["messages"][-1]["content"])
+    tag = request["response_format"]["schema"]["$defs"]["ReviewedTag"]
+    assert candidates and tag["properties"]["id"]["enum"] == candidates

@@ -18,8 +18,7 @@ from langchain_ollama import ChatOllama
 from bot.wiring.chat_model import chat_model, check
 from bot.wiring.composition import Services
 from bot.wiring.settings import Settings
-from retrieval.llm.composer import ModelAnswer
-from tests.model_replies import as_offline, streamed
+from tests.model_replies import as_offline, assert_held_to_the_elements_shown, streamed
 from tests.ollama_server import OUTPUT_TOKENS, PROMPT_TOKENS, FakeOllama
 
 QUESTION = "Which objective is about training police officers?"
@@ -57,7 +56,8 @@ def test_an_answer_from_the_wire(assistant, server) -> None:
     assert request["model"] == "llama3.1" and request["stream"] is True
     # FWBOT_LLM_MAX_TOKENS and FWBOT_LLM_TEMPERATURE, in Ollama's names
     assert request["options"] == {"num_predict": 600, "temperature": 0.0}
-    assert request["format"] == ModelAnswer.model_json_schema()  # held to the answer's schema
+    # held to the answer's schema, its citations to the elements shown
+    assert_held_to_the_elements_shown(request["format"], request["messages"][-1]["content"])
     assert QUESTION in request["messages"][-1]["content"]
     tokens = services.metrics.llm_tokens
     assert tokens.labels("ollama", "llama3.1", "input")._value.get() == PROMPT_TOKENS

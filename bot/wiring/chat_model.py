@@ -94,6 +94,7 @@ def model_parts(
         on_usage=on_usage,
         prompt_version=prompt_version(answer_text),
         budget=budget,
+        held_to=held_to,
     )
     rewriter = ModelRewriter(
         model,
@@ -110,6 +111,7 @@ def model_parts(
         framework_title=framework_title,
         on_fallback=on_fallback,
         budget=budget,
+        held_to=held_to,
     )
     return composer, rewriter, reviewer
 

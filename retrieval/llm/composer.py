@@ -70,6 +70,20 @@ class ModelAnswer(BaseModel):
     text: str = Field(description="the answer for the reader, in plain sentences")
 
 
+def answer_schema(ids: Sequence[str]) -> dict[str, Any]:
+    """The answer's JSON schema with its citations held to ``ids`` (the elements shown, at
+    least one): a server that decodes by the schema (llama.cpp, vLLM, Ollama, OpenAI's
+    structured outputs) cannot cite anything else, or nothing."""
+    schema = ModelAnswer.model_json_schema()
+    cited = schema["properties"]["cited_ids"]
+    schema["properties"]["cited_ids"] = {
+        **cited,
+        "items": {"type": "string", "enum": list(ids)},
+        "minItems": 1,
+    }
+    return schema
+
+
 # The ids come before the text: a streamed answer's citations are checked before any of its
 # text is shown (retrieval/llm/stream.py).
 FORMAT_INSTRUCTIONS = (
@@ -113,10 +127,13 @@ class LLMComposer:
         prompt_version: str = "0",
         cache: AnswerCache | None = None,
         budget: CallBudget | None = None,
+        held_to: Callable[[dict[str, Any]], Runnable[Any, Any]] | None = None,
     ) -> None:
         """``cache``: answers repeats without a model call; ``budget``: call limits (over
-        them, the offline answer)."""
+        them, the offline answer); ``held_to``: the model held to a JSON schema (each
+        request's answer_schema), where the provider can hold it."""
         self.model, self.prompt, self.timeout = model, prompt, timeout
+        self.held_to = held_to
         self.provider, self.model_name = provider, model_name
         self.offline = offline or OfflineComposer()
         self.on_fallback, self.on_usage = on_fallback, on_usage
@@ -168,11 +185,13 @@ class LLMComposer:
             question=as_data(result.asked or result.query),
             format_instructions=FORMAT_INSTRUCTIONS,
         )
+        ids = [s.element.id for s in shown]
+        model = self.held_to(answer_schema(ids)) if self.held_to is not None else self.model
         try:
             if on_text is None:
-                reply = self._ask(messages)
+                reply = self._ask(messages, model)
             else:
-                reply = self._ask_streaming(messages, {s.element.id for s in shown}, on_text)
+                reply = self._ask_streaming(messages, set(ids), on_text, model)
             try:
                 return self._checked(reply, shown)
             except _Rejected as first:
@@ -184,7 +203,7 @@ class LLMComposer:
                         content=f"That reply cannot be used: {first}. {FORMAT_INSTRUCTIONS}"
                     ),
                 ]
-                return self._checked(self._ask(repair), shown)
+                return self._checked(self._ask(repair, model), shown)
         except _Rejected as exc:
             return self._fall_back(exc.reason, offline, str(exc))
         except FutureTimeout:
@@ -194,8 +213,8 @@ class LLMComposer:
 
     # ---- the call --------------------------------------------------------------------------
 
-    def _ask(self, messages: Sequence[BaseMessage]) -> str:
-        future = self._calls.submit(self.model.invoke, list(messages))
+    def _ask(self, messages: Sequence[BaseMessage], model: Runnable[Any, Any]) -> str:
+        future = self._calls.submit(model.invoke, list(messages))
         reply = future.result(timeout=self.timeout)
         self._report_usage(reply)
         if cut_off(reply):
@@ -204,7 +223,11 @@ class LLMComposer:
         return content if isinstance(content, str) else json.dumps(content)
 
     def _ask_streaming(
-        self, messages: Sequence[BaseMessage], allowed: set[str], on_text: TextSink
+        self,
+        messages: Sequence[BaseMessage],
+        allowed: set[str],
+        on_text: TextSink,
+        model: Runnable[Any, Any],
     ) -> str:
         """The model's reply, streamed: its text goes to ``on_text`` as it arrives, once the
         reply says it answers and cites only ``allowed`` ids (:mod:`.stream`). Nothing is
@@ -213,7 +236,7 @@ class LLMComposer:
 
         def run() -> tuple[str, Any]:
             reply, total, shown = "", None, 0
-            for chunk in self.model.stream(list(messages)):
+            for chunk in model.stream(list(messages)):
                 if late.is_set():
                     break
                 total = chunk if total is None else total + chunk

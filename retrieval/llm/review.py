@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import BaseModel, Field, ValidationError
@@ -55,6 +56,15 @@ class Review(BaseModel):
     no_fit_reason: str | None = Field(default=None, max_length=MAX_WHY)
 
 
+def review_schema(ids: Sequence[str]) -> dict[str, Any]:
+    """The review's JSON schema with its tags held to the candidates ``ids``: a server that
+    decodes by the schema cannot tag anything else."""
+    schema = Review.model_json_schema()
+    tag = schema["$defs"]["ReviewedTag"]
+    tag["properties"]["id"] = {**tag["properties"]["id"], "enum": list(ids)}
+    return schema
+
+
 class _Rejected(Exception):
     def __init__(self, problem: str, reason: FallbackReason = "malformed") -> None:
         super().__init__(problem)
@@ -88,8 +98,9 @@ class ModelReviewer(ModelTask):
             or "(none)",
             format_instructions=REVIEW_FORMAT,
         )
+        schema = review_schema(list(by_id))
         try:
-            reply = self.reply_text(messages)
+            reply = self.reply_text(messages, schema)
             try:
                 return self._checked(reply, by_id, offline, proposed)
             except _Rejected as first:
@@ -98,7 +109,7 @@ class ModelReviewer(ModelTask):
                     AIMessage(content=reply),
                     HumanMessage(content=f"That reply cannot be used: {first}. {REVIEW_FORMAT}"),
                 ]
-                return self._checked(self.reply_text(repair), by_id, offline, proposed)
+                return self._checked(self.reply_text(repair, schema), by_id, offline, proposed)
         except _Rejected as exc:
             reason: FallbackReason = exc.reason
             detail = str(exc)

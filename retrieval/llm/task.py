@@ -149,19 +149,27 @@ class ModelTask:
         framework_title: str,
         on_fallback: Callable[[FallbackReason], object] = lambda reason: None,
         budget: CallBudget | None = None,
+        held_to: Callable[[dict[str, Any]], Runnable[Any, Any]] | None = None,
     ) -> None:
+        """``held_to``: the model held to a JSON schema, where the provider can hold it."""
         self.model, self.prompt, self.timeout = model, prompt, timeout
+        self.held_to = held_to
         self.framework_title, self.on_fallback = framework_title, on_fallback
         self.budget = budget
         self._calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fwbot-model")
 
-    def reply_text(self, messages: Sequence[BaseMessage]) -> str:
-        """The model's reply to ``messages``; FutureTimeout after ``timeout`` seconds,
-        OverLimit when the caller's call budget is spent, Truncated when the reply was cut off
-        at its length limit."""
+    def reply_text(
+        self, messages: Sequence[BaseMessage], schema: dict[str, Any] | None = None
+    ) -> str:
+        """The model's reply to ``messages`` (held to ``schema`` where it can be);
+        FutureTimeout after ``timeout`` seconds, OverLimit when the caller's call budget is
+        spent, Truncated when the reply was cut off at its length limit."""
         if self.budget is not None and not self.budget.take(current_user.get()):
             raise OverLimit("the model call limit is reached")
-        reply = self._calls.submit(self.model.invoke, list(messages)).result(timeout=self.timeout)
+        model = self.model
+        if schema is not None and self.held_to is not None:
+            model = self.held_to(schema)
+        reply = self._calls.submit(model.invoke, list(messages)).result(timeout=self.timeout)
         if cut_off(reply):
             raise Truncated("the reply was cut off at its length limit")
         return str(reply.content)
