@@ -129,7 +129,7 @@ def assert_held_to_the_elements_shown(schema: dict, prompt: str) -> None:
     shown = re.findall(r'<element id="([^"]+)"', prompt)
     cited = schema["properties"]["cited_ids"]
     assert shown and cited["items"] == {"type": "string", "enum": shown}
-    assert cited["minItems"] == 1
+    assert cited["minItems"] == 1 and schema["required"] == ["answered", "cited_ids", "text"]
     plain = ModelAnswer.model_json_schema()
     assert {k: v for k, v in schema["properties"].items() if k != "cited_ids"} == {
         k: v for k, v in plain["properties"].items() if k != "cited_ids"

@@ -57,24 +57,35 @@ def _candidates(seen: list) -> list[str]:
     return re.findall(r'<objective id="([^"]+)"', seen[0][-1].content)
 
 
-def test_the_model_reorders_and_explains_the_engine_s_candidates(assistant) -> None:
-    offline = assistant.align(PROPOSAL)
+SEVERAL = (
+    "Bring together specialised counter-terrorism units from member countries to coordinate "
+    "operations."
+)
+
+
+def test_the_model_reorders_and_explains_the_engine_s_tags(assistant) -> None:
+    """The model orders and explains the tags the engine is not sure of; what it is sure of
+    stays first; a candidate the engine finds unlikely is not added on the model's word."""
+    offline = assistant.align(SEVERAL)
+    sure = [t.id for t in offline.tags if t.confidence == "high"]
+    unsure = [t.id for t in offline.tags if t.confidence != "high"]
+    assert len(unsure) >= 2, offline
     probe, seen, _ = _with_reviewer(assistant, _none_fits())
-    probe.align(PROPOSAL)
-    proposed = _candidates(seen)
-    assert 2 <= len(proposed) <= 6 and proposed[0] == offline.tags[0].id
-    second, first = proposed[1], proposed[0]
+    probe.align(SEVERAL)
+    unlikely = next(i for i in _candidates(seen) if i not in sure + unsure)
+    first, second = unsure[1], unsure[0]
     llm, _, fallbacks = _with_reviewer(
-        assistant, _review((second, "It trains officers."), (first, "It uses the database."))
+        assistant,
+        _review((first, "It coordinates."), (unlikely, "A guess."), (second, "It associates.")),
     )
-    result = llm.align(PROPOSAL)
-    assert [t.id for t in result.tags] == [second, first]
-    assert [t.why for t in result.tags] == ["It trains officers.", "It uses the database."]
+    result = llm.align(SEVERAL)
+    assert [t.id for t in result.tags] == [*sure, first, second]
+    assert [t.why for t in result.tags][len(sure) :] == ["It coordinates.", "It associates."]
     # the scores stay the engine's calibrated probabilities, as shown to the model
     shown = dict(
         re.findall(r'<objective id="([^"]+)" probability="([0-9.]+)"', seen[0][-1].content)
     )
-    assert [f"{t.score:.2f}" for t in result.tags] == [shown[second], shown[first]]
+    assert [f"{t.score:.2f}" for t in result.tags][len(sure) :] == [shown[first], shown[second]]
     assert not result.no_fit and fallbacks == []
     assert result.reviewer == "model" and result.fallback is None
     assert offline.reviewer == "engine"
@@ -158,3 +169,32 @@ def test_the_slack_service_passes_its_labelled_examples(assistant, tmp_path) -> 
         assert '<example ids="2.3">' in seen[0][-1].content
     finally:
         db.dispose()
+
+
+SURE = "Connect the border posts of three countries to I-24/7 so they can query the databases."
+
+
+def test_a_review_cannot_drop_or_demote_what_the_engine_is_sure_of(assistant) -> None:
+    """A "high" tag is right at least 9 times in 10: a review may explain it and add to it,
+    not drop or demote it (a small model reorders at random)."""
+    offline = assistant.align(SURE)
+    sure = [t.id for t in offline.tags if t.confidence == "high"]
+    assert sure, offline
+    probe, seen, _ = _with_reviewer(assistant, _none_fits())
+    probe.align(SURE)
+    other = next(i for i in _candidates(seen) if i not in sure)
+    llm, _, fallbacks = _with_reviewer(assistant, _review((other, "It is about the network.")))
+    result = llm.align(SURE)
+    assert [t.id for t in result.tags][: len(sure)] == sure and fallbacks == []
+    assert result.reviewer == "model"
+
+
+def test_a_review_cannot_make_a_proposal_fit_that_the_engine_found_no_fit_for(assistant) -> None:
+    text = "Replace the carpets in the meeting rooms on the third floor."
+    assert assistant.align(text).no_fit
+    probe, seen, _ = _with_reviewer(assistant, _none_fits())
+    probe.align(text)
+    first = _candidates(seen)[0]
+    llm, _, _ = _with_reviewer(assistant, _review((first, "Meeting rooms host dialogue.")))
+    result = llm.align(text)
+    assert result.no_fit and result.tags == [] and result.reviewer == "model"

@@ -312,3 +312,23 @@ def test_a_review_is_held_to_the_engine_s_candidates(assistant, server, monkeypa
     candidates = re.findall(r'<objective id="([^"]+)"', request["messages"][-1]["content"])
     tag = request["response_format"]["schema"]["$defs"]["ReviewedTag"]
     assert candidates and tag["properties"]["id"]["enum"] == candidates
+
+
+def test_an_answer_that_leaves_out_what_the_engine_is_sure_of_is_not_used(
+    assistant, server, monkeypatch
+) -> None:
+    """The question is surely about 2.3 (probability ≥ 0.9): an answer citing only another
+    element shown is the model's guess over the engine's certainty."""
+    import re
+
+    offline = assistant.ask(QUESTION)
+    assert offline.citations[0].id == "2.3" and offline.citations[0].score >= 0.9
+    server.mode = ("ok", GOOD)
+    services = _services(assistant, server, monkeypatch)
+    services.assistant.ask(QUESTION)
+    shown = re.findall(r'<element id="([^"]+)"', server.requests[0]["messages"][-1]["content"])
+    other = next(i for i in shown if i != "2.3")
+    reply = {"answered": True, "text": f"It is {other}.", "cited_ids": [other]}
+    server.mode = ("ok", json.dumps(reply))
+    answer = _services(assistant, server, monkeypatch).assistant.ask(QUESTION)
+    assert as_offline(answer) == offline and answer.fallback == "left_out"

@@ -38,6 +38,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from framework_data.schema import Framework
 
+from ..align import HIGH
 from ..answer import Answer, AnswerComposer, OfflineComposer, cite
 from ..search import ScoredElement, SearchResult
 from .limits import AnswerCache, CallBudget, cache_key, current_user
@@ -80,7 +81,10 @@ def answer_schema(ids: Sequence[str]) -> dict[str, Any]:
         **cited,
         "items": {"type": "string", "enum": list(ids)},
         "minItems": 1,
+        "maxItems": MAX_ELEMENTS,
     }
+    # every key, in the order the stream is read in (the ids before the text)
+    schema["required"] = ["answered", "cited_ids", "text"]
     return schema
 
 
@@ -300,6 +304,14 @@ class LLMComposer:
         if not parsed.text.strip():
             raise _Rejected("malformed", "its text is empty")
         cited = list(dict.fromkeys(parsed.cited_ids))
+        sure = shown[0] if shown and shown[0].score >= HIGH else None
+        if sure is not None and sure.element.id not in cited:
+            raise _Rejected(
+                "left_out",
+                f"it leaves out {sure.element.id}, which the question is surely about "
+                f"(probability {sure.score:.2f})",
+            )
+        cited.sort(key=lambda i: -by_id[i].score)  # best first, as every answer's citations
         return Answer(
             answered=True,
             text=parsed.text.strip(),

@@ -21,7 +21,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import BaseModel, Field, ValidationError
 
-from ..align import MAX_TAGS, Alignment, Example, Tag
+from ..align import MAX_TAGS, SECONDARY_PROBABILITY, Alignment, Example, Tag
 from .task import (
     FallbackReason,
     ModelTask,
@@ -143,7 +143,17 @@ class ModelReviewer(ModelTask):
             )
         kept = list(dict.fromkeys(t.id for t in review.tags))
         why = {t.id: t.why.strip() for t in review.tags}
-        tags = [by_id[i].model_copy(update={"why": why[i]}) for i in kept]
+        if offline.no_fit:
+            kept = []  # the engine found no fit: a review cannot make one (it may say why)
+        # What the engine is sure of ("high": right at least 9 times in 10) stays, first: a
+        # model may add to it, reorder the rest, or explain it, not drop or demote it.
+        # A tag the engine did not give is added only when the engine finds it as likely as
+        # it requires of its own tags after the first: the model chooses, it does not guess.
+        sure = {t.id: t for t in offline.tags if t.confidence == "high"}
+        given = {t.id for t in offline.tags}
+        kept = [i for i in kept if i in given or by_id[i].score >= SECONDARY_PROBABILITY]
+        tags = list(sure.values()) + [by_id[i] for i in kept if i not in sure]
+        tags = [t.model_copy(update={"why": why[t.id]}) if t.id in why else t for t in tags]
         confident = [t.id for t in offline.tags if t.confidence in CONFIDENT]
         if not tags and confident and not (review.no_fit_reason or "").strip():
             raise _Rejected(

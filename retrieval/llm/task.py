@@ -28,6 +28,7 @@ FallbackReason = Literal[
     "declined",
     "over_limit",
     "truncated",
+    "left_out",
 ]
 _JSON = re.compile(r"\{.*\}", re.S)
 
