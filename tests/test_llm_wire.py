@@ -317,8 +317,8 @@ def test_a_review_is_held_to_the_engine_s_candidates(assistant, server, monkeypa
 def test_an_answer_that_leaves_out_what_the_engine_is_sure_of_is_not_used(
     assistant, server, monkeypatch
 ) -> None:
-    """The question is surely about 2.3 (probability ≥ 0.9): an answer citing only another
-    element shown is the model's guess over the engine's certainty."""
+    """2.3 is the element most likely to answer (probability ≥ 0.9): an answer citing only
+    another element shown is the model's guess over the engine's ranking."""
     import re
 
     offline = assistant.ask(QUESTION)

@@ -38,7 +38,6 @@ from pydantic import BaseModel, Field, ValidationError
 
 from framework_data.schema import Framework
 
-from ..align import HIGH
 from ..answer import Answer, AnswerComposer, OfflineComposer, cite
 from ..search import ScoredElement, SearchResult
 from .limits import AnswerCache, CallBudget, cache_key, current_user
@@ -304,12 +303,15 @@ class LLMComposer:
         if not parsed.text.strip():
             raise _Rejected("malformed", "its text is empty")
         cited = list(dict.fromkeys(parsed.cited_ids))
-        sure = shown[0] if shown and shown[0].score >= HIGH else None
-        if sure is not None and sure.element.id not in cited:
+        # The engine's best element is the answer's first citation (its calibrated
+        # probability is what the reader is shown): the model phrases the answer and may
+        # cite more, it does not overrule the ranking.
+        best = shown[0]
+        if best.element.id not in cited:
             raise _Rejected(
                 "left_out",
-                f"it leaves out {sure.element.id}, which the question is surely about "
-                f"(probability {sure.score:.2f})",
+                f"it leaves out {best.element.id}, the element most likely to answer the "
+                f"question (probability {best.score:.2f})",
             )
         cited.sort(key=lambda i: -by_id[i].score)  # best first, as every answer's citations
         return Answer(
