@@ -30,6 +30,8 @@ SEALED_SHA256 = {  # as committed before any engine change (tests/fixtures/eval/
     # issue 22: long proposals with several aims, written from the framework files alone
     "multiaim_interpol.jsonl": "43cca88a9d6703f1e20413ee5e17ed1f4f870a3c384adc40a48f685fa67f3fcf",
     "multiaim_sdg.jsonl": "b8a3add8035856e0ea49e2f805e6e955a58e21c2eb592bd1d9c9c7f54ec13d8d",
+    # issue 24: progress questions, written apart from the parser
+    "progress_questions.jsonl": "32ea23e2aefa4a6cfe9d0ec2e006dec391db58e35ceea9279612786739f8ad3e",
 }
 
 
