@@ -345,6 +345,7 @@ def test_ask_batch_answers_empty_lines_with_an_error_and_warns_once_about_repeat
             "answered": False,
             "text": f"line {n} is empty",
             "citations": [],
+            "composer": "offline",
             "error": f"line {n} is empty",
         }
     assert [c["id"] for c in out[0]["citations"]] == ["2.3"]
@@ -370,7 +371,13 @@ def test_align_batch_answers_empty_lines_with_an_error(fwbot_env, tmp_path: Path
     assert proc.returncode == 1, err
     out = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert [o["id"] for o in out] == [1, None, 1]
-    assert out[1] == {"id": None, "tags": [], "no_fit": True, "error": "line 2 is empty"}
+    assert out[1] == {
+        "id": None,
+        "tags": [],
+        "no_fit": True,
+        "reviewer": "engine",
+        "error": "line 2 is empty",
+    }
     assert out[0]["tags"] and out[2]["tags"]
     assert err.count("warning:") == 1 and "id 1 is on line 1 and line 3;" in err
 

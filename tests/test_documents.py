@@ -252,7 +252,7 @@ def test_cli_aligns_a_pdf_and_says_what_it_read(tmp_path: Path, fwbot_env) -> No
     assert proc.returncode == 0, proc.stderr.decode()
     obj = json.loads(proc.stdout)
     assert obj.pop("source") == {"name": str(pdf), "kind": "pdf", "pages": 2, "words": words}
-    assert set(obj) == {"id", "tags", "no_fit"} and obj["tags"]
+    assert set(obj) == {"id", "tags", "no_fit", "reviewer"} and obj["tags"]
     # The tags are those of the PDF's text, as if it had been pasted.
     pasted = run_fwbot("align", "-", "--json", input=doc.text.encode(), env=fwbot_env)
     assert json.loads(pasted.stdout) == obj
