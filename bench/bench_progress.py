@@ -143,7 +143,7 @@ def load(database: Database, n_initiatives: int, n_updates: int, seed: int = 1) 
     }
 
 
-def ms(xs: list[float], q: float) -> float:
+def ms(xs: list[float], q: int) -> float:
     return statistics.quantiles(xs, n=100, method="inclusive")[q - 1] * 1e3 if len(xs) > 1 else 0.0
 
 
