@@ -13,7 +13,7 @@ HOLDOUT := tests/fixtures/eval/interpol_holdout
 WORKING := tests/fixtures/eval/working
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-llm-real lint format eval calibrate bench
+.PHONY: help run test test-llm-real lint format eval calibrate bench bench-progress
 
 help:
 	@echo "make run    serve Slack (if SLACK_BOT_TOKEN is set here or in .env), else a local chat"
@@ -24,6 +24,7 @@ help:
 	@echo "make eval   quality metrics on the working, dev and held-out sets (all in the repository)"
 	@echo "make calibrate  refit the score calibration on the working sets"
 	@echo "make bench  latency benchmark"
+	@echo "make bench-progress  progress answers' queries on PostgreSQL (127.0.0.1:5432, database test)"
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -111,3 +112,6 @@ calibrate: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py
+
+bench-progress: $(STAMP)
+	$(BIN)/python bench/bench_progress.py

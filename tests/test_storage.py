@@ -28,6 +28,7 @@ TABLES = {
     "feedback",
     "alignments",
     "initiatives",
+    "initiative_objectives",
     "progress_updates",
     "owner_prefs",
     "send_claims",

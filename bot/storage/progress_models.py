@@ -34,6 +34,10 @@ class Initiative(Base):
         CheckConstraint("status IN ('active', 'closed')", name="status"),
         Index(None, "owner_id", "status"),
         Index(None, "status"),
+        # The progress questions (bot.storage.progress_queries): silent since a date, and
+        # overdue (per cadence, by the time of the last update).
+        Index(None, "status", "last_update_at"),
+        Index(None, "status", "cadence", "last_update_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -55,6 +59,20 @@ class Initiative(Base):
     source_alignment_id: Mapped[int | None] = mapped_column(
         ForeignKey("alignments.id", ondelete="SET NULL")
     )
+
+
+class InitiativeObjective(Base):
+    """One objective an initiative serves: ``initiatives.objective_ids`` as rows, so that
+    "initiatives of objective 2.3" is an index lookup. Written with ``objective_ids``
+    (``progress_store.link_objectives``); made by migration 0006."""
+
+    __tablename__ = "initiative_objectives"
+    __table_args__ = (Index(None, "objective_id", "initiative_id"),)
+
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiatives.id", ondelete="CASCADE"), primary_key=True
+    )
+    objective_id: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
 class ProgressUpdate(Base):

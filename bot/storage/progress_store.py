@@ -7,14 +7,21 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, time
 from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .app_state_store import jsonable as _jsonable
 from .db import Database
 from .db import aware_utc as _now
-from .progress_models import AuditLog, Digest, Initiative, OwnerPref, ProgressUpdate
+from .progress_models import (
+    AuditLog,
+    Digest,
+    Initiative,
+    InitiativeObjective,
+    OwnerPref,
+    ProgressUpdate,
+)
 from .progress_records import (
     AuditEntry,
     DigestRecord,
@@ -103,6 +110,22 @@ def _digest_record(row: Digest) -> DigestRecord:
     )
 
 
+def link_objectives(session: Session, row: Initiative, *, new: bool = False) -> None:
+    """Make the link table ``initiative_objectives`` hold ``row.objective_ids`` (each once,
+    at most 32 characters, as the column). Every write of ``objective_ids`` calls this in
+    its transaction, after the row has its id (``new``: it has no links yet)."""
+    if not new:
+        session.execute(
+            delete(InitiativeObjective).where(InitiativeObjective.initiative_id == row.id)
+        )
+    ids = list(dict.fromkeys(str(oid)[:32] for oid in row.objective_ids or ()))
+    if ids:
+        session.execute(
+            insert(InitiativeObjective),
+            [{"initiative_id": row.id, "objective_id": oid} for oid in ids],
+        )
+
+
 def _check_new(item: NewInitiative) -> None:
     # Its cadence was checked when it was made (NewInitiative holds a Cadence).
     if not item.title.strip():
@@ -178,6 +201,7 @@ class ProgressStore:
         )
         session.add(row)
         session.flush()
+        link_objectives(session, row, new=True)
         self._audit(
             session,
             actor,
@@ -243,6 +267,8 @@ class ProgressStore:
                     row = rows[step.initiative.id]
                     for key, (_, after) in step.changes.items():
                         setattr(row, key, list(after) if key == "objective_ids" else after)
+                    if "objective_ids" in step.changes:
+                        link_objectives(session, row)
                     row.updated_at = at
                     self._audit(
                         session,
@@ -289,6 +315,7 @@ class ProgressStore:
                 )
                 session.add(row)
                 session.flush()
+                link_objectives(session, row, new=True)
             else:
                 row.owner_id, row.cadence, row.status, row.updated_at = (
                     owner_id,
@@ -338,6 +365,8 @@ class ProgressStore:
             before = {key: getattr(row, key) for key in values}
             for key, value in values.items():
                 setattr(row, key, value)
+            if "objective_ids" in values:
+                link_objectives(session, row)
             row.updated_at = at
             self._audit(
                 session, actor, action, f"initiative:{row.id}", at, before=before, after=values
@@ -350,6 +379,20 @@ class ProgressStore:
         return self._change(
             initiative_id, actor=actor, now=now, action="reassign", owner_id=owner_id
         )
+
+    def retag(
+        self,
+        initiative_id: int,
+        objective_ids: Sequence[str],
+        *,
+        actor: str,
+        now: datetime | None = None,
+    ) -> InitiativeRecord:
+        """Replace the objectives the initiative serves (each once, in order)."""
+        ids = list(dict.fromkeys(objective_ids))
+        if not ids:
+            raise ValueError("an initiative needs at least one objective")
+        return self._change(initiative_id, actor=actor, now=now, action="retag", objective_ids=ids)
 
     def close(
         self, initiative_id: int, *, actor: str, now: datetime | None = None
