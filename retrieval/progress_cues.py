@@ -1,0 +1,235 @@
+"""The words that frame a progress question, by intent, and the words that frame a question
+about the framework itself. Patterns run on :func:`normalise`'s lowercase text, in which
+chat spellings ("r", "u", "wat", "havent") are already spelled out.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Intent = Literal[
+    "status", "overdue", "silent", "coverage", "least_active", "owner", "mine", "history", "changes"
+]
+
+_CHAT_SPELLINGS = {
+    "r": "are",
+    "u": "you",
+    "ur": "your",
+    "wat": "what",
+    "wht": "what",
+    "whats": "what is",
+    "what's": "what is",
+    "wots": "what is",
+    "hw": "how",
+    "hows": "how is",
+    "how's": "how is",
+    "who's": "who is",
+    "whos": "who is",
+    "where's": "where is",
+    "doin": "doing",
+    "goin": "going",
+    "updt": "update",
+    "updte": "update",
+    "upd8": "update",
+    "plz": "please",
+    "pls": "please",
+    "im": "i am",
+    "i'm": "i am",
+    "ive": "i have",
+    "i've": "i have",
+    "havent": "have not",
+    "haven't": "have not",
+    "hasnt": "has not",
+    "hasn't": "has not",
+    "didnt": "did not",
+    "didn't": "did not",
+    "dont": "do not",
+    "don't": "do not",
+    "doesnt": "does not",
+    "doesn't": "does not",
+    "isnt": "is not",
+    "isn't": "is not",
+    "arent": "are not",
+    "aren't": "are not",
+    "wasnt": "was not",
+    "wasn't": "was not",
+    "wont": "will not",
+    "won't": "will not",
+    "nobody's": "nobody is",
+    "thx": "thanks",
+    "abt": "about",
+    "bcoz": "because",
+    "wich": "which",
+    "whcih": "which",
+    "teh": "the",
+    "overdu": "overdue",
+    "ovredue": "overdue",
+    "overude": "overdue",
+    "overdued": "overdue",
+    "progres": "progress",
+    "progess": "progress",
+    "porgress": "progress",
+    "statu": "status",
+    "stauts": "status",
+    "staus": "status",
+    "udpate": "update",
+    "updat": "update",
+    "upate": "update",
+    "udpated": "updated",
+    "upated": "updated",
+    "updatd": "updated",
+    "updaetd": "updated",
+    "reportd": "reported",
+    "owns": "owns",
+    "lead's": "leads",
+}
+_TOKEN = re.compile(r"[\w@<>|.'’-]+|[^\w\s]")
+
+
+def normalise(text: str) -> str:
+    """Lowercase ``text`` with curly quotes straightened and chat spellings spelled out."""
+    text = text.replace("’", "'").replace("‘", "'").lower()
+    out = []
+    for token in re.split(r"(\s+)", text):
+        core = token.strip("?!,;:")
+        if core in _CHAT_SPELLINGS:
+            token = token.replace(core, _CHAT_SPELLINGS[core])
+        out.append(token)
+    return "".join(out)
+
+
+def _any(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+_SUBJECT_NOUN = (
+    r"(?:initiatives?|projects?|programmes?|programs?|pilots?|activit(?:y|ies)|work|items?)"
+)
+_UPDATE_NOUN = r"(?:updates?|reports?|news|status\s+updates?|check-?ins?|word)"
+_UPDATE_VERB = r"(?:updated?|updating|reported|report|reporting|posted|post|submitted|submit|sent|"
+_UPDATE_VERB += r"written|write|checked\s+in|check\s+in|given\s+an?\s+update|heard)"
+
+CUES: dict[Intent, re.Pattern[str]] = {
+    "coverage": _any(
+        rf"\b(?:no|without|zero|lack(?:ing)?|missing|not?\s+(?:have|has|got)\s+(?:any|an?))\s+"
+        rf"(?:\w+\s+)?{_SUBJECT_NOUN}",
+        r"\bnothing\s+(?:is\s+|currently\s+)?(?:running|going\s+on|happening|underway|planned)",
+        r"\bno\s*(?:one|body)\s+(?:is\s+)?working\s+on\b",
+        r"\b(?:not|un)\s*covered\b|\bcoverage\b|\bgaps?\b|\bneglected\s+by\s+all\b",
+        rf"\bhow\s+many\s+{_SUBJECT_NOUN}\s+(?:are\s+)?(?:there\s+)?(?:under|for|per|in|on|by|each)",
+        rf"\b{_SUBJECT_NOUN}\s+per\s+(?:objective|goal)",
+        rf"\b(?:which|what)\s+(?:objectives?|goals?)\s+(?:have|has|are)\s+(?:got\s+)?(?:an?\s+|any\s+|some\s+)?"
+        rf"(?:{_SUBJECT_NOUN}|covered|running)",
+        rf"\b(?:is|are)\s+(?:there\s+)?(?:any(?:thing)?|some(?:thing)?)\s+(?:{_SUBJECT_NOUN}\s+)?"
+        r"(?:running|going\s+on|happening|underway)\s+(?:under|for|on|in)\b",
+        rf"\b(?:any|which)\s+{_SUBJECT_NOUN}\s+(?:running\s+|linked\s+|tagged\s+)?(?:under|for)\s+"
+        r"(?:objective|goal|\d)",
+        rf"\bdoes\s+(?:objective|goal|\d).{{0,20}}\b(?:have|has)\s+(?:any\s+)?{_SUBJECT_NOUN}",
+    ),
+    "least_active": _any(
+        r"\b(?:least|fewest|lowest|less)\s+(?:\w+\s+)?(?:active|activity|updates?|progress|moving"
+        r"|going\s+on|attention|done|work|movement|initiatives?)",
+        r"\bleast\b",
+        r"\b(?:quietest|slowest|weakest|most\s+(?:neglected|inactive|dormant|quiet|stalled|behind))\b",
+        r"\b(?:neglected|lagging\s+behind\s+the\s+most)\b",
+    ),
+    "owner": _any(
+        r"\bwho\s+(?:is\s+|are\s+|was\s+)?(?:the\s+)?(?:leads?|leading|owns?|owning|owner|runs?|running"
+        r"|in\s+charge|responsible|accountable|heads?|heading|manages?|managing|behind|coordinat\w+"
+        r"|drives?|driving|focal\s+point|point\s+person|lead)\b",
+        r"\b(?:owner|owners|lead|leader|head|manager|focal\s+point)\s+(?:of|for|on)\b",
+        r"\bwho\s+(?:should\s+i|do\s+i|can\s+i|to)\s+(?:ask|contact|talk\s+to|ping)\s+about\b",
+        r"\bwhose\s+(?:initiative|project|pilot|programme)\b",
+    ),
+    "silent": _any(
+        rf"\b(?:has|have|did|had)\s+not\s+(?:\w+\s+){{0,2}}?{_UPDATE_VERB}",
+        rf"\bnot\s+(?:been\s+)?{_UPDATE_VERB}\s+(?:since|in|for)\b",
+        rf"\b(?:never|no\s*one|nobody|no\s+one\s+has)\s+(?:\w+\s+)?{_UPDATE_VERB}",
+        rf"\bno\s+(?:new\s+)?{_UPDATE_NOUN}\s+(?:in|for|since|at\s+all|from|yet|lately|recently)\b",
+        rf"\bno\s+(?:new\s+)?{_UPDATE_NOUN}\b",
+        r"\b(?:gone|went|been|going|are|is|stayed)\s+(?:\w+\s+)?(?:quiet|silent|dark|stale)\b",
+        r"\b(?:silent|radio\s+silence|stale|not\s+heard|heard\s+nothing|dormant|inactive)\b",
+        rf"\bwithout\s+(?:an?\s+|any\s+)?{_UPDATE_NOUN}\b",
+        rf"\b(?:missing|no)\s+(?:their\s+)?{_UPDATE_NOUN}",
+    ),
+    "overdue": _any(
+        r"\b(?:overdue|over\s+due|past\s+due|late|delayed|behind(?:\s+schedule)?|off[\s-]track|slipp"
+        r"(?:ing|ed)|lagging|missed|miss(?:ing)?\s+(?:the|their|a|its|my)\s+deadline|due)\b",
+        r"\bnot\s+on\s+time\b",
+    ),
+    "history": _any(
+        r"\bwhat\s+(?:did|has|have|had)\s+.{1,60}?\b(?:report|reported|say|said|post|posted|write"
+        r"|wrote|written|submit|submitted|share|shared|update|updated|send|sent)\b",
+        rf"\b(?:past|previous|all|old|earlier|last\s+few|history\s+of|log\s+of)\s+(?:the\s+)?{_UPDATE_NOUN}",
+        r"\b(?:update|report|reporting)\s+(?:history|log|trail)\b|\bhistory\b|\btimeline\b",
+        rf"\b(?:last|latest|most\s+recent|previous)\s+{_UPDATE_NOUN}\s+(?:on|for|from|of|by|about)\b",
+        rf"\b(?:show|list|see|read|give)\s+(?:me\s+)?(?:the\s+|all\s+)?{_UPDATE_NOUN}\s+(?:on|for|from|of|by)",
+        rf"\b{_UPDATE_NOUN}\s+(?:posted|submitted|written|sent)\s+by\b",
+    ),
+    "changes": _any(
+        r"\bwhat\s+(?:is\s+|has\s+|have\s+)?(?:changed|new|happened|moved)\b",
+        r"\bany(?:thing)?\s+(?:new|changed?s?|happen(?:ed|ing))\b",
+        r"\bchanges?\s+(?:since|this|in\s+the|over|last|today|from|recently)\b",
+        rf"\b(?:recent|latest|new|fresh)\s+(?:{_UPDATE_NOUN}|changes|activity|movement)\b",
+        rf"\bwho\s+(?:has\s+)?(?:{_UPDATE_VERB})\b",
+        rf"\b{_UPDATE_NOUN}\s+(?:since|this\s+week|today|came\s+in|arrived|were\s+posted)\b",
+        rf"\bany\s+{_UPDATE_NOUN}\b(?!\s+(?:on|about|for|from|regarding|re)\b)",
+    ),
+    "status": _any(
+        r"\bhow\s+(?:is|are|was|were|am)\s+(?!you\b)(?:.{1,80}?\s)?(?:doing|going|progressing|coming"
+        r"(?:\s+along)?|getting\s+on|tracking|moving|performing|advancing|shaping\s+up|looking)\b",
+        r"\bhow\s+(?:is|are)\s+(?!you\b)\S+(?:\s+\S+){0,6}\s*\??$",
+        r"\bhow\s+(?:far|well)\s+(?:along\s+)?(?:is|are|have)\b",
+        r"\bprogress(?:ing)?\s+(?:on|of|with|for|in|under|at|made|so\s+far|towards?)\b",
+        r"\b(?:any|making|made|much|some|real)\s+progress\b|\bprogress\s+report\b",
+        r"\bon\s+track\b|\bon\s+schedule\b|\bstate\s+of\s+play\b",
+        r"\bstatus\b",
+        r"\bwhere\s+(?:are|is|do)\s+(?:we|things|it|they)\b.{0,20}\b(?:with|on|at|stand)\b",
+        rf"\b(?:any|an|latest|quick)\s+(?:news|{_UPDATE_NOUN})\s+(?:on|about|for|from|regarding|re)\b",
+        rf"\b{_UPDATE_NOUN}\s+(?:on|about|regarding)\b",
+        r"\bwhat\s+is\s+(?:happening|going\s+on)\s+(?:with|on|in|under)\b",
+        r"\b(?:the\s+)?latest\s+(?:on|about|with)\b",
+        r"\b(?:done|finished|completed|achieved)\s+(?:so\s+far|yet)\b",
+    ),
+}
+
+# Cues of ownership by the asker ("what do I own", "my initiatives").
+MINE_CUES = _any(
+    r"\bi\s+(?:own|lead|run|manage|coordinate|am\s+(?:responsible|in\s+charge|leading|running"
+    r"|the\s+owner|owner|the\s+lead|assigned|working\s+on))\b",
+    r"\bassigned\s+to\s+me\b|\bowned\s+by\s+me\b|\bon\s+my\s+plate\b|\bmine\b",
+    rf"\bmy\s+(?:own\s+)?(?:{_SUBJECT_NOUN}|stuff|portfolio|things|list|tasks?|responsibilit\w+)\b",
+    r"\bam\s+i\s+(?:responsible|in\s+charge|the\s+owner|leading|running|assigned)\b",
+)
+# The asker meaning themself; the phrases that only address the bot are removed first.
+_NOT_SELF = re.compile(
+    r"\b(?:tell|show|give|send|let|remind|help|get|brief|update)\s+me\b"
+    r"|\b(?:can|could|may|shall|should)\s+i\s+(?:please\s+)?(?:see|get|have|know|ask|check|find"
+    r"|look|view|read|hear)\b"
+    r"|\bi\s+(?:want|need|would\s+like|'d\s+like|wonder|was\s+wondering|wanted)\s+to\s+"
+    r"(?:know|see|check|find\s+out|understand|ask|get|hear)\b"
+    r"|\bi\s+(?:would|'d)\s+like\b|\bi\s+wonder\b|\bdo\s+you\s+know\b"
+)
+SELF = re.compile(
+    r"\b(?:i|my|mine|myself|me)\b(?!\s*(?:team|unit|department|directorate|colleagues?|boss))"
+)
+
+
+def means_self(text: str) -> bool:
+    """Whether the asker speaks of themself (not "tell me", "can I see")."""
+    return bool(SELF.search(_NOT_SELF.sub(" ", text)))
+
+
+# A question about the framework's text, not about the work done on it.
+FRAMEWORK_FRAME = _any(
+    r"\b(?:which|what|wich)\s+(?:\w+\s+)?(?:objectives?|goals?|pillars?|targets?|one|part|section"
+    r"|priorit(?:y|ies))\s+(?:is|are|covers?|deals?|talks?|mentions?|relates?|fits?|addresses"
+    r"|refers?|concerns?|says?|would|should|can|could|do|does|best|focus(?:es)?|speaks?)\b",
+    r"\b(?:is|are)\s+there\s+(?:an?|any)\s+(?:objectives?|goals?|targets?)\b",
+    r"\bwhat\s+(?:does|do|did)\s+(?:the\s+)?(?:framework|strategy|plan|objective|goal|\d)"
+    r"[^?]{0,30}?\b(?:say|says|mean|cover|state|talk)\b",
+    r"\b(?:does|do)\s+(?:the|our)\s+(?:framework|strategy|plan)\s+(?:say|talk|mention|cover)\b",
+    r"\bwhat\s+is\s+(?:objective|goal|\d)[^?]{0,20}\babout\b",
+    r"\b(?:objectives?|goals?|targets?)\s+(?:about|on|for|that\s+covers?)\b",
+)

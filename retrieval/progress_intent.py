@@ -1,0 +1,290 @@
+"""Questions about the progress of tracked initiatives, told from questions about the
+framework, and read offline: which kind of progress question (the intent) and what it names
+(objectives, goals, initiatives, a person, a period).
+
+A question is a progress question by its frame ("how is X going", "what's overdue", "who
+hasn't updated", "who leads X", "what changed this week"), not by its words: "which objective
+is about monitoring progress" is about the framework. A mixed question ("what does 1.3 say and
+how are we doing on it?") is a progress question whose framework part is kept aside.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+
+from framework_data.schema import Framework
+
+from .framework_words import framework_stems
+from .progress_cues import CUES, FRAMEWORK_FRAME, MINE_CUES, Intent, means_self, normalise
+from .progress_dates import Period, find_period
+from .progress_titles import GENERIC_STEMS, TitleIndex, title_tokens
+from .text import stem
+
+__all__ = ["Intent", "Period", "ProgressQuery", "parse_progress"]
+
+# When cues of several intents appear, the more specific one decides.
+INTENT_ORDER: tuple[Intent, ...] = (
+    "coverage",
+    "least_active",
+    "owner",
+    "silent",
+    "overdue",
+    "history",
+    "changes",
+    "status",
+)
+
+
+class ProgressQuery(BaseModel):
+    intent: Intent
+    objectives: list[str]
+    goals: list[str]
+    unknown: list[str]
+    initiatives: list[int]
+    ambiguous: bool
+    named_initiative: str | None
+    person: str | None
+    me: bool
+    period: Period | None
+    framework_question: str | None
+    topic: str | None
+
+
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_LEADING_ADDRESS = re.compile(r"^\s*(?:(?:<@[UW][A-Z0-9]+(?:\|[^>]*)?>|@\w+)[\s,:]*)+")
+_MENTION_SUBJECT = re.compile(r"^\s*(?:'s|owns?|leads?|runs?|has|have|is|did|reported|hasn)\b")
+_GOAL_REF = re.compile(
+    r"\b(?:goal|goals|pillar|priority|strategic\s+goal|sdg)\s*(?:no\.?|number|n°|#)?\s*"
+    r"(\d+[a-z]?|[a-z])\b(?!\.\d)|(?<![\w.])g(\d+)\b",
+    re.I,
+)
+_OBJ_REF = re.compile(
+    r"(?<![\w.])(?:(?:objective|obj\.?|target|item)\s*(?:no\.?|number|n°|#)?\s*)?"
+    r"(\d+\.[a-z0-9]+)(?![\w.]*\d)",
+    re.I,
+)
+_CLAUSE_SPLIT = re.compile(r"\?\s*|;\s*|\.\s+|,\s*(?:and\s+|but\s+)?|\s+(?:and|but|also|plus)\s+")
+
+# Words of the question's frame: what is left names the initiative or topic asked about.
+_FRAME_WORDS = frozenset(
+    """
+how is are was were doing going progressing progress progressed coming along getting tracking
+track moving performing advancing shaping looking status state play update updates updated
+updating report reports reported reporting news overdue due late delayed behind schedule off
+slipping lagging missed miss deadline deadlines silent quiet stale dormant inactive heard
+posted post submitted submit written sent checked check lead leads leading led leader owner
+owners own owns owned owning run runs running responsible accountable charge head heads manage
+manages managing coordinate coordinator coordinating drive drives driving focal point person
+who whose history log timeline latest last recent recently previous past changed change
+changes new happened happening least fewest lowest quietest slowest most activity active
+covered coverage gap gaps nothing anything everything something running underway ongoing
+there any currently right now still yet far well so much many done finished completed achieved
+we us our you your they them their it its this that these those what which where when why
+hi hello hey please thanks quick overall general across board anyone someone somebody nobody
+everyone since ago lately time times tell show give list see know stand stands with on of for
+about in at under per each all initiative initiatives projects programme programmes work items
+item efforts effort stuff things our team teams people staff mine my me i am myself
+""".split()
+)
+_INITIATIVE_WORDS = frozenset(
+    "initiative initiatives project projects programme programmes program pilot pilots".split()
+)
+
+TITLE_NAMED = 0.75  # share of a title that framework words must cover to name it
+
+_INDEXES: dict[int, tuple[Mapping[int, str], int, TitleIndex]] = {}
+_INDEX_LOCK = threading.Lock()
+
+
+def title_index(titles: Mapping[int, str]) -> TitleIndex:
+    """The index of ``titles``, built once per title mapping (kept while it is unchanged)."""
+    key = id(titles)
+    with _INDEX_LOCK:
+        cached = _INDEXES.get(key)
+        if cached is not None and cached[0] is titles and cached[1] == len(titles):
+            return cached[2]
+    index = TitleIndex(titles)
+    with _INDEX_LOCK:
+        if len(_INDEXES) > 8:
+            _INDEXES.clear()
+        _INDEXES[key] = (titles, len(titles), index)
+    return index
+
+
+def _mentions(question: str) -> tuple[str, str | None]:
+    """The question without its leading address to the bot, and the person it mentions."""
+    m = _LEADING_ADDRESS.match(question)
+    if m and m.end() < len(question):
+        rest = question[m.end() :]
+        # "<@U1> owns what?": a leading mention that is the sentence's subject stays.
+        if not (_MENTION.fullmatch(m.group(0).strip(" ,:")) and _MENTION_SUBJECT.match(rest)):
+            question = rest
+    found = _MENTION.search(question)
+    return question, found.group(1) if found else None
+
+
+def _intent_of(text: str) -> Intent | None:
+    for intent in INTENT_ORDER:
+        if CUES[intent].search(text):
+            return intent
+    return None
+
+
+def _clauses(text: str) -> list[str]:
+    return [c.strip() for c in _CLAUSE_SPLIT.split(text) if c and c.strip()]
+
+
+def _classify(text: str) -> tuple[Intent | None, str | None]:
+    """The intent of ``text`` (normalised) and its framework clause, if it has one."""
+    clauses = _clauses(text)
+    framework_clause = None
+    intents: list[Intent] = []
+    for clause in clauses:
+        intent = _intent_of(clause)
+        if FRAMEWORK_FRAME.search(clause) and intent not in ("coverage", "least_active"):
+            if framework_clause is None:
+                framework_clause = clause
+            continue
+        if intent is not None:
+            intents.append(intent)
+    if not intents:
+        return None, None
+    whole = _intent_of(" ".join(c for c in clauses if c != framework_clause))
+    best = whole if whole is not None else intents[0]
+    return best, framework_clause if len(clauses) > 1 else None
+
+
+def _ids(text: str, fw: Framework) -> tuple[list[str], list[str], list[str], str]:
+    """Objective ids, goal ids and unknown ids the text names, and the text without them."""
+    objectives: list[str] = []
+    goals: list[str] = []
+    unknown: list[str] = []
+    depth = {len(o.id.split(".")) for _, o in fw.objectives()}
+    for m in _OBJ_REF.finditer(text):
+        raw = m.group(1).strip(".")
+        obj = fw.objective(raw)
+        if obj is not None:
+            objectives.append(obj.id)
+        elif len(raw.split(".")) in depth and raw.split(".")[0].isalnum():
+            unknown.append(raw)
+    text = _OBJ_REF.sub(" ", text)
+    for m in _GOAL_REF.finditer(text):
+        raw = m.group(1) or m.group(2)
+        goal = fw.goal(raw)
+        if goal is not None:
+            goals.append(goal.id)
+        elif raw.isdigit() or (m.group(2) is None and len(raw) <= 2):
+            unknown.append(f"goal {raw}")
+    text = _GOAL_REF.sub(" ", text)
+    return list(dict.fromkeys(objectives)), list(dict.fromkeys(goals)), unknown, text
+
+
+def _naming_words(text: str) -> list[str]:
+    return [
+        w
+        for w in title_tokens(text)
+        if w not in _FRAME_WORDS and not w.isdigit() and not w.startswith("<@")
+    ]
+
+
+def _phrase(original: str, naming: list[str]) -> str | None:
+    """The words of ``original`` from the first naming word to the last ("biometrics pilot
+    in West Africa"), as the asker wrote them."""
+    if not naming:
+        return None
+    spans = []
+    for w in (naming[0], naming[-1]):
+        m = re.search(rf"(?<!\w){re.escape(w)}(?!\w)", original, re.I)
+        if m is None:
+            return " ".join(naming)
+        spans.append(m)
+    start, end = spans[0].start(), spans[1].end()
+    if end <= start:
+        return " ".join(naming)
+    return re.sub(r"^(?:the|a|an|our)\s+", "", original[start:end].strip(" ?!.,'\""), flags=re.I)
+
+
+def _names_a_topic(fw: Framework, naming: list[str]) -> bool:
+    """Whether the naming words are the framework's own topic words (not an initiative's)."""
+    if not naming or any(w in _INITIATIVE_WORDS for w in naming):
+        return False
+    topics = framework_stems(fw)
+    content = [w for w in naming if stem(w) not in GENERIC_STEMS]
+    return bool(content) and all(stem(w) in topics for w in content)
+
+
+def parse_progress(
+    question: str,
+    framework: Framework,
+    titles: Mapping[int, str],
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    resolve_topic: Callable[[str], str | None] | None = None,
+) -> ProgressQuery | None:
+    """What a progress question asks, or None when ``question`` is not about progress."""
+    question, person = _mentions(question)
+    text = normalise(_MENTION.sub(" someone ", question))
+    intent, framework_clause = _classify(text)
+    me = means_self(text)
+    if intent is None and MINE_CUES.search(text):
+        intent = "mine"
+    if intent is None:
+        return None
+    if intent == "owner" and MINE_CUES.search(text) and not re.search(r"\bwho\b", text):
+        intent = "mine"
+    period, rest = find_period(text, now=now, tz=tz)
+    objectives, goals, unknown, rest = _ids(rest, framework)
+    naming = _naming_words(rest)
+    phrase = _phrase(question, naming)
+    initiatives: list[int] = []
+    ambiguous = False
+    topic = None
+    if naming:
+        match = title_index(titles).find(" ".join(naming))
+        topical = resolve_topic is not None and _names_a_topic(framework, naming)
+        # Framework words covering part of a title ("data quality" in "Data quality audit")
+        # name the objective's topic; a whole title, or other words, name the initiative.
+        if match is not None and not (topical and match.covered < TITLE_NAMED):
+            initiatives, ambiguous = list(match.ids), match.ambiguous
+        elif resolve_topic is not None and topical and phrase:
+            found = resolve_topic(phrase)
+            if found is not None:
+                topic = phrase
+                if found not in objectives:
+                    objectives.append(found)
+    named_work = any(w in _INITIATIVE_WORDS for w in title_tokens(text))
+    if intent == "owner" and not (
+        objectives or goals or unknown or initiatives or topic or person or named_work
+    ):
+        return None  # "who is the head of the national police": no tracked work named
+    framework_question = None
+    if framework_clause is not None:
+        framework_question = _original_clause(question, framework_clause)
+    return ProgressQuery(
+        intent=intent,
+        objectives=objectives,
+        goals=goals,
+        unknown=unknown,
+        initiatives=initiatives,
+        ambiguous=ambiguous,
+        named_initiative=phrase if naming and topic is None else None,
+        person=person,
+        me=me and person is None,
+        period=period,
+        framework_question=framework_question,
+        topic=topic,
+    )
+
+
+def _original_clause(question: str, clause: str) -> str:
+    """``clause`` (normalised) as the asker wrote it, when it can be found."""
+    first, last = clause.split()[0], clause.split()[-1]
+    m = re.search(rf"{re.escape(first)}.*?{re.escape(last)}", question, re.I)
+    return m.group(0) if m else clause
