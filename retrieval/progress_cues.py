@@ -141,6 +141,10 @@ CUES: dict[Intent, re.Pattern[str]] = {
         r"\b(?:owner|owners|lead|leader|head|manager|focal\s+point)\s+(?:of|for|on)\b",
         r"\bwho\s+(?:should\s+i|do\s+i|can\s+i|to)\s+(?:ask|contact|talk\s+to|ping)\s+about\b",
         r"\bwhose\s+(?:initiative|project|pilot|programme)\b",
+        r"\bwhat\s+(?:does|do|is|are)\s+someone\s+(?:own|lead|run|manage|responsible|in\s+charge"
+        r"|working\s+on|leading|running)\b",
+        r"\bsomeone'?s\s+(?:initiatives|projects|items|portfolio|work)\b",
+        r"\b(?:initiatives|projects|items)\s+(?:owned|led|run)\s+by\s+someone\b",
     ),
     "silent": _any(
         rf"\b(?:has|have|did|had)\s+not\s+(?:\w+\s+){{0,2}}?{_UPDATE_VERB}",
@@ -151,6 +155,7 @@ CUES: dict[Intent, re.Pattern[str]] = {
         r"\b(?:gone|went|been|going|are|is|stayed)\s+(?:\w+\s+)?(?:quiet|silent|dark|stale)\b",
         r"\b(?:silent|radio\s+silence|stale|not\s+heard|heard\s+nothing|dormant|inactive)\b",
         rf"\bwithout\s+(?:an?\s+|any\s+)?{_UPDATE_NOUN}\b",
+        r"\b(?:has|have|did)\s+someone\s+(?:\w+\s+)?(?:updated|reported|posted|submitted)\b",
         rf"\b(?:missing|no)\s+(?:their\s+)?{_UPDATE_NOUN}",
     ),
     "overdue": _any(
@@ -174,12 +179,16 @@ CUES: dict[Intent, re.Pattern[str]] = {
         rf"\b(?:recent|latest|new|fresh)\s+(?:{_UPDATE_NOUN}|changes|activity|movement)\b",
         rf"\bwho\s+(?:has\s+)?(?:{_UPDATE_VERB})\b",
         rf"\b{_UPDATE_NOUN}\s+(?:since|this\s+week|today|came\s+in|arrived|were\s+posted)\b",
+        r"\b(?:were|was|got|been|have\s+been|has\s+been)\s+(?:updated|reported\s+on)\b",
         rf"\bany\s+{_UPDATE_NOUN}\b(?!\s+(?:on|about|for|from|regarding|re)\b)",
     ),
     "status": _any(
         r"\bhow\s+(?:is|are|was|were|am)\s+(?!you\b)(?:.{1,80}?\s)?(?:doing|going|progressing|coming"
         r"(?:\s+along)?|getting\s+on|tracking|moving|performing|advancing|shaping\s+up|looking)\b",
+        r"\bhow\s+(?:is\s+|are\s+)?(?:we|things|it|they|everything|stuff|someone)\b.{0,40}?\b"
+        r"(?:doing|going|progressing|coming|tracking|moving|getting\s+on|performing)\b",
         r"\bhow\s+(?:is|are)\s+(?!you\b)\S+(?:\s+\S+){0,6}\s*\??$",
+        r"\bwhat\s+progress\b|\bprogress\s+(?:has|have|did)\s+(?:been\s+|we\s+)?(?:made|achieved)",
         r"\bhow\s+(?:far|well)\s+(?:along\s+)?(?:is|are|have)\b",
         r"\bprogress(?:ing)?\s+(?:on|of|with|for|in|under|at|made|so\s+far|towards?)\b",
         r"\b(?:any|making|made|much|some|real)\s+progress\b|\bprogress\s+report\b",
@@ -193,6 +202,9 @@ CUES: dict[Intent, re.Pattern[str]] = {
         r"\b(?:done|finished|completed|achieved)\s+(?:so\s+far|yet)\b",
     ),
 }
+
+# "how can I track my request": asking how to do something, not how work is going.
+HOW_TO = re.compile(r"^\W*how\s+(?:can|do|should|could|would|to)\s+(?:i|we|you|one)?\b")
 
 # Cues of ownership by the asker ("what do I own", "my initiatives").
 MINE_CUES = _any(
@@ -231,5 +243,7 @@ FRAMEWORK_FRAME = _any(
     r"[^?]{0,30}?\b(?:say|says|mean|cover|state|talk)\b",
     r"\b(?:does|do)\s+(?:the|our)\s+(?:framework|strategy|plan)\s+(?:say|talk|mention|cover)\b",
     r"\bwhat\s+is\s+(?:objective|goal|\d)[^?]{0,20}\babout\b",
+    r"^\W*(?:please\s+)?(?:explain|describe|summari[sz]e|define|quote|read\s+out)\b",
+    r"^\W*what\s+is\s+(?:in\s+)?(?:objective|goal|\d)\S*\s*$",
     r"\b(?:objectives?|goals?|targets?)\s+(?:about|on|for|that\s+covers?)\b",
 )

@@ -21,9 +21,9 @@ from pydantic import BaseModel
 from framework_data.schema import Framework
 
 from .framework_words import framework_stems
-from .progress_cues import CUES, FRAMEWORK_FRAME, MINE_CUES, Intent, means_self, normalise
+from .progress_cues import CUES, FRAMEWORK_FRAME, HOW_TO, MINE_CUES, Intent, means_self, normalise
 from .progress_dates import Period, find_period
-from .progress_titles import GENERIC_STEMS, TitleIndex, title_tokens
+from .progress_titles import GENERIC_STEMS, TitleIndex, TitleMatch, title_tokens
 from .text import stem
 
 __all__ = ["Intent", "Period", "ProgressQuery", "parse_progress"]
@@ -88,6 +88,7 @@ there any currently right now still yet far well so much many done finished comp
 we us our you your they them their it its this that these those what which where when why
 hi hello hey please thanks quick overall general across board anyone someone somebody nobody
 everyone since ago lately time times tell show give list see know stand stands with on of for
+went gone go goes plate ask contact talk ping anyone recently anybody whole
 about in at under per each all initiative initiatives projects programme programmes work items
 item efforts effort stuff things our team teams people staff mine my me i am myself
 """.split()
@@ -131,6 +132,8 @@ def _mentions(question: str) -> tuple[str, str | None]:
 
 def _intent_of(text: str) -> Intent | None:
     for intent in INTENT_ORDER:
+        if intent == "status" and HOW_TO.search(text):
+            continue
         if CUES[intent].search(text):
             return intent
     return None
@@ -219,6 +222,18 @@ def _names_a_topic(fw: Framework, naming: list[str]) -> bool:
     return bool(content) and all(stem(w) in topics for w in content)
 
 
+def _topic_first(fw: Framework, naming: list[str], text: str, match: TitleMatch | None) -> bool:
+    """Whether the naming words name an objective's topic before any initiative: they are
+    the framework's words, and cover at most part of a title, which the question does not
+    point at as a thing ("the data quality audit") unless it says it means an objective."""
+    if not _names_a_topic(fw, naming):
+        return False
+    if match is None or re.search(r"\b(?:objective|goal|area|topic|theme)s?\b", text):
+        return True
+    pointed = re.search(rf"\b(?:the|our|this|that)\s+{re.escape(naming[0])}\b", text)
+    return match.covered < TITLE_NAMED and pointed is None
+
+
 def parse_progress(
     question: str,
     framework: Framework,
@@ -248,17 +263,13 @@ def parse_progress(
     topic = None
     if naming:
         match = title_index(titles).find(" ".join(naming))
-        topical = resolve_topic is not None and _names_a_topic(framework, naming)
-        # Framework words covering part of a title ("data quality" in "Data quality audit")
-        # name the objective's topic; a whole title, or other words, name the initiative.
-        if match is not None and not (topical and match.covered < TITLE_NAMED):
-            initiatives, ambiguous = list(match.ids), match.ambiguous
-        elif resolve_topic is not None and topical and phrase:
+        if resolve_topic is not None and phrase and _topic_first(framework, naming, text, match):
             found = resolve_topic(phrase)
             if found is not None:
                 topic = phrase
-                if found not in objectives:
-                    objectives.append(found)
+                objectives += [found] if found not in objectives else []
+        if topic is None and match is not None:
+            initiatives, ambiguous = list(match.ids), match.ambiguous
     named_work = any(w in _INITIATIVE_WORDS for w in title_tokens(text))
     if intent == "owner" and not (
         objectives or goals or unknown or initiatives or topic or person or named_work
@@ -274,7 +285,7 @@ def parse_progress(
         unknown=unknown,
         initiatives=initiatives,
         ambiguous=ambiguous,
-        named_initiative=phrase if naming and topic is None else None,
+        named_initiative=phrase if topic is None else None,
         person=person,
         me=me and person is None,
         period=period,

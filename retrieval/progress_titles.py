@@ -80,7 +80,7 @@ class TitleIndex:
         s = stem(word)
         if s in self.postings:
             return {s: 1.0}
-        if len(word) < 4:
+        if len(word) < 5:
             return {}
         near = set(self.by_deletion.get(word, ())) | {
             v
