@@ -144,6 +144,7 @@ CUES: dict[Intent, re.Pattern[str]] = {
         r"\bwhat\s+(?:does|do|is|are)\s+someone\s+(?:own|lead|run|manage|responsible|in\s+charge"
         r"|working\s+on|leading|running)\b",
         r"\bsomeone'?s\s+(?:initiatives|projects|items|portfolio|work)\b",
+        r"\bsomeone\s+(?:owns?|leads?|runs?|manages?|is\s+(?:responsible|in\s+charge|leading))\b",
         r"\b(?:initiatives|projects|items)\s+(?:owned|led|run)\s+by\s+someone\b",
     ),
     "silent": _any(
@@ -160,7 +161,10 @@ CUES: dict[Intent, re.Pattern[str]] = {
     ),
     "overdue": _any(
         r"\b(?:overdue|over\s+due|past\s+due|late|delayed|behind(?:\s+schedule)?|off[\s-]track|slipp"
-        r"(?:ing|ed)|lagging|missed|miss(?:ing)?\s+(?:the|their|a|its|my)\s+deadline|due)\b",
+        r"(?:ing|ed)|lagging|missed|miss(?:ing)?\s+(?:the|their|a|its|my)\s+deadline)\b",
+        r"\bdue\s+(?:date|dates|today|tomorrow|this|next|soon|by|on|in|within|before|now|yet)\b"
+        r"|\b(?:is|are|was|were|items?|updates?|reports?|anything|what|something)\s+(?:\w+\s+)?due\b"
+        r"(?!\s+(?:diligence|to|process|regard|course))",
         r"\bnot\s+on\s+time\b",
     ),
     "history": _any(
@@ -193,7 +197,9 @@ CUES: dict[Intent, re.Pattern[str]] = {
         r"\bprogress(?:ing)?\s+(?:on|of|with|for|in|under|at|made|so\s+far|towards?)\b",
         r"\b(?:any|making|made|much|some|real)\s+progress\b|\bprogress\s+report\b",
         r"\bon\s+track\b|\bon\s+schedule\b|\bstate\s+of\s+play\b",
-        r"\bstatus\b",
+        r"\bwhat\s+is\s+(?:the\s+|its\s+|their\s+)?(?:current\s+|latest\s+)?status\b",
+        r"\bstatus\s+(?:of|on|for|update|updates|report|check|please)\b|^\W*status\b",
+        r"\b(?:current|latest|overall)\s+status\b|^\W*(?:\S+\s+){0,5}status\s*\??\s*$",
         r"\bwhere\s+(?:are|is|do)\s+(?:we|things|it|they)\b.{0,20}\b(?:with|on|at|stand)\b",
         rf"\b(?:any|an|latest|quick)\s+(?:news|{_UPDATE_NOUN})\s+(?:on|about|for|from|regarding|re)\b",
         rf"\b{_UPDATE_NOUN}\s+(?:on|about|regarding)\b",
@@ -208,8 +214,11 @@ HOW_TO = re.compile(r"^\W*how\s+(?:can|do|should|could|would|to)\s+(?:i|we|you|o
 
 # Cues of ownership by the asker ("what do I own", "my initiatives").
 MINE_CUES = _any(
-    r"\bi\s+(?:own|lead|run|manage|coordinate|am\s+(?:responsible|in\s+charge|leading|running"
-    r"|the\s+owner|owner|the\s+lead|assigned|working\s+on))\b",
+    r"\b(?:do|did|should)\s+i\s+(?:own|lead|run|manage|coordinate)\b",
+    r"\b(?:initiatives?|projects?|things|items?|ones?|what)\s+(?:that\s+)?i\s+(?:own|lead|run"
+    r"|manage|coordinate|am\s+(?:responsible|in\s+charge|leading|running|working\s+on))\b",
+    r"\bi\s+am\s+(?:responsible|in\s+charge|the\s+owner|the\s+lead|assigned)\b",
+    r"\bwhat\s+am\s+i\s+(?:leading|running|working\s+on|doing|managing|owning|on)\b",
     r"\bassigned\s+to\s+me\b|\bowned\s+by\s+me\b|\bon\s+my\s+plate\b|\bmine\b",
     rf"\bmy\s+(?:own\s+)?(?:{_SUBJECT_NOUN}|stuff|portfolio|things|list|tasks?|responsibilit\w+)\b",
     r"\bam\s+i\s+(?:responsible|in\s+charge|the\s+owner|leading|running|assigned)\b",

@@ -69,7 +69,10 @@ _OBJ_REF = re.compile(
     r"(\d+\.[a-z0-9]+)(?![\w.]*\d)",
     re.I,
 )
-_CLAUSE_SPLIT = re.compile(r"\?\s*|;\s*|\.\s+|,\s*(?:and\s+|but\s+)?|\s+(?:and|but|also|plus)\s+")
+_CLAUSE_SPLIT = re.compile(
+    r"\?\s*|;\s*|\.\s+|\s*[,-]?\s+(?:and|but|also|plus|then)\s+(?:also\s+)?(?=(?:how|who|what|where"
+    r"|when|which|is|are|has|have|any|tell|show|give|list|can|could|did)\b)"
+)
 
 # Words of the question's frame: what is left names the initiative or topic asked about.
 _FRAME_WORDS = frozenset(

@@ -170,7 +170,8 @@ def eval_progress(services, args: argparse.Namespace) -> int:  # services: Servi
     from retrieval import progress_eval as pev
 
     titles = pev.read_initiative_titles(args.initiatives)
-    resolve = pev.first_objective_resolver(services.assistant.searcher.search)
+    # The search (and its model) is loaded only if a question names an objective by words.
+    resolve = pev.first_objective_resolver(lambda text: services.assistant.searcher.search(text))
     parse = pev.parser_for(services.framework, titles, resolve)
     metrics = pev.evaluate_progress(pev.read_progress_cases(args.progress), parse, titles)
     check = pev.check_framework_questions(args.questions, parse) if args.questions else None
