@@ -84,6 +84,7 @@ _CHAT_SPELLINGS = {
     "owns": "owns",
     "lead's": "leads",
 }
+PERSON = "thatperson"  # what a mentioned person is called in the normalised text
 _TOKEN = re.compile(r"[\w@<>|.'’-]+|[^\w\s]")
 
 
@@ -131,7 +132,8 @@ CUES: dict[Intent, re.Pattern[str]] = {
         r"\b(?:least|fewest|lowest|less)\s+(?:\w+\s+)?(?:active|activity|updates?|progress|moving"
         r"|going\s+on|attention|done|work|movement|initiatives?)",
         r"\bleast\b",
-        r"\b(?:quietest|slowest|weakest|most\s+(?:neglected|inactive|dormant|quiet|stalled|behind))\b",
+        r"\b(?:quietest|slowest|weakest|worst|most\s+(?:neglected|inactive|dormant|quiet|stalled"
+        r"|behind))\b|\bfurthest\s+behind\b",
         r"\b(?:neglected|lagging\s+behind\s+the\s+most)\b",
     ),
     "owner": _any(
@@ -141,11 +143,11 @@ CUES: dict[Intent, re.Pattern[str]] = {
         r"\b(?:owner|owners|lead|leader|head|manager|focal\s+point)\s+(?:of|for|on)\b",
         r"\bwho\s+(?:should\s+i|do\s+i|can\s+i|to)\s+(?:ask|contact|talk\s+to|ping)\s+about\b",
         r"\bwhose\s+(?:initiative|project|pilot|programme)\b",
-        r"\bwhat\s+(?:does|do|is|are)\s+someone\s+(?:own|lead|run|manage|responsible|in\s+charge"
+        rf"\bwhat\s+(?:does|do|is|are)\s+{PERSON}\s+(?:own|lead|run|manage|responsible|in\s+charge"
         r"|working\s+on|leading|running)\b",
-        r"\bsomeone'?s\s+(?:initiatives|projects|items|portfolio|work)\b",
-        r"\bsomeone\s+(?:owns?|leads?|runs?|manages?|is\s+(?:responsible|in\s+charge|leading))\b",
-        r"\b(?:initiatives|projects|items)\s+(?:owned|led|run)\s+by\s+someone\b",
+        rf"\b{PERSON}'?s\s+(?:initiatives|projects|items|portfolio|work)\b",
+        rf"\b{PERSON}\s+(?:owns?|leads?|runs?|manages?|is\s+(?:responsible|in\s+charge|leading))\b",
+        rf"\b(?:initiatives|projects|items)\s+(?:owned|led|run)\s+by\s+{PERSON}\b",
     ),
     "silent": _any(
         rf"\b(?:has|have|did|had)\s+not\s+(?:\w+\s+){{0,2}}?{_UPDATE_VERB}",
@@ -154,9 +156,9 @@ CUES: dict[Intent, re.Pattern[str]] = {
         rf"\bno\s+(?:new\s+)?{_UPDATE_NOUN}\s+(?:in|for|since|at\s+all|from|yet|lately|recently)\b",
         rf"\bno\s+(?:new\s+)?{_UPDATE_NOUN}\b",
         r"\b(?:gone|went|been|going|are|is|stayed)\s+(?:\w+\s+)?(?:quiet|silent|dark|stale)\b",
-        r"\b(?:silent|radio\s+silence|stale|not\s+heard|heard\s+nothing|dormant|inactive)\b",
+        r"\b(?:silent|radio\s+silence|stale|not\s+heard|heard\s+nothing|dormant|inactive|stalled)\b",
         rf"\bwithout\s+(?:an?\s+|any\s+)?{_UPDATE_NOUN}\b",
-        r"\b(?:has|have|did)\s+someone\s+(?:\w+\s+)?(?:updated|reported|posted|submitted)\b",
+        rf"\b(?:has|have|did)\s+{PERSON}\s+(?:\w+\s+)?(?:updated|reported|posted|submitted)\b",
         rf"\b(?:missing|no)\s+(?:their\s+)?{_UPDATE_NOUN}",
     ),
     "overdue": _any(
@@ -165,7 +167,9 @@ CUES: dict[Intent, re.Pattern[str]] = {
         r"\bdue\s+(?:date|dates|today|tomorrow|this|next|soon|by|on|in|within|before|now|yet)\b"
         r"|\b(?:is|are|was|were|items?|updates?|reports?|anything|what|something)\s+(?:\w+\s+)?due\b"
         r"(?!\s+(?:diligence|to|process|regard|course))",
-        r"\bnot\s+on\s+time\b",
+        r"\bnot\s+on\s+time\b|\b(?:stuck|blocked|at\s+risk)\b",
+        r"\b(?:do|should|must|shall)\s+i\s+(?:still\s+)?(?:need\s+to\s+|have\s+to\s+)?(?:update"
+        r"|report|send|submit|post|file)\b|\bi\s+(?:still\s+)?(?:need|have)\s+to\s+(?:update|report)\b",
     ),
     "history": _any(
         r"\bwhat\s+(?:did|has|have|had)\s+.{1,60}?\b(?:report|reported|say|said|post|posted|write"
@@ -182,6 +186,8 @@ CUES: dict[Intent, re.Pattern[str]] = {
         r"\bchanges?\s+(?:since|this|in\s+the|over|last|today|from|recently)\b",
         rf"\b(?:recent|latest|new|fresh)\s+(?:{_UPDATE_NOUN}|changes|activity|movement)\b",
         rf"\bwho\s+(?:has\s+)?(?:{_UPDATE_VERB})\b",
+        rf"\b(?:did|has|have)\s+(?:anyone|anybody|people|everyone|any\s+one)\s+(?:\w+\s+)?"
+        rf"{_UPDATE_VERB}",
         rf"\b{_UPDATE_NOUN}\s+(?:since|this\s+week|today|came\s+in|arrived|were\s+posted)\b",
         r"\b(?:were|was|got|been|have\s+been|has\s+been)\s+(?:updated|reported\s+on)\b",
         rf"\bany\s+{_UPDATE_NOUN}\b(?!\s+(?:on|about|for|from|regarding|re)\b)",
@@ -189,9 +195,13 @@ CUES: dict[Intent, re.Pattern[str]] = {
     "status": _any(
         r"\bhow\s+(?:is|are|was|were|am)\s+(?!you\b)(?:.{1,80}?\s)?(?:doing|going|progressing|coming"
         r"(?:\s+along)?|getting\s+on|tracking|moving|performing|advancing|shaping\s+up|looking)\b",
-        r"\bhow\s+(?:is\s+|are\s+)?(?:we|things|it|they|everything|stuff|someone)\b.{0,40}?\b"
+        r"\bhow\s+(?:is\s+|are\s+)?(?:we|things|it|they|everything|stuff|thatperson)\b.{0,40}?\b"
         r"(?:doing|going|progressing|coming|tracking|moving|getting\s+on|performing)\b",
         r"\bhow\s+(?:is|are)\s+(?!you\b)\S+(?:\s+\S+){0,6}\s*\??$",
+        r"\bhow\s+(?:\w+\s+)?(?:going|doing|progressing)\b",
+        r"\b(?:summary|overview|report|review|picture)\s+of\s+(?:the\s+|our\s+)?progress\b"
+        r"|\bprogress\s+(?:summary|overview|so\s+far)\b|\bprogress\s*\??\s*$",
+        r"\b(?:situation|state(?!\s+of\s+the\s+art))\s+(?:with|on|of|for|at|in)\b",
         r"\bwhat\s+progress\b|\bprogress\s+(?:has|have|did)\s+(?:been\s+|we\s+)?(?:made|achieved)",
         r"\bhow\s+(?:far|well)\s+(?:along\s+)?(?:is|are|have)\b",
         r"\bprogress(?:ing)?\s+(?:on|of|with|for|in|under|at|made|so\s+far|towards?)\b",

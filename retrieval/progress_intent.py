@@ -21,7 +21,16 @@ from pydantic import BaseModel
 from framework_data.schema import Framework
 
 from .framework_words import framework_stems
-from .progress_cues import CUES, FRAMEWORK_FRAME, HOW_TO, MINE_CUES, Intent, means_self, normalise
+from .progress_cues import (
+    CUES,
+    FRAMEWORK_FRAME,
+    HOW_TO,
+    MINE_CUES,
+    PERSON,
+    Intent,
+    means_self,
+    normalise,
+)
 from .progress_dates import Period, find_period
 from .progress_titles import GENERIC_STEMS, TitleIndex, TitleMatch, title_tokens
 from .text import stem
@@ -60,7 +69,7 @@ _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _LEADING_ADDRESS = re.compile(r"^\s*(?:(?:<@[UW][A-Z0-9]+(?:\|[^>]*)?>|@\w+)[\s,:]*)+")
 _MENTION_SUBJECT = re.compile(r"^\s*(?:'s|owns?|leads?|runs?|has|have|is|did|reported|hasn)\b")
 _GOAL_REF = re.compile(
-    r"\b(?:goal|goals|pillar|priority|strategic\s+goal|sdg)\s*(?:no\.?|number|n°|#)?\s*"
+    r"\b(?:goal|goals|pillar|priority|strategic\s+goal|sdg)\b\s*(?:no\.?|number|n°|#)?\s*"
     r"(\d+[a-z]?|[a-z])\b(?!\.\d)|(?<![\w.])g(\d+)\b",
     re.I,
 )
@@ -90,6 +99,7 @@ covered coverage gap gaps nothing anything everything something running underway
 there any currently right now still yet far well so much many done finished completed achieved
 we us our you your they them their it its this that these those what which where when why
 hi hello hey please thanks quick overall general across board anyone someone somebody nobody
+thatperson zero summary overview situation stuck blocked risk worst people bot
 everyone since ago lately time times tell show give list see know stand stands with on of for
 went gone go goes plate ask contact talk ping anyone recently anybody whole
 about in at under per each all initiative initiatives projects programme programmes work items
@@ -222,7 +232,8 @@ def _names_a_topic(fw: Framework, naming: list[str]) -> bool:
         return False
     topics = framework_stems(fw)
     content = [w for w in naming if stem(w) not in GENERIC_STEMS]
-    return bool(content) and all(stem(w) in topics for w in content)
+    known = sum(stem(w) in topics for w in content)
+    return bool(content) and known * 3 >= len(content) * 2
 
 
 def _topic_first(fw: Framework, naming: list[str], text: str, match: TitleMatch | None) -> bool:
@@ -233,7 +244,7 @@ def _topic_first(fw: Framework, naming: list[str], text: str, match: TitleMatch 
         return False
     if match is None or re.search(r"\b(?:objective|goal|area|topic|theme)s?\b", text):
         return True
-    pointed = re.search(rf"\b(?:the|our|this|that)\s+{re.escape(naming[0])}\b", text)
+    pointed = re.search(rf"\b(?:the|this|that)\s+{re.escape(naming[0])}\b", text)
     return match.covered < TITLE_NAMED and pointed is None
 
 
@@ -248,7 +259,7 @@ def parse_progress(
 ) -> ProgressQuery | None:
     """What a progress question asks, or None when ``question`` is not about progress."""
     question, person = _mentions(question)
-    text = normalise(_MENTION.sub(" someone ", question))
+    text = normalise(_MENTION.sub(f" {PERSON} ", question))
     intent, framework_clause = _classify(text)
     me = means_self(text)
     if intent is None and MINE_CUES.search(text):
@@ -273,6 +284,8 @@ def parse_progress(
                 objectives += [found] if found not in objectives else []
         if topic is None and match is not None:
             initiatives, ambiguous = list(match.ids), match.ambiguous
+    if intent == "history" and not (person or me or naming or objectives or goals or unknown):
+        intent = "changes"  # "what have people reported since Friday": the updates of all
     named_work = any(w in _INITIATIVE_WORDS for w in title_tokens(text))
     if intent == "owner" and not (
         objectives or goals or unknown or initiatives or topic or person or named_work
