@@ -172,7 +172,7 @@ CUES: dict[Intent, re.Pattern[str]] = {
         r"|report|send|submit|post|file)\b|\bi\s+(?:still\s+)?(?:need|have)\s+to\s+(?:update|report)\b",
     ),
     "history": _any(
-        r"\bwhat\s+(?:did|has|have|had)\s+.{1,60}?\b(?:report|reported|say|said|post|posted|write"
+        r"\bwhat\s+(?:\w+\s+){0,2}(?:did|has|have|had|was|were|got)\s+.{0,60}?\b(?:report|reported|say|said|post|posted|write"
         r"|wrote|written|submit|submitted|share|shared|update|updated|send|sent)\b",
         rf"\b(?:past|previous|all|old|earlier|last\s+few|history\s+of|log\s+of)\s+(?:the\s+)?{_UPDATE_NOUN}",
         r"\b(?:update|report|reporting)\s+(?:history|log|trail)\b|\bhistory\b|\btimeline\b",
@@ -197,7 +197,9 @@ CUES: dict[Intent, re.Pattern[str]] = {
         r"(?:\s+along)?|getting\s+on|tracking|moving|performing|advancing|shaping\s+up|looking)\b",
         r"\bhow\s+(?:is\s+|are\s+)?(?:we|things|it|they|everything|stuff|thatperson)\b.{0,40}?\b"
         r"(?:doing|going|progressing|coming|tracking|moving|getting\s+on|performing)\b",
-        r"\bhow\s+(?:is|are)\s+(?!you\b)\S+(?:\s+\S+){0,6}\s*\??$",
+        r"\bhow\s+(?:is|are|was|were)\s+(?!you\b)\S+(?:\s+\S+){0,8}\s*\??$",
+        r"\bhow\s+(?:did|has|have)\s+(?!you\b).{1,60}?\b(?:go|do|perform|progress|move|gone|done"
+        r"|been|fared?)\b",
         r"\bhow\s+(?:\w+\s+)?(?:going|doing|progressing)\b",
         r"\b(?:summary|overview|report|review|picture)\s+of\s+(?:the\s+|our\s+)?progress\b"
         r"|\bprogress\s+(?:summary|overview|so\s+far)\b|\bprogress\s*\??\s*$",
@@ -218,6 +220,9 @@ CUES: dict[Intent, re.Pattern[str]] = {
         r"\b(?:done|finished|completed|achieved)\s+(?:so\s+far|yet)\b",
     ),
 }
+
+# Words for updates: with a period and nothing else, a question about what came in.
+UPDATE_WORDS = re.compile(rf"\b{_UPDATE_NOUN}\b|\b{_UPDATE_VERB}\b|\bactivity\b|\bchanges\b")
 
 # "how can I track my request": asking how to do something, not how work is going.
 HOW_TO = re.compile(r"^\W*how\s+(?:can|do|should|could|would|to)\s+(?:i|we|you|one)?\b")

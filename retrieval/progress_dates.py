@@ -42,7 +42,7 @@ _NUMBER_WORDS = {
     "couple of": 2,
     "few": 3,
 }
-_UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "quarter": 90, "year": 365}
+_UNIT_DAYS = {"hour": 1 / 24, "day": 1, "week": 7, "month": 30, "quarter": 90, "year": 365}
 _FIXED_SPANS = {7: "last_7_days", 30: "last_30_days", 90: "last_90_days"}
 
 
@@ -54,7 +54,7 @@ class Period(BaseModel):
 
 
 _AMOUNT = r"(?P<n>\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|couple of|few)"
-_UNIT = r"(?P<unit>day|week|month|quarter|year)s?"
+_UNIT = r"(?P<unit>hour|day|week|month|quarter|year)s?"
 _SPANS = [
     re.compile(
         rf"\b(?:in|for|during|over|within)\s+(?:the\s+)?(?:last|past|previous)\s+{_AMOUNT}?\s*"
@@ -93,6 +93,8 @@ _CALENDAR = [
     ("today", re.compile(r"\b(?:today|tonight|this\s+morning|2day)\b", re.I)),
     ("yesterday", re.compile(r"\byesterday\b", re.I)),
     ("this_year", re.compile(r"\b(?:this|current)\s+year\b", re.I)),
+    ("this_quarter", re.compile(r"\b(?:this|current)\s+quarter\b", re.I)),
+    ("last_quarter", re.compile(r"\b(?:last|previous|past)\s+quarter\b", re.I)),
     ("last_year", re.compile(r"\blast\s+year\b", re.I)),
 ]
 
@@ -149,6 +151,15 @@ def _calendar(label: str, now: datetime, tz: ZoneInfo) -> Period:
         return Period(
             label=label, start=_utc(previous, tz), end=_utc(first, tz), words=f"last month ({name})"
         )
+    if label in ("this_quarter", "last_quarter"):
+        quarter = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+        if label == "this_quarter":
+            return Period(label="custom", start=_utc(quarter, tz), end=end, words="this quarter")
+        back = quarter.year * 12 + quarter.month - 1 - 3  # months since year 0, 3 back
+        previous = date(back // 12, back % 12 + 1, 1)
+        return Period(
+            label="custom", start=_utc(previous, tz), end=_utc(quarter, tz), words="last quarter"
+        )
     jan = date(today.year, 1, 1)
     if label == "this_year":
         return Period(label="custom", start=_utc(jan, tz), end=end, words="this year")
@@ -199,11 +210,12 @@ def find_period(text: str, *, now: datetime, tz: ZoneInfo) -> tuple[Period | Non
         back = (today.weekday() - wd) % 7 or 7
         day = today - timedelta(days=back)
         return _since(day, now, tz, f"since {_WEEKDAYS[wd].title()}"), _cut(text, m)
-    for span in _SPANS:
-        m = span.search(text)
+    for span_re in _SPANS:
+        m = span_re.search(text)
         if m:
             days = _amount(m.group("n") if "n" in m.groupdict() else None)
-            return _span(days * _UNIT_DAYS[m.group("unit").lower()], now), _cut(text, m)
+            span = max(1, round(days * _UNIT_DAYS[m.group("unit").lower()]))
+            return _span(span, now), _cut(text, m)
     for label, pattern in _CALENDAR:
         m = pattern.search(text)
         if m:

@@ -20,13 +20,14 @@ from pydantic import BaseModel
 
 from framework_data.schema import Framework
 
-from .framework_words import framework_stems
+from .framework_words import framework_stems, own_stems
 from .progress_cues import (
     CUES,
     FRAMEWORK_FRAME,
     HOW_TO,
     MINE_CUES,
     PERSON,
+    UPDATE_WORDS,
     Intent,
     means_self,
     normalise,
@@ -99,7 +100,8 @@ covered coverage gap gaps nothing anything everything something running underway
 there any currently right now still yet far well so much many done finished completed achieved
 we us our you your they them their it its this that these those what which where when why
 hi hello hey please thanks quick overall general across board anyone someone somebody nobody
-thatperson zero summary overview situation stuck blocked risk worst people bot
+thatperson zero summary overview situation stuck blocked risk worst people bot given giving
+working assigned moved attention organisation organization every total number count whole
 everyone since ago lately time times tell show give list see know stand stands with on of for
 went gone go goes plate ask contact talk ping anyone recently anybody whole
 about in at under per each all initiative initiatives projects programme programmes work items
@@ -264,13 +266,15 @@ def parse_progress(
     me = means_self(text)
     if intent is None and MINE_CUES.search(text):
         intent = "mine"
+    period, rest = find_period(text, now=now, tz=tz)
+    if intent is None and period is not None and UPDATE_WORDS.search(text):
+        intent = "changes"  # "updates from the last 24 hours?"
     if intent is None:
         return None
     if intent == "owner" and MINE_CUES.search(text) and not re.search(r"\bwho\b", text):
         intent = "mine"
-    period, rest = find_period(text, now=now, tz=tz)
     objectives, goals, unknown, rest = _ids(rest, framework)
-    naming = _naming_words(rest)
+    naming = [w for w in _naming_words(rest) if stem(w) not in own_stems(framework)]
     phrase = _phrase(question, naming)
     initiatives: list[int] = []
     ambiguous = False
