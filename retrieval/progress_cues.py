@@ -201,6 +201,8 @@ CUES: dict[Intent, re.Pattern[str]] = {
         r"\bhow\s+(?:did|has|have)\s+(?!you\b).{1,60}?\b(?:go|do|perform|progress|move|gone|done"
         r"|been|fared?)\b",
         r"\bhow\s+(?:\w+\s+)?(?:going|doing|progressing)\b",
+        r"\bhow\s+(?:\S+\s+){1,8}?(?:is|are)\s+(?:doing|going|progressing|coming\s+along|getting\s+on"
+        r"|tracking|moving|performing|shaping\s+up)\b",
         r"\b(?:summary|overview|report|review|picture)\s+of\s+(?:the\s+|our\s+)?progress\b"
         r"|\bprogress\s+(?:summary|overview|so\s+far)\b|\bprogress\s*\??\s*$",
         r"\b(?:situation|state(?!\s+of\s+the\s+art))\s+(?:with|on|of|for|at|in)\b",
@@ -246,6 +248,8 @@ _NOT_SELF = re.compile(
     r"|\bi\s+(?:want|need|would\s+like|'d\s+like|wonder|was\s+wondering|wanted)\s+to\s+"
     r"(?:know|see|check|find\s+out|understand|ask|get|hear)\b"
     r"|\bi\s+(?:would|'d)\s+like\b|\bi\s+wonder\b|\bdo\s+you\s+know\b"
+    r"|\bi\s+(?:want|need)\b(?!\s+to\s+(?:update|report|post|send|submit|file))"
+    r"|\bi\s+am\s+(?:curious|wondering|interested|asking|looking|trying)\b"
 )
 SELF = re.compile(
     r"\b(?:i|my|mine|myself|me)\b(?!\s*(?:team|unit|department|directorate|colleagues?|boss))"

@@ -42,7 +42,15 @@ _NUMBER_WORDS = {
     "couple of": 2,
     "few": 3,
 }
-_UNIT_DAYS = {"hour": 1 / 24, "day": 1, "week": 7, "month": 30, "quarter": 90, "year": 365}
+_UNIT_DAYS = {
+    "hour": 1 / 24,
+    "day": 1,
+    "fortnight": 14,
+    "week": 7,
+    "month": 30,
+    "quarter": 90,
+    "year": 365,
+}
 _FIXED_SPANS = {7: "last_7_days", 30: "last_30_days", 90: "last_90_days"}
 
 
@@ -54,7 +62,7 @@ class Period(BaseModel):
 
 
 _AMOUNT = r"(?P<n>\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|couple of|few)"
-_UNIT = r"(?P<unit>hour|day|week|month|quarter|year)s?"
+_UNIT = r"(?P<unit>hour|day|week|fortnight|month|quarter|year)s?"
 _SPANS = [
     re.compile(
         rf"\b(?:in|for|during|over|within)\s+(?:the\s+)?(?:last|past|previous)\s+{_AMOUNT}?\s*"
@@ -85,6 +93,14 @@ _FUTURE = re.compile(
     re.I,
 )
 _CALENDAR = [
+    (
+        "this_week",
+        re.compile(r"\bsince\s+the\s+(?:start|beginning)\s+of\s+(?:the|this)\s+week\b", re.I),
+    ),
+    (
+        "this_month",
+        re.compile(r"\bsince\s+the\s+(?:start|beginning)\s+of\s+(?:the|this)\s+month\b", re.I),
+    ),
     ("since_monday", re.compile(r"\bsince\s+(?:this\s+|last\s+)?mon(?:day)?\b", re.I)),
     ("last_week", re.compile(r"\b(?:last|previous|past)\s+week'?s?\b(?!\s+or)", re.I)),
     ("this_week", re.compile(r"\b(?:this|current)\s+week\b|\bso\s+far\s+this\s+week\b", re.I)),

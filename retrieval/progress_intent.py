@@ -67,7 +67,18 @@ class ProgressQuery(BaseModel):
 
 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-_LEADING_ADDRESS = re.compile(r"^\s*(?:(?:<@[UW][A-Z0-9]+(?:\|[^>]*)?>|@\w+)[\s,:]*)+")
+_LEADING_ADDRESS = re.compile(r"^\s*(?:<@[UW][A-Z0-9]+(?:\|[^>]*)?>|@\w+)[\s,:]*")
+# Slack markup that names nothing: channel links, links (their text is kept), emoji, entities.
+_SLACK_MARKUP = [
+    (re.compile(r"<#[A-Z0-9]+(?:\|([^>]*))?>"), r" \1 "),
+    (re.compile(r"<(?:https?|mailto):[^>|]*\|([^>]*)>"), r" \1 "),
+    (re.compile(r"<(?:https?|mailto):[^>]*>"), " "),
+    (re.compile(r"<!(?:here|channel|everyone)[^>]*>"), " "),
+    (re.compile(r":[a-z0-9_+-]+:"), " "),
+    (re.compile(r"&amp;"), "&"),
+    (re.compile(r"&lt;|&gt;"), " "),
+    (re.compile(r"(?<!\w)[*_~`]+|[*_~`]+(?!\w)"), " "),
+]
 _MENTION_SUBJECT = re.compile(r"^\s*(?:'s|owns?|leads?|runs?|has|have|is|did|reported|hasn)\b")
 _GOAL_REF = re.compile(
     r"\b(?:goal|goals|pillar|priority|strategic\s+goal|sdg)\b\s*(?:no\.?|number|n°|#)?\s*"
@@ -102,6 +113,10 @@ we us our you your they them their it its this that these those what which where
 hi hello hey please thanks quick overall general across board anyone someone somebody nobody
 thatperson zero summary overview situation stuck blocked risk worst people bot given giving
 working assigned moved attention organisation organization every total number count whole
+curious wondering interested asking looking trying like want wonder remind quickly briefly
+exactly actually really generally basically already again also just maybe perhaps kindly dear
+colleagues guys folks good morning afternoon evening today's week's month's hear info
+information details detail quickly currently presently moment
 everyone since ago lately time times tell show give list see know stand stands with on of for
 went gone go goes plate ask contact talk ping anyone recently anybody whole
 about in at under per each all initiative initiatives projects programme programmes work items
@@ -134,7 +149,11 @@ def title_index(titles: Mapping[int, str]) -> TitleIndex:
 
 
 def _mentions(question: str) -> tuple[str, str | None]:
-    """The question without its leading address to the bot, and the person it mentions."""
+    """The question without its leading address to the bot and Slack markup, and the person
+    it mentions."""
+    for pattern, replacement in _SLACK_MARKUP:
+        question = pattern.sub(replacement, question)
+    question = " ".join(question.split())
     m = _LEADING_ADDRESS.match(question)
     if m and m.end() < len(question):
         rest = question[m.end() :]
@@ -206,7 +225,7 @@ def _ids(text: str, fw: Framework) -> tuple[list[str], list[str], list[str], str
 def _naming_words(text: str) -> list[str]:
     return [
         w
-        for w in title_tokens(text)
+        for w in title_tokens(re.sub(r"'s\b", " ", text))
         if w not in _FRAME_WORDS and not w.isdigit() and not w.startswith("<@")
     ]
 

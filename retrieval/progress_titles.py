@@ -131,6 +131,9 @@ class TitleIndex:
         if explained < MIN_EXPLAINED:
             return None
         close = [r[3] for r in ranked if r[0] >= AMBIGUOUS_RATIO * best]
+        exact = [r[3] for r in ranked if r[1] > 0.999 and r[2] > 0.999]
+        if len(exact) == 1:  # a title named whole, word for word, is the one meant
+            close = exact
         return TitleMatch(
             ids=tuple(close), ambiguous=len(close) > 1, explained=explained, covered=covered
         )
