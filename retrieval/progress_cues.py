@@ -208,7 +208,8 @@ CUES: dict[Intent, re.Pattern[str]] = {
         r"\b(?:situation|state(?!\s+of\s+the\s+art))\s+(?:with|on|of|for|at|in)\b",
         r"\bwhat\s+progress\b|\bprogress\s+(?:has|have|did)\s+(?:been\s+|we\s+)?(?:made|achieved)",
         r"\bhow\s+(?:far|well)\s+(?:along\s+)?(?:is|are|have)\b",
-        r"\bprogress(?:ing)?\s+(?:on|of|with|for|in|under|at|made|so\s+far|towards?)\b",
+        r"\bprogress(?:ing)?\s+(?:on|of|with|for|in|under|at|made|so\s+far|towards?|against|across"
+        r"|by|per|regarding)\b",
         r"\b(?:any|making|made|much|some|real)\s+progress\b|\bprogress\s+report\b",
         r"\bon\s+track\b|\bon\s+schedule\b|\bstate\s+of\s+play\b",
         r"\bwhat\s+is\s+(?:the\s+|its\s+|their\s+)?(?:current\s+|latest\s+)?status\b",
@@ -264,8 +265,15 @@ def means_self(text: str) -> bool:
 # A question about the framework's text, not about the work done on it.
 FRAMEWORK_FRAME = _any(
     r"\b(?:which|what|wich)\s+(?:\w+\s+)?(?:objectives?|goals?|pillars?|targets?|one|part|section"
-    r"|priorit(?:y|ies))\s+(?:is|are|covers?|deals?|talks?|mentions?|relates?|fits?|addresses"
-    r"|refers?|concerns?|says?|would|should|can|could|do|does|best|focus(?:es)?|speaks?)\b",
+    r"|priorit(?:y|ies))\s+(?:(?:is|are)\s+(?:about|on|for|related|relevant|concerned|dedicated"
+    r"|focused|linked|closest|best|most\s+relevant|the\s+(?:right|best|closest|one))|covers?|deals?"
+    r"|talks?|mentions?|relates?|fits?|addresses|refers?|concerns?|says?|would|should|can|could"
+    r"|do|does|best|focus(?:es)?|speaks?|matches|applies|corresponds?|supports?)\b",
+    r"\b(?:does|do|is)\s+(?:any|an|the|a|one)\s+(?:objectives?|goals?|targets?)\s+(?:deal|cover"
+    r"|talk|mention|address|relate|say|refer|speak|concern|focus|about|on)\b",
+    r"\b(?:does|do|did)\s+(?:the|our|this)\s+(?:framework|strategy|strategic\s+plan|plan)\b",
+    r"\b(?:new|changed?|different|differ)\b.{0,30}\b(?:framework|strategy|strategic\s+plan"
+    r"|version|edition)\b|\b(?:framework|strategy|plan)\b.{0,30}\b(?:changed?|differ)",
     r"\b(?:is|are)\s+there\s+(?:an?|any)\s+(?:objectives?|goals?|targets?)\b",
     r"\bwhat\s+(?:does|do|did)\s+(?:the\s+)?(?:framework|strategy|plan|objective|goal|\d)"
     r"[^?]{0,30}?\b(?:say|says|mean|cover|state|talk)\b",

@@ -167,6 +167,19 @@ FRAMEWORK_QUESTIONS = [
     "my team produces crime analysis reports for member countries, what objective do we support",
     "Which target is about bribery? asking for a workshop I'm running next month",
     "we are reorganising the directorate and need to manage the change, anything for that",
+    "what does the framework say about tracking progress?",
+    "is there a goal about keeping projects on track?",
+    "which objective mentions the status of notices?",
+    "what's the objective on updating our databases?",
+    "what goal covers overdue payments of statutory contributions?",
+    "does any objective deal with late submission of data?",
+    "what changed between this framework and the previous one?",
+    "who is responsible for implementing the strategy?",
+    "who leads INTERPOL?",
+    "our project is late, which objective does it fall under?",
+    "how does the framework track progress?",
+    "how do we report progress to the General Assembly according to the framework?",
+    "which objective does the biometrics pilot support?",
 ]
 
 
