@@ -250,10 +250,14 @@ _NOT_SELF = re.compile(
     r"(?:know|see|check|find\s+out|understand|ask|get|hear)\b"
     r"|\bi\s+(?:would|'d)\s+like\b|\bi\s+wonder\b|\bdo\s+you\s+know\b"
     r"|\bi\s+(?:want|need)\b(?!\s+to\s+(?:update|report|post|send|submit|file))"
-    r"|\bi\s+am\s+(?:curious|wondering|interested|asking|looking|trying)\b"
+    r"|\bi\s+am\s+(?:curious|wondering|interested|asking|looking|trying|told|not\s+sure)\b"
+    r"|\bi\s+(?:think|guess|believe|heard|feel|suppose|mean|was\s+told|see|hope|understand"
+    r"|saw|read|noticed|asked)\b"
+    r"|\b(?:check|find|look\s+up|pull|list|get|fetch|show)\s+(?:this\s+|that\s+|it\s+)?for\s+me\b"
 )
 SELF = re.compile(
-    r"\b(?:i|my|mine|myself|me)\b(?!\s*(?:team|unit|department|directorate|colleagues?|boss))"
+    r"\b(?:i|my|mine|myself|me)\b(?!\s*(?:team|unit|department|directorate|colleagues?|boss"
+    r"|question|manager|director|opinion|understanding|head|chief|supervisor|view))"
 )
 
 

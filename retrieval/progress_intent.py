@@ -116,7 +116,10 @@ working assigned moved attention organisation organization every total number co
 curious wondering interested asking looking trying like want wonder remind quickly briefly
 exactly actually really generally basically already again also just maybe perhaps kindly dear
 colleagues guys folks good morning afternoon evening today's week's month's hear info
-information details detail quickly currently presently moment
+information details detail quickly currently presently moment think guess believe feel
+suppose mean told hope understand saw noticed asked asks question manager boss director chief
+supervisor check checking whether could would should can will might wanted opinion view okay ok
+yes sure need needs
 everyone since ago lately time times tell show give list see know stand stands with on of for
 went gone go goes plate ask contact talk ping anyone recently anybody whole
 about in at under per each all initiative initiatives projects programme programmes work items

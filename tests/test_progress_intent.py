@@ -266,6 +266,9 @@ def test_the_asker_meaning_themself(fw):
         "can I see what changed this week?",
         "I want the list of overdue initiatives",
         "how are my team's initiatives doing",
+        "I think goal 2 is behind, is it?",
+        "could you check for me whether the NCB training academy is on track",
+        "my manager asks what is overdue",
     ):
         q = parse(fw, question)
         assert q is not None and not q.me, question
