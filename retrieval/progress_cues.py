@@ -191,6 +191,7 @@ CUES: dict[Intent, re.Pattern[str]] = {
         rf"\b{_UPDATE_NOUN}\s+(?:since|this\s+week|today|came\s+in|arrived|were\s+posted)\b",
         r"\b(?:were|was|got|been|have\s+been|has\s+been)\s+(?:updated|reported\s+on)\b",
         rf"\bany\s+{_UPDATE_NOUN}\b(?!\s+(?:on|about|for|from|regarding|re)\b)",
+        r"^\W*what\s+is\s+(?:the\s+)?(?:latest|news)\s*\??\s*$",
     ),
     "status": _any(
         r"\bhow\s+(?:is|are|was|were|am)\s+(?!you\b)(?:.{1,80}?\s)?(?:doing|going|progressing|coming"

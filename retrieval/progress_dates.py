@@ -92,6 +92,7 @@ _FUTURE = re.compile(
     r"(?:week|month))\b",
     re.I,
 )
+_DUE_BEFORE = re.compile(r"\b(?:due|deadline|will|expected|coming\s+up)\b[^.?!]{0,25}$", re.I)
 _CALENDAR = [
     (
         "this_week",
@@ -228,6 +229,8 @@ def find_period(text: str, *, now: datetime, tz: ZoneInfo) -> tuple[Period | Non
         return _since(day, now, tz, f"since {_WEEKDAYS[wd].title()}"), _cut(text, m)
     for span_re in _SPANS:
         m = span_re.search(text)
+        if m and _DUE_BEFORE.search(text[: m.start()]):
+            return _future(now, tz, f"due {m.group(0).lower()}"), _cut(text, m)
         if m:
             days = _amount(m.group("n") if "n" in m.groupdict() else None)
             span = max(1, round(days * _UNIT_DAYS[m.group("unit").lower()]))

@@ -82,12 +82,20 @@ _SLACK_MARKUP = [
 _MENTION_SUBJECT = re.compile(r"^\s*(?:'s|owns?|leads?|runs?|has|have|is|did|reported|hasn)\b")
 _GOAL_REF = re.compile(
     r"\b(?:goal|goals|pillar|priority|strategic\s+goal|sdg)\b\s*(?:no\.?|number|n°|#)?\s*"
-    r"(\d+[a-z]?|[a-z])\b(?!\.\d)|(?<![\w.])g(\d+)\b",
+    r"(\d+[a-z]?|[a-z])\b(?!\.\d)|(?<![\w.])g(\d+)\b"
+    r"|\b(\d+)(?:st|nd|rd|th)\s+(?:strategic\s+)?(?:goal|pillar|priority)\b",
     re.I,
 )
 _OBJ_REF = re.compile(
     r"(?<![\w.])(?:(?:objective|obj\.?|target|item)\s*(?:no\.?|number|n°|#)?\s*)?"
     r"(\d+\.[a-z0-9]+)(?![\w.]*\d)",
+    re.I,
+)
+NUMBER_WORDS = "one two three four five six seven eight nine ten".split()
+ORDINALS = "first second third fourth fifth sixth seventh eighth ninth tenth".split()
+_GOAL_BY_NUMBER_WORD = re.compile(
+    rf"\b(?:the\s+)?({'|'.join(ORDINALS)})\s+(?:strategic\s+)?(?:goal|pillar|priority)\b"
+    rf"|\b(?:goal|pillar)\s+({'|'.join(NUMBER_WORDS)})\b",
     re.I,
 )
 _CLAUSE_SPLIT = re.compile(
@@ -215,13 +223,22 @@ def _ids(text: str, fw: Framework) -> tuple[list[str], list[str], list[str], str
             unknown.append(raw)
     text = _OBJ_REF.sub(" ", text)
     for m in _GOAL_REF.finditer(text):
-        raw = m.group(1) or m.group(2)
+        raw = m.group(1) or m.group(2) or m.group(3)
         goal = fw.goal(raw)
         if goal is not None:
             goals.append(goal.id)
-        elif raw.isdigit() or (m.group(2) is None and len(raw) <= 2):
+        elif raw.isdigit() or (m.group(1) and len(raw) <= 2):
             unknown.append(f"goal {raw}")
     text = _GOAL_REF.sub(" ", text)
+    for m in _GOAL_BY_NUMBER_WORD.finditer(text):
+        words_for = ORDINALS if m.group(1) else NUMBER_WORDS
+        number = str(words_for.index((m.group(1) or m.group(2)).lower()) + 1)
+        goal = fw.goal(number)
+        if goal is not None:
+            goals.append(goal.id)
+        else:
+            unknown.append(f"goal {number}")
+    text = _GOAL_BY_NUMBER_WORD.sub(" ", text)
     return list(dict.fromkeys(objectives)), list(dict.fromkeys(goals)), unknown, text
 
 

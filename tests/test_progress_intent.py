@@ -215,6 +215,10 @@ def test_ids_goals_and_unknown_ids(fw):
     assert q is not None and (q.objectives, q.goals) == (["1.3"], ["4"])
     q = parse(fw, "who leads 4.2")
     assert q is not None and q.objectives == ["4.2"] and q.unknown == []
+    q = parse(fw, "how are we doing on the second goal and goal three?")
+    assert q is not None and q.goals == ["2", "3"]
+    q = parse(fw, "progress on the 5th goal and the 7th goal")
+    assert q is not None and q.goals == ["5"] and q.unknown == ["goal 7"]
 
 
 def test_initiatives_by_partial_title_typos_and_ambiguity(fw):
@@ -325,6 +329,9 @@ def test_a_month_boundary_depends_on_the_zone():
         ("since tuesday", "custom"),
         ("what is due next week", "future"),
         ("due on 20 December", "future"),
+        ("what's due in a week", "future"),
+        ("no update in the last fortnight", "custom"),
+        ("updates since the start of the month", "this_month"),
     ],
 )
 def test_period_labels(text, label):
