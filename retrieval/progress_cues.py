@@ -89,8 +89,12 @@ _TOKEN = re.compile(r"[\w@<>|.'’-]+|[^\w\s]")
 
 
 def normalise(text: str) -> str:
-    """Lowercase ``text`` with curly quotes straightened and chat spellings spelled out."""
+    """Lowercase ``text`` with curly quotes straightened and chat spellings spelled out ("going
+    to" before a verb is the future: "will")."""
     text = text.replace("’", "'").replace("‘", "'").lower()
+    text = re.sub(
+        r"\bgoing\s+to\b(?=\s+(?:be|happen|do|get|have|make|take|start|end|finish)\b)", "will", text
+    )
     out = []
     for token in re.split(r"(\s+)", text):
         core = token.strip("?!,;:")
@@ -117,7 +121,9 @@ CUES: dict[Intent, re.Pattern[str]] = {
         rf"(?:\w+\s+)?{_SUBJECT_NOUN}",
         r"\bnothing\s+(?:is\s+|currently\s+)?(?:running|going\s+on|happening|underway|planned)",
         r"\bno\s*(?:one|body)\s+(?:is\s+)?working\s+on\b",
-        r"\b(?:not|un)\s*covered\b|\bcoverage\b|\bgaps?\b|\bneglected\s+by\s+all\b",
+        r"\b(?:objectives?|goals?|areas?|targets?|what|which|anything)\b.{0,30}\b(?:not|un)\s*covered\b"
+        r"|\b(?:not|un)\s*covered\b.{0,20}\b(?:objectives?|goals?|targets?)\b"
+        r"|\bcoverage\b|\bgaps?\b(?!\s+(?:in|between)\s+(?:the\s+)?(?:law|legal|data|capabilit))",
         rf"\bhow\s+many\s+{_SUBJECT_NOUN}\s+(?:are\s+)?(?:there\s+)?(?:under|for|per|in|on|by|each)",
         rf"\b{_SUBJECT_NOUN}\s+per\s+(?:objective|goal)",
         rf"\b(?:which|what)\s+(?:objectives?|goals?)\s+(?:have|has|are)\s+(?:got\s+)?(?:an?\s+|any\s+|some\s+)?"
@@ -129,10 +135,11 @@ CUES: dict[Intent, re.Pattern[str]] = {
         rf"\bdoes\s+(?:objective|goal|\d).{{0,20}}\b(?:have|has)\s+(?:any\s+)?{_SUBJECT_NOUN}",
     ),
     "least_active": _any(
-        r"\b(?:least|fewest|lowest|less)\s+(?:\w+\s+)?(?:active|activity|updates?|progress|moving"
+        r"(?<!\bat\s)\b(?:least|fewest|lowest|less)\s+(?:\w+\s+)?(?:active|activity|updates?|progress|moving"
         r"|going\s+on|attention|done|work|movement|initiatives?)",
-        r"\bleast\b",
-        r"\b(?:quietest|slowest|weakest|worst|most\s+(?:neglected|inactive|dormant|quiet|stalled"
+        r"(?<!\bat\s)\bleast\b(?!\s+(?:\d|one|two|three|five|ten|once|half))",
+        r"\b(?:which|what|who|where)\b.{0,40}\b(?:quietest|slowest|weakest|worst(?!\s+(?:case|hit"
+        r"|affected))|most\s+(?:neglected|inactive|dormant|quiet|stalled"
         r"|behind))\b|\bfurthest\s+behind\b",
         r"\b(?:neglected|lagging\s+behind\s+the\s+most)\b",
     ),
@@ -167,7 +174,8 @@ CUES: dict[Intent, re.Pattern[str]] = {
         r"\bdue\s+(?:date|dates|today|tomorrow|this|next|soon|by|on|in|within|before|now|yet)\b"
         r"|\b(?:is|are|was|were|items?|updates?|reports?|anything|what|something)\s+(?:\w+\s+)?due\b"
         r"(?!\s+(?:diligence|to|process|regard|course))",
-        r"\bnot\s+on\s+time\b|\b(?:stuck|blocked|at\s+risk)\b",
+        r"\bnot\s+on\s+time\b",
+        r"\b(?:which|what|any|anything|anyone|is|are|who)\b.{0,40}\b(?:stuck|blocked|at\s+risk)\b",
         r"\b(?:do|should|must|shall)\s+i\s+(?:still\s+)?(?:need\s+to\s+|have\s+to\s+)?(?:update"
         r"|report|send|submit|post|file)\b|\bi\s+(?:still\s+)?(?:need|have)\s+to\s+(?:update|report)\b",
     ),
@@ -206,7 +214,8 @@ CUES: dict[Intent, re.Pattern[str]] = {
         r"|tracking|moving|performing|shaping\s+up)\b",
         r"\b(?:summary|overview|report|review|picture)\s+of\s+(?:the\s+|our\s+)?progress\b"
         r"|\bprogress\s+(?:summary|overview|so\s+far)\b|\bprogress\s*\??\s*$",
-        r"\b(?:situation|state(?!\s+of\s+the\s+art))\s+(?:with|on|of|for|at|in)\b",
+        r"\bsituation\s+(?:with|on|of|for|at|in|regarding)\b|\bstate\s+of\s+(?:play|affairs)\b"
+        r"|\bwhat\s+is\s+the\s+state\s+of\b",
         r"\bwhat\s+progress\b|\bprogress\s+(?:has|have|did)\s+(?:been\s+|we\s+)?(?:made|achieved)",
         r"\bhow\s+(?:far|well)\s+(?:along\s+)?(?:is|are|have)\b",
         r"\bprogress(?:ing)?\s+(?:on|of|with|for|in|under|at|made|so\s+far|towards?|against|across"
@@ -218,7 +227,9 @@ CUES: dict[Intent, re.Pattern[str]] = {
         r"\b(?:current|latest|overall)\s+status\b|^\W*(?:\S+\s+){0,5}status\s*\??\s*$",
         r"\bwhere\s+(?:are|is|do)\s+(?:we|things|it|they)\b.{0,20}\b(?:with|on|at|stand)\b",
         rf"\b(?:any|an|latest|quick)\s+(?:news|{_UPDATE_NOUN})\s+(?:on|about|for|from|regarding|re)\b",
-        rf"\b{_UPDATE_NOUN}\s+(?:on|about|regarding)\b",
+        r"\b(?:updates?|news)\s+(?:on|about|regarding)\b",
+        r"\b(?:give|send|get|need|want|show|share|have)\s+(?:me\s+|us\s+)?(?:a|the)\s+(?:quick\s+|short\s+)?"
+        r"(?:status\s+|progress\s+)?(?:report|update|summary|overview)\s+(?:on|about|of|for)\b",
         r"\bwhat\s+is\s+(?:happening|going\s+on)\s+(?:with|on|in|under)\b",
         r"\b(?:the\s+)?latest\s+(?:on|about|with)\b",
         r"\b(?:done|finished|completed|achieved)\s+(?:so\s+far|yet)\b",

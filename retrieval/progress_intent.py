@@ -188,9 +188,20 @@ def _clauses(text: str) -> list[str]:
     return [c.strip() for c in _CLAUSE_SPLIT.split(text) if c and c.strip()]
 
 
+SHORT_QUESTION_WORDS = 15  # "updates from the last 24 hours?": a period and updates, nothing else
+LONG_TEXT_WORDS = 40  # longer: a text with context (a proposal), whose questions alone count
+
+
+def _asked(text: str) -> str:
+    """``text``, or in a long text only its sentences that ask (end with "?")."""
+    if len(text.split()) <= LONG_TEXT_WORDS:
+        return text
+    return " ? ".join(re.findall(r"[^.?!\n]*\?", text))
+
+
 def _classify(text: str) -> tuple[Intent | None, str | None]:
     """The intent of ``text`` (normalised) and its framework clause, if it has one."""
-    clauses = _clauses(text)
+    clauses = _clauses(_asked(text))
     framework_clause = None
     intents: list[Intent] = []
     for clause in clauses:
@@ -306,7 +317,8 @@ def parse_progress(
     if intent is None and MINE_CUES.search(text):
         intent = "mine"
     period, rest = find_period(text, now=now, tz=tz)
-    if intent is None and period is not None and UPDATE_WORDS.search(text):
+    short = len(text.split()) <= SHORT_QUESTION_WORDS
+    if intent is None and short and period is not None and UPDATE_WORDS.search(text):
         intent = "changes"  # "updates from the last 24 hours?"
     if intent is None:
         return None
