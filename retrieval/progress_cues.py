@@ -104,6 +104,42 @@ def normalise(text: str) -> str:
     return "".join(out)
 
 
+# The words progress questions turn on, for typos one edit away ("overdeu", "progrses").
+CUE_WORDS = frozenset(
+    """
+overdue progress progressing updated update updates reported responsible initiative initiatives
+activity objective objectives tracking happening
+""".split()
+)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` differ by one insertion, deletion, substitution or swap."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def correct_cue_typos(text: str, known: frozenset[str]) -> str:
+    """``text`` (normalised) with words one edit away from a cue word spelled as the cue word,
+    unless ``known`` (the framework's words, as they are) has them."""
+    out = []
+    for token in re.split(r"(\W+)", text):
+        if len(token) >= 6 and token not in CUE_WORDS and token not in known:
+            token = next((c for c in sorted(CUE_WORDS) if _one_edit(token, c)), token)
+        out.append(token)
+    return "".join(out)
+
+
 def _any(*patterns: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns))
 

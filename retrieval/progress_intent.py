@@ -29,12 +29,13 @@ from .progress_cues import (
     PERSON,
     UPDATE_WORDS,
     Intent,
+    correct_cue_typos,
     means_self,
     normalise,
 )
 from .progress_dates import Period, find_period
 from .progress_titles import GENERIC_STEMS, TitleIndex, TitleMatch, title_tokens
-from .text import stem
+from .text import stem, words
 
 __all__ = ["Intent", "Period", "ProgressQuery", "parse_progress"]
 
@@ -142,6 +143,26 @@ TITLE_NAMED = 0.75  # share of a title that framework words must cover to name i
 
 _INDEXES: dict[int, tuple[Mapping[int, str], int, TitleIndex]] = {}
 _INDEX_LOCK = threading.Lock()
+
+
+_WORDS: dict[int, tuple[Framework, frozenset[str]]] = {}
+
+
+def framework_words(fw: Framework) -> frozenset[str]:
+    """The words (as written, lowercase) of the framework's elements: never typos of cues."""
+    cached = _WORDS.get(id(fw))
+    if cached is not None and cached[0] is fw:
+        return cached[1]
+    found = frozenset(
+        w
+        for el in fw.elements()
+        for t in (el.text, el.title or "", el.scope or "", *el.keywords)
+        for w in words(t)
+    )
+    if len(_WORDS) > 8:
+        _WORDS.clear()
+    _WORDS[id(fw)] = (fw, found)
+    return found
 
 
 def title_index(titles: Mapping[int, str]) -> TitleIndex:
@@ -312,6 +333,7 @@ def parse_progress(
     """What a progress question asks, or None when ``question`` is not about progress."""
     question, person = _mentions(question)
     text = normalise(_MENTION.sub(f" {PERSON} ", question))
+    text = correct_cue_typos(text, framework_words(framework))
     intent, framework_clause = _classify(text)
     me = means_self(text)
     if intent is None and MINE_CUES.search(text):

@@ -195,6 +195,21 @@ def test_framework_and_other_questions_are_not_progress_questions(fw, question):
     assert parse(fw, question) is None
 
 
+@pytest.mark.parametrize(
+    ("question", "want"),
+    [
+        ("what is overdeu", "overdue"),
+        ("which initiatves are overude", "overdue"),
+        ("how is the progrss on goal 2", "status"),
+        ("who hasnt updaetd in a month", "silent"),
+        ("who is resposible for the biometrics pilot in west africa", "owner"),
+        ("which objetcive has the least actvity", "least_active"),
+    ],
+)
+def test_typos_in_the_words_a_question_turns_on(fw, question, want):
+    assert intent(fw, question) == want
+
+
 def test_a_mixed_question_keeps_its_framework_part(fw):
     q = parse(fw, "what does 1.3 say and how are we doing on it?")
     assert q is not None
