@@ -23,6 +23,7 @@ from framework_data.schema import Framework
 from .framework_words import framework_stems, own_stems
 from .progress_cues import (
     CUES,
+    FRAME_WORDS,
     FRAMEWORK_FRAME,
     HOW_TO,
     MINE_CUES,
@@ -104,37 +105,6 @@ _CLAUSE_SPLIT = re.compile(
     r"|when|which|is|are|has|have|any|tell|show|give|list|can|could|did)\b)"
 )
 
-# Words of the question's frame: what is left names the initiative or topic asked about.
-_FRAME_WORDS = frozenset(
-    """
-how is are was were doing going progressing progress progressed coming along getting tracking
-track moving performing advancing shaping looking status state play update updates updated
-updating report reports reported reporting news overdue due late delayed behind schedule off
-slipping lagging missed miss deadline deadlines silent quiet stale dormant inactive heard
-posted post submitted submit written sent checked check lead leads leading led leader owner
-owners own owns owned owning run runs running responsible accountable charge head heads manage
-manages managing coordinate coordinator coordinating drive drives driving focal point person
-who whose history log timeline latest last recent recently previous past changed change
-changes new happened happening least fewest lowest quietest slowest most activity active
-covered coverage gap gaps nothing anything everything something running underway ongoing
-there any currently right now still yet far well so much many done finished completed achieved
-we us our you your they them their it its this that these those what which where when why
-hi hello hey please thanks quick overall general across board anyone someone somebody nobody
-thatperson zero summary overview situation stuck blocked risk worst people bot given giving
-working assigned moved attention organisation organization every total number count whole
-curious wondering interested asking looking trying like want wonder remind quickly briefly
-exactly actually really generally basically already again also just maybe perhaps kindly dear
-colleagues guys folks good morning afternoon evening today's week's month's hear info
-information details detail quickly currently presently moment think guess believe feel
-suppose mean told hope understand saw noticed asked asks question manager boss director chief
-supervisor check checking whether could would should can will might wanted opinion view okay ok
-yes sure need needs
-everyone since ago lately time times tell show give list see know stand stands with on of for
-went gone go goes plate ask contact talk ping anyone recently anybody whole
-about in at under per each all initiative initiatives projects programme programmes work items
-item efforts effort stuff things our team teams people staff mine my me i am myself
-""".split()
-)
 _INITIATIVE_WORDS = frozenset(
     "initiative initiatives project projects programme programmes program pilot pilots".split()
 )
@@ -278,7 +248,7 @@ def _naming_words(text: str) -> list[str]:
     return [
         w
         for w in title_tokens(re.sub(r"'s\b", " ", text))
-        if w not in _FRAME_WORDS and not w.isdigit() and not w.startswith("<@")
+        if w not in FRAME_WORDS and not w.isdigit() and not w.startswith("<@")
     ]
 
 
