@@ -162,6 +162,9 @@ CUES: dict[Intent, re.Pattern[str]] = {
         r"|\bcoverage\b|\bgaps?\b(?!\s+(?:in|between)\s+(?:the\s+)?(?:law|legal|data|capabilit))",
         rf"\bhow\s+many\s+{_SUBJECT_NOUN}\s+(?:are\s+)?(?:there\s+)?(?:under|for|per|in|on|by|each)",
         rf"\b{_SUBJECT_NOUN}\s+per\s+(?:objective|goal)",
+        rf"\bhow\s+many\s+{_SUBJECT_NOUN}\s+(?:are\s+there|do\s+we\s+have|in\s+total|are\s+running"
+        r"|running|have\s+we|exist)",
+        rf"\b(?:most|more|fewer)\s+{_SUBJECT_NOUN}\b",
         rf"\b(?:which|what)\s+(?:objectives?|goals?)\s+(?:have|has|are)\s+(?:got\s+)?(?:an?\s+|any\s+|some\s+)?"
         rf"(?:{_SUBJECT_NOUN}|covered|running)",
         rf"\b(?:is|are)\s+(?:there\s+)?(?:any(?:thing)?|some(?:thing)?)\s+(?:{_SUBJECT_NOUN}\s+)?"
@@ -181,7 +184,7 @@ CUES: dict[Intent, re.Pattern[str]] = {
     ),
     "owner": _any(
         r"\bwho\s+(?:is\s+|are\s+|was\s+)?(?:the\s+)?(?:leads?|leading|owns?|owning|owner|runs?|running"
-        r"|in\s+charge|responsible|accountable|heads?|heading|manages?|managing|behind|coordinat\w+"
+        r"|in\s+charge|responsible|accountable|heads?|heading|manages?|managing|behind(?!\s+(?:on|with|in|schedule))|coordinat\w+"
         r"|drives?|driving|focal\s+point|point\s+person|lead)\b",
         r"\b(?:owner|owners|lead|leader|head|manager|focal\s+point)\s+(?:of|for|on)\b",
         r"\bwho\s+(?:should\s+i|do\s+i|can\s+i|to)\s+(?:ask|contact|talk\s+to|ping)\s+about\b",
@@ -218,6 +221,7 @@ CUES: dict[Intent, re.Pattern[str]] = {
     "history": _any(
         r"\bwhat\s+(?:\w+\s+){0,2}(?:did|has|have|had|was|were|got)\s+.{0,60}?\b(?:report|reported|say|said|post|posted|write"
         r"|wrote|written|submit|submitted|share|shared|update|updated|send|sent)\b",
+        rf"\bwhen\s+(?:did|was|has|have)\b.{{0,50}}\b(?:last\s+)?(?:{_UPDATE_VERB}|{_UPDATE_NOUN})\b",
         rf"\b(?:past|previous|all|old|earlier|last\s+few|history\s+of|log\s+of)\s+(?:the\s+)?{_UPDATE_NOUN}",
         r"\b(?:update|report|reporting)\s+(?:history|log|trail)\b|\bhistory\b|\btimeline\b",
         rf"\b(?:last|latest|most\s+recent|previous)\s+{_UPDATE_NOUN}\s+(?:on|for|from|of|by|about)\b",
@@ -252,6 +256,7 @@ CUES: dict[Intent, re.Pattern[str]] = {
         r"|\bprogress\s+(?:summary|overview|so\s+far)\b|\bprogress\s*\??\s*$",
         r"\bsituation\s+(?:with|on|of|for|at|in|regarding)\b|\bstate\s+of\s+(?:play|affairs)\b"
         r"|\bwhat\s+is\s+the\s+state\s+of\b",
+        r"\b(?:is|are)\s+.{1,50}\b(?:moving|progressing|advancing|going\s+well|going\s+ok)\s*\??\s*$",
         r"\bwhat\s+progress\b|\bprogress\s+(?:has|have|did)\s+(?:been\s+|we\s+)?(?:made|achieved)",
         r"\bhow\s+(?:far|well)\s+(?:along\s+)?(?:is|are|have)\b",
         r"\bprogress(?:ing)?\s+(?:on|of|with|for|in|under|at|made|so\s+far|towards?|against|across"

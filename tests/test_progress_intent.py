@@ -80,6 +80,8 @@ CASES = {
         "pls tell me how going the NCB academy",
         "how was the biometrics pilot in west africa last month",
         "what's the situation with 2.2",
+        "is goal 3 moving?",
+        "biometrics pilot west africa status?",
     ],
     "overdue": [
         "what's overdue?",
@@ -90,6 +92,7 @@ CASES = {
         "is the NCB training academy overdue?",
         "who missed their update deadline",
         "what is due next week",
+        "Who's behind on updates?",
     ],
     "silent": [
         "who hasn't updated in a month?",
@@ -106,6 +109,8 @@ CASES = {
         "what objectives are not covered by any project",
         "how many initiatives are under goal 4",
         "does objective 3.2 have any initiatives",
+        "How many initiatives do we have?",
+        "Which objectives have the most initiatives?",
     ],
     "least_active": [
         "which objective has the least activity?",
@@ -135,6 +140,7 @@ CASES = {
         "show me the updates for the regional bureau expansion",
         "what was the last update on the funding diversification strategy",
         "update history of the NCB training academy",
+        "When did <@U0ABC123> last report?",
     ],
     "changes": [
         "what changed this week?",
