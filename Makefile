@@ -11,6 +11,7 @@ RUN_STAMP := $(VENV)/.installed-run
 DEV_EVAL ?= tests/fixtures/eval/dev
 HOLDOUT := tests/fixtures/eval/interpol_holdout
 WORKING := tests/fixtures/eval/working
+PROGRESS_EVAL := tests/fixtures/eval
 
 .DEFAULT_GOAL := help
 .PHONY: help run test test-llm-real lint format eval calibrate bench bench-progress
@@ -105,6 +106,13 @@ eval: $(STAMP)
 	$(BIN)/fwbot eval --multi-aim tests/fixtures/eval/multiaim_interpol.jsonl
 	$(BIN)/fwbot eval --framework tests/fixtures/frameworks/sdg.yaml \
 		--multi-aim tests/fixtures/eval/multiaim_sdg.jsonl
+	@echo "== progress questions (intent and entity accuracy; framework questions taken for progress)"
+	@for f in $(PROGRESS_EVAL)/progress_questions.jsonl $(PROGRESS_EVAL)/progress_initiatives.csv; do \
+		[ -f "$$f" ] || { echo "make eval: $$f is missing (the labelled progress set)" >&2; exit 1; }; \
+	done
+	$(BIN)/fwbot eval --progress $(PROGRESS_EVAL)/progress_questions.jsonl \
+		--initiatives $(PROGRESS_EVAL)/progress_initiatives.csv \
+		--questions $(WORKING)/interpol_questions.jsonl
 
 # The sealed sets (tests/fixtures/eval/sealed) are not here: they are scored once, by hand.
 calibrate: $(STAMP)

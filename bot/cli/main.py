@@ -113,14 +113,21 @@ def cmd_align(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from retrieval import evaluation as ev
 
-    if not (args.questions or args.proposals or args.conversations or args.multi_aim):
+    if not (
+        args.questions or args.proposals or args.conversations or args.multi_aim or args.progress
+    ):
         print(
-            "fwbot: eval needs --questions FILE, --proposals FILE, --conversations FILE "
-            "and/or --multi-aim FILE",
+            "fwbot: eval needs --questions FILE, --proposals FILE, --conversations FILE, "
+            "--multi-aim FILE and/or --progress FILE --initiatives CSV",
             file=sys.stderr,
         )
         return EXIT_ERROR
+    if args.progress and not args.initiatives:
+        print("fwbot: eval --progress needs --initiatives CSV", file=sys.stderr)
+        return EXIT_ERROR
     services = _services(args, without_notes=args.no_scope)
+    if args.progress:
+        return eval_progress(services, args)
     mode = f"model {services.settings.llm.model}" if services.settings.llm.model else "offline"
     if args.conversations:
         from retrieval import conversation_eval as cev
@@ -154,6 +161,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         table = ev.metrics_table(q, p, model=bool(services.settings.llm.model))
         print(f"mode: {mode}\n{table}")
+    return EXIT_OK
+
+
+def eval_progress(services, args: argparse.Namespace) -> int:  # services: Services
+    """``fwbot eval --progress FILE --initiatives CSV [--questions FILE]``: how well progress
+    questions are read, and how many framework questions are taken for progress ones."""
+    from retrieval import progress_eval as pev
+
+    titles = pev.read_initiative_titles(args.initiatives)
+    # The search (and its model) is loaded only if a question names an objective by words.
+    resolve = pev.first_objective_resolver(lambda text: services.assistant.searcher.search(text))
+    parse = pev.parser_for(services.framework, titles, resolve)
+    metrics = pev.evaluate_progress(pev.read_progress_cases(args.progress), parse, titles)
+    check = pev.check_framework_questions(args.questions, parse) if args.questions else None
+    if args.json:
+        out = {"progress": metrics.model_dump()}
+        if check is not None:
+            out["framework_questions"] = check.model_dump()
+        print(json.dumps(out, indent=2))
+    else:
+        print(pev.progress_table(metrics, check))
     return EXIT_OK
 
 
@@ -302,6 +330,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--multi-aim",
         type=Path,
         help="JSONL of long proposals labelled with each aim: prints aim recall and wrong tags",
+    )
+    p.add_argument(
+        "--progress",
+        type=Path,
+        help="JSONL of labelled progress questions (with --initiatives): prints intent and "
+        "entity accuracy; with --questions, also how many of those are taken for progress",
+    )
+    p.add_argument(
+        "--initiatives",
+        type=Path,
+        help="CSV of the initiatives the progress questions name (title,owner,objectives,...)",
     )
     p.add_argument(
         "--no-scope",
