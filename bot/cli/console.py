@@ -67,11 +67,15 @@ class CoreBackend:
 
     def __init__(self, services: Services, assistant: FrameworkAssistant) -> None:
         self.fw, self.assistant = services.framework, assistant
+        self.services = services
         self.turns: list[Turn] = []
 
     def ask(self, text: str) -> str:
         resolved = self.assistant.standalone(text, self.turns[-CONSOLE_TURNS:])
-        answer = self.assistant.ask(resolved, asked=text if resolved != text else None)
+        if resolved == text:  # not a follow-up: it may be about progress
+            answer = self.services.ask_anything(text)
+        else:
+            answer = self.assistant.ask(resolved, asked=text)
         self.turns.append(Turn(text, tuple(c.id for c in answer.citations), answer.answered))
         return render_answer(answer, self.fw)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -84,8 +84,9 @@ def ask_json(qid: Any, question: str, answer) -> dict[str, Any]:
     }
 
 
-def ask_batch(assistant, path: Path) -> int:
-    """``fwbot ask --batch``: exit 1 when some line could not be read."""
+def ask_batch(ask: Callable[[str], Any], path: Path) -> int:
+    """``fwbot ask --batch`` (``ask``: a question to its Answer); exit 1 when some line could
+    not be read."""
     failed = False
     for qid, question, error in _batch_lines(path, "question"):
         if error:
@@ -104,7 +105,7 @@ def ask_batch(assistant, path: Path) -> int:
                 },
             )
             continue
-        emit(sys.stdout, ask_json(qid, question or "", assistant.ask(question or "")))
+        emit(sys.stdout, ask_json(qid, question or "", ask(question or "")))
     return EXIT_ERROR if failed else EXIT_OK
 
 

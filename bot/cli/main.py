@@ -44,8 +44,9 @@ def _read_input(args: argparse.Namespace) -> str | None:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     services = _services(args)
+    ask = services.ask_anything
     if args.batch:
-        return ask_batch(services.assistant, Path(args.batch))
+        return ask_batch(ask, Path(args.batch))
     question = _read_input(args)
     if question is None or not question.strip():
         print(
@@ -53,7 +54,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
-    answer = services.assistant.ask(question)
+    answer = ask(question)
     if args.json:
         emit(sys.stdout, ask_json(None, question, answer))
     else:

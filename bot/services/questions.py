@@ -18,6 +18,7 @@ from retrieval.text import clean_text
 from ..storage.records import ExchangeRecord
 from ..storage.store import Store, UnknownRecord
 from .ownership import NOT_YOUR_QUESTION, require_owner_or_admin
+from .progress_answers import ProgressAnswerer, combined
 
 HISTORY = 5  # earlier exchanges of a thread considered for a follow-up
 # Top-level DMs have no threads: questions this recent count as the same conversation.
@@ -45,6 +46,7 @@ class AnsweredQuestion:
     question: str  # as asked
     resolved: str  # as searched (a follow-up joined to the topic it points back to)
     answer: Answer
+    private: bool = False  # shows what only the asker may see: in a channel, to them alone
 
 
 class QuestionService:
@@ -54,10 +56,12 @@ class QuestionService:
         store: Store,
         *,
         admins: Container[str] = frozenset(),
+        progress: ProgressAnswerer | None = None,
     ) -> None:
         self.assistant = assistant
         self.store = store
         self.admins = admins  # who may act on anyone's exchange (see .ownership)
+        self.progress = progress  # questions about the initiatives' progress (None: none)
         self.framework_hash = assistant.framework.content_hash()
 
     @property
@@ -102,11 +106,19 @@ class QuestionService:
         if conversation is None:
             conversation = self.conversation(channel_id, thread_ts)
         token = current_user.set(user_id)  # whose budget a model call counts against
+        private = False
         try:
-            resolved = self.assistant.standalone(q, conversation.turns)
-            answer = self.assistant.ask(
-                resolved or q, asked=q if resolved != q else None, on_text=on_text
-            )
+            progress = self.progress.answer(q, user_id) if self.progress is not None else None
+            if progress is not None:
+                resolved: str = q
+                answer, private = progress.answer, progress.private
+                if progress.framework_question:  # "what does 1.3 say and how is it doing?"
+                    answer = combined(self.assistant.ask(progress.framework_question), answer)
+            else:
+                resolved = self.assistant.standalone(q, conversation.turns)
+                answer = self.assistant.ask(
+                    resolved or q, asked=q if resolved != q else None, on_text=on_text
+                )
         finally:
             current_user.reset(token)
         exchange_id = self.store.record_exchange(
@@ -120,7 +132,7 @@ class QuestionService:
             framework_hash=self.framework_hash,
             team_id=team_id,
         )
-        return AnsweredQuestion(exchange_id, question, resolved, answer)
+        return AnsweredQuestion(exchange_id, question, resolved, answer, private)
 
     def vote(self, exchange_id: int, user_id: str, helpful: bool) -> None:
         """A Helpful / Not helpful vote on an answer (a later vote of the same user replaces

@@ -264,14 +264,26 @@ class ProgressQueries:
                 out[objective_id].append(owner_id)
         return out
 
-    def titles(self, *, status: str | None = "active") -> dict[int, str]:
-        """Initiative titles by id (objective leads' too), for matching a title the user
-        typed."""
+    def titles(self, *, status: str | None = "active", kind: str | None = None) -> dict[int, str]:
+        """Initiative titles by id (``kind=None``: objective leads' too), for matching a
+        title the user typed."""
         stmt = select(Initiative.id, Initiative.title)
         if status is not None:
             stmt = stmt.where(Initiative.status == status)
+        if kind is not None:
+            stmt = stmt.where(Initiative.kind == kind)
         with self.database.session(write=False) as session:
             return {initiative_id: title for initiative_id, title in session.execute(stmt)}
+
+    def initiative(self, initiative_id: int) -> InitiativeRecord | None:
+        with self.database.session(write=False) as session:
+            row = session.get(Initiative, initiative_id)
+            return initiative_record(row) if row is not None else None
+
+    def any_initiatives(self) -> bool:
+        """Whether any initiative (or objective lead) is tracked at all."""
+        with self.database.session(write=False) as session:
+            return session.scalar(select(Initiative.id).limit(1)) is not None
 
     # ---- updates -----------------------------------------------------------------------
 

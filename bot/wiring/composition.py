@@ -109,7 +109,23 @@ class Services:
     def questions(self):  # -> bot.services.questions.QuestionService
         from ..services.questions import QuestionService
 
-        return QuestionService(self.assistant, self.store, admins=self.admins)
+        return QuestionService(
+            self.assistant, self.store, admins=self.admins, progress=self.progress_answers
+        )
+
+    @cached_property
+    def progress_answers(self):  # -> bot.services.progress_answers.ProgressAnswerer
+        from .progress_answers import progress_answerer
+
+        return progress_answerer(self)
+
+    @cached_property
+    def ask_anything(self):  # -> Callable[[str], retrieval.answer.Answer]
+        """The CLI's and the console's questions: about progress (the operator sees all),
+        else about the framework."""
+        from .progress_answers import local_asker
+
+        return local_asker(self)
 
     @cached_property
     def alignments(self):  # -> bot.services.alignments.AlignmentService

@@ -374,6 +374,13 @@ class ProgressSettings(_Group):
         default="UTC",
         description="owners' time zone until Slack's `users.info` told it",
     )
+    progress_visibility: Literal["workspace", "owners_admins", "open"] = Field(
+        default="workspace",
+        description="who sees what in answers about progress: `workspace` (titles, owners, "
+        "statuses, dates to everyone; update notes to each initiative's owner and admins; who "
+        "went quiet to admins), `owners_admins` (an initiative's details to its owner and "
+        "admins only), `open` (everything to everyone)",
+    )
     scheduler: bool = Field(
         default=True,
         description="nudge and digest passes inside `fwbot serve`; `false`: use cron with "

@@ -73,6 +73,11 @@ def answer_and_post(
             on_text=stream.append if stream is not None else None,
         )
     messages = answer_messages(done.answer, deps.framework, exchange_id=done.exchange_id)
+    if done.private and not channel.startswith("D"):
+        # details only the asker may see (update notes, who went quiet): to them alone
+        for message in messages:
+            deps.delivery.reply(message, user=user, channel=channel)
+        return done
     ts = None
     if stream is not None:
         footer = streamed_answer_footer(done.answer, deps.framework, exchange_id=done.exchange_id)
