@@ -172,6 +172,13 @@ CUES: dict[Intent, re.Pattern[str]] = {
         rf"\b(?:any|which)\s+{_SUBJECT_NOUN}\s+(?:running\s+|linked\s+|tagged\s+)?(?:under|for)\s+"
         r"(?:objective|goal|\d)",
         rf"\bdoes\s+(?:objective|goal|\d).{{0,20}}\b(?:have|has)\s+(?:any\s+)?{_SUBJECT_NOUN}",
+        # whether any work exists for something: "is there an initiative for 2.4?"
+        rf"\b(?:is|are)\s+there\s+(?:an?|any|some)\s+{_SUBJECT_NOUN}\s+(?:for|on|under|about"
+        r"|in|covering|serving)\b",
+        rf"\bdo(?:es)?\s+(?:we|anyone|anybody|someone|somebody|any\s+team)\s+(?:have|has|run"
+        rf"|work|works)\s+(?:an?\s+|any\s+)?(?:{_SUBJECT_NOUN}\s+)?(?:on|for|about|under|in)\b",
+        rf"\bcovered\s+by\s+(?:an?|any|some)\s+{_SUBJECT_NOUN}",
+        r"\b(?:all|every|each)\s+(?:the\s+)?(?:objectives?|goals?)\b.{0,30}\bcovered\b",
     ),
     "least_active": _any(
         r"(?<!\bat\s)\b(?:least|fewest|lowest|less)\s+(?:\w+\s+)?(?:active|activity|updates?|progress|moving"
@@ -208,13 +215,13 @@ CUES: dict[Intent, re.Pattern[str]] = {
         rf"\b(?:missing|no)\s+(?:their\s+)?{_UPDATE_NOUN}",
     ),
     "overdue": _any(
-        r"\b(?:overdue|over\s+due|past\s+due|late|delayed|behind(?:\s+schedule)?|off[\s-]track|slipp"
+        r"\b(?:overdue|over\s+due|past\s+due|late|delayed|behind(?:\s+schedule)?|slipp"
         r"(?:ing|ed)|lagging|missed|miss(?:ing)?\s+(?:the|their|a|its|my)\s+deadline)\b",
         r"\bdue\s+(?:date|dates|today|tomorrow|this|next|soon|by|on|in|within|before|now|yet)\b"
         r"|\b(?:is|are|was|were|items?|updates?|reports?|anything|what|something)\s+(?:\w+\s+)?due\b"
         r"(?!\s+(?:diligence|to|process|regard|course))",
         r"\bnot\s+on\s+time\b",
-        r"\b(?:which|what|any|anything|anyone|is|are|who)\b.{0,40}\b(?:stuck|blocked|at\s+risk)\b",
+        r"\b(?:which|what|any|anything|anyone|is|are|who)\b.{0,40}\b(?:stuck|blocked)\b",
         r"\b(?:do|should|must|shall)\s+i\s+(?:still\s+)?(?:need\s+to\s+|have\s+to\s+)?(?:update"
         r"|report|send|submit|post|file)\b|\bi\s+(?:still\s+)?(?:need|have)\s+to\s+(?:update|report)\b",
     ),
@@ -224,12 +231,16 @@ CUES: dict[Intent, re.Pattern[str]] = {
         rf"\bwhen\s+(?:did|was|has|have)\b.{{0,50}}\b(?:last\s+)?(?:{_UPDATE_VERB}|{_UPDATE_NOUN})\b",
         rf"\b(?:past|previous|all|old|earlier|last\s+few|history\s+of|log\s+of)\s+(?:the\s+)?{_UPDATE_NOUN}",
         r"\b(?:update|report|reporting)\s+(?:history|log|trail)\b|\bhistory\b|\btimeline\b",
+        r"\bwhat\s+will\s+.{1,60}?\b(?:report|say|post|write|submit)\b",
+        rf"\b(?:show|list|see|read|give)\s+(?:me\s+)?(?:the\s+|all\s+)?{_UPDATE_NOUN}\s+notes\b",
         rf"\b(?:last|latest|most\s+recent|previous)\s+{_UPDATE_NOUN}\s+(?:on|for|from|of|by|about)\b",
         rf"\b(?:show|list|see|read|give)\s+(?:me\s+)?(?:the\s+|all\s+)?{_UPDATE_NOUN}\s+(?:on|for|from|of|by)",
         rf"\b{_UPDATE_NOUN}\s+(?:posted|submitted|written|sent)\s+by\b",
     ),
     "changes": _any(
         r"\bwhat\s+(?:is\s+|has\s+|have\s+)?(?:changed|new|happened|moved)\b",
+        r"\b(?:statuses|status|anything|everything|what|which)\s+(?:that\s+|which\s+|has\s+"
+        r"|have\s+)?(?:changed|moved)\b",
         r"\bany(?:thing)?\s+(?:new|changed?s?|happen(?:ed|ing))\b",
         r"\bchanges?\s+(?:since|this|in\s+the|over|last|today|from|recently)\b",
         rf"\b(?:recent|latest|new|fresh)\s+(?:{_UPDATE_NOUN}|changes|activity|movement)\b",
@@ -263,6 +274,13 @@ CUES: dict[Intent, re.Pattern[str]] = {
         r"|by|per|regarding)\b",
         r"\b(?:any|making|made|much|some|real)\s+progress\b|\bprogress\s+report\b",
         r"\bon\s+track\b|\bon\s+schedule\b|\bstate\s+of\s+play\b",
+        # an update's own statuses (on track, at risk, off track) and how complete it is
+        r"\b(?:is|are|was|were)\s+(?!there\b).{0,60}\b(?:at\s+risk|off[\s-]track)\b"
+        r"|\b(?:what|which)\s+(?:is|are)\s+(?:at\s+risk|off[\s-]track)\b"
+        r"|^\W*(?:any(?:thing|one)?|something|anybody)\s+(?:\w+\s+){0,2}(?:at\s+risk|off[\s-]track)\b"
+        r"|\bany\s+risks?\s+(?:on|for|to|with|in|at)\b",
+        r"\b(?:percent|per\s+cent|percentage|%)\s+(?:done|complete|completed|finished)\b"
+        r"|\bhow\s+(?:much|many\s+percent)\s+(?:is\s+)?(?:done|complete)\b",
         r"\bwhat\s+is\s+(?:the\s+|its\s+|their\s+)?(?:current\s+|latest\s+)?status\b",
         r"\bstatus\s+(?:of|on|for|update|updates|report|check|please)\b|^\W*status\b",
         r"\b(?:current|latest|overall)\s+status\b|^\W*(?:\S+\s+){0,5}status\s*\??\s*$",
@@ -286,17 +304,23 @@ HOW_TO = re.compile(r"^\W*how\s+(?:can|do|should|could|would|to)\s+(?:i|we|you|o
 # Cues of ownership by the asker ("what do I own", "my initiatives").
 MINE_CUES = _any(
     r"\b(?:do|did|should)\s+i\s+(?:own|lead|run|manage|coordinate)\b",
-    r"\b(?:initiatives?|projects?|things|items?|ones?|what)\s+(?:that\s+)?i\s+(?:own|lead|run"
+    r"\b(?:initiatives?|projects?|things|items?|ones?|what|everything|anything|all)\s+(?:that\s+)?"
+    r"i\s+(?:own|lead|run"
     r"|manage|coordinate|am\s+(?:responsible|in\s+charge|leading|running|working\s+on))\b",
     r"\bi\s+am\s+(?:responsible|in\s+charge|the\s+owner|the\s+lead|assigned)\b",
     r"\bwhat\s+am\s+i\s+(?:leading|running|working\s+on|doing|managing|owning|on)\b",
     r"\bassigned\s+to\s+me\b|\bowned\s+by\s+me\b|\bon\s+my\s+plate\b|\bmine\b",
     rf"\bmy\s+(?:own\s+)?(?:{_SUBJECT_NOUN}|stuff|portfolio|things|list|tasks?|responsibilit\w+)\b",
     r"\bam\s+i\s+(?:responsible|in\s+charge|the\s+owner|leading|running|assigned)\b",
+    r"\bam\s+i\s+(?:an?\s+|the\s+)?(?:owner|lead|leader)\s+(?:of|for|on)\b",
+    r"\b(?:did|have|has)\s+i\s+(?:been\s+|got\s+|get\s+)?assigned\b|\bi\s+(?:was|got|have"
+    r"\s+been)\s+assigned\b",
 )
 # The asker meaning themself; the phrases that only address the bot are removed first.
 _NOT_SELF = re.compile(
     r"\b(?:tell|show|give|send|let|remind|help|get|brief|update)\s+me\b"
+    r"|\b(?:can|could|may|shall|should|do)\s+i\s+(?:please\s+)?(?:talk\s+to|speak\s+to"
+    r"|contact|ping|reach|write\s+to|go\s+to)\b"
     r"|\b(?:can|could|may|shall|should)\s+i\s+(?:please\s+)?(?:see|get|have|know|ask|check|find"
     r"|look|view|read|hear)\b"
     r"|\bi\s+(?:want|need|would\s+like|'d\s+like|wonder|was\s+wondering|wanted)\s+to\s+"
@@ -308,8 +332,8 @@ _NOT_SELF = re.compile(
     r"|saw|read|noticed|asked)\b"
     r"|\b(?:check|find|look\s+up|pull|list|get|fetch|show)\s+(?:this\s+|that\s+|it\s+)?for\s+me\b"
 )
-SELF = re.compile(
-    r"\b(?:i|my|mine|myself|me)\b(?!\s*(?:team|unit|department|directorate|colleagues?|boss"
+SELF = re.compile(  # "I-24/7" is a name, not the asker
+    r"\b(?:i|my|mine|myself|me)\b(?!-)(?!\s*(?:team|unit|department|directorate|colleagues?|boss"
     r"|question|manager|director|opinion|understanding|head|chief|supervisor|view))"
 )
 

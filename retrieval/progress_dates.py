@@ -80,10 +80,11 @@ _DAY_MONTH = re.compile(
     rf"|\b(?P<m2>{_MONTH_RE})\s+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(?P<y2>\d{{4}}))?",
     re.I,
 )
-_NUMERIC_DATE = re.compile(
-    r"\b(?P<d>\d{1,2})(?:/(?P<m>\d{1,2})(?:/(?P<y>\d{2,4}))?|\.(?P<mm>\d{1,2})\.(?P<yy>\d{4}))\b"
+_NUMERIC_DATE = re.compile(  # not inside a name ("I-24/7")
+    r"(?<![\w/-])\b(?P<d>\d{1,2})(?:/(?P<m>\d{1,2})(?:/(?P<y>\d{2,4}))?|\.(?P<mm>\d{1,2})\.(?P<yy>\d{4}))\b"
 )
 _ISO_DATE = re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\b")
+_MONTH_YEAR = re.compile(rf"\b(?P<m>{_MONTH_RE})\s+(?P<y>\d{{4}})\b", re.I)
 _IN_MONTH = re.compile(rf"\b(?:in|since|during|for)\s+(?P<m>{_MONTH_RE})(?!\s*\d)\b", re.I)
 _FUTURE = re.compile(
     r"\b(?:next\s+(?:week|month|year|quarter|few\s+days|monday|tuesday|wednesday|thursday"
@@ -248,6 +249,16 @@ def find_period(text: str, *, now: datetime, tz: ZoneInfo) -> tuple[Period | Non
             return _since(found, now, tz, f"since {found.day} {MONTHS[found.month - 1].title()}"), (
                 _cut(text, m)
             )
+    m = _MONTH_YEAR.search(text)
+    if m:  # "in January 2027": that calendar month (after this one: the future)
+        first = date(int(m.group("y")), _month_number(m.group("m")), 1)
+        name = f"{MONTHS[first.month - 1].title()} {first.year}"
+        start = _utc(first, tz)
+        if start > now.astimezone(UTC):
+            end = _utc(_next_month(first), tz)
+            return Period(label="future", start=start, end=end, words=f"in {name}"), _cut(text, m)
+        end = min(_utc(_next_month(first), tz), now.astimezone(UTC))
+        return Period(label="custom", start=start, end=end, words=f"in {name}"), _cut(text, m)
     m = _IN_MONTH.search(text)
     if m:
         month = _month_number(m.group("m"))

@@ -488,3 +488,64 @@ def test_fwbot_eval_progress_prints_the_table(fwbot_env, tmp_path):
     assert "p7: period 'this_week' (expected 'last_week')" in out
     missing = run_fwbot_here("eval", "--progress", jsonl, env=fwbot_env)
     assert missing.returncode != 0 and b"--initiatives" in missing.stderr
+
+
+# ---- classes added when the labelled set was first scored (new wording, not the set's) ----
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # an update's own statuses are about how work is going
+        ("is the dashboard rollout off track?", "status"),
+        ("anything at risk under goal 2?", "status"),
+        ("any risks for objective 3.3?", "status"),
+        ("what percentage complete is the dashboard?", "status"),
+        # whether any work exists for something
+        ("is there a project for 3.1?", "coverage"),
+        ("does any team work on objective 4.3?", "coverage"),
+        ("is 5.5 covered by any initiative?", "coverage"),
+        ("are all the goals covered?", "coverage"),
+        # what changed or moved in a period
+        ("which statuses changed since Monday?", "changes"),
+        ("anything that moved last week?", "changes"),
+        # what a named piece of work will say
+        ("what will the Ghana pilot post next week?", "history"),
+        # the asker's ownership however it is put
+        ("am I the owner of anything under goal 2?", "mine"),
+        ("have I been assigned any initiatives?", "mine"),
+        ("show me everything that I lead", "mine"),
+    ],
+)
+def test_more_ways_to_ask(fw: Framework, question: str, expected: str) -> None:
+    assert intent(fw, question) == expected
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is there anything about vulnerable groups at risk?",
+        "Which objective protects children at risk?",
+        "Which target is about bribery? asking for a workshop I'm running next month",
+    ],
+)
+def test_risk_words_in_framework_questions_stay_framework_questions(
+    fw: Framework, question: str
+) -> None:
+    assert parse(fw, question) is None
+
+
+def test_a_name_with_a_number_is_neither_a_date_nor_the_asker(fw: Framework) -> None:
+    found = parse(fw, "who should I contact about the NCB training academy?")
+    assert found is not None and found.intent == "owner" and not found.me
+    rollout = parse(fw, "how is the I-24/7 rollout going?")
+    assert rollout is not None and rollout.intent == "status"
+    assert not rollout.me and rollout.period is None
+
+
+def test_a_month_and_year_is_that_month_or_the_future(fw: Framework) -> None:
+    later = parse(fw, "what did the dashboard report in March 2027?")
+    assert later is not None and later.period is not None and later.period.label == "future"
+    earlier = parse(fw, "what did the dashboard report in October 2026?")
+    assert earlier is not None and earlier.period is not None
+    assert earlier.period.label == "custom" and earlier.period.words == "in October 2026"
