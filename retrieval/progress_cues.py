@@ -257,7 +257,11 @@ CUES: dict[Intent, re.Pattern[str]] = {
         r"(?:\s+along)?|getting\s+on|tracking|moving|performing|advancing|shaping\s+up|looking)\b",
         r"\bhow\s+(?:is\s+|are\s+)?(?:we|things|it|they|everything|stuff|thatperson)\b.{0,40}?\b"
         r"(?:doing|going|progressing|coming|tracking|moving|getting\s+on|performing)\b",
-        r"\bhow\s+(?:is|are|was|were)\s+(?!you\b)\S+(?:\s+\S+){0,8}\s*\??$",
+        # "how is the pilot?" asks how it is; "how is INTERPOL funded?" (a participle) asks how
+        # something is done: a question about the framework
+        r"\bhow\s+(?:is|are|was|were)\s+(?!you\b)\S+(?:\s+\S+){0,8}(?<!ed)(?<!\bdone)"
+        r"(?<!\brun)(?<!\bmade)(?<!\bbuilt)(?<!\bpaid)(?<!\bled)(?<!\bheld)(?<!\bkept)(?<!\bset)"
+        r"(?<!\bchosen)(?<!\bknown)(?<!\bseen)(?<!\btaken)(?<!\bgiven)(?<!\bspent)\s*\??$",
         r"\bhow\s+(?:did|has|have)\s+(?!you\b).{1,60}?\b(?:go|do|perform|progress|move|gone|done"
         r"|been|fared?)\b",
         r"\bhow\s+(?:\w+\s+)?(?:going|doing|progressing)\b",

@@ -36,6 +36,7 @@ from slack_sdk import WebClient
 
 from bot.progress.service import Admins, ProgressService
 from bot.services.alignments import AlignmentService
+from bot.services.progress_answers import ProgressAnswerer
 from bot.services.questions import QuestionService
 from bot.slack.app import build_app
 from bot.slack.delivery import Delivery, retry_handlers
@@ -45,6 +46,7 @@ from bot.slack.features import Feature
 from bot.slack.metrics import Metrics
 from bot.slack_api.hosts import trust_local_slack
 from bot.storage.db import Database
+from bot.storage.progress_queries import ProgressQueries
 from bot.storage.progress_store import ProgressStore
 from bot.storage.store import Store
 from bot.storage.work_store import WorkStore
@@ -219,9 +221,14 @@ def make_bot(
     )
     pending = PendingTasks()
     admins = Admins({ADMIN})
+    answers = (
+        ProgressAnswerer(assistant.framework, ProgressQueries(database), admins=admins)
+        if progress
+        else None
+    )
     deps = SlackDeps(
         framework=assistant.framework,
-        questions=QuestionService(assistant, store, admins=admins),
+        questions=QuestionService(assistant, store, admins=admins, progress=answers),
         alignments=AlignmentService(assistant, store, admins=admins),
         store=store,
         # the fake stores a post whose answer it drops at once: a short settle window (a

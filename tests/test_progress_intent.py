@@ -527,6 +527,10 @@ def test_more_ways_to_ask(fw: Framework, question: str, expected: str) -> None:
         "Is there anything about vulnerable groups at risk?",
         "Which objective protects children at risk?",
         "Which target is about bribery? asking for a workshop I'm running next month",
+        # "how is X <participle>?" asks how something is done, not how it is going
+        "How is the organisation financed?",
+        "How are red notices published?",
+        "how is the secretariat run?",
     ],
 )
 def test_risk_words_in_framework_questions_stay_framework_questions(

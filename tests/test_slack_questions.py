@@ -382,3 +382,49 @@ def test_dm_conversation_window(slack_bot):
     )
     assert questions.earlier_questions("D2", None) == ["recent"]
     assert questions.earlier_questions("C2", None) == []  # channels: threads only
+
+
+def test_a_progress_answer_with_restricted_notes_goes_to_the_asker_alone(slack_bot):
+    """In a channel, an answer that shows update notes (for the owner or an admin) is
+    ephemeral; anyone else gets the thread reply without the notes."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.storage.progress_records import NewInitiative
+
+    now = datetime.now(UTC)
+    store = slack_bot.progress.store
+    (item,) = store.import_initiatives(
+        [NewInitiative("Border data pilot", "UOWNER", ("1.3",))], actor="test", now=now
+    )
+    secret = "the vendor contract was cancelled"
+    store.add_update(
+        item.id, status="at_risk", percent=30, note=secret, author_id="UOWNER",
+        now=now - timedelta(days=2),
+    )  # fmt: skip
+    r = slack_bot.requests
+    slack_bot.send(
+        r.event(
+            r.app_mention_event(
+                "<@UBOT> what changed in the last 30 days?",
+                user=ADMIN,
+                channel="C1",
+                ts="300.000001",
+            )
+        )
+    )
+    (private,) = slack_bot.api.wait_for("chat.postEphemeral")
+    assert private.params["user"] == ADMIN and secret in _text_of(private)
+    slack_bot.send(
+        r.event(
+            r.app_mention_event(
+                "<@UBOT> what changed in the last 30 days?",
+                user="U2",
+                channel="C1",
+                ts="300.000002",
+            )
+        )
+    )
+    (public,) = slack_bot.api.wait_for("chat.postMessage")
+    assert public.params["thread_ts"] == "300.000002"
+    assert "Border data pilot" in _text_of(public) and secret not in _text_of(public)
+    assert not [c for c in _posts(slack_bot) if secret in _text_of(c)]
