@@ -146,7 +146,7 @@ def evaluate_progress(
         # A mixed question ("what does 1.3 say and how is it doing?") is labelled with its
         # progress intent and framework=true: the parser must keep its framework part.
         want_none = case.intent == "framework"
-        got = "framework" if parsed is None else parsed.intent
+        got: str = "framework" if parsed is None else parsed.intent
         intent_ok = got == case.intent
         if intent_ok and case.framework and parsed is not None:
             intent_ok = parsed.framework_question is not None
