@@ -3,6 +3,7 @@ kind of question gets, who sees what, the limits of one answer, and bad input.""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -149,3 +150,60 @@ def test_one_answer_stays_short_on_any_number_of_initiatives(database) -> None:
     assert text.count("\n• ") == 10
     assert "…and 290 more: `fwbot progress list --objective 2.3`" in text
     assert len(text) < 3000  # one Slack message
+
+
+# ---- with a chat model: it phrases, the database states ----------------------------------
+
+
+def _phrased(database, *replies: str):
+    """A ProgressAnswerer whose phraser is a real ProgressPhraser over a fake chat model that
+    replies ``replies`` in turn; and the fallbacks it reported."""
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    from retrieval.llm.progress_phrase import ProgressPhraser
+    from retrieval.llm.prompts import chat_prompt, prompt_text
+
+    fallbacks: list[str] = []
+    model = GenericFakeChatModel(messages=iter([AIMessage(content=r) for r in replies]))
+    phraser = ProgressPhraser(
+        model,
+        chat_prompt(prompt_text("progress")),
+        timeout=5.0,
+        framework_title=FW.title,
+        on_fallback=fallbacks.append,
+    )
+    answerer = ProgressAnswerer(
+        FW, ProgressQueries(database), admins={ADMIN}, phrase=phraser.phrase
+    )
+    return answerer, fallbacks
+
+
+def test_a_model_phrases_the_facts_it_is_given(database, progress) -> None:
+    offline = ask(database, "how is 2.3 doing?").answer
+    said = f"Two initiatives serve 2.3; one is overdue: <@{MARIA}>'s pilot, at risk at 40 %."
+    reply = json.dumps({"text": said})
+    answerer, fallbacks = _phrased(database, reply)
+    done = answerer.answer("how is 2.3 doing?", OTHER, now=NOW)
+    assert done is not None and done.answer.composer == "model" and fallbacks == []
+    assert done.answer.text.startswith("Two initiatives serve 2.3")
+    assert done.answer.citations == offline.citations
+
+
+@pytest.mark.parametrize(
+    "invented",
+    [
+        "2.3 has 2 initiatives, 75 % done on average.",  # a figure not in the rows
+        f"2.3 is led by <@{JAMES}> and <@UNOBODY01>.",  # a name not in the rows
+        "2.3: everything is on track.",  # a status not in the rows
+    ],
+)
+def test_a_model_reply_stating_what_the_rows_do_not_is_not_used(
+    database, progress, invented: str
+) -> None:
+    offline = ask(database, "how is 2.3 doing?").answer
+    answerer, fallbacks = _phrased(database, json.dumps({"text": invented}))
+    done = answerer.answer("how is 2.3 doing?", OTHER, now=NOW)
+    assert done is not None and done.answer.text == offline.text
+    assert done.answer.composer == "offline" and done.answer.fallback == "unsupported"
+    assert fallbacks == ["unsupported"]

@@ -18,7 +18,7 @@ alone (ephemeral), never to the thread.
 from __future__ import annotations
 
 from collections.abc import Callable, Container
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -33,6 +33,7 @@ from ..storage.progress_records import InitiativeRecord
 from .progress_text import SHOWN, initiative_line, listed, more, objective_label, update_line
 
 Visibility = Literal["open", "workspace", "owners_admins"]
+Phrase = Callable[[str, str], tuple[str | None, str | None]]
 SILENT_DEFAULT = timedelta(days=30)  # "who hasn't updated?" with no period named
 ACTIVITY_DEFAULT = timedelta(days=90)  # "which goal has the least activity?"
 NONE_YET = (
@@ -60,11 +61,15 @@ class ProgressAnswerer:
         resolve_topic: Callable[[str], str | None] | None = None,
         default_tz: str = "UTC",
         tz_of: Callable[[str], str | None] = lambda user: None,
+        phrase: Phrase | None = None,
     ) -> None:
+        """``phrase``: a chat model's wording of an answer from its facts (``(text, None)``),
+        or why not (``(None, reason)``): it may state nothing the facts do not."""
         self.fw, self.queries, self.admins = framework, queries, admins
         self.visibility = visibility
         self.resolve_topic = resolve_topic
         self.default_tz, self.tz_of = default_tz, tz_of
+        self.phrase = phrase
 
     def read(
         self, question: str, asker: str, *, now: datetime | None = None
@@ -88,7 +93,12 @@ class ProgressAnswerer:
         query = self.read(question, asker, now=now)
         if query is None:
             return None
-        return self.answer_query(query, asker, now=now)
+        done = self.answer_query(query, asker, now=now)
+        if self.phrase is None or not done.answer.answered:
+            return done
+        text, reason = self.phrase(question, done.answer.text)
+        update = {"text": text, "composer": "model"} if text else {"fallback": reason}
+        return replace(done, answer=done.answer.model_copy(update=update))
 
     def answer_query(self, query: ProgressQuery, asker: str, *, now: datetime) -> ProgressAnswer:
         tz = self._tz(asker)

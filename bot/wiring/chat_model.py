@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
 
     from retrieval.llm.composer import LLMComposer
+    from retrieval.llm.progress_phrase import ProgressPhraser
     from retrieval.llm.review import ModelReviewer
     from retrieval.llm.rewrite import ModelRewriter
 
@@ -47,13 +48,22 @@ def chat_model(settings: Settings) -> BaseChatModel:
         raise UnusableSetting(str(exc)) from None
 
 
+@dataclass(frozen=True)
+class ModelParts:
+    composer: LLMComposer
+    rewriter: ModelRewriter
+    reviewer: ModelReviewer
+    phraser: ProgressPhraser
+
+
 def model_parts(
     settings: Settings, framework_title: str, *, on_fallback: Any, on_usage: Any
-) -> tuple[LLMComposer, ModelRewriter, ModelReviewer]:
-    """The answer composer, the question rewriter and the /align reviewer, sharing one
-    model."""
+) -> ModelParts:
+    """The answer composer, the question rewriter, the /align reviewer and the progress
+    answers' phraser, sharing one model."""
     from retrieval.llm.composer import LLMComposer
     from retrieval.llm.limits import CallBudget
+    from retrieval.llm.progress_phrase import ProgressPhraser
     from retrieval.llm.prompts import chat_prompt, prompt_text, prompt_version
     from retrieval.llm.review import ModelReviewer
     from retrieval.llm.rewrite import ModelRewriter
@@ -113,7 +123,16 @@ def model_parts(
         budget=budget,
         held_to=held_to,
     )
-    return composer, rewriter, reviewer
+    phraser = ProgressPhraser(
+        model,
+        chat_prompt(prompt_text("progress", folder)),
+        timeout=settings.llm.timeout,
+        framework_title=framework_title,
+        on_fallback=on_fallback,
+        budget=budget,
+        held_to=held_to,
+    )
+    return ModelParts(composer, rewriter, reviewer, phraser)
 
 
 @dataclass(frozen=True)

@@ -74,21 +74,27 @@ class Services:
     def assistant(self) -> FrameworkAssistant:
         """The knowledge core; with FWBOT_LLM, answers are written by that model (and fall
         back to the offline composer, counted in /metrics)."""
-        if not self.settings.llm.model:
+        parts = self.model_parts
+        if parts is None:
             return FrameworkAssistant(self.searcher)
+        return FrameworkAssistant(
+            self.searcher, composer=parts.composer, rewriter=parts.rewriter, reviewer=parts.reviewer
+        )
+
+    @cached_property
+    def model_parts(self):  # -> bot.wiring.chat_model.ModelParts | None (no FWBOT_LLM)
+        if not self.settings.llm.model:
+            return None
         from .chat_model import model_parts
 
         metrics = self.metrics
-        composer, rewriter, reviewer = model_parts(
+        return model_parts(
             self.settings,
             self.framework.title,
             on_fallback=lambda reason: metrics.llm_fallbacks.labels(reason).inc(),
             on_usage=lambda u: metrics.count_tokens(
                 u.provider, u.model, u.input_tokens, u.output_tokens
             ),
-        )
-        return FrameworkAssistant(
-            self.searcher, composer=composer, rewriter=rewriter, reviewer=reviewer
         )
 
     # ---- storage and Slack (imported late: the CLI's core commands don't need them) --------

@@ -43,6 +43,7 @@ def progress_answerer(
         resolve_topic=resolve_topic,
         default_tz=services.settings.progress.default_tz,
         tz_of=tz_of,
+        phrase=services.model_parts.phraser.phrase if services.model_parts else None,
     )
 
 

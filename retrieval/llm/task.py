@@ -29,6 +29,7 @@ FallbackReason = Literal[
     "over_limit",
     "truncated",
     "left_out",
+    "unsupported",
 ]
 _JSON = re.compile(r"\{.*\}", re.S)
 
