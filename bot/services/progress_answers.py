@@ -17,6 +17,7 @@ alone (ephemeral), never to the thread.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Container
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -65,6 +66,23 @@ class ProgressAnswerer:
         self.visibility = visibility
         self.resolve_topic = resolve_topic
         self.default_tz, self.tz_of = default_tz, tz_of
+        # The initiatives' titles, kept while ProgressQueries.titles_version is unchanged:
+        # one small query instead of 10,000 rows per question, and the same mapping each
+        # time, so the parser's title index (built once per mapping) is reused.
+        self._titles: tuple[object, dict[int, str]] | None = None
+        self._titles_lock = threading.Lock()
+
+    def titles(self) -> dict[int, str]:
+        """The active initiatives' titles by id (objective leads left out), cached."""
+        version = self.queries.titles_version(kind="initiative")
+        with self._titles_lock:
+            cached = self._titles
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        titles = self.queries.titles(kind="initiative")
+        with self._titles_lock:
+            self._titles = (version, titles)
+        return titles
 
     def read(
         self, question: str, asker: str, *, now: datetime | None = None
@@ -74,7 +92,7 @@ class ProgressAnswerer:
         return parse_progress(
             question,
             self.fw,
-            self.queries.titles(kind="initiative"),
+            self.titles(),
             now=now,
             tz=self._tz(asker),
             resolve_topic=self.resolve_topic,
