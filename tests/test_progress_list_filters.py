@@ -155,3 +155,20 @@ def test_export_takes_the_filters(env, seeded, tmp_path: Path) -> None:
     done = run_fwbot("progress", "export", "--owner", "U2", env=env)
     rows = done.stdout.decode().splitlines()[1:]
     assert [r.split(",")[1] for r in rows] == ["stale", "recent"]
+
+
+def test_the_answerer_keeps_the_titles_until_they_change(database: Database, seeded) -> None:
+    from bot.services.progress_answers import ProgressAnswerer
+    from framework_data.loader import load_framework
+
+    answerer = ProgressAnswerer(load_framework(), ProgressQueries(database))
+    first = answerer.titles()
+    assert sorted(first.values()) == ["fresh", "quiet", "recent", "stale"]
+    assert answerer.titles() is first  # the same mapping: the parser's index is reused
+    store = ProgressStore(database)
+    store.create_initiative(NewInitiative("sahel pilot", "U3", ("1.1",)), actor="test")
+    assert "sahel pilot" in answerer.titles().values()
+    store.close(seeded["fresh"], actor="test")
+    assert "fresh" not in answerer.titles().values()
+    store.reopen(seeded["fresh"], actor="test")
+    assert "fresh" in answerer.titles().values()
