@@ -366,8 +366,11 @@ def answers_end_to_end(database: Database, data: dict[str, Any], rounds: int) ->
         from retrieval.search import FrameworkSearcher
 
         assistant = FrameworkAssistant(FrameworkSearcher(fw, MiniLMEmbedder()))
+        def framework_asking(question: str) -> Callable[[random.Random], object]:
+            return lambda r: assistant.ask(question)
+
         for question in FRAMEWORK_QUESTIONS:
-            calls[f"baseline framework: {question}"] = lambda r, q=question: assistant.ask(q)
+            calls[f"baseline framework: {question}"] = framework_asking(question)
     except Exception as exc:  # no model here: the progress part still runs
         print(f"  (framework baseline skipped: {type(exc).__name__}: {exc})")
     t = time.perf_counter()
