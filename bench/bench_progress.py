@@ -366,6 +366,7 @@ def answers_end_to_end(database: Database, data: dict[str, Any], rounds: int) ->
         from retrieval.search import FrameworkSearcher
 
         assistant = FrameworkAssistant(FrameworkSearcher(fw, MiniLMEmbedder()))
+
         def framework_asking(question: str) -> Callable[[random.Random], object]:
             return lambda r: assistant.ask(question)
 
