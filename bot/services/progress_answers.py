@@ -354,17 +354,18 @@ class _Asking:
         updates, total = self.by.queries.updates_for(
             initiative_ids=initiative_ids, objective_ids=ids, start=start, end=end, limit=SHOWN
         )
-        titles = self.by.queries.titles(status=None)
         if total == 0:
             return self.done([f"No updates {words}{self.scope_words()}."])
         lines = [f"{total} update{'s' if total != 1 else ''} {words}{self.scope_words()}:"]
         hidden = False
+        shown = self.by.queries.initiatives([u.initiative_id for u in updates])  # one query
         for u in updates:
-            item = self.by.queries.initiative(u.initiative_id)
+            item = shown.get(u.initiative_id)
             notes = item is not None and self.by.may_see_notes(item, self.asker)
             hidden |= not notes and bool(u.note.strip())
             self.private |= notes and self.by.visibility != "open" and bool(u.note.strip())
-            lines.append(update_line(u, titles.get(u.initiative_id, "?"), self.tz, with_note=notes))
+            title = item.title if item is not None else "?"
+            lines.append(update_line(u, title, self.tz, with_note=notes))
         lines += more(total, len(updates), "fwbot progress export")
         if hidden:
             lines.append("(Update notes are shown only to each initiative's owner and admins.)")

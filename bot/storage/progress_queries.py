@@ -346,6 +346,16 @@ class ProgressQueries:
             row = session.get(Initiative, initiative_id)
             return initiative_record(row) if row is not None else None
 
+    def initiatives(self, initiative_ids: Sequence[int]) -> dict[int, InitiativeRecord]:
+        """The initiatives with these ids (any status or kind), by id, in one query; an id
+        with none is left out."""
+        ids = list(dict.fromkeys(initiative_ids))
+        if not ids:
+            return {}
+        with self.database.session(write=False) as session:
+            rows = session.scalars(select(Initiative).where(Initiative.id.in_(ids)))
+            return {row.id: initiative_record(row) for row in rows}
+
     def any_initiatives(self) -> bool:
         """Whether any initiative (or objective lead) is tracked at all."""
         with self.database.session(write=False) as session:
