@@ -67,12 +67,14 @@ def seeded(database: Database) -> dict[str, int]:
 
 
 def listed(env: dict[str, str], *args: str) -> tuple[list[str], str]:
-    """The titles `fwbot progress list *args` prints, in order, and its last line."""
+    """The titles `fwbot progress list *args` prints, in order, and the count it ends with
+    (on stderr: stdout is the header and one line per initiative)."""
     done = run_fwbot("progress", "list", *args, env=env)
     assert done.returncode == 0, done.stderr.decode()
     lines = done.stdout.decode().splitlines()
     assert lines[0] == LIST_HEADER
-    return [line.split("\t")[-1] for line in lines[1:-1]], lines[-1]
+    assert all(line.startswith("#") and line.count("\t") == 6 for line in lines[1:]), lines
+    return [line.split("\t")[-1] for line in lines[1:]], done.stderr.decode().strip()
 
 
 def test_the_plain_list_keeps_its_format_and_ends_with_the_count(env, seeded) -> None:
@@ -172,3 +174,23 @@ def test_the_answerer_keeps_the_titles_until_they_change(database: Database, see
     assert "fresh" not in answerer.titles().values()
     store.reopen(seeded["fresh"], actor="test")
     assert "fresh" in answerer.titles().values()
+
+
+def test_an_owners_overdue_answer_points_to_a_list_with_the_owner(database: Database) -> None:
+    from bot.services.progress_answers import ProgressAnswerer
+    from framework_data.loader import load_framework
+
+    store = ProgressStore(database)
+    for n in range(12):
+        store.create_initiative(
+            NewInitiative(f"task {n}", "U1", ("2.3",)), actor="t", now=NOW - timedelta(days=60)
+        )
+    store.create_initiative(
+        NewInitiative("other", "U2", ("2.3",)), actor="t", now=NOW - timedelta(days=60)
+    )
+    answerer = ProgressAnswerer(load_framework(), ProgressQueries(database))
+    got = answerer.answer("what's overdue under 2.3 that I own?", "U1", now=NOW)
+    assert got is not None
+    assert "fwbot progress list --objective 2.3 --overdue --owner U1" in got.answer.text, (
+        got.answer.text
+    )

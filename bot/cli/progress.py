@@ -6,7 +6,7 @@ fwbot nudge run --now 2026-11-30T09:05:00+01:00
 fwbot progress import initiatives.csv   # matched by id, else by title + owner
 fwbot progress import initiatives.csv --dry-run   # what it would create / update
 fwbot progress export -o initiatives.csv
-fwbot progress list                   # a header line, one line per initiative, a count
+fwbot progress list                   # a header line, one line per initiative; the count on stderr
 fwbot progress list --objective 2.3,2.4 --overdue   # filters, combined: all must hold
 fwbot progress list --silent 45 --owner U012AB3CD   # no update in 45 days (default 30)
 fwbot progress audit --initiative 12
@@ -246,7 +246,7 @@ class ListFilters:
 
 def _list(services: Any, *, every: bool, filters: ListFilters | None = None) -> None:
     """``fwbot progress list``: a header, one tab-separated line per initiative (by id),
-    then how many. Filters read the database a page at a time."""
+    then how many (on stderr). Filters read the database a page at a time."""
     now = datetime.now(UTC)
     status = None if every else "active"
     print(LIST_HEADER)
@@ -262,7 +262,9 @@ def _list(services: Any, *, every: bool, filters: ListFilters | None = None) -> 
             f"#{item.id}\t{item.owner_id}\t{item.status}\t{due}\t{last_update(item)}\t"
             f"{','.join(item.objective_ids)}\t{item.title}"
         )
-    print(f"{count} initiative{'' if count == 1 else 's'}")
+    # On stderr, as export's "wrote N": stdout stays the header and one line per initiative.
+    sys.stdout.flush()
+    print(f"{count} initiative{'' if count == 1 else 's'}", file=sys.stderr)
 
 
 def last_update(item: Any) -> str:

@@ -249,7 +249,11 @@ class _Asking:
         lines = [
             f"{total} initiative{'s' if total != 1 else ''}{whose}{self.scope_words()} "
             "overdue for an update:",
-            *listed(self.item_lines(items), total, self.list_command(" --overdue")),
+            *listed(
+                self.item_lines(items),
+                total,
+                self.list_command(" --overdue" + (f" --owner {owner}" if owner else "")),
+            ),
         ]
         return self.done(lines)
 
