@@ -69,6 +69,10 @@ class TitleIndex:
                     self.by_deletion[d].add(w)
         n = max(len(self.titles), 1)
         self.idf = {s: math.log(1 + n / len(ids)) for s, ids in self.postings.items()}
+        # Each title's total weight, once: find() divides by it for every title it touches.
+        self.title_weight = {
+            tid: sum(self.weight(s) for s in stems) or 1.0 for tid, stems in self.tokens.items()
+        }
 
     def weight(self, s: str) -> float:
         w = self.idf.get(s, math.log(1 + max(len(self.titles), 1)))
@@ -121,8 +125,7 @@ class TitleIndex:
             if all(s in GENERIC_STEMS for s in matched[tid]):
                 continue
             explained = score / total
-            title_weight = sum(self.weight(s) for s in self.tokens[tid]) or 1.0
-            covered = sum(self.weight(s) for s in matched[tid]) / title_weight
+            covered = sum(self.weight(s) for s in matched[tid]) / self.title_weight[tid]
             ranked.append((0.7 * explained + 0.3 * covered, explained, covered, tid))
         if not ranked:
             return None

@@ -6,7 +6,9 @@ fwbot nudge run --now 2026-11-30T09:05:00+01:00
 fwbot progress import initiatives.csv   # matched by id, else by title + owner
 fwbot progress import initiatives.csv --dry-run   # what it would create / update
 fwbot progress export -o initiatives.csv
-fwbot progress list                   # a header line, then one line per initiative
+fwbot progress list                   # a header line, one line per initiative; the count on stderr
+fwbot progress list --objective 2.3,2.4 --overdue   # filters, combined: all must hold
+fwbot progress list --silent 45 --owner U012AB3CD   # no update in 45 days (default 30)
 fwbot progress audit --initiative 12
 """
 
@@ -15,7 +17,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +44,16 @@ def parse_now(text: str | None) -> datetime:
             f"{text!r} is not an ISO 8601 time, e.g. 2026-11-30T09:05:00+01:00"
         ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        days = -1
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days, e.g. 30")
+    return days
 
 
 def _cli_actor() -> str:
@@ -103,13 +117,43 @@ def cmd_progress(args: argparse.Namespace) -> int:
             f"fwbot: --dry-run is for `fwbot progress import`, not {args.action}", file=sys.stderr
         )
         return EXIT_ERROR
+    misplaced = [
+        flag
+        for flag, value in (
+            ("--objective", args.objective),
+            ("--overdue", args.overdue),
+            ("--silent", args.silent),
+            ("--owner", args.owner),
+        )
+        if value not in (None, False)
+        and not (args.action == "list" or (args.action == "export" and flag != "--silent"))
+    ]
+    if misplaced:
+        print(
+            f"fwbot: {misplaced[0]} is for `fwbot progress list`"
+            + (" and `fwbot progress export`" if misplaced[0] != "--silent" else "")
+            + f", not {args.action}",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     services = _services(args)
+    filters = ListFilters()
+    if args.action in ("list", "export"):
+        try:
+            filters = ListFilters.from_args(args, services.framework)
+        except ValueError as exc:
+            print(f"fwbot: {exc}", file=sys.stderr)
+            return EXIT_ERROR
     if args.action == "import":
         return _import(services, args)
     if args.action == "export":
         from ..progress.csv_io import format_initiatives_csv
 
-        text = format_initiatives_csv(services.progress_store.initiatives(kind="initiative"))
+        if filters.chosen:
+            records = list(filters.records(services, kind="initiative"))
+        else:
+            records = services.progress_store.initiatives(kind="initiative")
+        text = format_initiatives_csv(records)
         if args.output:
             with open(args.output, "w", encoding="utf-8", newline="") as out:
                 out.write(text)
@@ -119,7 +163,7 @@ def cmd_progress(args: argparse.Namespace) -> int:
             sys.stdout.write(text)
         return EXIT_OK
     if args.action == "list":
-        _list(services, every=args.all)
+        _list(services, every=args.all, filters=filters)
         return EXIT_OK
     subject = f"initiative:{args.initiative}" if args.initiative else None
     entries = services.progress_store.audit_entries(subject=subject, limit=args.limit)
@@ -141,16 +185,86 @@ def cmd_progress(args: argparse.Namespace) -> int:
 LIST_HEADER = "#id\towner\tstate\tdue\tlast update\tobjectives\ttitle"
 
 
-def _list(services: Any, *, every: bool) -> None:
-    """``fwbot progress list``: a header, then one tab-separated line per initiative."""
+@dataclass(frozen=True)
+class ListFilters:
+    """``--objective / --overdue / --silent / --owner`` of ``fwbot progress list`` (and,
+    but ``--silent``, of ``export``): all given must hold."""
+
+    objective_ids: list[str] | None = None
+    overdue_at: datetime | None = None
+    silent_before: datetime | None = None
+    owner_id: str | None = None
+
+    @property
+    def chosen(self) -> bool:
+        return any(
+            value is not None
+            for value in (self.objective_ids, self.overdue_at, self.silent_before, self.owner_id)
+        )
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, framework: Any) -> ListFilters:
+        """The filters asked for, at the current time; ValueError (one line) for an
+        objective id the framework lacks."""
+        from retrieval.structure_answers import objective_ranges
+
+        now = datetime.now(UTC)
+        ids = None
+        if args.objective is not None:
+            ids = list(dict.fromkeys(i.strip() for i in args.objective.split(",") if i.strip()))
+            known = {o.id for _, o in framework.objectives()}
+            unknown = [i for i in ids if i not in known]
+            if unknown or not ids:
+                what = ", ".join(unknown) if unknown else repr(args.objective)
+                raise ValueError(
+                    f"--objective: no objective {what} in {framework.title}; its objectives"
+                    f" are {objective_ranges(framework)} (comma-separated, e.g."
+                    " --objective 2.3,2.4)"
+                )
+        silent = getattr(args, "silent", None)
+        return cls(
+            objective_ids=ids,
+            overdue_at=now if args.overdue else None,
+            silent_before=now - timedelta(days=silent) if silent is not None else None,
+            owner_id=args.owner,
+        )
+
+    def records(
+        self, services: Any, *, status: str | None = "active", kind: str | None = None
+    ) -> Iterator[Any]:
+        from ..storage.progress_queries import ProgressQueries
+
+        return ProgressQueries(services.database).listing(
+            objective_ids=self.objective_ids,
+            overdue_at=self.overdue_at,
+            silent_before=self.silent_before,
+            owner_id=self.owner_id,
+            status=status,
+            kind=kind,
+        )
+
+
+def _list(services: Any, *, every: bool, filters: ListFilters | None = None) -> None:
+    """``fwbot progress list``: a header, one tab-separated line per initiative (by id),
+    then how many (on stderr). Filters read the database a page at a time."""
     now = datetime.now(UTC)
+    status = None if every else "active"
     print(LIST_HEADER)
-    for item in services.progress_store.initiatives(status=None if every else "active"):
+    if filters is not None and filters.chosen:
+        items: Iterable[Any] = filters.records(services, status=status)
+    else:
+        items = services.progress_store.initiatives(status=status)
+    count = 0
+    for item in items:
+        count += 1
         due = "OVERDUE" if item.is_overdue(now) else f"due {item.due_at:%Y-%m-%d}"
         print(
             f"#{item.id}\t{item.owner_id}\t{item.status}\t{due}\t{last_update(item)}\t"
             f"{','.join(item.objective_ids)}\t{item.title}"
         )
+    # On stderr, as export's "wrote N": stdout stays the header and one line per initiative.
+    sys.stdout.flush()
+    print(f"{count} initiative{'' if count == 1 else 's'}", file=sys.stderr)
 
 
 def last_update(item: Any) -> str:
@@ -248,6 +362,24 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         " left unchanged; change nothing",
     )
     p.add_argument("--all", action="store_true", help="list: closed ones too")
+    p.add_argument(
+        "--objective",
+        metavar="IDS",
+        help="list, export: only initiatives serving one of these objectives, e.g. 2.3,2.4",
+    )
+    p.add_argument(
+        "--overdue", action="store_true", help="list, export: only those overdue for an update"
+    )
+    p.add_argument(
+        "--silent",
+        metavar="DAYS",
+        type=_days,
+        nargs="?",
+        const=30,
+        default=None,
+        help="list: only those with no update in the last DAYS days (default 30)",
+    )
+    p.add_argument("--owner", metavar="USER_ID", help="list, export: only this owner's")
     p.add_argument("--initiative", type=int, help="audit: one initiative's entries")
     p.add_argument("--limit", type=int, default=100, help="audit: how many entries")
     p.set_defaults(func=cmd_progress)

@@ -14,7 +14,7 @@ are overdue, per cadence; the query compares the indexed column with them."""
 from __future__ import annotations
 
 import calendar
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -214,6 +214,72 @@ class ProgressQueries:
         stmt = stmt.order_by(Initiative.last_update_at.desc().nulls_last(), Initiative.id)
         return self._page(stmt, limit)
 
+    def listing(
+        self,
+        *,
+        objective_ids: Sequence[str] | None = None,
+        overdue_at: datetime | None = None,
+        silent_before: datetime | None = None,
+        owner_id: str | None = None,
+        status: str | None = "active",
+        kind: str | None = None,
+        page: int = 1000,
+    ) -> Iterator[InitiativeRecord]:
+        """Initiatives matching every filter given (None: no filter), by id, fetched
+        ``page`` rows at a time (keyset on the id): ``fwbot progress list``'s filters.
+        ``overdue_at``: overdue then, as :meth:`overdue`; ``silent_before``: no update
+        (never updated: created) since then, as :meth:`silent_since`."""
+        stmt = select(Initiative)
+        if objective_ids is not None:
+            stmt = stmt.where(self._serving(objective_ids))
+        if overdue_at is not None:
+            stmt = stmt.where(overdue_clause(_now(overdue_at)))
+        if silent_before is not None:
+            stmt = stmt.where(_base_in([(None, silent_before)]))
+        if owner_id is not None:
+            stmt = stmt.where(Initiative.owner_id == owner_id)
+        if status is not None:
+            stmt = stmt.where(Initiative.status == status)
+        if kind is not None:
+            stmt = stmt.where(Initiative.kind == kind)
+        after = 0
+        while True:
+            with self.database.session(write=False) as session:
+                rows = [
+                    initiative_record(row)
+                    for row in session.scalars(
+                        stmt.where(Initiative.id > after)
+                        .order_by(Initiative.id)
+                        .limit(max(page, 1))
+                    )
+                ]
+            yield from rows
+            if len(rows) < max(page, 1):
+                return
+            after = rows[-1].id
+
+    def titles_version(
+        self, *, status: str | None = "active", kind: str | None = None
+    ) -> tuple[int, datetime | None, int, int]:
+        """A cheap stamp of :meth:`titles` (same filters), in one query: how many rows,
+        their latest ``updated_at``, their largest id and their titles' total length. It
+        changes when an initiative is added, closed, reopened or edited (``updated_at``
+        moves; the length, too, unless the new title is as long); a cache of the titles
+        keyed on it stays right."""
+        stmt = select(
+            func.count(),
+            func.max(Initiative.updated_at),
+            func.max(Initiative.id),
+            func.coalesce(func.sum(func.length(Initiative.title)), 0),
+        )
+        if status is not None:
+            stmt = stmt.where(Initiative.status == status)
+        if kind is not None:
+            stmt = stmt.where(Initiative.kind == kind)
+        with self.database.session(write=False) as session:
+            count, latest, last_id, length = session.execute(stmt).one()
+            return int(count or 0), latest, int(last_id or 0), int(length or 0)
+
     def lead_of(self, objective_id: str) -> InitiativeRecord | None:
         """The objective's accountable lead (the ``kind="objective"`` row), if any."""
         with self.database.session(write=False) as session:
@@ -279,6 +345,16 @@ class ProgressQueries:
         with self.database.session(write=False) as session:
             row = session.get(Initiative, initiative_id)
             return initiative_record(row) if row is not None else None
+
+    def initiatives(self, initiative_ids: Sequence[int]) -> dict[int, InitiativeRecord]:
+        """The initiatives with these ids (any status or kind), by id, in one query; an id
+        with none is left out."""
+        ids = list(dict.fromkeys(initiative_ids))
+        if not ids:
+            return {}
+        with self.database.session(write=False) as session:
+            rows = session.scalars(select(Initiative).where(Initiative.id.in_(ids)))
+            return {row.id: initiative_record(row) for row in rows}
 
     def any_initiatives(self) -> bool:
         """Whether any initiative (or objective lead) is tracked at all."""
