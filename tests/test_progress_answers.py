@@ -207,3 +207,24 @@ def test_a_model_reply_stating_what_the_rows_do_not_is_not_used(
     assert done is not None and done.answer.text == offline.text
     assert done.answer.composer == "offline" and done.answer.fallback == "unsupported"
     assert fallbacks == ["unsupported"]
+
+
+def test_fwbot_ask_answers_progress_from_the_database(tmp_path, fwbot_env) -> None:
+    """`fwbot ask` (and the plain console) read the same database: an imported CSV is
+    answered at once; the operator sees everything."""
+    from tests.conftest import run_fwbot
+
+    env = {**fwbot_env, "FWBOT_DATA_DIR": str(tmp_path)}
+    rows = "title,owner,objectives,cadence,last_update\n"
+    rows += "Border data pilot,U01MARIA01,1.3;2.3,weekly,2026-10-01\n"
+    rows += "NCB helpdesk,U02JAMES02,2.1,monthly,\n"
+    csv = tmp_path / "initiatives.csv"
+    csv.write_text(rows, encoding="utf-8")
+    assert run_fwbot("progress", "import", csv, "--actor", "test", env=env).returncode == 0
+    run = run_fwbot("ask", "--json", "what's overdue under goal 1?", env=env)
+    assert run.returncode == 0, run.stderr.decode()
+    answer = json.loads(run.stdout)
+    assert "Border data pilot" in answer["text"] and "NCB helpdesk" not in answer["text"]
+    assert answer["answered"] and answer["composer"] == "offline"
+    framework = json.loads(run_fwbot("ask", "--json", "What does 2.1 say?", env=env).stdout)
+    assert [c["id"] for c in framework["citations"]] == ["2.1"]
