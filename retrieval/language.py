@@ -170,7 +170,7 @@ def _top_english() -> frozenset[str]:
 
 def _best(text: str, candidates: Sequence[str]) -> str | None:
     words = evidence_words(text)
-    scored = [(c, _score(words, c)) for c in candidates if _has_list(c)]
+    scored = [(c, _score(words, c)) for c in candidates if has_word_list(c)]
     if not words or not scored:
         return None
     best, top = max(scored, key=lambda s: s[1])
@@ -182,12 +182,12 @@ def _score(words: Sequence[str], code: str) -> float:
         from .evidence import zipf_english
 
         return sum(zipf_english(w) or UNKNOWN_ZIPF for w in words)
-    table = _table(code)
+    table = word_table(code)
     return sum(table.get(w, UNKNOWN_ZIPF) for w in words)
 
 
 @cache
-def _has_list(code: str) -> bool:
+def has_word_list(code: str) -> bool:
     return code == "en" or os.path.exists(_list_path(code))
 
 
@@ -197,7 +197,7 @@ def _list_path(code: str) -> str:
     return os.path.join(os.path.dirname(wordfreq.__file__), "data", f"small_{code}.msgpack.gz")
 
 
-def _table(code: str) -> dict[str, float]:
+def word_table(code: str) -> dict[str, float]:
     """The language's LIST_WORDS most frequent words and their Zipf frequencies."""
     with _lock:
         if code not in _tables:

@@ -139,9 +139,10 @@ _STATEMENTS = {"vision", "mission", "values"}
 def _named_tokens(question: str, code: str) -> list[str]:
     """The question's words that may need no translation: acronyms, names, ids like
     "I-24/7", and words too rare in the question's own language to be its everyday words."""
-    from .language import _has_list, _table
+    from .language import has_word_list, word_table
 
-    common: dict[str, float] = _table(code) if code not in {"en", "??"} and _has_list(code) else {}
+    listed = code not in {"en", "??"} and has_word_list(code)
+    common: dict[str, float] = word_table(code) if listed else {}
     out: list[str] = []
     for raw in question.split():
         token = raw.strip("¿¡?!.,;:«»\"'“”„‘’()[]。？！，：；")

@@ -368,7 +368,7 @@ def test_english_questions_never_load_the_language_model(monkeypatch) -> None:
     def must_not_load(code: str) -> dict[str, float]:
         raise AssertionError(f"the {code} word list was loaded")
 
-    monkeypatch.setattr(language, "_table", must_not_load)
+    monkeypatch.setattr(language, "word_table", must_not_load)
     for question in (
         "What time does the cafeteria open on Sundays?",
         "How do we apply for a visa for the conference in Lyon next spring?",

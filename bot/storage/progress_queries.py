@@ -33,7 +33,7 @@ from .db import Database
 from .db import aware_utc as _now
 from .progress_models import Initiative, InitiativeObjective, ProgressUpdate
 from .progress_records import GRACE, InitiativeRecord, UpdateRecord
-from .progress_store import _update_record, initiative_record
+from .progress_store import filtered, initiative_record, update_record
 from .vocabulary import Cadence
 
 # A range of "last update" times [start, end); None: unbounded below.
@@ -236,12 +236,7 @@ class ProgressQueries:
             stmt = stmt.where(overdue_clause(_now(overdue_at)))
         if silent_before is not None:
             stmt = stmt.where(_base_in([(None, silent_before)]))
-        if owner_id is not None:
-            stmt = stmt.where(Initiative.owner_id == owner_id)
-        if status is not None:
-            stmt = stmt.where(Initiative.status == status)
-        if kind is not None:
-            stmt = stmt.where(Initiative.kind == kind)
+        stmt = filtered(stmt, owner_id=owner_id, status=status, kind=kind)
         after = 0
         while True:
             with self.database.session(write=False) as session:
@@ -415,7 +410,7 @@ class ProgressQueries:
         with self.database.session(write=False) as session:
             rows = session.execute(counted).all()
             if rows:
-                return [_update_record(row[0]) for row in rows], int(rows[0][1])
+                return [update_record(row[0]) for row in rows], int(rows[0][1])
             if limit > 0:
                 return [], 0
             total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, time
 from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -67,7 +67,7 @@ def initiative_record(row: Initiative) -> InitiativeRecord:
     )
 
 
-def _update_record(row: ProgressUpdate) -> UpdateRecord:
+def update_record(row: ProgressUpdate) -> UpdateRecord:
     return UpdateRecord(
         id=row.id,
         initiative_id=row.initiative_id,
@@ -344,13 +344,8 @@ class ProgressStore:
         self, *, owner_id: str | None = None, status: str | None = "active", kind: str | None = None
     ) -> list[InitiativeRecord]:
         """Initiatives (by id), filtered by owner, status (None: any) and kind."""
-        stmt = select(Initiative).order_by(Initiative.id)
-        if owner_id is not None:
-            stmt = stmt.where(Initiative.owner_id == owner_id)
-        if status is not None:
-            stmt = stmt.where(Initiative.status == status)
-        if kind is not None:
-            stmt = stmt.where(Initiative.kind == kind)
+        stmt = filtered(select(Initiative), owner_id=owner_id, status=status, kind=kind)
+        stmt = stmt.order_by(Initiative.id)
         with self.database.session(write=False) as session:
             return [initiative_record(row) for row in session.scalars(stmt)]
 
@@ -456,7 +451,7 @@ class ProgressStore:
                 .where(Digest.period_end <= at, Digest.live_until > at)
                 .values(stale=True, late_updates=Digest.late_updates + 1)
             )
-            return _update_record(new)
+            return update_record(new)
 
     def updates(self, initiative_id: int, *, limit: int | None = None) -> list[UpdateRecord]:
         """The initiative's updates, newest first."""
@@ -468,7 +463,7 @@ class ProgressStore:
         if limit is not None:
             stmt = stmt.limit(limit)
         with self.database.session(write=False) as session:
-            return [_update_record(row) for row in session.scalars(stmt)]
+            return [update_record(row) for row in session.scalars(stmt)]
 
     def updates_between(self, start: datetime, end: datetime) -> list[UpdateRecord]:
         """Every update with ``start <= created_at < end``, oldest first."""
@@ -478,7 +473,7 @@ class ProgressStore:
             .order_by(ProgressUpdate.created_at, ProgressUpdate.id)
         )
         with self.database.session(write=False) as session:
-            return [_update_record(row) for row in session.scalars(stmt)]
+            return [update_record(row) for row in session.scalars(stmt)]
 
     # ---- owner preferences -------------------------------------------------------------
 
@@ -618,3 +613,16 @@ class ProgressStore:
             row.stale = bool(newer)
             row.file_id = file_id
             row.refreshed_at = at
+
+
+def filtered(
+    stmt: Select[Any], *, owner_id: str | None, status: str | None, kind: str | None
+) -> Select[Any]:
+    """``stmt`` (over initiatives) kept to one owner, status and kind (None: any)."""
+    if owner_id is not None:
+        stmt = stmt.where(Initiative.owner_id == owner_id)
+    if status is not None:
+        stmt = stmt.where(Initiative.status == status)
+    if kind is not None:
+        stmt = stmt.where(Initiative.kind == kind)
+    return stmt

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from retrieval.llm.providers import (
     ModelOptions,
@@ -22,7 +22,8 @@ from retrieval.llm.task import content_text, redact, tried
 
 from .settings import Settings, UnusableSetting
 
-PROBE = "Reply with the single word: ok"  # what `fwbot llm check` sends
+PROBE = "Reply with the single word: ok"
+T = TypeVar("T", bound="ModelTask")  # what `fwbot llm check` sends
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from retrieval.llm.progress_phrase import ProgressPhraser
     from retrieval.llm.review import ModelReviewer
     from retrieval.llm.rewrite import ModelRewriter
+    from retrieval.llm.task import ModelTask
 
 
 def chat_model(settings: Settings) -> BaseChatModel:
@@ -106,33 +108,26 @@ def model_parts(
         budget=budget,
         held_to=held_to,
     )
-    rewriter = ModelRewriter(
-        model,
-        chat_prompt(prompt_text("rewrite", folder)),
-        timeout=settings.llm.timeout,
-        framework_title=framework_title,
-        on_fallback=on_fallback,
-        budget=budget,
+
+    def task(kind: type[T], prompt: str, with_model: Any = model) -> T:
+        """A model task with its packaged (or FWBOT_PROMPTS_DIR) prompt, sharing the
+        deadline, the fallback counter, the call budget and the schema binding."""
+        return kind(
+            with_model,
+            chat_prompt(prompt_text(prompt, folder)),
+            timeout=settings.llm.timeout,
+            framework_title=framework_title,
+            on_fallback=on_fallback,
+            budget=budget,
+            held_to=held_to,
+        )
+
+    return ModelParts(
+        composer,
+        task(ModelRewriter, "rewrite"),
+        task(ModelReviewer, "align", review_model),
+        task(ProgressPhraser, "progress"),
     )
-    reviewer = ModelReviewer(
-        review_model,
-        chat_prompt(prompt_text("align", folder)),
-        timeout=settings.llm.timeout,
-        framework_title=framework_title,
-        on_fallback=on_fallback,
-        budget=budget,
-        held_to=held_to,
-    )
-    phraser = ProgressPhraser(
-        model,
-        chat_prompt(prompt_text("progress", folder)),
-        timeout=settings.llm.timeout,
-        framework_title=framework_title,
-        on_fallback=on_fallback,
-        budget=budget,
-        held_to=held_to,
-    )
-    return ModelParts(composer, rewriter, reviewer, phraser)
 
 
 @dataclass(frozen=True)
