@@ -38,7 +38,7 @@ from .progress_dates import Period, find_period
 from .progress_titles import GENERIC_STEMS, TitleIndex, TitleMatch, title_tokens
 from .text import stem, words
 
-__all__ = ["Intent", "Period", "ProgressQuery", "parse_progress"]
+__all__ = ["Intent", "Period", "ProgressQuery", "may_be_progress", "parse_progress"]
 
 # When cues of several intents appear, the more specific one decides.
 INTENT_ORDER: tuple[Intent, ...] = (
@@ -362,3 +362,12 @@ def _original_clause(question: str, clause: str) -> str:
     first, last = clause.split()[0], clause.split()[-1]
     m = re.search(rf"{re.escape(first)}.*?{re.escape(last)}", question, re.I)
     return m.group(0) if m else clause
+
+
+def may_be_progress(question: str, framework: Framework, *, now: datetime, tz: ZoneInfo) -> bool:
+    """Whether ``question`` can be a progress question, read without the initiatives' titles
+    (nothing to load): False means :func:`parse_progress` returns None whatever the titles.
+    Only a "who owns …?" needs a title to be one, so its cue alone says maybe."""
+    if parse_progress(question, framework, {}, now=now, tz=tz) is not None:
+        return True
+    return bool(CUES["owner"].search(normalise(question)))

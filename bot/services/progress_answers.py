@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from framework_data.schema import Framework
 from retrieval.answer import Answer
-from retrieval.progress_intent import ProgressQuery, parse_progress
+from retrieval.progress_intent import ProgressQuery, may_be_progress, parse_progress
 from retrieval.structure_answers import objective_ranges
 
 from ..storage.progress_queries import ProgressQueries
@@ -99,6 +99,8 @@ class ProgressAnswerer:
     ) -> ProgressAnswer | None:
         """The answer to a progress question, or None when ``question`` is not one."""
         now = now or datetime.now(UTC)
+        if not may_be_progress(question, self.fw, now=now, tz=ZoneInfo(self.default_tz)):
+            return None  # a framework question: no titles, no time zone read
         query = self.read(question, asker, now=now)
         if query is None:
             return None

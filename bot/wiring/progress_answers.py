@@ -54,13 +54,23 @@ def local_asker(services: Services) -> Callable[[str], Answer]:
     """A question to its answer, as the CLI and the plain console ask: a progress question
     from the database (the operator, who holds the database, sees everything), else the
     framework's answer."""
-    from ..services.progress_answers import combined
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
 
-    answerer = progress_answerer(services, visibility="open")
+    from retrieval.progress_intent import may_be_progress
+
     assistant = services.assistant
+    zone = ZoneInfo(services.settings.progress.default_tz)
+    answerers: list[ProgressAnswerer] = []  # built (the database opened) only when needed
 
     def ask(question: str) -> Answer:
-        progress = answerer.answer(question, LOCAL_USER)
+        if not may_be_progress(question, services.framework, now=datetime.now(UTC), tz=zone):
+            return assistant.ask(question)
+        from ..services.progress_answers import combined
+
+        if not answerers:
+            answerers.append(progress_answerer(services, visibility="open"))
+        progress = answerers[0].answer(question, LOCAL_USER)
         if progress is None:
             return assistant.ask(question)
         if progress.framework_question:
