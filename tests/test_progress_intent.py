@@ -19,7 +19,7 @@ from retrieval.progress_eval import (
     read_initiative_titles,
     read_progress_cases,
 )
-from retrieval.progress_intent import ProgressQuery, parse_progress
+from retrieval.progress_intent import ProgressQuery, may_be_progress, parse_progress
 from retrieval.progress_titles import TitleIndex
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)  # a Sunday
@@ -553,3 +553,19 @@ def test_a_month_and_year_is_that_month_or_the_future(fw: Framework) -> None:
     earlier = parse(fw, "what did the dashboard report in October 2026?")
     assert earlier is not None and earlier.period is not None
     assert earlier.period.label == "custom" and earlier.period.words == "in October 2026"
+
+
+def test_may_be_progress_needs_no_titles_and_never_drops_a_progress_question(
+    fw: Framework,
+) -> None:
+    """The cheap first look (no database): False only where the full parse is None too."""
+    for question in [
+        "how is 2.3 doing?",
+        "who owns the NCB training academy?",
+        "what's overdue under goal 1?",
+        "what do I own?",
+    ]:
+        assert may_be_progress(question, fw, now=NOW, tz=PARIS), question
+    for question in ["What does 2.3 say?", "Which objective is about training?"]:
+        assert not may_be_progress(question, fw, now=NOW, tz=PARIS)
+        assert parse(fw, question) is None
