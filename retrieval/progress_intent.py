@@ -14,6 +14,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -364,10 +365,15 @@ def _original_clause(question: str, clause: str) -> str:
     return m.group(0) if m else clause
 
 
+# One empty mapping for every first look: the title indexes are cached by mapping, a new
+# one per question would crowd the real titles' index out.
+_NO_TITLES: Mapping[int, str] = MappingProxyType({})
+
+
 def may_be_progress(question: str, framework: Framework, *, now: datetime, tz: ZoneInfo) -> bool:
     """Whether ``question`` can be a progress question, read without the initiatives' titles
     (nothing to load): False means :func:`parse_progress` returns None whatever the titles.
     Only a "who owns …?" needs a title to be one, so its cue alone says maybe."""
-    if parse_progress(question, framework, {}, now=now, tz=tz) is not None:
+    if parse_progress(question, framework, _NO_TITLES, now=now, tz=tz) is not None:
         return True
     return bool(CUES["owner"].search(normalise(question)))
