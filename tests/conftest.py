@@ -22,7 +22,12 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.db_fixtures", "tests.slack_fixtures", "tests.progress_fixtures"]
+pytest_plugins = [
+    "tests.db_fixtures",
+    "tests.slack_fixtures",
+    "tests.progress_fixtures",
+    "tests.chroma_server",
+]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TESTS_DIR = REPO_ROOT / "tests"
