@@ -103,7 +103,12 @@ class VectorIndex:
             vectors = _read_snapshot(snapshot, fp, len(views))
             if vectors is not None:
                 return cls(views, vectors, fp)
-        vectors = _sync_chroma(views, texts, embedder, location, framework_hash, fp, rebuild)
+        try:
+            vectors = _sync_chroma(views, texts, embedder, location, framework_hash, fp, rebuild)
+        except Exception as exc:
+            if not (location.host and _lost_server(exc)):
+                raise
+            raise _down(location, _lost_cause(exc)) from exc
         if snapshot is not None:
             snapshot.parent.mkdir(parents=True, exist_ok=True)
             tmp = snapshot.with_suffix(".tmp.npz")
@@ -138,11 +143,18 @@ def _read_snapshot(path: Path, fingerprint: str, n_views: int) -> np.ndarray | N
 
 
 class StoreUnavailable(Exception):
-    """The vector store does not answer; ``reason`` is a word, the message is for logs."""
+    """The vector store does not answer; ``reason`` is a word, the message is for logs,
+    ``cause`` a few words for people (``connection refused``)."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: str, detail: str, cause: str | None = None) -> None:
         super().__init__(detail)
         self.reason = reason
+        self.cause = cause or detail
+
+
+# How long a Chroma server has to answer its heartbeat before fwbot connects; chromadb's own
+# HTTP client waits without limit, so a server that accepts and never answers would hang it.
+CONNECT_TIMEOUT = 5.0
 
 
 def check_store(
@@ -152,16 +164,7 @@ def check_store(
     if location is None:
         return
     if location.host:
-        import urllib.error
-        import urllib.request
-
-        url = f"http://{location.host}:{location.port}/api/v2/heartbeat"
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as resp:
-                if resp.status != 200:
-                    raise StoreUnavailable("down", f"Chroma heartbeat at {url}: {resp.status}")
-        except (OSError, ValueError) as exc:  # refused, timeout, an HTTP error status
-            raise StoreUnavailable("down", f"Chroma heartbeat at {url}: {exc}") from exc
+        check_heartbeat(location, timeout=timeout)
         return
     try:
         count = _client(location).get_collection(str(collection)).count()
@@ -169,6 +172,64 @@ def check_store(
         raise StoreUnavailable("missing", f"collection {collection}: {exc}") from exc
     if count <= 0:
         raise StoreUnavailable("missing", f"collection {collection} is empty")
+
+
+def check_heartbeat(location: ChromaLocation, *, timeout: float) -> None:
+    """Whether the Chroma server at ``location`` answers its heartbeat within ``timeout``
+    seconds; :class:`StoreUnavailable` (``down``, its ``cause`` a few words) otherwise."""
+    import urllib.error
+    import urllib.request
+
+    url = f"http://{_address(location)}/api/v2/heartbeat"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            if resp.status != 200:
+                raise _down(location, f"its heartbeat answered {resp.status}")
+    except urllib.error.HTTPError as exc:  # an error status
+        raise _down(location, f"its heartbeat answered {exc.code}") from exc
+    except urllib.error.URLError as exc:  # refused, unknown host
+        raise _down(location, _cause(exc.reason, timeout)) from exc
+    except TimeoutError as exc:
+        raise _down(location, f"no answer within {timeout:g} s") from exc
+    except (OSError, ValueError) as exc:  # reset, a malformed answer
+        raise _down(location, _cause(exc, timeout)) from exc
+
+
+def _down(location: ChromaLocation, cause: str) -> StoreUnavailable:
+    return StoreUnavailable("down", f"Chroma server at {_address(location)}: {cause}", cause)
+
+
+def _cause(reason: object, timeout: float) -> str:
+    if isinstance(reason, TimeoutError):
+        return f"no answer within {timeout:g} s"
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror.lower()
+    return str(reason)
+
+
+def _address(location: ChromaLocation) -> str:
+    return f"{location.host}:{location.port}"
+
+
+def _lost_server(exc: Exception) -> bool:
+    """Whether ``exc`` (raised by chromadb's HTTP client) says the server went away."""
+    import sys
+
+    httpx = sys.modules.get("httpx")
+    if httpx is not None and isinstance(exc, httpx.TransportError):  # refused, timeout, reset
+        return True
+    return isinstance(exc, ValueError) and str(exc).startswith("Could not connect to")
+
+
+def _lost_cause(exc: Exception) -> str:
+    """A few words for a connection failure chromadb reported."""
+    while exc.__cause__ or exc.__context__:  # chromadb re-raises httpx's error as ValueError
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    text = str(exc).lower()
+    for words in ("connection refused", "timed out", "connection reset"):
+        if words in text:
+            return words
+    return str(exc) or type(exc).__name__
 
 
 def collection_name(framework_hash: str, fingerprint: str) -> str:
@@ -181,6 +242,7 @@ def _client(location: ChromaLocation):  # -> chromadb.api.ClientAPI
 
     settings = Settings(anonymized_telemetry=False)
     if location.host:
+        check_heartbeat(location, timeout=CONNECT_TIMEOUT)  # bounded: chromadb's client is not
         return chromadb.HttpClient(host=location.host, port=location.port, settings=settings)
     assert location.path is not None
     location.path.mkdir(parents=True, exist_ok=True)

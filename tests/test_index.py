@@ -290,8 +290,11 @@ def test_without_chroma_host_the_index_lives_in_the_data_dir(
 def test_a_host_location_reaches_chroma_through_http_client(
     embedder: MiniLMEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The wiring only: the Chroma client is replaced before anything could connect."""
+    """The wiring only: the heartbeat and the Chroma client are replaced before anything
+    could connect."""
     import chromadb
+
+    import retrieval.index as index_module
 
     class Stop(Exception):
         pass
@@ -307,6 +310,7 @@ def test_a_host_location_reaches_chroma_through_http_client(
 
     monkeypatch.setattr(chromadb, "HttpClient", fake_http_client)
     monkeypatch.setattr(chromadb, "PersistentClient", no_persistent_client)
+    monkeypatch.setattr(index_module, "check_heartbeat", lambda location, timeout: None)
     monkeypatch.setenv("CHROMA_HOST", "chroma.internal.example")
     monkeypatch.setenv("CHROMA_PORT", "9123")
     monkeypatch.delenv("FWBOT_FRAMEWORK", raising=False)

@@ -9,13 +9,13 @@ from framework_data.loader import load_framework
 from framework_data.schema import Framework
 from retrieval.assistant import FrameworkAssistant
 from retrieval.embeddings import MiniLMEmbedder
-from retrieval.index import ChromaLocation
+from retrieval.index import ChromaLocation, StoreUnavailable
 from retrieval.search import FrameworkSearcher
 
 # the margin beyond the client's timeout by which a post Slack received has landed: the one
 # settle window of every "wait until what was sent can have landed" (bot/slack_api/posting.py)
 from ..slack_api.retry import SETTLE
-from .places import data_dir_failure, usable_data_dir
+from .places import chroma_server_failure, data_dir_failure, usable_data_dir
 from .settings import Settings, UnusableSetting
 
 
@@ -60,6 +60,10 @@ class Services:
             return FrameworkSearcher(
                 self.framework, self.embedder, location=location, rebuild=rebuild
             )
+        except StoreUnavailable as exc:  # the Chroma server is down: name CHROMA_HOST
+            if location.host is None:
+                raise
+            raise chroma_server_failure(location.host, location.port, exc.cause) from exc
         except OSError as exc:  # the index could not be written there: name FWBOT_DATA_DIR
             failure = data_dir_failure(data_dir, exc) if location.path is not None else None
             if failure is None:

@@ -8,7 +8,9 @@ Each is checked before it is used, so that a wrong value is one line naming its 
 - a SQLite file named by DATABASE_URL must be in a folder that exists: fwbot creates only its
   default data folder, never one a URL names (a typo would otherwise leave a database where
   nobody looks);
-- a file that is not a SQLite database (or a damaged one) is said to be so.
+- a file that is not a SQLite database (or a damaged one) is said to be so;
+- a Chroma server (CHROMA_HOST) that is down, or does not answer its heartbeat in time, is
+  said to be so (:func:`chroma_server_failure`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
 
 DATA_DIR = StorageSettings.variable("data_dir")  # FWBOT_DATA_DIR
 DATABASE_URL = StorageSettings.variable("database_url")  # DATABASE_URL
+CHROMA_HOST = StorageSettings.variable("chroma_host")  # CHROMA_HOST
+CHROMA_PORT = StorageSettings.variable("chroma_port")  # CHROMA_PORT
 # what SQLite says of a file that is not one of its databases, or a damaged one
 NOT_SQLITE = ("file is not a database", "database disk image is malformed")
 
@@ -55,6 +59,15 @@ def data_dir_failure(path: Path, exc: OSError) -> UnusableSetting | None:
     return UnusableSetting(
         f"{DATA_DIR}={path}: cannot use {filename} ({exc.strerror or exc}): point {DATA_DIR} "
         "at a folder fwbot may write"
+    )
+
+
+def chroma_server_failure(host: str, port: int, cause: str) -> UnusableSetting:
+    """The line for a Chroma server (CHROMA_HOST, CHROMA_PORT) that does not answer."""
+    return UnusableSetting(
+        f"{CHROMA_HOST}={host}: the Chroma server at {host}:{port} does not answer ({cause}): "
+        f"start it, or point {CHROMA_HOST} and {CHROMA_PORT} at one that runs (unset "
+        f"{CHROMA_HOST} for the embedded index in {DATA_DIR})"
     )
 
 
