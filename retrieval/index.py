@@ -215,10 +215,15 @@ def _lost_server(exc: Exception) -> bool:
     """Whether ``exc`` (raised by chromadb's HTTP client) says the server went away."""
     import sys
 
-    httpx = sys.modules.get("httpx")
-    if httpx is not None and isinstance(exc, httpx.TransportError):  # refused, timeout, reset
+    if isinstance(exc, ValueError) and str(exc).startswith("Could not connect to"):
         return True
-    return isinstance(exc, ValueError) and str(exc).startswith("Could not connect to")
+    httpx = sys.modules.get("httpx")
+    seen: BaseException | None = exc
+    while seen is not None:  # chromadb re-raises httpx's errors as ValueError(str(e))
+        if httpx is not None and isinstance(seen, httpx.TransportError):  # refused, reset…
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _lost_cause(exc: Exception) -> str:
@@ -226,7 +231,7 @@ def _lost_cause(exc: Exception) -> str:
     while exc.__cause__ or exc.__context__:  # chromadb re-raises httpx's error as ValueError
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
     text = str(exc).lower()
-    for words in ("connection refused", "timed out", "connection reset"):
+    for words in ("connection refused", "timed out", "connection reset", "disconnected"):
         if words in text:
             return words
     return str(exc) or type(exc).__name__

@@ -6,7 +6,9 @@ stored vectors, and a server that is down or does not answer is one line naming 
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -116,3 +118,38 @@ def test_a_chroma_server_that_never_answers_does_not_hang(
     assert proc.returncode == 1
     assert elapsed < NO_ANSWER_WITHIN
     check_one_line_naming_chroma_host(proc.stderr, port)
+
+
+class HeartbeatOnly(http.server.BaseHTTPRequestHandler):
+    """Answers the heartbeat, then drops every other request (a server failing after it)."""
+
+    def do_GET(self) -> None:
+        if self.path == "/api/v2/heartbeat":
+            body = b'{"nanosecond heartbeat": 1}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        else:
+            self.close_connection = True  # no answer at all: the client sees the socket close
+
+    do_POST = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_chroma_server_lost_after_its_heartbeat_is_one_line(fwbot_env: dict[str, str]) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HeartbeatOnly)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        env = {**fwbot_env, "CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": str(port)}
+        proc = run_fwbot("ask", "Which objective is about training?", env=env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 1
+    check_one_line_naming_chroma_host(proc.stderr, int(port))
