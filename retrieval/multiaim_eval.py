@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from .align import Aligner, AlignInputError, Alignment
+from .evaluation import read_jsonl
 
 
 class Aim(BaseModel):
@@ -53,8 +54,7 @@ class MultiAimMetrics(BaseModel):
 
 
 def read_cases(path: Path) -> list[MultiAimCase]:
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    return [MultiAimCase.model_validate_json(line) for line in lines if line.strip()]
+    return read_jsonl(path, MultiAimCase)
 
 
 def score(

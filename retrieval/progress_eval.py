@@ -15,7 +15,6 @@ them may be taken for a progress question.
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +25,7 @@ from pydantic import BaseModel, Field
 
 from framework_data.schema import Framework
 
+from .evaluation import QuestionCase, read_jsonl
 from .progress_intent import ProgressQuery, parse_progress
 
 EVAL_NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
@@ -72,19 +72,8 @@ def read_initiative_titles(path: Path) -> dict[int, str]:
     return {n: row["title"].strip() for n, row in enumerate(rows, start=1)}
 
 
-def _read_lines(path: Path) -> list[dict[str, Any]]:
-    out = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                out.append(json.loads(line))
-            except ValueError as exc:
-                raise ValueError(f"{path}:{n}: not JSON: {exc}") from exc
-    return out
-
-
 def read_progress_cases(path: Path) -> list[ProgressCase]:
-    return [ProgressCase.model_validate(line) for line in _read_lines(path)]
+    return read_jsonl(path, ProgressCase)
 
 
 def entities_of(parsed: ProgressQuery, titles: dict[int, str]) -> LabelledEntities:
@@ -179,13 +168,13 @@ def evaluate_progress(
 def check_framework_questions(path: Path, parse: Parse) -> FrameworkCheck:
     """How many plain framework questions (``{"id", "question", "expected"}``) the parser
     takes for progress questions (it should take none)."""
-    lines = _read_lines(path)
+    cases: list[QuestionCase] = read_jsonl(path, QuestionCase)
     taken = []
-    for line in lines:
-        parsed = parse(line["question"])
+    for case in cases:
+        parsed = parse(case.question)
         if parsed is not None:
-            taken.append(f"{line.get('id', '?')}: taken as {parsed.intent}: {line['question']}")
-    return FrameworkCheck(questions=len(lines), taken_for_progress=len(taken), taken=taken)
+            taken.append(f"{case.id}: taken as {parsed.intent}: {case.question}")
+    return FrameworkCheck(questions=len(cases), taken_for_progress=len(taken), taken=taken)
 
 
 def first_objective_resolver(search: Callable[[str], Any]) -> Callable[[str], str | None]:
