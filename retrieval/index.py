@@ -10,13 +10,23 @@ in numpy over all views. To keep a fresh ``fwbot ask`` fast, a snapshot of the c
 kept beside it (``vectors-<hash>.npz``) and read without importing chromadb (whose import alone
 costs ~1.5 s); the snapshot is checked against the view texts and rebuilt from Chroma, or from
 the model, whenever it does not match.
+
+With a Chroma server, the server is read first and the snapshot is the local copy
+(``ChromaLocation.copy_dir``): a server that is down or does not answer at start is searched
+through that copy (``VectorIndex.fallback`` says why) when there is one, and is an error
+(:class:`StoreUnavailable`) when there is none. A running process searches the vectors it
+holds, so a server lost later never delays a question. Replicas that start together build a
+missing collection once: the build runs under ``build_lock`` (one per collection name, e.g. a
+database advisory lock), and whoever waited reads what the first one stored.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +51,15 @@ class ChromaLocation:
     path: Path | None = None  # PersistentClient directory
     host: str | None = None  # HttpClient (Chroma server)
     port: int = 8000
+    copy_dir: Path | None = None  # with a server: where its local copy (snapshot) is kept
+
+    @property
+    def snapshot_dir(self) -> Path | None:
+        return self.copy_dir if self.host else self.path
+
+
+# A lock held while one process builds a collection (its name given): None, no lock.
+BuildLock = Callable[[str], AbstractContextManager[object]]
 
 
 def _fingerprint(views: Sequence[View], model_tag: str) -> str:
@@ -65,6 +84,8 @@ class VectorIndex:
         # where the index of record is (None: in memory only), for :meth:`check_store`
         self.location: ChromaLocation | None = None
         self.collection: str | None = None
+        self.built = False  # whether this process embedded the views and stored them
+        self.fallback: str | None = None  # why the local copy is searched, not the server
 
     @classmethod
     def open(
@@ -75,8 +96,16 @@ class VectorIndex:
         *,
         framework_hash: str,
         rebuild: bool = False,
+        build_lock: BuildLock | None = None,
     ) -> VectorIndex:
-        index = cls._open(views, embedder, location, framework_hash=framework_hash, rebuild=rebuild)
+        index = cls._open(
+            views,
+            embedder,
+            location,
+            framework_hash=framework_hash,
+            rebuild=rebuild,
+            build_lock=build_lock,
+        )
         if location is not None:
             index.location = location
             index.collection = collection_name(framework_hash, index.fingerprint)
@@ -91,30 +120,49 @@ class VectorIndex:
         *,
         framework_hash: str,
         rebuild: bool,
+        build_lock: BuildLock | None,
     ) -> VectorIndex:
         fp = _fingerprint(views, "minilm-int8")
         texts = [v.text for v in views]
         snapshot = None
-        if location is not None and location.path is not None:
-            snapshot = location.path / f"vectors-{framework_hash}-{fp}.npz"
+        if location is not None and location.snapshot_dir is not None:
+            snapshot = location.snapshot_dir / f"vectors-{framework_hash}-{fp}.npz"
         if location is None:  # in-memory only (tests, one-off runs)
             return cls(views, embedder.embed(texts), fp)
-        if not rebuild and snapshot is not None and snapshot.is_file():
+        # Embedded, the snapshot is the collection's faster twin; a server is read first.
+        if not rebuild and not location.host and snapshot is not None and snapshot.is_file():
             vectors = _read_snapshot(snapshot, fp, len(views))
             if vectors is not None:
                 return cls(views, vectors, fp)
+        sync = _ChromaSync(views, texts, embedder, location, framework_hash, fp)
         try:
-            vectors = _sync_chroma(views, texts, embedder, location, framework_hash, fp, rebuild)
+            vectors = sync.run(rebuild=rebuild, lock=build_lock)
         except Exception as exc:
-            if not (location.host and _lost_server(exc)):
+            if not location.host:
                 raise
-            raise _down(location, _lost_cause(exc)) from exc
+            if isinstance(exc, StoreUnavailable):
+                down = exc
+            elif _lost_server(exc):
+                down = _down(location, _lost_cause(exc))
+            else:
+                raise
+            copy = None
+            if not rebuild and snapshot is not None and snapshot.is_file():
+                copy = _read_snapshot(snapshot, fp, len(views))
+            if copy is None:
+                raise down from exc
+            log.info("%s: searching the local copy of the index (%s)", down, snapshot)
+            index = cls(views, copy, fp)
+            index.fallback = down.cause
+            return index
         if snapshot is not None:
             snapshot.parent.mkdir(parents=True, exist_ok=True)
             tmp = snapshot.with_suffix(".tmp.npz")
             np.savez(tmp, vectors=vectors, fingerprint=np.array(fp))
             tmp.replace(snapshot)
-        return cls(views, vectors, fp)
+        index = cls(views, vectors, fp)
+        index.built = sync.built
+        return index
 
     def check_store(self, timeout: float = 2.0) -> None:
         """Whether the index of record answers: a Chroma server's heartbeat (``timeout``
@@ -254,47 +302,81 @@ def _client(location: ChromaLocation):  # -> chromadb.api.ClientAPI
     return chromadb.PersistentClient(path=str(location.path / "chroma"), settings=settings)
 
 
-def _sync_chroma(
-    views: Sequence[View],
-    texts: list[str],
-    embedder: MiniLMEmbedder,
-    location: ChromaLocation,
-    framework_hash: str,
-    fingerprint: str,
-    rebuild: bool,
-) -> np.ndarray:
-    client = _client(location)
-    name = collection_name(framework_hash, fingerprint)
-    ids = [f"{i}:{v.element_id}" for i, v in enumerate(views)]
-    if rebuild:
-        for col in client.list_collections():
-            col_name = col if isinstance(col, str) else col.name
-            if col_name.startswith(f"fwbot-{framework_hash}"):
-                client.delete_collection(col_name)
-    collection = client.get_or_create_collection(
-        name,
-        embedding_function=embedder.as_chroma(),
-        metadata={"hnsw:space": "cosine", "framework": framework_hash},
-    )
-    got = collection.get(ids=ids, include=["embeddings", "documents"])
-    if (
-        not rebuild
-        and len(got["ids"]) == len(ids)
-        and got["embeddings"] is not None
-        and [got["documents"][got["ids"].index(i)] for i in ids] == texts
-    ):
-        order = [got["ids"].index(i) for i in ids]
+class _ChromaSync:
+    """Reads the views' vectors from a collection, building it when it is missing or stale."""
+
+    def __init__(
+        self,
+        views: Sequence[View],
+        texts: list[str],
+        embedder: MiniLMEmbedder,
+        location: ChromaLocation,
+        framework_hash: str,
+        fingerprint: str,
+    ) -> None:
+        self.views, self.texts, self.embedder = views, texts, embedder
+        self.location, self.framework_hash = location, framework_hash
+        self.name = collection_name(framework_hash, fingerprint)
+        self.ids = [f"{i}:{v.element_id}" for i, v in enumerate(views)]
+        self.built = False
+
+    def run(self, *, rebuild: bool, lock: BuildLock | None) -> np.ndarray:
+        client = _client(self.location)
+        if not rebuild:
+            stored = self._stored(client)
+            if stored is not None:
+                log.info("index: collection %s read (%d vectors)", self.name, len(stored))
+                return stored
+        # Missing or stale (or a rebuild asked for): one process builds, the others wait for
+        # it and read what it stored.
+        with lock(self.name) if lock is not None else nullcontext():
+            if not rebuild:
+                stored = self._stored(client)
+                if stored is not None:
+                    log.info("index: collection %s read, built meanwhile elsewhere", self.name)
+                    return stored
+            return self._build(client, rebuild=rebuild)
+
+    def _collection(self, client):  # -> chromadb Collection
+        return client.get_or_create_collection(
+            self.name,
+            embedding_function=self.embedder.as_chroma(),
+            metadata={"hnsw:space": "cosine", "framework": self.framework_hash},
+        )
+
+    def _stored(self, client) -> np.ndarray | None:
+        got = self._collection(client).get(ids=self.ids, include=["embeddings", "documents"])
+        if (
+            len(got["ids"]) != len(self.ids)
+            or got["embeddings"] is None
+            or [got["documents"][got["ids"].index(i)] for i in self.ids] != self.texts
+        ):
+            return None
+        order = [got["ids"].index(i) for i in self.ids]
         return np.asarray(got["embeddings"], dtype=np.float32)[order]
-    vectors = embedder.embed(texts)
-    collection.upsert(
-        ids=ids,
-        documents=texts,
-        embeddings=[v.tolist() for v in vectors],
-        metadatas=[{"element": v.element_id} for v in views],
-    )
-    # Drop stale collections of this framework (older view sets); other frameworks' stay.
-    for col in client.list_collections():
-        col_name = col if isinstance(col, str) else col.name
-        if col_name != name and col_name.startswith(f"fwbot-{framework_hash}"):
-            client.delete_collection(col_name)
-    return vectors
+
+    def _build(self, client, *, rebuild: bool) -> np.ndarray:
+        started, framework_hash = time.perf_counter(), self.framework_hash
+        if rebuild:
+            for name in _collection_names(client):
+                if name.startswith(f"fwbot-{framework_hash}"):
+                    client.delete_collection(name)
+        vectors = self.embedder.embed(self.texts)
+        self._collection(client).upsert(
+            ids=self.ids,
+            documents=self.texts,
+            embeddings=[v.tolist() for v in vectors],
+            metadatas=[{"element": v.element_id} for v in self.views],
+        )
+        # Drop stale collections of this framework (older view sets); other frameworks' stay.
+        for name in _collection_names(client):
+            if name != self.name and name.startswith(f"fwbot-{framework_hash}"):
+                client.delete_collection(name)
+        self.built = True
+        took = time.perf_counter() - started
+        log.info("index: collection %s built (%d vectors, %.1f s)", self.name, len(vectors), took)
+        return vectors
+
+
+def _collection_names(client) -> list[str]:
+    return [c if isinstance(c, str) else c.name for c in client.list_collections()]

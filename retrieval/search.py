@@ -40,7 +40,7 @@ from .evidence import (
     topic_words,
 )
 from .goal_rank import goals_after_their_objectives, goals_for_their_objectives
-from .index import ChromaLocation, VectorIndex
+from .index import BuildLock, ChromaLocation, VectorIndex
 from .lexical import ConceptLexicon, LexicalHit, LexicalIndex, Match
 from .search_views import element_views, lexical_docs, note_without_pointers
 from .structure import StructuralHit, asks_for_a_goal, find_structural
@@ -102,6 +102,7 @@ class FrameworkSearcher:
         lexicon: ConceptLexicon | None = None,
         rebuild: bool = False,
         calibration: Calibration | None = None,
+        build_lock: BuildLock | None = None,
     ) -> None:
         self.framework = framework
         self.embedder = embedder.load()
@@ -117,6 +118,7 @@ class FrameworkSearcher:
             location,
             framework_hash=framework.content_hash(),
             rebuild=rebuild,
+            build_lock=build_lock,
         )
         docs = lexical_docs(framework, self.names, self._notes)
         self.lexical = LexicalIndex(docs, lexicon, neutral=self.names.neutral_stems)

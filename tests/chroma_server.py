@@ -2,14 +2,17 @@
 free loopback port, with its data in a temp dir.
 
 * ``chroma_server`` (session): a :class:`ChromaServer` that answers its heartbeat; stopped
-  (terminate, then kill) at the end of the session.
+  (terminate, then kill) at the end of the session. :func:`running_chroma`: one of a test's
+  own (to stop or pause: SIGSTOP makes it a server that accepts and never answers).
 * :func:`free_port`: a loopback port nobody listens on (for a server that is down).
 * :func:`silent_listener`: a socket that accepts connections and never answers (a hung server).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -33,6 +36,7 @@ class ChromaServer:
     host: str
     port: int
     path: Path  # its --path (persistence directory)
+    pid: int  # of `chroma run`
 
     @property
     def env(self) -> dict[str, str]:
@@ -78,12 +82,12 @@ def answers_heartbeat(host: str, port: int, timeout: float = 1.0) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+@contextmanager
+def running_chroma(path: Path) -> Iterator[ChromaServer]:
+    """``chroma run`` with its data in ``path``, answering its heartbeat; stopped at the end."""
     cli = chroma_cli()
     if cli is None:
         pytest.skip("the chroma CLI (chromadb package) is not installed")
-    path = tmp_path_factory.mktemp("chroma-server")
     port = free_port()
     log = (path.parent / f"{path.name}.log").open("wb")
     proc = subprocess.Popen(
@@ -100,8 +104,10 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaSe
             if time.monotonic() > deadline:
                 pytest.fail(f"chroma run did not answer within {START_TIMEOUT:.0f} s")
             time.sleep(0.1)
-        yield ChromaServer(HOST, port, path)
+        yield ChromaServer(HOST, port, path, proc.pid)
     finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGCONT)  # if a test stopped it
         proc.terminate()
         try:
             proc.wait(timeout=10)
@@ -109,3 +115,9 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaSe
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    with running_chroma(tmp_path_factory.mktemp("chroma-server")) as server:
+        yield server

@@ -270,9 +270,14 @@ def test_chroma_host_setting_gives_a_host_location(monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("FWBOT_FRAMEWORK", raising=False)
     monkeypatch.setenv("CHROMA_HOST", "chroma.internal.example")
     monkeypatch.setenv("CHROMA_PORT", "9123")
-    loc = Services(Settings(_env_file=None)).chroma_location
-    assert loc == ChromaLocation(host="chroma.internal.example", port=9123)
-    assert loc.path is None
+    settings = Settings(_env_file=None)
+    loc = Services(settings).chroma_location
+    assert loc == ChromaLocation(
+        host="chroma.internal.example",
+        port=9123,
+        copy_dir=settings.storage.data_dir / "index",  # the replica's local copy
+    )
+    assert loc.path is None and loc.snapshot_dir == settings.storage.data_dir / "index"
 
     monkeypatch.delenv("CHROMA_PORT")
     assert Services(Settings(_env_file=None)).chroma_location.port == 8000

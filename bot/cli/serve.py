@@ -190,11 +190,13 @@ def _quietly(what: str, stop, **kwargs) -> None:
 
 def _warm(readiness) -> None:
     """One readiness report before serving (the vector store's first check loads its
-    client); a failing check is logged (bot/slack/health.py), the start goes on."""
-    _ready, checks = readiness.report()
+    client); a failing check is logged (bot/slack/health.py), the start goes on. Then the
+    checks run every 15 s, probed or not, so a lost dependency is logged and metered."""
+    ready, checks = readiness.report()
     failing = {k: v for k, v in checks.items() if v != "ok"}
-    if failing:
+    if failing and not ready:
         log.warning("fwbot: not ready yet: %s", ", ".join(f"{k} {v}" for k, v in failing.items()))
+    readiness.watch()
 
 
 def _shut_down(

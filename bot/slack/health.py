@@ -6,7 +6,8 @@ thread of its own and is given :data:`CHECK_TIMEOUT` seconds (past that: ``timeo
 check still running from an earlier probe is not started again, so a hung dependency holds
 one thread, not one per probe. The report is cached for :data:`CACHE_SECONDS`: a storm of
 probes runs the checks once a second or two. The answer says which check failed in a word;
-what went wrong (a host, an error's text) is logged, once per change, never answered.
+what went wrong (a host, an error's text) is logged, once per change, never answered. A
+check that fails with :class:`Degraded` names its word too but leaves the process ready.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ log = logging.getLogger("fwbot.health")
 
 CHECK_TIMEOUT = 2.0  # seconds each check is given
 CACHE_SECONDS = 1.5  # a report is reused this long
+WATCH_SECONDS = 15.0  # the checks run at least this often (Readiness.watch)
 DETAIL_CHARS = 300  # of a failed check's error, in the log and the admin detail
 
 Check = Callable[[], object]
@@ -32,6 +34,12 @@ class NotReady(Exception):
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(detail or reason)
         self.reason = reason
+
+
+class Degraded(NotReady):
+    """A check's dependency is lost but the process still does its work another way (the
+    search index's local copy while the Chroma server is down): /readyz answers the reason
+    word for that check and stays ready (200), and the change is logged as a warning."""
 
 
 class Readiness:
@@ -54,11 +62,25 @@ class Readiness:
         self._cached: tuple[float, dict[str, str], dict[str, str]] | None = None
         self._running: dict[str, threading.Thread] = {}
         self._last: dict[str, str] = {}
+        self._degraded: set[str] = set()  # checks whose last failure was Degraded
 
     def add(self, name: str, check: Check) -> None:
         with self._lock:
             self.checks[name] = check
             self._cached = None  # a report without it is not the answer any more
+
+    def watch(self, every: float = WATCH_SECONDS) -> threading.Thread:
+        """Run the checks every ``every`` seconds in a daemon thread, probed or not, so that
+        a lost dependency is logged and its metrics move even when nobody asks /readyz."""
+
+        def loop() -> None:
+            while not self.stopping:
+                self.report()
+                time.sleep(every)
+
+        thread = threading.Thread(target=loop, name="fwbot-ready-watch", daemon=True)
+        thread.start()
+        return thread
 
     def report(self) -> tuple[bool, dict[str, str]]:
         """(ready, {check: "ok" or a reason word})."""
@@ -76,7 +98,8 @@ class Readiness:
         if self.stopping:
             results["process"] = "stopping"
             detail["process"] = "the process is stopping (SIGTERM / SIGINT)"
-        return all(v == "ok" for v in results.values()), results, detail
+        ready = all(v == "ok" or k in self._degraded for k, v in results.items())
+        return ready, results, detail
 
     def _run_all(self) -> tuple[dict[str, str], dict[str, str]]:
         outcomes: dict[str, list[str]] = {name: [] for name in self.checks}
@@ -110,6 +133,12 @@ class Readiness:
     def _run_one(self, name: str, check: Check, out: list[str], details: dict[str, str]) -> None:
         try:
             check()
+        except Degraded as exc:
+            self._degraded.add(name)
+            details[name] = str(exc)[:DETAIL_CHARS]
+            out.append(exc.reason)
+            self._log_change(name, exc.reason, str(exc))
+            return
         except NotReady as exc:
             details[name] = str(exc)[:DETAIL_CHARS]
             out.append(exc.reason)
@@ -121,6 +150,7 @@ class Readiness:
         else:
             out.append("ok")
             self._log_change(name, "ok", "")
+        self._degraded.discard(name)
 
     def _log_change(self, name: str, outcome: str, detail: str) -> None:
         """One line when a check's outcome changes (not one per probe)."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -26,6 +27,8 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        self._index_lock = threading.Lock()
+        self._on_local_copy = False
         self.requests = Counter(
             "fwbot_slack_requests", "Slack requests received, by kind.", ["kind"], registry=r
         )
@@ -96,6 +99,18 @@ class Metrics:
             ["status", "reason"],
             registry=r,
         )
+        self.index_fallback = Gauge(
+            "fwbot_index_local_copy",
+            "1 while questions are searched through this replica's local copy of the index "
+            "because the Chroma server (CHROMA_HOST) does not answer, else 0.",
+            registry=r,
+        )
+        self.index_fallbacks = Counter(
+            "fwbot_index_fallbacks",
+            "Times the Chroma server stopped answering and the local copy took over (at start "
+            "or while running).",
+            registry=r,
+        )
         for status, reason in REJECTIONS:  # shown at 0 from the start
             self.rejected.labels(status, reason)
 
@@ -110,6 +125,14 @@ class Metrics:
             yield
         finally:
             self.work_seconds.labels(kind).observe(time.perf_counter() - start)
+
+    def index_on_local_copy(self, on: bool) -> None:
+        """Record whether the local copy of the index is searched (counted when it starts)."""
+        with self._index_lock:
+            if on and not self._on_local_copy:
+                self.index_fallbacks.inc()
+            self._on_local_copy = on
+            self.index_fallback.set(1 if on else 0)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -9,13 +9,13 @@ from framework_data.loader import load_framework
 from framework_data.schema import Framework
 from retrieval.assistant import FrameworkAssistant
 from retrieval.embeddings import MiniLMEmbedder
-from retrieval.index import ChromaLocation, StoreUnavailable
+from retrieval.index import ChromaLocation
 from retrieval.search import FrameworkSearcher
 
 # the margin beyond the client's timeout by which a post Slack received has landed: the one
 # settle window of every "wait until what was sent can have landed" (bot/slack_api/posting.py)
 from ..slack_api.retry import SETTLE
-from .places import chroma_server_failure, data_dir_failure, usable_data_dir
+from .search_index import build_searcher, chroma_location, vector_store_check
 from .settings import Settings, UnusableSetting
 
 
@@ -47,28 +47,16 @@ class Services:
 
     @property
     def chroma_location(self) -> ChromaLocation:
-        s = self.settings
-        if s.storage.chroma_host:
-            return ChromaLocation(host=s.storage.chroma_host, port=s.storage.chroma_port)
-        return ChromaLocation(path=s.storage.data_dir / "index")
+        return chroma_location(self.settings.storage)
 
     def build_searcher(self, *, rebuild: bool = False) -> FrameworkSearcher:
-        location, data_dir = self.chroma_location, self.settings.storage.data_dir
-        if location.path is not None:  # before the model loads: a bad folder fails at once
-            usable_data_dir(data_dir)
-        try:
-            return FrameworkSearcher(
-                self.framework, self.embedder, location=location, rebuild=rebuild
-            )
-        except StoreUnavailable as exc:  # the Chroma server is down: name CHROMA_HOST
-            if location.host is None:
-                raise
-            raise chroma_server_failure(location.host, location.port, exc.cause) from exc
-        except OSError as exc:  # the index could not be written there: name FWBOT_DATA_DIR
-            failure = data_dir_failure(data_dir, exc) if location.path is not None else None
-            if failure is None:
-                raise
-            raise failure from exc
+        return build_searcher(
+            self.framework,
+            self.embedder,
+            self.settings.storage,
+            lambda: self.database.engine,
+            rebuild=rebuild,
+        )
 
     @cached_property
     def searcher(self) -> FrameworkSearcher:
@@ -418,8 +406,10 @@ class Services:
     def readiness(self):  # -> bot.slack.health.Readiness
         """What /readyz checks: the database (``SELECT 1``) and the vector store (the
         embedded collection read, or the Chroma server's heartbeat); `fwbot serve` adds the
-        socket in Socket Mode. Each bounded in time and cached (bot/slack/health.py)."""
-        from ..slack.health import CHECK_TIMEOUT, NotReady, Readiness
+        socket in Socket Mode. Each bounded in time and cached (bot/slack/health.py). A Chroma
+        server that does not answer leaves the replica ready (``local_copy``: it searches the
+        vectors it holds), with a warning and ``fwbot_index_local_copy`` 1."""
+        from ..slack.health import NotReady, Readiness
 
         def database() -> None:
             from sqlalchemy import text
@@ -430,12 +420,7 @@ class Services:
             except Exception as exc:
                 raise NotReady("down", f"{type(exc).__name__}: {exc}") from exc
 
-        def vector_store() -> None:
-            from retrieval.index import StoreUnavailable
-
-            try:
-                self.searcher.index.check_store(timeout=CHECK_TIMEOUT)
-            except StoreUnavailable as exc:
-                raise NotReady(exc.reason, str(exc)) from exc
-
+        vector_store = vector_store_check(
+            lambda: self.searcher, self.settings.storage, self.metrics.index_on_local_copy
+        )
         return Readiness({"database": database, "vector_store": vector_store})

@@ -10,7 +10,8 @@ Each is checked before it is used, so that a wrong value is one line naming its 
   nobody looks);
 - a file that is not a SQLite database (or a damaged one) is said to be so;
 - a Chroma server (CHROMA_HOST) that is down, or does not answer its heartbeat in time, is
-  said to be so (:func:`chroma_server_failure`).
+  said to be so (:func:`chroma_server_failure`), or, when this replica has a local copy of
+  the index, warned of while that copy is searched (:func:`chroma_server_fallback`).
 """
 
 from __future__ import annotations
@@ -68,6 +69,15 @@ def chroma_server_failure(host: str, port: int, cause: str) -> UnusableSetting:
         f"{CHROMA_HOST}={host}: the Chroma server at {host}:{port} does not answer ({cause}): "
         f"start it, or point {CHROMA_HOST} and {CHROMA_PORT} at one that runs (unset "
         f"{CHROMA_HOST} for the embedded index in {DATA_DIR})"
+    )
+
+
+def chroma_server_fallback(host: str, port: int, cause: str) -> str:
+    """The warning when a Chroma server does not answer and the local copy of the index is
+    searched instead (at start, or while running)."""
+    return (
+        f"{CHROMA_HOST}={host}: the Chroma server at {host}:{port} does not answer ({cause}); "
+        f"searching this replica's local copy of the index in {DATA_DIR} until it does"
     )
 
 
