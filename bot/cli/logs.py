@@ -14,12 +14,24 @@ DEBUG. So, by default:
   message (a payload's dict or JSON) before any handler sees it: ``Unknown block detected
   and skipped (payload not logged)``. It is done where records are made (the record
   factory), so loggers those libraries create later are covered too.
+
+``FWBOT_LOG_FORMAT=json`` makes each record one JSON object on one line (:class:`JSONFormatter`):
+``ts`` (ISO 8601, UTC), ``level``, ``logger``, ``msg``, the request's fields while a request is
+handled (``request_id``, ``key``: bot/slack/request_log.py), the record's structured fields (the
+access line's), and an exception's traceback as one string field ``exc``. It also lets the
+access lines (``fwbot.access``, one per HTTP request) through; the text format leaves them out
+and is otherwise what it always was.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from typing import Any
+import sys
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from ..slack.request_log import FIELDS, context_fields
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # The loggers whose records may carry Slack payloads, and the level each says from.
@@ -31,13 +43,54 @@ LIBRARY_LEVELS = {
 REDACTED = "(payload not logged)"
 
 
-def configure_logging(level: int = logging.INFO) -> None:
+ACCESS_LOGGER = "fwbot.access"
+
+
+def configure_logging(
+    level: int = logging.INFO, log_format: Literal["text", "json"] = "text"
+) -> None:
     """fwbot's logging: ``level`` and up to stderr, Slack's libraries held to the levels of
-    :data:`LIBRARY_LEVELS` and their payloads cut out of every record. Idempotent."""
-    logging.basicConfig(level=level, format=FORMAT)
+    :data:`LIBRARY_LEVELS` and their payloads cut out of every record; ``log_format`` json:
+    one JSON object per line, and the access lines. Idempotent."""
+    if log_format == "json":
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JSONFormatter())
+        logging.basicConfig(level=level, handlers=[handler], force=True)
+        logging.captureWarnings(True)  # a library's warning is a JSON line too
+    else:
+        logging.basicConfig(level=level, format=FORMAT)
+    logging.getLogger(ACCESS_LOGGER).setLevel(
+        logging.INFO if log_format == "json" else logging.WARNING
+    )
     for name, floor in LIBRARY_LEVELS.items():
         logging.getLogger(name).setLevel(floor)
     install_payload_redaction()
+
+
+class JSONFormatter(logging.Formatter):
+    """A record as one line of JSON (see the module's docstring)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "thread": record.threadName,
+        }
+        entry.update(context_fields())
+        fields = getattr(record, FIELDS, None)
+        if isinstance(fields, dict):
+            entry.update(fields)
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            entry["exc"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
 
 
 def install_payload_redaction() -> None:

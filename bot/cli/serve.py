@@ -23,7 +23,8 @@ def serve(services: Services, *, host: str, port: int) -> int:
 
     settings = services.settings
     settings.slack.require()  # MissingSetting: one line and exit 1 (bot/cli/errors.py)
-    configure_logging()  # INFO and up; no Slack payload (user text) in any record
+    # INFO and up; no Slack payload (user text) in any record; text or JSON lines
+    configure_logging(log_format=settings.runtime.log_format)
     # What a setting can get wrong fails first, in one line, before the model loads: the
     # token at Slack, then the database (migrated here); UnusableSetting, see bot/cli/errors.py.
     services.slack_identity  # noqa: B018

@@ -18,6 +18,7 @@ from .durable import Inbox, receive_requests
 from .features import Extensions, Feature, installed_features
 from .listeners import align, feedback, home, progress, questions
 from .middleware import count_requests
+from .request_log import CarryContext
 
 LISTENER_THREADS = 16
 
@@ -44,8 +45,10 @@ def build_app(
             signing_secret=signing_secret or "",
             request_verification_enabled=bool(signing_secret),
             token_verification_enabled=bot_user_id is None,
-            listener_executor=ThreadPoolExecutor(
-                max_workers=LISTENER_THREADS, thread_name_prefix="fwbot-listener"
+            listener_executor=CarryContext(  # the request's log fields (request_log.py)
+                ThreadPoolExecutor(
+                    max_workers=LISTENER_THREADS, thread_name_prefix="fwbot-listener"
+                )
             ),
             logger=logger,
         )

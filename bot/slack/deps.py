@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
+from contextvars import copy_context
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from ..progress.service import ProgressService
 from ..services.alignments import AlignmentService
 from ..services.questions import QuestionService
 from ..storage.store import Store
+from . import request_log
 from .delivery import Delivery
 from .durable import TAKEN, TICKET, Inbox, Job, Plan, Ticket, request_key, submission_key
 from .metrics import Metrics
@@ -99,6 +101,7 @@ class SlackDeps:
             else:
                 if ticket is None:
                     log.info("request %s (%s) already handled: dropped", key, kind)
+                    request_log.note_outcome("duplicate")
                     return
         self.later(self.plans[kind](body, ticket or Ticket("", kind, time.time())), ticket)
 
@@ -119,6 +122,7 @@ class SlackDeps:
         if ticket is None:
             log.info("submission %s seen before (a replay): nothing written", key)
             self.metrics.duplicates.inc()
+            request_log.note_outcome("duplicate")
             return False
         return True
 
@@ -130,7 +134,8 @@ class SlackDeps:
         def run() -> None:
             try:
                 if job is not None:
-                    job()
+                    with request_log.working_on(ticket.key if ticket is not None else ""):
+                        job()
             finally:
                 if ticket is not None and self.inbox is not None:
                     self.inbox.finish(ticket)
@@ -145,7 +150,7 @@ class SlackDeps:
         if self.work is None:
             _logged(run)
             return
-        self.work.submit(_logged, run)
+        self.work.submit(copy_context().run, _logged, run)  # the request's log fields too
 
 
 def _logged(job: Callable[[], object]) -> None:

@@ -48,6 +48,7 @@ from slack_bolt import BoltRequest, BoltResponse
 from ..slack_api.events import REPLY_EVENT
 from ..storage.claimers import claimer, claimer_is_dead, run_ended, run_started
 from ..storage.work_store import WorkItem, WorkStore
+from . import request_log
 from .metrics import Metrics
 
 log = logging.getLogger("fwbot.slack")
@@ -374,11 +375,13 @@ def receive_requests(
                 _first_line(exc),
             )
             metrics.failures.labels("record_request").inc()
+            request_log.note_outcome("not_recorded")
             return BoltResponse(status=503, body="")
         if ticket is None:
             retry = req.headers.get("x-slack-retry-num", ["-"])[0]
             log.info("event %s already handled (retry %s): dropped", event_id, retry)
             metrics.duplicates.inc()
+            request_log.note_outcome("duplicate")
             return BoltResponse(status=200, body="")
         context[TICKET] = ticket
         return next()

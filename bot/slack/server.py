@@ -48,8 +48,10 @@ from slack_bolt import App, BoltRequest
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 
+from . import request_log
 from .health import Readiness
 from .metrics import Metrics
+from .middleware import request_kind
 
 log = logging.getLogger("fwbot.slack")
 EVENTS_PATH = "/slack/events"
@@ -113,6 +115,10 @@ class SlackWSGI:
                 logging.getLogger(name).setLevel(logging.WARNING)
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        """Answer the request; then its access line (bot/slack/request_log.py)."""
+        return request_log.logged(self._route, environ, start_response)
+
+    def _route(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
         if path == EVENTS_PATH and method == "POST" and self.app is not None:
             try:
@@ -180,6 +186,7 @@ class SlackWSGI:
     ) -> None:
         """Count a refusal and log it in one short line."""
         self.metrics.rejected.labels(str(status), reason).inc()
+        request_log.note_outcome(f"refused: {reason}")
         log.warning(
             "refused %s %s from %s: %d %s (%s)",
             _short(method, 10),
@@ -196,11 +203,15 @@ class SlackWSGI:
         raw = self._read(environ)
         self._verify(environ, raw)
         request = _bolt_request(environ, raw)
+        current = request_log.current()
+        if current is not None:
+            current.describe_slack(request.body, request.headers, request_kind(request.body))
         try:
             response = self.app.dispatch(request)  # type: ignore[union-attr]
         except Exception:  # a bug of ours: signed by Slack, so worth its traceback
             self.metrics.rejected.labels("500", "error").inc()
             log.exception("500 error: bolt failed on a signed request to %s", EVENTS_PATH)
+            request_log.note_outcome("error")
             return _send(start_response, _STATUS_LINES[500], b"internal error\n")
         if response.status >= 500:
             self.metrics.rejected.labels(str(response.status), "error").inc()
@@ -304,15 +315,17 @@ def _refusing_channel(wsgi: SlackWSGI) -> type:
                 else f"waitress: {_short(getattr(error, 'body', ''), 60)}"
             )
             addr = self.channel.addr
-            with contextlib.suppress(Exception):  # waitress: an error task must not fail
-                wsgi.refused(
+            method, path = getattr(self.request, "command", "?"), getattr(self.request, "path", "?")
+            with contextlib.suppress(Exception), request_log.request(method, path) as req:
+                wsgi.refused(  # waitress: an error task must not fail
                     code,
                     {413: "too_large", 500: "error"}.get(code, "bad_http"),
                     detail,
-                    method=getattr(self.request, "command", "?"),
-                    path=getattr(self.request, "path", "?"),
+                    method=method,
+                    path=path,
                     remote=addr[0] if isinstance(addr, tuple) and addr else "?",
                 )
+                req.done(code)
 
     class RefusingChannel(HTTPChannel):
         error_task_class = RefusalTask

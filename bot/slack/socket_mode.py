@@ -27,7 +27,9 @@ from slack_bolt.adapter.socket_mode.internals import run_bolt_app
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from ..slack_api.socket_mode import SocketModeLink, socket_url
+from . import request_log
 from .health import NotReady
+from .middleware import request_kind
 
 log = logging.getLogger("fwbot")
 READY_LINE = "fwbot: Socket Mode connected"
@@ -91,7 +93,9 @@ class SocketModeRunner:
         request = SocketModeRequest.from_dict(envelope)
         if request is None:
             return {}
-        response = run_bolt_app(self.app, request)
+        with request_log.envelope(envelope, request_kind) as logged:
+            response = run_bolt_app(self.app, request)
+            logged.status = response.status
         if response.status != 200:
             log.info("Socket Mode: the app answered %s; the envelope is not acked", response.status)
             return None

@@ -141,7 +141,21 @@ class RuntimeSettings(_Group):
         "finishes it",
     )
 
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`fwbot serve`'s log lines on stderr: `text` (one line per record) or "
+        "`json` (one JSON object per line, with a `request_id` and Slack's ids, and an "
+        "access line per HTTP request; see deploy/README.md)",
+    )
+
     _blank = field_validator("model_threads", mode="before")(_blank_is_unset)
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_word(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return v.strip().lower() or "text"
+        return v
 
 
 class AdminSettings(_Group):
