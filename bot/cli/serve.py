@@ -377,10 +377,17 @@ def _start_scheduler(services: Services):  # -> bot.progress.scheduler.Scheduler
     if not services.settings.progress.scheduler:
         log.info("fwbot: scheduler off (FWBOT_SCHEDULER=false); run `fwbot nudge run` from cron")
         return None
+    from ..progress.passes import on_one_replica
     from ..progress.scheduler import Scheduler
 
     interval = services.settings.progress.scheduler_interval
-    scheduler = Scheduler(lambda now: services.progress_pass(now), interval=interval)
+    lock = services.replica_lock(wait=0)
+    scheduled = on_one_replica(
+        services.progress_pass,
+        lambda: lock("progress-pass"),
+        lambda outcome: services.metrics.progress_passes.labels(outcome).inc(),
+    )
+    scheduler = Scheduler(scheduled, interval=interval)
     scheduler.start()
     log.info("fwbot: scheduler on, a pass every %.0f s", scheduler.interval)
     return scheduler

@@ -8,6 +8,7 @@ refreshes the weekly digest. The rate Slack allowed the last pass that had to fi
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 
 from ..slack_api.pacing import AdaptivePacer
@@ -66,3 +67,26 @@ class ProgressPass:
         if not dry_run and report.sent:
             self.after_sending()
         return report
+
+
+def on_one_replica(
+    run_pass: Callable[[datetime], RunReport],
+    lock: Callable[[], AbstractContextManager[bool]],
+    counted: Callable[[str], object] = lambda outcome: None,
+) -> Callable[[datetime], RunReport | None]:
+    """``run_pass`` as the scheduler of each replica runs it: under ``lock`` (taken without
+    waiting, shared by the replicas), so that one replica at a time runs a pass and the
+    others skip theirs (None); ``counted("ran")`` or ``counted("elsewhere")``. The claims
+    make each nudge go out once even without it: the lock saves the others the work, and
+    makes "who ran this minute's pass" one answer."""
+
+    def scheduled(now: datetime) -> RunReport | None:
+        with lock() as mine:
+            if not mine:
+                counted("elsewhere")
+                return None
+            report = run_pass(now)
+            counted("ran")
+            return report
+
+    return scheduled

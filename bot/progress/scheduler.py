@@ -1,6 +1,8 @@
 """The in-process scheduler of `fwbot serve`: one pass (nudges, then the digest) a minute.
 
-Passes are idempotent and claim what they send, so several replicas may each run one."""
+Passes are idempotent and claim what they send; under `fwbot serve` each replica's scheduler
+takes a lock shared by the replicas first (bot/progress/passes.py: on_one_replica), so one
+replica at a time runs a pass."""
 
 from __future__ import annotations
 

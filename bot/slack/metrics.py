@@ -111,6 +111,15 @@ class Metrics:
             "or while running).",
             registry=r,
         )
+        self.progress_passes = Counter(
+            "fwbot_progress_passes",
+            "Scheduled progress passes (nudges, then the digest), by outcome: ran here, or "
+            "skipped because another replica was running one (elsewhere).",
+            ["outcome"],
+            registry=r,
+        )
+        for outcome in ("ran", "elsewhere"):
+            self.progress_passes.labels(outcome)
         for status, reason in REJECTIONS:  # shown at 0 from the start
             self.rejected.labels(status, reason)
 

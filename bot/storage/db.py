@@ -189,6 +189,7 @@ def migrate(engine: Engine) -> None:
     check_connection(engine)
     with (
         _alembic_quiet(),
+        _sqlite_migration_lock(engine),
         engine.connect() as connection,
         _foreign_keys_off(connection),
         connection.begin(),
@@ -211,6 +212,33 @@ def migrate(engine: Engine) -> None:
                 raise RuntimeError(f"a migration left rows that point nowhere: {broken[:5]}")
     if after != before:
         log.info("fwbot: database schema upgraded from %s to %s", before or "empty", after)
+
+
+@contextmanager
+def _sqlite_migration_lock(engine: Engine) -> Iterator[None]:
+    """SQLite file: one process at a time migrates it (processes started together on a new
+    file would otherwise each create the tables: "table … already exists"). An exclusive
+    ``flock`` on ``<file>.migrate.lock``, released by the kernel if its holder dies.
+    PostgreSQL has its advisory lock in :func:`migrate`; elsewhere, nothing to do."""
+    database = engine.url.database or ""
+    if (
+        engine.dialect.name != "sqlite"
+        or database in ("", ":memory:")
+        or database.startswith("file:")
+    ):
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    with open(f"{database}.migrate.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from retrieval.search import FrameworkSearcher
 # the margin beyond the client's timeout by which a post Slack received has landed: the one
 # settle window of every "wait until what was sent can have landed" (bot/slack_api/posting.py)
 from ..slack_api.retry import SETTLE
-from .search_index import build_searcher, chroma_location, vector_store_check
+from .search_index import build_searcher, chroma_location, replica_lock, vector_store_check
 from .settings import Settings, UnusableSetting
 
 
@@ -57,6 +57,10 @@ class Services:
             lambda: self.database.engine,
             rebuild=rebuild,
         )
+
+    def replica_lock(self, *, wait: float):  # -> bot.storage.process_lock.NamedLock
+        """A lock by name shared by every replica of this database."""
+        return replica_lock(self.settings.storage, lambda: self.database.engine, wait=wait)
 
     @cached_property
     def searcher(self) -> FrameworkSearcher:

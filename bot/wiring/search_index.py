@@ -10,7 +10,8 @@ collection once, under a lock in the database (bot/storage/build_lock.py).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from framework_data.schema import Framework
@@ -76,12 +77,35 @@ def build_searcher(
     return searcher
 
 
-def index_build_lock(storage: StorageSettings, engine: Callable[[], Engine]) -> BuildLock:
-    """PostgreSQL's advisory lock, or (SQLite: one host) a file lock beside the database."""
-    from ..storage.build_lock import index_build_lock as lock
+BUILD_WAIT = 120.0  # seconds a replica waits for another one's build before building too
+
+
+def replica_lock(storage: StorageSettings, engine: Callable[[], Engine], *, wait: float):
+    """A lock shared by the replicas of one database (-> bot.storage.process_lock.NamedLock):
+    PostgreSQL's advisory lock, or (SQLite: one host) a file lock beside the database."""
+    from ..storage.process_lock import named_lock
 
     db_file = sqlite_file(storage.database)
-    return lock(engine, db_file.parent if db_file else storage.data_dir / "index")
+    return named_lock(engine, db_file.parent if db_file else storage.data_dir, wait=wait)
+
+
+def index_build_lock(storage: StorageSettings, engine: Callable[[], Engine]) -> BuildLock:
+    """Held while a collection is built on the Chroma server. A waiter that gives up builds
+    too (an upsert: a second build costs time, not correctness), with a warning."""
+    lock = replica_lock(storage, engine, wait=BUILD_WAIT)
+
+    @contextmanager
+    def building(name: str) -> Iterator[bool]:
+        with lock(f"index-{name}") as got:
+            if not got:
+                log.warning(
+                    "index: waited %.0f s for another replica building %s; building it here",
+                    BUILD_WAIT,
+                    name,
+                )
+            yield got
+
+    return building
 
 
 def vector_store_check(

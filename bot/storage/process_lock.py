@@ -1,5 +1,6 @@
-"""A lock across processes, held while one of them builds the search index on a Chroma server,
-so that replicas starting together build it once (the others wait, then read it).
+"""A named lock across processes (replicas): held while one of them builds the search index on
+a Chroma server, so that replicas starting together build it once (the others wait, then
+read it), and while one of them runs the scheduled progress pass (the others skip theirs).
 
 * On PostgreSQL (replicas on several hosts): a session advisory lock keyed by the collection's
   name. The server releases it when the holder's connection ends, so a replica killed in the
@@ -7,15 +8,14 @@ so that replicas starting together build it once (the others wait, then read it)
 * On SQLite (one host): an exclusive ``flock`` on a file in the data folder, which the kernel
   releases when its holder dies.
 
-A waiter gives up after :data:`WAIT_SECONDS` and builds anyway (a build is an idempotent
-upsert: a second one costs time, not correctness), with a warning.
+A waiter gives up after ``wait`` seconds (0: one try) and is told so: the lock's context
+gives True when it is held, False when it was not had in time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,18 +23,14 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-log = logging.getLogger(__name__)
-
-WAIT_SECONDS = 120.0
 POLL_SECONDS = 0.2
 
+NamedLock = Callable[[str], contextlib.AbstractContextManager[bool]]
 
-def index_build_lock(
-    engine: Callable[[], Engine], lock_dir: Path, *, wait: float = WAIT_SECONDS
-) -> Callable[[str], contextlib.AbstractContextManager[object]]:
-    """The lock for ``retrieval.index.BuildLock``: PostgreSQL's advisory lock when the database
-    ``engine()`` (called only when a build is needed) is PostgreSQL, else a file lock in
-    ``lock_dir``."""
+
+def named_lock(engine: Callable[[], Engine], lock_dir: Path, *, wait: float) -> NamedLock:
+    """Locks by name: PostgreSQL's advisory lock when the database ``engine()`` (called when a
+    lock is taken) is PostgreSQL, else a file lock in ``lock_dir``."""
 
     @contextlib.contextmanager
     def held(name: str) -> Iterator[bool]:
@@ -42,23 +38,17 @@ def index_build_lock(
         locked = (
             _advisory(eng, name, wait)
             if eng.dialect.name == "postgresql"
-            else _file_lock(lock_dir / f"{name}.lock", wait)
+            else _file_lock(lock_dir / f"fwbot-{name}.lock", wait)
         )
         with locked as got:
-            if not got:
-                log.warning(
-                    "index: waited %.0f s for another process building %s; building it here",
-                    wait,
-                    name,
-                )
             yield got
 
     return held
 
 
 def advisory_key(name: str) -> int:
-    """A signed 64-bit key for ``pg_advisory_lock`` from a collection's name."""
-    digest = hashlib.sha256(f"fwbot-index:{name}".encode()).digest()
+    """A signed 64-bit key for ``pg_advisory_lock`` from a lock's name."""
+    digest = hashlib.sha256(f"fwbot-lock:{name}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
@@ -76,9 +66,10 @@ def _advisory(engine: Engine, name: str, wait: float) -> Iterator[bool]:
         try:
             yield got
         finally:
-            if got:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                conn.commit()
+            if got:  # a connection lost meanwhile released it already
+                with contextlib.suppress(Exception):
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
 
 
 @contextlib.contextmanager
