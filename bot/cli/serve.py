@@ -361,12 +361,12 @@ class _WorkPool(Executor):
         self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
-def _start_recovery(services: Services):  # -> bot.slack.durable.RecoveryLoop
-    """Finish what a stopped process acknowledged and left undone: now, then every minute."""
-    from ..slack.durable import RecoveryLoop, recover
+def _start_recovery(services: Services):  # -> bot.slack.recovery_loop.RecoveryLoop
+    """Finish what a stopped process acknowledged and left undone, or a full one deferred:
+    now, every minute, and when work ends here while deferred work waits."""
+    from ..slack.backpressure import start_recovery
 
-    deps = services.slack_deps
-    return RecoveryLoop(lambda: recover(deps.inbox, deps.plans, deps.later)).start()
+    return start_recovery(services.slack_deps)
 
 
 def _start_scheduler(services: Services):  # -> bot.progress.scheduler.Scheduler | None
