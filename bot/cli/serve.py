@@ -79,6 +79,7 @@ def serve(services: Services, *, host: str, port: int) -> int:
         stop.name or "server loop ended",
         grace=grace,
         then=lambda: _stop_admin(admin),
+        waiting=lambda: _report_waiting(services),
     )
 
 
@@ -172,6 +173,7 @@ def _serve_socket_mode(
         grace=services.settings.runtime.stop_grace,
         what="envelopes",
         then=lambda: _stop_both(http, admin),
+        waiting=lambda: _report_waiting(services),
     )
 
 
@@ -207,6 +209,7 @@ def _shut_down(
     grace: float,
     what: str = "requests",
     then=None,
+    waiting=None,
 ) -> int:
     """Stop taking ``what`` (``front.stop``: HTTP requests, or Socket Mode envelopes), answer
     those received, give the acknowledged work until ``grace`` seconds from now, run
@@ -245,6 +248,8 @@ def _shut_down(
         cancelled,
         running,
     )
+    if waiting is not None:
+        waiting()  # says how much deferred work waits in the database
     if running:
         log.warning(
             "fwbot: stop: %d job(s) still running after %.0f s: handed back (cut off; "
@@ -359,6 +364,12 @@ class _WorkPool(Executor):
         with self._lock:
             self._closed = True
         self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def _report_waiting(services: Services) -> None:
+    from ..slack.backpressure import report_waiting
+
+    report_waiting(services.slack_deps)
 
 
 def _start_recovery(services: Services):  # -> bot.slack.recovery_loop.RecoveryLoop

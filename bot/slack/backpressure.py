@@ -185,3 +185,20 @@ def start_recovery(deps: SlackDeps, *, every: float = RECOVER_EVERY) -> Recovery
     if gate is not None:
         gate.on_room = loop.wake
     return loop.start()
+
+
+def report_waiting(deps: SlackDeps) -> None:
+    """Log how much work deferred while busy waits in the database (at a stop)."""
+    if deps.inbox is None:
+        return
+    try:
+        count = deps.inbox.store.waiting()
+    except Exception as exc:  # the database is away: the next start finds the work anyway
+        log.warning("fwbot: stop: could not count the deferred work (%s)", type(exc).__name__)
+        return
+    if count:
+        log.warning(
+            "fwbot: stop: %d acknowledged job(s) deferred while busy are waiting: handed back "
+            "(kept; the first replica or start with room answers them)",
+            count,
+        )

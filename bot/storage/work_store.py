@@ -198,6 +198,20 @@ class WorkStore:
             rows = session.execute(query.order_by(SeenEvent.seen_at).limit(limit)).all()
         return [(r[0], r[1] or "", r[2]) for r in rows]
 
+    def waiting(self) -> int:
+        """How much undone work was handed back (:meth:`hand_back`) and not taken over yet."""
+        with self.database.session() as session:
+            return int(
+                session.execute(
+                    select(func.count())
+                    .select_from(SeenEvent)
+                    .where(
+                        SeenEvent.done_at.is_(None),
+                        SeenEvent.owner.in_((DEFERRED, HANDED_BACK)),
+                    )
+                ).scalar_one()
+            )
+
     def counts(self) -> dict[str, int]:
         """How many rows are undone work and how many are done or claims only."""
         with self.database.session() as session:
