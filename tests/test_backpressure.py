@@ -16,6 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.slack.backpressure import BUSY, TRY_AGAIN, WorkGate, start_recovery
+from bot.slack.durable import recover
 from bot.slack.recovery_loop import RecoveryLoop
 from bot.slack_api.events import BUSY_EVENT, REPLY_EVENT
 from bot.storage.db import Database
@@ -90,6 +91,10 @@ def test_a_full_replica_acks_says_busy_once_and_answers_everything_once_later(
     assert len(undone) == LIMIT + 3
     assert sum(owner == DEFERRED for _, owner, _ in undone) == 3
     assert _metric(bot, "fwbot_work_queued") == LIMIT
+    # a full replica's recovery takes none of it over (nor other replicas' work)
+    assert bot.deps.inbox is not None and bot.deps.gate is not None
+    assert recover(bot.deps.inbox, bot.deps.plans, bot.deps.later, room=bot.deps.gate.room()) == 0
+    assert sum(owner == DEFERRED for _, owner, _ in WorkStore(database).unfinished()) == 3
     assert _metric(bot, "fwbot_work_shed_total", kind="event:app_mention", told="busy") == 2
     assert _metric(bot, "fwbot_work_shed_total", kind="command:/align", told="busy") == 1
 

@@ -29,6 +29,10 @@ conversations carry metadata naming the ticket and are looked for in the history
 are posted again. Private replies (ephemeral, ``response_url``) cannot be looked up: they are
 sent again only when the dead process had not marked the work done, which a reply that
 arrived and a mark that did not leaves a window of milliseconds for.
+
+A replica with more work than it has room for hands new work back (:meth:`Inbox.defer`,
+:mod:`bot.slack.backpressure`): taken over, it is done as new (``deferred``: nothing of it was
+posted).
 """
 
 from __future__ import annotations
