@@ -310,10 +310,12 @@ def main() -> None:
                 stop_serve(proc)
             drop()
             log = (tmp / "server.log").read_text(encoding="utf-8", errors="replace")
-            problems = [ln for ln in log.splitlines() if " ERROR " in ln or "Traceback" in ln]
+            lines = log.splitlines()
+            problems = [i for i, ln in enumerate(lines) if " ERROR " in ln or "Traceback" in ln]
             table.add("server", "log lines ERROR / Traceback", len(problems))
-            for ln in problems[:5]:
-                print(f"server log: {ln[:200]}")
+            for i in problems[:3]:
+                end = next((j for j in range(i + 1, len(lines)) if lines[j][:1].isdigit()), i + 1)
+                print("server log: " + "\n  ".join(x[:200] for x in lines[i : min(end, i + 25)]))
     table.print()
     print(f"load average {load0:.2f} at start, {os.getloadavg()[0]:.2f} at end (shared machine)")
 

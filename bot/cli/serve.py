@@ -249,7 +249,7 @@ def _shut_down(
         running,
     )
     if waiting is not None:
-        waiting()  # says how much deferred work waits in the database
+        waiting()  # back-pressure: busy lines not sent dropped, deferred work waiting logged
     if running:
         log.warning(
             "fwbot: stop: %d job(s) still running after %.0f s: handed back (cut off; "
@@ -367,9 +367,9 @@ class _WorkPool(Executor):
 
 
 def _report_waiting(services: Services) -> None:
-    from ..slack.backpressure import report_waiting
+    from ..slack.backpressure import at_stop
 
-    report_waiting(services.slack_deps)
+    at_stop(services.slack_deps)
 
 
 def _start_recovery(services: Services):  # -> bot.slack.recovery_loop.RecoveryLoop

@@ -187,8 +187,11 @@ def start_recovery(deps: SlackDeps, *, every: float = RECOVER_EVERY) -> Recovery
     return loop.start()
 
 
-def report_waiting(deps: SlackDeps) -> None:
-    """Log how much work deferred while busy waits in the database (at a stop)."""
+def at_stop(deps: SlackDeps) -> None:
+    """At a stop: busy lines not posted yet are dropped (the answer still comes), and how much
+    work deferred while busy waits in the database is logged."""
+    if deps.notices is not None:
+        deps.notices.shutdown(wait=False, cancel_futures=True)
     if deps.inbox is None:
         return
     try:

@@ -22,6 +22,7 @@ from .settings import Settings, UnusableSetting
 # Threads answering and aligning after the ack: one per core (the model is CPU-bound; more
 # threads only make every request wait longer).
 WORK_THREADS = max(2, os.cpu_count() or 2)
+NOTICE_THREADS = 16  # "busy" lines posted at once (Slack's latency, not the CPU, bounds them)
 
 
 class Services:
@@ -194,7 +195,10 @@ class Services:
             inbox=Inbox(WorkStore(self.database), settle=self.settings.slack.timeout + SETTLE),
             stream_answers=self.settings.slack.streaming,
             gate=WorkGate(self.max_queued_work, self.metrics),
-            notices=ThreadPoolExecutor(max_workers=2, thread_name_prefix="fwbot-notice"),
+            # "busy" lines: one Web API call each, waiting on Slack, not on the CPU
+            notices=ThreadPoolExecutor(
+                max_workers=NOTICE_THREADS, thread_name_prefix="fwbot-notice"
+            ),
         )
 
     @property
