@@ -142,3 +142,38 @@ def test_light_work_is_done_when_full_and_unkept_work_is_told_to_try_again(
     fake_slack.release("response_url")
     bot.drain()
     assert not [c for c in fake_slack.calls("response_url") if c.params["_token"] in url]
+
+
+def test_another_replica_with_room_answers_the_work_a_full_one_deferred_once(
+    full_bot: SlackBot, assistant, fake_slack: FakeSlackAPI, database: Database
+) -> None:
+    bot = full_bot
+    fake_slack.hold("response_url")
+    for n in range(LIMIT):
+        bot.command(PROPOSAL, user=f"UA{n}")
+    eventually(lambda: fake_slack.held("response_url") == LIMIT, timeout=30)
+    assert _mention(bot, 7).status == 200
+    [busy] = eventually(lambda: _thread(fake_slack, "20.000007"))
+    assert busy["text"] == BUSY.text
+    other = make_bot(assistant, database, fake_slack)  # a second replica, same database
+    try:
+        assert other.deps.inbox is not None
+        assert recover(other.deps.inbox, other.deps.plans, other.deps.later) == 1
+        other.drain()
+        told, answer = _thread(fake_slack, "20.000007")
+        assert told["ts"] == busy["ts"]
+        assert answer["metadata"]["event_type"] == REPLY_EVENT and "1.1" in answer["text"]
+        fake_slack.release("response_url")
+        bot.drain()
+        # the first replica, with room again, finds nothing of it left to do
+        assert bot.deps.inbox is not None and bot.deps.gate is not None
+        assert bot.deps.gate.room() == LIMIT
+        assert recover(bot.deps.inbox, bot.deps.plans, bot.deps.later, room=LIMIT) == 0
+        bot.drain()
+        assert len(_thread(fake_slack, "20.000007")) == 2
+        assert WorkStore(database).unfinished() == []
+    finally:
+        close_bot(other)
+    text = bot.deps.metrics.exposition().decode()
+    for name in ("work_queued", "work_limit", "work_shed_total", "reply_seconds"):
+        assert f"# HELP fwbot_{name} " in text
