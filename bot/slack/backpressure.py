@@ -10,6 +10,8 @@ as it has room again (:meth:`WorkGate.leave` wakes it), or of any other replica 
 minute — takes the work over and answers it, once: taking over is one conditional update,
 and a replica takes over no more than it has room for.
 
+Only heavy kinds wait (questions, /align: ``SlackDeps.deferrable``); buttons, /progress and
+forms are light, and may open a modal whose trigger lasts 3 s: they are done anyway, counted.
 Work that cannot be deferred (it was not recorded: no Inbox, or the database was away) is
 not done: the person is told to try again in a minute (:data:`TRY_AGAIN`).
 """
