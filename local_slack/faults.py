@@ -62,6 +62,8 @@ class Faults:
         self._workspace: float | None = None
         self._burst = 1.0
         self._buckets: dict[str, _Bucket] = {}
+        self._holds: dict[str, threading.Event] = {}  # method -> set when released
+        self._waiting: defaultdict[str, int] = defaultdict(int)
 
     def fail_next(
         self,
@@ -167,6 +169,35 @@ class Faults:
                 bucket.tokens -= 1
             return None
 
+    def hold(self, method: str) -> None:
+        """Calls of ``method`` wait (unanswered, as a Slack that hangs) until
+        :meth:`release`."""
+        with self._lock:
+            self._holds.setdefault(method, threading.Event())
+
+    def release(self, method: str) -> None:
+        with self._lock:
+            gate = self._holds.pop(method, None)
+        if gate is not None:
+            gate.set()
+
+    def held(self, method: str) -> int:
+        """How many calls of ``method`` are waiting for :meth:`release` now."""
+        with self._lock:
+            return self._waiting[method]
+
+    def wait_if_held(self, method: str) -> None:
+        with self._lock:
+            gate = self._holds.get(method)
+            if gate is None:
+                return
+            self._waiting[method] += 1
+        try:
+            gate.wait()
+        finally:
+            with self._lock:
+                self._waiting[method] -= 1
+
     def clear(self) -> None:
         """Forgets queued failures and dropped answers, delays and rate limits."""
         with self._lock:
@@ -176,3 +207,6 @@ class Faults:
             self._delays_left.clear()
             self._per_channel = self._workspace = None
             self._buckets.clear()
+            holds, self._holds = list(self._holds.values()), {}
+        for gate in holds:
+            gate.set()

@@ -342,6 +342,18 @@ class FakeSlackAPI(HostedFiles, StreamedMessages):
         from then on."""
         self.faults.delay(method, seconds, times=times)
 
+    def hold(self, method: str) -> None:
+        """Calls of ``method`` (or ``"response_url"``) hang, unanswered, until
+        :meth:`release` (a client that times out meanwhile gets no answer)."""
+        self.faults.hold(method)
+
+    def release(self, method: str) -> None:
+        self.faults.release(method)
+
+    def held(self, method: str) -> int:
+        """How many calls of ``method`` hang now (see :meth:`hold`)."""
+        return self.faults.held(method)
+
     def drop_response(self, method: str, times: int = 1) -> None:
         """The next ``times`` calls of Web API ``method`` that get past auth and rate limits
         are executed (a chat.postMessage is stored) but never answered: the server closes the
@@ -394,6 +406,7 @@ class FakeSlackAPI(HostedFiles, StreamedMessages):
         return answer
 
     def _failure(self, method: str) -> Failure | None:
+        self.faults.wait_if_held(method)
         pause = self.faults.delay_for(method)
         if pause > 0:
             time.sleep(pause)

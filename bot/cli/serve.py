@@ -80,6 +80,7 @@ def serve(services: Services, *, host: str, port: int) -> int:
         stop.name or "server loop ended",
         grace=grace,
         then=lambda: _stop_admin(admin),
+        waiting=lambda: _report_waiting(services),
     )
 
 
@@ -173,6 +174,7 @@ def _serve_socket_mode(
         grace=services.settings.runtime.stop_grace,
         what="envelopes",
         then=lambda: _stop_both(http, admin),
+        waiting=lambda: _report_waiting(services),
     )
 
 
@@ -210,6 +212,7 @@ def _shut_down(
     grace: float,
     what: str = "requests",
     then=None,
+    waiting=None,
 ) -> int:
     """Stop taking ``what`` (``front.stop``: HTTP requests, or Socket Mode envelopes), answer
     those received, give the acknowledged work until ``grace`` seconds from now, run
@@ -248,6 +251,8 @@ def _shut_down(
         cancelled,
         running,
     )
+    if waiting is not None:
+        waiting()  # back-pressure: busy lines not sent dropped, deferred work waiting logged
     if running:
         log.warning(
             "fwbot: stop: %d job(s) still running after %.0f s: handed back (cut off; "
@@ -364,12 +369,18 @@ class _WorkPool(Executor):
         self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
-def _start_recovery(services: Services):  # -> bot.slack.durable.RecoveryLoop
-    """Finish what a stopped process acknowledged and left undone: now, then every minute."""
-    from ..slack.durable import RecoveryLoop, recover
+def _report_waiting(services: Services) -> None:
+    from ..slack.backpressure import at_stop
 
-    deps = services.slack_deps
-    return RecoveryLoop(lambda: recover(deps.inbox, deps.plans, deps.later)).start()
+    at_stop(services.slack_deps)
+
+
+def _start_recovery(services: Services):  # -> bot.slack.recovery_loop.RecoveryLoop
+    """Finish what a stopped process acknowledged and left undone, or a full one deferred:
+    now, every minute, and when work ends here while deferred work waits."""
+    from ..slack.backpressure import start_recovery
+
+    return start_recovery(services.slack_deps)
 
 
 def _start_scheduler(services: Services):  # -> bot.progress.scheduler.Scheduler | None

@@ -19,6 +19,7 @@ from ..services.alignments import AlignmentService
 from ..services.questions import QuestionService
 from ..storage.store import Store
 from . import request_log
+from .backpressure import BUSY, TRY_AGAIN, Shed, WorkGate, can_tell, tell, told_quietly
 from .delivery import Delivery
 from .durable import TAKEN, TICKET, Inbox, Job, Plan, Ticket, request_key, submission_key
 from .metrics import Metrics
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from .features import Extensions
 
 log = logging.getLogger("fwbot.slack")
+
+
+_SHED_LOG = {"busy": "deferred", "silent": "deferred", "try_again": "not done"}
 
 
 def _timer(seconds: float, run: Callable[[], None]) -> None:
@@ -62,6 +66,13 @@ class SlackDeps:
     # seconds), put off by ``defer(seconds, run)``: a daemon timer. Injectable for tests.
     clock: Callable[[], float] = time.time
     defer: Callable[[float, Callable[[], None]], None] = _timer
+    # Back-pressure (bot.slack.backpressure): the most work queued or running here; None:
+    # unbounded. "Busy" lines are posted from ``notices`` (None: inline), after the ack.
+    # Only the kinds in ``deferrable`` wait (questions, alignments: the heavy work); the rest
+    # is light and some of it must open a modal within the 3 s of its trigger: done anyway.
+    gate: WorkGate | None = None
+    notices: Executor | None = None
+    deferrable: set[str] = field(default_factory=set)
 
     def plan(self, kind: str) -> Callable[[Plan], Plan]:
         """Register the plan for ``kind`` (used by the listener and by the recovery)."""
@@ -72,17 +83,26 @@ class SlackDeps:
 
         return register
 
-    def run_durably(self, kind: str, body: dict, context: dict[str, Any] | None = None) -> None:
+    def run_durably(
+        self,
+        kind: str,
+        body: dict,
+        context: dict[str, Any] | None = None,
+        *,
+        tell_busy: bool = True,
+    ) -> Shed | None:
         """Plan the request ``body`` and run its job after the ack, kept until done. Events
         bring their ticket in ``context`` (the middleware recorded them, and only the first
         listener to run takes it; events it did not record are nobody's work and are only
         planned); other requests are recorded here, so call this *before* ``ack()``.
-        A duplicate is dropped."""
+        A duplicate is dropped. When this replica is full (``gate``) the work is deferred
+        (or, unrecorded, not done) and what the person is told is returned: posted here
+        unless ``tell_busy`` is false (a command says it in its ack)."""
         ticket = None
         if body.get("type") == "event_callback":
             ticket = context.get(TICKET) if context is not None else None
             if ticket is TAKEN:
-                return  # another listener of this event has it
+                return None  # another listener of this event has it
             if context is not None:
                 context[TICKET] = TAKEN
         elif self.inbox is not None:
@@ -102,8 +122,45 @@ class SlackDeps:
                 if ticket is None:
                     log.info("request %s (%s) already handled: dropped", key, kind)
                     request_log.note_outcome("duplicate")
-                    return
-        self.later(self.plans[kind](body, ticket or Ticket("", kind, time.time())), ticket)
+                    return None
+        job = self.plans[kind](body, ticket or Ticket("", kind, time.time()))
+        if job is not None and self.gate is not None and not self.gate.try_enter():
+            if kind in self.deferrable:
+                return self._shed(kind, body, job, ticket, tell_busy=tell_busy)
+            self.gate.enter()  # light work that can't wait: done anyway, counted
+        self.later(job, ticket, admitted=True)
+        return None
+
+    def _shed(
+        self, kind: str, body: dict, job: Job, ticket: Ticket | None, *, tell_busy: bool
+    ) -> Shed | None:
+        """This replica is full: hand the work back for later (any replica's recovery), and
+        say so once; unrecorded work can't be handed back: "try again"."""
+        assert self.gate is not None
+        if ticket is None or not ticket.key or self.inbox is None:
+            told: Shed = "try_again"
+            message = TRY_AGAIN
+        elif not self.inbox.defer(ticket):  # the database is away: do it here after all
+            self.gate.enter()
+            self.later(job, ticket, admitted=True)
+            return None
+        else:
+            self.gate.deferred()
+            told, message = "busy", BUSY
+            if ticket.resumed or ticket.deferred:  # told before (or not ours to tell)
+                told = "silent"
+        key = ticket.key if ticket is not None else ""
+        if told != "silent" and not can_tell(body):
+            told = "silent"
+        log.info("busy: request %s (%s) %s", key or "-", kind, _SHED_LOG[told])
+        if told != "silent" and tell_busy:
+            post = told_quietly(lambda: tell(self.delivery, body, message, key))
+            if self.notices is None:
+                post()
+            else:
+                self.notices.submit(post)
+        self.metrics.work_shed.labels(kind, told).inc()
+        return told
 
     def first_submission(self, body: dict) -> bool:
         """Whether the form submission ``body`` is seen for the first time. Called before a
@@ -126,10 +183,16 @@ class SlackDeps:
             return False
         return True
 
-    def later(self, job: Job | None, ticket: Ticket | None = None) -> None:
+    def later(
+        self, job: Job | None, ticket: Ticket | None = None, *, admitted: bool = False
+    ) -> None:
         """Run ``job`` (which reports its own failures to the user) after the ack; then mark
         ``ticket`` done. A job that never runs (the process stops first) leaves it undone:
-        the next start finishes it."""
+        the next start finishes it. The job counts in ``gate`` until it ends (``admitted``:
+        it was counted already; otherwise, e.g. recovered work, it is counted now)."""
+        counted = self.gate is not None and job is not None
+        if counted and not admitted:
+            self.gate.enter()  # type: ignore[union-attr]
 
         def run() -> None:
             try:
@@ -139,6 +202,12 @@ class SlackDeps:
             finally:
                 if ticket is not None and self.inbox is not None:
                     self.inbox.finish(ticket)
+                if job is not None and ticket is not None and ticket.key:
+                    self.metrics.reply_seconds.labels(ticket.kind).observe(
+                        max(0.0, self.clock() - ticket.received_at)
+                    )
+                if counted:
+                    self.gate.leave()  # type: ignore[union-attr]
 
         wait = ticket.look_after - self.clock() if ticket is not None else 0.0
         if wait > 0:  # taken over: what the dead process sent may still be landing

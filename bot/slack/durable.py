@@ -29,6 +29,10 @@ conversations carry metadata naming the ticket and are looked for in the history
 are posted again. Private replies (ephemeral, ``response_url``) cannot be looked up: they are
 sent again only when the dead process had not marked the work done, which a reply that
 arrived and a mark that did not leaves a window of milliseconds for.
+
+A replica with more work than it has room for hands new work back (:meth:`Inbox.defer`,
+:mod:`bot.slack.backpressure`): taken over, it is done as new (``deferred``: nothing of it was
+posted).
 """
 
 from __future__ import annotations
@@ -77,6 +81,8 @@ class Ticket:
     look_after: float = 0.0
     # The message the dead process was streaming the reply into (a resumed ticket's), if any.
     reply_ts: str | None = None
+    # Taken over after a full replica deferred it (bot.slack.backpressure): told "busy" then.
+    deferred: bool = False
 
     @property
     def reply_metadata(self) -> dict[str, Any]:
@@ -214,6 +220,17 @@ class Inbox:
             with self._lock:
                 self._unmarked.add(ticket.key)
 
+    def defer(self, ticket: Ticket) -> bool:
+        """Hand ``ticket``'s work back undone, for whoever has room to take it over (this
+        process's recovery included); False when it could not be (then do it here)."""
+        try:
+            return bool(ticket.key) and self.store.hand_back(
+                ticket.key, owner=self.owner, started=ticket.resumed, now=self.clock()
+            )
+        except Exception as exc:
+            log.warning("could not defer request %s (%s)", ticket.key, type(exc).__name__)
+            return False
+
     def _mark_unmarked(self) -> set[str]:
         """Mark done the work whose mark failed; the keys still unmarked."""
         with self._lock:
@@ -228,14 +245,19 @@ class Inbox:
             self._unmarked |= left
         return left
 
-    def take_over_undone(self, *, limit: int = 100) -> list[tuple[WorkItem, Ticket]]:
-        """Undone work whose owner is dead or whose lease ended, now ours (work this process
-        did but could not mark done is marked now, not done again)."""
+    def take_over_undone(
+        self, *, limit: int = 100, take: int | None = None, handed_back: bool = False
+    ) -> list[tuple[WorkItem, Ticket]]:
+        """Undone work (of the ``limit`` oldest; ``handed_back``: of the work handed back
+        only) whose owner is dead or whose lease ended, now ours, at most ``take`` of it
+        (work this process did but could not mark done is marked now, not done again)."""
         unmarked = self._mark_unmarked()
-        taken = []
-        for key, _owner, _lease in self.store.unfinished(limit=limit):
+        taken: list[tuple[WorkItem, Ticket]] = []
+        for key, _owner, _lease in self.store.unfinished(limit=limit, handed_back=handed_back):
             if key in unmarked:
                 continue
+            if take is not None and len(taken) >= take:
+                break
             item = self.store.take_over(
                 key, owner=self.owner, lease=self.lease, is_dead=self.is_dead, now=self.clock()
             )
@@ -247,9 +269,12 @@ class Inbox:
                             item.key,
                             item.kind,
                             item.received_at.timestamp(),
-                            resumed=True,
-                            look_after=self.clock().timestamp() + self.settle,
+                            resumed=not item.deferred,  # deferred: never started
+                            look_after=0.0
+                            if item.deferred
+                            else self.clock().timestamp() + self.settle,
                             reply_ts=item.reply_ts,
+                            deferred=item.deferred,
                         ),
                     )
                 )
@@ -257,12 +282,20 @@ class Inbox:
 
 
 def recover(
-    inbox: Inbox, plans: Mapping[str, Plan], later: Callable[[Job | None, Ticket], None]
+    inbox: Inbox,
+    plans: Mapping[str, Plan],
+    later: Callable[[Job | None, Ticket], None],
+    *,
+    room: int | None = None,
+    handed_back: bool = False,
 ) -> int:
-    """Take over the work stopped processes left undone and run it again through its plan;
+    """Take over the work stopped processes left undone (or full ones deferred) and run it
+    through its plan, no more than ``room`` of it (``handed_back``: only work handed back);
     how many were taken over."""
-    taken = inbox.take_over_undone()
-    if taken:
+    if room == 0:
+        return 0
+    taken = inbox.take_over_undone(take=room, handed_back=handed_back)
+    if any(not ticket.deferred for _, ticket in taken):
         log.warning(
             "fwbot: %d acknowledged request(s) left undone by a stopped process: "
             "finishing them (replies already posted are looked for first)",
@@ -284,39 +317,6 @@ def recover(
             continue
         later(job, ticket)
     return len(taken)
-
-
-RECOVER_EVERY = 60.0  # seconds between recovery passes in a running server
-
-
-class RecoveryLoop:
-    """Runs ``recover`` now and every ``every`` seconds in a thread, until :meth:`stop`; a
-    failing pass (the database away) is logged and tried again at the next."""
-
-    def __init__(self, run: Callable[[], int], *, every: float = RECOVER_EVERY) -> None:
-        self._run, self.every = run, every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="fwbot-recovery", daemon=True)
-
-    def start(self) -> RecoveryLoop:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._run()
-            except Exception as exc:
-                log.warning(
-                    "recovery pass failed (%s: %s); next in %.0f s",
-                    type(exc).__name__,
-                    _first_line(exc),
-                    self.every,
-                )
-            self._stop.wait(self.every)
 
 
 def event_kind(body: Mapping[str, Any]) -> str:

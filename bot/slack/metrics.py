@@ -11,6 +11,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# request received -> reply posted, deferred work (back-pressure) included: up to minutes
+_REPLY_BUCKETS = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0)
 # (status, reason) of the HTTP refusals bot/slack/server.py counts
 REJECTIONS = (
     ("401", "bad_signature"),
@@ -120,6 +122,34 @@ class Metrics:
         )
         for outcome in ("ran", "elsewhere"):
             self.progress_passes.labels(outcome)
+        self.work_queued = Gauge(
+            "fwbot_work_queued",
+            "Acknowledged work queued or running in this replica (bounded by "
+            "fwbot_work_limit; past it new work is deferred).",
+            registry=r,
+        )
+        self.work_limit = Gauge(
+            "fwbot_work_limit",
+            "FWBOT_MAX_QUEUED_WORK: the most acknowledged work queued or running here.",
+            registry=r,
+        )
+        self.work_shed = Counter(
+            "fwbot_work_shed",
+            "Requests acknowledged while this replica was full, by kind and what the person "
+            "was told: busy (answered later: the work was deferred to the next replica with "
+            "room), silent (deferred, nowhere to say so), try_again (could not be deferred: "
+            "not done).",
+            ["kind", "told"],
+            registry=r,
+        )
+        self.reply_seconds = Histogram(
+            "fwbot_reply_seconds",
+            "Time from a request's receipt to the end of its work (its reply posted), "
+            "deferred work included, by kind.",
+            ["kind"],
+            buckets=_REPLY_BUCKETS,
+            registry=r,
+        )
         for status, reason in REJECTIONS:  # shown at 0 from the start
             self.rejected.labels(status, reason)
 

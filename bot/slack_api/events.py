@@ -8,3 +8,4 @@ DIGEST_EVENT = "fwbot_digest"  # the weekly digest: {"period": week}
 ESCALATION_EVENT = "fwbot_escalation"  # an overdue initiative told to its escalation target
 REPORT_EVENT = "fwbot_delivery_report"  # nudges that could not be sent, told to the admins
 REPLY_EVENT = "fwbot_reply"  # an answer to a kept request: {"request": its key}
+BUSY_EVENT = "fwbot_busy"  # "busy, answered in a minute", told about a deferred request

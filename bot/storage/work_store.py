@@ -27,6 +27,10 @@ from .db import aware_utc as _now
 from .models import SeenEvent
 
 Received = Literal["new", "duplicate", "resumed"]
+# The owner of work handed back before it started (back-pressure): whoever takes it over does
+# it as new, with nothing to look for; work that may have started is HANDED_BACK (looked for).
+DEFERRED = "deferred"
+HANDED_BACK = "handed-back"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +42,10 @@ class WorkItem:
     received_at: datetime
     attempts: int
     reply_ts: str | None = None  # a reply being streamed when its owner stopped
+    deferred: bool = False  # handed back before it started (DEFERRED): nothing was posted
 
 
-def _item(row: SeenEvent) -> WorkItem:
+def _item(row: SeenEvent, *, deferred: bool = False) -> WorkItem:
     try:
         body = json.loads(row.body or "{}")
     except ValueError:
@@ -53,6 +58,7 @@ def _item(row: SeenEvent) -> WorkItem:
         received_at=row.seen_at,
         attempts=row.attempts or 0,
         reply_ts=row.reply_ts,
+        deferred=deferred,
     )
 
 
@@ -136,7 +142,26 @@ class WorkStore:
                 return None
             session.flush()
             session.refresh(row)
-            return _item(row)
+            return _item(row, deferred=previous == DEFERRED)
+
+    def hand_back(
+        self, key: str, *, owner: str, started: bool, now: datetime | None = None
+    ) -> bool:
+        """Give up ``owner``'s undone work under ``key`` so that any process takes it over
+        at once (its lease ends now); ``started``: some of it may have been done. False when
+        it is not ``owner``'s undone work."""
+        at = _now(now)
+        with self.database.session() as session:
+            result = session.execute(
+                update(SeenEvent)
+                .where(
+                    SeenEvent.event_id == key,
+                    SeenEvent.done_at.is_(None),
+                    SeenEvent.owner == owner,
+                )
+                .values(owner=HANDED_BACK if started else DEFERRED, lease_until=at)
+            )
+            return int(result.rowcount) == 1  # type: ignore[attr-defined]
 
     def note_reply(self, key: str, reply_ts: str) -> None:
         """The reply to ``key`` is being streamed into the message ``reply_ts``."""
@@ -159,16 +184,33 @@ class WorkStore:
                 .values(done_at=_now(now))
             )
 
-    def unfinished(self, *, limit: int = 100) -> list[tuple[str, str, datetime | None]]:
-        """(key, owner, lease end) of undone work, oldest first."""
+    def unfinished(
+        self, *, limit: int = 100, handed_back: bool = False
+    ) -> list[tuple[str, str, datetime | None]]:
+        """(key, owner, lease end) of undone work, oldest first; ``handed_back``: only the
+        work handed back (:meth:`hand_back`)."""
+        query = select(SeenEvent.event_id, SeenEvent.owner, SeenEvent.lease_until).where(
+            SeenEvent.done_at.is_(None), SeenEvent.body.is_not(None)
+        )
+        if handed_back:
+            query = query.where(SeenEvent.owner.in_((DEFERRED, HANDED_BACK)))
         with self.database.session() as session:
-            rows = session.execute(
-                select(SeenEvent.event_id, SeenEvent.owner, SeenEvent.lease_until)
-                .where(SeenEvent.done_at.is_(None), SeenEvent.body.is_not(None))
-                .order_by(SeenEvent.seen_at)
-                .limit(limit)
-            ).all()
+            rows = session.execute(query.order_by(SeenEvent.seen_at).limit(limit)).all()
         return [(r[0], r[1] or "", r[2]) for r in rows]
+
+    def waiting(self) -> int:
+        """How much undone work was handed back (:meth:`hand_back`) and not taken over yet."""
+        with self.database.session() as session:
+            return int(
+                session.execute(
+                    select(func.count())
+                    .select_from(SeenEvent)
+                    .where(
+                        SeenEvent.done_at.is_(None),
+                        SeenEvent.owner.in_((DEFERRED, HANDED_BACK)),
+                    )
+                ).scalar_one()
+            )
 
     def counts(self) -> dict[str, int]:
         """How many rows are undone work and how many are done or claims only."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 
@@ -17,6 +18,11 @@ from retrieval.search import FrameworkSearcher
 from ..slack_api.retry import SETTLE
 from .search_index import build_searcher, chroma_location, replica_lock, vector_store_check
 from .settings import Settings, UnusableSetting
+
+# Threads answering and aligning after the ack: one per core (the model is CPU-bound; more
+# threads only make every request wait longer).
+WORK_THREADS = max(2, os.cpu_count() or 2)
+NOTICE_THREADS = 16  # "busy" lines posted at once (Slack's latency, not the CPU, bounds them)
 
 
 class Services:
@@ -161,6 +167,9 @@ class Services:
 
     @cached_property
     def slack_deps(self):  # -> bot.slack.deps.SlackDeps
+        from concurrent.futures import ThreadPoolExecutor
+
+        from ..slack.backpressure import WorkGate
         from ..slack.delivery import Delivery
         from ..slack.deps import SlackDeps
         from ..slack.durable import Inbox
@@ -177,18 +186,25 @@ class Services:
             progress=self.progress,
             inbox=Inbox(WorkStore(self.database), settle=self.settings.slack.timeout + SETTLE),
             stream_answers=self.settings.slack.streaming,
+            gate=WorkGate(self.max_queued_work, self.metrics),
+            # "busy" lines: one Web API call each, waiting on Slack, not on the CPU
+            notices=ThreadPoolExecutor(
+                max_workers=NOTICE_THREADS, thread_name_prefix="fwbot-notice"
+            ),
         )
+
+    @property
+    def max_queued_work(self) -> int:
+        """FWBOT_MAX_QUEUED_WORK, else 4 per work thread: a few seconds' worth of answers."""
+        return self.settings.runtime.max_queued_work or 4 * WORK_THREADS
 
     @cached_property
     def work_pool(self):  # -> concurrent.futures.ThreadPoolExecutor
         """Where answers and alignments are computed after the ack: one thread per core
         (the model is CPU-bound; more threads only make every request wait longer)."""
-        import os
         from concurrent.futures import ThreadPoolExecutor
 
-        return ThreadPoolExecutor(
-            max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="fwbot-work"
-        )
+        return ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="fwbot-work")
 
     @cached_property
     def slack_identity(self) -> dict:

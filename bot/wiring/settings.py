@@ -148,7 +148,17 @@ class RuntimeSettings(_Group):
         "access line per HTTP request; see deploy/README.md)",
     )
 
-    _blank = field_validator("model_threads", mode="before")(_blank_is_unset)
+    max_queued_work: int | None = Field(
+        default=None,
+        ge=1,
+        le=10000,
+        description="questions and alignments `fwbot serve` queues or runs at once per replica; "
+        "past it, a new one is acknowledged, its asker told it waits a minute, and it is done "
+        "by the first replica with room",
+        json_schema_extra=_shown("4 per work thread (8 on 2 cores)"),
+    )
+
+    _blank = field_validator("model_threads", "max_queued_work", mode="before")(_blank_is_unset)
 
     @field_validator("log_format", mode="before")
     @classmethod

@@ -260,8 +260,18 @@ def register(app: App, deps: SlackDeps) -> None:
         usage = usage_message(deps.framework)
         return {"response_type": "ephemeral", "text": usage.text, "blocks": usage.blocks}
 
-    kept(app, deps, "command", COMMAND_ALIGN, plan_command(deps), answer_now=usage_when_empty)
-    kept(app, deps, "shortcut", SHORTCUT_ALIGN_MESSAGE, plan_message_shortcut(deps))
+    kept(
+        app,
+        deps,
+        "command",
+        COMMAND_ALIGN,
+        plan_command(deps),
+        answer_now=usage_when_empty,
+        deferrable=True,
+    )
+    kept(
+        app, deps, "shortcut", SHORTCUT_ALIGN_MESSAGE, plan_message_shortcut(deps), deferrable=True
+    )
 
     def button(action_id: str, name: str):
         """Register ``handle(click, record, body)`` for a button of an /align result: kept,

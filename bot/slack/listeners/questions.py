@@ -259,6 +259,7 @@ THREAD_STARTED = kind_of("event", "assistant_thread_started")
 def register(app: App, deps: SlackDeps, bot_user_id: str | None) -> None:
     deps.plan(MENTION)(plan_question(deps, bot_user_id))
     deps.plan(MESSAGE)(plan_question(deps, bot_user_id))
+    deps.deferrable.update((MENTION, MESSAGE))  # answers may wait when the replica is full
     deps.plan(THREAD_STARTED)(plan_greeting(deps))
 
     @app.event("app_mention")
