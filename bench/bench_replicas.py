@@ -26,7 +26,9 @@ import argparse
 import os
 import platform
 import random
+import re
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -65,6 +67,7 @@ KINDS = ["mention"] * 5 + ["align"] * 3 + ["click"] * 2  # the mix, shuffled wit
 ASKERS = 5  # answers clicked on: one per asker, asked before the burst
 TICK = os.sysconf("SC_CLK_TCK")
 RATE = 8.0  # requests a second: what one replica keeps up with here (see bench/README.md)
+KILL_AFTER_BOUNDARY = 0.3  # s: the replicas' passes have started, their DMs not all sent
 APOLOGY = "something went wrong"  # the text of bot.slack.blocks.error_message
 
 
@@ -92,6 +95,8 @@ class Replica:
     cpu0: float = 0.0
     cpu1: float = 0.0
     metrics: str = ""
+    started: float = field(default_factory=time.monotonic)  # when it listened
+    stopped: float = 0.0  # when it was killed
 
 
 def cpu_seconds(pid: int) -> float:
@@ -270,10 +275,11 @@ class Run:
     def burst(self, reqs: list[Req], faults: bool) -> float:
         interval = 1.0 / self.args.rate
         length = len(reqs) * interval
+        kill_at = self.align_kill(length) if faults else 0.0
         for r in self.replicas:
             r.cpu0 = cpu_seconds(r.proc.pid)
         chroma0 = cpu_seconds(self.chroma_pid)
-        fault = threading.Thread(target=self.faults, args=(length,), daemon=True)
+        fault = threading.Thread(target=self.faults, args=(length, kill_at), daemon=True)
         t0 = self.t0 = time.monotonic()
         if faults:
             fault.start()
@@ -295,24 +301,36 @@ class Run:
         self.chroma_cpu = cpu_seconds(self.chroma_pid) - chroma0
         return time.monotonic() - t0
 
-    def faults(self, length: float) -> None:
+    def align_kill(self, length: float) -> float:
+        """When to kill (s into the burst): just after a minute boundary, when every replica
+        starts a nudge pass and owners fall due, between a third and 60 % of the burst; the
+        burst waits for such a boundary (up to a minute)."""
+        lo, hi = length / 3, length * 0.6
+        to_boundary = 60.0 - time.time() % 60.0
+        wait = 0.0 if lo <= to_boundary <= hi else (to_boundary - (lo + hi) / 2) % 60.0
+        if wait:
+            self.notes.append(f"the burst waited {wait:.0f} s: a minute boundary at the kill")
+            time.sleep(wait)
+        return (to_boundary - wait) % 60.0 + KILL_AFTER_BOUNDARY
+
+    def faults(self, length: float, kill_at: float) -> None:
         try:
-            time.sleep(length / 3)
+            time.sleep(kill_at)
             victim = self.replicas[min(1, len(self.replicas) - 1)]
             victim.cpu1 = cpu_seconds(victim.proc.pid)
             victim.metrics = scrape(victim)
             victim.proc.kill()
             victim.proc.wait()
-            killed = time.monotonic()
+            killed = victim.stopped = time.monotonic()
             self.backends()
             again = self.start(victim.label + "'")
             again.cpu0 = cpu_seconds(again.proc.pid)
             self.backends()
             self.notes.append(
-                f"SIGKILL {victim.label} at {length / 3:.0f} s; {again.label} listened "
+                f"SIGKILL {victim.label} at {kill_at:.1f} s; {again.label} listened "
                 f"{time.monotonic() - killed:.1f} s later"
             )
-            time.sleep(max(0.0, length * 2 / 3 - length / 3 - (time.monotonic() - killed)))
+            time.sleep(max(0.0, self.t0 + length * 2 / 3 - time.monotonic()))
             self.pg.stop("fast")
             stopped = time.monotonic()
             time.sleep(2.0)
@@ -325,6 +343,21 @@ class Run:
             traceback.print_exc()
             self.notes.append(f"a fault failed: {type(exc).__name__}: {exc}")
 
+    def describe(self, r: Req) -> str:
+        """When a request was sent, and each attempt of an event: (retry num, status, s)."""
+        out = f"sent at {r.t0 - self.t0:+.1f} s"
+        if r.kind == "mention":
+            tries = [a for a in self.slack.attempts if a[0] == r.send[1]]
+            out += f", event {r.send[1]}, attempts " + ", ".join(
+                f"#{n} → {status} in {s:.1f} s" for _, n, status, s in tries
+            )
+        return out
+
+    def alive_share(self, r: Replica, wall: float) -> float:
+        """CPU seconds over the seconds the replica was up during the burst and the wait."""
+        up = (r.stopped or self.t0 + wall) - max(r.started, self.t0)
+        return (r.cpu1 - r.cpu0) / up if up > 0 else 0.0
+
     def down(self) -> str:
         """Stops everything; the replicas' logs, one after the other."""
         for r in self.replicas:
@@ -334,10 +367,16 @@ class Run:
         for r in self.replicas:
             stop_serve(r.proc)
         self.fake.stop()
-        logs = [self.tmp / f"{r.label}.log" for r in self.replicas]
-        return "\n".join(
-            p.read_text(encoding="utf-8", errors="replace") for p in logs if p.exists()
-        )
+        logs = {r.label: self.tmp / f"{r.label}.log" for r in self.replicas}
+        text = {
+            k: p.read_text(encoding="utf-8", errors="replace")
+            for k, p in logs.items()
+            if p.exists()
+        }
+        for label, log in text.items():
+            for m in re.finditer(r"(\d+) acknowledged request\(s\) left undone", log):
+                self.notes.append(f"{label} took over {m.group(1)} acked request(s) of a dead one")
+        return "\n".join(text.values())
 
     # ---- the figures --------------------------------------------------------------------------
 
@@ -396,6 +435,18 @@ class Run:
             ),
         )
         acked = [r for r in reqs if r.acked]
+        for i, r in enumerate(reqs):
+            if len(r.replies) > 1:
+                self.notes.append(f"duplicated: request {i} ({r.kind}, {self.describe(r)}): ")
+                for c in r.replies:
+                    text = " ".join(str(c.params.get("text", "")).split())[:70]
+                    self.notes.append(f"    reply at {c.at - self.t0:+.1f} s: {text!r}")
+        for i, r in enumerate(reqs):
+            if not r.acked:
+                self.notes.append(
+                    f"not acked: request {i} ({r.kind}), sent at {r.t0 - self.t0:+.1f} s, "
+                    f"answer {r.status if r.status > 0 else 'none (refused, reset or > 3 s)'}"
+                )
         self.row("acked (a 200 on some attempt)", f"{len(acked)} / {len(reqs)}")
         fast = sum(r.first_ok and r.first_s <= SLACK_TIMEOUT for r in reqs)
         self.row("  first attempt acked within 3 s", f"{fast} / {len(reqs)}")
@@ -425,7 +476,7 @@ class Run:
             cpu = r.cpu1 - r.cpu0
             out.append(
                 f"  {self.label} {r.label:<4} pid {r.proc.pid:<7} connections {conns:>4}  "
-                f"CPU {cpu:5.1f} s ({cpu / wall * 100:3.0f} % of a core)  requests "
+                f"CPU {cpu:5.1f} s ({self.alive_share(r, wall) * 100:3.0f} % of a core)  requests "
                 f"{counter_total(r.metrics, 'fwbot_slack_requests'):>4.0f}  duplicates dropped "
                 f"{counter_total(r.metrics, 'fwbot_duplicate_events'):>3.0f}  nudge passes "
                 f"{self.claimed.get(r.label, 0)}"
@@ -478,6 +529,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=300, help="requests per burst")
     ap.add_argument("--rate", type=float, default=RATE, help="requests a second (open loop)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep-logs", type=Path, help="copy the replicas' logs into this directory")
     args = ap.parse_args()
     started, load0 = time.perf_counter(), os.getloadavg()[0]
     print(
@@ -508,6 +560,10 @@ def main() -> None:
             if chroma is not None:
                 stop_chroma(chroma)
             pg.remove()
+            if args.keep_logs:
+                args.keep_logs.mkdir(parents=True, exist_ok=True)
+                for log in tmp.glob("*/*.log"):
+                    shutil.copy(log, args.keep_logs / f"{log.parent.name}-{log.name}")
     table(base, many, args.replicas)
     print("per replica (CPU during the burst and the wait for replies; proxy connections):")
     print("\n".join([*base.per_replica, *many.per_replica]))

@@ -18,14 +18,14 @@ from bot.storage.progress_store import ProgressStore
 from local_slack import FakeSlackAPI
 from local_slack.recording import Call
 
-PER_MINUTE = 4  # owners whose slot is at each minute: the one the run starts in, and 2 more
+PER_MINUTE = 4  # owners whose slot is at each minute: the one the run starts in, and 4 more
 
 
 def owner_id(minute: int, k: int) -> str:
     return f"UOWN{minute}{k:02d}"
 
 
-def seed(url: str, fake: FakeSlackAPI, now: datetime, minutes: int = 3) -> dict[str, datetime]:
+def seed(url: str, fake: FakeSlackAPI, now: datetime, minutes: int = 5) -> dict[str, datetime]:
     """Migrates the database and gives ``PER_MINUTE`` owners an overdue weekly initiative
     each, their nudge at this minute (already due), the next, …; {owner: slot}."""
     db = Database(url)
