@@ -29,21 +29,16 @@ import random
 import re
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import traceback
-import urllib.request
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import replica_nudges as nudges
-from bench_slack import Traffic, counter_total, make_question
+from bench_slack import Traffic, make_question
 from fault_kit import (  # first: it puts the repository on sys.path
     BOT_TOKEN,
     SECRET,
@@ -53,68 +48,30 @@ from fault_kit import (  # first: it puts the repository on sys.path
     Slack,
     noteworthy,
 )
+from replica_report import (
+    LATE_EVERY,
+    Figures,
+    Replica,
+    Req,
+    cpu_seconds,
+    scrape,
+    table,
+)
 
 from bot.slack.ids import ACTION_FEEDBACK_HELPFUL
 from local_slack import FakeSlackAPI, SlackRequests, post
 from local_slack.chroma_process import ChromaDidNotStart, chroma_cli, start_chroma, stop_chroma
-from local_slack.recording import Call
 from local_slack.round_robin import RoundRobinProxy
-from local_slack.serve_process import admin_port, stop_serve
+from local_slack.serve_process import stop_serve
 
 REPLY_WAIT, SETTLE = 90.0, 3.0  # s: the wait for every reply after the burst, then for late ones
-LATE_EVERY = 6  # every 6th event is sent again although acked (Slack missed the 200)
 KINDS = ["mention"] * 5 + ["align"] * 3 + ["click"] * 2  # the mix, shuffled with a fixed seed
 ASKERS = 5  # answers clicked on: one per asker, asked before the burst
-TICK = os.sysconf("SC_CLK_TCK")
 RATE = 8.0  # requests a second: what one replica keeps up with here (see bench/README.md)
 KILL_AFTER_BOUNDARY = 0.3  # s: the replicas' passes have started, their DMs not all sent
-APOLOGY = "something went wrong"  # the text of bot.slack.blocks.error_message
 
 
-@dataclass
-class Req:
-    kind: str  # mention | align | click
-    key: tuple[str, str]  # (channel, ts) of a mention; ("token", t) of a response URL
-    send: Any = None  # what is sent: (event, event id) or a SignedRequest
-    status: int = 0  # the last answer (-1: none)
-    first_s: float = float("nan")  # seconds to the first attempt's answer
-    first_ok: bool = False
-    t0: float = 0.0
-    replies: list[Call] = field(default_factory=list)
-
-    @property
-    def acked(self) -> bool:
-        return self.status == 200
-
-
-@dataclass
-class Replica:
-    label: str
-    proc: subprocess.Popen[str]
-    port: int
-    cpu0: float = 0.0
-    cpu1: float = 0.0
-    metrics: str = ""
-    started: float = field(default_factory=time.monotonic)  # when it listened
-    stopped: float = 0.0  # when it was killed
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, from /proc/<pid>/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def scrape(replica: Replica) -> str:
-    try:
-        url = f"http://127.0.0.1:{admin_port(replica.proc)}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as resp:
-            return resp.read().decode()
-    except (OSError, KeyError):
-        return ""
-
-
-class Run:
+class Run(Figures):
     """One run: its fake Slack, replicas, proxy, requests and what came back."""
 
     def __init__(self, label: str, n: int, args: argparse.Namespace, env: dict, tmp: Path):
@@ -303,9 +260,9 @@ class Run:
 
     def align_kill(self, length: float) -> float:
         """When to kill (s into the burst): just after a minute boundary, when every replica
-        starts a nudge pass and owners fall due, between a third and 60 % of the burst; the
-        burst waits for such a boundary (up to a minute)."""
-        lo, hi = length / 3, length * 0.6
+        starts a nudge pass and owners fall due, between a quarter and three quarters of the
+        burst; the burst waits for such a boundary (up to a minute)."""
+        lo, hi = length / 4, length * 3 / 4
         to_boundary = 60.0 - time.time() % 60.0
         wait = 0.0 if lo <= to_boundary <= hi else (to_boundary - (lo + hi) / 2) % 60.0
         if wait:
@@ -314,8 +271,19 @@ class Run:
         return (to_boundary - wait) % 60.0 + KILL_AFTER_BOUNDARY
 
     def faults(self, length: float, kill_at: float) -> None:
+        """SIGKILL r2 at ``kill_at`` s and start it again; PostgreSQL down for 2 s at two
+        thirds of the burst, or at a sixth when the kill is near two thirds."""
+        pg_at = length * 2 / 3 if kill_at <= length * 2 / 3 - 5 else length / 6
+        jobs = [threading.Thread(target=self.kill, args=(kill_at,), daemon=True)]
+        jobs.append(threading.Thread(target=self.restart_postgres, args=(pg_at,), daemon=True))
+        for job in jobs:
+            job.start()
+        for job in jobs:
+            job.join()
+
+    def kill(self, at: float) -> None:
         try:
-            time.sleep(kill_at)
+            time.sleep(max(0.0, self.t0 + at - time.monotonic()))
             victim = self.replicas[min(1, len(self.replicas) - 1)]
             victim.cpu1 = cpu_seconds(victim.proc.pid)
             victim.metrics = scrape(victim)
@@ -327,36 +295,27 @@ class Run:
             again.cpu0 = cpu_seconds(again.proc.pid)
             self.backends()
             self.notes.append(
-                f"SIGKILL {victim.label} at {kill_at:.1f} s; {again.label} listened "
+                f"SIGKILL {victim.label} at {killed - self.t0:.1f} s; {again.label} listened "
                 f"{time.monotonic() - killed:.1f} s later"
-            )
-            time.sleep(max(0.0, self.t0 + length * 2 / 3 - time.monotonic()))
-            self.pg.stop("fast")
-            stopped = time.monotonic()
-            time.sleep(2.0)
-            self.pg.start()
-            self.notes.append(
-                f"PostgreSQL stopped at {length * 2 / 3:.0f} s, back "
-                f"{time.monotonic() - stopped:.1f} s later"
             )
         except Exception as exc:  # the report says which fault could not be made
             traceback.print_exc()
-            self.notes.append(f"a fault failed: {type(exc).__name__}: {exc}")
+            self.notes.append(f"the kill failed: {type(exc).__name__}: {exc}")
 
-    def describe(self, r: Req) -> str:
-        """When a request was sent, and each attempt of an event: (retry num, status, s)."""
-        out = f"sent at {r.t0 - self.t0:+.1f} s"
-        if r.kind == "mention":
-            tries = [a for a in self.slack.attempts if a[0] == r.send[1]]
-            out += f", event {r.send[1]}, attempts " + ", ".join(
-                f"#{n} → {status} in {s:.1f} s" for _, n, status, s in tries
+    def restart_postgres(self, at: float) -> None:
+        try:
+            time.sleep(max(0.0, self.t0 + at - time.monotonic()))
+            stopped = time.monotonic()
+            self.pg.stop("fast")
+            time.sleep(2.0)
+            self.pg.start()
+            self.notes.append(
+                f"PostgreSQL stopped at {stopped - self.t0:.1f} s, back "
+                f"{time.monotonic() - stopped:.1f} s later"
             )
-        return out
-
-    def alive_share(self, r: Replica, wall: float) -> float:
-        """CPU seconds over the seconds the replica was up during the burst and the wait."""
-        up = (r.stopped or self.t0 + wall) - max(r.started, self.t0)
-        return (r.cpu1 - r.cpu0) / up if up > 0 else 0.0
+        except Exception as exc:
+            traceback.print_exc()
+            self.notes.append(f"the PostgreSQL restart failed: {type(exc).__name__}: {exc}")
 
     def down(self) -> str:
         """Stops everything; the replicas' logs, one after the other."""
@@ -380,109 +339,6 @@ class Run:
 
     # ---- the figures --------------------------------------------------------------------------
 
-    def nudged(self) -> None:
-        """Waits (up to 40 s) until every owner due 10 s ago has a nudge DM; the rows."""
-        due = nudges.due(self.slots, nudges.now_utc() - timedelta(seconds=10))
-        deadline = time.monotonic() + 40
-        while any(not nudges.dms(self.fake)[o] for o in due) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        got = nudges.dms(self.fake)
-        exact = sum(got[o] == 1 for o in due)
-        extra = sum(n for o, n in got.items() if o not in due)
-        self.row("nudges: owners due / exactly 1 DM", f"{len(due)} / {exact}", exact == len(due))
-        self.row("  owners with > 1 nudge DM", sum(n > 1 for n in got.values()), None, zero=True)
-        if extra:
-            self.notes.append(f"{extra} nudge DM(s) to owners not due yet (or due meanwhile)")
-        try:
-            found = nudges.passes(self.url, self.fake)
-        except Exception as exc:  # the database is the thing under test: say so, go on
-            self.notes.append(f"send_claims could not be read: {type(exc).__name__}: {exc}")
-            return
-        names = {r.proc.pid: r.label for r in self.replicas}
-        self.claimed = Counter(names.get(p.pid, str(p.pid)) for p in found)
-        self.row(
-            "nudge passes that claimed (by replica)",
-            f"{len(found)} ({', '.join(f'{k}×{v}' for k, v in sorted(self.claimed.items()))})",
-        )
-        self.row("  of them overlapping another replica's", nudges.overlapping(found), zero=True)
-        t0 = self.t0
-        for p in found:
-            self.notes.append(
-                f"nudge pass of {names.get(p.pid, p.pid)}: {len(p.owners)} claimed, DMs at "
-                f"{p.first - t0:+.1f} … {p.last - t0:+.1f} s (from the burst's start)"
-            )
-
-    def row(
-        self, metric: str, value: object, ok: bool | None = None, *, zero: bool = False
-    ) -> None:
-        if zero:
-            ok = value == 0
-        self.rows[metric] = (str(value), ok)
-
-    def figures(self, reqs: list[Req], wall: float) -> None:
-        kinds = Counter(r.kind for r in reqs)
-        self.row(
-            "requests (mention / align / click)",
-            "{} ({} / {} / {})".format(len(reqs), kinds["mention"], kinds["align"], kinds["click"]),
-        )
-        late = sum(a[1] > 0 for a in self.slack.attempts)
-        self.row(
-            "  Slack retries sent (after a 200 / a failed ack)",
-            "{} ({} / {})".format(
-                late,
-                sum(r.kind == "mention" and i % LATE_EVERY == 0 for i, r in enumerate(reqs)),
-                self.slack.sent["refused"],
-            ),
-        )
-        acked = [r for r in reqs if r.acked]
-        for i, r in enumerate(reqs):
-            if len(r.replies) > 1:
-                self.notes.append(f"duplicated: request {i} ({r.kind}, {self.describe(r)}): ")
-                for c in r.replies:
-                    text = " ".join(str(c.params.get("text", "")).split())[:70]
-                    self.notes.append(f"    reply at {c.at - self.t0:+.1f} s: {text!r}")
-        for i, r in enumerate(reqs):
-            if not r.acked:
-                self.notes.append(
-                    f"not acked: request {i} ({r.kind}), sent at {r.t0 - self.t0:+.1f} s, "
-                    f"answer {r.status if r.status > 0 else 'none (refused, reset or > 3 s)'}"
-                )
-        self.row("acked (a 200 on some attempt)", f"{len(acked)} / {len(reqs)}")
-        fast = sum(r.first_ok and r.first_s <= SLACK_TIMEOUT for r in reqs)
-        self.row("  first attempt acked within 3 s", f"{fast} / {len(reqs)}")
-        self.row("replies (requests with ≥ 1)", sum(bool(r.replies) for r in reqs))
-        self.row("duplicated (> 1 reply)", sum(len(r.replies) > 1 for r in reqs), zero=True)
-        self.row("lost (acked, no reply in 90 s)", sum(not r.replies for r in acked), zero=True)
-        self.row("  replies to unacked requests", sum(bool(r.replies) for r in reqs if not r.acked))
-        apologies = sum(APOLOGY in str(c.params.get("text")) for r in reqs for c in r.replies)
-        self.row("  replies that are apologies", apologies)
-        delays = sorted(r.replies[0].at - r.t0 for r in reqs if r.replies)
-        if delays:
-            p50, p95 = delays[len(delays) // 2], delays[int(len(delays) * 0.95)]
-            self.row("  first reply s, p50 / p95", f"{p50:.2f} / {p95:.2f}")
-        cpu = sum(r.cpu1 - r.cpu0 for r in self.replicas)
-        self.row(
-            "replicas' CPU s (all) / per request ms", f"{cpu:.1f} / {cpu / len(reqs) * 1e3:.0f}"
-        )
-        self.row("  Chroma server's CPU s", f"{self.chroma_cpu:.1f}")
-        self.row("  wall s (burst + replies)", f"{wall:.1f}")
-        dropped = sum(counter_total(r.metrics, "fwbot_duplicate_events") for r in self.replicas)
-        self.row("  duplicates dropped (fwbot_duplicate_events)", f"{dropped:.0f}")
-
-    def lines(self, wall: float) -> list[str]:
-        out = []
-        for r in self.replicas:
-            conns = self.proxy.connections[("127.0.0.1", r.port)]
-            cpu = r.cpu1 - r.cpu0
-            out.append(
-                f"  {self.label} {r.label:<4} pid {r.proc.pid:<7} connections {conns:>4}  "
-                f"CPU {cpu:5.1f} s ({self.alive_share(r, wall) * 100:3.0f} % of a core)  requests "
-                f"{counter_total(r.metrics, 'fwbot_slack_requests'):>4.0f}  duplicates dropped "
-                f"{counter_total(r.metrics, 'fwbot_duplicate_events'):>3.0f}  nudge passes "
-                f"{self.claimed.get(r.label, 0)}"
-            )
-        return out
-
 
 def execute(label: str, n: int, faults: bool, args: argparse.Namespace, env: dict, tmp: Path):
     """One run: up, the burst (with the faults), the figures, down. (run, its log)."""
@@ -501,26 +357,6 @@ def execute(label: str, n: int, faults: bool, args: argparse.Namespace, env: dic
     finally:
         log = run.down()
     return run, log
-
-
-ZERO = ("duplicated", "lost", "  of them", "  owners with")
-
-
-def table(base: Run, many: Run, n: int) -> None:
-    """metric | baseline | N replicas with faults | target | verdict (of the N replicas)."""
-    head = ("metric", "baseline 1 replica", f"{n} replicas with faults", "target", "verdict")
-    rows = []
-    for metric in dict.fromkeys([*base.rows, *many.rows]):
-        b, m = base.rows.get(metric, ("—", None)), many.rows.get(metric, ("—", None))
-        verdict = "info" if m[1] is None else ("ok" if m[1] else "FAIL")
-        if b[1] is False:
-            verdict += " (baseline FAIL)"
-        target = "= 0" if metric.startswith(ZERO) else "all" if metric.startswith("nudges") else "—"
-        rows.append((metric, b[0], m[0], target, verdict))
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(5)]
-    for r in [head, tuple("-" * w for w in widths), *rows]:
-        cells = zip(r, widths, strict=True)
-        print(" | ".join(x.ljust(w) if i == 0 else x.rjust(w) for i, (x, w) in enumerate(cells)))
 
 
 def main() -> None:
