@@ -7,8 +7,10 @@ run. The same open-loop burst (a request every 1/rate s, whether or not the last
 of signed app_mention events, /align commands and "Helpful" clicks on answers is sent twice:
 
 1. **baseline**: 1 replica behind the proxy, no fault;
-2. **N replicas with faults**: one replica gets SIGKILL a third of the way in and is started
-   again at once; PostgreSQL is stopped (fast) two thirds in and started 2 s later.
+2. **N replicas with faults**: one replica gets SIGKILL between a quarter and three quarters
+   of the way in, just after a minute boundary (a nudge pass under way; the burst waits for
+   one, up to a minute), and is started again at once; PostgreSQL is stopped (fast) two
+   thirds in (or at a sixth, when the kill is near two thirds) and started 2 s later.
 
 Events are retried as Slack does (X-Slack-Retry-Num 1..3 after a failed or slow ack, on a
 compressed schedule), and every 6th one is sent again although it was acked (Slack did not
