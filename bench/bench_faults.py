@@ -21,15 +21,11 @@ warnings in each scenario's server log. A report, not a test: always exits 0. Se
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import platform
-import pwd
 import re
 import secrets
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,92 +34,28 @@ import time
 import traceback
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from fault_kit import (  # first: it puts the repository on sys.path
+    BOT_TOKEN,
+    RETRIES,
+    SECRET,
+    Events,
+    PrivatePostgres,
+    Report,
+    Servers,
+    Slack,
+    noteworthy,
+    replies,
+)
 
-from local_slack import FakeSlackAPI, SignedRequest, SlackRequests, post  # noqa: E402
-from local_slack.recording import Call  # noqa: E402
-from local_slack.serve_process import start_serve, stop_serve  # noqa: E402
+from local_slack import FakeSlackAPI, SignedRequest, SlackRequests, post
 
-SECRET, BOT_TOKEN = "bench-signing-secret", "xoxb-test"
-START_TIMEOUT = 300  # s: a fresh data dir builds the search index first
 REPLY_WAIT, SETTLE = 90.0, 3.0  # s: the wait for every reply, then for late duplicates
-RETRIES = (1.0, 3.0, 6.0)  # s before Slack's retries 1..3, compressed from ~1 s / 1 min / 5 min
-SLACK_TIMEOUT = 3.0  # s: Slack gives up on an ack after this
 EXIT_LIMIT, LOG_BYTES_LIMIT = 10.0, 200.0
 APOLOGY = "something went wrong"  # the text of bot.slack.blocks.error_message
 SCENARIOS = ("kill9", "sigterm", "postgres", "flood")
-Events = list[tuple[dict, str]]  # (app_mention event, event id)
-
-
-class Report:
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, str, str, str, str]] = []
-        self.logs: dict[str, str] = {}
-
-    def add(
-        self, scenario: str, measure: str, value: object, target: str = "—", ok: bool | None = None
-    ) -> None:
-        verdict = "info" if ok is None else ("ok" if ok else "FAIL")
-        self.rows.append((scenario, measure, str(value), target, verdict))
-
-
-class Slack:
-    """Slack's side of the Events API: sends an event to ``url`` and retries it as Slack does."""
-
-    def __init__(self, url: str) -> None:
-        self.url, self.requests = url, SlackRequests(SECRET)
-        self.lock = threading.Lock()
-        self.sent: Counter[str] = Counter()  # retry, refused, gave up
-
-    def deliver(
-        self, event: dict, event_id: str, *, first: int = 0, retries: Sequence[float] = RETRIES
-    ) -> int:
-        """Attempt ``first`` now, then one after each pause; the last status (-1: no answer)."""
-        status, reason = -1, "http_error"
-        for k, pause in enumerate((0.0, *retries)):
-            time.sleep(pause)
-            req = self.requests.event(
-                event, event_id=event_id, retry_num=(first + k) or None, retry_reason=reason
-            )
-            try:
-                status, reason = post(self.url, req, timeout=SLACK_TIMEOUT)[0], "http_error"
-            except OSError as exc:  # refused, reset, or no answer within Slack's 3 s
-                late = TimeoutError in (type(exc), type(getattr(exc, "reason", None)))
-                status, reason = -1, "http_timeout" if late else "http_error"
-            with self.lock:
-                self.sent.update(["retry"] * bool(first + k) + ["refused"] * (status != 200))
-            if status == 200:
-                return status
-        with self.lock:
-            self.sent["gave up"] += 1
-        return status
-
-    def start(
-        self,
-        events: Events,
-        *,
-        pace: float = 0.0,
-        first: int = 0,
-        retries: Sequence[float] = RETRIES,
-    ) -> tuple[list[int], list[threading.Thread]]:
-        """Deliver the events from threads, the i-th ``i * pace`` s from now; returns at once
-        with (statuses, filled in as they come, threads)."""
-        statuses = [0] * len(events)
-
-        def send(i: int) -> None:
-            time.sleep(i * pace)
-            statuses[i] = self.deliver(*events[i], first=first, retries=retries)
-
-        threads = [
-            threading.Thread(target=send, args=(i,), daemon=True) for i, _ in enumerate(events)
-        ]
-        for t in threads:
-            t.start()
-        return statuses, threads
 
 
 def mentions(fake: FakeSlackAPI, n: int, channel: str) -> Events:
@@ -145,16 +77,6 @@ def mentions(fake: FakeSlackAPI, n: int, channel: str) -> Events:
     for event, _ in events:
         fake.add_message(channel, event["text"], user=event["user"], ts=event["ts"])
     return events
-
-
-def replies(fake: FakeSlackAPI, events: Events) -> dict[tuple[str, str], list[Call]]:
-    """The bot's ok chat.postMessage calls in each event's thread, by (channel, ts)."""
-    got: dict[tuple[str, str], list[Call]] = {(e["channel"], e["ts"]): [] for e, _ in events}
-    for call in fake.calls("chat.postMessage"):
-        k = (str(call.params.get("channel", "")), str(call.params.get("thread_ts") or ""))
-        if k in got and call.ok:
-            got[k].append(call)
-    return got
 
 
 def outcome(
@@ -181,57 +103,7 @@ def outcome(
         )
 
 
-# ---- servers and scenarios --------------------------------------------------------------------
-
-
-class Servers:
-    """A scenario's fake Slack and `fwbot serve` processes, all logging to one file."""
-
-    def __init__(
-        self,
-        fake: FakeSlackAPI,
-        data_dir: Path,
-        tmp: Path,
-        pg: PrivatePostgres | None = None,
-        database_url: str = "",
-    ) -> None:
-        self.fake, self.log, self.pg = fake, tmp / "server.log", pg
-        self.procs: list[subprocess.Popen[str]] = []
-        self.env = {
-            k: v
-            for k, v in os.environ.items()
-            if k
-            not in (
-                "FWBOT_FRAMEWORK",
-                "CHROMA_HOST",
-                "CHROMA_PORT",
-                "SLACK_APP_TOKEN",
-                "FWBOT_STOP_GRACE",
-            )
-        }
-        self.env.update(
-            FWBOT_DATA_DIR=str(data_dir),
-            ANONYMIZED_TELEMETRY="False",
-            PYTHONIOENCODING="utf-8",
-            SLACK_BOT_TOKEN=BOT_TOKEN,
-            SLACK_SIGNING_SECRET=SECRET,
-            SLACK_API_URL=fake.base_url,
-            DATABASE_URL=database_url or f"sqlite:///{tmp / 'fwbot.db'}",
-            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        )
-
-    def start(self) -> tuple[subprocess.Popen[str], str]:
-        with self.log.open("a", encoding="utf-8") as err:
-            proc, port = start_serve(self.env, err, timeout=START_TIMEOUT)
-        self.procs.append(proc)
-        return proc, f"http://127.0.0.1:{port}/slack/events"
-
-    def stop_all(self, report: Report, scenario: str) -> None:
-        self.fake.delay("chat.postMessage", 0)
-        for proc in self.procs:
-            stop_serve(proc)
-        if self.log.exists():
-            report.logs[scenario] = self.log.read_text(encoding="utf-8", errors="replace")
+# ---- scenarios --------------------------------------------------------------------------------
 
 
 def kill9(report: Report, servers: Servers, n: int, name: str) -> None:
@@ -302,89 +174,6 @@ def sigterm(report: Report, servers: Servers, n: int, name: str) -> None:
     for t in slack.start(refused, first=1, retries=RETRIES[1:])[1]:
         t.join()
     outcome(report, name, servers.fake, events, t0, "the restart")
-
-
-class PrivatePostgres:
-    """A throwaway cluster in a temp dir on 127.0.0.1:<free port>, trust auth; run as
-    ``postgres`` (runuser) when we are root, since initdb refuses root."""
-
-    def __init__(self) -> None:
-        found = sorted(
-            glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-            key=lambda p: [int(x) for x in re.findall(r"\d+", p)],
-        )
-        initdb = found[-1] if found else shutil.which("initdb")
-        self.bin, self.root = Path(initdb).parent if initdb else None, os.geteuid() == 0
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        self.dir = Path(tempfile.mkdtemp(prefix="fwbot-bench-pg-"))
-        self.unavailable = (
-            "no initdb (PostgreSQL server binaries) found"
-            if not initdb
-            else (
-                "running as root without runuser"
-                if self.root and not shutil.which("runuser")
-                else None
-            )
-        )
-
-    def run(self, tool: str, *args: str) -> None:
-        assert self.bin is not None
-        cmd = [str(self.bin / tool), *args]
-        done = subprocess.run(
-            ["runuser", "-u", "postgres", "--", *cmd] if self.root else cmd,
-            cwd=self.dir,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if done.returncode:
-            raise RuntimeError(f"{tool} failed: {(done.stderr or done.stdout).strip()[-200:]}")
-
-    def init(self) -> str:
-        if self.root:
-            pw = pwd.getpwnam("postgres")
-            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
-        self.run(
-            "initdb",
-            "-D",
-            str(self.dir / "data"),
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "--no-sync",
-            "-E",
-            "UTF8",
-        )
-        self.start()
-        self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "bench")
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/bench"
-
-    def start(self) -> None:
-        self.run(
-            "pg_ctl",
-            "-D",
-            str(self.dir / "data"),
-            "-l",
-            str(self.dir / "pg.log"),
-            "-w",
-            "-o",
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.dir}",
-            "start",
-        )
-
-    def stop(self, mode: str = "fast") -> None:
-        self.run("pg_ctl", "-D", str(self.dir / "data"), "-m", mode, "-w", "stop")
-
-    def remove(self) -> None:
-        if (self.dir / "data" / "postmaster.pid").exists():
-            try:
-                self.stop("immediate")
-            except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
-                print(f"bench: could not stop the private PostgreSQL: {exc}", file=sys.stderr)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def postgres(report: Report, servers: Servers, n: int, name: str) -> None:
@@ -493,19 +282,6 @@ RUNS: dict[str, tuple[str, Callable[[Report, Servers, int, str], None]]] = {
 }
 
 # ---- main -----------------------------------------------------------------------------------
-
-
-def noteworthy(log: str) -> list[str]:
-    """Distinct errors, tracebacks (with their exception line) and warnings in a server log."""
-    lines, out = log.splitlines(), []
-    for i, ln in enumerate(lines):
-        if ln.startswith("Traceback"):
-            out.append(
-                "Traceback: " + next((x for x in lines[i + 1 :] if x and not x[0].isspace()), "?")
-            )
-        elif any(f" {lvl} " in ln for lvl in ("ERROR", "CRITICAL", "WARNING")):
-            out.append(re.sub(r"\d+", "N", ln.split(" ", 2)[-1]))
-    return [f"{c}× {x[:150]}" for x, c in Counter(out).most_common(6)]
 
 
 def main() -> None:

@@ -101,7 +101,16 @@ def answer_and_post(
     if ts is None:
         ts = deps.delivery.post(channel, messages, thread_ts=reply_in, metadata=metadata)
     if ts:
-        deps.questions.replied(done.exchange_id, ts)
+        try:
+            deps.questions.replied(done.exchange_id, ts)
+        except Exception as exc:  # the answer is posted: no apology after it (a 2nd reply)
+            log.warning(
+                "answer %s posted as %s; its ts not kept (%s: %s)",
+                done.exchange_id,
+                ts,
+                type(exc).__name__,
+                str(exc).splitlines()[0][:200] if str(exc) else "",
+            )
     return done
 
 
@@ -171,10 +180,15 @@ def plan_question(deps: SlackDeps, bot_user_id: str | None) -> Plan:
         )
 
         def job() -> None:
-            conversation = deps.questions.conversation(channel, stored_thread)
-            if check_thread and not conversation.bot_answered_in_thread:
-                return  # a thread the bot never answered in: not ours to join
-            with reporting_failures(listener, deps.metrics, _notify_in(deps, channel, reply_in)):
+            notify = _notify_in(deps, channel, reply_in)
+            conversation = None
+            # The database away: the asker hears about it (a thread the bot may never have
+            # answered in is not ours to speak in: there it is only logged).
+            with reporting_failures(listener, deps.metrics, None if check_thread else notify):
+                conversation = deps.questions.conversation(channel, stored_thread)
+            if conversation is None or (check_thread and not conversation.bot_answered_in_thread):
+                return  # failed (reported), or a thread the bot never answered in
+            with reporting_failures(listener, deps.metrics, notify):
                 if assistant and thread_ts:
                     _assistant_status(
                         deps,
