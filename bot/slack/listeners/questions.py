@@ -162,6 +162,10 @@ def plan_question(deps: SlackDeps, bot_user_id: str | None) -> Plan:
             return None  # top-level chatter, or a mention: app_mention's
         else:  # a follow-up in a channel thread, if the bot answered in it
             reply_in, stored_thread, check_thread, assistant = thread_ts, thread_ts, True, False
+        # A mention at the top of a channel starts its own thread: nothing was said in it
+        # yet, so there is nothing to read (one database session fewer per question). Work
+        # taken over after a restart reads it: the dead process may have answered there.
+        new_thread = event.get("type") == "app_mention" and not thread_ts
         listener = (
             "assistant_message"
             if assistant
@@ -171,7 +175,10 @@ def plan_question(deps: SlackDeps, bot_user_id: str | None) -> Plan:
         )
 
         def job() -> None:
-            conversation = deps.questions.conversation(channel, stored_thread)
+            if new_thread and not ticket.resumed:
+                conversation = Conversation([], bot_answered_in_thread=False)
+            else:
+                conversation = deps.questions.conversation(channel, stored_thread)
             if check_thread and not conversation.bot_answered_in_thread:
                 return  # a thread the bot never answered in: not ours to join
             with reporting_failures(listener, deps.metrics, _notify_in(deps, channel, reply_in)):
