@@ -15,15 +15,17 @@ from tests.slack_fixtures import BOT_USER, SlackBot, make_bot
 APOLOGY = "something went wrong"  # bot.slack.blocks.error_message
 
 
-def ask(bot: SlackBot, ts: str, event_id: str) -> list[dict]:
-    """Mention the bot in C1 (a thread root at ``ts``); the bot's replies in that thread."""
+def ask(bot: SlackBot, ts: str, event_id: str, thread_ts: str | None = None) -> list[dict]:
+    """Mention the bot in C1 (a thread root at ``ts``, or in the thread ``thread_ts``); the
+    bot's replies in that thread."""
     r = bot.requests
     event = r.app_mention_event(
-        f"<@{BOT_USER}> What is our mission?", user="U1", channel="C1", ts=ts
+        f"<@{BOT_USER}> What is our mission?", user="U1", channel="C1", ts=ts, thread_ts=thread_ts
     )
     assert bot.send(r.event(event, event_id=event_id)).status == 200
     bot.drain()
-    return [m for m in bot.api.messages("C1") if m.get("bot_id") and m.get("thread_ts") == ts]
+    root = thread_ts or ts
+    return [m for m in bot.api.messages("C1") if m.get("bot_id") and m.get("thread_ts") == root]
 
 
 def test_an_answer_posted_before_the_database_went_away_gets_no_apology_after_it(
@@ -50,5 +52,6 @@ def test_a_mention_whose_thread_cannot_be_read_gets_an_apology_not_silence(
         raise ConnectionError("connection refused")
 
     bot.deps.questions.store.thread_exchanges = away  # type: ignore[method-assign]
-    [reply] = ask(bot, "16.000001", "EvAwayBefore")
+    # in a thread (a mention starting one has no thread to read)
+    [reply] = ask(bot, "16.000002", "EvAwayBefore", thread_ts="16.000001")
     assert APOLOGY in reply["text"].lower()

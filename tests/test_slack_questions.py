@@ -428,3 +428,51 @@ def test_a_progress_answer_with_restricted_notes_goes_to_the_asker_alone(slack_b
     assert public.params["thread_ts"] == "300.000002"
     assert "Border data pilot" in _text_of(public) and secret not in _text_of(public)
     assert not [c for c in _posts(slack_bot) if secret in _text_of(c)]
+
+
+def test_a_top_level_mention_reads_no_earlier_exchanges_a_mention_in_a_thread_does(slack_bot):
+    """A mention at the top of a channel starts its own thread: nothing to read there, so its
+    answer costs one database session fewer; inside a thread the earlier turns are read."""
+    from sqlalchemy import event
+
+    reads: list[str] = []
+
+    def count(conn, cursor, statement, params, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM exchanges" in statement:
+            reads.append(statement)
+
+    engine = slack_bot.store.database.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        r = slack_bot.requests
+        slack_bot.send(
+            r.event(
+                r.app_mention_event(
+                    "<@UBOT> Which objective is about data quality?",
+                    user="U1",
+                    channel="C1",
+                    ts="900.000001",
+                )
+            )
+        )
+        slack_bot.api.wait_for("chat.postMessage", count=1)
+        slack_bot.drain()
+        assert reads == []
+        slack_bot.send(
+            r.event(
+                r.app_mention_event(
+                    "<@UBOT> and what about 2.4?",
+                    user="U1",
+                    channel="C1",
+                    ts="900.000002",
+                    thread_ts="900.000001",
+                )
+            )
+        )
+        slack_bot.api.wait_for("chat.postMessage", count=2)
+        slack_bot.drain()
+        assert len(reads) == 1
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    first, second = slack_bot.store.thread_exchanges("C1", "900.000001")
+    assert first.cited_ids[:1] == ("1.4",) and "2.4" in second.cited_ids

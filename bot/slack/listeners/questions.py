@@ -171,6 +171,10 @@ def plan_question(deps: SlackDeps, bot_user_id: str | None) -> Plan:
             return None  # top-level chatter, or a mention: app_mention's
         else:  # a follow-up in a channel thread, if the bot answered in it
             reply_in, stored_thread, check_thread, assistant = thread_ts, thread_ts, True, False
+        # A mention at the top of a channel starts its own thread: nothing was said in it
+        # yet, so there is nothing to read (one database session fewer per question). Work
+        # taken over after a restart reads it: the dead process may have answered there.
+        new_thread = event.get("type") == "app_mention" and not thread_ts
         listener = (
             "assistant_message"
             if assistant
@@ -182,10 +186,13 @@ def plan_question(deps: SlackDeps, bot_user_id: str | None) -> Plan:
         def job() -> None:
             notify = _notify_in(deps, channel, reply_in)
             conversation = None
-            # The database away: the asker hears about it (a thread the bot may never have
-            # answered in is not ours to speak in: there it is only logged).
-            with reporting_failures(listener, deps.metrics, None if check_thread else notify):
-                conversation = deps.questions.conversation(channel, stored_thread)
+            if new_thread and not ticket.resumed:  # a thread of its own: nothing to read
+                conversation = Conversation([], bot_answered_in_thread=False)
+            else:
+                # The database away: the asker hears about it (a thread the bot may never
+                # have answered in is not ours to speak in: there it is only logged).
+                with reporting_failures(listener, deps.metrics, None if check_thread else notify):
+                    conversation = deps.questions.conversation(channel, stored_thread)
             if conversation is None or (check_thread and not conversation.bot_answered_in_thread):
                 return  # failed (reported), or a thread the bot never answered in
             with reporting_failures(listener, deps.metrics, notify):
