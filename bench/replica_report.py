@@ -4,6 +4,7 @@ replica, and the table (metric | baseline | N replicas with faults | target | ve
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 import urllib.request
@@ -134,6 +135,12 @@ class Figures:
             f"{len(found)} ({', '.join(f'{k}×{v}' for k, v in sorted(self.claimed.items()))})",
         )
         self.row("  of them overlapping another replica's", nudges.overlapping(found), zero=True)
+        ran = sum(passes_by(r.metrics, "ran") for r in self.replicas)
+        elsewhere = sum(passes_by(r.metrics, "elsewhere") for r in self.replicas)
+        self.row(
+            "scheduled passes run / skipped (pass lock held elsewhere)",
+            f"{ran:.0f} / {elsewhere:.0f}",
+        )
         t0 = self.t0
         for p in found:
             self.notes.append(
@@ -208,9 +215,18 @@ class Figures:
                 f"CPU {cpu:5.1f} s ({self.alive_share(r, wall) * 100:3.0f} % of a core)  requests "
                 f"{counter_total(r.metrics, 'fwbot_slack_requests'):>4.0f}  duplicates dropped "
                 f"{counter_total(r.metrics, 'fwbot_duplicate_events'):>3.0f}  nudge passes "
-                f"{self.claimed.get(r.label, 0)}"
+                f"claiming {self.claimed.get(r.label, 0)}, run {passes_by(r.metrics, 'ran'):.0f}, "
+                f"skipped {passes_by(r.metrics, 'elsewhere'):.0f}"
             )
         return out
+
+
+def passes_by(metrics: str, outcome: str) -> float:
+    """``fwbot_progress_passes_total{outcome=…}`` in a replica's /metrics (0 if absent)."""
+    found = re.search(
+        rf'^fwbot_progress_passes_total\{{outcome="{outcome}"\}} (\S+)$', metrics, re.M
+    )
+    return float(found.group(1)) if found else 0.0
 
 
 ZERO = ("duplicated", "lost", "  of them", "  owners with")
