@@ -216,9 +216,13 @@ class LocalSlack:
         *,
         wait: float = REPLY_SECONDS,
         quiet: str = "(No answer from the app.)",
+        response_url: str | None = None,
     ) -> str:
         """The app's answer: in the ack itself, or the first reply it sent after call ``seen``
-        (a form it opened is named, not shown)."""
+        (a form it opened is named, not shown). With ``response_url`` (the request's own), a
+        reply is one to that URL or a message in ``channel``: not a late answer to an earlier
+        request, nor a DM the request made the app send to someone else."""
+        token = response_url.rsplit("/", 1)[-1] if response_url else None
         if ack.body:
             import json
 
@@ -229,6 +233,8 @@ class LocalSlack:
         while time.monotonic() < deadline:
             for call in self.api.calls()[seen:]:
                 if call.method not in REPLIES:
+                    continue
+                if token is not None and not _answers(call, token, channel):
                     continue
                 if call.method == "views.open":
                     view_id = str(((call.response or {}).get("view") or {}).get("id") or "V1")
@@ -246,7 +252,8 @@ class LocalSlack:
         req = self.requests.slash_command(
             "/progress", text, user_id=USER, channel_id=CHANNEL, response_url=url
         )
-        return self._answer(self.app.dispatch(to_bolt_request(req)), seen, CHANNEL) + note
+        ack = self.app.dispatch(to_bolt_request(req))
+        return self._answer(ack, seen, CHANNEL, response_url=url) + note
 
     def press(self, which: str) -> str:
         """Click a button of the last reply: by its number, or its label (any case)."""
@@ -291,6 +298,15 @@ class LocalSlack:
             "response_url", timeout=REPLY_SECONDS, where=lambda c: c.params.get("_token") == token
         )
         return self._show(call.params, CHANNEL, None) + note
+
+
+def _answers(call: Any, token: str, channel: str) -> bool:
+    """Whether ``call`` can be the answer to the request whose response URL is ``token``'s."""
+    if call.method == "response_url":
+        return bool(call.params.get("_token") == token)
+    if call.method in ("chat.postMessage", "chat.postEphemeral"):
+        return bool(call.params.get("channel") == channel)
+    return True
 
 
 def _form_errors(ack: Any) -> dict[str, Any]:
