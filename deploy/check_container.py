@@ -191,12 +191,18 @@ def _check_probes(root: str) -> None:
 
 
 def _check_uid(box: Container) -> None:
-    """The server process (not only the image's USER) runs as uid 10001."""
-    out = box.podman("top", box.name, "uid", "args")
+    """The server process (not only the image's USER) runs as uid 10001: its pid from
+    ``podman top``, its real and effective uid from /proc in the container."""
+    out = box.podman("top", box.name, "pid", "args")
     rows = [line.split(None, 1) for line in out.stdout.splitlines()[1:] if line.strip()]
-    servers = [uid for uid, args in rows if "fwbot" in args and "serve" in args]
-    if out.returncode != 0 or not servers or set(servers) != {RUNTIME_UID}:
-        raise Failed(f"fwbot serve should run as uid {RUNTIME_UID}; podman top:\n{out.stdout}")
+    pids = [pid for pid, args in rows if "fwbot serve" in args and "podman-init" not in args]
+    if out.returncode != 0 or not pids:
+        raise Failed(f"no fwbot serve process in podman top:\n{out.stdout}{out.stderr}")
+    for pid in pids:
+        status = box.podman("exec", box.name, "cat", f"/proc/{pid}/status").stdout
+        uids = next((ln.split()[1:] for ln in status.splitlines() if ln.startswith("Uid:")), [])
+        if not uids or set(uids) != {RUNTIME_UID}:
+            raise Failed(f"fwbot serve (pid {pid}) runs as uid {uids}, not {RUNTIME_UID}")
     print(f"check_container: fwbot serve runs as uid {RUNTIME_UID}", flush=True)
 
 

@@ -10,6 +10,7 @@ one a Docker build uses.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import resource
 import shutil
@@ -20,14 +21,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BASE_IMAGE = "localhost/fwbot-base:bookworm-py311"
 IMAGE = "localhost/fwbot:check"
 TOOLS = ("podman", "buildah", "runc", "debootstrap")
 BASE_PACKAGES = ("python3", "python3-venv", "python-is-python3", "ca-certificates")
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 # What a container never reads: documentation, manuals, translations, apt's package lists
-# and downloaded .debs (the image installs nothing with apt).
+# and downloaded .debs (the image installs nothing with apt), glibc's iconv modules (Python
+# has its own codecs).
 BASE_TRIM = (
     "usr/share/doc",
     "usr/share/man",
@@ -38,7 +39,12 @@ BASE_TRIM = (
     "var/cache/apt",
     "var/cache/debconf/templates.dat-old",
     "var/log",
+    "usr/lib/x86_64-linux-gnu/gconv",
 )
+# The tag names the recipe, so that a changed recipe makes a new base instead of reusing
+# the old one from podman's store.
+_RECIPE = hashlib.sha256(repr((BASE_PACKAGES, BASE_TRIM)).encode()).hexdigest()[:8]
+BASE_IMAGE = f"localhost/fwbot-base:bookworm-py311-{_RECIPE}"
 
 
 class Skip(Exception):
@@ -116,6 +122,17 @@ def check_podman(env: dict[str, str]) -> None:
 
 def image_exists(name: str, env: dict[str, str]) -> bool:
     return subprocess.run(["podman", "image", "exists", name], env=env, check=False).returncode == 0
+
+
+def image_id(name: str, env: dict[str, str]) -> str | None:
+    out = subprocess.run(
+        ["podman", "image", "inspect", "--format", "{{.Id}}", name],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return out.stdout.strip() or None if out.returncode == 0 else None
 
 
 def image_size(name: str, env: dict[str, str]) -> int:
@@ -197,6 +214,7 @@ def build(env: dict[str, str]) -> float:
     ]
     if HOST_CA_BUNDLE.is_file():
         cmd += ["--volume", f"{HOST_CA_BUNDLE}:{HOST_CA_BUNDLE}:ro"]
+    previous = image_id(IMAGE, env)
     started = time.monotonic()
     print("check_container: podman build -f deploy/Dockerfile .", flush=True)
     proc = subprocess.run(
@@ -205,4 +223,7 @@ def build(env: dict[str, str]) -> float:
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-6000:] + proc.stderr[-4000:])
         raise Failed(f"podman build exited {proc.returncode} (its output is above)")
-    return time.monotonic() - started
+    took = time.monotonic() - started
+    if previous and previous != image_id(IMAGE, env):  # the last run's image: not kept
+        subprocess.run(["podman", "rmi", previous], env=env, capture_output=True, check=False)
+    return took

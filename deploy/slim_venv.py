@@ -17,8 +17,11 @@ and a Chroma server's HttpClient; deploy/check_container.py checks the image ser
 * wordfreq's "large" word lists and its Chinese segmentation dictionaries (51 MB): fwbot
   reads the "small" lists only (retrieval/evidence.py, retrieval/language.py;
   tests/test_deploy.py checks every wordfreq call asks for them);
-* test suites shipped inside packages, and zstandard's second (cffi) backend: the default
-  import policy loads the C backend.
+* fontTools except the few modules matplotlib imports to draw a PNG (found by drawing one
+  here; its PDF/PS font subsetting is the rest, 30 MB), onnxruntime's model conversion and
+  quantization tools (inference is ``onnxruntime.capi``);
+* test suites shipped inside packages, type stubs and C sources, and zstandard's second
+  (cffi) backend: the default import policy loads the C backend.
 
 ``compile`` writes bytecode only for the modules serving imports (every module of fwbot,
 what ``fwbot index`` and a chart load): byte-compiling the whole venv costs about 150 MB,
@@ -29,6 +32,7 @@ memory). It fails the build if fwbot, the index or a chart does not work.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import pkgutil
 import shutil
@@ -76,6 +80,7 @@ LAZY = (
     "websockets",
 )
 PIP = (sys.executable, "-m", "pip")
+SOURCES = (".pyi", ".c", ".h", ".hpp", ".cpp", ".pyx", ".pxd")  # never read at run time
 
 
 def prune() -> None:
@@ -86,6 +91,46 @@ def prune() -> None:
     for pattern in ("zstandard/_cffi*.so", "wordfreq/data/large_*", "wordfreq/data/jieba_*"):
         for path in SITE.glob(pattern):
             path.unlink()
+    for name in ("transformers", "tools", "quantization"):
+        shutil.rmtree(SITE / "onnxruntime" / name, ignore_errors=True)
+    for suffix in SOURCES:
+        for path in SITE.rglob(f"*{suffix}"):
+            if path.is_file():
+                path.unlink()
+    keep_only_what_matplotlib_loads("fontTools")
+
+
+def keep_only_what_matplotlib_loads(package: str) -> None:
+    """Removes the modules of ``package`` that drawing a PNG chart with matplotlib does not
+    import (in a subprocess, which prints the files of the modules it loaded)."""
+    probe = (
+        "import io, json, sys\n"
+        "from matplotlib.figure import Figure\n"
+        "from matplotlib.backends.backend_agg import FigureCanvasAgg\n"
+        "fig = Figure(); FigureCanvasAgg(fig); ax = fig.add_subplot()\n"
+        "ax.barh(['a', 'b'], [1, 2], label='x'); ax.set_title('T'); fig.legend()\n"
+        "fig.savefig(io.BytesIO(), format='png')\n"
+        f"files = [getattr(m, '__file__', None) for n, m in sys.modules.items()"
+        f" if n == {package!r} or n.startswith({package!r} + '.')]\n"
+        "print(json.dumps([f for f in files if f]))\n"
+    )
+    with tempfile.TemporaryDirectory() as config:
+        out = subprocess.run(
+            [sys.executable, "-c", probe],
+            env={**os.environ, "MPLCONFIGDIR": config},
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    loaded = {Path(f).resolve() for f in json.loads(out.stdout)}
+    root = SITE / package
+    for path in sorted(root.rglob("*"), reverse=True):
+        if path.is_file() and path.resolve() not in loaded:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    for script in ("fonttools", "pyftmerge", "pyftsubset", "ttx"):
+        Path(sys.executable).with_name(script).unlink(missing_ok=True)
 
 
 def import_everything() -> None:
