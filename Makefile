@@ -68,11 +68,12 @@ test-llm-real: $(STAMP) $(LLM_VENV)/.installed
 	FWBOT_LLAMA_PYTHON=$(LLM_VENV)/bin/python $(BIN)/python -m pytest tests/real_model -v
 
 # The image (deploy/Dockerfile) built with podman on a Debian base made with debootstrap,
-# then run against a fake Slack: size, probes, a signed /align (deploy/check_container.py).
+# then run against a fake Slack: size, probes, a signed /align (deploy/check_container.py),
+# alone and on PostgreSQL (127.0.0.1:5432) with a Chroma server started from this venv.
 # Skipped, not failed, where podman cannot run. The first run takes a few minutes; after
 # that the base image and the dependency layer are reused.
 container-check: $(STAMP)
-	$(BIN)/python deploy/check_container.py
+	$(BIN)/python deploy/check_container.py --services
 
 lint: $(STAMP)
 	@failed=""; \

@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         except Skip as exc:
             print(f"check_container: SKIPPED: {exc}", flush=True)
             return 0
-        except Failed as exc:
+        except (Failed, OSError, subprocess.TimeoutExpired) as exc:
             print(f"check_container: FAILED: {exc}", file=sys.stderr, flush=True)
             if timings or sizes:
                 print(table({**timings, **sizes}), file=sys.stderr)

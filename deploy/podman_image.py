@@ -22,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE = "localhost/fwbot:check"
+BUILDER = "localhost/fwbot-builder:check"  # the Dockerfile's builder stage, kept for its cache
 TOOLS = ("podman", "buildah", "runc", "debootstrap")
 BASE_PACKAGES = ("python3", "python3-venv", "python-is-python3", "ca-certificates")
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
@@ -196,34 +197,28 @@ def build(env: dict[str, str]) -> float:
     """``podman build`` of deploy/Dockerfile on the base image; the seconds it took. Layers
     are cached, so a rebuild with the same dependencies only redoes the project's layers.
     The host's CA bundle is mounted read-only into the build's RUN steps (pip behind a
-    proxy that re-signs TLS); the image keeps its own."""
-    cmd = [
-        "podman",
-        "build",
-        "--format",
-        "docker",
-        "--layers",
-        "--network",
-        "host",
-        "--build-arg",
-        f"PYTHON_IMAGE={BASE_IMAGE}",
-        "--tag",
-        IMAGE,
-        "--file",
-        "deploy/Dockerfile",
-    ]
+    proxy that re-signs TLS); the image keeps its own.
+
+    The builder stage is tagged too (:data:`BUILDER`), so that its last layer is not a
+    dangling image; the previous run's image and builder are removed once replaced, so the
+    store keeps one of each (and the cached layers they share)."""
+    cmd = ["podman", "build", "--format", "docker", "--layers", "--network", "host"]
+    cmd += ["--build-arg", f"PYTHON_IMAGE={BASE_IMAGE}", "--file", "deploy/Dockerfile"]
     if HOST_CA_BUNDLE.is_file():
         cmd += ["--volume", f"{HOST_CA_BUNDLE}:{HOST_CA_BUNDLE}:ro"]
-    previous = image_id(IMAGE, env)
+    previous = {name: image_id(name, env) for name in (BUILDER, IMAGE)}
     started = time.monotonic()
     print("check_container: podman build -f deploy/Dockerfile .", flush=True)
-    proc = subprocess.run(
-        [*cmd, "."], cwd=ROOT, env=env, text=True, capture_output=True, check=False
-    )
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stdout[-6000:] + proc.stderr[-4000:])
-        raise Failed(f"podman build exited {proc.returncode} (its output is above)")
+    for tag in (["--target", "builder", "--tag", BUILDER], ["--tag", IMAGE]):
+        proc = subprocess.run(
+            [*cmd, *tag, "."], cwd=ROOT, env=env, text=True, capture_output=True, check=False
+        )
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stdout[-6000:] + proc.stderr[-4000:])
+            raise Failed(f"podman build exited {proc.returncode} (its output is above)")
     took = time.monotonic() - started
-    if previous and previous != image_id(IMAGE, env):  # the last run's image: not kept
-        subprocess.run(["podman", "rmi", previous], env=env, capture_output=True, check=False)
+    for name in (IMAGE, BUILDER):  # the image first: it may hold the builder's layers
+        old = previous[name]
+        if old and old != image_id(name, env):
+            subprocess.run(["podman", "rmi", old], env=env, capture_output=True, check=False)
     return took
