@@ -14,12 +14,13 @@ WORKING := tests/fixtures/eval/working
 PROGRESS_EVAL := tests/fixtures/eval
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-llm-real lint format eval calibrate bench bench-progress
+.PHONY: help run test test-llm-real container-check lint format eval calibrate bench bench-progress
 
 help:
 	@echo "make run    serve Slack (if SLACK_BOT_TOKEN is set here or in .env), else a local chat"
 	@echo "make test   run the tests"
 	@echo "make test-llm-real  smoke test on a real local model server (llama.cpp + SmolLM2-135M)"
+	@echo "make container-check  build the image with podman, check its size and that it serves"
 	@echo "make lint   ruff check, ruff format --check and mypy (all three run; fails if any fails)"
 	@echo "make format ruff format (rewrites files in place)"
 	@echo "make eval   quality metrics on the working, dev and held-out sets (all in the repository)"
@@ -65,6 +66,14 @@ $(LLM_VENV)/.installed:
 
 test-llm-real: $(STAMP) $(LLM_VENV)/.installed
 	FWBOT_LLAMA_PYTHON=$(LLM_VENV)/bin/python $(BIN)/python -m pytest tests/real_model -v
+
+# The image (deploy/Dockerfile) built with podman on a Debian base made with debootstrap,
+# then run against a fake Slack: size, probes, a signed /align (deploy/check_container.py),
+# alone and on PostgreSQL (127.0.0.1:5432) with a Chroma server started from this venv.
+# Skipped, not failed, where podman cannot run. The first run takes a few minutes; after
+# that the base image and the dependency layer are reused.
+container-check: $(STAMP)
+	$(BIN)/python deploy/check_container.py --services
 
 lint: $(STAMP)
 	@failed=""; \

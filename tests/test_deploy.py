@@ -16,6 +16,7 @@ import contextlib
 import copy
 import fnmatch
 import http.server
+import importlib.metadata
 import json
 import re
 import shutil
@@ -452,6 +453,74 @@ def test_dockerfile_installs_nothing_from_a_url() -> None:
         assert op != "ADD" or not re.search(r"https?://", a), f"ADD from a URL: {a}"
 
 
+def canonical_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_slim_venv_keeps_every_library_fwbot_imports() -> None:
+    """deploy/slim_venv.py uninstalls from the image what serving never loads; none of it may
+    be imported by fwbot's own code (a new ``import aiohttp`` must take it off that list).
+    What the kept libraries import is checked by the build itself (slim_venv.py compile
+    imports every module of fwbot) and by deploy/check_container.py."""
+    tree = ast.parse((DEPLOY / "slim_venv.py").read_text(encoding="utf-8"))
+    (unused_node,) = [
+        n.value
+        for n in tree.body
+        if isinstance(n, ast.Assign) and [ast.unparse(t) for t in n.targets] == ["UNUSED"]
+    ]
+    unused = {canonical_name(name) for name in ast.literal_eval(unused_node)}
+    assert "kubernetes" in unused  # the list was found
+    distributions = importlib.metadata.packages_distributions()
+    imported: dict[str, str] = {}
+    for package in ("bot", "retrieval", "framework_data"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                for name in names:
+                    imported.setdefault(name.split(".")[0], str(path.relative_to(ROOT)))
+    assert {"chromadb", "slack_bolt", "matplotlib"} <= set(imported)
+    for module, where in sorted(imported.items()):
+        for dist in distributions.get(module, []):
+            assert canonical_name(dist) not in unused, (
+                f"{where} imports {module}, which deploy/slim_venv.py removes ({dist})"
+            )
+
+
+def test_fwbot_reads_only_the_small_word_lists_the_image_keeps() -> None:
+    """deploy/slim_venv.py removes wordfreq's "large" lists: every wordfreq call in fwbot
+    must ask for the "small" ones (wordfreq's default, "best", is the large list)."""
+    calls = 0
+    for package in ("bot", "retrieval"):
+        for path in (ROOT / package).rglob("*.py"):
+            source = path.read_text(encoding="utf-8")
+            if "wordfreq" not in source:
+                continue
+            tree = ast.parse(source)
+            names = {
+                alias.asname or alias.name
+                for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.module == "wordfreq"
+                for alias in node.names
+            }
+            for node in ast.walk(tree):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                    continue
+                if node.func.id in names - {"read_cBpack"}:
+                    calls += 1
+                    wordlist = {k.arg: k.value for k in node.keywords}.get("wordlist")
+                    assert isinstance(wordlist, ast.Constant) and wordlist.value == "small", (
+                        f"{path.relative_to(ROOT)}:{node.lineno}: {node.func.id} without "
+                        'wordlist="small" (the image has no large lists)'
+                    )
+            assert "large_" not in source, f"{path.relative_to(ROOT)} names a large list"
+    assert calls >= 2
+
+
 def dockerignore_patterns() -> list[str]:
     lines = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
     return [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith("#")]
@@ -538,6 +607,10 @@ def test_compose_services_and_health(compose: dict[str, Any]) -> None:
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
     chroma = services["chroma"]
     assert re.fullmatch(r"chromadb/chroma:1\.\d+\.\d+", chroma["image"]), "pin a 1.x tag"
+    # The server the image's client speaks to: the same release as the chromadb package
+    # installed here (pyproject.toml leaves it open, so a new client moves the pin).
+    client = importlib.metadata.version("chromadb")
+    assert chroma["image"] == f"chromadb/chroma:{client}", f"chromadb {client} is installed"
     assert "/api/v2/heartbeat" in " ".join(chroma["healthcheck"]["test"])
     for name in ("db", "chroma"):
         for volume in services[name]["volumes"]:
