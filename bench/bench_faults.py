@@ -46,6 +46,7 @@ from fault_kit import (  # first: it puts the repository on sys.path
     Report,
     Servers,
     Slack,
+    busy_lines,
     noteworthy,
     replies,
 )
@@ -90,6 +91,7 @@ def outcome(
     lost, dup = sum(not c for c in got.values()), sum(len(c) > 1 for c in got.values())
     report.add(scenario, "lost (no reply)", lost, "= 0", lost == 0)
     report.add(scenario, "duplicated (> 1 reply)", dup, "= 0", dup == 0)
+    report.add(scenario, '  "busy" lines (back-pressure: told, then answered)', busy_lines(fake))
     report.add(
         scenario,
         "  replies that are apologies",

@@ -5,6 +5,7 @@ private PostgreSQL, and the replies and log lines they look at."""
 from __future__ import annotations
 
 import glob
+import json
 import os
 import pwd
 import re
@@ -122,13 +123,29 @@ class Slack:
 
 
 def replies(fake: FakeSlackAPI, events: Events) -> dict[tuple[str, str], list[Call]]:
-    """The bot's ok chat.postMessage calls in each event's thread, by (channel, ts)."""
+    """The bot's ok chat.postMessage calls in each event's thread, by (channel, ts); not its
+    "busy" lines (back-pressure: told once, then answered): :func:`busy_lines` counts them."""
     got: dict[tuple[str, str], list[Call]] = {(e["channel"], e["ts"]): [] for e, _ in events}
     for call in fake.calls("chat.postMessage"):
         k = (str(call.params.get("channel", "")), str(call.params.get("thread_ts") or ""))
-        if k in got and call.ok:
+        if k in got and call.ok and not is_busy_line(call):
             got[k].append(call)
     return got
+
+
+BUSY_EVENT = "fwbot_busy"  # bot.slack_api.events: the metadata of a "busy" line
+
+
+def is_busy_line(call: Call) -> bool:
+    meta = call.params.get("metadata") or {}
+    if isinstance(meta, str):
+        meta = json.loads(meta)
+    return isinstance(meta, dict) and meta.get("event_type") == BUSY_EVENT
+
+
+def busy_lines(fake: FakeSlackAPI) -> int:
+    """The bot's "busy" lines (at most one per request: more is a duplicate too)."""
+    return sum(call.ok and is_busy_line(call) for call in fake.calls("chat.postMessage"))
 
 
 class Servers:

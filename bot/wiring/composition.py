@@ -22,6 +22,7 @@ from .settings import Settings, UnusableSetting
 # Threads answering and aligning after the ack: one per core (the model is CPU-bound; more
 # threads only make every request wait longer).
 WORK_THREADS = max(2, os.cpu_count() or 2)
+QUEUED_PER_THREAD = 32  # FWBOT_MAX_QUEUED_WORK's default, per work thread
 NOTICE_THREADS = 16  # "busy" lines posted at once (Slack's latency, not the CPU, bounds them)
 
 
@@ -195,8 +196,9 @@ class Services:
 
     @property
     def max_queued_work(self) -> int:
-        """FWBOT_MAX_QUEUED_WORK, else 4 per work thread: a few seconds' worth of answers."""
-        return self.settings.runtime.max_queued_work or 4 * WORK_THREADS
+        """FWBOT_MAX_QUEUED_WORK, else 32 per work thread: 2–3 s of answers (25–50 ms of CPU
+        each), so that only a real flood, not an ordinary burst, gets "busy" lines."""
+        return self.settings.runtime.max_queued_work or QUEUED_PER_THREAD * WORK_THREADS
 
     @cached_property
     def work_pool(self):  # -> concurrent.futures.ThreadPoolExecutor

@@ -155,7 +155,7 @@ class RuntimeSettings(_Group):
         description="questions and alignments `fwbot serve` queues or runs at once per replica; "
         "past it, a new one is acknowledged, its asker told it waits a minute, and it is done "
         "by the first replica with room",
-        json_schema_extra=_shown("4 per work thread (8 on 2 cores)"),
+        json_schema_extra=_shown("32 per work thread (64 on 2 cores)"),
     )
 
     _blank = field_validator("model_threads", "max_queued_work", mode="before")(_blank_is_unset)
