@@ -24,9 +24,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo: local_slack
 
@@ -46,6 +45,7 @@ from podman_image import (
 
 from framework_data.loader import load_framework
 from local_slack import FakeSlackAPI, SlackRequests, post
+from local_slack.recording import block_texts
 
 SECRET = "container-check-signing-secret"
 BOT_TOKEN = "xoxb-test"  # the fake's default valid token
@@ -64,19 +64,6 @@ def http_get(url: str) -> tuple[int, bytes]:
             return resp.status, resp.read()
     except urllib.error.HTTPError as err:
         return err.code, err.read()
-
-
-def block_texts(obj: Any) -> Iterator[str]:
-    """Every string under ``text`` keys of a block structure."""
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            if key == "text" and isinstance(value, str):
-                yield value
-            else:
-                yield from block_texts(value)
-    elif isinstance(obj, list):
-        for item in obj:
-            yield from block_texts(item)
 
 
 class Container:

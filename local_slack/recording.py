@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,3 +97,16 @@ class CallLog:
                         f"{method or 'any method'}; {len(found)} matched. Calls seen:\n  {seen}"
                     )
                 self._cond.wait(remaining)
+
+
+def block_texts(obj: Any) -> Iterator[str]:
+    """Every string under ``text`` keys of a block structure (a recorded call's ``blocks``)."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if key == "text" and isinstance(value, str):
+                yield value
+            else:
+                yield from block_texts(value)
+    elif isinstance(obj, list):
+        for item in obj:
+            yield from block_texts(item)

@@ -1,12 +1,14 @@
 """Small helpers of the tests that drive a served `fwbot serve` (HTTP or Socket Mode):
-unique ids, a Slack timestamp for now, and the texts inside blocks."""
+unique ids, a Slack timestamp for now, and the texts inside blocks (local_slack.recording)."""
 
 from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
-from typing import Any
+
+from local_slack.recording import block_texts
+
+__all__ = ["block_texts", "now_ts", "unique"]
 
 
 def unique(prefix: str) -> str:
@@ -17,16 +19,3 @@ def unique(prefix: str) -> str:
 def now_ts() -> str:
     """A Slack message timestamp for now."""
     return f"{time.time():.6f}"
-
-
-def block_texts(obj: Any) -> Iterator[str]:
-    """Every string under ``text`` keys of a block structure."""
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            if key == "text" and isinstance(value, str):
-                yield value
-            else:
-                yield from block_texts(value)
-    elif isinstance(obj, list):
-        for item in obj:
-            yield from block_texts(item)
