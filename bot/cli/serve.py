@@ -19,7 +19,8 @@ log = logging.getLogger("fwbot")
 
 
 def serve(services: Services, *, host: str, port: int) -> int:
-    from ..slack.server import HTTPServer, SlackWSGI
+    from ..slack.http_server import HTTPServer
+    from ..slack.server import SlackWSGI
 
     settings = services.settings
     settings.slack.require()  # MissingSetting: one line and exit 1 (bot/cli/errors.py)
@@ -87,7 +88,8 @@ def serve(services: Services, *, host: str, port: int) -> int:
 def _admin_listener(services: Services, readiness):  # -> bot.slack.server.HTTPServer | None
     """The admin listener (FWBOT_ADMIN_HOST / FWBOT_ADMIN_PORT): /metrics and /readyz with
     each failed check's error; None when FWBOT_ADMIN_PORT=off. Bound, not started."""
-    from ..slack.server import HTTPServer, SlackWSGI
+    from ..slack.http_server import HTTPServer
+    from ..slack.server import SlackWSGI
 
     settings = services.settings.admin
     if settings.port is None:
@@ -125,7 +127,8 @@ def _serve_socket_mode(
     """Socket Mode (bot/slack/socket_mode.py), with /healthz and /readyz on ``port`` and the
     admin listener as in HTTP mode; SIGTERM / SIGINT stop it as they stop HTTP (see
     :func:`_shut_down`)."""
-    from ..slack.server import HTTPServer, SlackWSGI
+    from ..slack.http_server import HTTPServer
+    from ..slack.server import SlackWSGI
     from ..slack.socket_mode import SocketModeRunner
     from ..slack.socket_mode_bolt import BoltSocketModeRunner
 
